@@ -1,0 +1,102 @@
+//! Server functions shared by several pages, and their wire types.
+//!
+//! Server functions stay thin: read the state, call a port, map the result to a wire type or an
+//! [`AppError`]. Their bodies only exist in the server build.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+/// What every page's chrome needs: the product name, who is signed in, and whether the demo
+/// phone exists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteInfo {
+    pub product_name: String,
+    pub demo_phone: bool,
+    pub user: Option<SignedInUser>,
+}
+
+/// The signed-in person as the header shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedInUser {
+    pub display_name: String,
+    pub is_admin: bool,
+}
+
+/// The session key under which the sign-in flow stores the signed-in person.
+#[cfg(feature = "ssr")]
+pub const SESSION_USER_KEY: &str = "latchkey.user";
+
+#[server(endpoint = "site_info")]
+pub async fn load_site_info() -> Result<SiteInfo, AppError> {
+    let state = expect_context::<crate::domain::AppState>();
+    let session = leptos_axum::extract::<tower_sessions::Session>()
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "session layer missing from the request");
+            AppError::internal()
+        })?;
+    let user = session
+        .get::<SignedInUser>(SESSION_USER_KEY)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "could not read the session");
+            AppError::unavailable()
+        })?;
+    Ok(SiteInfo {
+        product_name: state.site.product_name.clone(),
+        demo_phone: state.site.demo_phone,
+        user,
+    })
+}
+
+/// The health of each dependency, as the status page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SystemStatus {
+    pub database_ok: bool,
+    pub directory_ok: bool,
+    /// Unix milliseconds when the server ran the checks.
+    pub checked_at_ms: i64,
+}
+
+#[server(endpoint = "check_system_status")]
+pub async fn check_system_status() -> Result<SystemStatus, AppError> {
+    let state = expect_context::<crate::domain::AppState>();
+    let (database, directory) = tokio::join!(state.database.probe(), state.directory.probe());
+    Ok(SystemStatus {
+        database_ok: database.is_ok(),
+        directory_ok: directory.is_ok(),
+        checked_at_ms: crate::domain::now_ms(),
+    })
+}
+
+/// One text on the demo phone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DemoTextView {
+    pub to: String,
+    pub body: String,
+    pub sent_at: i64,
+}
+
+/// The demo phone's texts, newest first. Refused (not found) unless the demo SMS provider is in
+/// use, so a production deployment never serves codes to a web page.
+#[server(endpoint = "demo_texts")]
+pub async fn load_demo_texts() -> Result<Vec<DemoTextView>, AppError> {
+    let state = expect_context::<crate::domain::AppState>();
+    let Some(outbox) = state.demo_outbox.as_ref() else {
+        return Err(AppError::not_found());
+    };
+    let texts = outbox
+        .recent(100)
+        .await
+        .map_err(|_| AppError::unavailable())?;
+    Ok(texts
+        .into_iter()
+        .map(|t| DemoTextView {
+            to: t.to,
+            body: t.body,
+            sent_at: t.sent_at,
+        })
+        .collect())
+}

@@ -1,0 +1,88 @@
+//! The chrome around every page: header with the product name, navigation and the signed-in
+//! person, then the page, then a footer.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use crate::api::load_site_info;
+use crate::i18n::t;
+
+#[component]
+pub fn Layout(children: Children) -> impl IntoView {
+    let info = Resource::new(|| (), |_| load_site_info());
+    // Effects never run during SSR: this flips only once the wasm has taken over the page, so
+    // tests (and people) can tell a hydrated page from a server-rendered one.
+    let (hydrated, set_hydrated) = signal(false);
+    Effect::new(move |_| set_hydrated.set(true));
+
+    view! {
+        <div class="flex min-h-screen flex-col" data-hydrated=move || hydrated.get().to_string()>
+            <a
+                href="#main"
+                class="sr-only focus:not-sr-only focus:absolute focus:left-2 focus:top-2 focus:rounded focus:bg-white focus:px-3 focus:py-2 focus:text-indigo-700"
+            >
+                "Skip to content"
+            </a>
+            <header class="border-b border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
+                <div class="mx-auto flex max-w-4xl flex-wrap items-center justify-between gap-3 px-4 py-3">
+                    <A href="/" attr:class="flex items-center gap-2 text-lg font-semibold text-slate-900 dark:text-white">
+                        <svg aria-hidden="true" viewBox="0 0 24 24" class="h-6 w-6 fill-indigo-600 dark:fill-indigo-400">
+                            <path d="M12 1 3 5v6c0 5.6 3.8 10.7 9 12 5.2-1.3 9-6.4 9-12V5z" />
+                        </svg>
+                        <Transition fallback=|| "Latchkey">
+                            {move || {
+                                info.get()
+                                    .and_then(Result::ok)
+                                    .map(|i| i.product_name)
+                                    .unwrap_or_else(|| "Latchkey".to_owned())
+                            }}
+                        </Transition>
+                    </A>
+                    <nav aria-label=t("nav.main") class="flex items-center gap-1 text-sm">
+                        <NavLink href="/" label=t("nav.home") />
+                        <NavLink href="/status" label=t("nav.status") />
+                        <Transition>
+                            {move || {
+                                info.get()
+                                    .and_then(Result::ok)
+                                    .map(|i| {
+                                        view! {
+                                            <Show when=move || i.demo_phone>
+                                                <NavLink href="/demo/phone" label=t("nav.demo_phone") />
+                                            </Show>
+                                            {i.user.map(|u| view! {
+                                                <span class="ml-2 rounded-full bg-slate-100 px-3 py-1 text-slate-700 dark:bg-slate-800 dark:text-slate-200">
+                                                    <span class="sr-only">{t("nav.signed_in_as")} " "</span>
+                                                    {u.display_name}
+                                                </span>
+                                            })}
+                                        }
+                                    })
+                            }}
+                        </Transition>
+                    </nav>
+                </div>
+            </header>
+            <main id="main" class="mx-auto w-full max-w-4xl flex-1 px-4 py-8">
+                {children()}
+            </main>
+            <footer class="border-t border-slate-200 py-4 text-center text-xs text-slate-500 dark:border-slate-800 dark:text-slate-400">
+                {t("app.tagline")}
+            </footer>
+        </div>
+    }
+}
+
+#[component]
+fn NavLink(href: &'static str, label: &'static str) -> impl IntoView {
+    // `A` sets aria-current="page" on the active link; the class follows it.
+    view! {
+        <A
+            href=href
+            exact=true
+            attr:class="rounded-md px-3 py-2 font-medium text-slate-600 hover:bg-slate-100 hover:text-slate-900 aria-[current=page]:bg-indigo-50 aria-[current=page]:text-indigo-700 dark:text-slate-300 dark:hover:bg-slate-800 dark:hover:text-white dark:aria-[current=page]:bg-indigo-950 dark:aria-[current=page]:text-indigo-300"
+        >
+            {label}
+        </A>
+    }
+}

@@ -1,0 +1,53 @@
+//! The domain: what Latchkey does, independent of axum, SQL and LDAP. Server-only.
+//!
+//! Adapters in the `server` crate implement the ports; pages reach them through [`AppState`],
+//! which leptos_axum provides as context to every server function and route.
+
+pub mod ports;
+
+use std::sync::Arc;
+
+use leptos::config::LeptosOptions;
+
+pub use ports::{DemoOutbox, DemoText, Probe, Unavailable};
+
+/// Site-wide facts a page may show (never secrets).
+#[derive(Debug, Clone)]
+pub struct SiteSettings {
+    pub product_name: String,
+    /// True only when the demo SMS provider is configured: gates the demo phone page.
+    pub demo_phone: bool,
+}
+
+/// Everything server functions need, cheap to clone (all behind `Arc`).
+#[derive(Clone)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub site: Arc<SiteSettings>,
+    pub database: Arc<dyn Probe>,
+    pub directory: Arc<dyn Probe>,
+    /// Present only with the demo SMS provider.
+    pub demo_outbox: Option<Arc<dyn DemoOutbox>>,
+}
+
+impl axum::extract::FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("site", &self.site)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Now, in Unix milliseconds.
+pub fn now_ms() -> i64 {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
+}

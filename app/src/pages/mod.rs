@@ -1,0 +1,4 @@
+pub mod demo_phone;
+pub mod home;
+pub mod not_found;
+pub mod status;

@@ -1,0 +1,243 @@
+//! The subcommands: `serve`, `migrate`, `check`, `print-config` (and `demo`, in devkit).
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use tokio::net::TcpListener;
+
+use crate::config::{Config, ConfigError, SmsProvider, redact_url_str};
+use crate::db::{Db, StoreError};
+use crate::directory::{LdapDirectory, LdapError};
+
+/// Why the program could not do what it was asked. Displayed as one line per problem.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("{}", .0.problems.iter().map(|p| format!("config: {p}")).collect::<Vec<_>>().join("\n"))]
+    Config(#[from] ConfigError),
+    #[error("database: {0}")]
+    Database(#[from] StoreError),
+    #[error("directory: {0}")]
+    Directory(#[from] LdapError),
+    #[error("server: cannot listen on {addr}: {source}")]
+    Listen {
+        addr: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("demo: {0}")]
+    Demo(String),
+    #[error("check failed: {0} problem(s) above")]
+    CheckFailed(usize),
+}
+
+/// Opens the database and brings its schema up to date.
+pub async fn open_database(config: &Config) -> Result<Db, StartupError> {
+    let db = Db::connect(&config.database).await?;
+    db.migrate().await?;
+    Ok(db)
+}
+
+/// Everything `serve` needs, proven to work: migrated database, answering directory, bound
+/// listener. Any failure stops start-up with one line naming it.
+pub struct Prepared {
+    pub listener: TcpListener,
+    pub app: axum::Router,
+    pub db: Db,
+}
+
+pub async fn prepare(config: &Config) -> Result<Prepared, StartupError> {
+    let db = open_database(config).await?;
+    let directory = LdapDirectory::new(config.directory.clone());
+    directory.ping().await?;
+    warn_if_assets_missing(config);
+    let listener = TcpListener::bind(&config.server.address)
+        .await
+        .map_err(|source| StartupError::Listen {
+            addr: config.server.address.clone(),
+            source,
+        })?;
+    let app = crate::build_app(config, db.clone(), directory);
+    Ok(Prepared { listener, app, db })
+}
+
+/// Serves until SIGINT/SIGTERM, then finishes in-flight requests.
+pub async fn serve(config: &Config) -> Result<(), StartupError> {
+    let prepared = prepare(config).await?;
+    run(prepared, config).await
+}
+
+pub async fn run(prepared: Prepared, config: &Config) -> Result<(), StartupError> {
+    let Prepared { listener, app, db } = prepared;
+    let addr = listener
+        .local_addr()
+        .map_err(|source| StartupError::Listen {
+            addr: config.server.address.clone(),
+            source,
+        })?;
+    let expired = tokio::spawn(delete_expired_sessions(db.clone()));
+    tracing::info!(
+        %addr,
+        public_url = %config.server.public_url,
+        database = db.backend(),
+        directory = %config.directory.url,
+        sms = ?config.sms.provider,
+        "latchkey is serving"
+    );
+    let served = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await;
+    expired.abort();
+    db.close().await;
+    served.map_err(|source| StartupError::Listen {
+        addr: addr.to_string(),
+        source,
+    })
+}
+
+async fn delete_expired_sessions(db: Db) {
+    use tower_sessions::session_store::ExpiredDeletion;
+    let store = db.session_store();
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(15 * 60));
+    loop {
+        every.tick().await;
+        if let Err(e) = store.delete_expired().await {
+            tracing::warn!(error = %e, "could not delete expired sessions");
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
+
+fn warn_if_assets_missing(config: &Config) {
+    let pkg = Path::new(&config.server.site_root).join("pkg");
+    if !pkg.join("latchkey.wasm").exists() {
+        tracing::warn!(
+            path = %pkg.display(),
+            "the browser assets (latchkey.wasm, .js, .css) are missing: pages will render but not become interactive; build them with `cargo leptos build --release` or set server.site_root"
+        );
+    }
+}
+
+pub async fn migrate(config: &Config) -> Result<(), StartupError> {
+    let db = open_database(config).await?;
+    println!(
+        "database {} is up to date ({})",
+        redact_url_str(&config.database.url),
+        db.backend()
+    );
+    db.close().await;
+    Ok(())
+}
+
+/// Checks each dependency in turn and prints one line per check; fails if any failed.
+pub async fn check(config: &Config) -> Result<(), StartupError> {
+    let mut failures = 0;
+    let mut report = |name: &str, outcome: Result<String, String>| match outcome {
+        Ok(text) => println!("{name:<12} ok: {text}"),
+        Err(text) => {
+            failures += 1;
+            println!("{name:<12} FAILED: {text}");
+        }
+    };
+    report("config", Ok("valid".into()));
+
+    let db = match open_database(config).await {
+        Ok(db) => {
+            report(
+                "database",
+                Ok(format!(
+                    "{} at {}, migrations applied",
+                    db.backend(),
+                    redact_url_str(&config.database.url)
+                )),
+            );
+            Some(db)
+        }
+        Err(e) => {
+            report("database", Err(e.to_string()));
+            None
+        }
+    };
+    if let Some(db) = db {
+        db.close().await;
+    }
+
+    let directory = LdapDirectory::new(config.directory.clone());
+    let d = &config.directory;
+    match directory.sample_search(20).await {
+        Ok(sample) => {
+            report(
+                "directory",
+                Ok(format!(
+                    "bound as {} at {}; a sample search under {} saw {} people ({} with a {})",
+                    d.bind_dn,
+                    d.url,
+                    d.base_dn,
+                    sample.people_seen,
+                    sample.with_phone,
+                    d.phone_attribute
+                )),
+            );
+            if sample.people_seen == 0 {
+                report(
+                    "people",
+                    Err(format!(
+                        "nobody under {} has a {} attribute: check directory.base_dn and directory.login_attribute",
+                        d.base_dn, d.login_attribute
+                    )),
+                );
+            }
+            match sample.admin_group_found {
+                None => report(
+                    "admins",
+                    Ok("no admin group configured: nobody is an administrator".into()),
+                ),
+                Some(true) => report("admins", Ok(format!("group {} exists", d.admin_group_dn))),
+                Some(false) => report(
+                    "admins",
+                    Err(format!(
+                        "group {} was not found: check directory.admin_group_dn",
+                        d.admin_group_dn
+                    )),
+                ),
+            }
+        }
+        Err(e) => report("directory", Err(e.to_string())),
+    }
+
+    match config.sms.provider {
+        SmsProvider::Console => report("sms", Ok("console provider: texts are written to the log".into())),
+        SmsProvider::Demo => report("sms", Ok("demo provider: texts go to the log and the demo phone page (never use in production)".into())),
+        SmsProvider::Twilio => report("sms", Ok("twilio provider configured (credentials are verified from the next release)".into())),
+    }
+
+    if failures == 0 {
+        Ok(())
+    } else {
+        Err(StartupError::CheckFailed(failures))
+    }
+}
+
+pub fn print_config(config: &Config) {
+    print!("{}", config.to_redacted_toml());
+}

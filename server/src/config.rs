@@ -1,0 +1,1223 @@
+//! Configuration: defaults → `latchkey.toml` → `LATCHKEY_…` environment (`__` nests), with
+//! `…_FILE` accepted for every secret. Unknown keys are errors; validation names the key and the
+//! fix. Secrets are `SecretString` from the moment they are read.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Format, Serialized, Toml};
+use figment::value::{Dict, Map, Value};
+use figment::{Figment, Metadata, Profile, Provider};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize, Serializer};
+
+/// Environment variables that are not configuration keys.
+const ENV_PREFIX: &str = "LATCHKEY_";
+const NOT_CONFIG_KEYS: &[&str] = &["CONFIG", "LOG", "LOG_FORMAT"];
+
+/// Keys that hold secrets: only these accept `…_FILE`, and these are redacted when printed.
+pub const SECRET_KEYS: &[&str] = &[
+    "database.url",
+    "directory.bind_password",
+    "sms.twilio.auth_token",
+    "sms.twilio.api_key_secret",
+    "security.hmac_keys",
+];
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub server: ServerConfig,
+    #[serde(default)]
+    pub database: DatabaseConfig,
+    pub directory: DirectoryConfig,
+    #[serde(default)]
+    pub sms: SmsConfig,
+    pub security: SecurityConfig,
+    #[serde(default)]
+    pub policy: PolicyConfig,
+    #[serde(default)]
+    pub phone: PhoneConfig,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address and port to listen on.
+    pub address: String,
+    /// The URL people use to reach Latchkey (scheme, host, optional port). Decides the cookie's
+    /// `Secure` flag and the origin that form posts must come from.
+    pub public_url: String,
+    /// The directory holding `pkg/` (the wasm, JS and CSS cargo-leptos built).
+    pub site_root: String,
+    /// Name shown in the header and page titles.
+    pub product_name: String,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            address: "127.0.0.1:3000".into(),
+            public_url: "http://127.0.0.1:3000".into(),
+            site_root: "target/site".into(),
+            product_name: "Latchkey".into(),
+            max_body_bytes: 64 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// `sqlite://path/to/file.db` or `postgres://user@host/db`. May hold a password: a secret.
+    #[serde(serialize_with = "redact_url")]
+    pub url: String,
+    pub max_connections: u32,
+    pub connect_timeout_secs: u64,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: "sqlite://latchkey.db".into(),
+            max_connections: 8,
+            connect_timeout_secs: 5,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PhoneFormat {
+    /// `+15551234567`
+    E164,
+    /// `15551234567`, as Gluu Casa writes them.
+    Digits,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirectoryConfig {
+    /// `ldap://host:389` or `ldaps://host:636`.
+    pub url: String,
+    /// The service account Latchkey searches and writes phone numbers with.
+    pub bind_dn: String,
+    #[serde(serialize_with = "redact")]
+    pub bind_password: SecretString,
+    /// Where people live.
+    pub base_dn: String,
+    #[serde(default = "defaults::login_attribute")]
+    pub login_attribute: String,
+    #[serde(default = "defaults::user_id_attribute")]
+    pub user_id_attribute: String,
+    #[serde(default = "defaults::phone_attribute")]
+    pub phone_attribute: String,
+    #[serde(default = "defaults::phone_format")]
+    pub phone_format: PhoneFormat,
+    #[serde(default = "defaults::display_name_attribute")]
+    pub display_name_attribute: String,
+    /// Members of this group (its `member` values) are administrators. Empty: nobody is.
+    #[serde(default)]
+    pub admin_group_dn: String,
+    #[serde(default = "defaults::timeout_secs")]
+    pub timeout_secs: u64,
+    #[serde(default = "defaults::pool_size")]
+    pub pool_size: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmsProvider {
+    /// Texts are written to the log only.
+    Console,
+    /// Texts are written to the log and shown on the demo phone page. Never for production.
+    Demo,
+    /// Texts go through Twilio's Messaging API.
+    Twilio,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmsConfig {
+    pub provider: SmsProvider,
+    pub twilio: TwilioConfig,
+}
+
+impl Default for SmsConfig {
+    fn default() -> Self {
+        Self {
+            provider: SmsProvider::Console,
+            twilio: TwilioConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TwilioConfig {
+    pub account_sid: String,
+    #[serde(serialize_with = "redact_opt")]
+    pub auth_token: Option<SecretString>,
+    pub api_key_sid: String,
+    #[serde(serialize_with = "redact_opt")]
+    pub api_key_secret: Option<SecretString>,
+    /// Sender number in E.164. Either this or `messaging_service_sid`.
+    pub from: String,
+    pub messaging_service_sid: String,
+    pub base_url: String,
+    pub timeout_secs: u64,
+}
+
+impl Default for TwilioConfig {
+    fn default() -> Self {
+        Self {
+            account_sid: String::new(),
+            auth_token: None,
+            api_key_sid: String::new(),
+            api_key_secret: None,
+            from: String::new(),
+            messaging_service_sid: String::new(),
+            base_url: "https://api.twilio.com".into(),
+            timeout_secs: 10,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecurityConfig {
+    /// Keys for the HMAC of stored codes and tokens, newest first: new codes use the first, and
+    /// verification tries each, so a key can be rotated without invalidating codes in flight.
+    #[serde(
+        deserialize_with = "one_or_many_secrets",
+        serialize_with = "redact_many"
+    )]
+    pub hmac_keys: Vec<SecretString>,
+    #[serde(default = "defaults::code_length")]
+    pub code_length: u8,
+    #[serde(default = "defaults::code_lifetime_secs")]
+    pub code_lifetime_secs: u64,
+    #[serde(default = "defaults::max_attempts_per_code")]
+    pub max_attempts_per_code: u32,
+    #[serde(default = "defaults::max_failures_before_lock")]
+    pub max_failures_before_lock: u32,
+    #[serde(default = "defaults::lock_secs")]
+    pub lock_secs: u64,
+    #[serde(default = "defaults::send_cooldown_secs")]
+    pub send_cooldown_secs: u64,
+    #[serde(default = "defaults::sends_per_number_per_10min")]
+    pub sends_per_number_per_10min: u32,
+    #[serde(default = "defaults::sends_per_user_per_day")]
+    pub sends_per_user_per_day: u32,
+    #[serde(default = "defaults::sends_per_ip_per_hour")]
+    pub sends_per_ip_per_hour: u32,
+    /// Circuit breaker: texts sent by the whole deployment per day.
+    #[serde(default = "defaults::global_sends_per_day")]
+    pub global_sends_per_day: u32,
+    #[serde(default = "defaults::session_idle_timeout_secs")]
+    pub session_idle_timeout_secs: u64,
+    #[serde(default = "defaults::session_absolute_timeout_secs")]
+    pub session_absolute_timeout_secs: u64,
+    /// A sign-in older than this asks for the password again before sensitive changes.
+    #[serde(default = "defaults::reauth_window_secs")]
+    pub reauth_window_secs: u64,
+    #[serde(default = "defaults::remember_browser_days")]
+    pub remember_browser_days: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TwoFactorPolicy {
+    /// Each person chooses whether to use 2-step sign-in.
+    Optional,
+    /// Everyone must; people without a phone enrol one before anything else.
+    Required,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PolicyConfig {
+    pub two_factor: TwoFactorPolicy,
+    /// Verified phones needed before 2-step sign-in can be turned on.
+    pub min_phones: u32,
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        Self {
+            two_factor: TwoFactorPolicy::Optional,
+            min_phones: 1,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PhoneConfig {
+    /// ISO 3166 region numbers without a `+` are read in.
+    pub default_region: String,
+    /// Regions numbers may belong to. Empty: any.
+    pub allowed_regions: Vec<String>,
+}
+
+impl Default for PhoneConfig {
+    fn default() -> Self {
+        Self {
+            default_region: "US".into(),
+            allowed_regions: Vec::new(),
+        }
+    }
+}
+
+mod defaults {
+    use super::PhoneFormat;
+    pub fn login_attribute() -> String {
+        "uid".into()
+    }
+    pub fn user_id_attribute() -> String {
+        "entryUUID".into()
+    }
+    pub fn phone_attribute() -> String {
+        "mobile".into()
+    }
+    pub fn display_name_attribute() -> String {
+        "cn".into()
+    }
+    pub fn phone_format() -> PhoneFormat {
+        PhoneFormat::E164
+    }
+    pub fn timeout_secs() -> u64 {
+        5
+    }
+    pub fn pool_size() -> usize {
+        8
+    }
+    pub fn code_length() -> u8 {
+        6
+    }
+    pub fn code_lifetime_secs() -> u64 {
+        300
+    }
+    pub fn max_attempts_per_code() -> u32 {
+        5
+    }
+    pub fn max_failures_before_lock() -> u32 {
+        10
+    }
+    pub fn lock_secs() -> u64 {
+        15 * 60
+    }
+    pub fn send_cooldown_secs() -> u64 {
+        60
+    }
+    pub fn sends_per_number_per_10min() -> u32 {
+        3
+    }
+    pub fn sends_per_user_per_day() -> u32 {
+        10
+    }
+    pub fn sends_per_ip_per_hour() -> u32 {
+        20
+    }
+    pub fn global_sends_per_day() -> u32 {
+        1000
+    }
+    pub fn session_idle_timeout_secs() -> u64 {
+        30 * 60
+    }
+    pub fn session_absolute_timeout_secs() -> u64 {
+        12 * 3600
+    }
+    pub fn reauth_window_secs() -> u64 {
+        10 * 60
+    }
+    pub fn remember_browser_days() -> u32 {
+        30
+    }
+}
+
+/// Why the configuration cannot be used. Each problem is one line naming the key and the fix.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", .problems.join("\n"))]
+pub struct ConfigError {
+    pub problems: Vec<String>,
+}
+
+impl ConfigError {
+    fn one(problem: impl Into<String>) -> Self {
+        Self {
+            problems: vec![problem.into()],
+        }
+    }
+}
+
+impl Config {
+    /// Loads from the process environment and the file it names (`LATCHKEY_CONFIG`, else
+    /// `latchkey.toml` when it exists).
+    pub fn load(explicit_path: Option<&Path>) -> Result<Self, ConfigError> {
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        Self::load_from(explicit_path, &env)
+    }
+
+    /// Loads from an explicit environment (tests pass their own).
+    pub fn load_from(
+        explicit_path: Option<&Path>,
+        env: &[(String, String)],
+    ) -> Result<Self, ConfigError> {
+        let path = match explicit_path {
+            Some(p) => Some(p.to_path_buf()),
+            None => match env.iter().find(|(k, _)| k == "LATCHKEY_CONFIG") {
+                Some((_, v)) => Some(PathBuf::from(v)),
+                None => Some(PathBuf::from("latchkey.toml")).filter(|p| p.exists()),
+            },
+        };
+        Self::load_layers(path.as_deref(), env)
+    }
+
+    /// Defaults, then the file (if any), then the environment.
+    pub fn load_layers(path: Option<&Path>, env: &[(String, String)]) -> Result<Self, ConfigError> {
+        let mut figment = Figment::new();
+        if let Some(path) = path {
+            if !path.exists() {
+                return Err(ConfigError::one(format!(
+                    "config file {} does not exist: create it (see docs/latchkey.example.toml) or point LATCHKEY_CONFIG at the right file",
+                    path.display()
+                )));
+            }
+            if let Err(e) = std::fs::File::open(path) {
+                return Err(ConfigError::one(format!(
+                    "config file {} cannot be read: {e}",
+                    path.display()
+                )));
+            }
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        let env_provider = EnvProvider::new(env)?;
+        figment = figment.merge(env_provider);
+        let config: Config = figment.extract().map_err(|e| ConfigError {
+            problems: e.into_iter().map(describe_figment_error).collect(),
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks what serde cannot: formats, ranges and combinations.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let mut p = Vec::new();
+        let s = &self.server;
+        if s.address.parse::<SocketAddr>().is_err() {
+            p.push(format!(
+                "server.address = {:?} is not an address: write IP:port, e.g. \"127.0.0.1:3000\"",
+                s.address
+            ));
+        }
+        match url::Url::parse(&s.public_url) {
+            Ok(u) if (u.scheme() == "http" || u.scheme() == "https") && u.host().is_some() => {
+                if u.path() != "/" || u.query().is_some() {
+                    p.push(format!(
+                        "server.public_url = {:?} must be an origin without a path, e.g. \"https://security.example.org\"",
+                        s.public_url
+                    ));
+                }
+            }
+            _ => p.push(format!(
+                "server.public_url = {:?} is not an http(s) URL: write e.g. \"https://security.example.org\"",
+                s.public_url
+            )),
+        }
+        if s.product_name.trim().is_empty() || s.product_name.chars().count() > 60 {
+            p.push("server.product_name must be 1 to 60 characters".into());
+        }
+        if !(1024..=10 * 1024 * 1024).contains(&s.max_body_bytes) {
+            p.push("server.max_body_bytes must be between 1024 and 10485760".into());
+        }
+
+        let db = &self.database;
+        if !(db.url.starts_with("sqlite:")
+            || db.url.starts_with("postgres://")
+            || db.url.starts_with("postgresql://"))
+        {
+            p.push(format!(
+                "database.url = {:?} is not supported: use sqlite://path/to/latchkey.db or postgres://user@host/database",
+                redact_url_str(&db.url)
+            ));
+        }
+        if db.max_connections == 0 {
+            p.push("database.max_connections must be at least 1".into());
+        }
+
+        let d = &self.directory;
+        match url::Url::parse(&d.url) {
+            Ok(u) if (u.scheme() == "ldap" || u.scheme() == "ldaps") && u.host().is_some() => {}
+            _ => p.push(format!(
+                "directory.url = {:?} is not an LDAP URL: write ldap://host:389 or ldaps://host:636",
+                d.url
+            )),
+        }
+        for (key, dn) in [
+            ("directory.bind_dn", &d.bind_dn),
+            ("directory.base_dn", &d.base_dn),
+        ] {
+            if !looks_like_dn(dn) {
+                p.push(format!(
+                    "{key} = {dn:?} is not a DN: write e.g. \"cn=latchkey,ou=services,dc=example,dc=org\""
+                ));
+            }
+        }
+        if !d.admin_group_dn.is_empty() && !looks_like_dn(&d.admin_group_dn) {
+            p.push(format!(
+                "directory.admin_group_dn = {:?} is not a DN: write e.g. \"cn=latchkey-admins,ou=groups,dc=example,dc=org\", or leave it empty for no administrators",
+                d.admin_group_dn
+            ));
+        }
+        if d.bind_password.expose_secret().is_empty() {
+            p.push("directory.bind_password is empty: set it, or LATCHKEY_DIRECTORY__BIND_PASSWORD_FILE to a file holding it".into());
+        }
+        for (key, attr) in [
+            ("directory.login_attribute", &d.login_attribute),
+            ("directory.user_id_attribute", &d.user_id_attribute),
+            ("directory.phone_attribute", &d.phone_attribute),
+            (
+                "directory.display_name_attribute",
+                &d.display_name_attribute,
+            ),
+        ] {
+            if !is_attribute_name(attr) {
+                p.push(format!(
+                    "{key} = {attr:?} is not an LDAP attribute name: letters, digits and '-', starting with a letter"
+                ));
+            }
+        }
+        if !(1..=60).contains(&d.timeout_secs) {
+            p.push("directory.timeout_secs must be between 1 and 60".into());
+        }
+        if !(1..=64).contains(&d.pool_size) {
+            p.push("directory.pool_size must be between 1 and 64".into());
+        }
+
+        if self.sms.provider == SmsProvider::Twilio {
+            validate_twilio(&self.sms.twilio, &mut p);
+        }
+
+        let sec = &self.security;
+        if sec.hmac_keys.is_empty() {
+            p.push("security.hmac_keys is empty: set at least one random key of 32+ characters (e.g. `openssl rand -base64 48`)".into());
+        }
+        for (i, key) in sec.hmac_keys.iter().enumerate() {
+            if key.expose_secret().chars().count() < 32 {
+                p.push(format!(
+                    "security.hmac_keys[{i}] is shorter than 32 characters: use a random key, e.g. `openssl rand -base64 48`"
+                ));
+            }
+        }
+        if !(6..=10).contains(&sec.code_length) {
+            p.push("security.code_length must be between 6 and 10 digits".into());
+        }
+        if !(30..=600).contains(&sec.code_lifetime_secs) {
+            p.push("security.code_lifetime_secs must be between 30 and 600 (codes never live longer than 10 minutes)".into());
+        }
+        for (key, value) in [
+            ("security.max_attempts_per_code", sec.max_attempts_per_code),
+            (
+                "security.max_failures_before_lock",
+                sec.max_failures_before_lock,
+            ),
+            (
+                "security.sends_per_number_per_10min",
+                sec.sends_per_number_per_10min,
+            ),
+            (
+                "security.sends_per_user_per_day",
+                sec.sends_per_user_per_day,
+            ),
+            ("security.sends_per_ip_per_hour", sec.sends_per_ip_per_hour),
+            ("security.global_sends_per_day", sec.global_sends_per_day),
+            ("security.remember_browser_days", sec.remember_browser_days),
+        ] {
+            if value == 0 {
+                p.push(format!("{key} must be at least 1"));
+            }
+        }
+        if sec.max_attempts_per_code > 10 {
+            p.push("security.max_attempts_per_code must be at most 10".into());
+        }
+        if sec.session_idle_timeout_secs < 60 {
+            p.push("security.session_idle_timeout_secs must be at least 60".into());
+        }
+        if sec.session_absolute_timeout_secs < sec.session_idle_timeout_secs {
+            p.push("security.session_absolute_timeout_secs must not be shorter than security.session_idle_timeout_secs".into());
+        }
+        if sec.remember_browser_days > 365 {
+            p.push("security.remember_browser_days must be at most 365".into());
+        }
+
+        if !(1..=5).contains(&self.policy.min_phones) {
+            p.push("policy.min_phones must be between 1 and 5".into());
+        }
+
+        if !is_region(&self.phone.default_region) {
+            p.push(format!(
+                "phone.default_region = {:?} is not a region code: write two capital letters, e.g. \"US\" or \"GB\"",
+                self.phone.default_region
+            ));
+        }
+        for region in &self.phone.allowed_regions {
+            if !is_region(region) {
+                p.push(format!(
+                    "phone.allowed_regions contains {region:?}: write two capital letters per region, e.g. [\"US\", \"CA\"]"
+                ));
+            }
+        }
+
+        if p.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError { problems: p })
+        }
+    }
+
+    /// Whether cookies must be `Secure` (and get the `__Host-` prefix).
+    pub fn is_https(&self) -> bool {
+        self.server.public_url.starts_with("https://")
+    }
+
+    /// The configuration as TOML with every secret replaced by a marker.
+    pub fn to_redacted_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot print: {e}"))
+    }
+}
+
+fn validate_twilio(t: &TwilioConfig, p: &mut Vec<String>) {
+    if !is_sid(&t.account_sid, "AC") {
+        p.push("sms.twilio.account_sid must be your Account SID (AC followed by 32 hex digits), from the Twilio console".into());
+    }
+    let has_token = t
+        .auth_token
+        .as_ref()
+        .is_some_and(|s| !s.expose_secret().is_empty());
+    let has_key = !t.api_key_sid.is_empty();
+    match (has_token, has_key) {
+        (false, false) => p.push(
+            "sms.twilio needs credentials: set auth_token, or api_key_sid with api_key_secret"
+                .into(),
+        ),
+        (true, true) => p.push(
+            "sms.twilio has both auth_token and api_key_sid: keep one way to authenticate".into(),
+        ),
+        (false, true) => {
+            if !is_sid(&t.api_key_sid, "SK") {
+                p.push(
+                    "sms.twilio.api_key_sid must be an API key SID (SK followed by 32 hex digits)"
+                        .into(),
+                );
+            }
+            if t.api_key_secret
+                .as_ref()
+                .is_none_or(|s| s.expose_secret().is_empty())
+            {
+                p.push("sms.twilio.api_key_secret is missing: set it, or LATCHKEY_SMS__TWILIO__API_KEY_SECRET_FILE".into());
+            }
+        }
+        (true, false) => {}
+    }
+    match (t.from.is_empty(), t.messaging_service_sid.is_empty()) {
+        (true, true) => p.push("sms.twilio needs a sender: set from (an E.164 number such as \"+15017122661\") or messaging_service_sid".into()),
+        (false, false) => p.push("sms.twilio has both from and messaging_service_sid: keep one".into()),
+        (false, true) => {
+            let digits = t.from.strip_prefix('+').unwrap_or("");
+            if !(8..=15).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                p.push(format!(
+                    "sms.twilio.from = {:?} is not an E.164 number: write it as + and 8 to 15 digits",
+                    t.from
+                ));
+            }
+        }
+        (true, false) => {
+            if !is_sid(&t.messaging_service_sid, "MG") {
+                p.push("sms.twilio.messaging_service_sid must be MG followed by 32 hex digits".into());
+            }
+        }
+    }
+    match url::Url::parse(&t.base_url) {
+        Ok(u) if u.scheme() == "https" || u.scheme() == "http" => {}
+        _ => p.push(format!(
+            "sms.twilio.base_url = {:?} is not an http(s) URL",
+            t.base_url
+        )),
+    }
+    if !(1..=60).contains(&t.timeout_secs) {
+        p.push("sms.twilio.timeout_secs must be between 1 and 60".into());
+    }
+}
+
+fn is_sid(value: &str, prefix: &str) -> bool {
+    value.len() == 34
+        && value.starts_with(prefix)
+        && value[2..].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn is_region(value: &str) -> bool {
+    value.len() == 2 && value.bytes().all(|b| b.is_ascii_uppercase())
+}
+
+fn is_attribute_name(value: &str) -> bool {
+    let mut chars = value.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '-')
+}
+
+/// A loose check that catches the usual mistakes (empty, a bare name, a URL); the directory
+/// judges the rest.
+fn looks_like_dn(value: &str) -> bool {
+    let first = value.split(',').next().unwrap_or("");
+    match first.split_once('=') {
+        Some((attr, val)) => is_attribute_name(attr.trim()) && !val.trim().is_empty(),
+        None => false,
+    }
+}
+
+/// Turns a figment error into one line naming the key, where it came from, and the fix.
+fn describe_figment_error(e: figment::Error) -> String {
+    use figment::error::Kind;
+    let key = e.path.join(".");
+    let origin = e
+        .metadata
+        .as_ref()
+        .map(|m| match &m.source {
+            Some(figment::Source::File(path)) => format!(" (in {})", path.display()),
+            _ if m.name.starts_with("environment") => {
+                let var = m.interpolate(&e.profile.clone().unwrap_or_default(), &e.path);
+                format!(" (from environment variable {var})")
+            }
+            _ => format!(" (in {})", m.name),
+        })
+        .unwrap_or_default();
+    match &e.kind {
+        Kind::MissingField(field) => {
+            let full = if key.is_empty() {
+                field.to_string()
+            } else {
+                format!("{key}.{field}")
+            };
+            let env = format!("{ENV_PREFIX}{}", full.replace('.', "__").to_uppercase());
+            if SECRET_KEYS.contains(&full.as_str()) {
+                format!("{full} is missing: set it in latchkey.toml, {env} or {env}_FILE")
+            } else {
+                format!("{full} is missing: set it in latchkey.toml or {env}")
+            }
+        }
+        Kind::UnknownField(field, expected) => {
+            let full = if key.is_empty() {
+                field.clone()
+            } else {
+                key.clone()
+            };
+            format!(
+                "unknown key {full}{origin}: check the spelling; allowed here: {}",
+                expected.join(", ")
+            )
+        }
+        Kind::UnknownVariant(found, expected) => {
+            format!(
+                "{key} = {found:?}{origin} is not allowed: use one of {}",
+                expected.join(", ")
+            )
+        }
+        Kind::InvalidType(actual, expected) => {
+            format!("{key}{origin} has the wrong type: found {actual}, expected {expected}")
+        }
+        _ => {
+            if key.is_empty() {
+                format!("configuration{origin}: {}", e.kind)
+            } else {
+                format!("{key}{origin}: {}", e.kind)
+            }
+        }
+    }
+}
+
+/// Reads `LATCHKEY_…` variables from a given environment, and the files `…_FILE` names.
+struct EnvProvider {
+    dict: Dict,
+}
+
+impl EnvProvider {
+    fn new(env: &[(String, String)]) -> Result<Self, ConfigError> {
+        let mut dict = Dict::new();
+        let mut problems = Vec::new();
+        // Sorted so a key set both ways reports the same way every time.
+        let vars: BTreeMap<&str, &str> =
+            env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        for (name, value) in vars {
+            let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
+            if NOT_CONFIG_KEYS.contains(&rest) {
+                continue;
+            }
+            let (rest, from_file) = match rest.strip_suffix("_FILE") {
+                Some(base) => (base, true),
+                None => (rest, false),
+            };
+            let path: Vec<String> = rest.split("__").map(str::to_lowercase).collect();
+            let key = path.join(".");
+            let is_secret = SECRET_KEYS.contains(&key.as_str());
+            let value = if from_file {
+                if !is_secret {
+                    problems.push(format!(
+                        "{name}: only secrets can be read from a file ({}); set {ENV_PREFIX}{rest} instead",
+                        SECRET_KEYS.join(", ")
+                    ));
+                    continue;
+                }
+                match std::fs::read_to_string(value) {
+                    Ok(text) => secret_file_value(&key, &text),
+                    Err(e) => {
+                        problems.push(format!("{name}: cannot read {value}: {e}"));
+                        continue;
+                    }
+                }
+            } else if is_secret {
+                // Never guess a type for a secret: "12345" stays a string.
+                Value::from(value.to_owned())
+            } else if value.starts_with('+') || (value.starts_with('0') && value.len() > 1) {
+                // "+15017122661" is a phone number and "0123" an identifier, not numbers.
+                Value::from(value.to_owned())
+            } else {
+                value
+                    .parse::<Value>()
+                    .unwrap_or_else(|_| Value::from(value.to_owned()))
+            };
+            insert_path(&mut dict, &path, value);
+        }
+        if problems.is_empty() {
+            Ok(Self { dict })
+        } else {
+            Err(ConfigError { problems })
+        }
+    }
+}
+
+/// A secret file holds the value with a trailing newline; for the key list, one key per line.
+fn secret_file_value(key: &str, text: &str) -> Value {
+    if key == "security.hmac_keys" {
+        let keys: Vec<Value> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(|l| Value::from(l.to_owned()))
+            .collect();
+        Value::from(keys)
+    } else {
+        Value::from(text.trim_end_matches(['\n', '\r']).to_owned())
+    }
+}
+
+fn insert_path(dict: &mut Dict, path: &[String], value: Value) {
+    match path {
+        [] => {}
+        [last] => {
+            dict.insert(last.clone(), value);
+        }
+        [first, rest @ ..] => {
+            let entry = dict
+                .entry(first.clone())
+                .or_insert_with(|| Value::from(Dict::new()));
+            if let Value::Dict(_, inner) = entry {
+                insert_path(inner, rest, value);
+            }
+        }
+    }
+}
+
+impl Provider for EnvProvider {
+    fn metadata(&self) -> Metadata {
+        Metadata::named("environment")
+            .interpolater(|_, keys| format!("{ENV_PREFIX}{}", keys.join("__").to_uppercase()))
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        Serialized::defaults(&self.dict).data()
+    }
+}
+
+fn one_or_many_secrets<'de, D>(d: D) -> Result<Vec<SecretString>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => vec![SecretString::from(s)],
+        OneOrMany::Many(v) => v.into_iter().map(SecretString::from).collect(),
+    })
+}
+
+const REDACTED: &str = "<redacted>";
+
+fn redact<S: Serializer>(_: &SecretString, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(REDACTED)
+}
+
+fn redact_opt<S: Serializer>(v: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(_) => s.serialize_str(REDACTED),
+        None => s.serialize_str(""),
+    }
+}
+
+fn redact_many<S: Serializer>(v: &[SecretString], s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeSeq;
+    let mut seq = s.serialize_seq(Some(v.len()))?;
+    for _ in v {
+        seq.serialize_element(REDACTED)?;
+    }
+    seq.end()
+}
+
+fn redact_url<S: Serializer>(v: &str, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&redact_url_str(v))
+}
+
+/// The URL with any password replaced, safe for logs and error messages.
+pub fn redact_url_str(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some(REDACTED));
+            u.to_string()
+        }
+        Ok(_) => raw.to_owned(),
+        // Unparseable: it may still hold a secret, so show only the scheme.
+        Err(_) => raw
+            .split_once(':')
+            .map(|(scheme, _)| format!("{scheme}:…"))
+            .unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "0123456789abcdef0123456789abcdef-test";
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn minimal() -> Vec<(String, String)> {
+        env(&[
+            ("LATCHKEY_DIRECTORY__URL", "ldap://127.0.0.1:389"),
+            (
+                "LATCHKEY_DIRECTORY__BIND_DN",
+                "cn=latchkey,ou=services,dc=example,dc=org",
+            ),
+            ("LATCHKEY_DIRECTORY__BIND_PASSWORD", "12345"),
+            ("LATCHKEY_DIRECTORY__BASE_DN", "ou=people,dc=example,dc=org"),
+            ("LATCHKEY_SECURITY__HMAC_KEYS", KEY),
+        ])
+    }
+
+    fn load(pairs: Vec<(String, String)>) -> Result<Config, ConfigError> {
+        Config::load_from(None, &pairs)
+    }
+
+    fn one_problem(pairs: Vec<(String, String)>) -> String {
+        let e = load(pairs).expect_err("config must be refused");
+        assert_eq!(
+            e.problems.len(),
+            1,
+            "expected one problem, got {:?}",
+            e.problems
+        );
+        e.problems[0].clone()
+    }
+
+    #[test]
+    fn environment_alone_is_enough_and_defaults_fill_the_rest() {
+        let c = load(minimal()).unwrap();
+        assert_eq!(c.server.address, "127.0.0.1:3000");
+        assert_eq!(c.directory.phone_attribute, "mobile");
+        assert_eq!(c.directory.phone_format, PhoneFormat::E164);
+        // A numeric-looking password stays a string.
+        assert_eq!(c.directory.bind_password.expose_secret(), "12345");
+        assert_eq!(c.security.code_length, 6);
+        assert_eq!(c.security.code_lifetime_secs, 300);
+        assert_eq!(c.security.sends_per_ip_per_hour, 20);
+        assert_eq!(c.policy.two_factor, TwoFactorPolicy::Optional);
+        assert_eq!(c.sms.provider, SmsProvider::Console);
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("latchkey.toml");
+        std::fs::write(
+            &file,
+            "[server]\nproduct_name = \"From file\"\naddress = \"0.0.0.0:8080\"\n",
+        )
+        .unwrap();
+        let mut e = minimal();
+        e.push(("LATCHKEY_SERVER__PRODUCT_NAME".into(), "From env".into()));
+        let c = Config::load_from(Some(&file), &e).unwrap();
+        assert_eq!(c.server.product_name, "From env");
+        assert_eq!(c.server.address, "0.0.0.0:8080");
+    }
+
+    #[test]
+    fn a_typo_in_the_file_names_the_key_and_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("latchkey.toml");
+        std::fs::write(&file, "[directory]\nbnd_dn = \"cn=x\"\n").unwrap();
+        let e = Config::load_from(Some(&file), &minimal()).unwrap_err();
+        let line = e.problems.join("\n");
+        assert!(line.contains("unknown key directory.bnd_dn"), "{line}");
+        assert!(line.contains("latchkey.toml"), "{line}");
+        assert!(line.contains("bind_dn"), "lists the allowed keys: {line}");
+    }
+
+    #[test]
+    fn a_typo_in_the_environment_names_the_variable() {
+        let mut e = minimal();
+        e.push(("LATCHKEY_SMS__PROVIDR".into(), "twilio".into()));
+        let line = one_problem(e);
+        assert!(line.contains("unknown key sms.providr"), "{line}");
+        assert!(line.contains("LATCHKEY_SMS__PROVIDR"), "{line}");
+    }
+
+    #[test]
+    fn a_missing_secret_says_how_to_set_it() {
+        let e: Vec<_> = minimal()
+            .into_iter()
+            .filter(|(k, _)| k != "LATCHKEY_DIRECTORY__BIND_PASSWORD")
+            .collect();
+        let line = one_problem(e);
+        assert_eq!(
+            line,
+            "directory.bind_password is missing: set it in latchkey.toml, LATCHKEY_DIRECTORY__BIND_PASSWORD or LATCHKEY_DIRECTORY__BIND_PASSWORD_FILE"
+        );
+    }
+
+    #[test]
+    fn secrets_can_come_from_files_and_only_secrets() {
+        let dir = tempfile::tempdir().unwrap();
+        let pw = dir.path().join("pw");
+        std::fs::write(&pw, "s3cret from file\n").unwrap();
+        let keys = dir.path().join("keys");
+        std::fs::write(&keys, format!("{KEY}-new\n{KEY}-old\n")).unwrap();
+        let mut e: Vec<_> = minimal()
+            .into_iter()
+            .filter(|(k, _)| !k.contains("BIND_PASSWORD") && !k.contains("HMAC"))
+            .collect();
+        e.push((
+            "LATCHKEY_DIRECTORY__BIND_PASSWORD_FILE".into(),
+            pw.display().to_string(),
+        ));
+        e.push((
+            "LATCHKEY_SECURITY__HMAC_KEYS_FILE".into(),
+            keys.display().to_string(),
+        ));
+        let c = load(e.clone()).unwrap();
+        assert_eq!(
+            c.directory.bind_password.expose_secret(),
+            "s3cret from file"
+        );
+        assert_eq!(c.security.hmac_keys.len(), 2);
+        assert_eq!(
+            c.security.hmac_keys[1].expose_secret(),
+            &format!("{KEY}-old")
+        );
+
+        e.push((
+            "LATCHKEY_SERVER__ADDRESS_FILE".into(),
+            pw.display().to_string(),
+        ));
+        let line = one_problem(e);
+        assert!(
+            line.starts_with("LATCHKEY_SERVER__ADDRESS_FILE: only secrets"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn an_unreadable_secret_file_is_named() {
+        let mut e: Vec<_> = minimal()
+            .into_iter()
+            .filter(|(k, _)| !k.contains("BIND_PASSWORD"))
+            .collect();
+        e.push((
+            "LATCHKEY_DIRECTORY__BIND_PASSWORD_FILE".into(),
+            "/nonexistent/pw".into(),
+        ));
+        let line = one_problem(e);
+        assert!(
+            line.starts_with("LATCHKEY_DIRECTORY__BIND_PASSWORD_FILE: cannot read /nonexistent/pw"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn validation_names_key_and_fix() {
+        let cases: &[(&str, &str, &str)] = &[
+            ("LATCHKEY_SERVER__ADDRESS", "localhost", "server.address"),
+            (
+                "LATCHKEY_SERVER__PUBLIC_URL",
+                "example.org",
+                "server.public_url",
+            ),
+            ("LATCHKEY_DATABASE__URL", "mysql://db", "database.url"),
+            ("LATCHKEY_DIRECTORY__URL", "http://ldap", "directory.url"),
+            ("LATCHKEY_DIRECTORY__BASE_DN", "people", "directory.base_dn"),
+            (
+                "LATCHKEY_DIRECTORY__PHONE_ATTRIBUTE",
+                "mob ile",
+                "directory.phone_attribute",
+            ),
+            (
+                "LATCHKEY_SECURITY__HMAC_KEYS",
+                "short",
+                "security.hmac_keys[0]",
+            ),
+            (
+                "LATCHKEY_SECURITY__CODE_LIFETIME_SECS",
+                "3600",
+                "security.code_lifetime_secs",
+            ),
+            (
+                "LATCHKEY_SECURITY__CODE_LENGTH",
+                "4",
+                "security.code_length",
+            ),
+            ("LATCHKEY_POLICY__MIN_PHONES", "0", "policy.min_phones"),
+            (
+                "LATCHKEY_PHONE__DEFAULT_REGION",
+                "usa",
+                "phone.default_region",
+            ),
+        ];
+        for (var, value, key) in cases {
+            let mut e = minimal();
+            e.retain(|(k, _)| k != var);
+            e.push((var.to_string(), value.to_string()));
+            let line = one_problem(e);
+            assert!(line.starts_with(key), "{var}={value}: {line}");
+        }
+    }
+
+    #[test]
+    fn an_unknown_enum_value_lists_the_choices() {
+        let mut e = minimal();
+        e.push(("LATCHKEY_POLICY__TWO_FACTOR".into(), "always".into()));
+        let line = one_problem(e);
+        assert!(line.contains("policy.two_factor"), "{line}");
+        assert!(
+            line.contains("optional") && line.contains("required"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn twilio_needs_credentials_and_a_sender() {
+        let mut e = minimal();
+        e.push(("LATCHKEY_SMS__PROVIDER".into(), "twilio".into()));
+        let problems = load(e.clone()).unwrap_err().problems;
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.starts_with("sms.twilio.account_sid")),
+            "{problems:?}"
+        );
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.starts_with("sms.twilio needs credentials"))
+        );
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.starts_with("sms.twilio needs a sender"))
+        );
+
+        e.push((
+            "LATCHKEY_SMS__TWILIO__ACCOUNT_SID".into(),
+            format!("AC{}", "a".repeat(32)),
+        ));
+        e.push(("LATCHKEY_SMS__TWILIO__AUTH_TOKEN".into(), "token".into()));
+        e.push(("LATCHKEY_SMS__TWILIO__FROM".into(), "+15017122661".into()));
+        let c = load(e).unwrap();
+        assert_eq!(c.sms.provider, SmsProvider::Twilio);
+    }
+
+    #[test]
+    fn printing_redacts_every_secret() {
+        let mut e = minimal();
+        e.retain(|(k, _)| k != "LATCHKEY_DIRECTORY__BIND_PASSWORD");
+        e.push((
+            "LATCHKEY_DIRECTORY__BIND_PASSWORD".into(),
+            "hunter2-bind".into(),
+        ));
+        e.push((
+            "LATCHKEY_DATABASE__URL".into(),
+            "postgres://app:dbpass-xyz@db/latchkey".into(),
+        ));
+        e.push((
+            "LATCHKEY_SMS__TWILIO__AUTH_TOKEN".into(),
+            "twilio-token-xyz".into(),
+        ));
+        let c = load(e).unwrap();
+        let printed = c.to_redacted_toml();
+        for secret in ["hunter2-bind", "dbpass-xyz", "twilio-token-xyz", KEY] {
+            assert!(!printed.contains(secret), "{secret} leaked:\n{printed}");
+        }
+        assert!(
+            printed.contains("postgres://app:%3Credacted%3E@db/latchkey")
+                || printed.contains("<redacted>@db"),
+            "{printed}"
+        );
+        assert!(
+            !format!("{c:?}").contains("hunter2-bind"),
+            "Debug must redact"
+        );
+    }
+
+    #[test]
+    fn the_example_config_parses_and_documents_every_key() {
+        let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/latchkey.example.toml");
+        let c = Config::load_from(Some(Path::new(example)), &[]).unwrap();
+        assert_eq!(c.sms.provider, SmsProvider::Console);
+        // Every key the structs know appears in the example, so the example stays a reference.
+        let text = std::fs::read_to_string(example).unwrap();
+        let known = toml::to_string(&c).unwrap();
+        for line in known.lines() {
+            if let Some((key, _)) = line.split_once(" = ") {
+                assert!(
+                    text.contains(&format!("{key} =")),
+                    "docs/latchkey.example.toml does not document {key}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_missing_config_file_is_named() {
+        let line = Config::load_from(Some(Path::new("/nonexistent/latchkey.toml")), &minimal())
+            .unwrap_err()
+            .problems
+            .join("\n");
+        assert!(
+            line.starts_with("config file /nonexistent/latchkey.toml does not exist"),
+            "{line}"
+        );
+    }
+}

@@ -1,0 +1,267 @@
+//! The SQL store: one pool per process, SQLite or PostgreSQL, with the same queries on both.
+//!
+//! Queries are written once in portable SQL (`$1` placeholders work on both drivers) and run on
+//! whichever pool is configured through [`on_pool!`].
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use app::domain::{DemoOutbox, DemoText, Probe, Unavailable};
+use async_trait::async_trait;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::{self, ExpiredDeletion, SessionStore};
+use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
+
+use crate::config::{DatabaseConfig, redact_url_str};
+
+/// The table sessions live in (created by our migrations, not by the session store).
+const SESSIONS_TABLE: &str = "sessions";
+
+#[derive(Debug, Clone)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the database at {url}: {source}")]
+    Connect {
+        url: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database query failed: {0}")]
+    Query(#[from] sqlx::Error),
+}
+
+/// Runs `$body` with `$pool` bound to whichever pool `$db` holds. The body is type-checked once
+/// per driver, so a query that only one of them accepts fails to compile, not in production.
+macro_rules! on_pool {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            Db::Sqlite($pool) => $body,
+            Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+impl Db {
+    /// Opens the pool and proves it with one connection, so a wrong URL fails at start-up.
+    pub async fn connect(cfg: &DatabaseConfig) -> Result<Self, StoreError> {
+        let timeout = Duration::from_secs(cfg.connect_timeout_secs.max(1));
+        let connect_err = |source| StoreError::Connect {
+            url: redact_url_str(&cfg.url),
+            source,
+        };
+        if cfg.url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(&cfg.url)
+                .map_err(connect_err)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(5))
+                .foreign_keys(true);
+            let pool = SqlitePoolOptions::new()
+                .max_connections(cfg.max_connections)
+                .acquire_timeout(timeout)
+                .connect_with(options)
+                .await
+                .map_err(connect_err)?;
+            Ok(Db::Sqlite(pool))
+        } else {
+            let pool = PgPoolOptions::new()
+                .max_connections(cfg.max_connections)
+                .acquire_timeout(timeout)
+                .connect(&cfg.url)
+                .await
+                .map_err(connect_err)?;
+            Ok(Db::Postgres(pool))
+        }
+    }
+
+    /// Applies every migration not yet applied. Safe to run from several instances at once
+    /// (sqlx takes a lock).
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match self {
+            Db::Sqlite(pool) => sqlx::migrate!("../migrations/sqlite").run(pool).await?,
+            Db::Postgres(pool) => sqlx::migrate!("../migrations/postgres").run(pool).await?,
+        }
+        Ok(())
+    }
+
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        on_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+
+    pub async fn close(&self) {
+        on_pool!(self, pool => pool.close().await)
+    }
+
+    /// The tower-sessions store on this pool.
+    pub fn session_store(&self) -> SqlSessionStore {
+        match self {
+            Db::Sqlite(pool) => SqlSessionStore::Sqlite(
+                SqliteStore::new(pool.clone())
+                    .with_table_name(SESSIONS_TABLE)
+                    .unwrap_or_else(|_| unreachable!("constant table name is valid")),
+            ),
+            Db::Postgres(pool) => SqlSessionStore::Postgres(
+                PostgresStore::new(pool.clone())
+                    .with_schema_name("public")
+                    .and_then(|s| s.with_table_name(SESSIONS_TABLE))
+                    .unwrap_or_else(|_| unreachable!("constant names are valid")),
+            ),
+        }
+    }
+
+    pub async fn two_factor_enabled(&self, user_id: &str) -> Result<bool, StoreError> {
+        let row: Option<(bool,)> = on_pool!(self, pool => {
+            sqlx::query_as("SELECT two_factor_enabled FROM user_settings WHERE user_id = $1")
+                .bind(user_id)
+                .fetch_optional(pool)
+                .await
+        })?;
+        Ok(row.is_some_and(|(on,)| on))
+    }
+
+    pub async fn set_two_factor(
+        &self,
+        user_id: &str,
+        on: bool,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        on_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO user_settings (user_id, two_factor_enabled, updated_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (user_id) DO UPDATE SET two_factor_enabled = $2, updated_at = $3",
+            )
+            .bind(user_id)
+            .bind(on)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|_| ())
+        })?;
+        Ok(())
+    }
+
+    pub async fn record_demo_text(
+        &self,
+        to: &str,
+        body: &str,
+        sent_at: i64,
+    ) -> Result<(), StoreError> {
+        on_pool!(self, pool => {
+            sqlx::query("INSERT INTO demo_texts (to_number, body, sent_at) VALUES ($1, $2, $3)")
+                .bind(to)
+                .bind(body)
+                .bind(sent_at)
+                .execute(pool)
+                .await
+                .map(|_| ())
+        })?;
+        Ok(())
+    }
+
+    pub async fn recent_demo_texts(&self, limit: u32) -> Result<Vec<DemoText>, StoreError> {
+        let rows: Vec<(String, String, i64)> = on_pool!(self, pool => {
+            sqlx::query_as("SELECT to_number, body, sent_at FROM demo_texts ORDER BY id DESC LIMIT $1")
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await
+        })?;
+        Ok(rows
+            .into_iter()
+            .map(|(to, body, sent_at)| DemoText { to, body, sent_at })
+            .collect())
+    }
+}
+
+#[async_trait]
+impl Probe for Db {
+    async fn probe(&self) -> Result<(), Unavailable> {
+        self.ping().await.map_err(|e| {
+            tracing::warn!(error = %e, backend = self.backend(), "database probe failed");
+            Unavailable {
+                kind: "unreachable",
+            }
+        })
+    }
+}
+
+/// The demo phone reads what the demo SMS provider wrote.
+#[derive(Debug, Clone)]
+pub struct DemoInbox(pub Db);
+
+#[async_trait]
+impl DemoOutbox for DemoInbox {
+    async fn recent(&self, limit: u32) -> Result<Vec<DemoText>, Unavailable> {
+        self.0.recent_demo_texts(limit).await.map_err(|e| {
+            tracing::error!(error = %e, "cannot read the demo texts");
+            Unavailable { kind: "query" }
+        })
+    }
+}
+
+/// tower-sessions' store for whichever database is configured.
+#[derive(Debug, Clone)]
+pub enum SqlSessionStore {
+    Sqlite(SqliteStore),
+    Postgres(PostgresStore),
+}
+
+#[async_trait]
+impl SessionStore for SqlSessionStore {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        match self {
+            Self::Sqlite(s) => s.create(record).await,
+            Self::Postgres(s) => s.create(record).await,
+        }
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        match self {
+            Self::Sqlite(s) => s.save(record).await,
+            Self::Postgres(s) => s.save(record).await,
+        }
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        match self {
+            Self::Sqlite(s) => s.load(id).await,
+            Self::Postgres(s) => s.load(id).await,
+        }
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        match self {
+            Self::Sqlite(s) => s.delete(id).await,
+            Self::Postgres(s) => s.delete(id).await,
+        }
+    }
+}
+
+#[async_trait]
+impl ExpiredDeletion for SqlSessionStore {
+    async fn delete_expired(&self) -> session_store::Result<()> {
+        match self {
+            Self::Sqlite(s) => s.delete_expired().await,
+            Self::Postgres(s) => s.delete_expired().await,
+        }
+    }
+}

@@ -1,0 +1,207 @@
+//! `latchkey demo`: a throwaway directory with demo people, a fresh SQLite file, texts shown on
+//! the demo phone page, and the portal served — everything a newcomer needs to try Latchkey.
+
+use std::path::Path;
+
+use ldap3::{Scope, SearchEntry};
+
+use super::slapd::{self, Slapd};
+use crate::commands::{self, StartupError};
+use crate::config::Config;
+use crate::directory::LdapDirectory;
+
+/// A demo person: login, password, display name, phones, 2-step sign-in on, administrator.
+pub struct DemoPerson {
+    pub uid: &'static str,
+    pub password: &'static str,
+    pub name: &'static str,
+    pub phones: &'static [&'static str],
+    pub two_factor: bool,
+    pub admin: bool,
+}
+
+/// The demo's people. Numbers are in ranges reserved for fiction and examples.
+pub const PEOPLE: &[DemoPerson] = &[
+    DemoPerson {
+        uid: "alice",
+        password: "alice-demo-pw",
+        name: "Alice Anders",
+        phones: &["+12015550123"],
+        two_factor: true,
+        admin: false,
+    },
+    DemoPerson {
+        uid: "bob",
+        password: "bob-demo-pw",
+        name: "Bob Brown",
+        phones: &[],
+        two_factor: false,
+        admin: false,
+    },
+    DemoPerson {
+        uid: "carol",
+        password: "carol-demo-pw",
+        name: "Carol Chen",
+        phones: &["+447700900123"],
+        two_factor: true,
+        admin: true,
+    },
+];
+
+/// The demo directory as LDIF (people and the administrators group).
+pub fn seed_ldif() -> String {
+    let mut ldif: String = PEOPLE
+        .iter()
+        .map(|p| slapd::person_ldif(p.uid, p.name, p.password, p.phones))
+        .collect();
+    let admins: Vec<&str> = PEOPLE.iter().filter(|p| p.admin).map(|p| p.uid).collect();
+    ldif.push_str(&slapd::admin_group_ldif(&admins));
+    ldif
+}
+
+/// The demo's configuration: the user's `LATCHKEY_…` environment may override server and SMS
+/// settings (to try a real Twilio account, say); the directory and database are the demo's.
+pub fn demo_config(
+    listen: &str,
+    data_dir: &Path,
+    slapd: &Slapd,
+    env: &[(String, String)],
+) -> Result<Config, StartupError> {
+    let d = slapd.directory_config();
+    let key = format!("demo-only-{}", random_hex(32));
+    let mut vars: Vec<(String, String)> = vec![
+        ("LATCHKEY_SERVER__ADDRESS".into(), listen.into()),
+        (
+            "LATCHKEY_SERVER__PUBLIC_URL".into(),
+            format!("http://{listen}"),
+        ),
+        ("LATCHKEY_SMS__PROVIDER".into(), "demo".into()),
+        ("LATCHKEY_SECURITY__HMAC_KEYS".into(), key),
+    ];
+    // The user's settings win, except for what the demo must own.
+    let owned = [
+        "LATCHKEY_DIRECTORY__",
+        "LATCHKEY_DATABASE__",
+        "LATCHKEY_CONFIG",
+    ];
+    for (k, v) in env {
+        if k.starts_with("LATCHKEY_") && !owned.iter().any(|o| k.starts_with(o)) {
+            vars.retain(|(existing, _)| existing != k);
+            vars.push((k.clone(), v.clone()));
+        }
+    }
+    let database = format!("sqlite://{}", data_dir.join("latchkey.db").display());
+    vars.extend([
+        ("LATCHKEY_DATABASE__URL".into(), database),
+        ("LATCHKEY_DIRECTORY__URL".into(), d.url.clone()),
+        ("LATCHKEY_DIRECTORY__BIND_DN".into(), d.bind_dn.clone()),
+        (
+            "LATCHKEY_DIRECTORY__BIND_PASSWORD".into(),
+            slapd.service_password.clone(),
+        ),
+        ("LATCHKEY_DIRECTORY__BASE_DN".into(), d.base_dn.clone()),
+        (
+            "LATCHKEY_DIRECTORY__ADMIN_GROUP_DN".into(),
+            d.admin_group_dn.clone(),
+        ),
+    ]);
+    Ok(Config::load_layers(None, &vars)?)
+}
+
+fn random_hex(len: usize) -> String {
+    (0..len)
+        .map(|_| char::from_digit(rand::random_range(0..16u32), 16).unwrap_or('0'))
+        .collect()
+}
+
+/// Runs the demo until interrupted. The directory and database are thrown away at every start.
+pub async fn run(listen: &str, data_dir: &Path) -> Result<(), StartupError> {
+    if data_dir.exists() {
+        std::fs::remove_dir_all(data_dir)
+            .map_err(|e| StartupError::Demo(format!("cannot clear {}: {e}", data_dir.display())))?;
+    }
+    std::fs::create_dir_all(data_dir)
+        .map_err(|e| StartupError::Demo(format!("cannot create {}: {e}", data_dir.display())))?;
+    let slapd = Slapd::start(&seed_ldif()).map_err(|e| StartupError::Demo(e.to_string()))?;
+    let env: Vec<(String, String)> = std::env::vars().collect();
+    let config = demo_config(listen, data_dir, &slapd, &env)?;
+
+    let prepared = commands::prepare(&config).await?;
+    seed_settings(&config, &prepared.db).await?;
+    let addr = prepared
+        .listener
+        .local_addr()
+        .map_err(|e| StartupError::Demo(e.to_string()))?;
+    print_banner(&config, addr, &slapd);
+    let served = commands::run(prepared, &config).await;
+    drop(slapd);
+    served
+}
+
+/// Turns 2-step sign-in on for the demo people who have it, keyed by their directory id.
+async fn seed_settings(config: &Config, db: &crate::db::Db) -> Result<(), StartupError> {
+    let directory = LdapDirectory::new(config.directory.clone());
+    let mut ldap = directory.service_connection().await?;
+    let id_attr = config.directory.user_id_attribute.as_str();
+    for person in PEOPLE.iter().filter(|p| p.two_factor) {
+        let filter = format!("(uid={})", ldap3::ldap_escape(person.uid));
+        let (entries, _) = ldap
+            .search(
+                &config.directory.base_dn,
+                Scope::Subtree,
+                &filter,
+                vec![id_attr],
+            )
+            .await
+            .and_then(ldap3::SearchResult::success)
+            .map_err(|e| StartupError::Demo(format!("cannot read {}: {e}", person.uid)))?;
+        let id = entries
+            .into_iter()
+            .next()
+            .map(SearchEntry::construct)
+            .and_then(|e| e.attrs.get(id_attr).and_then(|v| v.first().cloned()))
+            .ok_or_else(|| StartupError::Demo(format!("{} has no {id_attr}", person.uid)))?;
+        db.set_two_factor(&id, true, app::domain::now_ms() / 1000)
+            .await?;
+    }
+    let _ = ldap.unbind().await;
+    Ok(())
+}
+
+fn print_banner(config: &Config, addr: std::net::SocketAddr, slapd: &Slapd) {
+    let base = format!("http://{addr}");
+    let phone = match config.sms.provider {
+        crate::config::SmsProvider::Demo => format!("{base}/demo/phone"),
+        _ => "(texts go through the configured SMS provider)".into(),
+    };
+    println!();
+    println!("  Latchkey demo is running.");
+    println!();
+    println!("  Portal:      {base}");
+    println!("  Demo phone:  {phone}   (open it beside the portal: codes arrive there)");
+    println!(
+        "  Directory:   {} (throwaway OpenLDAP, base {})",
+        slapd.url(),
+        slapd::PEOPLE_DN
+    );
+    println!();
+    println!("  Sign in as:");
+    for p in PEOPLE {
+        let phones = if p.phones.is_empty() {
+            "no phone".to_owned()
+        } else {
+            p.phones.join(", ")
+        };
+        let mut notes = vec![phones];
+        if p.two_factor {
+            notes.push("2-step sign-in on".into());
+        }
+        if p.admin {
+            notes.push("administrator".into());
+        }
+        println!("    {:<6} / {:<14} {}", p.uid, p.password, notes.join(", "));
+    }
+    println!();
+    println!("  Press Ctrl-C to stop; the demo directory and database are thrown away.");
+    println!();
+}

@@ -1,0 +1,368 @@
+//! A throwaway OpenLDAP server: its own cn=config and mdb database in a temporary directory, on
+//! a free loopback port, seeded from LDIF. Used by the tests and by `latchkey demo`; removed
+//! (process and files) when dropped, also when a test panics.
+
+use std::io::Write;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use secrecy::SecretString;
+
+use crate::config::{DirectoryConfig, PhoneFormat};
+
+pub const SUFFIX: &str = "dc=example,dc=org";
+pub const PEOPLE_DN: &str = "ou=people,dc=example,dc=org";
+pub const GROUPS_DN: &str = "ou=groups,dc=example,dc=org";
+pub const SERVICE_DN: &str = "cn=latchkey,ou=services,dc=example,dc=org";
+pub const ADMIN_GROUP_DN: &str = "cn=latchkey-admins,ou=groups,dc=example,dc=org";
+pub const ROOT_DN: &str = "cn=admin,dc=example,dc=org";
+
+const SLAPD: &str = "/usr/sbin/slapd";
+const SLAPADD: &str = "/usr/sbin/slapadd";
+const SCHEMAS: &[&str] = &["core", "cosine", "inetorgperson", "nis"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum SlapdError {
+    #[error(
+        "OpenLDAP is not installed ({0} missing): run `make setup` or apt-get install slapd ldap-utils"
+    )]
+    NotInstalled(&'static str),
+    #[error("{step} failed: {detail}")]
+    Step { step: &'static str, detail: String },
+    #[error("slapd did not start listening on {addr} within {secs} s; its output:\n{log}")]
+    NotListening {
+        addr: SocketAddr,
+        secs: u64,
+        log: String,
+    },
+}
+
+fn io_step(step: &'static str) -> impl Fn(std::io::Error) -> SlapdError {
+    move |e| SlapdError::Step {
+        step,
+        detail: e.to_string(),
+    }
+}
+
+/// A running (or stopped, restartable) throwaway slapd.
+#[derive(Debug)]
+pub struct Slapd {
+    dir: tempfile::TempDir,
+    addr: SocketAddr,
+    child: Option<Child>,
+    phone_attribute: String,
+    /// Password of the service account (`SERVICE_DN`) and of the root DN (`ROOT_DN`).
+    pub service_password: String,
+    pub root_password: String,
+}
+
+impl Slapd {
+    /// Starts a directory holding the base entries (people, groups, services, the service
+    /// account) plus `seed_ldif`, with `mobile` as the phone attribute.
+    pub fn start(seed_ldif: &str) -> Result<Self, SlapdError> {
+        Self::start_with(seed_ldif, "mobile")
+    }
+
+    pub fn start_with(seed_ldif: &str, phone_attribute: &str) -> Result<Self, SlapdError> {
+        for tool in [SLAPD, SLAPADD] {
+            if !Path::new(tool).exists() {
+                return Err(SlapdError::NotInstalled(tool));
+            }
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("latchkey-slapd-")
+            .tempdir()
+            .map_err(io_step("temp dir"))?;
+        let service_password = random_token();
+        let root_password = random_token();
+        let config_dir = dir.path().join("slapd.d");
+        let data_dir = dir.path().join("data");
+        std::fs::create_dir_all(&config_dir).map_err(io_step("config dir"))?;
+        std::fs::create_dir_all(&data_dir).map_err(io_step("data dir"))?;
+
+        let config = config_ldif(dir.path(), &data_dir, &root_password, phone_attribute);
+        slapadd(&config_dir, 0, &config)?;
+        let data = format!("{}\n{}", base_ldif(&service_password), seed_ldif);
+        slapadd(&config_dir, 1, &data)?;
+
+        let mut slapd = Self {
+            dir,
+            addr: free_loopback_addr()?,
+            child: None,
+            phone_attribute: phone_attribute.to_owned(),
+            service_password,
+            root_password,
+        };
+        slapd.start_process()?;
+        Ok(slapd)
+    }
+
+    fn start_process(&mut self) -> Result<(), SlapdError> {
+        let log_path = self.dir.path().join("slapd.log");
+        let log = std::fs::File::create(&log_path).map_err(io_step("slapd log"))?;
+        let log_err = log.try_clone().map_err(io_step("slapd log"))?;
+        // `-d 0` keeps slapd in the foreground (it is our child, so Drop can stop it) without
+        // debug output.
+        let child = Command::new(SLAPD)
+            .arg("-F")
+            .arg(self.dir.path().join("slapd.d"))
+            .arg("-h")
+            .arg(format!("ldap://{}/", self.addr))
+            .args(["-d", "0"])
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log_err)
+            .spawn()
+            .map_err(io_step("starting slapd"))?;
+        self.child = Some(child);
+        // slapd returns before it listens: poll the port.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if TcpStream::connect_timeout(&self.addr, Duration::from_millis(100)).is_ok() {
+                return Ok(());
+            }
+            if let Some(Ok(Some(_))) = self.child.as_mut().map(Child::try_wait) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.kill();
+        Err(SlapdError::NotListening {
+            addr: self.addr,
+            secs: 10,
+            log: std::fs::read_to_string(&log_path).unwrap_or_default(),
+        })
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Stops the server; the data stays, so [`Slapd::restart`] brings the same directory back
+    /// on the same port.
+    pub fn stop(&mut self) {
+        self.kill();
+        // The port must be free again before anyone relies on the server being gone.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline && TcpStream::connect(self.addr).is_ok() {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn restart(&mut self) -> Result<(), SlapdError> {
+        self.stop();
+        self.start_process()
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.as_mut().map(Child::try_wait), Some(Ok(None)))
+    }
+
+    pub fn url(&self) -> String {
+        format!("ldap://{}", self.addr)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().to_path_buf()
+    }
+
+    /// A Latchkey directory configuration pointing at this server.
+    pub fn directory_config(&self) -> DirectoryConfig {
+        DirectoryConfig {
+            url: self.url(),
+            bind_dn: SERVICE_DN.into(),
+            bind_password: SecretString::from(self.service_password.clone()),
+            base_dn: PEOPLE_DN.into(),
+            login_attribute: "uid".into(),
+            user_id_attribute: "entryUUID".into(),
+            phone_attribute: self.phone_attribute.clone(),
+            phone_format: PhoneFormat::E164,
+            display_name_attribute: "cn".into(),
+            admin_group_dn: ADMIN_GROUP_DN.into(),
+            timeout_secs: 5,
+            pool_size: 4,
+        }
+    }
+}
+
+impl Drop for Slapd {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn slapadd(config_dir: &Path, db: u8, ldif: &str) -> Result<(), SlapdError> {
+    let mut child = Command::new(SLAPADD)
+        .arg("-F")
+        .arg(config_dir)
+        .args(["-n", &db.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(io_step("slapadd"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(ldif.as_bytes())
+            .map_err(io_step("slapadd input"))?;
+    }
+    let out = child.wait_with_output().map_err(io_step("slapadd"))?;
+    if !out.status.success() {
+        return Err(SlapdError::Step {
+            step: if db == 0 {
+                "slapadd (config)"
+            } else {
+                "slapadd (data)"
+            },
+            detail: String::from_utf8_lossy(&out.stderr).into_owned(),
+        });
+    }
+    Ok(())
+}
+
+fn free_loopback_addr() -> Result<SocketAddr, SlapdError> {
+    let listener = TcpListener::bind("127.0.0.1:0").map_err(io_step("finding a free port"))?;
+    listener
+        .local_addr()
+        .map_err(io_step("finding a free port"))
+}
+
+fn random_token() -> String {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    (0..24)
+        .map(|_| char::from(rng.sample(rand::distr::Alphanumeric)))
+        .collect()
+}
+
+fn config_ldif(dir: &Path, data_dir: &Path, root_password: &str, phone: &str) -> String {
+    let dir = dir.display();
+    let data = data_dir.display();
+    let schemas: String = SCHEMAS
+        .iter()
+        .map(|s| format!("include: file:///etc/ldap/schema/{s}.ldif\n\n"))
+        .collect();
+    format!(
+        "dn: cn=config
+objectClass: olcGlobal
+cn: config
+olcPidFile: {dir}/slapd.pid
+olcArgsFile: {dir}/slapd.args
+
+dn: cn=module{{0}},cn=config
+objectClass: olcModuleList
+cn: module{{0}}
+olcModulePath: /usr/lib/ldap
+olcModuleLoad: back_mdb
+
+dn: cn=schema,cn=config
+objectClass: olcSchemaConfig
+cn: schema
+
+{schemas}dn: olcDatabase={{-1}}frontend,cn=config
+objectClass: olcDatabaseConfig
+objectClass: olcFrontendConfig
+olcDatabase: {{-1}}frontend
+olcSizeLimit: 500
+
+dn: olcDatabase={{0}}config,cn=config
+objectClass: olcDatabaseConfig
+olcDatabase: {{0}}config
+olcAccess: {{0}}to * by * none
+
+dn: olcDatabase={{1}}mdb,cn=config
+objectClass: olcDatabaseConfig
+objectClass: olcMdbConfig
+olcDatabase: {{1}}mdb
+olcSuffix: {SUFFIX}
+olcDbDirectory: {data}
+olcRootDN: {ROOT_DN}
+olcRootPW: {root_password}
+olcDbMaxSize: 1073741824
+olcDbIndex: objectClass eq
+olcDbIndex: entryUUID eq
+olcDbIndex: uid eq,sub
+olcDbIndex: cn,sn,givenName,mail eq,sub
+olcDbIndex: {phone} eq
+olcDbIndex: member eq
+olcLimits: {{0}}dn.exact=\"{SERVICE_DN}\" size=unlimited size.pr=unlimited time=unlimited
+olcAccess: {{0}}to attrs=userPassword by self write by anonymous auth by * none
+olcAccess: {{1}}to attrs={phone} by dn.exact=\"{SERVICE_DN}\" write by self read by users read by * none
+olcAccess: {{2}}to * by users read by * none
+"
+    )
+}
+
+fn base_ldif(service_password: &str) -> String {
+    format!(
+        "dn: {SUFFIX}
+objectClass: dcObject
+objectClass: organization
+dc: example
+o: Example Organisation
+
+dn: {PEOPLE_DN}
+objectClass: organizationalUnit
+ou: people
+
+dn: {GROUPS_DN}
+objectClass: organizationalUnit
+ou: groups
+
+dn: ou=services,{SUFFIX}
+objectClass: organizationalUnit
+ou: services
+
+dn: {SERVICE_DN}
+objectClass: applicationProcess
+objectClass: simpleSecurityObject
+cn: latchkey
+userPassword: {service_password}
+"
+    )
+}
+
+/// One person as LDIF, for seeds: `uid`, display name, password and phone values.
+pub fn person_ldif(uid: &str, name: &str, password: &str, phones: &[&str]) -> String {
+    let (given, family) = name.split_once(' ').unwrap_or((name, name));
+    let mut ldif = format!(
+        "dn: uid={uid},{PEOPLE_DN}
+objectClass: inetOrgPerson
+uid: {uid}
+cn: {name}
+givenName: {given}
+sn: {family}
+mail: {uid}@example.org
+userPassword: {password}
+"
+    );
+    for phone in phones {
+        ldif.push_str(&format!("mobile: {phone}\n"));
+    }
+    ldif.push('\n');
+    ldif
+}
+
+/// The administrators group with the given members (uids).
+pub fn admin_group_ldif(member_uids: &[&str]) -> String {
+    let mut ldif = format!(
+        "dn: {ADMIN_GROUP_DN}
+objectClass: groupOfNames
+cn: latchkey-admins
+"
+    );
+    for uid in member_uids {
+        ldif.push_str(&format!("member: uid={uid},{PEOPLE_DN}\n"));
+    }
+    ldif.push('\n');
+    ldif
+}

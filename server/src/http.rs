@@ -1,0 +1,241 @@
+//! The HTTP side: `build_app` assembles the router (pages, server functions, health endpoints)
+//! and the middleware every request passes through.
+
+use std::sync::Arc;
+
+use app::domain::{AppState, DemoOutbox, SiteSettings};
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Json, Response};
+use axum::routing::get;
+use leptos::config::LeptosOptions;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use serde_json::json;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+use crate::config::{Config, SmsProvider};
+use crate::db::{Db, DemoInbox};
+use crate::directory::LdapDirectory;
+
+/// The name cargo-leptos gives the wasm, JS and CSS (`[[workspace.metadata.leptos]] name`).
+const OUTPUT_NAME: &str = "latchkey";
+
+/// Builds the whole application. Tests call this and drive it with `oneshot` or a real socket.
+pub fn build_app(config: &Config, db: Db, directory: LdapDirectory) -> Router {
+    let leptos_options = LeptosOptions::builder()
+        .output_name(OUTPUT_NAME)
+        .site_root(config.server.site_root.as_str())
+        .site_pkg_dir("pkg")
+        .build();
+    let demo = config.sms.provider == SmsProvider::Demo;
+    let state = AppState {
+        leptos_options: leptos_options.clone(),
+        site: Arc::new(SiteSettings {
+            product_name: config.server.product_name.clone(),
+            demo_phone: demo,
+        }),
+        database: Arc::new(db.clone()),
+        directory: Arc::new(directory),
+        demo_outbox: demo.then(|| Arc::new(DemoInbox(db.clone())) as Arc<dyn DemoOutbox>),
+    };
+
+    let routes = generate_route_list(app::App);
+    let shell = move || app::shell(leptos_options.clone());
+
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .leptos_routes_with_context(&state, routes, || {}, shell)
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
+            app::shell,
+        ))
+        .layer(session_layer(config, &db))
+        .layer(middleware::from_fn_with_state(
+            Arc::new(public_origin(config)),
+            refuse_cross_site,
+        ))
+        .layer(middleware::from_fn(security_headers))
+        .layer(RequestBodyLimitLayer::new(config.server.max_body_bytes))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+fn session_layer(config: &Config, db: &Db) -> SessionManagerLayer<crate::db::SqlSessionStore> {
+    let https = config.is_https();
+    // `__Host-` makes the browser refuse the cookie unless it is Secure, host-only and for
+    // path `/`: nobody on a sibling subdomain can plant or read it.
+    let name = if https { "__Host-latchkey" } else { "latchkey" };
+    let idle = time::Duration::seconds(
+        i64::try_from(config.security.session_idle_timeout_secs).unwrap_or(i64::MAX),
+    );
+    SessionManagerLayer::new(db.session_store())
+        .with_name(name)
+        .with_http_only(true)
+        .with_secure(https)
+        .with_same_site(SameSite::Lax)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(idle))
+}
+
+/// `scheme://host[:port]` of the configured public URL.
+fn public_origin(config: &Config) -> String {
+    url::Url::parse(&config.server.public_url)
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_default()
+}
+
+/// CSRF defence for every state-changing request: browsers say where a request comes from
+/// (`Sec-Fetch-Site`, else `Origin`); anything not from our own origin is refused. Requests
+/// with neither header do not come from a browser page, so they cannot carry a victim's cookie
+/// on an attacker's behalf.
+async fn refuse_cross_site(
+    State(origin): State<Arc<String>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if is_safe_method(request.method()) || is_same_origin(request.headers(), &origin) {
+        return next.run(request).await;
+    }
+    tracing::warn!(
+        method = %request.method(),
+        path = %request.uri().path(),
+        "refused a cross-site request"
+    );
+    (StatusCode::FORBIDDEN, "Cross-site request refused.").into_response()
+}
+
+fn is_safe_method(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+fn is_same_origin(headers: &HeaderMap, origin: &str) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site") {
+        // "none": the person typed the URL or used a bookmark.
+        return matches!(site.to_str(), Ok("same-origin" | "none"));
+    }
+    match headers.get(header::ORIGIN) {
+        Some(value) => value.to_str().is_ok_and(|v| v == origin),
+        None => true,
+    }
+}
+
+async fn security_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    // same-origin keeps the Referer that no-JavaScript form posts need to come back to their page.
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "frame-ancestors 'none'; base-uri 'none'; object-src 'none'; form-action 'self'",
+        ),
+    );
+    let is_html = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if is_html {
+        // Pages can show personal data: no cache may keep them.
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}
+
+/// The process is up and serving HTTP.
+async fn healthz() -> impl IntoResponse {
+    Json(json!({ "status": "ok" }))
+}
+
+/// The database and the directory both answer; 503 with the failing ones named otherwise.
+async fn readyz(State(state): State<AppState>) -> Response<Body> {
+    let (database, directory) = tokio::join!(state.database.probe(), state.directory.probe());
+    let check = |r: Result<(), app::domain::Unavailable>| match r {
+        Ok(()) => json!({ "ok": true }),
+        Err(e) => json!({ "ok": false, "error": e.kind }),
+    };
+    let ready = database.is_ok() && directory.is_ok();
+    let body = json!({
+        "status": if ready { "ready" } else { "unavailable" },
+        "checks": { "database": check(database), "directory": check(directory) },
+    });
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(body)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    const ORIGIN: &str = "https://security.example.org";
+
+    #[test]
+    fn same_origin_requests_pass() {
+        assert!(is_same_origin(
+            &headers(&[("sec-fetch-site", "same-origin")]),
+            ORIGIN
+        ));
+        assert!(is_same_origin(
+            &headers(&[("sec-fetch-site", "none")]),
+            ORIGIN
+        ));
+        assert!(is_same_origin(&headers(&[("origin", ORIGIN)]), ORIGIN));
+        // No browser provenance at all: not a browser, so no ambient cookie to abuse.
+        assert!(is_same_origin(&headers(&[]), ORIGIN));
+    }
+
+    #[test]
+    fn cross_site_requests_are_refused() {
+        assert!(!is_same_origin(
+            &headers(&[("sec-fetch-site", "cross-site")]),
+            ORIGIN
+        ));
+        assert!(!is_same_origin(
+            &headers(&[("sec-fetch-site", "same-site")]),
+            ORIGIN
+        ));
+        assert!(!is_same_origin(
+            &headers(&[("origin", "https://evil.example")]),
+            ORIGIN
+        ));
+        assert!(!is_same_origin(&headers(&[("origin", "null")]), ORIGIN));
+        // Sec-Fetch-Site wins over a forged-looking Origin.
+        assert!(!is_same_origin(
+            &headers(&[("sec-fetch-site", "cross-site"), ("origin", ORIGIN)]),
+            ORIGIN
+        ));
+    }
+
+    #[test]
+    fn only_unsafe_methods_are_checked() {
+        assert!(is_safe_method(&Method::GET));
+        assert!(is_safe_method(&Method::HEAD));
+        assert!(!is_safe_method(&Method::POST));
+        assert!(!is_safe_method(&Method::DELETE));
+    }
+}

@@ -1,0 +1,12 @@
+//! The `latchkey` binary's library: configuration, adapters (SQL, LDAP, SMS), HTTP assembly and
+//! the commands. `main.rs` only parses the command line.
+
+pub mod commands;
+pub mod config;
+pub mod db;
+pub mod devkit;
+pub mod directory;
+pub mod http;
+pub mod telemetry;
+
+pub use http::build_app;

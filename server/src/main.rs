@@ -1,0 +1,82 @@
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use server::commands::{self, StartupError};
+use server::config::Config;
+
+/// Latchkey: self-service 2-step sign-in (password + SMS code) for an LDAP directory.
+#[derive(Debug, Parser)]
+#[command(name = "latchkey", version, about)]
+struct Cli {
+    /// Configuration file (default: ./latchkey.toml when it exists). `LATCHKEY_…` environment
+    /// variables override it.
+    #[arg(long, short, global = true, env = "LATCHKEY_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the portal (the default).
+    Serve,
+    /// Apply database migrations, then exit.
+    Migrate,
+    /// Check the configuration, the database, the directory and the SMS provider.
+    Check,
+    /// Print the effective configuration with secrets redacted.
+    PrintConfig,
+    /// Run a self-contained demo: throwaway directory with demo people, SQLite, demo phone page.
+    Demo {
+        /// Address to serve on.
+        #[arg(long, default_value = "127.0.0.1:3000")]
+        listen: String,
+        /// Scratch directory for the demo database (emptied at every start).
+        #[arg(long, default_value = "target/demo")]
+        data_dir: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    server::telemetry::init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("latchkey: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(StartupError::CheckFailed(_)) => ExitCode::from(1),
+        Err(e) => {
+            for line in e.to_string().lines() {
+                eprintln!("latchkey: {line}");
+            }
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), StartupError> {
+    let command = cli.command.unwrap_or(Command::Serve);
+    if let Command::Demo { listen, data_dir } = &command {
+        return server::devkit::demo::run(listen, data_dir).await;
+    }
+    let config = Config::load(cli.config.as_deref())?;
+    match command {
+        Command::Serve => commands::serve(&config).await,
+        Command::Migrate => commands::migrate(&config).await,
+        Command::Check => commands::check(&config).await,
+        Command::PrintConfig => {
+            commands::print_config(&config);
+            Ok(())
+        }
+        Command::Demo { .. } => unreachable!("handled above"),
+    }
+}

@@ -1,0 +1,146 @@
+//! Shared by the integration tests: real slapd, real SQLite file or PostgreSQL database, the
+//! real server on a free port.
+#![allow(dead_code)] // each test binary uses a different part
+
+use std::net::SocketAddr;
+
+use server::config::Config;
+use server::db::Db;
+use server::devkit::postgres::TempPostgres;
+use server::devkit::slapd::{self, Slapd};
+
+pub const KEY: &str = "integration-test-key-0123456789abcdef";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A database of the chosen kind that lives as long as the value.
+pub struct TestDb {
+    pub url: String,
+    _pg: Option<TempPostgres>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestDb {
+    pub async fn new(backend: Backend) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        match backend {
+            Backend::Sqlite => Self {
+                url: format!("sqlite://{}", dir.path().join("latchkey.db").display()),
+                _pg: None,
+                _dir: dir,
+            },
+            Backend::Postgres => {
+                let pg = TempPostgres::create()
+                    .await
+                    .expect("PostgreSQL on 127.0.0.1:5432 must be running for the tests");
+                Self {
+                    url: pg.url.clone(),
+                    _pg: Some(pg),
+                    _dir: dir,
+                }
+            }
+        }
+    }
+
+    pub async fn open(&self) -> Db {
+        let db = Db::connect(&server::config::DatabaseConfig {
+            url: self.url.clone(),
+            max_connections: 5,
+            connect_timeout_secs: 5,
+        })
+        .await
+        .expect("connect");
+        db.migrate().await.expect("migrate");
+        db
+    }
+}
+
+/// The environment a test server runs with.
+pub fn env_for(slapd: &Slapd, db_url: &str, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    let d = slapd.directory_config();
+    let mut env: Vec<(String, String)> = [
+        ("LATCHKEY_SERVER__ADDRESS", "127.0.0.1:0"),
+        ("LATCHKEY_SERVER__PUBLIC_URL", "http://127.0.0.1:3000"),
+        ("LATCHKEY_DATABASE__URL", db_url),
+        ("LATCHKEY_DIRECTORY__URL", d.url.as_str()),
+        ("LATCHKEY_DIRECTORY__BIND_DN", d.bind_dn.as_str()),
+        (
+            "LATCHKEY_DIRECTORY__BIND_PASSWORD",
+            slapd.service_password.as_str(),
+        ),
+        ("LATCHKEY_DIRECTORY__BASE_DN", d.base_dn.as_str()),
+        (
+            "LATCHKEY_DIRECTORY__ADMIN_GROUP_DN",
+            d.admin_group_dn.as_str(),
+        ),
+        ("LATCHKEY_SECURITY__HMAC_KEYS", KEY),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    for (k, v) in extra {
+        env.retain(|(existing, _)| existing != k);
+        env.push((k.to_string(), v.to_string()));
+    }
+    env
+}
+
+pub fn demo_seed() -> String {
+    server::devkit::demo::seed_ldif()
+}
+
+/// A running server with its own directory and database.
+pub struct TestApp {
+    pub url: String,
+    pub addr: SocketAddr,
+    pub slapd: Slapd,
+    pub db: Db,
+    pub config: Config,
+    _db: TestDb,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl TestApp {
+    pub fn client(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_store(true)
+            .build()
+            .expect("client")
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+pub async fn spawn_app(backend: Backend, extra: &[(&str, &str)]) -> TestApp {
+    let slapd = Slapd::start(&demo_seed()).expect("slapd");
+    let test_db = TestDb::new(backend).await;
+    let env = env_for(&slapd, &test_db.url, extra);
+    let config = Config::load_layers(None, &env).expect("config");
+    let prepared = server::commands::prepare(&config).await.expect("start-up");
+    let addr = prepared.listener.local_addr().expect("addr");
+    let db = prepared.db.clone();
+    let run_config = config.clone();
+    let task = tokio::spawn(async move {
+        let _ = server::commands::run(prepared, &run_config).await;
+    });
+    TestApp {
+        url: format!("http://{addr}"),
+        addr,
+        slapd,
+        db,
+        config,
+        _db: test_db,
+        task,
+    }
+}
+
+pub use slapd::PEOPLE_DN;

@@ -1,0 +1,269 @@
+//! Full-stack HTTP tests: the real server on a socket, a real slapd, SQLite and PostgreSQL.
+
+mod common;
+
+use common::{Backend, spawn_app};
+use reqwest::StatusCode;
+
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+              async fn $name() { super::$name(super::Backend::Sqlite).await })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+              async fn $name() { super::$name(super::Backend::Postgres).await })*
+        }
+    };
+}
+
+on_both!(
+    health_and_readiness,
+    readiness_follows_the_directory_down_and_back_up,
+    pages_render_with_security_headers,
+    unknown_pages_are_a_real_404,
+    cross_site_posts_are_refused,
+    oversized_bodies_are_refused,
+    the_status_server_function_answers_same_origin_calls,
+    demo_phone_shows_texts_only_with_the_demo_provider,
+);
+
+async fn health_and_readiness(backend: Backend) {
+    let app = spawn_app(backend, &[]).await;
+    let c = app.client();
+    let health = c.get(format!("{}/healthz", app.url)).send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    assert_eq!(
+        health.json::<serde_json::Value>().await.unwrap()["status"],
+        "ok"
+    );
+
+    let ready = c.get(format!("{}/readyz", app.url)).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(body["status"], "ready");
+    assert_eq!(body["checks"]["database"]["ok"], true);
+    assert_eq!(body["checks"]["directory"]["ok"], true);
+}
+
+async fn readiness_follows_the_directory_down_and_back_up(backend: Backend) {
+    let mut app = spawn_app(backend, &[]).await;
+    let c = app.client();
+    app.slapd.stop();
+    let ready = c.get(format!("{}/readyz", app.url)).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(body["status"], "unavailable");
+    assert_eq!(
+        body["checks"]["directory"],
+        serde_json::json!({ "ok": false, "error": "unreachable" })
+    );
+    assert_eq!(body["checks"]["database"]["ok"], true);
+
+    // Back without restarting Latchkey.
+    app.slapd.restart().unwrap();
+    let ready = c.get(format!("{}/readyz", app.url)).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+}
+
+async fn pages_render_with_security_headers(backend: Backend) {
+    let app = spawn_app(backend, &[]).await;
+    let res = app
+        .client()
+        .get(format!("{}/status", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let h = res.headers().clone();
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(h["referrer-policy"], "same-origin");
+    assert_eq!(h["cache-control"], "no-store");
+    assert!(
+        h["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'")
+    );
+    let html = res.text().await.unwrap();
+    assert!(html.contains("System status"), "{html}");
+    // The server rendered the check itself: the page is complete without JavaScript.
+    assert!(
+        html.contains(r#"data-testid="database" data-ok="true""#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"data-testid="directory" data-ok="true""#),
+        "{html}"
+    );
+    assert!(html.contains("/pkg/latchkey.css"), "stylesheet linked");
+}
+
+async fn unknown_pages_are_a_real_404(backend: Backend) {
+    let app = spawn_app(backend, &[]).await;
+    let res = app
+        .client()
+        .get(format!("{}/no/such/page", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert!(res.text().await.unwrap().contains("Page not found"));
+}
+
+/// Finds the URL the status page's "Check again" form posts to.
+async fn status_action(app: &common::TestApp) -> String {
+    let html = app
+        .client()
+        .get(format!("{}/status", app.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let start = html
+        .find(r#"action="/api/check_system_status"#)
+        .expect("the form posts to the server function");
+    let rest = &html[start + r#"action=""#.len()..];
+    rest[..rest.find('"').unwrap()].to_owned()
+}
+
+async fn cross_site_posts_are_refused(backend: Backend) {
+    let app = spawn_app(backend, &[]).await;
+    let action = status_action(&app).await;
+    let c = app.client();
+    let cross_site = c
+        .post(format!("{}{action}", app.url))
+        .header("sec-fetch-site", "cross-site")
+        .header("origin", "https://evil.example")
+        .form(&[("x", "1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross_site.status(), StatusCode::FORBIDDEN);
+
+    let foreign_origin = c
+        .post(format!("{}{action}", app.url))
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign_origin.status(), StatusCode::FORBIDDEN);
+}
+
+async fn oversized_bodies_are_refused(backend: Backend) {
+    let app = spawn_app(backend, &[("LATCHKEY_SERVER__MAX_BODY_BYTES", "2048")]).await;
+    let action = status_action(&app).await;
+    let res = app
+        .client()
+        .post(format!("{}{action}", app.url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("a=".to_owned() + &"x".repeat(10_000))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+async fn the_status_server_function_answers_same_origin_calls(backend: Backend) {
+    let mut app = spawn_app(backend, &[]).await;
+    let action = status_action(&app).await;
+    let c = app.client();
+    // As the hydrated page calls it.
+    let call = |c: reqwest::Client, url: String| async move {
+        c.post(url)
+            .header("sec-fetch-site", "same-origin")
+            .header("accept", "application/json")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .send()
+            .await
+            .unwrap()
+    };
+    let res = call(c.clone(), format!("{}{action}", app.url)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let status: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(status["database_ok"], true);
+    assert_eq!(status["directory_ok"], true);
+
+    app.slapd.stop();
+    let status: serde_json::Value = call(c.clone(), format!("{}{action}", app.url))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        status["directory_ok"], false,
+        "the page says the directory is down"
+    );
+    assert_eq!(status["database_ok"], true);
+
+    // Without JavaScript the form post redirects back to the page it came from.
+    let res = c
+        .post(format!("{}{action}", app.url))
+        .header("sec-fetch-site", "same-origin")
+        .header("accept", "text/html")
+        .header("referer", format!("{}/status", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_redirection(), "{}", res.status());
+    let location = res.headers()["location"].to_str().unwrap();
+    let back = location.strip_prefix(&app.url).unwrap_or(location);
+    assert!(
+        back == "/status" || back == "/status?",
+        "back to the page: {location}"
+    );
+}
+
+async fn demo_phone_shows_texts_only_with_the_demo_provider(backend: Backend) {
+    let console = spawn_app(backend, &[]).await;
+    let res = console
+        .client()
+        .get(format!("{}/demo/phone", console.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::NOT_FOUND,
+        "never served without the demo provider"
+    );
+    let html = res.text().await.unwrap();
+    assert!(!html.contains("Demo phone</h1>"), "{html}");
+    drop(console);
+
+    let demo = spawn_app(backend, &[("LATCHKEY_SMS__PROVIDER", "demo")]).await;
+    let empty = demo
+        .client()
+        .get(format!("{}/demo/phone", demo.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(empty.status(), StatusCode::OK);
+    assert!(empty.text().await.unwrap().contains("No texts yet"));
+
+    demo.db
+        .record_demo_text("+12015550123", "first <b>text</b>", 1)
+        .await
+        .unwrap();
+    demo.db
+        .record_demo_text("+12015550123", "Your code is 123456", 2)
+        .await
+        .unwrap();
+    let html = demo
+        .client()
+        .get(format!("{}/demo/phone", demo.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let newest = html.find("Your code is 123456").expect("newest text shown");
+    let oldest = html
+        .find("first &lt;b&gt;text&lt;/b&gt;")
+        .expect("older text shown, escaped");
+    assert!(newest < oldest, "newest first");
+}

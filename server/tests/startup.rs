@@ -1,0 +1,248 @@
+//! The binary's start-up and operator commands, run as an operator would run them: each bad
+//! configuration or unreachable dependency stops start-up with one line naming it.
+
+mod common;
+
+use std::process::{Command, Output};
+
+use common::{Backend, TestDb, env_for};
+use server::devkit::slapd::Slapd;
+
+fn latchkey(args: &[&str], env: &[(String, String)], cwd: &std::path::Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .args(args)
+        .current_dir(cwd)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("LATCHKEY_LOG", "warn")
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .output()
+        .expect("run latchkey")
+}
+
+fn stderr_lines(out: &Output) -> Vec<String> {
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter(|l| l.starts_with("latchkey: "))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `serve` with this environment must fail with exactly one line, which this returns.
+fn serve_fails(env: &[(String, String)]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let out = latchkey(&["serve"], env, dir.path());
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = stderr_lines(&out);
+    assert_eq!(lines.len(), 1, "one clear line, got {lines:?}");
+    lines[0].clone()
+}
+
+fn set(env: &mut Vec<(String, String)>, key: &str, value: &str) {
+    env.retain(|(k, _)| k != key);
+    env.push((key.into(), value.into()));
+}
+
+#[tokio::test]
+async fn a_typo_in_the_config_file_stops_start_up() {
+    let slapd = Slapd::start("").unwrap();
+    let db = TestDb::new(Backend::Sqlite).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("latchkey.toml"),
+        "[server]\nadress = \"127.0.0.1:0\"\n",
+    )
+    .unwrap();
+    let out = latchkey(&["serve"], &env_for(&slapd, &db.url, &[]), dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    let lines = stderr_lines(&out);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].starts_with("latchkey: config: unknown key server.adress"),
+        "{}",
+        lines[0]
+    );
+    assert!(lines[0].contains("latchkey.toml"), "{}", lines[0]);
+}
+
+#[tokio::test]
+async fn a_missing_secret_stops_start_up() {
+    let slapd = Slapd::start("").unwrap();
+    let db = TestDb::new(Backend::Sqlite).await;
+    let mut env = env_for(&slapd, &db.url, &[]);
+    env.retain(|(k, _)| k != "LATCHKEY_DIRECTORY__BIND_PASSWORD");
+    let line = serve_fails(&env);
+    assert!(
+        line.starts_with("latchkey: config: directory.bind_password is missing"),
+        "{line}"
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_directory_stops_start_up() {
+    let mut slapd = Slapd::start("").unwrap();
+    let db = TestDb::new(Backend::Sqlite).await;
+    let env = env_for(&slapd, &db.url, &[]);
+    slapd.stop();
+    let line = serve_fails(&env);
+    assert!(
+        line.starts_with(&format!(
+            "latchkey: directory: cannot reach the directory at {}",
+            slapd.url()
+        )),
+        "{line}"
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_service_password_stops_start_up() {
+    let slapd = Slapd::start("").unwrap();
+    let db = TestDb::new(Backend::Sqlite).await;
+    let mut env = env_for(&slapd, &db.url, &[]);
+    set(
+        &mut env,
+        "LATCHKEY_DIRECTORY__BIND_PASSWORD",
+        "wrong-password",
+    );
+    let line = serve_fails(&env);
+    assert!(line.contains("refused the service account"), "{line}");
+    assert!(line.contains("invalid credentials"), "{line}");
+    assert!(
+        !line.contains("wrong-password"),
+        "the password never appears: {line}"
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_database_stops_start_up_without_showing_its_password() {
+    let slapd = Slapd::start("").unwrap();
+    let mut env = env_for(&slapd, "", &[]);
+    // Nothing listens on port 1.
+    set(
+        &mut env,
+        "LATCHKEY_DATABASE__URL",
+        "postgres://app:db-secret-pw@127.0.0.1:1/latchkey",
+    );
+    set(&mut env, "LATCHKEY_DATABASE__CONNECT_TIMEOUT_SECS", "2");
+    let line = serve_fails(&env);
+    assert!(
+        line.starts_with("latchkey: database: cannot open the database at postgres://app:"),
+        "{line}"
+    );
+    assert!(!line.contains("db-secret-pw"), "{line}");
+}
+
+#[tokio::test]
+async fn an_address_in_use_stops_start_up() {
+    let slapd = Slapd::start("").unwrap();
+    let db = TestDb::new(Backend::Sqlite).await;
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let env = env_for(&slapd, &db.url, &[("LATCHKEY_SERVER__ADDRESS", &addr)]);
+    let line = serve_fails(&env);
+    assert!(
+        line.starts_with(&format!("latchkey: server: cannot listen on {addr}")),
+        "{line}"
+    );
+}
+
+#[tokio::test]
+async fn check_reports_each_dependency() {
+    let slapd = Slapd::start(&common::demo_seed()).unwrap();
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let db = TestDb::new(backend).await;
+        let dir = tempfile::tempdir().unwrap();
+        let out = latchkey(&["check"], &env_for(&slapd, &db.url, &[]), dir.path());
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(stdout.contains("database     ok:"), "{stdout}");
+        assert!(
+            stdout.contains("saw 3 people (2 with a mobile)"),
+            "{stdout}"
+        );
+        assert!(
+            stdout.contains("admins       ok: group cn=latchkey-admins"),
+            "{stdout}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn check_says_exactly_what_failed() {
+    let slapd = Slapd::start(&common::demo_seed()).unwrap();
+    let db = TestDb::new(Backend::Sqlite).await;
+    let dir = tempfile::tempdir().unwrap();
+    let env = env_for(
+        &slapd,
+        &db.url,
+        &[
+            ("LATCHKEY_DIRECTORY__BASE_DN", "ou=nobody,dc=example,dc=org"),
+            (
+                "LATCHKEY_DIRECTORY__ADMIN_GROUP_DN",
+                "cn=missing,ou=groups,dc=example,dc=org",
+            ),
+        ],
+    );
+    let out = latchkey(&["check"], &env, dir.path());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("database     ok:"), "{stdout}");
+    assert!(
+        stdout.contains("directory    FAILED:"),
+        "a missing base DN fails the search: {stdout}"
+    );
+}
+
+#[tokio::test]
+async fn print_config_redacts_secrets() {
+    let slapd = Slapd::start("").unwrap();
+    let db = TestDb::new(Backend::Sqlite).await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = latchkey(
+        &["print-config"],
+        &env_for(&slapd, &db.url, &[]),
+        dir.path(),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        stdout.contains("bind_password = \"<redacted>\""),
+        "{stdout}"
+    );
+    assert!(!stdout.contains(&slapd.service_password), "{stdout}");
+    assert!(!stdout.contains(common::KEY), "{stdout}");
+}
+
+#[tokio::test]
+async fn migrate_creates_the_schema_on_both_databases() {
+    let slapd = Slapd::start("").unwrap();
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let db = TestDb::new(backend).await;
+        let dir = tempfile::tempdir().unwrap();
+        for _ in 0..2 {
+            let out = latchkey(&["migrate"], &env_for(&slapd, &db.url, &[]), dir.path());
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{stdout}{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(stdout.contains("is up to date"), "{stdout}");
+        }
+        let conn = db.open().await;
+        conn.set_two_factor("someone", true, 1)
+            .await
+            .expect("schema exists");
+    }
+}
