@@ -36,6 +36,7 @@ static EN: &[(&str, &str)] = &[
         "error.rate_limited",
         "Too many attempts. Please wait before trying again.",
     ),
+    ("error.title", "Something went wrong"),
     (
         "error.unavailable",
         "A service Latchkey depends on is not answering. Please try again in a moment.",

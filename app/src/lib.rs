@@ -52,10 +52,12 @@ pub fn App() -> impl IntoView {
         <Title formatter=|page: String| format!("{page} · Latchkey") />
         <Router>
             <Layout>
+                // Async rendering: the server waits for a page's data and sends it in place.
+                // Out-of-order streaming would need JavaScript to move it there, and every page
+                // must work without JavaScript; it also lets data decide the status (404).
                 <Routes fallback=NotFound>
-                    <Route path=StaticSegment("") view=HomePage />
-                    <Route path=StaticSegment("status") view=StatusPage />
-                    // Async so a disabled demo phone answers with a real 404 status.
+                    <Route path=StaticSegment("") view=HomePage ssr=SsrMode::Async />
+                    <Route path=StaticSegment("status") view=StatusPage ssr=SsrMode::Async />
                     <Route path=path!("/demo/phone") view=DemoPhonePage ssr=SsrMode::Async />
                 </Routes>
             </Layout>

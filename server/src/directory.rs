@@ -15,7 +15,7 @@ pub enum LdapError {
     Unreachable {
         url: String,
         #[source]
-        source: ldap3::LdapError,
+        source: Box<ldap3::LdapError>,
     },
     #[error("the directory at {url} did not answer within {secs} s")]
     Timeout { url: String, secs: u64 },
@@ -28,7 +28,7 @@ pub enum LdapError {
         text: String,
     },
     #[error("directory operation failed: {0}")]
-    Protocol(#[source] ldap3::LdapError),
+    Protocol(#[source] Box<ldap3::LdapError>),
 }
 
 impl LdapError {
@@ -84,7 +84,7 @@ impl LdapDirectory {
                 },
                 source => LdapError::Unreachable {
                     url: self.cfg.url.clone(),
-                    source,
+                    source: Box::new(source),
                 },
             })?;
         ldap3::drive!(conn);
@@ -115,7 +115,7 @@ impl LdapDirectory {
                 url: self.cfg.url.clone(),
                 secs: self.cfg.timeout_secs,
             },
-            other => LdapError::Protocol(other),
+            other => LdapError::Protocol(Box::new(other)),
         }
     }
 
@@ -133,7 +133,7 @@ impl LdapDirectory {
             )
             .await
             .map_err(|e| self.op_error(e))
-            .and_then(|r| r.success().map_err(LdapError::Protocol));
+            .and_then(|r| r.success().map_err(|e| LdapError::Protocol(Box::new(e))));
         let _ = ldap.unbind().await;
         outcome.map(|_| ())
     }
@@ -159,9 +159,9 @@ impl LdapDirectory {
         // rc 4 (size limit exceeded) is expected: we asked for a sample.
         if result.1.rc != 0 && result.1.rc != 4 {
             let _ = ldap.unbind().await;
-            return Err(LdapError::Protocol(ldap3::LdapError::LdapResult {
-                result: result.1,
-            }));
+            return Err(LdapError::Protocol(Box::new(
+                ldap3::LdapError::LdapResult { result: result.1 },
+            )));
         }
         let entries: Vec<SearchEntry> = result.0.into_iter().map(SearchEntry::construct).collect();
         let with_phone = entries

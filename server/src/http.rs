@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use app::domain::{AppState, DemoOutbox, SiteSettings};
+use app::i18n::t;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -14,6 +15,7 @@ use axum::routing::get;
 use leptos::config::LeptosOptions;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use serde_json::json;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
@@ -63,7 +65,34 @@ pub fn build_app(config: &Config, db: Db, directory: LdapDirectory) -> Router {
         .layer(middleware::from_fn(security_headers))
         .layer(RequestBodyLimitLayer::new(config.server.max_body_bytes))
         .layer(TraceLayer::new_for_http())
+        .layer(CatchPanicLayer::custom(internal_error_page))
         .with_state(state)
+}
+
+/// A bug must not reach a person as a dropped connection: log it, answer a plain 500 page.
+fn internal_error_page(panic: Box<dyn std::any::Any + Send + 'static>) -> Response<Body> {
+    let detail = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("(no message)");
+    tracing::error!(panic = detail, "a request handler panicked");
+    let mut response = (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        axum::response::Html(format!(
+            "<!DOCTYPE html><html lang=\"en\"><meta charset=\"utf-8\"><title>{title}</title>\
+             <body style=\"font-family:system-ui;max-width:40rem;margin:4rem auto;padding:0 1rem\">\
+             <h1>{title}</h1><p>{text}</p><p><a href=\"/\">{back}</a></p></body></html>",
+            title = t("error.title"),
+            text = t("error.internal"),
+            back = t("not_found.back"),
+        )),
+    )
+        .into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 fn session_layer(config: &Config, db: &Db) -> SessionManagerLayer<crate::db::SqlSessionStore> {

@@ -98,6 +98,8 @@ async fn pages_render_with_security_headers(backend: Backend) {
         "{html}"
     );
     assert!(html.contains("/pkg/latchkey.css"), "stylesheet linked");
+    // Nothing is left for JavaScript to move into place (out-of-order streaming chunks).
+    assert!(!html.contains("<template"), "{html}");
 }
 
 async fn unknown_pages_are_a_real_404(backend: Backend) {

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use server::config::Config;
 use server::db::Db;
 use server::devkit::postgres::TempPostgres;
-use server::devkit::slapd::{self, Slapd};
+use server::devkit::slapd::Slapd;
 
 pub const KEY: &str = "integration-test-key-0123456789abcdef";
 
@@ -142,5 +142,3 @@ pub async fn spawn_app(backend: Backend, extra: &[(&str, &str)]) -> TestApp {
         task,
     }
 }
-
-pub use slapd::PEOPLE_DN;

@@ -1,0 +1,46 @@
+# Latchkey's one entry point for tasks. The README's two commands: `make demo`, `make test`.
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+CARGO ?= cargo
+# Packages built for the server (ssr) and for the browser (hydrate, wasm32).
+SSR := -p app -p server --features app/ssr
+WASM := -p frontend -p app --target wasm32-unknown-unknown
+
+.PHONY: help setup demo test lint fmt-check clippy unit e2e build-release
+
+help:
+	@echo "make demo   set everything up and serve the demo at http://127.0.0.1:3000"
+	@echo "make test   set everything up and run every test (lint, unit, integration, end-to-end)"
+	@echo "make setup  install the toolchain pieces only"
+	@echo "make lint | unit | e2e   parts of make test"
+
+setup:
+	@bash .ci/setup.sh
+
+build-release: setup
+	$(CARGO) leptos build --release
+
+demo: build-release
+	./target/release/latchkey demo --listen 127.0.0.1:3000
+
+test: setup lint unit e2e
+	@echo "make test: everything passed"
+
+lint: fmt-check clippy
+
+fmt-check:
+	$(CARGO) fmt --all -- --check
+
+clippy:
+	$(CARGO) clippy $(SSR) --all-targets -- -D warnings
+	$(CARGO) clippy $(WASM) --all-targets -- -D warnings
+
+# Unit tests and integration tests against a real slapd, SQLite and PostgreSQL.
+unit:
+	$(CARGO) test $(SSR)
+
+# End-to-end in Chromium against the release build (a wasm-opt fault only shows there).
+e2e: build-release
+	node --test --test-concurrency=1 end2end/tests/

@@ -1,0 +1,86 @@
+// Starts what an end-to-end test needs: the release `latchkey demo` (its own throwaway slapd
+// and SQLite, demo SMS provider) on a free port, and Debian's Chromium through playwright-core.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const BINARY = process.env.LATCHKEY_BIN ?? join(ROOT, 'target', 'release', 'latchkey');
+
+export const CHROMIUM_ARGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+];
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitReady(url, child, output, ms = 20_000) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`latchkey exited early:\n${output.join('')}`);
+    try {
+      const res = await fetch(`${url}/readyz`);
+      if (res.ok) return;
+    } catch { /* not listening yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`latchkey was not ready within ${ms} ms:\n${output.join('')}`);
+}
+
+/** Starts `latchkey demo`; returns { url, output, stop }. `env` adds LATCHKEY_… settings. */
+export async function startDemo(env = {}) {
+  const port = await freePort();
+  const dataDir = mkdtempSync(join(tmpdir(), 'latchkey-e2e-'));
+  const output = [];
+  const child = spawn(BINARY, ['demo', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH, LATCHKEY_LOG: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout.on('data', (d) => output.push(d.toString()));
+  child.stderr.on('data', (d) => output.push(d.toString()));
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitReady(url, child, output);
+  } catch (e) {
+    child.kill('SIGKILL');
+    throw e;
+  }
+  return {
+    url,
+    output,
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+        if (child.exitCode === null) child.kill('SIGKILL');
+      }
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function launchBrowser() {
+  return chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+}
+
+/** Waits until the wasm has hydrated the page (an Effect sets the marker; effects never run
+ *  during SSR). Clicking before that would do nothing. */
+export async function waitHydrated(page) {
+  await page.waitForSelector('[data-hydrated="true"]', { timeout: 15_000 });
+}

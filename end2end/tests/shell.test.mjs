@@ -1,0 +1,103 @@
+// The app shell in a real browser: hydration, the status page hydrated and without
+// JavaScript, the 404 page and the demo phone.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startDemo, launchBrowser, waitHydrated } from '../lib/harness.mjs';
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startDemo();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function checkedAt(page) {
+  return Number(await page.getAttribute('[data-checked-at]', 'data-checked-at'));
+}
+
+test('hydrated: "Check again" calls the server function and updates in place', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+
+  await page.goto(`${server.url}/status`);
+  await waitHydrated(page);
+  assert.equal(await page.getAttribute('[data-testid="database"]', 'data-ok'), 'true');
+  assert.equal(await page.getAttribute('[data-testid="directory"]', 'data-ok'), 'true');
+  const first = await checkedAt(page);
+
+  // A marker on window survives only if the page is not reloaded.
+  await page.evaluate(() => { window.__noReload = true; });
+  const call = page.waitForResponse((r) => r.url().includes('/api/check_system_status'));
+  await page.getByRole('button', { name: 'Check again' }).click();
+  const response = await call;
+  assert.equal(response.status(), 200);
+  await page.waitForFunction(
+    (before) => Number(document.querySelector('[data-checked-at]')?.dataset.checkedAt) > before,
+    first,
+  );
+  assert.equal(await page.evaluate(() => window.__noReload), true, 'no page reload');
+  assert.deepEqual(errors, [], 'no errors in the browser console');
+  await context.close();
+});
+
+test('without JavaScript: the same button posts the form and the page shows a fresh check', async () => {
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  await page.goto(`${server.url}/status`);
+  assert.equal(await page.getAttribute('[data-hydrated]', 'data-hydrated'), 'false');
+  const first = await checkedAt(page);
+  await page.waitForTimeout(5); // checked_at has millisecond resolution
+  await Promise.all([
+    page.waitForURL(/\/status/),
+    page.waitForLoadState('load'),
+    page.getByRole('button', { name: 'Check again' }).click(),
+  ]);
+  await page.waitForSelector('[data-checked-at]');
+  assert.ok((await checkedAt(page)) > first, 'a new check was rendered by the server');
+  assert.equal(await page.getAttribute('[data-testid="directory"]', 'data-ok'), 'true');
+  await context.close();
+});
+
+test('navigation links work hydrated, and styles are applied', async () => {
+  const page = await browser.newPage();
+  await page.goto(`${server.url}/`);
+  await waitHydrated(page);
+  await page.getByRole('link', { name: 'See system status' }).click();
+  await page.waitForURL(/\/status$/);
+  await page.getByRole('heading', { name: 'System status' }).waitFor();
+  // Tailwind's output is loaded: the primary button has its indigo background.
+  const bg = await page.getByRole('button', { name: 'Check again' })
+    .evaluate((el) => getComputedStyle(el).backgroundColor);
+  assert.notEqual(bg, 'rgba(0, 0, 0, 0)', `button background ${bg}`);
+  assert.equal(await page.getAttribute('a[href="/status"][aria-current="page"]', 'href'), '/status');
+  await page.close();
+});
+
+test('an unknown page is a 404 with a way back', async () => {
+  const page = await browser.newPage();
+  const res = await page.goto(`${server.url}/no/such/page`);
+  assert.equal(res.status(), 404);
+  await page.getByRole('heading', { name: 'Page not found' }).waitFor();
+  await page.getByRole('link', { name: 'Go to the start page' }).click();
+  await page.waitForURL(`${server.url}/`);
+  await page.close();
+});
+
+test('the demo phone page is linked and shows its empty inbox', async () => {
+  const page = await browser.newPage();
+  await page.goto(`${server.url}/`);
+  await waitHydrated(page);
+  await page.getByRole('link', { name: 'Demo phone' }).click();
+  await page.waitForURL(/\/demo\/phone$/);
+  await page.getByText('No texts yet').waitFor();
+  await page.close();
+});
