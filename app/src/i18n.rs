@@ -58,6 +58,77 @@ static EN: &[(&str, &str)] = &[
         "The page you asked for does not exist. It may have moved, or the link may be mistyped.",
     ),
     ("not_found.title", "Page not found"),
+    (
+        "otp.cooldown",
+        "A code was just sent. Please wait a moment before asking for another.",
+    ),
+    ("otp.expired", "This code has expired. Ask for a new one."),
+    (
+        "otp.locked",
+        "Too many wrong codes. For your safety, codes are blocked for a while.",
+    ),
+    (
+        "otp.malformed",
+        "Enter the code from the text message: digits only.",
+    ),
+    (
+        "otp.none_sent",
+        "No code has been sent yet. Ask for one first.",
+    ),
+    (
+        "otp.send_limit",
+        "Too many codes were requested. Please wait before asking for another.",
+    ),
+    (
+        "otp.too_many_attempts",
+        "Too many wrong tries for this code. Ask for a new one.",
+    ),
+    ("otp.used", "This code was already used. Ask for a new one."),
+    (
+        "otp.wrong",
+        "That code is not right. Check the text message and try again.",
+    ),
+    ("phone.empty", "Enter a phone number."),
+    (
+        "phone.invalid",
+        "This is not a valid phone number. Check the digits and the country.",
+    ),
+    (
+        "phone.not_mobile",
+        "This number cannot receive text messages. Use a mobile number.",
+    ),
+    ("phone.premium_rate", "Premium-rate numbers cannot be used."),
+    (
+        "phone.region_not_allowed",
+        "Numbers from this country cannot be used here.",
+    ),
+    ("phone.shared_cost", "Shared-cost numbers cannot be used."),
+    ("phone.toll_free", "Toll-free numbers cannot be used."),
+    ("phone.too_long", "That is too long for a phone number."),
+    (
+        "phone.voip",
+        "Internet (VoIP) numbers cannot be used: codes sent to them are easy to intercept.",
+    ),
+    (
+        "sms.invalid_number",
+        "This number cannot receive our texts. Check it, or use another phone.",
+    ),
+    (
+        "sms.not_mobile",
+        "This number cannot receive text messages. Use a mobile number.",
+    ),
+    (
+        "sms.not_sent",
+        "We could not send the text just now. Try again in a moment, or use another phone.",
+    ),
+    (
+        "sms.opted_out",
+        "This phone has blocked our texts (it replied STOP). Reply START from it, or use another phone.",
+    ),
+    (
+        "sms.region_not_enabled",
+        "We cannot send texts to this country. Use another phone.",
+    ),
     ("status.check_again", "Check again"),
     ("status.checked_at", "Checked at"),
     ("status.checking", "Checking…"),

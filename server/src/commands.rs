@@ -5,7 +5,7 @@ use std::path::Path;
 
 use tokio::net::TcpListener;
 
-use crate::config::{Config, ConfigError, SmsProvider, redact_url_str};
+use crate::config::{Config, ConfigError, redact_url_str};
 use crate::db::{Db, StoreError};
 use crate::directory::{LdapDirectory, LdapError};
 
@@ -26,6 +26,8 @@ pub enum StartupError {
     },
     #[error("demo: {0}")]
     Demo(String),
+    #[error("sms: {0}")]
+    Sms(String),
     #[error("check failed: {0} problem(s) above")]
     CheckFailed(usize),
 }
@@ -178,9 +180,6 @@ pub async fn check(config: &Config) -> Result<(), StartupError> {
             None
         }
     };
-    if let Some(db) = db {
-        db.close().await;
-    }
 
     let directory = LdapDirectory::new(config.directory.clone());
     let d = &config.directory;
@@ -225,10 +224,21 @@ pub async fn check(config: &Config) -> Result<(), StartupError> {
         Err(e) => report("directory", Err(e.to_string())),
     }
 
-    match config.sms.provider {
-        SmsProvider::Console => report("sms", Ok("console provider: texts are written to the log".into())),
-        SmsProvider::Demo => report("sms", Ok("demo provider: texts go to the log and the demo phone page (never use in production)".into())),
-        SmsProvider::Twilio => report("sms", Ok("twilio provider configured (credentials are verified from the next release)".into())),
+    match &db {
+        Some(db) => match crate::sms::build(&config.sms, db) {
+            Ok(sms) => report(
+                "sms",
+                sms.verify_credentials().await.map_err(|e| e.to_string()),
+            ),
+            Err(e) => report("sms", Err(e)),
+        },
+        None => report(
+            "sms",
+            Err("not checked: the database is needed first".into()),
+        ),
+    }
+    if let Some(db) = db {
+        db.close().await;
     }
 
     if failures == 0 {
@@ -240,4 +250,42 @@ pub async fn check(config: &Config) -> Result<(), StartupError> {
 
 pub fn print_config(config: &Config) {
     print!("{}", config.to_redacted_toml());
+}
+
+/// Sends one text through the configured provider, to prove the SMS setup end to end.
+pub async fn send_test_sms(config: &Config, to: &str) -> Result<(), StartupError> {
+    let policy = config
+        .phone_policy()
+        .map_err(|r| StartupError::Sms(format!("unknown region {r}")))?;
+    let number = policy.parse(to).map_err(|rejection| {
+        StartupError::Sms(format!(
+            "{to:?} cannot be used: {}",
+            app::i18n::t(rejection.message_id())
+        ))
+    })?;
+    let db = open_database(config).await?;
+    let sms = crate::sms::build(&config.sms, &db).map_err(StartupError::Sms)?;
+    let host = url::Url::parse(&config.server.public_url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_default();
+    let body = format!(
+        "{}: this is a test message from {host}. No action is needed.",
+        config.server.product_name
+    );
+    let outcome = sms
+        .send(&number, &body, config.security.code_lifetime_secs)
+        .await;
+    db.close().await;
+    match outcome {
+        Ok(sent) => {
+            println!(
+                "sent to {} (provider message id {})",
+                number.masked(),
+                sent.provider_id
+            );
+            Ok(())
+        }
+        Err(e) => Err(StartupError::Sms(e.to_string())),
+    }
 }

@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use app::domain::codes::{CodeRules, SendLimits};
+use app::domain::phone::PhonePolicy;
 use figment::providers::{Format, Serialized, Toml};
 use figment::value::{Dict, Map, Value};
 use figment::{Figment, Metadata, Profile, Provider};
@@ -572,11 +574,41 @@ impl Config {
                 ));
             }
         }
+        if let Err(unknown) = self.phone_policy()
+            && is_region(&unknown)
+        {
+            p.push(format!("phone: {unknown:?} is not a region libphonenumber knows (ISO 3166 alpha-2, e.g. \"GB\", not \"UK\")"));
+        }
 
         if p.is_empty() {
             Ok(())
         } else {
             Err(ConfigError { problems: p })
+        }
+    }
+
+    /// How typed and stored numbers are read (fails with the first unknown region code).
+    pub fn phone_policy(&self) -> Result<PhonePolicy, String> {
+        PhonePolicy::new(&self.phone.default_region, &self.phone.allowed_regions)
+    }
+
+    /// The code engine's rules.
+    pub fn code_rules(&self) -> CodeRules {
+        let s = &self.security;
+        let secs = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        CodeRules {
+            length: s.code_length,
+            lifetime_secs: secs(s.code_lifetime_secs),
+            max_attempts_per_code: s.max_attempts_per_code,
+            failures_before_lock: s.max_failures_before_lock,
+            lock_secs: secs(s.lock_secs),
+            limits: SendLimits {
+                cooldown_secs: secs(s.send_cooldown_secs),
+                per_number_per_10min: s.sends_per_number_per_10min,
+                per_user_per_day: s.sends_per_user_per_day,
+                per_ip_per_hour: s.sends_per_ip_per_hour,
+                global_per_day: s.global_sends_per_day,
+            },
         }
     }
 
@@ -1105,6 +1137,7 @@ mod tests {
                 "usa",
                 "phone.default_region",
             ),
+            ("LATCHKEY_PHONE__DEFAULT_REGION", "UK", "phone: \"UK\""),
         ];
         for (var, value, key) in cases {
             let mut e = minimal();

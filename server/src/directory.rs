@@ -1,13 +1,20 @@
 //! The LDAP directory adapter (ldap3).
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use std::collections::HashSet;
+
+use app::domain::directory::{Directory, DirectoryError, PasswordCheck, Person, UserId, Username};
+use app::domain::phone::{E164, PhonePolicy};
 use app::domain::{Probe, Unavailable};
 use async_trait::async_trait;
-use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, Scope, SearchEntry};
-use secrecy::ExposeSecret;
+use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
+use ldap3::controls::RawControl;
+use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, Mod, Scope, SearchEntry};
+use secrecy::{ExposeSecret, SecretString};
 
-use crate::config::DirectoryConfig;
+use crate::config::{DirectoryConfig, PhoneFormat};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LdapError {
@@ -54,14 +61,26 @@ pub struct SampleSearch {
     pub admin_group_found: Option<bool>,
 }
 
+/// Bound service-account connections, reused; a broken one is dropped, never handed out again.
+#[derive(Debug)]
+struct Pool {
+    idle: std::sync::Mutex<Vec<Ldap>>,
+    permits: tokio::sync::Semaphore,
+}
+
 #[derive(Debug, Clone)]
 pub struct LdapDirectory {
     cfg: DirectoryConfig,
+    pool: Arc<Pool>,
 }
 
 impl LdapDirectory {
     pub fn new(cfg: DirectoryConfig) -> Self {
-        Self { cfg }
+        let pool = Arc::new(Pool {
+            idle: std::sync::Mutex::new(Vec::new()),
+            permits: tokio::sync::Semaphore::new(cfg.pool_size.max(1)),
+        });
+        Self { cfg, pool }
     }
 
     pub fn config(&self) -> &DirectoryConfig {
@@ -222,5 +241,505 @@ pub fn rc_text(rc: u32) -> &'static str {
         52 => "unavailable",
         53 => "unwilling to perform",
         _ => "other error",
+    }
+}
+
+/// OpenLDAP's password policy control (draft-behera-ldap-password-policy).
+const PPOLICY_OID: &str = "1.3.6.1.4.1.42.2.27.8.5.1";
+
+/// The `error` of a password policy response: `[1] ENUMERATED` inside the SEQUENCE.
+/// 0 = passwordExpired, 1 = accountLocked. Only that element is read; anything malformed is
+/// ignored (it only refines a log line).
+fn ppolicy_error(value: &[u8]) -> Option<u8> {
+    let (&tag, rest) = value.split_first()?;
+    if tag != 0x30 {
+        return None;
+    }
+    let (&len, mut rest) = rest.split_first()?;
+    if len & 0x80 != 0 {
+        rest = rest.get(usize::from(len & 0x7f)..)?;
+    }
+    while let [tag, len, tail @ ..] = rest {
+        let len = usize::from(*len);
+        let content = tail.get(..len)?;
+        if *tag == 0x81 && len == 1 {
+            return Some(content[0]);
+        }
+        rest = tail.get(len..)?;
+    }
+    None
+}
+
+/// Whether an ldap3 error means the connection is unusable (as opposed to an LDAP result).
+fn is_connection_error(e: &ldap3::LdapError) -> bool {
+    !matches!(e, ldap3::LdapError::LdapResult { .. })
+}
+
+impl LdapDirectory {
+    /// Runs `op` on a pooled service connection. A connection that fails at the transport level
+    /// is dropped and the operation tried once more on a fresh one, so a restarted directory
+    /// is used again at the next call. Every operation passed here is idempotent.
+    async fn with_connection<T, F, Fut>(&self, op: F) -> Result<T, LdapError>
+    where
+        F: Fn(Ldap) -> Fut,
+        Fut: std::future::Future<Output = Result<T, ldap3::LdapError>>,
+    {
+        let _permit = self
+            .pool
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| LdapError::Timeout {
+                url: self.cfg.url.clone(),
+                secs: self.cfg.timeout_secs,
+            })?;
+        let mut last_error = None;
+        for _attempt in 0..2 {
+            let ldap = match self.take_idle() {
+                Some(ldap) => ldap,
+                None => self.service_connection().await?,
+            };
+            match op(ldap.clone()).await {
+                Ok(value) => {
+                    self.give_back(ldap);
+                    return Ok(value);
+                }
+                Err(ldap3::LdapError::Timeout { .. }) => {
+                    return Err(LdapError::Timeout {
+                        url: self.cfg.url.clone(),
+                        secs: self.cfg.timeout_secs,
+                    });
+                }
+                Err(e) if is_connection_error(&e) => {
+                    // The server went away (restart, idle timeout): every idle connection is
+                    // as dead as this one. Try once more on a fresh one.
+                    tracing::info!(error = %e, url = %self.cfg.url, "directory connection lost; reconnecting");
+                    self.pool
+                        .idle
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .clear();
+                    last_error = Some(e);
+                }
+                Err(e) => {
+                    self.give_back(ldap);
+                    return Err(LdapError::Protocol(Box::new(e)));
+                }
+            }
+        }
+        Err(match last_error {
+            Some(e) => LdapError::Unreachable {
+                url: self.cfg.url.clone(),
+                source: Box::new(e),
+            },
+            None => LdapError::Timeout {
+                url: self.cfg.url.clone(),
+                secs: self.cfg.timeout_secs,
+            },
+        })
+    }
+
+    fn take_idle(&self) -> Option<Ldap> {
+        let mut idle = self
+            .pool
+            .idle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        while let Some(mut ldap) = idle.pop() {
+            if !ldap.is_closed() {
+                return Some(ldap);
+            }
+        }
+        None
+    }
+
+    fn give_back(&self, mut ldap: Ldap) {
+        if ldap.is_closed() {
+            return;
+        }
+        let mut idle = self
+            .pool
+            .idle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if idle.len() < self.cfg.pool_size {
+            idle.push(ldap);
+        }
+    }
+
+    fn person_attributes(&self) -> Vec<String> {
+        let c = &self.cfg;
+        vec![
+            c.user_id_attribute.clone(),
+            c.login_attribute.clone(),
+            c.display_name_attribute.clone(),
+            "mail".into(),
+            c.phone_attribute.clone(),
+        ]
+    }
+
+    fn to_person(&self, entry: SearchEntry) -> Option<Person> {
+        let c = &self.cfg;
+        let first = |attr: &str| entry.attrs.get(attr).and_then(|v| v.first()).cloned();
+        let id = first(&c.user_id_attribute)?;
+        let login = first(&c.login_attribute)?;
+        let mut phones: Vec<E164> = Vec::new();
+        for value in entry.attrs.get(&c.phone_attribute).into_iter().flatten() {
+            match PhonePolicy::from_directory(value) {
+                Some(n) if !phones.contains(&n) => phones.push(n),
+                Some(_) => {}
+                None => {
+                    tracing::debug!(dn = %entry.dn, "a phone value is not a phone number; ignored")
+                }
+            }
+        }
+        Some(Person {
+            id: UserId(id),
+            display_name: first(&c.display_name_attribute).unwrap_or_else(|| login.clone()),
+            login,
+            mail: first("mail"),
+            dn: entry.dn,
+            phones,
+        })
+    }
+
+    /// One search under the base DN for people matching `filter`, at most `limit`.
+    async fn find_people(&self, filter: String, limit: i32) -> Result<Vec<Person>, LdapError> {
+        let attrs = self.person_attributes();
+        let base = self.cfg.base_dn.clone();
+        let timeout = self.timeout();
+        let entries = self
+            .with_connection(|mut ldap| {
+                let (filter, attrs, base) = (filter.clone(), attrs.clone(), base.clone());
+                async move {
+                    let (entries, result) = ldap
+                        .with_timeout(timeout)
+                        .with_search_options(ldap3::SearchOptions::new().sizelimit(limit))
+                        .search(&base, Scope::Subtree, &filter, attrs)
+                        .await?
+                        .non_error()?;
+                    // 4: size limit exceeded, which we asked for.
+                    if result.rc != 0 && result.rc != 4 {
+                        return Err(ldap3::LdapError::LdapResult { result });
+                    }
+                    Ok(entries)
+                }
+            })
+            .await?;
+        Ok(entries
+            .into_iter()
+            .map(SearchEntry::construct)
+            .filter_map(|e| self.to_person(e))
+            .collect())
+    }
+
+    fn phone_filter(&self, number: &E164) -> String {
+        let attr = &self.cfg.phone_attribute;
+        format!(
+            "(|({attr}={})({attr}={}))",
+            ldap3::ldap_escape(number.as_str()),
+            ldap3::ldap_escape(number.digits())
+        )
+    }
+
+    /// One modify of the person's phone attribute, treating `tolerated` as done.
+    async fn modify_phone(
+        &self,
+        dn: &str,
+        change: Mod<String>,
+        tolerated: u32,
+    ) -> Result<(), LdapError> {
+        let timeout = self.timeout();
+        self.with_connection(|mut ldap| {
+            let change = change.clone();
+            async move {
+                let result = ldap.with_timeout(timeout).modify(dn, vec![change]).await?;
+                if result.rc == 0 || result.rc == tolerated {
+                    Ok(())
+                } else {
+                    Err(ldap3::LdapError::LdapResult { result })
+                }
+            }
+        })
+        .await
+    }
+
+    fn stored_value(&self, number: &E164) -> String {
+        match self.cfg.phone_format {
+            PhoneFormat::E164 => number.as_str().to_owned(),
+            PhoneFormat::Digits => number.digits().to_owned(),
+        }
+    }
+}
+
+/// Converts an adapter error for the domain, logging the details once, here.
+fn domain_error(e: LdapError, what: &str) -> DirectoryError {
+    match &e {
+        LdapError::Protocol(inner) => match inner.as_ref() {
+            ldap3::LdapError::LdapResult { result } if result.rc == 32 => {
+                tracing::warn!(error = %e, "{what}: no such entry");
+                DirectoryError::NoSuchPerson
+            }
+            ldap3::LdapError::LdapResult { result } if matches!(result.rc, 50 | 53 | 19 | 21) => {
+                tracing::error!(error = %e, rc = result.rc, "{what}: the directory refused the change; check the service account's access to the phone attribute");
+                DirectoryError::Refused
+            }
+            _ => {
+                tracing::error!(error = %e, "{what} failed");
+                DirectoryError::Unavailable
+            }
+        },
+        _ => {
+            tracing::error!(error = %e, "{what}: directory unavailable");
+            DirectoryError::Unavailable
+        }
+    }
+}
+
+#[async_trait]
+impl Directory for LdapDirectory {
+    #[tracing::instrument(skip_all)]
+    async fn find_by_login(&self, login: &Username) -> Result<Option<Person>, DirectoryError> {
+        let filter = format!(
+            "({}={})",
+            self.cfg.login_attribute,
+            ldap3::ldap_escape(login.as_str())
+        );
+        let mut people = self
+            .find_people(filter, 2)
+            .await
+            .map_err(|e| domain_error(e, "finding a person"))?;
+        if people.len() > 1 {
+            tracing::error!(
+                login = login.as_str(),
+                "two entries share this login; refusing to guess which one"
+            );
+            return Ok(None);
+        }
+        Ok(people.pop())
+    }
+
+    async fn find_by_id(&self, id: &UserId) -> Result<Option<Person>, DirectoryError> {
+        let filter = format!(
+            "({}={})",
+            self.cfg.user_id_attribute,
+            ldap3::ldap_escape(id.as_str())
+        );
+        let mut people = self
+            .find_people(filter, 2)
+            .await
+            .map_err(|e| domain_error(e, "finding a person by id"))?;
+        Ok(if people.len() == 1 {
+            people.pop()
+        } else {
+            None
+        })
+    }
+
+    #[tracing::instrument(skip_all, fields(dn = %person.dn))]
+    async fn check_password(
+        &self,
+        person: &Person,
+        password: &SecretString,
+    ) -> Result<PasswordCheck, DirectoryError> {
+        // An empty password would be an unauthenticated bind, which succeeds: never send one.
+        if password.expose_secret().is_empty() {
+            return Ok(PasswordCheck::WrongPassword);
+        }
+        // Its own connection: binding changes the identity of a connection and all its clones.
+        let mut ldap = self
+            .connect()
+            .await
+            .map_err(|e| domain_error(e, "checking a password"))?;
+        let outcome = ldap
+            .with_timeout(self.timeout())
+            .with_controls(RawControl {
+                ctype: PPOLICY_OID.into(),
+                crit: false,
+                val: None,
+            })
+            .simple_bind(&person.dn, password.expose_secret())
+            .await;
+        let _ = ldap.unbind().await;
+        let result = outcome.map_err(|e| domain_error(self.op_error(e), "checking a password"))?;
+        let ppolicy = result
+            .ctrls
+            .iter()
+            .find(|c| c.1.ctype == PPOLICY_OID)
+            .and_then(|c| c.1.val.as_deref())
+            .and_then(ppolicy_error);
+        let check = match (result.rc, ppolicy) {
+            (0, Some(0)) => PasswordCheck::PasswordExpired,
+            (0, _) => PasswordCheck::Accepted,
+            (49, Some(1)) => PasswordCheck::AccountLocked,
+            (49, Some(0)) => PasswordCheck::PasswordExpired,
+            (49, _) => PasswordCheck::WrongPassword,
+            (rc, _) => PasswordCheck::Refused(rc),
+        };
+        match check {
+            PasswordCheck::Accepted | PasswordCheck::WrongPassword => {}
+            other => {
+                tracing::warn!(result = ?other, "password check refused for a reason the person is not told")
+            }
+        }
+        Ok(check)
+    }
+
+    #[tracing::instrument(skip_all, fields(dn = %person.dn, number = %number))]
+    async fn add_phone(&self, person: &Person, number: &E164) -> Result<(), DirectoryError> {
+        let current = self
+            .find_by_id(&person.id)
+            .await?
+            .ok_or(DirectoryError::NoSuchPerson)?;
+        if current.phones.contains(number) {
+            return Ok(());
+        }
+        let value = self.stored_value(number);
+        let change = Mod::Add(self.cfg.phone_attribute.clone(), HashSet::from([value]));
+        // 20: the value is already there (a parallel add won): done.
+        self.modify_phone(&person.dn, change, 20)
+            .await
+            .map_err(|e| domain_error(e, "adding a phone"))
+    }
+
+    #[tracing::instrument(skip_all, fields(dn = %person.dn, number = %number))]
+    async fn remove_phone(&self, person: &Person, number: &E164) -> Result<(), DirectoryError> {
+        // Delete the exact stored values (E.164 or digits) that are this number.
+        let attr = self.cfg.phone_attribute.clone();
+        let dn = person.dn.clone();
+        let timeout = self.timeout();
+        let values = self
+            .with_connection(|mut ldap| {
+                let (attr, dn) = (attr.clone(), dn.clone());
+                async move {
+                    let (entries, _) = ldap
+                        .with_timeout(timeout)
+                        .search(&dn, Scope::Base, "(objectClass=*)", vec![attr.as_str()])
+                        .await?
+                        .success()?;
+                    Ok(entries.into_iter().map(SearchEntry::construct).next())
+                }
+            })
+            .await
+            .map_err(|e| domain_error(e, "reading phones before removal"))?
+            .ok_or(DirectoryError::NoSuchPerson)?
+            .attrs
+            .remove(&attr)
+            .unwrap_or_default();
+        for value in values
+            .into_iter()
+            .filter(|v| PhonePolicy::from_directory(v).as_ref() == Some(number))
+        {
+            let change = Mod::Delete(attr.clone(), HashSet::from([value]));
+            // 16: the value is already gone (a parallel removal won): done.
+            self.modify_phone(&dn, change, 16)
+                .await
+                .map_err(|e| domain_error(e, "removing a phone"))?;
+        }
+        Ok(())
+    }
+
+    async fn phone_owners(&self, number: &E164) -> Result<Vec<UserId>, DirectoryError> {
+        let people = self
+            .find_people(self.phone_filter(number), 10)
+            .await
+            .map_err(|e| domain_error(e, "looking up a number"))?;
+        Ok(people.into_iter().map(|p| p.id).collect())
+    }
+
+    async fn is_admin(&self, person: &Person) -> Result<bool, DirectoryError> {
+        if self.cfg.admin_group_dn.is_empty() {
+            return Ok(false);
+        }
+        let group = self.cfg.admin_group_dn.clone();
+        let filter = format!("(member={})", ldap3::ldap_escape(&person.dn));
+        let timeout = self.timeout();
+        self.with_connection(|mut ldap| {
+            let (group, filter) = (group.clone(), filter.clone());
+            async move {
+                let ldap3::SearchResult(entries, result) = ldap
+                    .with_timeout(timeout)
+                    .search(&group, Scope::Base, &filter, vec!["1.1"])
+                    .await?;
+                match result.rc {
+                    0 => Ok(!entries.is_empty()),
+                    // The group does not exist, so nobody is in it.
+                    32 => Ok(false),
+                    _ => Err(ldap3::LdapError::LdapResult { result }),
+                }
+            }
+        })
+        .await
+        .map_err(|e| domain_error(e, "checking administrator membership"))
+    }
+
+    async fn search_people(&self, term: &str, limit: usize) -> Result<Vec<Person>, DirectoryError> {
+        let c = &self.cfg;
+        let t = ldap3::ldap_escape(term.trim());
+        let filter = format!(
+            "(&({login}=*)(|({login}=*{t}*)({name}=*{t}*)(mail=*{t}*)))",
+            login = c.login_attribute,
+            name = c.display_name_attribute
+        );
+        let attrs = self.person_attributes();
+        let base = c.base_dn.clone();
+        let timeout = self.timeout();
+        let entries = self
+            .with_connection(|mut ldap| {
+                let (filter, attrs, base) = (filter.clone(), attrs.clone(), base.clone());
+                async move {
+                    let adapters: Vec<Box<dyn Adapter<_, _>>> = vec![
+                        Box::new(EntriesOnly::new()),
+                        Box::new(PagedResults::new(100)),
+                    ];
+                    let mut stream = ldap
+                        .with_timeout(timeout)
+                        .streaming_search_with(adapters, &base, Scope::Subtree, &filter, attrs)
+                        .await?;
+                    let mut entries = Vec::new();
+                    while entries.len() < limit {
+                        match stream.next().await? {
+                            Some(entry) => entries.push(entry),
+                            None => break,
+                        }
+                    }
+                    if entries.len() >= limit {
+                        // Enough: ask the server to stop sending the rest.
+                        let handle = stream.ldap_handle();
+                        let msgid = handle.last_id();
+                        let _ = handle.abandon(msgid).await;
+                    } else {
+                        stream.finish().await.non_error()?;
+                    }
+                    Ok(entries)
+                }
+            })
+            .await
+            .map_err(|e| domain_error(e, "searching people"))?;
+        Ok(entries
+            .into_iter()
+            .map(SearchEntry::construct)
+            .filter_map(|e| self.to_person(e))
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_password_policy_error() {
+        // SEQUENCE { error [1] accountLocked(1) }
+        assert_eq!(ppolicy_error(&[0x30, 0x03, 0x81, 0x01, 0x01]), Some(1));
+        // SEQUENCE { warning [0] { timeBeforeExpiration [0] 10 }, error [1] passwordExpired(0) }
+        assert_eq!(
+            ppolicy_error(&[0x30, 0x07, 0xa0, 0x02, 0x80, 0x00, 0x81, 0x01, 0x00]),
+            Some(0)
+        );
+        assert_eq!(ppolicy_error(&[0x30, 0x00]), None);
+        assert_eq!(ppolicy_error(&[0x04, 0x00]), None);
+        assert_eq!(ppolicy_error(&[0x30, 0x05, 0x81]), None);
+        assert_eq!(ppolicy_error(&[]), None);
     }
 }

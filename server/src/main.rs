@@ -27,6 +27,12 @@ enum Command {
     Check,
     /// Print the effective configuration with secrets redacted.
     PrintConfig,
+    /// Send one test text through the configured SMS provider.
+    SendTestSms {
+        /// The number to text, in E.164 (+15551234567) or national form.
+        #[arg(long)]
+        to: String,
+    },
     /// Run a self-contained demo: throwaway directory with demo people, SQLite, demo phone page.
     Demo {
         /// Address to serve on.
@@ -41,6 +47,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     server::telemetry::init();
+    server::sms::install_crypto_provider();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -77,6 +84,7 @@ async fn run(cli: Cli) -> Result<(), StartupError> {
             commands::print_config(&config);
             Ok(())
         }
+        Command::SendTestSms { to } => commands::send_test_sms(&config, &to).await,
         Command::Demo { .. } => unreachable!("handled above"),
     }
 }

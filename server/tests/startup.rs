@@ -246,3 +246,112 @@ async fn migrate_creates_the_schema_on_both_databases() {
             .expect("schema exists");
     }
 }
+
+mod sms {
+    use super::*;
+    use server::devkit::twilio_standin::{StandinAccount, TwilioStandin};
+
+    fn twilio_env(
+        slapd: &Slapd,
+        db: &str,
+        standin: &TwilioStandin,
+        token: &str,
+    ) -> Vec<(String, String)> {
+        env_for(
+            slapd,
+            db,
+            &[
+                ("LATCHKEY_SMS__PROVIDER", "twilio"),
+                (
+                    "LATCHKEY_SMS__TWILIO__ACCOUNT_SID",
+                    &standin.account.account_sid,
+                ),
+                ("LATCHKEY_SMS__TWILIO__AUTH_TOKEN", token),
+                ("LATCHKEY_SMS__TWILIO__FROM", "+15017122661"),
+                ("LATCHKEY_SMS__TWILIO__BASE_URL", &standin.url),
+            ],
+        )
+    }
+
+    // Multi-threaded: the stand-in must answer while this thread waits for the command.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn check_verifies_twilio_credentials() {
+        let slapd = Slapd::start(&common::demo_seed()).unwrap();
+        let db = TestDb::new(Backend::Sqlite).await;
+        let standin = TwilioStandin::start(StandinAccount::test()).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+
+        let good = twilio_env(&slapd, &db.url, &standin, &standin.account.auth_token);
+        let out = latchkey(&["check"], &good, dir.path());
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{stdout}");
+        assert!(
+            stdout.contains("sms          ok: Twilio accepted the credentials"),
+            "{stdout}"
+        );
+
+        let bad = twilio_env(&slapd, &db.url, &standin, "wrong-token-value");
+        let out = latchkey(&["check"], &bad, dir.path());
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{stdout}");
+        assert!(
+            stdout.contains("sms          FAILED: Twilio 20003"),
+            "{stdout}"
+        );
+        assert!(!stdout.contains("wrong-token-value"), "{stdout}");
+        assert!(standin.texts().is_empty(), "checking sends nothing");
+    }
+
+    // Multi-threaded: the stand-in must answer while this thread waits for the command.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn send_test_sms_texts_through_the_provider() {
+        let slapd = Slapd::start("").unwrap();
+        let db = TestDb::new(Backend::Sqlite).await;
+        let standin = TwilioStandin::start(StandinAccount::test()).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let env = twilio_env(&slapd, &db.url, &standin, &standin.account.auth_token);
+
+        let out = latchkey(
+            &["send-test-sms", "--to", "(201) 555-0123"],
+            &env,
+            dir.path(),
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(stdout.contains("sent to •••• 0123"), "{stdout}");
+        let texts = standin.texts();
+        assert_eq!(texts.len(), 1);
+        assert_eq!(texts[0].to, "+12015550123");
+        assert!(texts[0].body.contains("test message"), "{}", texts[0].body);
+
+        let out = latchkey(
+            &["send-test-sms", "--to", "1-800-555-0199"],
+            &env,
+            dir.path(),
+        );
+        let lines = stderr_lines(&out);
+        assert_eq!(out.status.code(), Some(2));
+        assert_eq!(
+            lines,
+            ["latchkey: sms: \"1-800-555-0199\" cannot be used: Toll-free numbers cannot be used."]
+        );
+
+        standin.fail_next(
+            1,
+            server::devkit::twilio_standin::Fault::Error {
+                status: 400,
+                code: 21610,
+            },
+        );
+        let out = latchkey(&["send-test-sms", "--to", "+12015550123"], &env, dir.path());
+        let lines = stderr_lines(&out);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(lines[0].contains("Twilio 21610"), "{lines:?}");
+        assert_eq!(standin.texts().len(), 1, "no second text");
+    }
+}

@@ -3,7 +3,11 @@
 //! Adapters in the `server` crate implement the ports; pages reach them through [`AppState`],
 //! which leptos_axum provides as context to every server function and route.
 
+pub mod codes;
+pub mod directory;
+pub mod phone;
 pub mod ports;
+pub mod sms;
 
 use std::sync::Arc;
 

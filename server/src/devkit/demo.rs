@@ -42,7 +42,7 @@ pub const PEOPLE: &[DemoPerson] = &[
         uid: "carol",
         password: "carol-demo-pw",
         name: "Carol Chen",
-        phones: &["+447700900123"],
+        phones: &["+447400123456"],
         two_factor: true,
         admin: true,
     },

@@ -4,3 +4,4 @@
 pub mod demo;
 pub mod postgres;
 pub mod slapd;
+pub mod twilio_standin;

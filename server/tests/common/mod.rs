@@ -106,6 +106,7 @@ pub struct TestApp {
 
 impl TestApp {
     pub fn client(&self) -> reqwest::Client {
+        server::sms::install_crypto_provider();
         reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .cookie_store(true)

@@ -52,6 +52,8 @@ macro_rules! on_pool {
     };
 }
 
+mod codes;
+
 impl Db {
     /// Opens the pool and proves it with one connection, so a wrong URL fails at start-up.
     pub async fn connect(cfg: &DatabaseConfig) -> Result<Self, StoreError> {

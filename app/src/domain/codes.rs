@@ -1,0 +1,612 @@
+//! One-time codes (NIST SP 800-63B §3.1.3, OWASP ASVS V6): CSPRNG digits, stored only as an
+//! HMAC under rotatable keys, bound to a flow and a purpose, short-lived, single use, attempts
+//! counted before comparison, a lock after repeated failures, and send limits that several
+//! instances share through the store.
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use hmac::{Hmac, Mac};
+use secrecy::{ExposeSecret, SecretString};
+use sha2::Sha256;
+
+use super::phone::E164;
+use super::ports::Unavailable;
+use crate::i18n::MessageId;
+
+/// What a code is for: a code issued for one purpose never verifies another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    SignIn,
+    Enrol,
+    Reauth,
+}
+
+impl Purpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::SignIn => "sign_in",
+            Purpose::Enrol => "enrol",
+            Purpose::Reauth => "reauth",
+        }
+    }
+}
+
+/// A code as typed: exactly `length` ASCII digits. Spaces and dashes people add are dropped;
+/// digits from other scripts (`٣`, `３`) are refused rather than guessed at.
+#[derive(Clone, PartialEq, Eq)]
+pub struct OtpCode(String);
+
+impl OtpCode {
+    pub fn parse(input: &str, length: u8) -> Result<Self, CodeError> {
+        let cleaned: String = input
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '-' | '\t'))
+            .collect();
+        if cleaned.len() == usize::from(length) && cleaned.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(Self(cleaned))
+        } else {
+            Err(CodeError::Malformed)
+        }
+    }
+
+    /// A fresh code from the operating system's CSPRNG, each digit uniform.
+    pub fn generate(length: u8) -> Self {
+        use rand::{Rng, TryRngCore};
+        // Straight from the OS, no user-space state: a panic here means the OS has no entropy.
+        let mut rng = rand::rngs::OsRng.unwrap_err();
+        Self(
+            (0..length)
+                .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
+                .collect(),
+        )
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for OtpCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("OtpCode(<redacted>)")
+    }
+}
+
+/// HMAC-SHA256 of (flow, purpose, code) under the newest key; verification accepts any key, so
+/// keys rotate without invalidating codes in flight.
+#[derive(Clone)]
+pub struct CodeHasher {
+    keys: Arc<[SecretString]>,
+}
+
+impl CodeHasher {
+    /// `keys` newest first; at least one (configuration validation guarantees it).
+    pub fn new(keys: Vec<SecretString>) -> Self {
+        Self { keys: keys.into() }
+    }
+
+    fn mac(key: &SecretString, flow_id: &str, purpose: Purpose, code: &OtpCode) -> Hmac<Sha256> {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key.expose_secret().as_bytes())
+            .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
+        // Separators keep ("ab", "c") and ("a", "bc") apart.
+        for part in [
+            flow_id.as_bytes(),
+            purpose.as_str().as_bytes(),
+            code.0.as_bytes(),
+        ] {
+            mac.update(&(part.len() as u64).to_be_bytes());
+            mac.update(part);
+        }
+        mac
+    }
+
+    /// Hex digest under the newest key.
+    pub fn digest(&self, flow_id: &str, purpose: Purpose, code: &OtpCode) -> String {
+        match self.keys.first() {
+            Some(key) => hex::encode(
+                Self::mac(key, flow_id, purpose, code)
+                    .finalize()
+                    .into_bytes(),
+            ),
+            None => String::new(),
+        }
+    }
+
+    /// Whether `code` matches `stored_hex` under any key, in constant time per key.
+    pub fn matches(
+        &self,
+        flow_id: &str,
+        purpose: Purpose,
+        code: &OtpCode,
+        stored_hex: &str,
+    ) -> bool {
+        let Ok(stored) = hex::decode(stored_hex) else {
+            return false;
+        };
+        self.keys.iter().any(|key| {
+            Self::mac(key, flow_id, purpose, code)
+                .verify_slice(&stored)
+                .is_ok()
+        })
+    }
+}
+
+/// The numbers from configuration.
+#[derive(Debug, Clone)]
+pub struct CodeRules {
+    pub length: u8,
+    pub lifetime_secs: i64,
+    pub max_attempts_per_code: u32,
+    pub failures_before_lock: u32,
+    pub lock_secs: i64,
+    pub limits: SendLimits,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct SendLimits {
+    pub cooldown_secs: i64,
+    pub per_number_per_10min: u32,
+    pub per_user_per_day: u32,
+    pub per_ip_per_hour: u32,
+    pub global_per_day: u32,
+}
+
+/// Which send limit stopped a text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitKind {
+    Cooldown,
+    PerNumber,
+    PerUser,
+    PerIp,
+    Global,
+}
+
+/// A text about to be sent, as the store counts it.
+#[derive(Debug, Clone)]
+pub struct SendRequest<'a> {
+    pub user_id: &'a str,
+    pub number: &'a E164,
+    pub client_ip: &'a str,
+    pub now: i64,
+}
+
+/// A reserved send, to be marked failed if the provider does not take the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SendTicket(pub i64);
+
+/// A stored code, as the store hands it back for verification.
+#[derive(Debug, Clone)]
+pub struct StoredCode {
+    pub id: i64,
+    pub number: String,
+    pub digest: String,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+    /// Attempts including this one.
+    pub attempts: u32,
+    /// True when the attempt limit was already reached: this attempt was not counted and the
+    /// code must not be compared.
+    pub exhausted: bool,
+}
+
+/// A new code to store.
+#[derive(Debug, Clone)]
+pub struct NewCode<'a> {
+    pub flow_id: &'a str,
+    pub purpose: Purpose,
+    pub user_id: &'a str,
+    pub number: &'a E164,
+    pub digest: &'a str,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// Storage the code engine needs; every method is atomic on its own, so several instances can
+/// share one database.
+#[async_trait]
+pub trait CodeStore: Send + Sync {
+    /// Records a send if no limit forbids it, atomically: of 20 parallel calls at a limit of 3,
+    /// exactly 3 succeed. On refusal, says which limit and when it frees up.
+    async fn reserve_send(
+        &self,
+        req: &SendRequest<'_>,
+        limits: &SendLimits,
+    ) -> Result<Result<SendTicket, (LimitKind, i64)>, Unavailable>;
+
+    /// The provider did not take the text: it no longer counts against the person or the
+    /// number (it still counts against the client IP and the global budget).
+    async fn mark_send_failed(&self, ticket: SendTicket) -> Result<(), Unavailable>;
+
+    async fn insert_code(&self, code: &NewCode<'_>) -> Result<(), Unavailable>;
+
+    /// Counts one attempt against the newest code of `flow_id`/`purpose` (before any
+    /// comparison) and returns it; `None` when there is none.
+    async fn count_attempt(
+        &self,
+        flow_id: &str,
+        purpose: Purpose,
+        max_attempts: u32,
+    ) -> Result<Option<StoredCode>, Unavailable>;
+
+    /// Marks the code used; false if it already was (a parallel verification won).
+    async fn consume(&self, code_id: i64, now: i64) -> Result<bool, Unavailable>;
+
+    /// Until when the person's second step is locked, if it is.
+    async fn locked_until(&self, user_id: &str, now: i64) -> Result<Option<i64>, Unavailable>;
+
+    /// Counts a failure; locks until `now + lock_secs` when `threshold` consecutive failures
+    /// are reached, and returns the lock's end when it did.
+    async fn record_failure(
+        &self,
+        user_id: &str,
+        now: i64,
+        threshold: u32,
+        lock_secs: i64,
+    ) -> Result<Option<i64>, Unavailable>;
+
+    async fn reset_failures(&self, user_id: &str) -> Result<(), Unavailable>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CodeError {
+    #[error("the code is not the expected number of digits")]
+    Malformed,
+    #[error("no code was sent for this step")]
+    NoCode,
+    #[error("wrong code, {remaining} attempts left")]
+    Wrong { remaining: u32 },
+    #[error("the code has expired")]
+    Expired,
+    #[error("the code was already used")]
+    Used,
+    #[error("too many wrong attempts for this code")]
+    TooManyAttempts,
+    #[error("second step locked for {retry_after} s")]
+    Locked { retry_after: i64 },
+    #[error("send limit {limit:?} reached, retry in {retry_after} s")]
+    RateLimited { limit: LimitKind, retry_after: i64 },
+    #[error("the code store is unavailable")]
+    Unavailable,
+}
+
+impl CodeError {
+    pub fn message_id(&self) -> MessageId {
+        match self {
+            CodeError::Malformed => "otp.malformed",
+            CodeError::NoCode => "otp.none_sent",
+            CodeError::Wrong { .. } => "otp.wrong",
+            CodeError::Expired => "otp.expired",
+            CodeError::Used => "otp.used",
+            CodeError::TooManyAttempts => "otp.too_many_attempts",
+            CodeError::Locked { .. } => "otp.locked",
+            CodeError::RateLimited {
+                limit: LimitKind::Cooldown,
+                ..
+            } => "otp.cooldown",
+            CodeError::RateLimited { .. } => "otp.send_limit",
+            CodeError::Unavailable => "error.unavailable",
+        }
+    }
+
+    /// Seconds to wait, for the errors that have one.
+    pub fn retry_after(&self) -> Option<i64> {
+        match self {
+            CodeError::Locked { retry_after } | CodeError::RateLimited { retry_after, .. } => {
+                Some(*retry_after)
+            }
+            _ => None,
+        }
+    }
+}
+
+impl From<Unavailable> for CodeError {
+    fn from(_: Unavailable) -> Self {
+        CodeError::Unavailable
+    }
+}
+
+/// A code ready to text: the plaintext exists only here, on its way into the SMS body.
+#[derive(Debug)]
+pub struct IssuedCode {
+    pub code: OtpCode,
+    pub ticket: SendTicket,
+    pub expires_at: i64,
+}
+
+/// The engine: issues and verifies codes under [`CodeRules`].
+#[derive(Clone)]
+pub struct CodeEngine {
+    store: Arc<dyn CodeStore>,
+    hasher: CodeHasher,
+    rules: CodeRules,
+}
+
+impl CodeEngine {
+    pub fn new(store: Arc<dyn CodeStore>, hasher: CodeHasher, rules: CodeRules) -> Self {
+        Self {
+            store,
+            hasher,
+            rules,
+        }
+    }
+
+    pub fn rules(&self) -> &CodeRules {
+        &self.rules
+    }
+
+    /// Reserves a send under the limits and stores a new code for `flow_id`, replacing any
+    /// earlier one (only the newest code of a flow verifies). The caller texts `code` and calls
+    /// [`CodeEngine::send_failed`] if the provider refuses it.
+    pub async fn issue(
+        &self,
+        flow_id: &str,
+        purpose: Purpose,
+        req: &SendRequest<'_>,
+    ) -> Result<IssuedCode, CodeError> {
+        if let Some(until) = self.store.locked_until(req.user_id, req.now).await? {
+            return Err(CodeError::Locked {
+                retry_after: until - req.now,
+            });
+        }
+        let ticket = match self.store.reserve_send(req, &self.rules.limits).await? {
+            Ok(ticket) => ticket,
+            Err((limit, retry_after)) => {
+                return Err(CodeError::RateLimited {
+                    limit,
+                    retry_after: retry_after.max(1),
+                });
+            }
+        };
+        let code = OtpCode::generate(self.rules.length);
+        let digest = self.hasher.digest(flow_id, purpose, &code);
+        let expires_at = req.now + self.rules.lifetime_secs;
+        self.store
+            .insert_code(&NewCode {
+                flow_id,
+                purpose,
+                user_id: req.user_id,
+                number: req.number,
+                digest: &digest,
+                created_at: req.now,
+                expires_at,
+            })
+            .await?;
+        Ok(IssuedCode {
+            code,
+            ticket,
+            expires_at,
+        })
+    }
+
+    pub async fn send_failed(&self, ticket: SendTicket) -> Result<(), CodeError> {
+        Ok(self.store.mark_send_failed(ticket).await?)
+    }
+
+    /// Checks `input` against the flow's newest code. On success returns the number the code
+    /// was sent to. Every failure counts toward the person's lock; a new code never resets it.
+    pub async fn verify(
+        &self,
+        flow_id: &str,
+        purpose: Purpose,
+        user_id: &str,
+        input: &str,
+        now: i64,
+    ) -> Result<String, CodeError> {
+        if let Some(until) = self.store.locked_until(user_id, now).await? {
+            return Err(CodeError::Locked {
+                retry_after: until - now,
+            });
+        }
+        let outcome = self.check(flow_id, purpose, input, now).await;
+        match outcome {
+            Ok(number) => {
+                self.store.reset_failures(user_id).await?;
+                Ok(number)
+            }
+            Err(CodeError::Unavailable) => Err(CodeError::Unavailable),
+            Err(e) => {
+                let lock = self
+                    .store
+                    .record_failure(
+                        user_id,
+                        now,
+                        self.rules.failures_before_lock,
+                        self.rules.lock_secs,
+                    )
+                    .await?;
+                match lock {
+                    Some(until) => Err(CodeError::Locked {
+                        retry_after: until - now,
+                    }),
+                    None => Err(e),
+                }
+            }
+        }
+    }
+
+    async fn check(
+        &self,
+        flow_id: &str,
+        purpose: Purpose,
+        input: &str,
+        now: i64,
+    ) -> Result<String, CodeError> {
+        let code = OtpCode::parse(input, self.rules.length)?;
+        let stored = self
+            .store
+            .count_attempt(flow_id, purpose, self.rules.max_attempts_per_code)
+            .await?
+            .ok_or(CodeError::NoCode)?;
+        if stored.exhausted {
+            return Err(CodeError::TooManyAttempts);
+        }
+        if !self.hasher.matches(flow_id, purpose, &code, &stored.digest) {
+            let remaining = self
+                .rules
+                .max_attempts_per_code
+                .saturating_sub(stored.attempts);
+            return Err(if remaining == 0 {
+                CodeError::TooManyAttempts
+            } else {
+                CodeError::Wrong { remaining }
+            });
+        }
+        if stored.used_at.is_some() {
+            return Err(CodeError::Used);
+        }
+        if now >= stored.expires_at {
+            return Err(CodeError::Expired);
+        }
+        if !self.store.consume(stored.id, now).await? {
+            return Err(CodeError::Used);
+        }
+        Ok(stored.number)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn hasher(keys: &[&str]) -> CodeHasher {
+        CodeHasher::new(
+            keys.iter()
+                .map(|k| SecretString::from(k.to_string()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn parsing_accepts_exactly_the_configured_ascii_digits() {
+        assert_eq!(OtpCode::parse("123456", 6).unwrap().expose(), "123456");
+        assert_eq!(OtpCode::parse(" 123 456 ", 6).unwrap().expose(), "123456");
+        assert_eq!(OtpCode::parse("123-456", 6).unwrap().expose(), "123456");
+        for bad in [
+            "12345",
+            "1234567",
+            "12345a",
+            "",
+            "١٢٣٤٥٦",
+            "１２３４５６",
+            "12345６",
+            "+12345",
+        ] {
+            assert_eq!(OtpCode::parse(bad, 6), Err(CodeError::Malformed), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn codes_never_show_in_debug_output() {
+        assert_eq!(
+            format!("{:?}", OtpCode::parse("123456", 6).unwrap()),
+            "OtpCode(<redacted>)"
+        );
+    }
+
+    #[test]
+    fn digests_bind_flow_purpose_and_code() {
+        let h = hasher(&["key-one-0123456789abcdef0123456789"]);
+        let code = OtpCode::parse("123456", 6).unwrap();
+        let d = h.digest("flow-a", Purpose::SignIn, &code);
+        assert!(h.matches("flow-a", Purpose::SignIn, &code, &d));
+        assert!(
+            !h.matches("flow-b", Purpose::SignIn, &code, &d),
+            "another flow"
+        );
+        assert!(
+            !h.matches("flow-a", Purpose::Enrol, &code, &d),
+            "another purpose"
+        );
+        assert!(!h.matches(
+            "flow-a",
+            Purpose::SignIn,
+            &OtpCode::parse("123457", 6).unwrap(),
+            &d
+        ));
+        assert!(!h.matches("flow-a", Purpose::SignIn, &code, "not hex"));
+        assert!(
+            !d.contains("123456"),
+            "the code is not recoverable from the digest"
+        );
+    }
+
+    #[test]
+    fn rotated_keys_still_verify_codes_in_flight() {
+        let old = hasher(&["old-key-0123456789abcdef0123456789"]);
+        let code = OtpCode::parse("654321", 6).unwrap();
+        let d = old.digest("f", Purpose::Enrol, &code);
+        let rotated = hasher(&[
+            "new-key-0123456789abcdef0123456789",
+            "old-key-0123456789abcdef0123456789",
+        ]);
+        assert!(rotated.matches("f", Purpose::Enrol, &code, &d));
+        assert_ne!(
+            rotated.digest("f", Purpose::Enrol, &code),
+            d,
+            "new codes use the new key"
+        );
+        let retired = hasher(&["new-key-0123456789abcdef0123456789"]);
+        assert!(!retired.matches("f", Purpose::Enrol, &code, &d));
+    }
+
+    #[test]
+    fn generated_digits_are_uniform() {
+        // 60 000 digits: each of the 10 expected 6 000 times. A chi-square above 35 (9 degrees
+        // of freedom) happens by chance about once in 10 000 runs.
+        let mut counts = [0u32; 10];
+        for _ in 0..10_000 {
+            for b in OtpCode::generate(6).expose().bytes() {
+                counts[usize::from(b - b'0')] += 1;
+            }
+        }
+        let expected = 6_000.0;
+        let chi2: f64 = counts
+            .iter()
+            .map(|&c| (f64::from(c) - expected).powi(2) / expected)
+            .sum();
+        assert!(chi2 < 35.0, "digit counts {counts:?}, chi-square {chi2}");
+    }
+
+    proptest! {
+        #[test]
+        fn generated_codes_have_the_configured_length_and_parse_back(length in 6u8..=10) {
+            let code = OtpCode::generate(length);
+            prop_assert_eq!(code.expose().len(), usize::from(length));
+            prop_assert!(code.expose().bytes().all(|b| b.is_ascii_digit()));
+            prop_assert_eq!(OtpCode::parse(code.expose(), length).unwrap(), code);
+        }
+
+        #[test]
+        fn parsing_never_panics(input in "\\PC{0,20}") {
+            let _ = OtpCode::parse(&input, 6);
+        }
+    }
+
+    #[test]
+    fn every_error_has_a_catalog_message() {
+        let all = [
+            CodeError::Malformed,
+            CodeError::NoCode,
+            CodeError::Wrong { remaining: 2 },
+            CodeError::Expired,
+            CodeError::Used,
+            CodeError::TooManyAttempts,
+            CodeError::Locked { retry_after: 60 },
+            CodeError::RateLimited {
+                limit: LimitKind::Cooldown,
+                retry_after: 30,
+            },
+            CodeError::RateLimited {
+                limit: LimitKind::PerIp,
+                retry_after: 30,
+            },
+            CodeError::Unavailable,
+        ];
+        for e in all {
+            assert!(crate::i18n::has(e.message_id()), "{e:?}");
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! The SMS port: send one text to one number, and say precisely why not.
+
+use async_trait::async_trait;
+
+use super::phone::E164;
+use crate::i18n::MessageId;
+
+/// The provider accepted the text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentText {
+    /// The provider's id for the message (Twilio's `SM…` sid), for support and the log.
+    pub provider_id: String,
+}
+
+/// Why a text was not sent. Every variant means the person did **not** get a text (as far as
+/// Latchkey can know), except [`SmsError::Timeout`], where it may have been sent: that is why
+/// nothing ever retries after a timeout.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SmsError {
+    /// Twilio 21211: the `To` number is not valid.
+    #[error("Twilio 21211: invalid To number")]
+    InvalidNumber,
+    /// Twilio 21408: sending to this region is not enabled on the account.
+    #[error("Twilio 21408: permission to send to this region is not enabled on the Twilio account")]
+    RegionNotEnabled,
+    /// Twilio 21608: a trial account can only text verified numbers.
+    #[error("Twilio 21608: the Twilio trial account cannot text unverified numbers")]
+    TrialUnverified,
+    /// Twilio 21610: the recipient replied STOP.
+    #[error("Twilio 21610: the recipient has unsubscribed (replied STOP)")]
+    OptedOut,
+    /// Twilio 21614: not a mobile number.
+    #[error("Twilio 21614: the To number cannot receive texts (not a mobile number)")]
+    NotMobile,
+    /// Twilio 20003 / HTTP 401: the credentials are wrong.
+    #[error(
+        "Twilio 20003: authentication failed; check sms.twilio.account_sid and the auth token or API key"
+    )]
+    BadCredentials,
+    /// Twilio 20429 / HTTP 429, still after the one retry.
+    #[error("Twilio 20429: too many requests, still after one retry")]
+    RateLimited,
+    /// No answer within the timeout: the text may or may not have been sent.
+    #[error("Twilio did not answer within {secs} s; the text may or may not have been sent")]
+    Timeout { secs: u64 },
+    /// Twilio answered 5xx or could not be reached.
+    #[error("Twilio is unavailable: {detail}")]
+    Unavailable { detail: String },
+    /// Any other refusal, with Twilio's code when it gave one.
+    #[error("Twilio refused the message: HTTP {status}, code {code:?}: {message}")]
+    Rejected {
+        status: u16,
+        code: Option<u32>,
+        message: String,
+    },
+}
+
+impl SmsError {
+    /// What the person reads. Problems with the account or the provider all read the same,
+    /// since the person can do nothing about them but try later or use another phone.
+    pub fn message_id(&self) -> MessageId {
+        match self {
+            SmsError::InvalidNumber => "sms.invalid_number",
+            SmsError::NotMobile => "sms.not_mobile",
+            SmsError::OptedOut => "sms.opted_out",
+            SmsError::RegionNotEnabled => "sms.region_not_enabled",
+            SmsError::TrialUnverified
+            | SmsError::BadCredentials
+            | SmsError::RateLimited
+            | SmsError::Timeout { .. }
+            | SmsError::Unavailable { .. }
+            | SmsError::Rejected { .. } => "sms.not_sent",
+        }
+    }
+
+    /// Twilio's error code, for metrics and the log.
+    pub fn twilio_code(&self) -> Option<u32> {
+        match self {
+            SmsError::InvalidNumber => Some(21211),
+            SmsError::RegionNotEnabled => Some(21408),
+            SmsError::TrialUnverified => Some(21608),
+            SmsError::OptedOut => Some(21610),
+            SmsError::NotMobile => Some(21614),
+            SmsError::BadCredentials => Some(20003),
+            SmsError::RateLimited => Some(20429),
+            SmsError::Rejected { code, .. } => *code,
+            SmsError::Timeout { .. } | SmsError::Unavailable { .. } => None,
+        }
+    }
+}
+
+#[async_trait]
+pub trait SmsSender: Send + Sync {
+    /// Sends `body` to `to`. `validity_secs`: how long the text is worth delivering (the code's
+    /// lifetime); a provider that supports it drops the text after that.
+    async fn send(&self, to: &E164, body: &str, validity_secs: u64) -> Result<SentText, SmsError>;
+
+    /// Whether the provider accepts our credentials (for `latchkey check`), with a line saying
+    /// what was checked.
+    async fn verify_credentials(&self) -> Result<String, SmsError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_has_a_catalog_message_and_names_its_code_for_the_operator() {
+        let all = [
+            SmsError::InvalidNumber,
+            SmsError::RegionNotEnabled,
+            SmsError::TrialUnverified,
+            SmsError::OptedOut,
+            SmsError::NotMobile,
+            SmsError::BadCredentials,
+            SmsError::RateLimited,
+            SmsError::Timeout { secs: 10 },
+            SmsError::Unavailable {
+                detail: "HTTP 503".into(),
+            },
+            SmsError::Rejected {
+                status: 400,
+                code: Some(21602),
+                message: "Body required".into(),
+            },
+        ];
+        for e in all {
+            assert!(crate::i18n::has(e.message_id()), "{e:?}");
+            if let Some(code) = e.twilio_code() {
+                assert!(e.to_string().contains(&code.to_string()), "{e}");
+            }
+        }
+    }
+}
