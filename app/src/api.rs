@@ -31,19 +31,14 @@ pub const SESSION_USER_KEY: &str = "latchkey.user";
 #[server(endpoint = "site_info")]
 pub async fn load_site_info() -> Result<SiteInfo, AppError> {
     let state = expect_context::<crate::domain::AppState>();
-    let session = leptos_axum::extract::<tower_sessions::Session>()
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "session layer missing from the request");
-            AppError::internal()
-        })?;
-    let user = session
-        .get::<SignedInUser>(SESSION_USER_KEY)
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "could not read the session");
-            AppError::unavailable()
-        })?;
+    let session = leptos_axum::extract::<tower_sessions::Session>().await.map_err(|e| {
+        tracing::error!(error = %e, "session layer missing from the request");
+        AppError::internal()
+    })?;
+    let user = session.get::<SignedInUser>(SESSION_USER_KEY).await.map_err(|e| {
+        tracing::error!(error = %e, "could not read the session");
+        AppError::unavailable()
+    })?;
     Ok(SiteInfo {
         product_name: state.site.product_name.clone(),
         demo_phone: state.site.demo_phone,
@@ -87,16 +82,9 @@ pub async fn load_demo_texts() -> Result<Vec<DemoTextView>, AppError> {
     let Some(outbox) = state.demo_outbox.as_ref() else {
         return Err(AppError::not_found());
     };
-    let texts = outbox
-        .recent(100)
-        .await
-        .map_err(|_| AppError::unavailable())?;
+    let texts = outbox.recent(100).await.map_err(|_| AppError::unavailable())?;
     Ok(texts
         .into_iter()
-        .map(|t| DemoTextView {
-            to: t.to,
-            body: t.body,
-            sent_at: t.sent_at,
-        })
+        .map(|t| DemoTextView { to: t.to, body: t.body, sent_at: t.sent_at })
         .collect())
 }

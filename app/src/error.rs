@@ -21,10 +21,7 @@ pub struct AppError {
 
 impl AppError {
     pub fn new(id: i18n::MessageId) -> Self {
-        Self {
-            id: id.to_owned(),
-            retry_after: None,
-        }
+        Self { id: id.to_owned(), retry_after: None }
     }
 
     pub fn internal() -> Self {
@@ -72,11 +69,7 @@ mod tests {
 
     #[test]
     fn every_constructor_names_a_catalog_message() {
-        for e in [
-            AppError::internal(),
-            AppError::unavailable(),
-            AppError::not_found(),
-        ] {
+        for e in [AppError::internal(), AppError::unavailable(), AppError::not_found()] {
             assert!(i18n::has(&e.id), "{} is not in the catalog", e.id);
         }
         let transport = AppError::from_server_fn_error(ServerFnErrorErr::Request("x".into()));

@@ -8,14 +8,8 @@ pub type MessageId = &'static str;
 
 /// English wording, sorted by id (a test keeps it sorted and free of duplicates).
 static EN: &[(&str, &str)] = &[
-    (
-        "app.tagline",
-        "Your account, with a second lock on the door.",
-    ),
-    (
-        "demo.phone.empty",
-        "No texts yet. Texts that Latchkey sends appear here, newest first.",
-    ),
+    ("app.tagline", "Your account, with a second lock on the door."),
+    ("demo.phone.empty", "No texts yet. Texts that Latchkey sends appear here, newest first."),
     (
         "demo.phone.intro",
         "Demo only: every text message Latchkey sends is delivered to this page instead of a real phone.",
@@ -23,19 +17,10 @@ static EN: &[(&str, &str)] = &[
     ("demo.phone.refresh", "Refresh"),
     ("demo.phone.title", "Demo phone"),
     ("demo.phone.to", "To"),
-    (
-        "error.internal",
-        "Something went wrong on our side. Please try again in a moment.",
-    ),
-    (
-        "error.network",
-        "Latchkey could not be reached. Check your connection and try again.",
-    ),
+    ("error.internal", "Something went wrong on our side. Please try again in a moment."),
+    ("error.network", "Latchkey could not be reached. Check your connection and try again."),
     ("error.not_found", "There is nothing here."),
-    (
-        "error.rate_limited",
-        "Too many attempts. Please wait before trying again.",
-    ),
+    ("error.rate_limited", "Too many attempts. Please wait before trying again."),
     ("error.title", "Something went wrong"),
     (
         "error.unavailable",
@@ -58,50 +43,20 @@ static EN: &[(&str, &str)] = &[
         "The page you asked for does not exist. It may have moved, or the link may be mistyped.",
     ),
     ("not_found.title", "Page not found"),
-    (
-        "otp.cooldown",
-        "A code was just sent. Please wait a moment before asking for another.",
-    ),
+    ("otp.cooldown", "A code was just sent. Please wait a moment before asking for another."),
     ("otp.expired", "This code has expired. Ask for a new one."),
-    (
-        "otp.locked",
-        "Too many wrong codes. For your safety, codes are blocked for a while.",
-    ),
-    (
-        "otp.malformed",
-        "Enter the code from the text message: digits only.",
-    ),
-    (
-        "otp.none_sent",
-        "No code has been sent yet. Ask for one first.",
-    ),
-    (
-        "otp.send_limit",
-        "Too many codes were requested. Please wait before asking for another.",
-    ),
-    (
-        "otp.too_many_attempts",
-        "Too many wrong tries for this code. Ask for a new one.",
-    ),
+    ("otp.locked", "Too many wrong codes. For your safety, codes are blocked for a while."),
+    ("otp.malformed", "Enter the code from the text message: digits only."),
+    ("otp.none_sent", "No code has been sent yet. Ask for one first."),
+    ("otp.send_limit", "Too many codes were requested. Please wait before asking for another."),
+    ("otp.too_many_attempts", "Too many wrong tries for this code. Ask for a new one."),
     ("otp.used", "This code was already used. Ask for a new one."),
-    (
-        "otp.wrong",
-        "That code is not right. Check the text message and try again.",
-    ),
+    ("otp.wrong", "That code is not right. Check the text message and try again."),
     ("phone.empty", "Enter a phone number."),
-    (
-        "phone.invalid",
-        "This is not a valid phone number. Check the digits and the country.",
-    ),
-    (
-        "phone.not_mobile",
-        "This number cannot receive text messages. Use a mobile number.",
-    ),
+    ("phone.invalid", "This is not a valid phone number. Check the digits and the country."),
+    ("phone.not_mobile", "This number cannot receive text messages. Use a mobile number."),
     ("phone.premium_rate", "Premium-rate numbers cannot be used."),
-    (
-        "phone.region_not_allowed",
-        "Numbers from this country cannot be used here.",
-    ),
+    ("phone.region_not_allowed", "Numbers from this country cannot be used here."),
     ("phone.shared_cost", "Shared-cost numbers cannot be used."),
     ("phone.toll_free", "Toll-free numbers cannot be used."),
     ("phone.too_long", "That is too long for a phone number."),
@@ -109,14 +64,8 @@ static EN: &[(&str, &str)] = &[
         "phone.voip",
         "Internet (VoIP) numbers cannot be used: codes sent to them are easy to intercept.",
     ),
-    (
-        "sms.invalid_number",
-        "This number cannot receive our texts. Check it, or use another phone.",
-    ),
-    (
-        "sms.not_mobile",
-        "This number cannot receive text messages. Use a mobile number.",
-    ),
+    ("sms.invalid_number", "This number cannot receive our texts. Check it, or use another phone."),
+    ("sms.not_mobile", "This number cannot receive text messages. Use a mobile number."),
     (
         "sms.not_sent",
         "We could not send the text just now. Try again in a moment, or use another phone.",
@@ -125,20 +74,14 @@ static EN: &[(&str, &str)] = &[
         "sms.opted_out",
         "This phone has blocked our texts (it replied STOP). Reply START from it, or use another phone.",
     ),
-    (
-        "sms.region_not_enabled",
-        "We cannot send texts to this country. Use another phone.",
-    ),
+    ("sms.region_not_enabled", "We cannot send texts to this country. Use another phone."),
     ("status.check_again", "Check again"),
     ("status.checked_at", "Checked at"),
     ("status.checking", "Checking…"),
     ("status.database", "Database"),
     ("status.directory", "Directory"),
     ("status.down", "Not answering"),
-    (
-        "status.intro",
-        "Whether the services Latchkey depends on are answering right now.",
-    ),
+    ("status.intro", "Whether the services Latchkey depends on are answering right now."),
     ("status.ok", "Working"),
     ("status.title", "System status"),
 ];
@@ -164,12 +107,7 @@ mod tests {
     #[test]
     fn catalog_is_sorted_and_unique() {
         for pair in EN.windows(2) {
-            assert!(
-                pair[0].0 < pair[1].0,
-                "{} must sort before {}",
-                pair[0].0,
-                pair[1].0
-            );
+            assert!(pair[0].0 < pair[1].0, "{} must sort before {}", pair[0].0, pair[1].0);
         }
     }
 
@@ -177,8 +115,7 @@ mod tests {
     fn ids_are_well_formed_and_texts_non_empty() {
         for (id, text) in EN {
             assert!(
-                id.chars()
-                    .all(|c| c.is_ascii_lowercase() || c == '.' || c == '_'),
+                id.chars().all(|c| c.is_ascii_lowercase() || c == '.' || c == '_'),
                 "bad id {id}"
             );
             assert!(!text.trim().is_empty(), "{id} has no text");

@@ -54,10 +54,7 @@ pub async fn prepare(config: &Config) -> Result<Prepared, StartupError> {
     warn_if_assets_missing(config);
     let listener = TcpListener::bind(&config.server.address)
         .await
-        .map_err(|source| StartupError::Listen {
-            addr: config.server.address.clone(),
-            source,
-        })?;
+        .map_err(|source| StartupError::Listen { addr: config.server.address.clone(), source })?;
     let app = crate::build_app(config, db.clone(), directory);
     Ok(Prepared { listener, app, db })
 }
@@ -72,10 +69,7 @@ pub async fn run(prepared: Prepared, config: &Config) -> Result<(), StartupError
     let Prepared { listener, app, db } = prepared;
     let addr = listener
         .local_addr()
-        .map_err(|source| StartupError::Listen {
-            addr: config.server.address.clone(),
-            source,
-        })?;
+        .map_err(|source| StartupError::Listen { addr: config.server.address.clone(), source })?;
     let expired = tokio::spawn(delete_expired_sessions(db.clone()));
     tracing::info!(
         %addr,
@@ -85,18 +79,12 @@ pub async fn run(prepared: Prepared, config: &Config) -> Result<(), StartupError
         sms = ?config.sms.provider,
         "latchkey is serving"
     );
-    let served = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await;
+    let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await;
     expired.abort();
     db.close().await;
-    served.map_err(|source| StartupError::Listen {
-        addr: addr.to_string(),
-        source,
-    })
+    served.map_err(|source| StartupError::Listen { addr: addr.to_string(), source })
 }
 
 async fn delete_expired_sessions(db: Db) {
@@ -142,11 +130,7 @@ fn warn_if_assets_missing(config: &Config) {
 
 pub async fn migrate(config: &Config) -> Result<(), StartupError> {
     let db = open_database(config).await?;
-    println!(
-        "database {} is up to date ({})",
-        redact_url_str(&config.database.url),
-        db.backend()
-    );
+    println!("database {} is up to date ({})", redact_url_str(&config.database.url), db.backend());
     db.close().await;
     Ok(())
 }
@@ -226,26 +210,16 @@ pub async fn check(config: &Config) -> Result<(), StartupError> {
 
     match &db {
         Some(db) => match crate::sms::build(&config.sms, db) {
-            Ok(sms) => report(
-                "sms",
-                sms.verify_credentials().await.map_err(|e| e.to_string()),
-            ),
+            Ok(sms) => report("sms", sms.verify_credentials().await.map_err(|e| e.to_string())),
             Err(e) => report("sms", Err(e)),
         },
-        None => report(
-            "sms",
-            Err("not checked: the database is needed first".into()),
-        ),
+        None => report("sms", Err("not checked: the database is needed first".into())),
     }
     if let Some(db) = db {
         db.close().await;
     }
 
-    if failures == 0 {
-        Ok(())
-    } else {
-        Err(StartupError::CheckFailed(failures))
-    }
+    if failures == 0 { Ok(()) } else { Err(StartupError::CheckFailed(failures)) }
 }
 
 pub fn print_config(config: &Config) {
@@ -254,9 +228,8 @@ pub fn print_config(config: &Config) {
 
 /// Sends one text through the configured provider, to prove the SMS setup end to end.
 pub async fn send_test_sms(config: &Config, to: &str) -> Result<(), StartupError> {
-    let policy = config
-        .phone_policy()
-        .map_err(|r| StartupError::Sms(format!("unknown region {r}")))?;
+    let policy =
+        config.phone_policy().map_err(|r| StartupError::Sms(format!("unknown region {r}")))?;
     let number = policy.parse(to).map_err(|rejection| {
         StartupError::Sms(format!(
             "{to:?} cannot be used: {}",
@@ -273,17 +246,11 @@ pub async fn send_test_sms(config: &Config, to: &str) -> Result<(), StartupError
         "{}: this is a test message from {host}. No action is needed.",
         config.server.product_name
     );
-    let outcome = sms
-        .send(&number, &body, config.security.code_lifetime_secs)
-        .await;
+    let outcome = sms.send(&number, &body, config.security.code_lifetime_secs).await;
     db.close().await;
     match outcome {
         Ok(sent) => {
-            println!(
-                "sent to {} (provider message id {})",
-                number.masked(),
-                sent.provider_id
-            );
+            println!("sent to {} (provider message id {})", number.masked(), sent.provider_id);
             Ok(())
         }
         Err(e) => Err(StartupError::Sms(e.to_string())),

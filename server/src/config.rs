@@ -84,11 +84,7 @@ pub struct DatabaseConfig {
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
-        Self {
-            url: "sqlite://latchkey.db".into(),
-            max_connections: 8,
-            connect_timeout_secs: 5,
-        }
+        Self { url: "sqlite://latchkey.db".into(), max_connections: 8, connect_timeout_secs: 5 }
     }
 }
 
@@ -151,10 +147,7 @@ pub struct SmsConfig {
 
 impl Default for SmsConfig {
     fn default() -> Self {
-        Self {
-            provider: SmsProvider::Console,
-            twilio: TwilioConfig::default(),
-        }
+        Self { provider: SmsProvider::Console, twilio: TwilioConfig::default() }
     }
 }
 
@@ -194,10 +187,7 @@ impl Default for TwilioConfig {
 pub struct SecurityConfig {
     /// Keys for the HMAC of stored codes and tokens, newest first: new codes use the first, and
     /// verification tries each, so a key can be rotated without invalidating codes in flight.
-    #[serde(
-        deserialize_with = "one_or_many_secrets",
-        serialize_with = "redact_many"
-    )]
+    #[serde(deserialize_with = "one_or_many_secrets", serialize_with = "redact_many")]
     pub hmac_keys: Vec<SecretString>,
     #[serde(default = "defaults::code_length")]
     pub code_length: u8,
@@ -250,10 +240,7 @@ pub struct PolicyConfig {
 
 impl Default for PolicyConfig {
     fn default() -> Self {
-        Self {
-            two_factor: TwoFactorPolicy::Optional,
-            min_phones: 1,
-        }
+        Self { two_factor: TwoFactorPolicy::Optional, min_phones: 1 }
     }
 }
 
@@ -268,10 +255,7 @@ pub struct PhoneConfig {
 
 impl Default for PhoneConfig {
     fn default() -> Self {
-        Self {
-            default_region: "US".into(),
-            allowed_regions: Vec::new(),
-        }
+        Self { default_region: "US".into(), allowed_regions: Vec::new() }
     }
 }
 
@@ -351,9 +335,7 @@ pub struct ConfigError {
 
 impl ConfigError {
     fn one(problem: impl Into<String>) -> Self {
-        Self {
-            problems: vec![problem.into()],
-        }
+        Self { problems: vec![problem.into()] }
     }
 }
 
@@ -460,10 +442,7 @@ impl Config {
                 d.url
             )),
         }
-        for (key, dn) in [
-            ("directory.bind_dn", &d.bind_dn),
-            ("directory.base_dn", &d.base_dn),
-        ] {
+        for (key, dn) in [("directory.bind_dn", &d.bind_dn), ("directory.base_dn", &d.base_dn)] {
             if !looks_like_dn(dn) {
                 p.push(format!(
                     "{key} = {dn:?} is not a DN: write e.g. \"cn=latchkey,ou=services,dc=example,dc=org\""
@@ -483,10 +462,7 @@ impl Config {
             ("directory.login_attribute", &d.login_attribute),
             ("directory.user_id_attribute", &d.user_id_attribute),
             ("directory.phone_attribute", &d.phone_attribute),
-            (
-                "directory.display_name_attribute",
-                &d.display_name_attribute,
-            ),
+            ("directory.display_name_attribute", &d.display_name_attribute),
         ] {
             if !is_attribute_name(attr) {
                 p.push(format!(
@@ -524,18 +500,9 @@ impl Config {
         }
         for (key, value) in [
             ("security.max_attempts_per_code", sec.max_attempts_per_code),
-            (
-                "security.max_failures_before_lock",
-                sec.max_failures_before_lock,
-            ),
-            (
-                "security.sends_per_number_per_10min",
-                sec.sends_per_number_per_10min,
-            ),
-            (
-                "security.sends_per_user_per_day",
-                sec.sends_per_user_per_day,
-            ),
+            ("security.max_failures_before_lock", sec.max_failures_before_lock),
+            ("security.sends_per_number_per_10min", sec.sends_per_number_per_10min),
+            ("security.sends_per_user_per_day", sec.sends_per_user_per_day),
             ("security.sends_per_ip_per_hour", sec.sends_per_ip_per_hour),
             ("security.global_sends_per_day", sec.global_sends_per_day),
             ("security.remember_browser_days", sec.remember_browser_days),
@@ -580,11 +547,7 @@ impl Config {
             p.push(format!("phone: {unknown:?} is not a region libphonenumber knows (ISO 3166 alpha-2, e.g. \"GB\", not \"UK\")"));
         }
 
-        if p.is_empty() {
-            Ok(())
-        } else {
-            Err(ConfigError { problems: p })
-        }
+        if p.is_empty() { Ok(()) } else { Err(ConfigError { problems: p }) }
     }
 
     /// How typed and stored numbers are read (fails with the first unknown region code).
@@ -627,10 +590,7 @@ fn validate_twilio(t: &TwilioConfig, p: &mut Vec<String>) {
     if !is_sid(&t.account_sid, "AC") {
         p.push("sms.twilio.account_sid must be your Account SID (AC followed by 32 hex digits), from the Twilio console".into());
     }
-    let has_token = t
-        .auth_token
-        .as_ref()
-        .is_some_and(|s| !s.expose_secret().is_empty());
+    let has_token = t.auth_token.as_ref().is_some_and(|s| !s.expose_secret().is_empty());
     let has_key = !t.api_key_sid.is_empty();
     match (has_token, has_key) {
         (false, false) => p.push(
@@ -647,10 +607,7 @@ fn validate_twilio(t: &TwilioConfig, p: &mut Vec<String>) {
                         .into(),
                 );
             }
-            if t.api_key_secret
-                .as_ref()
-                .is_none_or(|s| s.expose_secret().is_empty())
-            {
+            if t.api_key_secret.as_ref().is_none_or(|s| s.expose_secret().is_empty()) {
                 p.push("sms.twilio.api_key_secret is missing: set it, or LATCHKEY_SMS__TWILIO__API_KEY_SECRET_FILE".into());
             }
         }
@@ -676,10 +633,7 @@ fn validate_twilio(t: &TwilioConfig, p: &mut Vec<String>) {
     }
     match url::Url::parse(&t.base_url) {
         Ok(u) if u.scheme() == "https" || u.scheme() == "http" => {}
-        _ => p.push(format!(
-            "sms.twilio.base_url = {:?} is not an http(s) URL",
-            t.base_url
-        )),
+        _ => p.push(format!("sms.twilio.base_url = {:?} is not an http(s) URL", t.base_url)),
     }
     if !(1..=60).contains(&t.timeout_secs) {
         p.push("sms.twilio.timeout_secs must be between 1 and 60".into());
@@ -730,11 +684,7 @@ fn describe_figment_error(e: figment::Error) -> String {
         .unwrap_or_default();
     match &e.kind {
         Kind::MissingField(field) => {
-            let full = if key.is_empty() {
-                field.to_string()
-            } else {
-                format!("{key}.{field}")
-            };
+            let full = if key.is_empty() { field.to_string() } else { format!("{key}.{field}") };
             let env = format!("{ENV_PREFIX}{}", full.replace('.', "__").to_uppercase());
             if SECRET_KEYS.contains(&full.as_str()) {
                 format!("{full} is missing: set it in latchkey.toml, {env} or {env}_FILE")
@@ -743,21 +693,14 @@ fn describe_figment_error(e: figment::Error) -> String {
             }
         }
         Kind::UnknownField(field, expected) => {
-            let full = if key.is_empty() {
-                field.clone()
-            } else {
-                key.clone()
-            };
+            let full = if key.is_empty() { field.clone() } else { key.clone() };
             format!(
                 "unknown key {full}{origin}: check the spelling; allowed here: {}",
                 expected.join(", ")
             )
         }
         Kind::UnknownVariant(found, expected) => {
-            format!(
-                "{key} = {found:?}{origin} is not allowed: use one of {}",
-                expected.join(", ")
-            )
+            format!("{key} = {found:?}{origin} is not allowed: use one of {}", expected.join(", "))
         }
         Kind::InvalidType(actual, expected) => {
             format!("{key}{origin} has the wrong type: found {actual}, expected {expected}")
@@ -820,17 +763,11 @@ impl EnvProvider {
                 // "+15017122661" is a phone number and "0123" an identifier, not numbers.
                 Value::from(value.to_owned())
             } else {
-                value
-                    .parse::<Value>()
-                    .unwrap_or_else(|_| Value::from(value.to_owned()))
+                value.parse::<Value>().unwrap_or_else(|_| Value::from(value.to_owned()))
             };
             insert_path(&mut dict, &path, value);
         }
-        if problems.is_empty() {
-            Ok(Self { dict })
-        } else {
-            Err(ConfigError { problems })
-        }
+        if problems.is_empty() { Ok(Self { dict }) } else { Err(ConfigError { problems }) }
     }
 }
 
@@ -856,9 +793,7 @@ fn insert_path(dict: &mut Dict, path: &[String], value: Value) {
             dict.insert(last.clone(), value);
         }
         [first, rest @ ..] => {
-            let entry = dict
-                .entry(first.clone())
-                .or_insert_with(|| Value::from(Dict::new()));
+            let entry = dict.entry(first.clone()).or_insert_with(|| Value::from(Dict::new()));
             if let Value::Dict(_, inner) = entry {
                 insert_path(inner, rest, value);
             }
@@ -928,10 +863,7 @@ pub fn redact_url_str(raw: &str) -> String {
         }
         Ok(_) => raw.to_owned(),
         // Unparseable: it may still hold a secret, so show only the scheme.
-        Err(_) => raw
-            .split_once(':')
-            .map(|(scheme, _)| format!("{scheme}:…"))
-            .unwrap_or_default(),
+        Err(_) => raw.split_once(':').map(|(scheme, _)| format!("{scheme}:…")).unwrap_or_default(),
     }
 }
 
@@ -942,19 +874,13 @@ mod tests {
     const KEY: &str = "0123456789abcdef0123456789abcdef-test";
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     fn minimal() -> Vec<(String, String)> {
         env(&[
             ("LATCHKEY_DIRECTORY__URL", "ldap://127.0.0.1:389"),
-            (
-                "LATCHKEY_DIRECTORY__BIND_DN",
-                "cn=latchkey,ou=services,dc=example,dc=org",
-            ),
+            ("LATCHKEY_DIRECTORY__BIND_DN", "cn=latchkey,ou=services,dc=example,dc=org"),
             ("LATCHKEY_DIRECTORY__BIND_PASSWORD", "12345"),
             ("LATCHKEY_DIRECTORY__BASE_DN", "ou=people,dc=example,dc=org"),
             ("LATCHKEY_SECURITY__HMAC_KEYS", KEY),
@@ -967,12 +893,7 @@ mod tests {
 
     fn one_problem(pairs: Vec<(String, String)>) -> String {
         let e = load(pairs).expect_err("config must be refused");
-        assert_eq!(
-            e.problems.len(),
-            1,
-            "expected one problem, got {:?}",
-            e.problems
-        );
+        assert_eq!(e.problems.len(), 1, "expected one problem, got {:?}", e.problems);
         e.problems[0].clone()
     }
 
@@ -1052,46 +973,23 @@ mod tests {
             .into_iter()
             .filter(|(k, _)| !k.contains("BIND_PASSWORD") && !k.contains("HMAC"))
             .collect();
-        e.push((
-            "LATCHKEY_DIRECTORY__BIND_PASSWORD_FILE".into(),
-            pw.display().to_string(),
-        ));
-        e.push((
-            "LATCHKEY_SECURITY__HMAC_KEYS_FILE".into(),
-            keys.display().to_string(),
-        ));
+        e.push(("LATCHKEY_DIRECTORY__BIND_PASSWORD_FILE".into(), pw.display().to_string()));
+        e.push(("LATCHKEY_SECURITY__HMAC_KEYS_FILE".into(), keys.display().to_string()));
         let c = load(e.clone()).unwrap();
-        assert_eq!(
-            c.directory.bind_password.expose_secret(),
-            "s3cret from file"
-        );
+        assert_eq!(c.directory.bind_password.expose_secret(), "s3cret from file");
         assert_eq!(c.security.hmac_keys.len(), 2);
-        assert_eq!(
-            c.security.hmac_keys[1].expose_secret(),
-            &format!("{KEY}-old")
-        );
+        assert_eq!(c.security.hmac_keys[1].expose_secret(), &format!("{KEY}-old"));
 
-        e.push((
-            "LATCHKEY_SERVER__ADDRESS_FILE".into(),
-            pw.display().to_string(),
-        ));
+        e.push(("LATCHKEY_SERVER__ADDRESS_FILE".into(), pw.display().to_string()));
         let line = one_problem(e);
-        assert!(
-            line.starts_with("LATCHKEY_SERVER__ADDRESS_FILE: only secrets"),
-            "{line}"
-        );
+        assert!(line.starts_with("LATCHKEY_SERVER__ADDRESS_FILE: only secrets"), "{line}");
     }
 
     #[test]
     fn an_unreadable_secret_file_is_named() {
-        let mut e: Vec<_> = minimal()
-            .into_iter()
-            .filter(|(k, _)| !k.contains("BIND_PASSWORD"))
-            .collect();
-        e.push((
-            "LATCHKEY_DIRECTORY__BIND_PASSWORD_FILE".into(),
-            "/nonexistent/pw".into(),
-        ));
+        let mut e: Vec<_> =
+            minimal().into_iter().filter(|(k, _)| !k.contains("BIND_PASSWORD")).collect();
+        e.push(("LATCHKEY_DIRECTORY__BIND_PASSWORD_FILE".into(), "/nonexistent/pw".into()));
         let line = one_problem(e);
         assert!(
             line.starts_with("LATCHKEY_DIRECTORY__BIND_PASSWORD_FILE: cannot read /nonexistent/pw"),
@@ -1103,40 +1001,16 @@ mod tests {
     fn validation_names_key_and_fix() {
         let cases: &[(&str, &str, &str)] = &[
             ("LATCHKEY_SERVER__ADDRESS", "localhost", "server.address"),
-            (
-                "LATCHKEY_SERVER__PUBLIC_URL",
-                "example.org",
-                "server.public_url",
-            ),
+            ("LATCHKEY_SERVER__PUBLIC_URL", "example.org", "server.public_url"),
             ("LATCHKEY_DATABASE__URL", "mysql://db", "database.url"),
             ("LATCHKEY_DIRECTORY__URL", "http://ldap", "directory.url"),
             ("LATCHKEY_DIRECTORY__BASE_DN", "people", "directory.base_dn"),
-            (
-                "LATCHKEY_DIRECTORY__PHONE_ATTRIBUTE",
-                "mob ile",
-                "directory.phone_attribute",
-            ),
-            (
-                "LATCHKEY_SECURITY__HMAC_KEYS",
-                "short",
-                "security.hmac_keys[0]",
-            ),
-            (
-                "LATCHKEY_SECURITY__CODE_LIFETIME_SECS",
-                "3600",
-                "security.code_lifetime_secs",
-            ),
-            (
-                "LATCHKEY_SECURITY__CODE_LENGTH",
-                "4",
-                "security.code_length",
-            ),
+            ("LATCHKEY_DIRECTORY__PHONE_ATTRIBUTE", "mob ile", "directory.phone_attribute"),
+            ("LATCHKEY_SECURITY__HMAC_KEYS", "short", "security.hmac_keys[0]"),
+            ("LATCHKEY_SECURITY__CODE_LIFETIME_SECS", "3600", "security.code_lifetime_secs"),
+            ("LATCHKEY_SECURITY__CODE_LENGTH", "4", "security.code_length"),
             ("LATCHKEY_POLICY__MIN_PHONES", "0", "policy.min_phones"),
-            (
-                "LATCHKEY_PHONE__DEFAULT_REGION",
-                "usa",
-                "phone.default_region",
-            ),
+            ("LATCHKEY_PHONE__DEFAULT_REGION", "usa", "phone.default_region"),
             ("LATCHKEY_PHONE__DEFAULT_REGION", "UK", "phone: \"UK\""),
         ];
         for (var, value, key) in cases {
@@ -1154,10 +1028,7 @@ mod tests {
         e.push(("LATCHKEY_POLICY__TWO_FACTOR".into(), "always".into()));
         let line = one_problem(e);
         assert!(line.contains("policy.two_factor"), "{line}");
-        assert!(
-            line.contains("optional") && line.contains("required"),
-            "{line}"
-        );
+        assert!(line.contains("optional") && line.contains("required"), "{line}");
     }
 
     #[test]
@@ -1165,27 +1036,11 @@ mod tests {
         let mut e = minimal();
         e.push(("LATCHKEY_SMS__PROVIDER".into(), "twilio".into()));
         let problems = load(e.clone()).unwrap_err().problems;
-        assert!(
-            problems
-                .iter()
-                .any(|p| p.starts_with("sms.twilio.account_sid")),
-            "{problems:?}"
-        );
-        assert!(
-            problems
-                .iter()
-                .any(|p| p.starts_with("sms.twilio needs credentials"))
-        );
-        assert!(
-            problems
-                .iter()
-                .any(|p| p.starts_with("sms.twilio needs a sender"))
-        );
+        assert!(problems.iter().any(|p| p.starts_with("sms.twilio.account_sid")), "{problems:?}");
+        assert!(problems.iter().any(|p| p.starts_with("sms.twilio needs credentials")));
+        assert!(problems.iter().any(|p| p.starts_with("sms.twilio needs a sender")));
 
-        e.push((
-            "LATCHKEY_SMS__TWILIO__ACCOUNT_SID".into(),
-            format!("AC{}", "a".repeat(32)),
-        ));
+        e.push(("LATCHKEY_SMS__TWILIO__ACCOUNT_SID".into(), format!("AC{}", "a".repeat(32))));
         e.push(("LATCHKEY_SMS__TWILIO__AUTH_TOKEN".into(), "token".into()));
         e.push(("LATCHKEY_SMS__TWILIO__FROM".into(), "+15017122661".into()));
         let c = load(e).unwrap();
@@ -1196,18 +1051,9 @@ mod tests {
     fn printing_redacts_every_secret() {
         let mut e = minimal();
         e.retain(|(k, _)| k != "LATCHKEY_DIRECTORY__BIND_PASSWORD");
-        e.push((
-            "LATCHKEY_DIRECTORY__BIND_PASSWORD".into(),
-            "hunter2-bind".into(),
-        ));
-        e.push((
-            "LATCHKEY_DATABASE__URL".into(),
-            "postgres://app:dbpass-xyz@db/latchkey".into(),
-        ));
-        e.push((
-            "LATCHKEY_SMS__TWILIO__AUTH_TOKEN".into(),
-            "twilio-token-xyz".into(),
-        ));
+        e.push(("LATCHKEY_DIRECTORY__BIND_PASSWORD".into(), "hunter2-bind".into()));
+        e.push(("LATCHKEY_DATABASE__URL".into(), "postgres://app:dbpass-xyz@db/latchkey".into()));
+        e.push(("LATCHKEY_SMS__TWILIO__AUTH_TOKEN".into(), "twilio-token-xyz".into()));
         let c = load(e).unwrap();
         let printed = c.to_redacted_toml();
         for secret in ["hunter2-bind", "dbpass-xyz", "twilio-token-xyz", KEY] {
@@ -1218,10 +1064,7 @@ mod tests {
                 || printed.contains("<redacted>@db"),
             "{printed}"
         );
-        assert!(
-            !format!("{c:?}").contains("hunter2-bind"),
-            "Debug must redact"
-        );
+        assert!(!format!("{c:?}").contains("hunter2-bind"), "Debug must redact");
     }
 
     #[test]

@@ -29,11 +29,7 @@ pub enum LdapError {
     #[error(
         "the directory refused the service account {bind_dn} (result {rc}: {text}): check directory.bind_dn and directory.bind_password"
     )]
-    ServiceBindRefused {
-        bind_dn: String,
-        rc: u32,
-        text: String,
-    },
+    ServiceBindRefused { bind_dn: String, rc: u32, text: String },
     #[error("directory operation failed: {0}")]
     Protocol(#[source] Box<ldap3::LdapError>),
 }
@@ -94,17 +90,18 @@ impl LdapDirectory {
     /// A fresh connection, not yet bound.
     async fn connect(&self) -> Result<Ldap, LdapError> {
         let settings = LdapConnSettings::new().set_conn_timeout(self.timeout());
-        let (conn, ldap) = LdapConnAsync::with_settings(settings, &self.cfg.url)
-            .await
-            .map_err(|source| match source {
-                ldap3::LdapError::Timeout { .. } => LdapError::Timeout {
-                    url: self.cfg.url.clone(),
-                    secs: self.cfg.timeout_secs,
-                },
-                source => LdapError::Unreachable {
-                    url: self.cfg.url.clone(),
-                    source: Box::new(source),
-                },
+        let (conn, ldap) =
+            LdapConnAsync::with_settings(settings, &self.cfg.url).await.map_err(|source| {
+                match source {
+                    ldap3::LdapError::Timeout { .. } => LdapError::Timeout {
+                        url: self.cfg.url.clone(),
+                        secs: self.cfg.timeout_secs,
+                    },
+                    source => LdapError::Unreachable {
+                        url: self.cfg.url.clone(),
+                        source: Box::new(source),
+                    },
+                }
             })?;
         ldap3::drive!(conn);
         Ok(ldap)
@@ -130,10 +127,9 @@ impl LdapDirectory {
 
     fn op_error(&self, e: ldap3::LdapError) -> LdapError {
         match e {
-            ldap3::LdapError::Timeout { .. } => LdapError::Timeout {
-                url: self.cfg.url.clone(),
-                secs: self.cfg.timeout_secs,
-            },
+            ldap3::LdapError::Timeout { .. } => {
+                LdapError::Timeout { url: self.cfg.url.clone(), secs: self.cfg.timeout_secs }
+            }
             other => LdapError::Protocol(Box::new(other)),
         }
     }
@@ -144,12 +140,7 @@ impl LdapDirectory {
         let mut ldap = self.service_connection().await?;
         let outcome = ldap
             .with_timeout(self.timeout())
-            .search(
-                &self.cfg.base_dn,
-                Scope::Base,
-                "(objectClass=*)",
-                vec!["1.1"],
-            )
+            .search(&self.cfg.base_dn, Scope::Base, "(objectClass=*)", vec!["1.1"])
             .await
             .map_err(|e| self.op_error(e))
             .and_then(|r| r.success().map_err(|e| LdapError::Protocol(Box::new(e))));
@@ -168,50 +159,34 @@ impl LdapDirectory {
                 &self.cfg.base_dn,
                 Scope::Subtree,
                 &filter,
-                vec![
-                    self.cfg.login_attribute.as_str(),
-                    self.cfg.phone_attribute.as_str(),
-                ],
+                vec![self.cfg.login_attribute.as_str(), self.cfg.phone_attribute.as_str()],
             )
             .await
             .map_err(|e| self.op_error(e))?;
         // rc 4 (size limit exceeded) is expected: we asked for a sample.
         if result.1.rc != 0 && result.1.rc != 4 {
             let _ = ldap.unbind().await;
-            return Err(LdapError::Protocol(Box::new(
-                ldap3::LdapError::LdapResult { result: result.1 },
-            )));
+            return Err(LdapError::Protocol(Box::new(ldap3::LdapError::LdapResult {
+                result: result.1,
+            })));
         }
         let entries: Vec<SearchEntry> = result.0.into_iter().map(SearchEntry::construct).collect();
         let with_phone = entries
             .iter()
-            .filter(|e| {
-                e.attrs
-                    .get(&self.cfg.phone_attribute)
-                    .is_some_and(|v| !v.is_empty())
-            })
+            .filter(|e| e.attrs.get(&self.cfg.phone_attribute).is_some_and(|v| !v.is_empty()))
             .count();
         let admin_group_found = if self.cfg.admin_group_dn.is_empty() {
             None
         } else {
             let found = ldap
                 .with_timeout(self.timeout())
-                .search(
-                    &self.cfg.admin_group_dn,
-                    Scope::Base,
-                    "(objectClass=*)",
-                    vec!["1.1"],
-                )
+                .search(&self.cfg.admin_group_dn, Scope::Base, "(objectClass=*)", vec!["1.1"])
                 .await
                 .map_err(|e| self.op_error(e))?;
             Some(found.1.rc == 0 && !found.0.is_empty())
         };
         let _ = ldap.unbind().await;
-        Ok(SampleSearch {
-            people_seen: entries.len(),
-            with_phone,
-            admin_group_found,
-        })
+        Ok(SampleSearch { people_seen: entries.len(), with_phone, admin_group_found })
     }
 }
 
@@ -284,15 +259,10 @@ impl LdapDirectory {
         F: Fn(Ldap) -> Fut,
         Fut: std::future::Future<Output = Result<T, ldap3::LdapError>>,
     {
-        let _permit = self
-            .pool
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| LdapError::Timeout {
-                url: self.cfg.url.clone(),
-                secs: self.cfg.timeout_secs,
-            })?;
+        let _permit = self.pool.permits.acquire().await.map_err(|_| LdapError::Timeout {
+            url: self.cfg.url.clone(),
+            secs: self.cfg.timeout_secs,
+        })?;
         let mut last_error = None;
         for _attempt in 0..2 {
             let ldap = match self.take_idle() {
@@ -328,23 +298,13 @@ impl LdapDirectory {
             }
         }
         Err(match last_error {
-            Some(e) => LdapError::Unreachable {
-                url: self.cfg.url.clone(),
-                source: Box::new(e),
-            },
-            None => LdapError::Timeout {
-                url: self.cfg.url.clone(),
-                secs: self.cfg.timeout_secs,
-            },
+            Some(e) => LdapError::Unreachable { url: self.cfg.url.clone(), source: Box::new(e) },
+            None => LdapError::Timeout { url: self.cfg.url.clone(), secs: self.cfg.timeout_secs },
         })
     }
 
     fn take_idle(&self) -> Option<Ldap> {
-        let mut idle = self
-            .pool
-            .idle
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut idle = self.pool.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         while let Some(mut ldap) = idle.pop() {
             if !ldap.is_closed() {
                 return Some(ldap);
@@ -357,11 +317,7 @@ impl LdapDirectory {
         if ldap.is_closed() {
             return;
         }
-        let mut idle = self
-            .pool
-            .idle
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut idle = self.pool.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if idle.len() < self.cfg.pool_size {
             idle.push(ldap);
         }
@@ -500,15 +456,10 @@ fn domain_error(e: LdapError, what: &str) -> DirectoryError {
 impl Directory for LdapDirectory {
     #[tracing::instrument(skip_all)]
     async fn find_by_login(&self, login: &Username) -> Result<Option<Person>, DirectoryError> {
-        let filter = format!(
-            "({}={})",
-            self.cfg.login_attribute,
-            ldap3::ldap_escape(login.as_str())
-        );
-        let mut people = self
-            .find_people(filter, 2)
-            .await
-            .map_err(|e| domain_error(e, "finding a person"))?;
+        let filter =
+            format!("({}={})", self.cfg.login_attribute, ldap3::ldap_escape(login.as_str()));
+        let mut people =
+            self.find_people(filter, 2).await.map_err(|e| domain_error(e, "finding a person"))?;
         if people.len() > 1 {
             tracing::error!(
                 login = login.as_str(),
@@ -520,20 +471,13 @@ impl Directory for LdapDirectory {
     }
 
     async fn find_by_id(&self, id: &UserId) -> Result<Option<Person>, DirectoryError> {
-        let filter = format!(
-            "({}={})",
-            self.cfg.user_id_attribute,
-            ldap3::ldap_escape(id.as_str())
-        );
+        let filter =
+            format!("({}={})", self.cfg.user_id_attribute, ldap3::ldap_escape(id.as_str()));
         let mut people = self
             .find_people(filter, 2)
             .await
             .map_err(|e| domain_error(e, "finding a person by id"))?;
-        Ok(if people.len() == 1 {
-            people.pop()
-        } else {
-            None
-        })
+        Ok(if people.len() == 1 { people.pop() } else { None })
     }
 
     #[tracing::instrument(skip_all, fields(dn = %person.dn))]
@@ -547,17 +491,10 @@ impl Directory for LdapDirectory {
             return Ok(PasswordCheck::WrongPassword);
         }
         // Its own connection: binding changes the identity of a connection and all its clones.
-        let mut ldap = self
-            .connect()
-            .await
-            .map_err(|e| domain_error(e, "checking a password"))?;
+        let mut ldap = self.connect().await.map_err(|e| domain_error(e, "checking a password"))?;
         let outcome = ldap
             .with_timeout(self.timeout())
-            .with_controls(RawControl {
-                ctype: PPOLICY_OID.into(),
-                crit: false,
-                val: None,
-            })
+            .with_controls(RawControl { ctype: PPOLICY_OID.into(), crit: false, val: None })
             .simple_bind(&person.dn, password.expose_secret())
             .await;
         let _ = ldap.unbind().await;
@@ -587,10 +524,7 @@ impl Directory for LdapDirectory {
 
     #[tracing::instrument(skip_all, fields(dn = %person.dn, number = %number))]
     async fn add_phone(&self, person: &Person, number: &E164) -> Result<(), DirectoryError> {
-        let current = self
-            .find_by_id(&person.id)
-            .await?
-            .ok_or(DirectoryError::NoSuchPerson)?;
+        let current = self.find_by_id(&person.id).await?.ok_or(DirectoryError::NoSuchPerson)?;
         if current.phones.contains(number) {
             return Ok(());
         }
@@ -626,9 +560,8 @@ impl Directory for LdapDirectory {
             .attrs
             .remove(&attr)
             .unwrap_or_default();
-        for value in values
-            .into_iter()
-            .filter(|v| PhonePolicy::from_directory(v).as_ref() == Some(number))
+        for value in
+            values.into_iter().filter(|v| PhonePolicy::from_directory(v).as_ref() == Some(number))
         {
             let change = Mod::Delete(attr.clone(), HashSet::from([value]));
             // 16: the value is already gone (a parallel removal won): done.
@@ -688,10 +621,8 @@ impl Directory for LdapDirectory {
             .with_connection(|mut ldap| {
                 let (filter, attrs, base) = (filter.clone(), attrs.clone(), base.clone());
                 async move {
-                    let adapters: Vec<Box<dyn Adapter<_, _>>> = vec![
-                        Box::new(EntriesOnly::new()),
-                        Box::new(PagedResults::new(100)),
-                    ];
+                    let adapters: Vec<Box<dyn Adapter<_, _>>> =
+                        vec![Box::new(EntriesOnly::new()), Box::new(PagedResults::new(100))];
                     let mut stream = ldap
                         .with_timeout(timeout)
                         .streaming_search_with(adapters, &base, Scope::Subtree, &filter, attrs)
@@ -733,10 +664,7 @@ mod tests {
         // SEQUENCE { error [1] accountLocked(1) }
         assert_eq!(ppolicy_error(&[0x30, 0x03, 0x81, 0x01, 0x01]), Some(1));
         // SEQUENCE { warning [0] { timeBeforeExpiration [0] 10 }, error [1] passwordExpired(0) }
-        assert_eq!(
-            ppolicy_error(&[0x30, 0x07, 0xa0, 0x02, 0x80, 0x00, 0x81, 0x01, 0x00]),
-            Some(0)
-        );
+        assert_eq!(ppolicy_error(&[0x30, 0x07, 0xa0, 0x02, 0x80, 0x00, 0x81, 0x01, 0x00]), Some(0));
         assert_eq!(ppolicy_error(&[0x30, 0x00]), None);
         assert_eq!(ppolicy_error(&[0x04, 0x00]), None);
         assert_eq!(ppolicy_error(&[0x30, 0x05, 0x81]), None);

@@ -54,14 +54,9 @@ pub fn build_app(config: &Config, db: Db, directory: LdapDirectory) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .leptos_routes_with_context(&state, routes, || {}, shell)
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
-            app::shell,
-        ))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
         .layer(session_layer(config, &db))
-        .layer(middleware::from_fn_with_state(
-            Arc::new(public_origin(config)),
-            refuse_cross_site,
-        ))
+        .layer(middleware::from_fn_with_state(Arc::new(public_origin(config)), refuse_cross_site))
         .layer(middleware::from_fn(security_headers))
         .layer(RequestBodyLimitLayer::new(config.server.max_body_bytes))
         .layer(TraceLayer::new_for_http())
@@ -89,9 +84,7 @@ fn internal_error_page(panic: Box<dyn std::any::Any + Send + 'static>) -> Respon
         )),
     )
         .into_response();
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 
@@ -157,15 +150,9 @@ fn is_same_origin(headers: &HeaderMap, origin: &str) -> bool {
 async fn security_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     // same-origin keeps the Referer that no-JavaScript form posts need to come back to their page.
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
-    );
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
@@ -201,11 +188,7 @@ async fn readyz(State(state): State<AppState>) -> Response<Body> {
         "status": if ready { "ready" } else { "unavailable" },
         "checks": { "database": check(database), "directory": check(directory) },
     });
-    let status = if ready {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
+    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, Json(body)).into_response()
 }
 
@@ -225,14 +208,8 @@ mod tests {
 
     #[test]
     fn same_origin_requests_pass() {
-        assert!(is_same_origin(
-            &headers(&[("sec-fetch-site", "same-origin")]),
-            ORIGIN
-        ));
-        assert!(is_same_origin(
-            &headers(&[("sec-fetch-site", "none")]),
-            ORIGIN
-        ));
+        assert!(is_same_origin(&headers(&[("sec-fetch-site", "same-origin")]), ORIGIN));
+        assert!(is_same_origin(&headers(&[("sec-fetch-site", "none")]), ORIGIN));
         assert!(is_same_origin(&headers(&[("origin", ORIGIN)]), ORIGIN));
         // No browser provenance at all: not a browser, so no ambient cookie to abuse.
         assert!(is_same_origin(&headers(&[]), ORIGIN));
@@ -240,18 +217,9 @@ mod tests {
 
     #[test]
     fn cross_site_requests_are_refused() {
-        assert!(!is_same_origin(
-            &headers(&[("sec-fetch-site", "cross-site")]),
-            ORIGIN
-        ));
-        assert!(!is_same_origin(
-            &headers(&[("sec-fetch-site", "same-site")]),
-            ORIGIN
-        ));
-        assert!(!is_same_origin(
-            &headers(&[("origin", "https://evil.example")]),
-            ORIGIN
-        ));
+        assert!(!is_same_origin(&headers(&[("sec-fetch-site", "cross-site")]), ORIGIN));
+        assert!(!is_same_origin(&headers(&[("sec-fetch-site", "same-site")]), ORIGIN));
+        assert!(!is_same_origin(&headers(&[("origin", "https://evil.example")]), ORIGIN));
         assert!(!is_same_origin(&headers(&[("origin", "null")]), ORIGIN));
         // Sec-Fetch-Site wins over a forged-looking Origin.
         assert!(!is_same_origin(

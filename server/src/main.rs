@@ -48,10 +48,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     server::telemetry::init();
     server::sms::install_crypto_provider();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("latchkey: cannot start the async runtime: {e}");

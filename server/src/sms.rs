@@ -35,9 +35,7 @@ fn print_text(to: &E164, body: &str) {
 impl SmsSender for ConsoleSender {
     async fn send(&self, to: &E164, body: &str, _validity_secs: u64) -> Result<SentText, SmsError> {
         print_text(to, body);
-        Ok(SentText {
-            provider_id: "console".into(),
-        })
+        Ok(SentText { provider_id: "console".into() })
     }
 
     async fn verify_credentials(&self) -> Result<String, SmsError> {
@@ -56,18 +54,11 @@ impl SmsSender for DemoSender {
     async fn send(&self, to: &E164, body: &str, _validity_secs: u64) -> Result<SentText, SmsError> {
         print_text(to, body);
         let now = app::domain::now_ms() / 1000;
-        self.db
-            .record_demo_text(to.as_str(), body, now)
-            .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "cannot store the demo text");
-                SmsError::Unavailable {
-                    detail: "demo inbox unavailable".into(),
-                }
-            })?;
-        Ok(SentText {
-            provider_id: "demo".into(),
-        })
+        self.db.record_demo_text(to.as_str(), body, now).await.map_err(|e| {
+            tracing::error!(error = %e, "cannot store the demo text");
+            SmsError::Unavailable { detail: "demo inbox unavailable".into() }
+        })?;
+        Ok(SentText { provider_id: "demo".into() })
     }
 
     async fn verify_credentials(&self) -> Result<String, SmsError> {
@@ -138,10 +129,7 @@ impl TwilioSender {
         let base = cfg.base_url.trim_end_matches('/');
         Ok(Self {
             http,
-            messages_url: format!(
-                "{base}/2010-04-01/Accounts/{}/Messages.json",
-                cfg.account_sid
-            ),
+            messages_url: format!("{base}/2010-04-01/Accounts/{}/Messages.json", cfg.account_sid),
             account_url: format!("{base}/2010-04-01/Accounts/{}.json", cfg.account_sid),
             username,
             password,
@@ -159,9 +147,7 @@ impl TwilioSender {
 
     fn transport_error(&self, e: reqwest::Error) -> SmsError {
         if e.is_timeout() {
-            return SmsError::Timeout {
-                secs: self.timeout_secs,
-            };
+            return SmsError::Timeout { secs: self.timeout_secs };
         }
         // The URL is in the log line's fields already; the cause chain says what went wrong.
         let e = e.without_url();
@@ -189,14 +175,8 @@ fn classify(status: u16, body: &str) -> SmsError {
         (_, Some(21614)) => SmsError::NotMobile,
         (401, _) | (_, Some(20003)) => SmsError::BadCredentials,
         (429, _) | (_, Some(20429)) => SmsError::RateLimited,
-        (500..=599, _) => SmsError::Unavailable {
-            detail: format!("HTTP {status}, code {code:?}"),
-        },
-        _ => SmsError::Rejected {
-            status,
-            code,
-            message,
-        },
+        (500..=599, _) => SmsError::Unavailable { detail: format!("HTTP {status}, code {code:?}") },
+        _ => SmsError::Rejected { status, code, message },
     }
 }
 
@@ -205,11 +185,8 @@ impl SmsSender for TwilioSender {
     #[tracing::instrument(skip_all, fields(to = %to, provider = "twilio"))]
     async fn send(&self, to: &E164, body: &str, validity_secs: u64) -> Result<SentText, SmsError> {
         let validity = validity_secs.clamp(1, 36_000).to_string();
-        let mut form: Vec<(&str, &str)> = vec![
-            ("To", to.as_str()),
-            ("Body", body),
-            ("ValidityPeriod", &validity),
-        ];
+        let mut form: Vec<(&str, &str)> =
+            vec![("To", to.as_str()), ("Body", body), ("ValidityPeriod", &validity)];
         match &self.sender {
             Sender::From(from) => form.push(("From", from)),
             Sender::Service(sid) => form.push(("MessagingServiceSid", sid)),
@@ -274,10 +251,7 @@ impl SmsSender for TwilioSender {
                 Sender::From(from) => format!("from {from}"),
                 Sender::Service(sid) => format!("through messaging service {sid}"),
             };
-            Ok(format!(
-                "Twilio accepted the credentials of {}; texts go {sender}",
-                self.username
-            ))
+            Ok(format!("Twilio accepted the credentials of {}; texts go {sender}", self.username))
         } else {
             Err(classify(status, &body))
         }
@@ -310,11 +284,7 @@ mod tests {
         assert!(matches!(classify(503, ""), SmsError::Unavailable { .. }));
         assert_eq!(
             classify(400, &body(21602)),
-            SmsError::Rejected {
-                status: 400,
-                code: Some(21602),
-                message: "m".into()
-            }
+            SmsError::Rejected { status: 400, code: Some(21602), message: "m".into() }
         );
     }
 }

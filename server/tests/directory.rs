@@ -44,30 +44,11 @@ fn number(n: &str) -> app::domain::phone::E164 {
 /// the test sees the directory itself rather than the adapter's view of it.
 fn stored_phones(slapd: &Slapd, uid: &str) -> Vec<String> {
     let out = Command::new("ldapsearch")
-        .args([
-            "-x",
-            "-LLL",
-            "-H",
-            &slapd.url(),
-            "-D",
-            slapd::ROOT_DN,
-            "-w",
-            &slapd.root_password,
-        ])
-        .args([
-            "-b",
-            &format!("uid={uid},{}", slapd::PEOPLE_DN),
-            "-s",
-            "base",
-            "mobile",
-        ])
+        .args(["-x", "-LLL", "-H", &slapd.url(), "-D", slapd::ROOT_DN, "-w", &slapd.root_password])
+        .args(["-b", &format!("uid={uid},{}", slapd::PEOPLE_DN), "-s", "base", "mobile"])
         .output()
         .expect("ldapsearch");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let mut values: Vec<String> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| l.strip_prefix("mobile: ").map(str::to_owned))
@@ -80,11 +61,8 @@ fn stored_phones(slapd: &Slapd, uid: &str) -> Vec<String> {
 async fn finds_people_by_login_and_id() {
     let slapd = Slapd::start(&seed()).unwrap();
     let dir = directory(&slapd);
-    let alice = dir
-        .find_by_login(&Username::parse("alice").unwrap())
-        .await
-        .unwrap()
-        .expect("alice");
+    let alice =
+        dir.find_by_login(&Username::parse("alice").unwrap()).await.unwrap().expect("alice");
     assert_eq!(alice.login, "alice");
     assert_eq!(alice.display_name, "Alice Anders");
     assert_eq!(alice.mail.as_deref(), Some("alice@example.org"));
@@ -93,37 +71,17 @@ async fn finds_people_by_login_and_id() {
     assert_eq!(dir.find_by_id(&alice.id).await.unwrap(), Some(alice));
 
     // Digits-only values read as E.164; values that are not numbers are ignored.
-    let dave = dir
-        .find_by_login(&Username::parse("dave").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let dave = dir.find_by_login(&Username::parse("dave").unwrap()).await.unwrap().unwrap();
     assert_eq!(dave.phones, vec![number("+12015550177")]);
-    assert_eq!(
-        dir.find_by_login(&Username::parse("nobody").unwrap())
-            .await
-            .unwrap(),
-        None
-    );
+    assert_eq!(dir.find_by_login(&Username::parse("nobody").unwrap()).await.unwrap(), None);
 }
 
 #[tokio::test]
 async fn filter_metacharacters_cannot_widen_a_search() {
     let slapd = Slapd::start(&seed()).unwrap();
     let dir = directory(&slapd);
-    for attempt in [
-        "*",
-        "*)(uid=*",
-        "alice)(|(uid=*",
-        "al*",
-        "\\2a",
-        "(uid=alice)",
-        "alice\\",
-    ] {
-        let found = dir
-            .find_by_login(&Username::parse(attempt).unwrap())
-            .await
-            .unwrap();
+    for attempt in ["*", "*)(uid=*", "alice)(|(uid=*", "al*", "\\2a", "(uid=alice)", "alice\\"] {
+        let found = dir.find_by_login(&Username::parse(attempt).unwrap()).await.unwrap();
         assert_eq!(found, None, "{attempt:?} must match nobody");
     }
     let found = dir.search_people("*)(uid=*", 50).await.unwrap();
@@ -134,62 +92,36 @@ async fn filter_metacharacters_cannot_widen_a_search() {
 async fn checks_passwords_on_its_own_connection() {
     let slapd = Slapd::start(&seed()).unwrap();
     let dir = directory(&slapd);
-    let alice = dir
-        .find_by_login(&Username::parse("alice").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let alice = dir.find_by_login(&Username::parse("alice").unwrap()).await.unwrap().unwrap();
     let pw = |s: &str| SecretString::from(s.to_owned());
-    assert_eq!(
-        dir.check_password(&alice, &pw("alice-pw")).await.unwrap(),
-        PasswordCheck::Accepted
-    );
+    assert_eq!(dir.check_password(&alice, &pw("alice-pw")).await.unwrap(), PasswordCheck::Accepted);
     assert_eq!(
         dir.check_password(&alice, &pw("wrong")).await.unwrap(),
         PasswordCheck::WrongPassword
     );
     // An empty password is an unauthenticated bind, which the server would accept.
-    assert_eq!(
-        dir.check_password(&alice, &pw("")).await.unwrap(),
-        PasswordCheck::WrongPassword
-    );
+    assert_eq!(dir.check_password(&alice, &pw("")).await.unwrap(), PasswordCheck::WrongPassword);
     // The pooled service connections were not re-bound as alice: the service account can
     // still read everyone.
-    assert!(
-        dir.find_by_login(&Username::parse("bob").unwrap())
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert!(dir.find_by_login(&Username::parse("bob").unwrap()).await.unwrap().is_some());
 }
 
 #[tokio::test]
 async fn adds_and_removes_single_values_idempotently() {
     let slapd = Slapd::start(&seed()).unwrap();
     let dir = directory(&slapd);
-    let bob = dir
-        .find_by_login(&Username::parse("bob").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let bob = dir.find_by_login(&Username::parse("bob").unwrap()).await.unwrap().unwrap();
     let a = number("+12015550140");
     let b = number("+447400123140");
 
     dir.add_phone(&bob, &a).await.unwrap();
     dir.add_phone(&bob, &b).await.unwrap();
     dir.add_phone(&bob, &a).await.unwrap(); // already there: done, no duplicate
-    assert_eq!(
-        stored_phones(&slapd, "bob"),
-        ["+12015550140", "+447400123140"]
-    );
+    assert_eq!(stored_phones(&slapd, "bob"), ["+12015550140", "+447400123140"]);
 
     dir.remove_phone(&bob, &a).await.unwrap();
     dir.remove_phone(&bob, &a).await.unwrap(); // already gone: done
-    assert_eq!(
-        stored_phones(&slapd, "bob"),
-        ["+447400123140"],
-        "the other value is untouched"
-    );
+    assert_eq!(stored_phones(&slapd, "bob"), ["+447400123140"], "the other value is untouched");
 }
 
 #[tokio::test]
@@ -198,40 +130,20 @@ async fn digits_form_is_written_when_configured_and_removed_in_either_form() {
     let mut cfg = slapd.directory_config();
     cfg.phone_format = PhoneFormat::Digits;
     let dir = LdapDirectory::new(cfg);
-    let carol = dir
-        .find_by_login(&Username::parse("carol").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    dir.add_phone(&carol, &number("+12015550155"))
-        .await
-        .unwrap();
+    let carol = dir.find_by_login(&Username::parse("carol").unwrap()).await.unwrap().unwrap();
+    dir.add_phone(&carol, &number("+12015550155")).await.unwrap();
     assert_eq!(stored_phones(&slapd, "carol"), ["12015550155"]);
 
-    let dave = dir
-        .find_by_login(&Username::parse("dave").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    dir.remove_phone(&dave, &number("+12015550177"))
-        .await
-        .unwrap();
-    assert_eq!(
-        stored_phones(&slapd, "dave"),
-        ["not a phone"],
-        "other values stay"
-    );
+    let dave = dir.find_by_login(&Username::parse("dave").unwrap()).await.unwrap().unwrap();
+    dir.remove_phone(&dave, &number("+12015550177")).await.unwrap();
+    assert_eq!(stored_phones(&slapd, "dave"), ["not a phone"], "other values stay");
 }
 
 #[tokio::test]
 async fn concurrent_adds_to_one_entry_lose_nothing() {
     let slapd = Slapd::start(&seed()).unwrap();
     let dir = directory(&slapd);
-    let bob = dir
-        .find_by_login(&Username::parse("bob").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let bob = dir.find_by_login(&Username::parse("bob").unwrap()).await.unwrap().unwrap();
     let numbers: Vec<_> = (0..8).map(|i| number(&format!("+1201555016{i}"))).collect();
     let adds = numbers.iter().map(|n| {
         let (dir, bob) = (dir.clone(), bob.clone());
@@ -250,29 +162,16 @@ async fn knows_who_owns_a_number_and_who_is_an_administrator() {
     let dir = directory(&slapd);
     let find = |u: &'static str| {
         let dir = dir.clone();
-        async move {
-            dir.find_by_login(&Username::parse(u).unwrap())
-                .await
-                .unwrap()
-                .unwrap()
-        }
+        async move { dir.find_by_login(&Username::parse(u).unwrap()).await.unwrap().unwrap() }
     };
     let (alice, carol, dave) = (find("alice").await, find("carol").await, find("dave").await);
-    assert_eq!(
-        dir.phone_owners(&number("+12015550123")).await.unwrap(),
-        vec![alice.id.clone()]
-    );
+    assert_eq!(dir.phone_owners(&number("+12015550123")).await.unwrap(), vec![alice.id.clone()]);
     assert_eq!(
         dir.phone_owners(&number("+12015550177")).await.unwrap(),
         vec![dave.id],
         "digits form"
     );
-    assert!(
-        dir.phone_owners(&number("+12015550199"))
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(dir.phone_owners(&number("+12015550199")).await.unwrap().is_empty());
     assert!(dir.is_admin(&carol).await.unwrap());
     assert!(!dir.is_admin(&alice).await.unwrap());
 
@@ -300,20 +199,11 @@ async fn an_outage_is_unavailable_and_a_restart_recovers_without_a_new_adapter()
     let mut slapd = Slapd::start(&seed()).unwrap();
     let dir = directory(&slapd);
     let alice = Username::parse("alice").unwrap();
-    assert!(
-        dir.find_by_login(&alice).await.unwrap().is_some(),
-        "pool has a live connection"
-    );
+    assert!(dir.find_by_login(&alice).await.unwrap().is_some(), "pool has a live connection");
 
     slapd.stop();
-    assert_eq!(
-        dir.find_by_login(&alice).await,
-        Err(DirectoryError::Unavailable)
-    );
+    assert_eq!(dir.find_by_login(&alice).await, Err(DirectoryError::Unavailable));
 
     slapd.restart().unwrap();
-    assert!(
-        dir.find_by_login(&alice).await.unwrap().is_some(),
-        "recovered on the next call"
-    );
+    assert!(dir.find_by_login(&alice).await.unwrap().is_some(), "recovered on the next call");
 }

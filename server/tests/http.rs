@@ -1,22 +1,10 @@
 //! Full-stack HTTP tests: the real server on a socket, a real slapd, SQLite and PostgreSQL.
 
+#[macro_use]
 mod common;
 
 use common::{Backend, spawn_app};
 use reqwest::StatusCode;
-
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-              async fn $name() { super::$name(super::Backend::Sqlite).await })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-              async fn $name() { super::$name(super::Backend::Postgres).await })*
-        }
-    };
-}
 
 on_both!(
     health_and_readiness,
@@ -34,10 +22,7 @@ async fn health_and_readiness(backend: Backend) {
     let c = app.client();
     let health = c.get(format!("{}/healthz", app.url)).send().await.unwrap();
     assert_eq!(health.status(), StatusCode::OK);
-    assert_eq!(
-        health.json::<serde_json::Value>().await.unwrap()["status"],
-        "ok"
-    );
+    assert_eq!(health.json::<serde_json::Value>().await.unwrap()["status"], "ok");
 
     let ready = c.get(format!("{}/readyz", app.url)).send().await.unwrap();
     assert_eq!(ready.status(), StatusCode::OK);
@@ -69,34 +54,18 @@ async fn readiness_follows_the_directory_down_and_back_up(backend: Backend) {
 
 async fn pages_render_with_security_headers(backend: Backend) {
     let app = spawn_app(backend, &[]).await;
-    let res = app
-        .client()
-        .get(format!("{}/status", app.url))
-        .send()
-        .await
-        .unwrap();
+    let res = app.client().get(format!("{}/status", app.url)).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     let h = res.headers().clone();
     assert_eq!(h["x-content-type-options"], "nosniff");
     assert_eq!(h["referrer-policy"], "same-origin");
     assert_eq!(h["cache-control"], "no-store");
-    assert!(
-        h["content-security-policy"]
-            .to_str()
-            .unwrap()
-            .contains("frame-ancestors 'none'")
-    );
+    assert!(h["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
     let html = res.text().await.unwrap();
     assert!(html.contains("System status"), "{html}");
     // The server rendered the check itself: the page is complete without JavaScript.
-    assert!(
-        html.contains(r#"data-testid="database" data-ok="true""#),
-        "{html}"
-    );
-    assert!(
-        html.contains(r#"data-testid="directory" data-ok="true""#),
-        "{html}"
-    );
+    assert!(html.contains(r#"data-testid="database" data-ok="true""#), "{html}");
+    assert!(html.contains(r#"data-testid="directory" data-ok="true""#), "{html}");
     assert!(html.contains("/pkg/latchkey.css"), "stylesheet linked");
     // Nothing is left for JavaScript to move into place (out-of-order streaming chunks).
     assert!(!html.contains("<template"), "{html}");
@@ -104,27 +73,15 @@ async fn pages_render_with_security_headers(backend: Backend) {
 
 async fn unknown_pages_are_a_real_404(backend: Backend) {
     let app = spawn_app(backend, &[]).await;
-    let res = app
-        .client()
-        .get(format!("{}/no/such/page", app.url))
-        .send()
-        .await
-        .unwrap();
+    let res = app.client().get(format!("{}/no/such/page", app.url)).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     assert!(res.text().await.unwrap().contains("Page not found"));
 }
 
 /// Finds the URL the status page's "Check again" form posts to.
 async fn status_action(app: &common::TestApp) -> String {
-    let html = app
-        .client()
-        .get(format!("{}/status", app.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html =
+        app.client().get(format!("{}/status", app.url)).send().await.unwrap().text().await.unwrap();
     let start = html
         .find(r#"action="/api/check_system_status"#)
         .expect("the form posts to the server function");
@@ -190,15 +147,9 @@ async fn the_status_server_function_answers_same_origin_calls(backend: Backend) 
     assert_eq!(status["directory_ok"], true);
 
     app.slapd.stop();
-    let status: serde_json::Value = call(c.clone(), format!("{}{action}", app.url))
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(
-        status["directory_ok"], false,
-        "the page says the directory is down"
-    );
+    let status: serde_json::Value =
+        call(c.clone(), format!("{}{action}", app.url)).await.json().await.unwrap();
+    assert_eq!(status["directory_ok"], false, "the page says the directory is down");
     assert_eq!(status["database_ok"], true);
 
     // Without JavaScript the form post redirects back to the page it came from.
@@ -213,47 +164,24 @@ async fn the_status_server_function_answers_same_origin_calls(backend: Backend) 
     assert!(res.status().is_redirection(), "{}", res.status());
     let location = res.headers()["location"].to_str().unwrap();
     let back = location.strip_prefix(&app.url).unwrap_or(location);
-    assert!(
-        back == "/status" || back == "/status?",
-        "back to the page: {location}"
-    );
+    assert!(back == "/status" || back == "/status?", "back to the page: {location}");
 }
 
 async fn demo_phone_shows_texts_only_with_the_demo_provider(backend: Backend) {
     let console = spawn_app(backend, &[]).await;
-    let res = console
-        .client()
-        .get(format!("{}/demo/phone", console.url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        res.status(),
-        StatusCode::NOT_FOUND,
-        "never served without the demo provider"
-    );
+    let res = console.client().get(format!("{}/demo/phone", console.url)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND, "never served without the demo provider");
     let html = res.text().await.unwrap();
     assert!(!html.contains("Demo phone</h1>"), "{html}");
     drop(console);
 
     let demo = spawn_app(backend, &[("LATCHKEY_SMS__PROVIDER", "demo")]).await;
-    let empty = demo
-        .client()
-        .get(format!("{}/demo/phone", demo.url))
-        .send()
-        .await
-        .unwrap();
+    let empty = demo.client().get(format!("{}/demo/phone", demo.url)).send().await.unwrap();
     assert_eq!(empty.status(), StatusCode::OK);
     assert!(empty.text().await.unwrap().contains("No texts yet"));
 
-    demo.db
-        .record_demo_text("+12015550123", "first <b>text</b>", 1)
-        .await
-        .unwrap();
-    demo.db
-        .record_demo_text("+12015550123", "Your code is 123456", 2)
-        .await
-        .unwrap();
+    demo.db.record_demo_text("+12015550123", "first <b>text</b>", 1).await.unwrap();
+    demo.db.record_demo_text("+12015550123", "Your code is 123456", 2).await.unwrap();
     let html = demo
         .client()
         .get(format!("{}/demo/phone", demo.url))
@@ -264,8 +192,6 @@ async fn demo_phone_shows_texts_only_with_the_demo_provider(backend: Backend) {
         .await
         .unwrap();
     let newest = html.find("Your code is 123456").expect("newest text shown");
-    let oldest = html
-        .find("first &lt;b&gt;text&lt;/b&gt;")
-        .expect("older text shown, escaped");
+    let oldest = html.find("first &lt;b&gt;text&lt;/b&gt;").expect("older text shown, escaped");
     assert!(newest < oldest, "newest first");
 }

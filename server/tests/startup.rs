@@ -32,12 +32,7 @@ fn stderr_lines(out: &Output) -> Vec<String> {
 fn serve_fails(env: &[(String, String)]) -> String {
     let dir = tempfile::tempdir().unwrap();
     let out = latchkey(&["serve"], env, dir.path());
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(out.status.code(), Some(2), "stderr: {}", String::from_utf8_lossy(&out.stderr));
     let lines = stderr_lines(&out);
     assert_eq!(lines.len(), 1, "one clear line, got {lines:?}");
     lines[0].clone()
@@ -53,20 +48,13 @@ async fn a_typo_in_the_config_file_stops_start_up() {
     let slapd = Slapd::start("").unwrap();
     let db = TestDb::new(Backend::Sqlite).await;
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("latchkey.toml"),
-        "[server]\nadress = \"127.0.0.1:0\"\n",
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("latchkey.toml"), "[server]\nadress = \"127.0.0.1:0\"\n")
+        .unwrap();
     let out = latchkey(&["serve"], &env_for(&slapd, &db.url, &[]), dir.path());
     assert_eq!(out.status.code(), Some(2));
     let lines = stderr_lines(&out);
     assert_eq!(lines.len(), 1, "{lines:?}");
-    assert!(
-        lines[0].starts_with("latchkey: config: unknown key server.adress"),
-        "{}",
-        lines[0]
-    );
+    assert!(lines[0].starts_with("latchkey: config: unknown key server.adress"), "{}", lines[0]);
     assert!(lines[0].contains("latchkey.toml"), "{}", lines[0]);
 }
 
@@ -77,10 +65,7 @@ async fn a_missing_secret_stops_start_up() {
     let mut env = env_for(&slapd, &db.url, &[]);
     env.retain(|(k, _)| k != "LATCHKEY_DIRECTORY__BIND_PASSWORD");
     let line = serve_fails(&env);
-    assert!(
-        line.starts_with("latchkey: config: directory.bind_password is missing"),
-        "{line}"
-    );
+    assert!(line.starts_with("latchkey: config: directory.bind_password is missing"), "{line}");
 }
 
 #[tokio::test]
@@ -104,18 +89,11 @@ async fn a_wrong_service_password_stops_start_up() {
     let slapd = Slapd::start("").unwrap();
     let db = TestDb::new(Backend::Sqlite).await;
     let mut env = env_for(&slapd, &db.url, &[]);
-    set(
-        &mut env,
-        "LATCHKEY_DIRECTORY__BIND_PASSWORD",
-        "wrong-password",
-    );
+    set(&mut env, "LATCHKEY_DIRECTORY__BIND_PASSWORD", "wrong-password");
     let line = serve_fails(&env);
     assert!(line.contains("refused the service account"), "{line}");
     assert!(line.contains("invalid credentials"), "{line}");
-    assert!(
-        !line.contains("wrong-password"),
-        "the password never appears: {line}"
-    );
+    assert!(!line.contains("wrong-password"), "the password never appears: {line}");
 }
 
 #[tokio::test]
@@ -123,11 +101,7 @@ async fn an_unreachable_database_stops_start_up_without_showing_its_password() {
     let slapd = Slapd::start("").unwrap();
     let mut env = env_for(&slapd, "", &[]);
     // Nothing listens on port 1.
-    set(
-        &mut env,
-        "LATCHKEY_DATABASE__URL",
-        "postgres://app:db-secret-pw@127.0.0.1:1/latchkey",
-    );
+    set(&mut env, "LATCHKEY_DATABASE__URL", "postgres://app:db-secret-pw@127.0.0.1:1/latchkey");
     set(&mut env, "LATCHKEY_DATABASE__CONNECT_TIMEOUT_SECS", "2");
     let line = serve_fails(&env);
     assert!(
@@ -145,10 +119,7 @@ async fn an_address_in_use_stops_start_up() {
     let addr = taken.local_addr().unwrap().to_string();
     let env = env_for(&slapd, &db.url, &[("LATCHKEY_SERVER__ADDRESS", &addr)]);
     let line = serve_fails(&env);
-    assert!(
-        line.starts_with(&format!("latchkey: server: cannot listen on {addr}")),
-        "{line}"
-    );
+    assert!(line.starts_with(&format!("latchkey: server: cannot listen on {addr}")), "{line}");
 }
 
 #[tokio::test]
@@ -159,21 +130,10 @@ async fn check_reports_each_dependency() {
         let dir = tempfile::tempdir().unwrap();
         let out = latchkey(&["check"], &env_for(&slapd, &db.url, &[]), dir.path());
         let stdout = String::from_utf8_lossy(&out.stdout);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{stdout}{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
         assert!(stdout.contains("database     ok:"), "{stdout}");
-        assert!(
-            stdout.contains("saw 3 people (2 with a mobile)"),
-            "{stdout}"
-        );
-        assert!(
-            stdout.contains("admins       ok: group cn=latchkey-admins"),
-            "{stdout}"
-        );
+        assert!(stdout.contains("saw 3 people (2 with a mobile)"), "{stdout}");
+        assert!(stdout.contains("admins       ok: group cn=latchkey-admins"), "{stdout}");
     }
 }
 
@@ -187,10 +147,7 @@ async fn check_says_exactly_what_failed() {
         &db.url,
         &[
             ("LATCHKEY_DIRECTORY__BASE_DN", "ou=nobody,dc=example,dc=org"),
-            (
-                "LATCHKEY_DIRECTORY__ADMIN_GROUP_DN",
-                "cn=missing,ou=groups,dc=example,dc=org",
-            ),
+            ("LATCHKEY_DIRECTORY__ADMIN_GROUP_DN", "cn=missing,ou=groups,dc=example,dc=org"),
         ],
     );
     let out = latchkey(&["check"], &env, dir.path());
@@ -208,17 +165,10 @@ async fn print_config_redacts_secrets() {
     let slapd = Slapd::start("").unwrap();
     let db = TestDb::new(Backend::Sqlite).await;
     let dir = tempfile::tempdir().unwrap();
-    let out = latchkey(
-        &["print-config"],
-        &env_for(&slapd, &db.url, &[]),
-        dir.path(),
-    );
+    let out = latchkey(&["print-config"], &env_for(&slapd, &db.url, &[]), dir.path());
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0));
-    assert!(
-        stdout.contains("bind_password = \"<redacted>\""),
-        "{stdout}"
-    );
+    assert!(stdout.contains("bind_password = \"<redacted>\""), "{stdout}");
     assert!(!stdout.contains(&slapd.service_password), "{stdout}");
     assert!(!stdout.contains(common::KEY), "{stdout}");
 }
@@ -241,9 +191,7 @@ async fn migrate_creates_the_schema_on_both_databases() {
             assert!(stdout.contains("is up to date"), "{stdout}");
         }
         let conn = db.open().await;
-        conn.set_two_factor("someone", true, 1)
-            .await
-            .expect("schema exists");
+        conn.set_two_factor("someone", true, 1).await.expect("schema exists");
     }
 }
 
@@ -262,10 +210,7 @@ mod sms {
             db,
             &[
                 ("LATCHKEY_SMS__PROVIDER", "twilio"),
-                (
-                    "LATCHKEY_SMS__TWILIO__ACCOUNT_SID",
-                    &standin.account.account_sid,
-                ),
+                ("LATCHKEY_SMS__TWILIO__ACCOUNT_SID", &standin.account.account_sid),
                 ("LATCHKEY_SMS__TWILIO__AUTH_TOKEN", token),
                 ("LATCHKEY_SMS__TWILIO__FROM", "+15017122661"),
                 ("LATCHKEY_SMS__TWILIO__BASE_URL", &standin.url),
@@ -285,19 +230,13 @@ mod sms {
         let out = latchkey(&["check"], &good, dir.path());
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert_eq!(out.status.code(), Some(0), "{stdout}");
-        assert!(
-            stdout.contains("sms          ok: Twilio accepted the credentials"),
-            "{stdout}"
-        );
+        assert!(stdout.contains("sms          ok: Twilio accepted the credentials"), "{stdout}");
 
         let bad = twilio_env(&slapd, &db.url, &standin, "wrong-token-value");
         let out = latchkey(&["check"], &bad, dir.path());
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert_eq!(out.status.code(), Some(1), "{stdout}");
-        assert!(
-            stdout.contains("sms          FAILED: Twilio 20003"),
-            "{stdout}"
-        );
+        assert!(stdout.contains("sms          FAILED: Twilio 20003"), "{stdout}");
         assert!(!stdout.contains("wrong-token-value"), "{stdout}");
         assert!(standin.texts().is_empty(), "checking sends nothing");
     }
@@ -311,29 +250,16 @@ mod sms {
         let dir = tempfile::tempdir().unwrap();
         let env = twilio_env(&slapd, &db.url, &standin, &standin.account.auth_token);
 
-        let out = latchkey(
-            &["send-test-sms", "--to", "(201) 555-0123"],
-            &env,
-            dir.path(),
-        );
+        let out = latchkey(&["send-test-sms", "--to", "(201) 555-0123"], &env, dir.path());
         let stdout = String::from_utf8_lossy(&out.stdout);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{stdout}{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
         assert!(stdout.contains("sent to •••• 0123"), "{stdout}");
         let texts = standin.texts();
         assert_eq!(texts.len(), 1);
         assert_eq!(texts[0].to, "+12015550123");
         assert!(texts[0].body.contains("test message"), "{}", texts[0].body);
 
-        let out = latchkey(
-            &["send-test-sms", "--to", "1-800-555-0199"],
-            &env,
-            dir.path(),
-        );
+        let out = latchkey(&["send-test-sms", "--to", "1-800-555-0199"], &env, dir.path());
         let lines = stderr_lines(&out);
         assert_eq!(out.status.code(), Some(2));
         assert_eq!(
@@ -343,10 +269,7 @@ mod sms {
 
         standin.fail_next(
             1,
-            server::devkit::twilio_standin::Fault::Error {
-                status: 400,
-                code: 21610,
-            },
+            server::devkit::twilio_standin::Fault::Error { status: 400, code: 21610 },
         );
         let out = latchkey(&["send-test-sms", "--to", "+12015550123"], &env, dir.path());
         let lines = stderr_lines(&out);

@@ -1,22 +1,11 @@
 //! The SQL store's contract, run against SQLite and PostgreSQL alike.
 
+#[macro_use]
 mod common;
 
 use common::{Backend, TestDb};
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{ExpiredDeletion, SessionStore};
-
-/// Declares one test per backend from an async body taking the backend.
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test] async fn $name() { super::$name(super::Backend::Sqlite).await })*
-        }
-        mod postgres {
-            $(#[tokio::test] async fn $name() { super::$name(super::Backend::Postgres).await })*
-        }
-    };
-}
 
 on_both!(
     migrations_are_idempotent,
@@ -31,29 +20,16 @@ async fn migrations_are_idempotent(backend: Backend) {
     // A second run (a restart, or a second instance starting) applies nothing and fails nothing.
     db.migrate().await.expect("second migration run");
     db.ping().await.expect("ping");
-    assert_eq!(
-        db.backend(),
-        if backend == Backend::Sqlite {
-            "sqlite"
-        } else {
-            "postgres"
-        }
-    );
+    assert_eq!(db.backend(), if backend == Backend::Sqlite { "sqlite" } else { "postgres" });
 }
 
 async fn two_factor_setting_round_trips(backend: Backend) {
     let test_db = TestDb::new(backend).await;
     let db = test_db.open().await;
-    assert!(
-        !db.two_factor_enabled("u-1").await.unwrap(),
-        "unknown people have it off"
-    );
+    assert!(!db.two_factor_enabled("u-1").await.unwrap(), "unknown people have it off");
     db.set_two_factor("u-1", true, 100).await.unwrap();
     assert!(db.two_factor_enabled("u-1").await.unwrap());
-    assert!(
-        !db.two_factor_enabled("u-2").await.unwrap(),
-        "settings are per person"
-    );
+    assert!(!db.two_factor_enabled("u-2").await.unwrap(), "settings are per person");
     db.set_two_factor("u-1", false, 200).await.unwrap();
     assert!(!db.two_factor_enabled("u-1").await.unwrap());
 }
@@ -69,10 +45,7 @@ async fn demo_texts_come_newest_first_and_limited(backend: Backend) {
     }
     let texts = db.recent_demo_texts(3).await.unwrap();
     let bodies: Vec<&str> = texts.iter().map(|t| t.body.as_str()).collect();
-    assert_eq!(
-        bodies,
-        ["text 4 ☎ ünïcode", "text 3 ☎ ünïcode", "text 2 ☎ ünïcode"]
-    );
+    assert_eq!(bodies, ["text 4 ☎ ünïcode", "text 3 ☎ ünïcode", "text 2 ☎ ünïcode"]);
     assert_eq!(texts[0].to, "+12015550123");
     assert_eq!(texts[0].sent_at, 1004);
 }
@@ -85,17 +58,11 @@ async fn sessions_round_trip_and_expire(backend: Backend) {
 
     let mut live = Record {
         id: Id::default(),
-        data: [("k".to_string(), serde_json::json!("v"))]
-            .into_iter()
-            .collect(),
+        data: [("k".to_string(), serde_json::json!("v"))].into_iter().collect(),
         expiry_date: now + time::Duration::hours(1),
     };
     store.create(&mut live).await.unwrap();
-    let loaded = store
-        .load(&live.id)
-        .await
-        .unwrap()
-        .expect("saved session loads");
+    let loaded = store.load(&live.id).await.unwrap().expect("saved session loads");
     assert_eq!(loaded.data.get("k"), Some(&serde_json::json!("v")));
 
     let mut expired = Record {
@@ -104,10 +71,7 @@ async fn sessions_round_trip_and_expire(backend: Backend) {
         expiry_date: now - time::Duration::minutes(1),
     };
     store.create(&mut expired).await.unwrap();
-    assert!(
-        store.load(&expired.id).await.unwrap().is_none(),
-        "expired sessions never load"
-    );
+    assert!(store.load(&expired.id).await.unwrap().is_none(), "expired sessions never load");
     store.delete_expired().await.unwrap();
 
     store.delete(&live.id).await.unwrap();

@@ -31,9 +31,7 @@ fn http_client() -> reqwest::Client {
 }
 
 fn sender(cfg: &TwilioConfig) -> TwilioSender {
-    TwilioSender::new(cfg)
-        .unwrap()
-        .with_retry_pause(Duration::from_millis(50))
+    TwilioSender::new(cfg).unwrap().with_retry_pause(Duration::from_millis(50))
 }
 
 fn to(n: &str) -> E164 {
@@ -55,11 +53,7 @@ async fn a_text_reaches_the_standin_with_every_field() {
     assert_eq!(t.to, "+12015550123");
     assert_eq!(t.from.as_deref(), Some("+15017122661"));
     assert_eq!(t.body, "Your code is 123456");
-    assert_eq!(
-        t.validity_period,
-        Some(300),
-        "ValidityPeriod equals the code lifetime"
-    );
+    assert_eq!(t.validity_period, Some(300), "ValidityPeriod equals the code lifetime");
 }
 
 #[tokio::test]
@@ -74,23 +68,11 @@ async fn api_keys_and_messaging_services_work_too() {
         messaging_service_sid: format!("MG{}", "2c".repeat(16)),
         ..config(&standin)
     };
-    sender(&cfg)
-        .send(&to("+12015550123"), "hello", 60)
-        .await
-        .unwrap();
+    sender(&cfg).send(&to("+12015550123"), "hello", 60).await.unwrap();
     let t = &standin.texts()[0];
     assert_eq!(t.from, None);
-    assert_eq!(
-        t.messaging_service_sid,
-        cfg.messaging_service_sid.clone().into()
-    );
-    assert!(
-        sender(&cfg)
-            .verify_credentials()
-            .await
-            .unwrap()
-            .contains("messaging service")
-    );
+    assert_eq!(t.messaging_service_sid, cfg.messaging_service_sid.clone().into());
+    assert!(sender(&cfg).verify_credentials().await.unwrap().contains("messaging service"));
 }
 
 #[tokio::test]
@@ -103,11 +85,7 @@ async fn magic_numbers_map_to_their_errors() {
         ("+15005550004", SmsError::OptedOut),
         ("+15005550009", SmsError::NotMobile),
     ] {
-        assert_eq!(
-            s.send(&to(number), "x", 60).await.unwrap_err(),
-            expected,
-            "{number}"
-        );
+        assert_eq!(s.send(&to(number), "x", 60).await.unwrap_err(), expected, "{number}");
     }
     assert!(standin.texts().is_empty());
 }
@@ -143,16 +121,10 @@ async fn wrong_credentials_are_reported_as_such() {
         ..config(&standin)
     };
     assert_eq!(
-        sender(&cfg)
-            .send(&to("+12015550123"), "x", 60)
-            .await
-            .unwrap_err(),
+        sender(&cfg).send(&to("+12015550123"), "x", 60).await.unwrap_err(),
         SmsError::BadCredentials
     );
-    assert_eq!(
-        sender(&cfg).verify_credentials().await.unwrap_err(),
-        SmsError::BadCredentials
-    );
+    assert_eq!(sender(&cfg).verify_credentials().await.unwrap_err(), SmsError::BadCredentials);
     assert!(sender(&config(&standin)).verify_credentials().await.is_ok());
 }
 
@@ -160,29 +132,14 @@ async fn wrong_credentials_are_reported_as_such() {
 async fn a_429_is_retried_once_after_a_pause() {
     let standin = TwilioStandin::start(StandinAccount::test()).await.unwrap();
     let s = sender(&config(&standin));
-    standin.fail_next(
-        1,
-        Fault::Error {
-            status: 429,
-            code: 20429,
-        },
-    );
+    standin.fail_next(1, Fault::Error { status: 429, code: 20429 });
     s.send(&to("+12015550123"), "x", 60).await.unwrap();
     assert_eq!(standin.requests(), 2);
     assert_eq!(standin.texts().len(), 1);
 
     standin.clear();
-    standin.fail_next(
-        2,
-        Fault::Error {
-            status: 429,
-            code: 20429,
-        },
-    );
-    assert_eq!(
-        s.send(&to("+12015550123"), "x", 60).await.unwrap_err(),
-        SmsError::RateLimited
-    );
+    standin.fail_next(2, Fault::Error { status: 429, code: 20429 });
+    assert_eq!(s.send(&to("+12015550123"), "x", 60).await.unwrap_err(), SmsError::RateLimited);
     assert_eq!(standin.requests(), 2, "only one retry");
 }
 
@@ -190,13 +147,7 @@ async fn a_429_is_retried_once_after_a_pause() {
 async fn server_errors_and_timeouts_are_never_retried() {
     let standin = TwilioStandin::start(StandinAccount::test()).await.unwrap();
     let s = sender(&config(&standin));
-    standin.fail_next(
-        1,
-        Fault::Error {
-            status: 500,
-            code: 20500,
-        },
-    );
+    standin.fail_next(1, Fault::Error { status: 500, code: 20500 });
     assert!(matches!(
         s.send(&to("+12015550123"), "x", 60).await.unwrap_err(),
         SmsError::Unavailable { .. }
@@ -209,11 +160,7 @@ async fn server_errors_and_timeouts_are_never_retried() {
         s.send(&to("+12015550123"), "x", 60).await.unwrap_err(),
         SmsError::Timeout { secs: 2 }
     );
-    assert_eq!(
-        standin.requests(),
-        1,
-        "a timed-out text may have gone out: no second one"
-    );
+    assert_eq!(standin.requests(), 1, "a timed-out text may have gone out: no second one");
 }
 
 #[tokio::test]
@@ -228,15 +175,9 @@ async fn an_unreachable_twilio_is_unavailable() {
         base_url: "http://127.0.0.1:1".into(),
         timeout_secs: 2,
     };
-    let err = sender(&cfg)
-        .send(&to("+12015550123"), "x", 60)
-        .await
-        .unwrap_err();
+    let err = sender(&cfg).send(&to("+12015550123"), "x", 60).await.unwrap_err();
     assert!(matches!(err, SmsError::Unavailable { .. }), "{err:?}");
-    assert!(
-        !err.to_string().contains("127.0.0.1:1/2010"),
-        "no URL in the message: {err}"
-    );
+    assert!(!err.to_string().contains("127.0.0.1:1/2010"), "no URL in the message: {err}");
 }
 
 /// The stand-in refuses what Twilio refuses.
@@ -244,10 +185,7 @@ async fn an_unreachable_twilio_is_unavailable() {
 async fn the_standin_checks_what_twilio_checks() {
     let standin = TwilioStandin::start(StandinAccount::test()).await.unwrap();
     let account = &standin.account;
-    let url = format!(
-        "{}/2010-04-01/Accounts/{}/Messages.json",
-        standin.url, account.account_sid
-    );
+    let url = format!("{}/2010-04-01/Accounts/{}/Messages.json", standin.url, account.account_sid);
     let client = http_client();
     let post = |form: Vec<(&'static str, &'static str)>| {
         client
@@ -260,29 +198,14 @@ async fn the_standin_checks_what_twilio_checks() {
         let status = r.status().as_u16();
         let body: Value = r.json().await.unwrap();
         assert_eq!(body["status"], status, "{body}");
-        assert!(
-            body["more_info"]
-                .as_str()
-                .unwrap()
-                .contains(&body["code"].to_string())
-        );
+        assert!(body["more_info"].as_str().unwrap().contains(&body["code"].to_string()));
         (status, body["code"].as_u64().unwrap())
     };
-    let base = || {
-        vec![
-            ("To", "+12015550123"),
-            ("From", "+15017122661"),
-            ("Body", "hi"),
-        ]
-    };
+    let base = || vec![("To", "+12015550123"), ("From", "+15017122661"), ("Body", "hi")];
 
     let no_to: Vec<_> = base().into_iter().filter(|(k, _)| *k != "To").collect();
     assert_eq!(code(post(no_to).await.unwrap()).await, (400, 21604));
-    let bad_to = vec![
-        ("To", "2015550123"),
-        ("From", "+15017122661"),
-        ("Body", "hi"),
-    ];
+    let bad_to = vec![("To", "2015550123"), ("From", "+15017122661"), ("Body", "hi")];
     assert_eq!(code(post(bad_to).await.unwrap()).await, (400, 21211));
     let no_from = vec![("To", "+12015550123"), ("Body", "hi")];
     assert_eq!(code(post(no_from).await.unwrap()).await, (400, 21603));
@@ -296,11 +219,7 @@ async fn the_standin_checks_what_twilio_checks() {
     ];
     assert_eq!(code(post(bad_validity).await.unwrap()).await.0, 400);
     let long = Box::leak("x".repeat(1601).into_boxed_str());
-    let too_long = vec![
-        ("To", "+12015550123"),
-        ("From", "+15017122661"),
-        ("Body", &*long),
-    ];
+    let too_long = vec![("To", "+12015550123"), ("From", "+15017122661"), ("Body", &*long)];
     assert_eq!(code(post(too_long).await.unwrap()).await, (400, 21617));
 
     let json_body = client
@@ -310,19 +229,12 @@ async fn the_standin_checks_what_twilio_checks() {
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        code(json_body).await,
-        (400, 21604),
-        "JSON is not form encoding"
-    );
+    assert_eq!(code(json_body).await, (400, 21604), "JSON is not form encoding");
 
     let no_auth = client.post(&url).form(&base()).send().await.unwrap();
     assert_eq!(code(no_auth).await, (401, 20003));
-    let other_account = format!(
-        "{}/2010-04-01/Accounts/AC{}/Messages.json",
-        standin.url,
-        "f".repeat(32)
-    );
+    let other_account =
+        format!("{}/2010-04-01/Accounts/AC{}/Messages.json", standin.url, "f".repeat(32));
     let wrong_account = client
         .post(other_account)
         .basic_auth(&account.account_sid, Some(&account.auth_token))
@@ -335,10 +247,7 @@ async fn the_standin_checks_what_twilio_checks() {
     // Tests read texts the way a phone would, newest first, filtered by number.
     post(base()).await.unwrap();
     let inbox: Vec<Value> = client
-        .get(format!(
-            "{}/_standin/messages?to=%2B12015550123",
-            standin.url
-        ))
+        .get(format!("{}/_standin/messages?to=%2B12015550123", standin.url))
         .send()
         .await
         .unwrap()
@@ -350,10 +259,7 @@ async fn the_standin_checks_what_twilio_checks() {
 }
 
 fn openapi() -> Value {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/twilio/messages-openapi.json"
-    );
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/twilio/messages-openapi.json");
     serde_json::from_str(
         &std::fs::read_to_string(path).expect("../shared/twilio/messages-openapi.json"),
     )
@@ -401,10 +307,7 @@ async fn the_standin_answers_what_twilio_answers() {
     let standin = TwilioStandin::start(StandinAccount::test()).await.unwrap();
     let account = &standin.account;
     let response: Value = http_client()
-        .post(format!(
-            "{}/2010-04-01/Accounts/{}/Messages.json",
-            standin.url, account.account_sid
-        ))
+        .post(format!("{}/2010-04-01/Accounts/{}/Messages.json", standin.url, account.account_sid))
         .basic_auth(&account.account_sid, Some(&account.auth_token))
         .form(&[
             ("To", "+12015550123"),
@@ -418,20 +321,15 @@ async fn the_standin_answers_what_twilio_answers() {
         .json()
         .await
         .unwrap();
-    let errors: Vec<String> = validator
-        .iter_errors(&response)
-        .map(|e| format!("{e} at {}", e.instance_path))
-        .collect();
+    let errors: Vec<String> =
+        validator.iter_errors(&response).map(|e| format!("{e} at {}", e.instance_path)).collect();
     assert!(errors.is_empty(), "{errors:?}\n{response:#}");
     // Drift in the other direction: every property the schema names is present.
     let properties = spec["components"]["schemas"]["api.v2010.account.message"]["properties"]
         .as_object()
         .unwrap();
     for name in properties.keys() {
-        assert!(
-            response.get(name).is_some(),
-            "the stand-in's answer lacks {name}"
-        );
+        assert!(response.get(name).is_some(), "the stand-in's answer lacks {name}");
     }
     // A schema that can fail: a wrong type is caught.
     let mut broken = response.clone();
@@ -445,15 +343,10 @@ async fn the_client_sends_only_fields_twilio_defines() {
     let request = &spec["paths"]["/2010-04-01/Accounts/{AccountSid}/Messages.json"]["post"]["requestBody"]
         ["content"]["application/x-www-form-urlencoded"]["schema"]["properties"];
     let standin = TwilioStandin::start(StandinAccount::test()).await.unwrap();
-    sender(&config(&standin))
-        .send(&to("+12015550123"), "hello", 300)
-        .await
-        .unwrap();
+    sender(&config(&standin)).send(&to("+12015550123"), "hello", 300).await.unwrap();
     let form = &standin.texts()[0].form;
     for (name, value) in form {
-        let field = request
-            .get(name)
-            .unwrap_or_else(|| panic!("{name} is not a Twilio field"));
+        let field = request.get(name).unwrap_or_else(|| panic!("{name} is not a Twilio field"));
         if field["type"] == "integer" {
             assert!(value.parse::<i64>().is_ok(), "{name}={value}");
         }

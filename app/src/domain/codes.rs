@@ -40,10 +40,7 @@ pub struct OtpCode(String);
 
 impl OtpCode {
     pub fn parse(input: &str, length: u8) -> Result<Self, CodeError> {
-        let cleaned: String = input
-            .chars()
-            .filter(|c| !matches!(c, ' ' | '-' | '\t'))
-            .collect();
+        let cleaned: String = input.chars().filter(|c| !matches!(c, ' ' | '-' | '\t')).collect();
         if cleaned.len() == usize::from(length) && cleaned.bytes().all(|b| b.is_ascii_digit()) {
             Ok(Self(cleaned))
         } else {
@@ -56,11 +53,7 @@ impl OtpCode {
         use rand::{Rng, TryRngCore};
         // Straight from the OS, no user-space state: a panic here means the OS has no entropy.
         let mut rng = rand::rngs::OsRng.unwrap_err();
-        Self(
-            (0..length)
-                .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
-                .collect(),
-        )
+        Self((0..length).map(|_| char::from(b'0' + rng.random_range(0..10u8))).collect())
     }
 
     pub fn expose(&self) -> &str {
@@ -91,11 +84,7 @@ impl CodeHasher {
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key.expose_secret().as_bytes())
             .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
         // Separators keep ("ab", "c") and ("a", "bc") apart.
-        for part in [
-            flow_id.as_bytes(),
-            purpose.as_str().as_bytes(),
-            code.0.as_bytes(),
-        ] {
+        for part in [flow_id.as_bytes(), purpose.as_str().as_bytes(), code.0.as_bytes()] {
             mac.update(&(part.len() as u64).to_be_bytes());
             mac.update(part);
         }
@@ -105,11 +94,9 @@ impl CodeHasher {
     /// Hex digest under the newest key.
     pub fn digest(&self, flow_id: &str, purpose: Purpose, code: &OtpCode) -> String {
         match self.keys.first() {
-            Some(key) => hex::encode(
-                Self::mac(key, flow_id, purpose, code)
-                    .finalize()
-                    .into_bytes(),
-            ),
+            Some(key) => {
+                hex::encode(Self::mac(key, flow_id, purpose, code).finalize().into_bytes())
+            }
             None => String::new(),
         }
     }
@@ -125,11 +112,9 @@ impl CodeHasher {
         let Ok(stored) = hex::decode(stored_hex) else {
             return false;
         };
-        self.keys.iter().any(|key| {
-            Self::mac(key, flow_id, purpose, code)
-                .verify_slice(&stored)
-                .is_ok()
-        })
+        self.keys
+            .iter()
+            .any(|key| Self::mac(key, flow_id, purpose, code).verify_slice(&stored).is_ok())
     }
 }
 
@@ -281,10 +266,7 @@ impl CodeError {
             CodeError::Used => "otp.used",
             CodeError::TooManyAttempts => "otp.too_many_attempts",
             CodeError::Locked { .. } => "otp.locked",
-            CodeError::RateLimited {
-                limit: LimitKind::Cooldown,
-                ..
-            } => "otp.cooldown",
+            CodeError::RateLimited { limit: LimitKind::Cooldown, .. } => "otp.cooldown",
             CodeError::RateLimited { .. } => "otp.send_limit",
             CodeError::Unavailable => "error.unavailable",
         }
@@ -325,11 +307,7 @@ pub struct CodeEngine {
 
 impl CodeEngine {
     pub fn new(store: Arc<dyn CodeStore>, hasher: CodeHasher, rules: CodeRules) -> Self {
-        Self {
-            store,
-            hasher,
-            rules,
-        }
+        Self { store, hasher, rules }
     }
 
     pub fn rules(&self) -> &CodeRules {
@@ -346,17 +324,12 @@ impl CodeEngine {
         req: &SendRequest<'_>,
     ) -> Result<IssuedCode, CodeError> {
         if let Some(until) = self.store.locked_until(req.user_id, req.now).await? {
-            return Err(CodeError::Locked {
-                retry_after: until - req.now,
-            });
+            return Err(CodeError::Locked { retry_after: until - req.now });
         }
         let ticket = match self.store.reserve_send(req, &self.rules.limits).await? {
             Ok(ticket) => ticket,
             Err((limit, retry_after)) => {
-                return Err(CodeError::RateLimited {
-                    limit,
-                    retry_after: retry_after.max(1),
-                });
+                return Err(CodeError::RateLimited { limit, retry_after: retry_after.max(1) });
             }
         };
         let code = OtpCode::generate(self.rules.length);
@@ -373,11 +346,7 @@ impl CodeEngine {
                 expires_at,
             })
             .await?;
-        Ok(IssuedCode {
-            code,
-            ticket,
-            expires_at,
-        })
+        Ok(IssuedCode { code, ticket, expires_at })
     }
 
     pub async fn send_failed(&self, ticket: SendTicket) -> Result<(), CodeError> {
@@ -395,9 +364,7 @@ impl CodeEngine {
         now: i64,
     ) -> Result<String, CodeError> {
         if let Some(until) = self.store.locked_until(user_id, now).await? {
-            return Err(CodeError::Locked {
-                retry_after: until - now,
-            });
+            return Err(CodeError::Locked { retry_after: until - now });
         }
         let outcome = self.check(flow_id, purpose, input, now).await;
         match outcome {
@@ -417,9 +384,7 @@ impl CodeEngine {
                     )
                     .await?;
                 match lock {
-                    Some(until) => Err(CodeError::Locked {
-                        retry_after: until - now,
-                    }),
+                    Some(until) => Err(CodeError::Locked { retry_after: until - now }),
                     None => Err(e),
                 }
             }
@@ -443,10 +408,7 @@ impl CodeEngine {
             return Err(CodeError::TooManyAttempts);
         }
         if !self.hasher.matches(flow_id, purpose, &code, &stored.digest) {
-            let remaining = self
-                .rules
-                .max_attempts_per_code
-                .saturating_sub(stored.attempts);
+            let remaining = self.rules.max_attempts_per_code.saturating_sub(stored.attempts);
             return Err(if remaining == 0 {
                 CodeError::TooManyAttempts
             } else {
@@ -472,11 +434,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn hasher(keys: &[&str]) -> CodeHasher {
-        CodeHasher::new(
-            keys.iter()
-                .map(|k| SecretString::from(k.to_string()))
-                .collect(),
-        )
+        CodeHasher::new(keys.iter().map(|k| SecretString::from(k.to_string())).collect())
     }
 
     #[test]
@@ -484,26 +442,15 @@ mod tests {
         assert_eq!(OtpCode::parse("123456", 6).unwrap().expose(), "123456");
         assert_eq!(OtpCode::parse(" 123 456 ", 6).unwrap().expose(), "123456");
         assert_eq!(OtpCode::parse("123-456", 6).unwrap().expose(), "123456");
-        for bad in [
-            "12345",
-            "1234567",
-            "12345a",
-            "",
-            "١٢٣٤٥٦",
-            "１２３４５６",
-            "12345６",
-            "+12345",
-        ] {
+        for bad in ["12345", "1234567", "12345a", "", "١٢٣٤٥٦", "１２３４５６", "12345６", "+12345"]
+        {
             assert_eq!(OtpCode::parse(bad, 6), Err(CodeError::Malformed), "{bad:?}");
         }
     }
 
     #[test]
     fn codes_never_show_in_debug_output() {
-        assert_eq!(
-            format!("{:?}", OtpCode::parse("123456", 6).unwrap()),
-            "OtpCode(<redacted>)"
-        );
+        assert_eq!(format!("{:?}", OtpCode::parse("123456", 6).unwrap()), "OtpCode(<redacted>)");
     }
 
     #[test]
@@ -512,25 +459,11 @@ mod tests {
         let code = OtpCode::parse("123456", 6).unwrap();
         let d = h.digest("flow-a", Purpose::SignIn, &code);
         assert!(h.matches("flow-a", Purpose::SignIn, &code, &d));
-        assert!(
-            !h.matches("flow-b", Purpose::SignIn, &code, &d),
-            "another flow"
-        );
-        assert!(
-            !h.matches("flow-a", Purpose::Enrol, &code, &d),
-            "another purpose"
-        );
-        assert!(!h.matches(
-            "flow-a",
-            Purpose::SignIn,
-            &OtpCode::parse("123457", 6).unwrap(),
-            &d
-        ));
+        assert!(!h.matches("flow-b", Purpose::SignIn, &code, &d), "another flow");
+        assert!(!h.matches("flow-a", Purpose::Enrol, &code, &d), "another purpose");
+        assert!(!h.matches("flow-a", Purpose::SignIn, &OtpCode::parse("123457", 6).unwrap(), &d));
         assert!(!h.matches("flow-a", Purpose::SignIn, &code, "not hex"));
-        assert!(
-            !d.contains("123456"),
-            "the code is not recoverable from the digest"
-        );
+        assert!(!d.contains("123456"), "the code is not recoverable from the digest");
     }
 
     #[test]
@@ -538,16 +471,10 @@ mod tests {
         let old = hasher(&["old-key-0123456789abcdef0123456789"]);
         let code = OtpCode::parse("654321", 6).unwrap();
         let d = old.digest("f", Purpose::Enrol, &code);
-        let rotated = hasher(&[
-            "new-key-0123456789abcdef0123456789",
-            "old-key-0123456789abcdef0123456789",
-        ]);
+        let rotated =
+            hasher(&["new-key-0123456789abcdef0123456789", "old-key-0123456789abcdef0123456789"]);
         assert!(rotated.matches("f", Purpose::Enrol, &code, &d));
-        assert_ne!(
-            rotated.digest("f", Purpose::Enrol, &code),
-            d,
-            "new codes use the new key"
-        );
+        assert_ne!(rotated.digest("f", Purpose::Enrol, &code), d, "new codes use the new key");
         let retired = hasher(&["new-key-0123456789abcdef0123456789"]);
         assert!(!retired.matches("f", Purpose::Enrol, &code, &d));
     }
@@ -563,10 +490,7 @@ mod tests {
             }
         }
         let expected = 6_000.0;
-        let chi2: f64 = counts
-            .iter()
-            .map(|&c| (f64::from(c) - expected).powi(2) / expected)
-            .sum();
+        let chi2: f64 = counts.iter().map(|&c| (f64::from(c) - expected).powi(2) / expected).sum();
         assert!(chi2 < 35.0, "digit counts {counts:?}, chi-square {chi2}");
     }
 
@@ -595,14 +519,8 @@ mod tests {
             CodeError::Used,
             CodeError::TooManyAttempts,
             CodeError::Locked { retry_after: 60 },
-            CodeError::RateLimited {
-                limit: LimitKind::Cooldown,
-                retry_after: 30,
-            },
-            CodeError::RateLimited {
-                limit: LimitKind::PerIp,
-                retry_after: 30,
-            },
+            CodeError::RateLimited { limit: LimitKind::Cooldown, retry_after: 30 },
+            CodeError::RateLimited { limit: LimitKind::PerIp, retry_after: 30 },
             CodeError::Unavailable,
         ];
         for e in all {

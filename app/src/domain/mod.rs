@@ -42,16 +42,13 @@ impl axum::extract::FromRef<AppState> for LeptosOptions {
 
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState")
-            .field("site", &self.site)
-            .finish_non_exhaustive()
+        f.debug_struct("AppState").field("site", &self.site).finish_non_exhaustive()
     }
 }
 
 /// Now, in Unix milliseconds.
 pub fn now_ms() -> i64 {
-    let since_epoch = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
+    let since_epoch =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
 }

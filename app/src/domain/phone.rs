@@ -97,10 +97,7 @@ impl PhonePolicy {
         }
         // Only ASCII digits and the usual separators: no letters (vanity numbers), no
         // extensions, no look-alike digits from other scripts.
-        if !input
-            .chars()
-            .all(|c| c.is_ascii_digit() || " +-().".contains(c))
-        {
+        if !input.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c)) {
             return Err(PhoneRejection::Invalid);
         }
         let number = phonenumber::parse(Some(self.default_region), input)
@@ -113,18 +110,12 @@ impl PhonePolicy {
     /// validity is required. `None` for values that are not phone numbers at all.
     pub fn from_directory(value: &str) -> Option<E164> {
         let value = value.trim();
-        let with_plus = if value.starts_with('+') {
-            value.to_owned()
-        } else {
-            format!("+{value}")
-        };
+        let with_plus = if value.starts_with('+') { value.to_owned() } else { format!("+{value}") };
         if with_plus.len() < 4 || !with_plus[1..].bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
         let number = phonenumber::parse(None, &with_plus).ok()?;
-        number
-            .is_valid()
-            .then(|| E164(number.format().mode(Mode::E164).to_string()))
+        number.is_valid().then(|| E164(number.format().mode(Mode::E164).to_string()))
     }
 
     fn check(&self, number: &PhoneNumber) -> Result<E164, PhoneRejection> {
@@ -185,9 +176,7 @@ impl TryFrom<String> for E164 {
         if !value.starts_with('+') {
             return Err(PhoneRejection::Invalid);
         }
-        PhonePolicy::from_directory(&value)
-            .filter(|e| e.0 == value)
-            .ok_or(PhoneRejection::Invalid)
+        PhonePolicy::from_directory(&value).filter(|e| e.0 == value).ok_or(PhoneRejection::Invalid)
     }
 }
 
@@ -223,13 +212,9 @@ mod tests {
     #[test]
     fn national_and_international_forms_normalise_to_e164() {
         let p = us();
-        for input in [
-            "+1 201-555-0123",
-            "(201) 555-0123",
-            "201.555.0123",
-            "12015550123",
-            " +12015550123 ",
-        ] {
+        for input in
+            ["+1 201-555-0123", "(201) 555-0123", "201.555.0123", "12015550123", " +12015550123 "]
+        {
             assert_eq!(p.parse(input).unwrap().as_str(), "+12015550123", "{input}");
         }
         let gb = PhonePolicy::new("GB", &[]).unwrap();
@@ -241,23 +226,14 @@ mod tests {
         let p = us();
         let cases: &[(&str, PhoneRejection)] = &[
             ("", PhoneRejection::Empty),
-            (
-                "1234567890123456789012345678901234567890123",
-                PhoneRejection::TooLong,
-            ),
+            ("1234567890123456789012345678901234567890123", PhoneRejection::TooLong),
             ("12", PhoneRejection::Invalid),
             ("+1 201 555 0123 ext 4", PhoneRejection::Invalid),
             ("1-800-555-0199", PhoneRejection::TollFree),
             ("+1 900 555 0199", PhoneRejection::PremiumRate),
-            (
-                "+44 20 7946 0000",
-                PhoneRejection::NotMobile(NumberKind::FixedLine),
-            ),
+            ("+44 20 7946 0000", PhoneRejection::NotMobile(NumberKind::FixedLine)),
             ("+33 810 12 34 56", PhoneRejection::SharedCost),
-            (
-                "+44 345 123 4567",
-                PhoneRejection::NotMobile(NumberKind::Uan),
-            ),
+            ("+44 345 123 4567", PhoneRejection::NotMobile(NumberKind::Uan)),
             ("+44 56 1234 5678", PhoneRejection::Voip),
             // Look-alike digits from another script are not digits here.
             ("２０１５５５０１２３", PhoneRejection::Invalid),
@@ -266,29 +242,18 @@ mod tests {
         for (input, expected) in cases {
             let got = p.parse(input).unwrap_err();
             assert_eq!(got, *expected, "{input}");
-            assert!(
-                i18n::has(got.message_id()),
-                "{} missing from the catalog",
-                got.message_id()
-            );
+            assert!(i18n::has(got.message_id()), "{} missing from the catalog", got.message_id());
             ids.insert(got.message_id());
         }
         assert!(i18n::has(PhoneRejection::RegionNotAllowed.message_id()));
-        assert_eq!(
-            ids.len(),
-            8,
-            "distinct messages (two kinds share not_mobile)"
-        );
+        assert_eq!(ids.len(), 8, "distinct messages (two kinds share not_mobile)");
     }
 
     #[test]
     fn the_region_allow_list_is_enforced() {
         let p = PhonePolicy::new("US", &["US".into(), "CA".into()]).unwrap();
         assert!(p.parse("+12015550123").is_ok());
-        assert_eq!(
-            p.parse("+447400123456").unwrap_err(),
-            PhoneRejection::RegionNotAllowed
-        );
+        assert_eq!(p.parse("+447400123456").unwrap_err(), PhoneRejection::RegionNotAllowed);
         assert!(PhonePolicy::new("US", &["XX".into()]).is_err());
     }
 

@@ -48,11 +48,7 @@ pub enum SmsError {
     Unavailable { detail: String },
     /// Any other refusal, with Twilio's code when it gave one.
     #[error("Twilio refused the message: HTTP {status}, code {code:?}: {message}")]
-    Rejected {
-        status: u16,
-        code: Option<u32>,
-        message: String,
-    },
+    Rejected { status: u16, code: Option<u32>, message: String },
 }
 
 impl SmsError {
@@ -115,14 +111,8 @@ mod tests {
             SmsError::BadCredentials,
             SmsError::RateLimited,
             SmsError::Timeout { secs: 10 },
-            SmsError::Unavailable {
-                detail: "HTTP 503".into(),
-            },
-            SmsError::Rejected {
-                status: 400,
-                code: Some(21602),
-                message: "Body required".into(),
-            },
+            SmsError::Unavailable { detail: "HTTP 503".into() },
+            SmsError::Rejected { status: 400, code: Some(21602), message: "Body required".into() },
         ];
         for e in all {
             assert!(crate::i18n::has(e.message_id()), "{e:?}");

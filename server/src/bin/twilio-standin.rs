@@ -7,9 +7,7 @@ use server::devkit::twilio_standin::{StandinAccount, TwilioStandin};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::process::ExitCode {
-    let listen = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:0".into());
+    let listen = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:0".into());
     let Ok(addr) = listen.parse::<SocketAddr>() else {
         eprintln!("twilio-standin: {listen:?} is not an address; usage: twilio-standin [IP:PORT]");
         return std::process::ExitCode::from(2);

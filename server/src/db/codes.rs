@@ -48,13 +48,7 @@ impl Db {
         let now = req.now;
         // (kind, filter, window, limit); the first exhausted one is reported.
         let checks: [(LimitKind, &str, &str, i64, i64); 5] = [
-            (
-                LimitKind::Cooldown,
-                "number = $1 AND NOT failed",
-                number,
-                limits.cooldown_secs,
-                1,
-            ),
+            (LimitKind::Cooldown, "number = $1 AND NOT failed", number, limits.cooldown_secs, 1),
             (
                 LimitKind::PerNumber,
                 "number = $1 AND NOT failed",
@@ -76,13 +70,7 @@ impl Db {
                 HOUR,
                 limits.per_ip_per_hour.into(),
             ),
-            (
-                LimitKind::Global,
-                "$1 = $1",
-                "",
-                DAY,
-                limits.global_per_day.into(),
-            ),
+            (LimitKind::Global, "$1 = $1", "", DAY, limits.global_per_day.into()),
         ];
         for (kind, filter, value, window, limit) in checks {
             let sql = format!(
@@ -167,17 +155,15 @@ impl Db {
                 .fetch_optional(pool)
                 .await
         })?;
-        Ok(row.map(
-            |(id, number, digest, expires_at, used_at, attempts)| StoredCode {
-                id,
-                number,
-                digest,
-                expires_at,
-                used_at,
-                attempts: u32::try_from(attempts).unwrap_or(0),
-                exhausted: false,
-            },
-        ))
+        Ok(row.map(|(id, number, digest, expires_at, used_at, attempts)| StoredCode {
+            id,
+            number,
+            digest,
+            expires_at,
+            used_at,
+            attempts: u32::try_from(attempts).unwrap_or(0),
+            exhausted: false,
+        }))
     }
 }
 
@@ -192,10 +178,7 @@ impl CodeStore for Db {
     ) -> Result<Result<SendTicket, (LimitKind, i64)>, Unavailable> {
         match self.try_reserve(req, limits).await.map_err(unavailable)? {
             Some(id) => Ok(Ok(SendTicket(id))),
-            None => Ok(Err(self
-                .explain_refusal(req, limits)
-                .await
-                .map_err(unavailable)?)),
+            None => Ok(Err(self.explain_refusal(req, limits).await.map_err(unavailable)?)),
         }
     }
 
@@ -241,10 +224,8 @@ impl CodeStore for Db {
             "UPDATE otp_codes SET attempts = attempts + 1 WHERE id = {NEWEST} AND attempts < $3
              RETURNING id, number, digest, expires_at, used_at, attempts"
         );
-        if let Some(code) = self
-            .stored_code(&counted, flow_id, purpose, max_attempts)
-            .await
-            .map_err(unavailable)?
+        if let Some(code) =
+            self.stored_code(&counted, flow_id, purpose, max_attempts).await.map_err(unavailable)?
         {
             return Ok(Some(code));
         }
@@ -257,10 +238,7 @@ impl CodeStore for Db {
             .stored_code(&exhausted, flow_id, purpose, max_attempts)
             .await
             .map_err(unavailable)?
-            .map(|code| StoredCode {
-                exhausted: true,
-                ..code
-            }))
+            .map(|code| StoredCode { exhausted: true, ..code }))
     }
 
     async fn consume(&self, code_id: i64, now: i64) -> Result<bool, Unavailable> {

@@ -58,10 +58,7 @@ impl Db {
     /// Opens the pool and proves it with one connection, so a wrong URL fails at start-up.
     pub async fn connect(cfg: &DatabaseConfig) -> Result<Self, StoreError> {
         let timeout = Duration::from_secs(cfg.connect_timeout_secs.max(1));
-        let connect_err = |source| StoreError::Connect {
-            url: redact_url_str(&cfg.url),
-            source,
-        };
+        let connect_err = |source| StoreError::Connect { url: redact_url_str(&cfg.url), source };
         if cfg.url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(&cfg.url)
                 .map_err(connect_err)?
@@ -187,10 +184,7 @@ impl Db {
                 .fetch_all(pool)
                 .await
         })?;
-        Ok(rows
-            .into_iter()
-            .map(|(to, body, sent_at)| DemoText { to, body, sent_at })
-            .collect())
+        Ok(rows.into_iter().map(|(to, body, sent_at)| DemoText { to, body, sent_at }).collect())
     }
 }
 
@@ -199,9 +193,7 @@ impl Probe for Db {
     async fn probe(&self) -> Result<(), Unavailable> {
         self.ping().await.map_err(|e| {
             tracing::warn!(error = %e, backend = self.backend(), "database probe failed");
-            Unavailable {
-                kind: "unreachable",
-            }
+            Unavailable { kind: "unreachable" }
         })
     }
 }

@@ -50,10 +50,8 @@ pub const PEOPLE: &[DemoPerson] = &[
 
 /// The demo directory as LDIF (people and the administrators group).
 pub fn seed_ldif() -> String {
-    let mut ldif: String = PEOPLE
-        .iter()
-        .map(|p| slapd::person_ldif(p.uid, p.name, p.password, p.phones))
-        .collect();
+    let mut ldif: String =
+        PEOPLE.iter().map(|p| slapd::person_ldif(p.uid, p.name, p.password, p.phones)).collect();
     let admins: Vec<&str> = PEOPLE.iter().filter(|p| p.admin).map(|p| p.uid).collect();
     ldif.push_str(&slapd::admin_group_ldif(&admins));
     ldif
@@ -71,19 +69,12 @@ pub fn demo_config(
     let key = format!("demo-only-{}", random_hex(32));
     let mut vars: Vec<(String, String)> = vec![
         ("LATCHKEY_SERVER__ADDRESS".into(), listen.into()),
-        (
-            "LATCHKEY_SERVER__PUBLIC_URL".into(),
-            format!("http://{listen}"),
-        ),
+        ("LATCHKEY_SERVER__PUBLIC_URL".into(), format!("http://{listen}")),
         ("LATCHKEY_SMS__PROVIDER".into(), "demo".into()),
         ("LATCHKEY_SECURITY__HMAC_KEYS".into(), key),
     ];
     // The user's settings win, except for what the demo must own.
-    let owned = [
-        "LATCHKEY_DIRECTORY__",
-        "LATCHKEY_DATABASE__",
-        "LATCHKEY_CONFIG",
-    ];
+    let owned = ["LATCHKEY_DIRECTORY__", "LATCHKEY_DATABASE__", "LATCHKEY_CONFIG"];
     for (k, v) in env {
         if k.starts_with("LATCHKEY_") && !owned.iter().any(|o| k.starts_with(o)) {
             vars.retain(|(existing, _)| existing != k);
@@ -95,23 +86,15 @@ pub fn demo_config(
         ("LATCHKEY_DATABASE__URL".into(), database),
         ("LATCHKEY_DIRECTORY__URL".into(), d.url.clone()),
         ("LATCHKEY_DIRECTORY__BIND_DN".into(), d.bind_dn.clone()),
-        (
-            "LATCHKEY_DIRECTORY__BIND_PASSWORD".into(),
-            slapd.service_password.clone(),
-        ),
+        ("LATCHKEY_DIRECTORY__BIND_PASSWORD".into(), slapd.service_password.clone()),
         ("LATCHKEY_DIRECTORY__BASE_DN".into(), d.base_dn.clone()),
-        (
-            "LATCHKEY_DIRECTORY__ADMIN_GROUP_DN".into(),
-            d.admin_group_dn.clone(),
-        ),
+        ("LATCHKEY_DIRECTORY__ADMIN_GROUP_DN".into(), d.admin_group_dn.clone()),
     ]);
     Ok(Config::load_layers(None, &vars)?)
 }
 
 fn random_hex(len: usize) -> String {
-    (0..len)
-        .map(|_| char::from_digit(rand::random_range(0..16u32), 16).unwrap_or('0'))
-        .collect()
+    (0..len).map(|_| char::from_digit(rand::random_range(0..16u32), 16).unwrap_or('0')).collect()
 }
 
 /// Runs the demo until interrupted. The directory and database are thrown away at every start.
@@ -128,10 +111,7 @@ pub async fn run(listen: &str, data_dir: &Path) -> Result<(), StartupError> {
 
     let prepared = commands::prepare(&config).await?;
     seed_settings(&config, &prepared.db).await?;
-    let addr = prepared
-        .listener
-        .local_addr()
-        .map_err(|e| StartupError::Demo(e.to_string()))?;
+    let addr = prepared.listener.local_addr().map_err(|e| StartupError::Demo(e.to_string()))?;
     print_banner(&config, addr, &slapd);
     let served = commands::run(prepared, &config).await;
     drop(slapd);
@@ -146,12 +126,7 @@ async fn seed_settings(config: &Config, db: &crate::db::Db) -> Result<(), Startu
     for person in PEOPLE.iter().filter(|p| p.two_factor) {
         let filter = format!("(uid={})", ldap3::ldap_escape(person.uid));
         let (entries, _) = ldap
-            .search(
-                &config.directory.base_dn,
-                Scope::Subtree,
-                &filter,
-                vec![id_attr],
-            )
+            .search(&config.directory.base_dn, Scope::Subtree, &filter, vec![id_attr])
             .await
             .and_then(ldap3::SearchResult::success)
             .map_err(|e| StartupError::Demo(format!("cannot read {}: {e}", person.uid)))?;
@@ -161,8 +136,7 @@ async fn seed_settings(config: &Config, db: &crate::db::Db) -> Result<(), Startu
             .map(SearchEntry::construct)
             .and_then(|e| e.attrs.get(id_attr).and_then(|v| v.first().cloned()))
             .ok_or_else(|| StartupError::Demo(format!("{} has no {id_attr}", person.uid)))?;
-        db.set_two_factor(&id, true, app::domain::now_ms() / 1000)
-            .await?;
+        db.set_two_factor(&id, true, app::domain::now_ms() / 1000).await?;
     }
     let _ = ldap.unbind().await;
     Ok(())
@@ -179,19 +153,11 @@ fn print_banner(config: &Config, addr: std::net::SocketAddr, slapd: &Slapd) {
     println!();
     println!("  Portal:      {base}");
     println!("  Demo phone:  {phone}   (open it beside the portal: codes arrive there)");
-    println!(
-        "  Directory:   {} (throwaway OpenLDAP, base {})",
-        slapd.url(),
-        slapd::PEOPLE_DN
-    );
+    println!("  Directory:   {} (throwaway OpenLDAP, base {})", slapd.url(), slapd::PEOPLE_DN);
     println!();
     println!("  Sign in as:");
     for p in PEOPLE {
-        let phones = if p.phones.is_empty() {
-            "no phone".to_owned()
-        } else {
-            p.phones.join(", ")
-        };
+        let phones = if p.phones.is_empty() { "no phone".to_owned() } else { p.phones.join(", ") };
         let mut notes = vec![phones];
         if p.two_factor {
             notes.push("2-step sign-in on".into());

@@ -18,14 +18,9 @@ pub struct TempPostgres {
 impl TempPostgres {
     pub async fn create() -> Result<Self, sqlx::Error> {
         let admin = admin_url();
-        let name = format!(
-            "latchkey_test_{}_{:08x}",
-            std::process::id(),
-            rand::random::<u32>()
-        );
+        let name = format!("latchkey_test_{}_{:08x}", std::process::id(), rand::random::<u32>());
         let mut conn = PgConnection::connect(&admin).await?;
-        conn.execute(format!("CREATE DATABASE \"{name}\"").as_str())
-            .await?;
+        conn.execute(format!("CREATE DATABASE \"{name}\"").as_str()).await?;
         conn.close().await?;
         let url = match admin.rsplit_once('/') {
             Some((server, _)) => format!("{server}/{name}"),
@@ -40,13 +35,10 @@ impl Drop for TempPostgres {
         let (admin, name) = (self.admin.clone(), self.name.clone());
         // Drop runs inside the test's runtime, which cannot block on itself: use a thread.
         let dropped = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
             rt.block_on(async {
-                let mut conn = PgConnection::connect(&admin)
-                    .await
-                    .map_err(std::io::Error::other)?;
+                let mut conn =
+                    PgConnection::connect(&admin).await.map_err(std::io::Error::other)?;
                 conn.execute(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)").as_str())
                     .await
                     .map_err(std::io::Error::other)?;

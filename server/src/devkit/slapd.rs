@@ -32,18 +32,11 @@ pub enum SlapdError {
     #[error("{step} failed: {detail}")]
     Step { step: &'static str, detail: String },
     #[error("slapd did not start listening on {addr} within {secs} s; its output:\n{log}")]
-    NotListening {
-        addr: SocketAddr,
-        secs: u64,
-        log: String,
-    },
+    NotListening { addr: SocketAddr, secs: u64, log: String },
 }
 
 fn io_step(step: &'static str) -> impl Fn(std::io::Error) -> SlapdError {
-    move |e| SlapdError::Step {
-        step,
-        detail: e.to_string(),
-    }
+    move |e| SlapdError::Step { step, detail: e.to_string() }
 }
 
 /// A running (or stopped, restartable) throwaway slapd.
@@ -211,18 +204,12 @@ fn slapadd(config_dir: &Path, db: u8, ldif: &str) -> Result<(), SlapdError> {
         .spawn()
         .map_err(io_step("slapadd"))?;
     if let Some(mut stdin) = child.stdin.take() {
-        stdin
-            .write_all(ldif.as_bytes())
-            .map_err(io_step("slapadd input"))?;
+        stdin.write_all(ldif.as_bytes()).map_err(io_step("slapadd input"))?;
     }
     let out = child.wait_with_output().map_err(io_step("slapadd"))?;
     if !out.status.success() {
         return Err(SlapdError::Step {
-            step: if db == 0 {
-                "slapadd (config)"
-            } else {
-                "slapadd (data)"
-            },
+            step: if db == 0 { "slapadd (config)" } else { "slapadd (data)" },
             detail: String::from_utf8_lossy(&out.stderr).into_owned(),
         });
     }
@@ -231,26 +218,20 @@ fn slapadd(config_dir: &Path, db: u8, ldif: &str) -> Result<(), SlapdError> {
 
 fn free_loopback_addr() -> Result<SocketAddr, SlapdError> {
     let listener = TcpListener::bind("127.0.0.1:0").map_err(io_step("finding a free port"))?;
-    listener
-        .local_addr()
-        .map_err(io_step("finding a free port"))
+    listener.local_addr().map_err(io_step("finding a free port"))
 }
 
 fn random_token() -> String {
     use rand::Rng;
     let mut rng = rand::rng();
-    (0..24)
-        .map(|_| char::from(rng.sample(rand::distr::Alphanumeric)))
-        .collect()
+    (0..24).map(|_| char::from(rng.sample(rand::distr::Alphanumeric))).collect()
 }
 
 fn config_ldif(dir: &Path, data_dir: &Path, root_password: &str, phone: &str) -> String {
     let dir = dir.display();
     let data = data_dir.display();
-    let schemas: String = SCHEMAS
-        .iter()
-        .map(|s| format!("include: file:///etc/ldap/schema/{s}.ldif\n\n"))
-        .collect();
+    let schemas: String =
+        SCHEMAS.iter().map(|s| format!("include: file:///etc/ldap/schema/{s}.ldif\n\n")).collect();
     format!(
         "dn: cn=config
 objectClass: olcGlobal

@@ -35,10 +35,7 @@ impl StandinAccount {
         Self {
             account_sid: format!("AC{}", "0a".repeat(16)),
             auth_token: "standin-auth-token".into(),
-            api_key: Some((
-                format!("SK{}", "1b".repeat(16)),
-                "standin-api-secret".into(),
-            )),
+            api_key: Some((format!("SK{}", "1b".repeat(16)), "standin-api-secret".into())),
         }
     }
 }
@@ -82,9 +79,7 @@ struct Shared {
 impl Shared {
     fn state(&self) -> MutexGuard<'_, State_> {
         // A panicking test thread must not wedge every later request.
-        self.state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -101,31 +96,21 @@ impl TwilioStandin {
     /// Serves on a free loopback port.
     pub async fn start(account: StandinAccount) -> std::io::Result<Self> {
         Self::start_on(
-            "127.0.0.1:0"
-                .parse()
-                .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 0))),
+            "127.0.0.1:0".parse().unwrap_or(SocketAddr::from(([127, 0, 0, 1], 0))),
             account,
         )
         .await
     }
 
     pub async fn start_on(addr: SocketAddr, account: StandinAccount) -> std::io::Result<Self> {
-        let shared = Shared {
-            account: Arc::new(account.clone()),
-            state: Arc::default(),
-        };
+        let shared = Shared { account: Arc::new(account.clone()), state: Arc::default() };
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let url = format!("http://{}", listener.local_addr()?);
         let app = router(shared.clone());
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Ok(Self {
-            url,
-            account,
-            shared,
-            task,
-        })
+        Ok(Self { url, account, shared, task })
     }
 
     /// Texts received so far, oldest first.
@@ -160,10 +145,7 @@ impl Drop for TwilioStandin {
 
 fn router(shared: Shared) -> Router {
     Router::new()
-        .route(
-            "/2010-04-01/Accounts/{sid}/Messages.json",
-            post(create_message),
-        )
+        .route("/2010-04-01/Accounts/{sid}/Messages.json", post(create_message))
         .route("/2010-04-01/Accounts/{sid_json}", get(fetch_account))
         .route("/_standin/messages", get(list_texts).delete(clear_texts))
         .route("/_standin/faults", post(add_faults))
@@ -197,10 +179,7 @@ fn authenticated(account: &StandinAccount, headers: &HeaderMap, path_sid: &str) 
         return false;
     };
     let by_token = user == account.account_sid && pass == account.auth_token;
-    let by_key = account
-        .api_key
-        .as_ref()
-        .is_some_and(|(k, s)| user == k && pass == s);
+    let by_key = account.api_key.as_ref().is_some_and(|(k, s)| user == k && pass == s);
     (by_token || by_key) && path_sid == account.account_sid
 }
 
@@ -398,13 +377,7 @@ async fn list_texts(
     Query(q): Query<ListQuery>,
 ) -> Json<Vec<ReceivedText>> {
     let texts = shared.state().texts.clone();
-    Json(
-        texts
-            .into_iter()
-            .rev()
-            .filter(|t| q.to.as_deref().is_none_or(|to| t.to == to))
-            .collect(),
-    )
+    Json(texts.into_iter().rev().filter(|t| q.to.as_deref().is_none_or(|to| t.to == to)).collect())
 }
 
 async fn clear_texts(State(shared): State<Shared>) -> StatusCode {
@@ -423,18 +396,13 @@ struct FaultRequest {
 }
 
 async fn add_faults(State(shared): State<Shared>, Json(req): Json<FaultRequest>) -> StatusCode {
-    shared
-        .state()
-        .faults
-        .extend(std::iter::repeat_n(req.fault, req.count));
+    shared.state().faults.extend(std::iter::repeat_n(req.fault, req.count));
     StatusCode::NO_CONTENT
 }
 
 fn base64_decode(input: &str) -> Option<String> {
     use base64::Engine;
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(input.trim())
-        .ok()?;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(input.trim()).ok()?;
     String::from_utf8(bytes).ok()
 }
 

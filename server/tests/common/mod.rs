@@ -9,6 +9,22 @@ use server::db::Db;
 use server::devkit::postgres::TempPostgres;
 use server::devkit::slapd::Slapd;
 
+/// Declares each listed `async fn name(backend: Backend)` as two tests, one on SQLite and one
+/// on PostgreSQL: one contract, every store.
+#[macro_export]
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+              async fn $name() { super::$name(super::Backend::Sqlite).await })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+              async fn $name() { super::$name(super::Backend::Postgres).await })*
+        }
+    };
+}
+
 pub const KEY: &str = "integration-test-key-0123456789abcdef";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,11 +53,7 @@ impl TestDb {
                 let pg = TempPostgres::create()
                     .await
                     .expect("PostgreSQL on 127.0.0.1:5432 must be running for the tests");
-                Self {
-                    url: pg.url.clone(),
-                    _pg: Some(pg),
-                    _dir: dir,
-                }
+                Self { url: pg.url.clone(), _pg: Some(pg), _dir: dir }
             }
         }
     }
@@ -68,15 +80,9 @@ pub fn env_for(slapd: &Slapd, db_url: &str, extra: &[(&str, &str)]) -> Vec<(Stri
         ("LATCHKEY_DATABASE__URL", db_url),
         ("LATCHKEY_DIRECTORY__URL", d.url.as_str()),
         ("LATCHKEY_DIRECTORY__BIND_DN", d.bind_dn.as_str()),
-        (
-            "LATCHKEY_DIRECTORY__BIND_PASSWORD",
-            slapd.service_password.as_str(),
-        ),
+        ("LATCHKEY_DIRECTORY__BIND_PASSWORD", slapd.service_password.as_str()),
         ("LATCHKEY_DIRECTORY__BASE_DN", d.base_dn.as_str()),
-        (
-            "LATCHKEY_DIRECTORY__ADMIN_GROUP_DN",
-            d.admin_group_dn.as_str(),
-        ),
+        ("LATCHKEY_DIRECTORY__ADMIN_GROUP_DN", d.admin_group_dn.as_str()),
         ("LATCHKEY_SECURITY__HMAC_KEYS", KEY),
     ]
     .iter()
@@ -133,13 +139,5 @@ pub async fn spawn_app(backend: Backend, extra: &[(&str, &str)]) -> TestApp {
     let task = tokio::spawn(async move {
         let _ = server::commands::run(prepared, &run_config).await;
     });
-    TestApp {
-        url: format!("http://{addr}"),
-        addr,
-        slapd,
-        db,
-        config,
-        _db: test_db,
-        task,
-    }
+    TestApp { url: format!("http://{addr}"), addr, slapd, db, config, _db: test_db, task }
 }
