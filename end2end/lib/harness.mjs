@@ -84,3 +84,42 @@ export async function launchBrowser() {
 export async function waitHydrated(page) {
   await page.waitForSelector('[data-hydrated="true"]', { timeout: 15_000 });
 }
+
+/** Starts `latchkey twilio-standin`; returns { url, accountSid, authToken, texts(to), stop }. */
+export async function startTwilioStandin() {
+  const child = spawn(BINARY, ['twilio-standin', '--listen', '127.0.0.1:0'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH, LATCHKEY_LOG: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const first = await new Promise((resolve, reject) => {
+    let buffer = '';
+    const timer = setTimeout(() => reject(new Error('twilio-standin did not start')), 10_000);
+    child.stdout.on('data', (d) => {
+      buffer += d.toString();
+      const newline = buffer.indexOf('\n');
+      if (newline >= 0) {
+        clearTimeout(timer);
+        resolve(JSON.parse(buffer.slice(0, newline)));
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`twilio-standin exited with ${code}`)));
+  });
+  return {
+    url: first.url,
+    accountSid: first.account_sid,
+    authToken: first.auth_token,
+    /** Texts received, newest first, as a phone would see them. */
+    async texts(to) {
+      const query = to ? `?to=${encodeURIComponent(to)}` : '';
+      return (await fetch(`${first.url}/_standin/messages${query}`)).json();
+    },
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGINT');
+        await exited;
+      }
+    },
+  };
+}

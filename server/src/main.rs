@@ -33,6 +33,13 @@ enum Command {
         #[arg(long)]
         to: String,
     },
+    /// Run the local Twilio stand-in (for the end-to-end tests): prints one JSON line with its
+    /// URL and credentials, then serves until interrupted.
+    #[command(hide = true)]
+    TwilioStandin {
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: std::net::SocketAddr,
+    },
     /// Run a self-contained demo: throwaway directory with demo people, SQLite, demo phone page.
     Demo {
         /// Address to serve on.
@@ -69,8 +76,14 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<(), StartupError> {
     let command = cli.command.unwrap_or(Command::Serve);
-    if let Command::Demo { listen, data_dir } = &command {
-        return server::devkit::demo::run(listen, data_dir).await;
+    match &command {
+        Command::Demo { listen, data_dir } => {
+            return server::devkit::demo::run(listen, data_dir).await;
+        }
+        Command::TwilioStandin { listen } => {
+            return server::devkit::twilio_standin::serve(*listen).await;
+        }
+        _ => {}
     }
     let config = Config::load(cli.config.as_deref())?;
     match command {
@@ -82,6 +95,6 @@ async fn run(cli: Cli) -> Result<(), StartupError> {
             Ok(())
         }
         Command::SendTestSms { to } => commands::send_test_sms(&config, &to).await,
-        Command::Demo { .. } => unreachable!("handled above"),
+        Command::Demo { .. } | Command::TwilioStandin { .. } => unreachable!("handled above"),
     }
 }

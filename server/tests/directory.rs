@@ -207,3 +207,25 @@ async fn an_outage_is_unavailable_and_a_restart_recovers_without_a_new_adapter()
     slapd.restart().unwrap();
     assert!(dir.find_by_login(&alice).await.unwrap().is_some(), "recovered on the next call");
 }
+
+#[tokio::test]
+async fn a_locked_account_is_named_for_the_log_and_refused() {
+    let slapd = Slapd::start_with_lockout(&seed(), 3).unwrap();
+    let dir = directory(&slapd);
+    let bob = dir.find_by_login(&Username::parse("bob").unwrap()).await.unwrap().unwrap();
+    let pw = |s: &str| SecretString::from(s.to_owned());
+    for _ in 0..3 {
+        assert_eq!(
+            dir.check_password(&bob, &pw("wrong")).await.unwrap(),
+            PasswordCheck::WrongPassword
+        );
+    }
+    // Locked now: even the right password is refused, and the directory says why.
+    assert_eq!(
+        dir.check_password(&bob, &pw("bob-pw")).await.unwrap(),
+        PasswordCheck::AccountLocked
+    );
+    // Others are unaffected.
+    let alice = dir.find_by_login(&Username::parse("alice").unwrap()).await.unwrap().unwrap();
+    assert_eq!(dir.check_password(&alice, &pw("alice-pw")).await.unwrap(), PasswordCheck::Accepted);
+}

@@ -59,6 +59,20 @@ impl Slapd {
     }
 
     pub fn start_with(seed_ldif: &str, phone_attribute: &str) -> Result<Self, SlapdError> {
+        Self::start_full(seed_ldif, phone_attribute, None)
+    }
+
+    /// With the password-policy overlay: `max_failures` wrong passwords lock an entry, and binds
+    /// say why in the password-policy control, as a production directory with ppolicy does.
+    pub fn start_with_lockout(seed_ldif: &str, max_failures: u32) -> Result<Self, SlapdError> {
+        Self::start_full(seed_ldif, "mobile", Some(max_failures))
+    }
+
+    fn start_full(
+        seed_ldif: &str,
+        phone_attribute: &str,
+        lockout: Option<u32>,
+    ) -> Result<Self, SlapdError> {
         for tool in [SLAPD, SLAPADD] {
             if !Path::new(tool).exists() {
                 return Err(SlapdError::NotInstalled(tool));
@@ -75,9 +89,18 @@ impl Slapd {
         std::fs::create_dir_all(&config_dir).map_err(io_step("config dir"))?;
         std::fs::create_dir_all(&data_dir).map_err(io_step("data dir"))?;
 
-        let config = config_ldif(dir.path(), &data_dir, &root_password, phone_attribute);
+        let mut config = config_ldif(dir.path(), &data_dir, &root_password, phone_attribute);
+        let mut data = base_ldif(&service_password);
+        if let Some(max_failures) = lockout {
+            config = config.replace(
+                "olcModuleLoad: back_mdb\n",
+                "olcModuleLoad: back_mdb\nolcModuleLoad: ppolicy\n",
+            );
+            config.push_str(PPOLICY_OVERLAY);
+            data.push_str(&format!("\n{}", ppolicy_ldif(max_failures)));
+        }
         slapadd(&config_dir, 0, &config)?;
-        let data = format!("{}\n{}", base_ldif(&service_password), seed_ldif);
+        let data = format!("{data}\n{seed_ldif}");
         slapadd(&config_dir, 1, &data)?;
 
         let mut slapd = Self {
@@ -279,6 +302,35 @@ olcLimits: {{0}}dn.exact=\"{SERVICE_DN}\" size=unlimited size.pr=unlimited time=
 olcAccess: {{0}}to attrs=userPassword by self write by anonymous auth by * none
 olcAccess: {{1}}to attrs={phone} by dn.exact=\"{SERVICE_DN}\" write by self read by users read by * none
 olcAccess: {{2}}to * by users read by * none
+"
+    )
+}
+
+const POLICY_DN: &str = "cn=default,ou=policies,dc=example,dc=org";
+
+const PPOLICY_OVERLAY: &str = "
+dn: olcOverlay={0}ppolicy,olcDatabase={1}mdb,cn=config
+objectClass: olcOverlayConfig
+objectClass: olcPPolicyConfig
+olcOverlay: {0}ppolicy
+olcPPolicyDefault: cn=default,ou=policies,dc=example,dc=org
+olcPPolicyUseLockout: TRUE
+";
+
+fn ppolicy_ldif(max_failures: u32) -> String {
+    format!(
+        "dn: ou=policies,{SUFFIX}
+objectClass: organizationalUnit
+ou: policies
+
+dn: {POLICY_DN}
+objectClass: applicationProcess
+objectClass: pwdPolicy
+cn: default
+pwdAttribute: userPassword
+pwdLockout: TRUE
+pwdMaxFailure: {max_failures}
+pwdLockoutDuration: 300
 "
     )
 }

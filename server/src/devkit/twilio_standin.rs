@@ -143,6 +143,25 @@ impl Drop for TwilioStandin {
     }
 }
 
+/// `latchkey twilio-standin`: prints one JSON line (URL, account SID, auth token) for a test
+/// harness to read, then serves until interrupted.
+pub async fn serve(addr: SocketAddr) -> Result<(), crate::commands::StartupError> {
+    let standin =
+        TwilioStandin::start_on(addr, StandinAccount::test()).await.map_err(|source| {
+            crate::commands::StartupError::Listen { addr: addr.to_string(), source }
+        })?;
+    println!(
+        "{}",
+        json!({
+            "url": standin.url,
+            "account_sid": standin.account.account_sid,
+            "auth_token": standin.account.auth_token,
+        })
+    );
+    let _ = tokio::signal::ctrl_c().await;
+    Ok(())
+}
+
 fn router(shared: Shared) -> Router {
     Router::new()
         .route("/2010-04-01/Accounts/{sid}/Messages.json", post(create_message))
