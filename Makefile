@@ -8,7 +8,7 @@ CARGO ?= cargo
 SSR := -p app -p server --features app/ssr
 WASM := -p frontend -p app --target wasm32-unknown-unknown
 
-.PHONY: help setup demo test lint fmt-check clippy unit e2e build-release
+.PHONY: help setup demo test lint fmt-check clippy unit e2e build-release frontend
 
 help:
 	@echo "make demo   set everything up and serve the demo at http://127.0.0.1:3000"
@@ -41,6 +41,13 @@ clippy:
 unit:
 	$(CARGO) test $(SSR)
 
-# End-to-end in Chromium against the release build (a wasm-opt fault only shows there).
-e2e: build-release
-	node --test --test-concurrency=1 end2end/tests/
+# The browser assets (wasm, JS, CSS) as in production: size-optimised and through wasm-opt,
+# whose faults only show in a release build.
+frontend: setup
+	$(CARGO) leptos build --release --frontend-only
+
+# End-to-end in Chromium: the server binary the integration tests build (dev profile, so no
+# second compile of every dependency) serving the release browser assets.
+e2e: frontend
+	$(CARGO) test $(SSR) --no-run
+	LATCHKEY_BIN=target/debug/latchkey node --test --test-concurrency=1 end2end/tests/

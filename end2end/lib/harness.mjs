@@ -1,4 +1,4 @@
-// Starts what an end-to-end test needs: the release `latchkey demo` (its own throwaway slapd
+// Starts what an end-to-end test needs: `latchkey demo` (its own throwaway slapd
 // and SQLite, demo SMS provider) on a free port, and Debian's Chromium through playwright-core.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const BINARY = process.env.LATCHKEY_BIN ?? join(ROOT, 'target', 'release', 'latchkey');
+// The dev-profile binary `make unit` builds; `make e2e` names it explicitly.
+const BINARY = process.env.LATCHKEY_BIN ?? join(ROOT, 'target', 'debug', 'latchkey');
 
 export const CHROMIUM_ARGS = [
   '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
