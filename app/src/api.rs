@@ -17,28 +17,27 @@ pub struct SiteInfo {
     pub user: Option<SignedInUser>,
 }
 
-/// The signed-in person as the header shows them.
+/// The signed-in person as the header and the start page show them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignedInUser {
     pub display_name: String,
     pub is_admin: bool,
+    /// `password`, `password_and_sms` or `password_and_remembered_browser`.
+    pub method: String,
+    /// Unix seconds of the sign-in.
+    pub signed_in_at: i64,
 }
-
-/// The session key under which the sign-in flow stores the signed-in person.
-#[cfg(feature = "ssr")]
-pub const SESSION_USER_KEY: &str = "latchkey.user";
 
 #[server(endpoint = "site_info")]
 pub async fn load_site_info() -> Result<SiteInfo, AppError> {
-    let state = expect_context::<crate::domain::AppState>();
-    let session = leptos_axum::extract::<tower_sessions::Session>().await.map_err(|e| {
-        tracing::error!(error = %e, "session layer missing from the request");
-        AppError::internal()
-    })?;
-    let user = session.get::<SignedInUser>(SESSION_USER_KEY).await.map_err(|e| {
-        tracing::error!(error = %e, "could not read the session");
-        AppError::unavailable()
-    })?;
+    let state = crate::auth::state();
+    let session = crate::auth::session().await?;
+    let user = crate::auth::current_user(&session).await?.map(|u| SignedInUser {
+        display_name: u.display_name,
+        is_admin: u.is_admin,
+        method: u.method.as_str().to_owned(),
+        signed_in_at: u.signed_in_at,
+    });
     Ok(SiteInfo {
         product_name: state.site.product_name.clone(),
         demo_phone: state.site.demo_phone,

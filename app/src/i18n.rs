@@ -17,6 +17,23 @@ static EN: &[(&str, &str)] = &[
     ("demo.phone.refresh", "Refresh"),
     ("demo.phone.title", "Demo phone"),
     ("demo.phone.to", "To"),
+    ("enrol.change_number", "Use a different number"),
+    (
+        "enrol.intro",
+        "Your organisation requires 2-step sign-in. Add a mobile phone you can receive text messages on; we will text it a code to prove it is yours.",
+    ),
+    ("enrol.number", "Mobile number"),
+    (
+        "enrol.number_hint",
+        "Include the country code if it is not from your usual country, for example +44 7400 123456.",
+    ),
+    (
+        "enrol.number_taken",
+        "This number is already registered to another account. Use another number.",
+    ),
+    ("enrol.required", "Your organisation requires 2-step sign-in. Add a phone to continue."),
+    ("enrol.send", "Text me a code"),
+    ("enrol.title", "Add a phone to continue"),
     ("error.internal", "Something went wrong on our side. Please try again in a moment."),
     ("error.network", "Latchkey could not be reached. Check your connection and try again."),
     ("error.not_found", "There is nothing here."),
@@ -30,11 +47,19 @@ static EN: &[(&str, &str)] = &[
         "home.intro",
         "Latchkey protects your organisation account with a one-time code sent to your phone by text message, on top of your password.",
     ),
+    ("home.last_sign_in", "Signed in at"),
+    ("home.method.password", "with your password"),
+    ("home.method.password_and_remembered_browser", "with your password, on a remembered browser"),
+    ("home.method.password_and_sms", "with your password and a code sent by text message"),
+    ("home.sign_in", "Sign in"),
+    ("home.signed_in_title", "Hello, {name}"),
     ("home.status_link", "See system status"),
     ("home.title", "Welcome to Latchkey"),
     ("nav.demo_phone", "Demo phone"),
     ("nav.home", "Home"),
     ("nav.main", "Main"),
+    ("nav.sign_in", "Sign in"),
+    ("nav.sign_out", "Sign out"),
     ("nav.signed_in_as", "Signed in as"),
     ("nav.status", "Status"),
     ("not_found.back", "Go to the start page"),
@@ -49,6 +74,7 @@ static EN: &[(&str, &str)] = &[
     ("otp.malformed", "Enter the code from the text message: digits only."),
     ("otp.none_sent", "No code has been sent yet. Ask for one first."),
     ("otp.send_limit", "Too many codes were requested. Please wait before asking for another."),
+    ("otp.sent", "We texted you a code. It can take a moment to arrive."),
     ("otp.too_many_attempts", "Too many wrong tries for this code. Ask for a new one."),
     ("otp.used", "This code was already used. Ask for a new one."),
     ("otp.wrong", "That code is not right. Check the text message and try again."),
@@ -64,6 +90,41 @@ static EN: &[(&str, &str)] = &[
         "phone.voip",
         "Internet (VoIP) numbers cannot be used: codes sent to them are easy to intercept.",
     ),
+    ("sign_in.already", "You are signed in."),
+    ("sign_in.cancel", "Start again"),
+    ("sign_in.choose.intro", "Choose a phone. We will text it a code."),
+    ("sign_in.choose.send", "Text"),
+    ("sign_in.choose.title", "Where should we send your code?"),
+    ("sign_in.code.intro", "We sent a text message with a code to"),
+    ("sign_in.code.label", "Code from the text message"),
+    ("sign_in.code.other_phone", "Use another phone"),
+    ("sign_in.code.remember", "Remember this browser for {n} days"),
+    (
+        "sign_in.code.remember_hint",
+        "Only on a device you alone use. You will not be asked for a code here until then.",
+    ),
+    ("sign_in.code.resend", "Send a new code"),
+    ("sign_in.code.resend_in", "Send a new code in {n} s"),
+    ("sign_in.code.submit", "Verify"),
+    ("sign_in.code.title", "Enter your code"),
+    ("sign_in.expired", "Your sign-in took too long or has ended. Please start again."),
+    ("sign_in.failed", "The username or password is not right."),
+    ("sign_in.intro", "Use your organisation account."),
+    ("sign_in.out_of_order", "That step no longer applies. This is where your sign-in stands now."),
+    ("sign_in.password", "Password"),
+    ("sign_in.send_failed.retry", "Try again"),
+    ("sign_in.send_failed.title", "The text was not sent"),
+    ("sign_in.signed_out", "You are signed out."),
+    ("sign_in.step_two", "Step 2 of 2"),
+    ("sign_in.submit", "Sign in"),
+    ("sign_in.submitting", "Signing in…"),
+    ("sign_in.throttled", "Too many attempts. Please wait before trying again."),
+    ("sign_in.title", "Sign in"),
+    ("sign_in.username", "Username"),
+    ("sign_in.wait", "Try again in {n} seconds."),
+    ("sign_in.wait_minutes", "Try again in {n} minutes."),
+    ("sign_in.wait_one", "Try again in a second."),
+    ("sign_in.working", "One moment…"),
     ("sms.invalid_number", "This number cannot receive our texts. Check it, or use another phone."),
     ("sms.not_mobile", "This number cannot receive text messages. Use a mobile number."),
     (
@@ -92,6 +153,20 @@ pub fn t(id: &str) -> &'static str {
         Ok(i) => EN[i].1,
         // An unknown id can only come from the wire (a newer server): say something generic.
         Err(_) => "Something went wrong. Please try again.",
+    }
+}
+
+/// The wording of `id` with `{n}` replaced by `n`.
+pub fn t_n(id: &str, n: impl std::fmt::Display) -> String {
+    t(id).replace("{n}", &n.to_string())
+}
+
+/// "Try again in …" for a wait in seconds, in seconds or (from two minutes) minutes.
+pub fn wait_text(secs: i64) -> String {
+    match secs {
+        ..=1 => t("sign_in.wait_one").to_owned(),
+        2..120 => t_n("sign_in.wait", secs),
+        _ => t_n("sign_in.wait_minutes", (secs + 59) / 60),
     }
 }
 
@@ -128,5 +203,14 @@ mod tests {
         assert!(has("error.internal"));
         assert!(!has("no.such.id"));
         assert_eq!(t("no.such.id"), "Something went wrong. Please try again.");
+    }
+
+    #[test]
+    fn waits_read_naturally() {
+        assert_eq!(wait_text(1), "Try again in a second.");
+        assert_eq!(wait_text(0), "Try again in a second.");
+        assert_eq!(wait_text(90), "Try again in 90 seconds.");
+        assert_eq!(wait_text(900), "Try again in 15 minutes.");
+        assert_eq!(wait_text(121), "Try again in 3 minutes.");
     }
 }

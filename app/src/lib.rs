@@ -2,10 +2,12 @@
 //! browser (hydrate). The domain lives behind the `ssr` feature in [`domain`].
 
 pub mod api;
-mod components;
+#[cfg(feature = "ssr")]
+pub mod auth;
+pub mod components;
 pub mod error;
 pub mod i18n;
-mod pages;
+pub mod pages;
 
 #[cfg(feature = "ssr")]
 pub mod domain;
@@ -20,7 +22,8 @@ use leptos_router::{
 
 use crate::components::layout::Layout;
 use crate::pages::{
-    demo_phone::DemoPhonePage, home::HomePage, not_found::NotFound, status::StatusPage,
+    demo_phone::DemoPhonePage, home::HomePage, not_found::NotFound, sign_in::SignInPage,
+    status::StatusPage,
 };
 
 /// The HTML document around the app; the server renders it for every page.
@@ -58,6 +61,7 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=NotFound>
                     <Route path=StaticSegment("") view=HomePage ssr=SsrMode::Async />
                     <Route path=StaticSegment("status") view=StatusPage ssr=SsrMode::Async />
+                    <Route path=StaticSegment("sign-in") view=SignInPage ssr=SsrMode::Async />
                     <Route path=path!("/demo/phone") view=DemoPhonePage ssr=SsrMode::Async />
                 </Routes>
             </Layout>

@@ -71,7 +71,7 @@ test('navigation links work hydrated, and styles are applied', async () => {
   const page = await browser.newPage();
   await page.goto(`${server.url}/`);
   await waitHydrated(page);
-  await page.getByRole('link', { name: 'See system status' }).click();
+  await page.getByRole('navigation').getByRole('link', { name: 'Status', exact: true }).click();
   await page.waitForURL(/\/status$/);
   await page.getByRole('heading', { name: 'System status' }).waitFor();
   // Tailwind's output is loaded: the primary button has its indigo background.

@@ -55,7 +55,7 @@ pub async fn prepare(config: &Config) -> Result<Prepared, StartupError> {
     let listener = TcpListener::bind(&config.server.address)
         .await
         .map_err(|source| StartupError::Listen { addr: config.server.address.clone(), source })?;
-    let app = crate::build_app(config, db.clone(), directory);
+    let app = crate::build_app(config, db.clone(), directory).map_err(StartupError::Sms)?;
     Ok(Prepared { listener, app, db })
 }
 

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use app::domain::codes::{CodeRules, SendLimits};
 use app::domain::phone::PhonePolicy;
+use app::domain::sign_in::throttle::{Rule, ThrottleRules};
 use figment::providers::{Format, Serialized, Toml};
 use figment::value::{Dict, Map, Value};
 use figment::{Figment, Metadata, Profile, Provider};
@@ -142,12 +143,19 @@ pub enum SmsProvider {
 #[serde(deny_unknown_fields, default)]
 pub struct SmsConfig {
     pub provider: SmsProvider,
+    /// The text around a code: `{code}` (required), `{product}`, `{minutes}`. The line
+    /// `@<host> #<code>` is always appended for browser autofill.
+    pub template: String,
     pub twilio: TwilioConfig,
 }
 
 impl Default for SmsConfig {
     fn default() -> Self {
-        Self { provider: SmsProvider::Console, twilio: TwilioConfig::default() }
+        Self {
+            provider: SmsProvider::Console,
+            template: defaults::sms_template(),
+            twilio: TwilioConfig::default(),
+        }
     }
 }
 
@@ -219,6 +227,17 @@ pub struct SecurityConfig {
     pub reauth_window_secs: u64,
     #[serde(default = "defaults::remember_browser_days")]
     pub remember_browser_days: u32,
+    /// Wrong passwords for one login before each further try must wait (2 s, 4 s, 8 s … 60 s).
+    #[serde(default = "defaults::login_failures_before_delay")]
+    pub login_failures_before_delay: u32,
+    /// Wrong passwords for one login that lock it for `login_lock_secs`.
+    #[serde(default = "defaults::login_failures_before_lock")]
+    pub login_failures_before_lock: u32,
+    #[serde(default = "defaults::login_lock_secs")]
+    pub login_lock_secs: u64,
+    /// Wrong passwords from one client IP (any login) that lock the IP for `login_lock_secs`.
+    #[serde(default = "defaults::ip_failures_before_lock")]
+    pub ip_failures_before_lock: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -323,6 +342,21 @@ mod defaults {
     }
     pub fn remember_browser_days() -> u32 {
         30
+    }
+    pub fn login_failures_before_delay() -> u32 {
+        3
+    }
+    pub fn login_failures_before_lock() -> u32 {
+        10
+    }
+    pub fn login_lock_secs() -> u64 {
+        15 * 60
+    }
+    pub fn ip_failures_before_lock() -> u32 {
+        50
+    }
+    pub fn sms_template() -> String {
+        "Your {product} code is {code}. It expires in {minutes} minutes. Never share it.".into()
     }
 }
 
@@ -506,6 +540,8 @@ impl Config {
             ("security.sends_per_ip_per_hour", sec.sends_per_ip_per_hour),
             ("security.global_sends_per_day", sec.global_sends_per_day),
             ("security.remember_browser_days", sec.remember_browser_days),
+            ("security.login_failures_before_lock", sec.login_failures_before_lock),
+            ("security.ip_failures_before_lock", sec.ip_failures_before_lock),
         ] {
             if value == 0 {
                 p.push(format!("{key} must be at least 1"));
@@ -522,6 +558,19 @@ impl Config {
         }
         if sec.remember_browser_days > 365 {
             p.push("security.remember_browser_days must be at most 365".into());
+        }
+        if sec.login_failures_before_delay >= sec.login_failures_before_lock {
+            p.push("security.login_failures_before_delay must be smaller than security.login_failures_before_lock".into());
+        }
+        if !(60..=86_400).contains(&sec.login_lock_secs) {
+            p.push("security.login_lock_secs must be between 60 and 86400".into());
+        }
+        let template = &self.sms.template;
+        if !template.contains("{code}") {
+            p.push("sms.template must contain {code}, where the code goes".into());
+        }
+        if template.chars().count() > 1400 {
+            p.push("sms.template is too long: keep it under 1400 characters (an SMS body holds 1600, and the autofill line is added)".into());
         }
 
         if !(1..=5).contains(&self.policy.min_phones) {
@@ -573,6 +622,37 @@ impl Config {
                 global_per_day: s.global_sends_per_day,
             },
         }
+    }
+
+    /// Password throttling rules.
+    pub fn throttle_rules(&self) -> ThrottleRules {
+        let s = &self.security;
+        let lock_secs = i64::try_from(s.login_lock_secs).unwrap_or(900);
+        ThrottleRules {
+            account: Rule {
+                free: s.login_failures_before_delay,
+                max_delay_secs: 60,
+                lock_after: s.login_failures_before_lock,
+                lock_secs,
+                window_secs: 24 * 3600,
+            },
+            // An office shares one address: more room before waits, same lock.
+            ip: Rule {
+                free: s.ip_failures_before_lock / 2,
+                max_delay_secs: 10,
+                lock_after: s.ip_failures_before_lock,
+                lock_secs,
+                window_secs: 3600,
+            },
+        }
+    }
+
+    /// The host people reach Latchkey at (for the SMS autofill line).
+    pub fn public_host(&self) -> String {
+        url::Url::parse(&self.server.public_url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_else(|| "localhost".into())
     }
 
     /// Whether cookies must be `Secure` (and get the `__Host-` prefix).

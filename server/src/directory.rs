@@ -522,6 +522,25 @@ impl Directory for LdapDirectory {
         Ok(check)
     }
 
+    async fn decoy_password_check(&self, password: &SecretString) -> Result<(), DirectoryError> {
+        if password.expose_secret().is_empty() {
+            return Ok(());
+        }
+        // A random RDN under the base: no entry, so the directory answers 49 after the same
+        // connection and bind work a real check does, and no real entry's lockout is touched.
+        let dn = format!(
+            "cn=latchkey-decoy-{},{}",
+            app::domain::sign_in::random_token(8),
+            self.config().base_dn
+        );
+        let mut ldap = self.connect().await.map_err(|e| domain_error(e, "checking a password"))?;
+        let outcome =
+            ldap.with_timeout(self.timeout()).simple_bind(&dn, password.expose_secret()).await;
+        let _ = ldap.unbind().await;
+        outcome.map_err(|e| domain_error(self.op_error(e), "checking a password"))?;
+        Ok(())
+    }
+
     #[tracing::instrument(skip_all, fields(dn = %person.dn, number = %number))]
     async fn add_phone(&self, person: &Person, number: &E164) -> Result<(), DirectoryError> {
         let current = self.find_by_id(&person.id).await?.ok_or(DirectoryError::NoSuchPerson)?;

@@ -1,9 +1,11 @@
 //! The HTTP side: `build_app` assembles the router (pages, server functions, health endpoints)
 //! and the middleware every request passes through.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-use app::domain::{AppState, DemoOutbox, SiteSettings};
+use app::domain::codes::{CodeEngine, CodeHasher, CodeStore};
+use app::domain::sign_in::{SignInParts, SignInService, SignInSettings};
+use app::domain::{AppState, DemoOutbox, SessionPolicy, SiteSettings};
 use app::i18n::t;
 use axum::Router;
 use axum::body::Body;
@@ -13,29 +15,64 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
 use leptos::config::LeptosOptions;
-use leptos_axum::{LeptosRoutes, generate_route_list};
+use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 use serde_json::json;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
-use crate::config::{Config, SmsProvider};
+use crate::config::{Config, SmsProvider, TwoFactorPolicy};
 use crate::db::{Db, DemoInbox};
 use crate::directory::LdapDirectory;
 
 /// The name cargo-leptos gives the wasm, JS and CSS (`[[workspace.metadata.leptos]] name`).
 const OUTPUT_NAME: &str = "latchkey";
 
+/// Every refused password answers no sooner than this: a bind to a real entry and the decoy
+/// bind for an unknown login take about as long, and the floor hides what difference is left.
+const MIN_PASSWORD_ANSWER_MS: u64 = 300;
+
 /// Builds the whole application. Tests call this and drive it with `oneshot` or a real socket.
-pub fn build_app(config: &Config, db: Db, directory: LdapDirectory) -> Router {
+pub fn build_app(config: &Config, db: Db, directory: LdapDirectory) -> Result<Router, String> {
     let leptos_options = LeptosOptions::builder()
         .output_name(OUTPUT_NAME)
         .site_root(config.server.site_root.as_str())
         .site_pkg_dir("pkg")
         .build();
     let demo = config.sms.provider == SmsProvider::Demo;
+    let directory = Arc::new(directory);
+    let sms = crate::sms::build(&config.sms, &db)?;
+    let hasher = CodeHasher::new(config.security.hmac_keys.clone());
+    let codes = CodeEngine::new(
+        Arc::new(db.clone()) as Arc<dyn CodeStore>,
+        hasher.clone(),
+        config.code_rules(),
+    );
+    let secs = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    let sign_in = SignInService::new(SignInParts {
+        directory: directory.clone(),
+        store: Arc::new(db.clone()),
+        audit: Arc::new(db.clone()),
+        codes,
+        sms,
+        phones: config.phone_policy()?,
+        tokens: hasher,
+        settings: SignInSettings {
+            policy_required: config.policy.two_factor == TwoFactorPolicy::Required,
+            remember_browser_days: config.security.remember_browser_days,
+            host: config.public_host(),
+            product_name: config.server.product_name.clone(),
+            sms_template: config.sms.template.clone(),
+            throttle: config.throttle_rules(),
+            flow_lifetime_secs: 15 * 60,
+            resend_after_secs: secs(config.security.send_cooldown_secs),
+            min_password_answer: std::time::Duration::from_millis(MIN_PASSWORD_ANSWER_MS),
+        },
+    });
+    let https = config.is_https();
     let state = AppState {
         leptos_options: leptos_options.clone(),
         site: Arc::new(SiteSettings {
@@ -43,14 +80,21 @@ pub fn build_app(config: &Config, db: Db, directory: LdapDirectory) -> Router {
             demo_phone: demo,
         }),
         database: Arc::new(db.clone()),
-        directory: Arc::new(directory),
+        directory,
         demo_outbox: demo.then(|| Arc::new(DemoInbox(db.clone())) as Arc<dyn DemoOutbox>),
+        sign_in: Arc::new(sign_in),
+        session_policy: SessionPolicy {
+            absolute_timeout_secs: secs(config.security.session_absolute_timeout_secs),
+            remember_cookie: if https { "__Host-latchkey-remember" } else { "latchkey-remember" }
+                .to_owned(),
+            secure_cookies: https,
+        },
     };
 
-    let routes = generate_route_list(app::App);
+    let routes = route_list();
     let shell = move || app::shell(leptos_options.clone());
 
-    Router::new()
+    Ok(Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .leptos_routes_with_context(&state, routes, || {}, shell)
@@ -59,9 +103,24 @@ pub fn build_app(config: &Config, db: Db, directory: LdapDirectory) -> Router {
         .layer(middleware::from_fn_with_state(Arc::new(public_origin(config)), refuse_cross_site))
         .layer(middleware::from_fn(security_headers))
         .layer(RequestBodyLimitLayer::new(config.server.max_body_bytes))
+        // Nothing may hold a connection forever: every dependency has its own, shorter timeout,
+        // so this only catches a bug (a render that never completes) and says so.
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT))
         .layer(TraceLayer::new_for_http())
         .layer(CatchPanicLayer::custom(internal_error_page))
-        .with_state(state)
+        .with_state(state))
+}
+
+/// The longest any request may take.
+const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The app's routes, generated once per process. Generating them renders the app with resource
+/// loading switched off through a process-wide flag in leptos_server: a page rendering on
+/// another thread at that moment would wait forever (leptos issue #4773). Once, before anything
+/// serves, it cannot meet a request — also when tests build many apps in one process.
+fn route_list() -> Vec<AxumRouteListing> {
+    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(app::App)).clone()
 }
 
 /// A bug must not reach a person as a dropped connection: log it, answer a plain 500 page.

@@ -132,7 +132,7 @@ async fn check_reports_each_dependency() {
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
         assert!(stdout.contains("database     ok:"), "{stdout}");
-        assert!(stdout.contains("saw 3 people (2 with a mobile)"), "{stdout}");
+        assert!(stdout.contains("saw 4 people (3 with a mobile)"), "{stdout}");
         assert!(stdout.contains("admins       ok: group cn=latchkey-admins"), "{stdout}");
     }
 }

@@ -3,13 +3,24 @@
 
 use leptos::prelude::*;
 use leptos_router::components::A;
+use leptos_router::hooks::use_location;
 
-use crate::api::load_site_info;
+use crate::api::{SiteInfo, load_site_info};
+use crate::error::AppError;
 use crate::i18n::t;
+use crate::pages::sign_in::SignOut;
+
+/// The site info the layout loaded, for pages that need to know who is signed in.
+pub type SiteInfoResource = Resource<Result<SiteInfo, AppError>>;
 
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
-    let info = Resource::new(|| (), |_| load_site_info());
+    let sign_out = ServerAction::<SignOut>::new();
+    let pathname = use_location().pathname;
+    // Reloaded on every navigation and sign-out, so the header never shows a stale sign-in.
+    let info: SiteInfoResource =
+        Resource::new(move || (pathname.get(), sign_out.version().get()), |_| load_site_info());
+    provide_context(info);
     // Effects never run during SSR: this flips only once the wasm has taken over the page, so
     // tests (and people) can tell a hydrated page from a server-rendered one.
     let (hydrated, set_hydrated) = signal(false);
@@ -29,36 +40,47 @@ pub fn Layout(children: Children) -> impl IntoView {
                         <svg aria-hidden="true" viewBox="0 0 24 24" class="h-6 w-6 fill-indigo-600 dark:fill-indigo-400">
                             <path d="M12 1 3 5v6c0 5.6 3.8 10.7 9 12 5.2-1.3 9-6.4 9-12V5z" />
                         </svg>
+                        // Each boundary awaits the resource (`Suspend`) rather than reading it
+                        // with `.get()`: one resource read by several boundaries can stall a
+                        // server render (leptos issues #4578, #4851).
                         <Transition fallback=|| "Latchkey">
-                            {move || {
-                                info.get()
-                                    .and_then(Result::ok)
+                            {move || Suspend::new(async move {
+                                info.await
+                                    .ok()
                                     .map(|i| i.product_name)
                                     .unwrap_or_else(|| "Latchkey".to_owned())
-                            }}
+                            })}
                         </Transition>
                     </A>
                     <nav aria-label=t("nav.main") class="flex items-center gap-1 text-sm">
                         <NavLink href="/" label=t("nav.home") />
                         <NavLink href="/status" label=t("nav.status") />
                         <Transition>
-                            {move || {
-                                info.get()
-                                    .and_then(Result::ok)
+                            {move || Suspend::new(async move {
+                                info.await
+                                    .ok()
                                     .map(|i| {
                                         view! {
                                             <Show when=move || i.demo_phone>
                                                 <NavLink href="/demo/phone" label=t("nav.demo_phone") />
                                             </Show>
-                                            {i.user.map(|u| view! {
-                                                <span class="ml-2 rounded-full bg-slate-100 px-3 py-1 text-slate-700 dark:bg-slate-800 dark:text-slate-200">
-                                                    <span class="sr-only">{t("nav.signed_in_as")} " "</span>
-                                                    {u.display_name}
-                                                </span>
-                                            })}
+                                            {match i.user {
+                                                Some(u) => view! {
+                                                    <span class="ml-2 rounded-full bg-slate-100 px-3 py-1 text-slate-700 dark:bg-slate-800 dark:text-slate-200" data-testid="signed-in-as">
+                                                        <span class="sr-only">{t("nav.signed_in_as")} " "</span>
+                                                        {u.display_name}
+                                                    </span>
+                                                    <ActionForm action=sign_out attr:class="ml-1">
+                                                        <button type="submit" class="rounded-md px-3 py-2 font-medium text-slate-600 hover:bg-slate-100 hover:text-slate-900 dark:text-slate-300 dark:hover:bg-slate-800 dark:hover:text-white">
+                                                            {t("nav.sign_out")}
+                                                        </button>
+                                                    </ActionForm>
+                                                }.into_any(),
+                                                None => view! { <NavLink href="/sign-in" label=t("nav.sign_in") /> }.into_any(),
+                                            }}
                                         }
                                     })
-                            }}
+                            })}
                         </Transition>
                     </nav>
                 </div>

@@ -21,6 +21,8 @@ pub enum Purpose {
     SignIn,
     Enrol,
     Reauth,
+    /// Not a code: the digest of a "remember this browser" token, kept apart from codes.
+    RememberBrowser,
 }
 
 impl Purpose {
@@ -29,6 +31,7 @@ impl Purpose {
             Purpose::SignIn => "sign_in",
             Purpose::Enrol => "enrol",
             Purpose::Reauth => "reauth",
+            Purpose::RememberBrowser => "remember_browser",
         }
     }
 }
@@ -81,10 +84,14 @@ impl CodeHasher {
     }
 
     fn mac(key: &SecretString, flow_id: &str, purpose: Purpose, code: &OtpCode) -> Hmac<Sha256> {
+        Self::mac_secret(key, flow_id, purpose, &code.0)
+    }
+
+    fn mac_secret(key: &SecretString, id: &str, purpose: Purpose, secret: &str) -> Hmac<Sha256> {
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key.expose_secret().as_bytes())
             .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
-        // Separators keep ("ab", "c") and ("a", "bc") apart.
-        for part in [flow_id.as_bytes(), purpose.as_str().as_bytes(), code.0.as_bytes()] {
+        // Length prefixes keep ("ab", "c") and ("a", "bc") apart.
+        for part in [id.as_bytes(), purpose.as_str().as_bytes(), secret.as_bytes()] {
             mac.update(&(part.len() as u64).to_be_bytes());
             mac.update(part);
         }
@@ -99,6 +106,29 @@ impl CodeHasher {
             }
             None => String::new(),
         }
+    }
+
+    /// Hex digest of a token's secret under the newest key (tokens are looked up by id, then
+    /// compared with [`CodeHasher::token_matches`]).
+    pub fn token_digest(&self, id: &str, secret: &str) -> String {
+        match self.keys.first() {
+            Some(key) => hex::encode(
+                Self::mac_secret(key, id, Purpose::RememberBrowser, secret).finalize().into_bytes(),
+            ),
+            None => String::new(),
+        }
+    }
+
+    /// Whether a token's secret matches `stored_hex` under any key, in constant time per key.
+    pub fn token_matches(&self, id: &str, secret: &str, stored_hex: &str) -> bool {
+        let Ok(stored) = hex::decode(stored_hex) else {
+            return false;
+        };
+        self.keys.iter().any(|key| {
+            Self::mac_secret(key, id, Purpose::RememberBrowser, secret)
+                .verify_slice(&stored)
+                .is_ok()
+        })
     }
 
     /// Whether `code` matches `stored_hex` under any key, in constant time per key.

@@ -98,6 +98,9 @@ pub trait Directory: Send + Sync {
         person: &Person,
         password: &SecretString,
     ) -> Result<PasswordCheck, DirectoryError>;
+    /// Does the work of a failed password check without a real entry (a bind to a DN that
+    /// does not exist), so an unknown login takes as long to refuse as a wrong password.
+    async fn decoy_password_check(&self, password: &SecretString) -> Result<(), DirectoryError>;
     /// Adds one phone value (done if it is already there, in either stored form).
     async fn add_phone(&self, person: &Person, number: &E164) -> Result<(), DirectoryError>;
     /// Deletes the values that are this number, in whatever form they are stored (done if

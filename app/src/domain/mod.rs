@@ -3,10 +3,12 @@
 //! Adapters in the `server` crate implement the ports; pages reach them through [`AppState`],
 //! which leptos_axum provides as context to every server function and route.
 
+pub mod audit;
 pub mod codes;
 pub mod directory;
 pub mod phone;
 pub mod ports;
+pub mod sign_in;
 pub mod sms;
 
 use std::sync::Arc;
@@ -32,6 +34,18 @@ pub struct AppState {
     pub directory: Arc<dyn Probe>,
     /// Present only with the demo SMS provider.
     pub demo_outbox: Option<Arc<dyn DemoOutbox>>,
+    pub sign_in: Arc<sign_in::SignInService>,
+    pub session_policy: SessionPolicy,
+}
+
+/// How long sessions and remembered browsers last, and how their cookies are named.
+#[derive(Debug, Clone)]
+pub struct SessionPolicy {
+    /// A session ends this many seconds after sign-in, however active.
+    pub absolute_timeout_secs: i64,
+    /// The remember-this-browser cookie's name (`__Host-` prefixed over https).
+    pub remember_cookie: String,
+    pub secure_cookies: bool,
 }
 
 impl axum::extract::FromRef<AppState> for LeptosOptions {

@@ -1,22 +1,54 @@
+//! The start page: who is signed in and how, or an invitation to sign in.
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 
+use crate::api::SignedInUser;
+use crate::components::layout::SiteInfoResource;
 use crate::i18n::t;
+
+const BUTTON: &str = "mt-6 inline-flex items-center rounded-lg bg-indigo-600 px-4 py-2 text-sm font-semibold text-white shadow-sm hover:bg-indigo-500 focus-visible:outline focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-600";
 
 #[component]
 pub fn HomePage() -> impl IntoView {
+    let info = expect_context::<SiteInfoResource>();
     view! {
         <Title text=t("home.title") />
         <section class="rounded-2xl bg-white p-8 shadow-sm ring-1 ring-slate-200 dark:bg-slate-900 dark:ring-slate-800">
-            <h1 class="text-2xl font-semibold tracking-tight">{t("home.title")}</h1>
-            <p class="mt-3 max-w-prose text-slate-600 dark:text-slate-300">{t("home.intro")}</p>
-            <A
-                href="/status"
-                attr:class="mt-6 inline-flex items-center rounded-lg bg-indigo-600 px-4 py-2 text-sm font-semibold text-white shadow-sm hover:bg-indigo-500 focus-visible:outline focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-600"
-            >
-                {t("home.status_link")}
-            </A>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match info.await.ok().and_then(|i| i.user) {
+                        Some(user) => signed_in(user).into_any(),
+                        None => signed_out().into_any(),
+                    }
+                })}
+            </Transition>
         </section>
+    }
+}
+
+fn signed_in(user: SignedInUser) -> impl IntoView {
+    let method = match user.method.as_str() {
+        "password_and_sms" => t("home.method.password_and_sms"),
+        "password_and_remembered_browser" => t("home.method.password_and_remembered_browser"),
+        _ => t("home.method.password"),
+    };
+    view! {
+        <h1 class="text-2xl font-semibold tracking-tight" data-testid="home-greeting">
+            {t("home.signed_in_title").replace("{name}", &user.display_name)}
+        </h1>
+        <p class="mt-3 max-w-prose text-slate-600 dark:text-slate-300" data-method=user.method.clone()>
+            {t("home.last_sign_in")} " " {crate::pages::status::format_utc_time(user.signed_in_at * 1000)} ", " {method} "."
+        </p>
+        <A href="/status" attr:class=BUTTON>{t("home.status_link")}</A>
+    }
+}
+
+fn signed_out() -> impl IntoView {
+    view! {
+        <h1 class="text-2xl font-semibold tracking-tight">{t("home.title")}</h1>
+        <p class="mt-3 max-w-prose text-slate-600 dark:text-slate-300">{t("home.intro")}</p>
+        <A href="/sign-in" attr:class=BUTTON>{t("home.sign_in")}</A>
     }
 }

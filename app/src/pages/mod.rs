@@ -1,4 +1,5 @@
 pub mod demo_phone;
 pub mod home;
 pub mod not_found;
+pub mod sign_in;
 pub mod status;

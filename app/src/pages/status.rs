@@ -78,7 +78,7 @@ fn StatusRow(name: &'static str, ok: bool, testid: &'static str) -> impl IntoVie
 }
 
 /// `HH:MM:SS UTC`, without pulling a date library into the wasm.
-fn format_utc_time(unix_ms: i64) -> String {
+pub(crate) fn format_utc_time(unix_ms: i64) -> String {
     let secs_of_day = unix_ms.div_euclid(1000).rem_euclid(86_400);
     format!("{:02}:{:02}:{:02} UTC", secs_of_day / 3600, secs_of_day % 3600 / 60, secs_of_day % 60)
 }

@@ -53,6 +53,7 @@ macro_rules! on_pool {
 }
 
 mod codes;
+mod sign_in;
 
 impl Db {
     /// Opens the pool and proves it with one connection, so a wrong URL fails at start-up.

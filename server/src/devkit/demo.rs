@@ -39,6 +39,14 @@ pub const PEOPLE: &[DemoPerson] = &[
         admin: false,
     },
     DemoPerson {
+        uid: "dave",
+        password: "dave-demo-pw",
+        name: "Dave Dias",
+        phones: &["+12015550142", "+447400654321"],
+        two_factor: true,
+        admin: false,
+    },
+    DemoPerson {
         uid: "carol",
         password: "carol-demo-pw",
         name: "Carol Chen",
@@ -119,7 +127,7 @@ pub async fn run(listen: &str, data_dir: &Path) -> Result<(), StartupError> {
 }
 
 /// Turns 2-step sign-in on for the demo people who have it, keyed by their directory id.
-async fn seed_settings(config: &Config, db: &crate::db::Db) -> Result<(), StartupError> {
+pub async fn seed_settings(config: &Config, db: &crate::db::Db) -> Result<(), StartupError> {
     let directory = LdapDirectory::new(config.directory.clone());
     let mut ldap = directory.service_connection().await?;
     let id_attr = config.directory.user_id_attribute.as_str();

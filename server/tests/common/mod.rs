@@ -128,6 +128,13 @@ impl Drop for TestApp {
 }
 
 pub async fn spawn_app(backend: Backend, extra: &[(&str, &str)]) -> TestApp {
+    // LATCHKEY_TEST_LOG=debug shows the server's log beside a failing test's output.
+    if let Ok(filter) = std::env::var("LATCHKEY_TEST_LOG") {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_test_writer()
+            .try_init();
+    }
     let slapd = Slapd::start(&demo_seed()).expect("slapd");
     let test_db = TestDb::new(backend).await;
     let env = env_for(&slapd, &test_db.url, extra);

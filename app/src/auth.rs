@@ -1,0 +1,107 @@
+//! Server-side helpers shared by server functions: the session, who is signed in, and who is
+//! asking. Server-only.
+
+use std::net::SocketAddr;
+
+use axum::extract::ConnectInfo;
+use axum::http::{HeaderMap, header};
+use leptos::prelude::*;
+use tower_sessions::Session;
+
+use crate::domain::sign_in::{Authenticated, Client, Notice};
+use crate::domain::{AppState, now_ms};
+use crate::error::AppError;
+
+/// The signed-in person.
+pub const SESSION_AUTH_KEY: &str = "latchkey.auth";
+/// The sign-in flow in progress.
+pub const SESSION_FLOW_KEY: &str = "latchkey.flow";
+/// A message for the next page view (no-JavaScript form posts come back by redirect).
+pub const SESSION_NOTICE_KEY: &str = "latchkey.notice";
+
+pub fn state() -> AppState {
+    expect_context::<AppState>()
+}
+
+pub async fn session() -> Result<Session, AppError> {
+    leptos_axum::extract::<Session>().await.map_err(|e| {
+        tracing::error!(error = %e, "session layer missing from the request");
+        AppError::internal()
+    })
+}
+
+/// A session read or write failed: the session store is the database.
+pub fn session_error(e: tower_sessions::session::Error) -> AppError {
+    tracing::error!(error = %e, "session store failed");
+    AppError::unavailable()
+}
+
+pub fn now_secs() -> i64 {
+    now_ms() / 1000
+}
+
+/// Who is asking: address, browser, time.
+pub async fn client() -> Client {
+    let headers = leptos_axum::extract::<HeaderMap>().await.unwrap_or_default();
+    let ip = leptos_axum::extract::<ConnectInfo<SocketAddr>>()
+        .await
+        .map(|ConnectInfo(addr)| addr.ip().to_string())
+        .unwrap_or_else(|_| "unknown".to_owned());
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|ua| ua.chars().take(256).collect())
+        .unwrap_or_default();
+    Client { ip, user_agent, now: now_secs() }
+}
+
+/// The signed-in person, if the session has one that is still within the absolute timeout.
+/// An expired sign-in is removed from the session.
+pub async fn current_user(session: &Session) -> Result<Option<Authenticated>, AppError> {
+    let Some(user) = session.get::<Authenticated>(SESSION_AUTH_KEY).await.map_err(session_error)?
+    else {
+        return Ok(None);
+    };
+    let limit = state().session_policy.absolute_timeout_secs;
+    if now_secs() - user.signed_in_at >= limit {
+        tracing::info!("session reached its absolute timeout");
+        session.flush().await.map_err(session_error)?;
+        return Ok(None);
+    }
+    Ok(Some(user))
+}
+
+pub async fn set_notice(session: &Session, notice: Option<Notice>) -> Result<(), AppError> {
+    match notice {
+        Some(n) => session.insert(SESSION_NOTICE_KEY, n).await.map_err(session_error),
+        None => {
+            session.remove::<Notice>(SESSION_NOTICE_KEY).await.map(|_| ()).map_err(session_error)
+        }
+    }
+}
+
+pub async fn take_notice(session: &Session) -> Result<Option<Notice>, AppError> {
+    session.remove::<Notice>(SESSION_NOTICE_KEY).await.map_err(session_error)
+}
+
+/// The value of cookie `name` in the request, if sent.
+pub async fn request_cookie(name: &str) -> Option<String> {
+    let headers = leptos_axum::extract::<HeaderMap>().await.ok()?;
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// Adds a `Set-Cookie` to the response.
+pub fn set_cookie(cookie: &tower_sessions::cookie::Cookie<'_>) {
+    let response = expect_context::<leptos_axum::ResponseOptions>();
+    match axum::http::HeaderValue::from_str(&cookie.to_string()) {
+        Ok(value) => response.append_header(header::SET_COOKIE, value),
+        Err(e) => tracing::error!(error = %e, "cookie value not valid in a header"),
+    }
+}

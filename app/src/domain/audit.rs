@@ -1,0 +1,50 @@
+//! The audit trail: security events, stored in SQL, for people (their activity) and
+//! administrators (the trail).
+
+use async_trait::async_trait;
+
+use super::ports::Unavailable;
+
+/// One security event. `kind` is a stable dotted name (`sign_in.success`); `outcome` a short
+/// word (`accepted`, `rejected`, `sent`, …); `detail` never holds a secret or a full number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEvent {
+    /// Unix seconds.
+    pub at: i64,
+    pub kind: &'static str,
+    /// Who acted (the person signing in, or an administrator).
+    pub actor_id: Option<String>,
+    pub login: Option<String>,
+    /// Whom it was done to, when that is someone else (administrator actions).
+    pub subject_id: Option<String>,
+    pub client_ip: String,
+    pub user_agent: String,
+    pub outcome: String,
+    pub detail: Option<String>,
+}
+
+/// A stored event, as read back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAuditEvent {
+    pub id: i64,
+    pub at: i64,
+    pub kind: String,
+    pub actor_id: Option<String>,
+    pub login: Option<String>,
+    pub subject_id: Option<String>,
+    pub client_ip: String,
+    pub user_agent: String,
+    pub outcome: String,
+    pub detail: Option<String>,
+}
+
+#[async_trait]
+pub trait AuditLog: Send + Sync {
+    async fn record(&self, event: &AuditEvent) -> Result<(), Unavailable>;
+    /// The newest `limit` events that involve `user_id` (as actor or subject), newest first.
+    async fn for_user(
+        &self,
+        user_id: &str,
+        limit: u32,
+    ) -> Result<Vec<StoredAuditEvent>, Unavailable>;
+}

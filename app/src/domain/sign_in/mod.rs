@@ -1,0 +1,1037 @@
+//! Signing in: the password (an LDAP bind as the person), then, when 2-step sign-in is on or
+//! required, a code texted to one of the person's phones. The flow's state machine is in
+//! [`flow`]; this module runs it against the ports.
+
+pub mod flow;
+pub mod throttle;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+use super::audit::{AuditEvent, AuditLog};
+use super::codes::{CodeEngine, CodeError, CodeHasher, OtpCode, Purpose, SendRequest};
+use super::directory::{Directory, DirectoryError, PasswordCheck, Person, UserId, Username};
+use super::phone::{E164, PhonePolicy};
+use super::ports::Unavailable;
+use super::sms::SmsSender;
+use crate::i18n::MessageId;
+use flow::{Event, Facts, Start, State};
+use throttle::ThrottleRules;
+
+/// How the person proved who they are, for the session and later "recent sign-in" checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMethod {
+    Password,
+    PasswordAndSms,
+    PasswordAndRememberedBrowser,
+}
+
+impl AuthMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::Password => "password",
+            AuthMethod::PasswordAndSms => "password_and_sms",
+            AuthMethod::PasswordAndRememberedBrowser => "password_and_remembered_browser",
+        }
+    }
+}
+
+/// A signed-in person, as the session keeps them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Authenticated {
+    pub user_id: UserId,
+    pub login: String,
+    pub display_name: String,
+    pub is_admin: bool,
+    pub method: AuthMethod,
+    /// Unix seconds of the last time the person proved who they are (password, code).
+    pub authenticated_at: i64,
+    /// Unix seconds the session was signed in (for the absolute timeout).
+    pub signed_in_at: i64,
+}
+
+/// Who is asking: for limits and the audit trail.
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub ip: String,
+    pub user_agent: String,
+    /// Unix seconds.
+    pub now: i64,
+}
+
+/// Something to tell the person, by message id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notice {
+    pub id: String,
+    pub retry_after: Option<i64>,
+    /// False for good news ("code sent"), true for problems.
+    pub error: bool,
+}
+
+impl Notice {
+    pub fn error(id: MessageId) -> Self {
+        Self { id: id.to_owned(), retry_after: None, error: true }
+    }
+
+    pub fn info(id: MessageId) -> Self {
+        Self { id: id.to_owned(), retry_after: None, error: false }
+    }
+
+    pub fn wait(id: MessageId, retry_after: i64) -> Self {
+        Self { id: id.to_owned(), retry_after: Some(retry_after.max(1)), error: true }
+    }
+}
+
+/// The person as the flow remembers them between steps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlowPerson {
+    pub user_id: UserId,
+    pub dn: String,
+    pub login: String,
+    pub display_name: String,
+    pub is_admin: bool,
+    /// Preferred first.
+    pub phones: Vec<E164>,
+}
+
+/// A sign-in flow as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowRecord {
+    pub id: String,
+    pub person: FlowPerson,
+    pub state: State,
+    /// When the last text was sent, for the resend countdown (Unix seconds).
+    pub last_sent_at: Option<i64>,
+    /// Optimistic concurrency: an update names the version it read.
+    pub version: i64,
+    pub expires_at: i64,
+}
+
+/// A "remember this browser" token to set as a cookie: `id.secret`.
+#[derive(Debug, Clone)]
+pub struct BrowserToken(pub String);
+
+/// A trusted browser to store (the token itself never is, only its HMAC).
+#[derive(Debug, Clone)]
+pub struct NewTrustedBrowser<'a> {
+    pub id: &'a str,
+    pub user_id: &'a str,
+    pub digest: &'a str,
+    pub description: &'a str,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// What signing in keeps in SQL besides codes.
+#[async_trait]
+pub trait SignInStore: Send + Sync {
+    /// The latest `blocked_until` among `keys`, if any is still in the future.
+    async fn login_blocked_until(
+        &self,
+        keys: &[String],
+        now: i64,
+    ) -> Result<Option<i64>, Unavailable>;
+    /// Counts a failed password for `key` (restarting the count when the last failure is older
+    /// than `window_secs`) and returns the count.
+    async fn record_login_failure(
+        &self,
+        key: &str,
+        now: i64,
+        window_secs: i64,
+    ) -> Result<u32, Unavailable>;
+    async fn block_login(&self, key: &str, until: i64) -> Result<(), Unavailable>;
+    async fn clear_login_failures(&self, key: &str) -> Result<(), Unavailable>;
+
+    async fn two_factor_enabled(&self, user_id: &UserId) -> Result<bool, Unavailable>;
+    async fn set_two_factor(&self, user_id: &UserId, on: bool, now: i64)
+    -> Result<(), Unavailable>;
+    async fn preferred_phone(&self, user_id: &UserId) -> Result<Option<String>, Unavailable>;
+    /// Records a phone's metadata (added now, unnamed) if it has none.
+    async fn add_phone_metadata(
+        &self,
+        user_id: &UserId,
+        number: &E164,
+        now: i64,
+    ) -> Result<(), Unavailable>;
+    async fn phone_used(&self, user_id: &UserId, number: &str, now: i64)
+    -> Result<(), Unavailable>;
+
+    async fn create_flow(&self, flow: &FlowRecord, now: i64) -> Result<(), Unavailable>;
+    /// The flow, unless it is gone or expired.
+    async fn load_flow(&self, id: &str, now: i64) -> Result<Option<FlowRecord>, Unavailable>;
+    /// Stores a new state if the flow is still at `flow.version`; false if another request
+    /// moved it first.
+    async fn update_flow(&self, flow: &FlowRecord, now: i64) -> Result<bool, Unavailable>;
+    async fn delete_flow(&self, id: &str) -> Result<(), Unavailable>;
+
+    async fn add_trusted_browser(&self, browser: &NewTrustedBrowser<'_>)
+    -> Result<(), Unavailable>;
+    /// The stored digest of trusted browser `id` if it belongs to `user_id`, is not revoked
+    /// and has not expired.
+    async fn trusted_browser_digest(
+        &self,
+        id: &str,
+        user_id: &UserId,
+        now: i64,
+    ) -> Result<Option<String>, Unavailable>;
+    async fn trusted_browser_used(&self, id: &str, now: i64) -> Result<(), Unavailable>;
+}
+
+/// Settings the flow needs from configuration.
+#[derive(Debug, Clone)]
+pub struct SignInSettings {
+    pub policy_required: bool,
+    pub remember_browser_days: u32,
+    /// The public host, for the SMS autofill line `@host #code`.
+    pub host: String,
+    pub product_name: String,
+    /// The SMS text with `{code}`, `{product}` and `{minutes}` placeholders.
+    pub sms_template: String,
+    pub throttle: ThrottleRules,
+    /// How long a started sign-in may take.
+    pub flow_lifetime_secs: i64,
+    /// Seconds before a code may be sent again (the send cooldown), for the countdown.
+    pub resend_after_secs: i64,
+    /// Every password answer takes at least this long, so that timing does not tell an unknown
+    /// account from a wrong password.
+    pub min_password_answer: Duration,
+}
+
+/// Why a step did not go through. Each maps to one message for the person.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignInError {
+    /// Unknown person, wrong password, locked or expired account: one message for all.
+    #[error("the username or password is not right")]
+    Failed,
+    #[error("too many attempts, wait {retry_after} s")]
+    Throttled { retry_after: i64 },
+    /// The flow is gone (expired, finished, or never existed): start again.
+    #[error("the sign-in expired")]
+    FlowExpired,
+    /// The step does not fit the flow's state (a stale tab, a replayed form).
+    #[error("that step is not possible now")]
+    OutOfOrder,
+    #[error("code: {0}")]
+    Code(CodeError),
+    #[error("phone: {0}")]
+    Phone(MessageId),
+    #[error("this number belongs to someone else")]
+    NumberTaken,
+    #[error("a service is unavailable")]
+    Unavailable,
+}
+
+impl SignInError {
+    pub fn notice(&self) -> Notice {
+        match self {
+            SignInError::Failed => Notice::error("sign_in.failed"),
+            SignInError::Throttled { retry_after } => {
+                Notice::wait("sign_in.throttled", *retry_after)
+            }
+            SignInError::FlowExpired => Notice::error("sign_in.expired"),
+            SignInError::OutOfOrder => Notice::error("sign_in.out_of_order"),
+            SignInError::Code(e) => Notice {
+                id: e.message_id().to_owned(),
+                retry_after: e.retry_after().map(|s| s.max(1)),
+                error: true,
+            },
+            SignInError::Phone(id) => Notice::error(id),
+            SignInError::NumberTaken => Notice::error("enrol.number_taken"),
+            SignInError::Unavailable => Notice::error("error.unavailable"),
+        }
+    }
+}
+
+impl From<Unavailable> for SignInError {
+    fn from(_: Unavailable) -> Self {
+        SignInError::Unavailable
+    }
+}
+
+impl From<DirectoryError> for SignInError {
+    fn from(_: DirectoryError) -> Self {
+        SignInError::Unavailable
+    }
+}
+
+/// What the password step led to.
+#[derive(Debug)]
+pub enum PasswordOutcome {
+    SignedIn(Authenticated),
+    /// A second step is needed: the flow id goes into the session.
+    SecondStep {
+        flow_id: String,
+        notice: Option<Notice>,
+    },
+}
+
+/// What a step of the flow led to.
+#[derive(Debug)]
+pub enum StepOutcome {
+    /// Still in the flow; tell the person this.
+    Continue(Option<Notice>),
+    SignedIn {
+        user: Authenticated,
+        remember: Option<BrowserToken>,
+    },
+}
+
+/// What the sign-in page shows for a flow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowView {
+    pub state: State,
+    pub display_name: String,
+    /// Masked, preferred first.
+    pub phones: Vec<String>,
+    /// Seconds until "send again" may be used.
+    pub resend_in: i64,
+    pub expires_in: i64,
+}
+
+pub struct SignInService {
+    directory: Arc<dyn Directory>,
+    store: Arc<dyn SignInStore>,
+    audit: Arc<dyn AuditLog>,
+    codes: CodeEngine,
+    sms: Arc<dyn SmsSender>,
+    phones: PhonePolicy,
+    tokens: CodeHasher,
+    settings: SignInSettings,
+}
+
+impl std::fmt::Debug for SignInService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignInService").field("settings", &self.settings).finish_non_exhaustive()
+    }
+}
+
+/// Builds the pieces of a [`SignInService`].
+pub struct SignInParts {
+    pub directory: Arc<dyn Directory>,
+    pub store: Arc<dyn SignInStore>,
+    pub audit: Arc<dyn AuditLog>,
+    pub codes: CodeEngine,
+    pub sms: Arc<dyn SmsSender>,
+    pub phones: PhonePolicy,
+    /// Keys for remembered-browser token digests (the same rotatable keys as codes).
+    pub tokens: CodeHasher,
+    pub settings: SignInSettings,
+}
+
+impl SignInService {
+    pub fn new(p: SignInParts) -> Self {
+        Self {
+            directory: p.directory,
+            store: p.store,
+            audit: p.audit,
+            codes: p.codes,
+            sms: p.sms,
+            phones: p.phones,
+            tokens: p.tokens,
+            settings: p.settings,
+        }
+    }
+
+    pub fn settings(&self) -> &SignInSettings {
+        &self.settings
+    }
+
+    pub fn code_length(&self) -> u8 {
+        self.codes.rules().length
+    }
+
+    async fn audit(
+        &self,
+        client: &Client,
+        kind: &'static str,
+        user: Option<(&UserId, &str)>,
+        outcome: &str,
+        detail: Option<String>,
+    ) {
+        let event = AuditEvent {
+            at: client.now,
+            kind,
+            actor_id: user.map(|(id, _)| id.0.clone()),
+            login: user.map(|(_, login)| login.to_owned()),
+            subject_id: None,
+            client_ip: client.ip.clone(),
+            user_agent: client.user_agent.clone(),
+            outcome: outcome.to_owned(),
+            detail,
+        };
+        // An audit write that fails must not stop a person signing in, but is loud in the log.
+        if let Err(e) = self.audit.record(&event).await {
+            tracing::error!(kind, error = %e, "could not write an audit event");
+        }
+    }
+
+    /// The password step. `remembered`: the browser's remember-me cookie, if it sent one.
+    #[tracing::instrument(skip_all, fields(ip = %client.ip))]
+    pub async fn password(
+        &self,
+        client: &Client,
+        login_input: &str,
+        password: &SecretString,
+        remembered: Option<&str>,
+    ) -> Result<PasswordOutcome, SignInError> {
+        let started = tokio::time::Instant::now();
+        let result = self.password_inner(client, login_input, password, remembered).await;
+        // Failures answer no sooner than the floor: an unknown login must not answer faster.
+        if matches!(result, Err(SignInError::Failed)) {
+            tokio::time::sleep_until(started + self.settings.min_password_answer).await;
+        }
+        result
+    }
+
+    async fn password_inner(
+        &self,
+        client: &Client,
+        login_input: &str,
+        password: &SecretString,
+        remembered: Option<&str>,
+    ) -> Result<PasswordOutcome, SignInError> {
+        use secrecy::ExposeSecret;
+        let login_key = throttle::login_key(login_input);
+        let ip_key = throttle::ip_key(&client.ip);
+        let keys = [login_key.clone(), ip_key.clone()];
+        if let Some(until) = self.store.login_blocked_until(&keys, client.now).await? {
+            self.audit(client, "sign_in.password", None, "throttled", Some(login_key)).await;
+            return Err(SignInError::Throttled { retry_after: until - client.now });
+        }
+
+        let login = Username::parse(login_input).ok();
+        let empty_password = password.expose_secret().is_empty();
+        let person = match &login {
+            // An empty password would be an anonymous bind that "succeeds": never send one.
+            Some(login) if !empty_password => self.directory.find_by_login(login).await?,
+            _ => None,
+        };
+        let check = match &person {
+            Some(person) => self.directory.check_password(person, password).await?,
+            None => {
+                // Same work as a real check, so the answer takes as long.
+                if !empty_password {
+                    self.directory.decoy_password_check(password).await?;
+                }
+                PasswordCheck::WrongPassword
+            }
+        };
+        let person = match (person, check) {
+            (Some(person), PasswordCheck::Accepted) => person,
+            (person, check) => {
+                return Err(self.password_failed(client, &keys, check, person.as_ref()).await);
+            }
+        };
+
+        self.store.clear_login_failures(&login_key).await?;
+        self.audit(client, "sign_in.password", Some((&person.id, &person.login)), "accepted", None)
+            .await;
+        self.after_password(client, person, remembered).await
+    }
+
+    async fn password_failed(
+        &self,
+        client: &Client,
+        keys: &[String; 2],
+        check: PasswordCheck,
+        person: Option<&Person>,
+    ) -> SignInError {
+        let reason = match (person, check) {
+            (None, _) => "unknown_login".to_owned(),
+            (Some(_), PasswordCheck::WrongPassword) => "wrong_password".to_owned(),
+            (Some(_), PasswordCheck::AccountLocked) => "account_locked".to_owned(),
+            (Some(_), PasswordCheck::PasswordExpired) => "password_expired".to_owned(),
+            (Some(_), PasswordCheck::Refused(rc)) => format!("refused_rc_{rc}"),
+            (Some(_), PasswordCheck::Accepted) => "accepted".to_owned(),
+        };
+        tracing::info!(reason, "password refused");
+        self.audit(
+            client,
+            "sign_in.password",
+            person.map(|p| (&p.id, p.login.as_str())),
+            "rejected",
+            Some(reason),
+        )
+        .await;
+        let rules = self.settings.throttle;
+        let mut locked = None;
+        for (key, rule) in keys.iter().zip([rules.account, rules.ip]) {
+            let Ok(failures) =
+                self.store.record_login_failure(key, client.now, rule.window_secs).await
+            else {
+                return SignInError::Unavailable;
+            };
+            if let Some(wait) = rule.wait_after(failures) {
+                if self.store.block_login(key, client.now + wait).await.is_err() {
+                    return SignInError::Unavailable;
+                }
+                if failures >= rule.lock_after {
+                    locked = Some((key.clone(), wait));
+                }
+            }
+        }
+        if let Some((key, wait)) = locked {
+            self.audit(
+                client,
+                "sign_in.locked",
+                person.map(|p| (&p.id, p.login.as_str())),
+                "password_throttle",
+                Some(format!("{key} for {wait} s")),
+            )
+            .await;
+        }
+        SignInError::Failed
+    }
+
+    async fn after_password(
+        &self,
+        client: &Client,
+        person: Person,
+        remembered: Option<&str>,
+    ) -> Result<PasswordOutcome, SignInError> {
+        let two_factor_on = self.store.two_factor_enabled(&person.id).await?;
+        let is_admin = self.directory.is_admin(&person).await?;
+        let phones = self.ordered_phones(&person).await?;
+        let remembered_browser = match remembered {
+            Some(token) if two_factor_on || self.settings.policy_required => {
+                self.check_remembered(&person.id, token, client.now).await?
+            }
+            _ => false,
+        };
+        let facts = Facts {
+            two_factor_on,
+            policy_required: self.settings.policy_required,
+            remembered_browser,
+            phones: phones.len(),
+        };
+        let flow_person = FlowPerson {
+            user_id: person.id.clone(),
+            dn: person.dn.clone(),
+            login: person.login.clone(),
+            display_name: person.display_name.clone(),
+            is_admin,
+            phones,
+        };
+        let state = match flow::start(facts) {
+            Start::SignedIn => {
+                return Ok(PasswordOutcome::SignedIn(
+                    self.signed_in(client, &flow_person, AuthMethod::Password).await,
+                ));
+            }
+            Start::Remembered => {
+                self.audit(
+                    client,
+                    "sign_in.remembered_browser",
+                    Some((&person.id, &person.login)),
+                    "used",
+                    None,
+                )
+                .await;
+                return Ok(PasswordOutcome::SignedIn(
+                    self.signed_in(client, &flow_person, AuthMethod::PasswordAndRememberedBrowser)
+                        .await,
+                ));
+            }
+            Start::SendTo(_) | Start::ChoosePhone => State::ChoosePhone,
+            Start::EnrolNumber => State::EnrolNumber,
+        };
+        let mut record = FlowRecord {
+            id: random_token(16),
+            person: flow_person,
+            state,
+            last_sent_at: None,
+            version: 0,
+            expires_at: client.now + self.settings.flow_lifetime_secs,
+        };
+        self.store.create_flow(&record, client.now).await?;
+        let notice = match flow::start(facts) {
+            // A refusal here (a send limit, the second step locked) leaves the flow at the
+            // phone list with the reason shown: the password was right, so it is not repeated.
+            Start::SendTo(phone) => match self.send_code(client, &mut record, phone).await {
+                Ok(notice) => notice,
+                Err(e) => Some(e.notice()),
+            },
+            Start::EnrolNumber => Some(Notice::info("enrol.required")),
+            _ => None,
+        };
+        Ok(PasswordOutcome::SecondStep { flow_id: record.id, notice })
+    }
+
+    /// The person's phones, preferred first, then in directory order.
+    async fn ordered_phones(&self, person: &Person) -> Result<Vec<E164>, SignInError> {
+        let mut phones = person.phones.clone();
+        if let Some(preferred) = self.store.preferred_phone(&person.id).await?
+            && let Some(i) = phones.iter().position(|p| p.as_str() == preferred)
+        {
+            let p = phones.remove(i);
+            phones.insert(0, p);
+        }
+        Ok(phones)
+    }
+
+    async fn check_remembered(
+        &self,
+        user_id: &UserId,
+        token: &str,
+        now: i64,
+    ) -> Result<bool, SignInError> {
+        let Some((id, secret)) = token.split_once('.') else {
+            return Ok(false);
+        };
+        if id.len() > 64 || secret.len() > 128 {
+            return Ok(false);
+        }
+        let Some(stored) = self.store.trusted_browser_digest(id, user_id, now).await? else {
+            return Ok(false);
+        };
+        if !self.tokens.token_matches(id, secret, &stored) {
+            tracing::warn!("a remembered-browser cookie with a wrong secret was presented");
+            return Ok(false);
+        }
+        self.store.trusted_browser_used(id, now).await?;
+        Ok(true)
+    }
+
+    async fn signed_in(
+        &self,
+        client: &Client,
+        person: &FlowPerson,
+        method: AuthMethod,
+    ) -> Authenticated {
+        self.audit(
+            client,
+            "sign_in.success",
+            Some((&person.user_id, &person.login)),
+            method.as_str(),
+            None,
+        )
+        .await;
+        Authenticated {
+            user_id: person.user_id.clone(),
+            login: person.login.clone(),
+            display_name: person.display_name.clone(),
+            is_admin: person.is_admin,
+            method,
+            authenticated_at: client.now,
+            signed_in_at: client.now,
+        }
+    }
+
+    async fn load(&self, flow_id: &str, now: i64) -> Result<FlowRecord, SignInError> {
+        self.store.load_flow(flow_id, now).await?.ok_or(SignInError::FlowExpired)
+    }
+
+    /// Applies `event` and stores the result; refuses if another request moved the flow.
+    async fn advance(
+        &self,
+        record: &mut FlowRecord,
+        event: &Event,
+        now: i64,
+    ) -> Result<(), SignInError> {
+        let next = flow::next(&record.state, event, record.person.phones.len()).map_err(|e| {
+            tracing::info!(error = %e, "sign-in step out of order");
+            SignInError::OutOfOrder
+        })?;
+        record.state = next;
+        if !self.store.update_flow(record, now).await? {
+            return Err(SignInError::OutOfOrder);
+        }
+        record.version += 1;
+        Ok(())
+    }
+
+    fn sms_body(&self, code: &OtpCode) -> String {
+        let minutes = (self.codes.rules().lifetime_secs + 59) / 60;
+        let text = self
+            .settings
+            .sms_template
+            .replace("{product}", &self.settings.product_name)
+            .replace("{minutes}", &minutes.to_string())
+            .replace("{code}", code.expose());
+        // The origin-bound line (WebOTP): browsers only offer the code on this host.
+        format!("{text}\n\n@{} #{}", self.settings.host, code.expose())
+    }
+
+    /// Issues a code, texts it to the flow's phone `phone`, and records the outcome in the
+    /// flow. Never claims a text was sent when the provider did not take it.
+    async fn send_code(
+        &self,
+        client: &Client,
+        record: &mut FlowRecord,
+        phone: usize,
+    ) -> Result<Option<Notice>, SignInError> {
+        let number = record.person.phones.get(phone).cloned().ok_or(SignInError::OutOfOrder)?;
+        self.text_code(client, record, &number, Purpose::SignIn, |ok| {
+            if ok { Event::TextSent { phone } } else { Event::TextFailed { phone } }
+        })
+        .await
+    }
+
+    async fn text_code(
+        &self,
+        client: &Client,
+        record: &mut FlowRecord,
+        number: &E164,
+        purpose: Purpose,
+        event: impl Fn(bool) -> Event,
+    ) -> Result<Option<Notice>, SignInError> {
+        let user = (&record.person.user_id, record.person.login.as_str());
+        let request = SendRequest {
+            user_id: record.person.user_id.as_str(),
+            number,
+            client_ip: &client.ip,
+            now: client.now,
+        };
+        let issued = match self.codes.issue(&record.id, purpose, &request).await {
+            Ok(issued) => issued,
+            Err(e) => {
+                if let CodeError::Locked { .. } = e {
+                    self.audit(client, "sign_in.locked", Some(user), "second_step", None).await;
+                } else {
+                    self.audit(
+                        client,
+                        "sign_in.code_sent",
+                        Some(user),
+                        "refused",
+                        Some(format!("{e}")),
+                    )
+                    .await;
+                }
+                return Err(SignInError::Code(e));
+            }
+        };
+        let body = self.sms_body(&issued.code);
+        let validity = u64::try_from(self.codes.rules().lifetime_secs).unwrap_or(300);
+        match self.sms.send(number, &body, validity).await {
+            Ok(sent) => {
+                tracing::info!(to = %number, provider_id = %sent.provider_id, "code texted");
+                self.audit(client, "sign_in.code_sent", Some(user), "sent", Some(number.masked()))
+                    .await;
+                record.last_sent_at = Some(client.now);
+                self.advance(record, &event(true), client.now).await?;
+                Ok(Some(Notice::info("otp.sent")))
+            }
+            Err(e) => {
+                tracing::warn!(to = %number, error = %e, twilio_code = ?e.twilio_code(), "code text not sent");
+                self.codes.send_failed(issued.ticket).await.map_err(SignInError::Code)?;
+                self.audit(
+                    client,
+                    "sign_in.code_sent",
+                    Some(user),
+                    "failed",
+                    Some(format!(
+                        "{} {}",
+                        number.masked(),
+                        e.twilio_code().map(|c| c.to_string()).unwrap_or_default()
+                    )),
+                )
+                .await;
+                self.advance(record, &event(false), client.now).await?;
+                Ok(Some(Notice::error(e.message_id())))
+            }
+        }
+    }
+
+    /// The person picked phone `phone` from the list (or asked to send again).
+    pub async fn choose_phone(
+        &self,
+        client: &Client,
+        flow_id: &str,
+        phone: usize,
+    ) -> Result<Option<Notice>, SignInError> {
+        let mut record = self.load(flow_id, client.now).await?;
+        flow::next(&record.state, &Event::TextSent { phone }, record.person.phones.len())
+            .map_err(|_| SignInError::OutOfOrder)?;
+        self.send_code(client, &mut record, phone).await
+    }
+
+    /// "Send a new code" to the phone of the current step.
+    pub async fn resend(
+        &self,
+        client: &Client,
+        flow_id: &str,
+    ) -> Result<Option<Notice>, SignInError> {
+        let mut record = self.load(flow_id, client.now).await?;
+        if let Some(phone) = record.state.phone() {
+            return self.send_code(client, &mut record, phone).await;
+        }
+        if let Some(number) = record.state.enrol_number().cloned() {
+            return self.text_enrol_code(client, &mut record, &number).await;
+        }
+        Err(SignInError::OutOfOrder)
+    }
+
+    pub async fn use_another_phone(
+        &self,
+        client: &Client,
+        flow_id: &str,
+    ) -> Result<(), SignInError> {
+        let mut record = self.load(flow_id, client.now).await?;
+        self.advance(&mut record, &Event::UseAnotherPhone, client.now).await
+    }
+
+    /// Checks the typed code. On success the flow ends and the person is signed in.
+    #[tracing::instrument(skip_all, fields(ip = %client.ip))]
+    pub async fn verify_code(
+        &self,
+        client: &Client,
+        flow_id: &str,
+        input: &str,
+        remember: bool,
+    ) -> Result<StepOutcome, SignInError> {
+        let mut record = self.load(flow_id, client.now).await?;
+        let (purpose, enrolling) = match &record.state {
+            State::CodeSent { .. } => (Purpose::SignIn, None),
+            State::EnrolCodeSent { number } => (Purpose::Enrol, Some(number.clone())),
+            _ => return Err(SignInError::OutOfOrder),
+        };
+        let (user_id, login) = (record.person.user_id.clone(), record.person.login.clone());
+        let user = (&user_id, login.as_str());
+        let number = match self
+            .codes
+            .verify(&record.id, purpose, record.person.user_id.as_str(), input, client.now)
+            .await
+        {
+            Ok(number) => number,
+            Err(e) => {
+                let kind = if matches!(e, CodeError::Locked { .. }) {
+                    "sign_in.locked"
+                } else {
+                    "sign_in.code"
+                };
+                self.audit(client, kind, Some(user), "rejected", Some(e.message_id().to_owned()))
+                    .await;
+                return Err(SignInError::Code(e));
+            }
+        };
+        if let Some(new_number) = &enrolling {
+            self.finish_enrolment(client, &record, new_number).await?;
+        }
+        self.advance(&mut record, &Event::CodeAccepted, client.now).await?;
+        self.store.delete_flow(&record.id).await?;
+        self.store.phone_used(&record.person.user_id, &number, client.now).await?;
+        self.audit(client, "sign_in.code", Some(user), "accepted", None).await;
+        let user = self.signed_in(client, &record.person, AuthMethod::PasswordAndSms).await;
+        let remember = if remember && self.settings.remember_browser_days > 0 {
+            Some(self.remember_browser(client, &user.user_id).await?)
+        } else {
+            None
+        };
+        Ok(StepOutcome::SignedIn { user, remember })
+    }
+
+    async fn remember_browser(
+        &self,
+        client: &Client,
+        user_id: &UserId,
+    ) -> Result<BrowserToken, SignInError> {
+        let id = random_token(12);
+        let secret = random_token(32);
+        let digest = self.tokens.token_digest(&id, &secret);
+        let description = describe_browser(&client.user_agent);
+        self.store
+            .add_trusted_browser(&NewTrustedBrowser {
+                id: &id,
+                user_id: user_id.as_str(),
+                digest: &digest,
+                description: &description,
+                created_at: client.now,
+                expires_at: client.now + i64::from(self.settings.remember_browser_days) * 86_400,
+            })
+            .await?;
+        Ok(BrowserToken(format!("{id}.{secret}")))
+    }
+
+    /// Policy requires a phone and the person has none: they give a number to prove.
+    pub async fn enrol_number(
+        &self,
+        client: &Client,
+        flow_id: &str,
+        input: &str,
+    ) -> Result<Option<Notice>, SignInError> {
+        let mut record = self.load(flow_id, client.now).await?;
+        if !matches!(
+            record.state,
+            State::EnrolNumber | State::EnrolSendFailed { .. } | State::EnrolCodeSent { .. }
+        ) {
+            return Err(SignInError::OutOfOrder);
+        }
+        let number = self.phones.parse(input).map_err(|e| SignInError::Phone(e.message_id()))?;
+        let owners = self.directory.phone_owners(&number).await?;
+        if owners.iter().any(|owner| owner != &record.person.user_id) {
+            return Err(SignInError::NumberTaken);
+        }
+        self.text_enrol_code(client, &mut record, &number).await
+    }
+
+    async fn text_enrol_code(
+        &self,
+        client: &Client,
+        record: &mut FlowRecord,
+        number: &E164,
+    ) -> Result<Option<Notice>, SignInError> {
+        let n = number.clone();
+        self.text_code(client, record, number, Purpose::Enrol, move |ok| {
+            if ok {
+                Event::EnrolTextSent { number: n.clone() }
+            } else {
+                Event::EnrolTextFailed { number: n.clone() }
+            }
+        })
+        .await
+    }
+
+    pub async fn change_number(&self, client: &Client, flow_id: &str) -> Result<(), SignInError> {
+        let mut record = self.load(flow_id, client.now).await?;
+        self.advance(&mut record, &Event::ChangeNumber, client.now).await
+    }
+
+    async fn finish_enrolment(
+        &self,
+        client: &Client,
+        record: &FlowRecord,
+        number: &E164,
+    ) -> Result<(), SignInError> {
+        let person = Person {
+            id: record.person.user_id.clone(),
+            dn: record.person.dn.clone(),
+            login: record.person.login.clone(),
+            display_name: record.person.display_name.clone(),
+            mail: None,
+            phones: record.person.phones.clone(),
+        };
+        self.directory.add_phone(&person, number).await?;
+        self.store.add_phone_metadata(&person.id, number, client.now).await?;
+        self.store.set_two_factor(&person.id, true, client.now).await?;
+        self.audit(
+            client,
+            "phone.enrolled",
+            Some((&person.id, &person.login)),
+            "added",
+            Some(number.masked()),
+        )
+        .await;
+        Ok(())
+    }
+
+    /// Abandons a flow ("start again").
+    pub async fn cancel(&self, flow_id: &str) -> Result<(), SignInError> {
+        Ok(self.store.delete_flow(flow_id).await?)
+    }
+
+    pub async fn sign_out(&self, client: &Client, user: &Authenticated) {
+        self.audit(client, "sign_out", Some((&user.user_id, &user.login)), "signed_out", None)
+            .await;
+    }
+
+    /// What the page shows for a flow; `None` when it is gone or expired.
+    pub async fn view(&self, flow_id: &str, now: i64) -> Result<Option<FlowView>, SignInError> {
+        let Some(record) = self.store.load_flow(flow_id, now).await? else {
+            return Ok(None);
+        };
+        let resend_in = record
+            .last_sent_at
+            .map(|at| (at + self.settings.resend_after_secs - now).max(0))
+            .unwrap_or(0);
+        Ok(Some(FlowView {
+            state: record.state,
+            display_name: record.person.display_name,
+            phones: record.person.phones.iter().map(E164::masked).collect(),
+            resend_in,
+            expires_in: (record.expires_at - now).max(0),
+        }))
+    }
+}
+
+/// A URL-safe random token of `bytes` random bytes (hex), from the OS.
+pub fn random_token(bytes: usize) -> String {
+    use rand::TryRngCore;
+    let mut buf = vec![0u8; bytes];
+    rand::rngs::OsRng
+        .try_fill_bytes(&mut buf)
+        .unwrap_or_else(|e| panic!("the OS has no randomness: {e}"));
+    hex::encode(buf)
+}
+
+/// "Chrome on Linux" from a User-Agent: enough for a person to recognise a browser in a list,
+/// without storing the whole fingerprint-friendly string.
+pub fn describe_browser(user_agent: &str) -> String {
+    let ua = user_agent;
+    let browser = if ua.contains("Edg/") {
+        "Edge"
+    } else if ua.contains("OPR/") {
+        "Opera"
+    } else if ua.contains("Firefox/") {
+        "Firefox"
+    } else if ua.contains("Chrome/") || ua.contains("Chromium/") || ua.contains("HeadlessChrome/") {
+        "Chrome"
+    } else if ua.contains("Safari/") {
+        "Safari"
+    } else {
+        "A browser"
+    };
+    let os = if ua.contains("Android") {
+        "Android"
+    } else if ua.contains("iPhone") || ua.contains("iPad") {
+        "iOS"
+    } else if ua.contains("Windows") {
+        "Windows"
+    } else if ua.contains("Mac OS X") || ua.contains("Macintosh") {
+        "macOS"
+    } else if ua.contains("Linux") || ua.contains("X11") {
+        "Linux"
+    } else {
+        "an unknown system"
+    };
+    format!("{browser} on {os}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn browsers_are_described_briefly() {
+        let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36";
+        assert_eq!(describe_browser(chrome), "Chrome on Linux");
+        let safari = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1";
+        assert_eq!(describe_browser(safari), "Safari on iOS");
+        let firefox =
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0";
+        assert_eq!(describe_browser(firefox), "Firefox on Windows");
+        assert_eq!(describe_browser(""), "A browser on an unknown system");
+    }
+
+    #[test]
+    fn tokens_are_random_hex() {
+        let a = random_token(16);
+        assert_eq!(a.len(), 32);
+        assert!(a.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_ne!(a, random_token(16));
+    }
+
+    #[test]
+    fn every_error_maps_to_a_catalog_message() {
+        let all = [
+            SignInError::Failed,
+            SignInError::Throttled { retry_after: 5 },
+            SignInError::FlowExpired,
+            SignInError::OutOfOrder,
+            SignInError::Code(CodeError::Expired),
+            SignInError::Phone("phone.invalid"),
+            SignInError::NumberTaken,
+            SignInError::Unavailable,
+        ];
+        for e in all {
+            let n = e.notice();
+            assert!(crate::i18n::has(&n.id), "{e:?} → {}", n.id);
+            assert!(n.error);
+        }
+        assert_eq!(SignInError::Throttled { retry_after: 0 }.notice().retry_after, Some(1));
+    }
+}

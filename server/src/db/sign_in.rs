@@ -1,0 +1,366 @@
+//! The sign-in store (flows, password throttling, trusted browsers, phone settings) and the
+//! audit log, on either database.
+
+use app::domain::audit::{AuditEvent, AuditLog, StoredAuditEvent};
+use app::domain::directory::UserId;
+use app::domain::phone::E164;
+use app::domain::ports::Unavailable;
+use app::domain::sign_in::{FlowPerson, FlowRecord, NewTrustedBrowser, SignInStore};
+use async_trait::async_trait;
+
+use super::{Db, StoreError};
+
+fn unavailable(e: impl Into<StoreError>) -> Unavailable {
+    let e = e.into();
+    tracing::error!(error = %e, "sign-in store query failed");
+    Unavailable { kind: "database" }
+}
+
+fn corrupt(what: &str, e: serde_json::Error) -> Unavailable {
+    tracing::error!(error = %e, what, "a stored sign-in flow cannot be read");
+    Unavailable { kind: "database" }
+}
+
+#[async_trait]
+impl SignInStore for Db {
+    async fn login_blocked_until(
+        &self,
+        keys: &[String],
+        now: i64,
+    ) -> Result<Option<i64>, Unavailable> {
+        let mut latest = None;
+        for key in keys {
+            let row: Option<(Option<i64>,)> = on_pool!(self, pool => {
+                sqlx::query_as("SELECT blocked_until FROM login_failures WHERE throttle_key = $1")
+                    .bind(key)
+                    .fetch_optional(pool)
+                    .await
+            })
+            .map_err(unavailable)?;
+            if let Some((Some(until),)) = row
+                && until > now
+            {
+                latest = latest.max(Some(until));
+            }
+        }
+        Ok(latest)
+    }
+
+    async fn record_login_failure(
+        &self,
+        key: &str,
+        now: i64,
+        window_secs: i64,
+    ) -> Result<u32, Unavailable> {
+        // One statement: parallel failures each count (no lost update).
+        let (failures,): (i32,) = on_pool!(self, pool => {
+            sqlx::query_as(
+                "INSERT INTO login_failures (throttle_key, failures, last_failure_at) VALUES ($1, 1, $2)
+                 ON CONFLICT (throttle_key) DO UPDATE SET
+                   failures = CASE WHEN login_failures.last_failure_at < $2 - $3 THEN 1
+                                   ELSE login_failures.failures + 1 END,
+                   last_failure_at = $2
+                 RETURNING failures",
+            )
+            .bind(key)
+            .bind(now)
+            .bind(window_secs)
+            .fetch_one(pool)
+            .await
+        })
+        .map_err(unavailable)?;
+        Ok(u32::try_from(failures).unwrap_or(0))
+    }
+
+    async fn block_login(&self, key: &str, until: i64) -> Result<(), Unavailable> {
+        on_pool!(self, pool => {
+            sqlx::query("UPDATE login_failures SET blocked_until = $2 WHERE throttle_key = $1")
+                .bind(key)
+                .bind(until)
+                .execute(pool)
+                .await
+                .map(|_| ())
+        })
+        .map_err(unavailable)
+    }
+
+    async fn clear_login_failures(&self, key: &str) -> Result<(), Unavailable> {
+        on_pool!(self, pool => {
+            sqlx::query("DELETE FROM login_failures WHERE throttle_key = $1")
+                .bind(key)
+                .execute(pool)
+                .await
+                .map(|_| ())
+        })
+        .map_err(unavailable)
+    }
+
+    async fn two_factor_enabled(&self, user_id: &UserId) -> Result<bool, Unavailable> {
+        Db::two_factor_enabled(self, user_id.as_str()).await.map_err(unavailable)
+    }
+
+    async fn set_two_factor(
+        &self,
+        user_id: &UserId,
+        on: bool,
+        now: i64,
+    ) -> Result<(), Unavailable> {
+        Db::set_two_factor(self, user_id.as_str(), on, now).await.map_err(unavailable)
+    }
+
+    async fn preferred_phone(&self, user_id: &UserId) -> Result<Option<String>, Unavailable> {
+        let row: Option<(String,)> = on_pool!(self, pool => {
+            sqlx::query_as("SELECT number FROM phone_settings WHERE user_id = $1 AND preferred")
+                .bind(user_id.as_str())
+                .fetch_optional(pool)
+                .await
+        })
+        .map_err(unavailable)?;
+        Ok(row.map(|(n,)| n))
+    }
+
+    async fn add_phone_metadata(
+        &self,
+        user_id: &UserId,
+        number: &E164,
+        now: i64,
+    ) -> Result<(), Unavailable> {
+        on_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO phone_settings (user_id, number, added_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (user_id, number) DO NOTHING",
+            )
+            .bind(user_id.as_str())
+            .bind(number.as_str())
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|_| ())
+        })
+        .map_err(unavailable)
+    }
+
+    async fn phone_used(
+        &self,
+        user_id: &UserId,
+        number: &str,
+        now: i64,
+    ) -> Result<(), Unavailable> {
+        // A number from the directory may have no row yet: create it ("Unnamed", added now).
+        on_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO phone_settings (user_id, number, added_at, last_used_at) VALUES ($1, $2, $3, $3)
+                 ON CONFLICT (user_id, number) DO UPDATE SET last_used_at = $3",
+            )
+            .bind(user_id.as_str())
+            .bind(number)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|_| ())
+        })
+        .map_err(unavailable)
+    }
+
+    async fn create_flow(&self, flow: &FlowRecord, now: i64) -> Result<(), Unavailable> {
+        let person = serde_json::to_string(&flow.person).map_err(|e| corrupt("person", e))?;
+        let state = serde_json::to_string(&flow.state).map_err(|e| corrupt("state", e))?;
+        // Expired flows of anyone go with each new one: the table stays small without a job.
+        on_pool!(self, pool => {
+            sqlx::query("DELETE FROM sign_in_flows WHERE expires_at < $1")
+                .bind(now)
+                .execute(pool)
+                .await
+                .map(|_| ())
+        })
+        .map_err(unavailable)?;
+        on_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO sign_in_flows (id, user_id, person, state, last_sent_at, version, created_at, expires_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(&flow.id)
+            .bind(flow.person.user_id.as_str())
+            .bind(person)
+            .bind(state)
+            .bind(flow.last_sent_at)
+            .bind(flow.version)
+            .bind(now)
+            .bind(flow.expires_at)
+            .execute(pool)
+            .await
+            .map(|_| ())
+        })
+        .map_err(unavailable)
+    }
+
+    async fn load_flow(&self, id: &str, now: i64) -> Result<Option<FlowRecord>, Unavailable> {
+        let row: Option<(String, String, Option<i64>, i64, i64)> = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT person, state, last_sent_at, version, expires_at FROM sign_in_flows
+                 WHERE id = $1 AND expires_at > $2",
+            )
+            .bind(id)
+            .bind(now)
+            .fetch_optional(pool)
+            .await
+        })
+        .map_err(unavailable)?;
+        let Some((person, state, last_sent_at, version, expires_at)) = row else {
+            return Ok(None);
+        };
+        let person: FlowPerson = serde_json::from_str(&person).map_err(|e| corrupt("person", e))?;
+        let state = serde_json::from_str(&state).map_err(|e| corrupt("state", e))?;
+        Ok(Some(FlowRecord { id: id.to_owned(), person, state, last_sent_at, version, expires_at }))
+    }
+
+    async fn update_flow(&self, flow: &FlowRecord, now: i64) -> Result<bool, Unavailable> {
+        let state = serde_json::to_string(&flow.state).map_err(|e| corrupt("state", e))?;
+        let updated = on_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE sign_in_flows SET state = $3, last_sent_at = $4, version = version + 1
+                 WHERE id = $1 AND version = $2 AND expires_at > $5",
+            )
+            .bind(&flow.id)
+            .bind(flow.version)
+            .bind(state)
+            .bind(flow.last_sent_at)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        })
+        .map_err(unavailable)?;
+        Ok(updated == 1)
+    }
+
+    async fn delete_flow(&self, id: &str) -> Result<(), Unavailable> {
+        on_pool!(self, pool => {
+            sqlx::query("DELETE FROM sign_in_flows WHERE id = $1").bind(id).execute(pool).await.map(|_| ())
+        })
+        .map_err(unavailable)
+    }
+
+    async fn add_trusted_browser(&self, b: &NewTrustedBrowser<'_>) -> Result<(), Unavailable> {
+        on_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO trusted_browsers (id, user_id, digest, description, created_at, last_used_at, expires_at)
+                 VALUES ($1, $2, $3, $4, $5, $5, $6)",
+            )
+            .bind(b.id)
+            .bind(b.user_id)
+            .bind(b.digest)
+            .bind(b.description)
+            .bind(b.created_at)
+            .bind(b.expires_at)
+            .execute(pool)
+            .await
+            .map(|_| ())
+        })
+        .map_err(unavailable)
+    }
+
+    async fn trusted_browser_digest(
+        &self,
+        id: &str,
+        user_id: &UserId,
+        now: i64,
+    ) -> Result<Option<String>, Unavailable> {
+        let row: Option<(String,)> = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT digest FROM trusted_browsers
+                 WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > $3",
+            )
+            .bind(id)
+            .bind(user_id.as_str())
+            .bind(now)
+            .fetch_optional(pool)
+            .await
+        })
+        .map_err(unavailable)?;
+        Ok(row.map(|(d,)| d))
+    }
+
+    async fn trusted_browser_used(&self, id: &str, now: i64) -> Result<(), Unavailable> {
+        on_pool!(self, pool => {
+            sqlx::query("UPDATE trusted_browsers SET last_used_at = $2 WHERE id = $1")
+                .bind(id)
+                .bind(now)
+                .execute(pool)
+                .await
+                .map(|_| ())
+        })
+        .map_err(unavailable)
+    }
+}
+
+#[async_trait]
+impl AuditLog for Db {
+    async fn record(&self, e: &AuditEvent) -> Result<(), Unavailable> {
+        on_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO audit_events (at, kind, actor_id, login, subject_id, client_ip, user_agent, outcome, detail)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(e.at)
+            .bind(e.kind)
+            .bind(e.actor_id.as_deref())
+            .bind(e.login.as_deref())
+            .bind(e.subject_id.as_deref())
+            .bind(&e.client_ip)
+            .bind(&e.user_agent)
+            .bind(&e.outcome)
+            .bind(e.detail.as_deref())
+            .execute(pool)
+            .await
+            .map(|_| ())
+        })
+        .map_err(unavailable)
+    }
+
+    async fn for_user(
+        &self,
+        user_id: &str,
+        limit: u32,
+    ) -> Result<Vec<StoredAuditEvent>, Unavailable> {
+        type Row = (
+            i64,
+            i64,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            String,
+            String,
+            String,
+            Option<String>,
+        );
+        let rows: Vec<Row> = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT id, at, kind, actor_id, login, subject_id, client_ip, user_agent, outcome, detail
+                 FROM audit_events WHERE actor_id = $1 OR subject_id = $1
+                 ORDER BY id DESC LIMIT $2",
+            )
+            .bind(user_id)
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await
+        })
+        .map_err(unavailable)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| StoredAuditEvent {
+                id: r.0,
+                at: r.1,
+                kind: r.2,
+                actor_id: r.3,
+                login: r.4,
+                subject_id: r.5,
+                client_ip: r.6,
+                user_agent: r.7,
+                outcome: r.8,
+                detail: r.9,
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,546 @@
+//! Signing in, full stack: the real server on a socket, a real slapd, SQLite and PostgreSQL, and
+//! texts through the Twilio stand-in. The client behaves like a browser without JavaScript:
+//! plain form posts with a cookie jar, following the redirects by hand.
+
+#[macro_use]
+mod common;
+
+use std::sync::Arc;
+
+use common::{Backend, TestApp, spawn_app};
+use reqwest::StatusCode;
+use reqwest::cookie::CookieStore;
+use server::devkit::twilio_standin::{Fault, StandinAccount, TwilioStandin};
+
+on_both!(
+    password_only_sign_in_cycles_the_session,
+    two_step_sign_in_with_one_phone,
+    unknown_user_and_wrong_password_read_the_same,
+    repeated_failures_are_throttled_then_locked,
+    a_wrong_code_says_so_and_counts,
+    an_expired_code_is_refused,
+    a_used_code_cannot_be_replayed,
+    several_phones_are_offered_masked_preferred_first,
+    a_refused_text_is_never_reported_as_sent,
+    a_remembered_browser_skips_the_code,
+    required_policy_makes_a_person_without_phone_enrol_one,
+    cross_site_sign_in_posts_are_refused,
+    sign_out_ends_the_session,
+);
+
+const ALICE_PHONE: &str = "+12015550123";
+
+struct Setup {
+    app: TestApp,
+    standin: TwilioStandin,
+}
+
+async fn setup(backend: Backend, extra: &[(&str, &str)]) -> Setup {
+    let standin = TwilioStandin::start(StandinAccount::test()).await.expect("stand-in");
+    let sid = standin.account.account_sid.clone();
+    let token = standin.account.auth_token.clone();
+    let url = standin.url.clone();
+    let mut env: Vec<(&str, &str)> = vec![
+        ("LATCHKEY_SMS__PROVIDER", "twilio"),
+        ("LATCHKEY_SMS__TWILIO__ACCOUNT_SID", &sid),
+        ("LATCHKEY_SMS__TWILIO__AUTH_TOKEN", &token),
+        ("LATCHKEY_SMS__TWILIO__FROM", "+15017122661"),
+        ("LATCHKEY_SMS__TWILIO__BASE_URL", &url),
+        ("LATCHKEY_SMS__TWILIO__TIMEOUT_SECS", "2"),
+    ];
+    env.extend_from_slice(extra);
+    let app = spawn_app(backend, &env).await;
+    server::devkit::demo::seed_settings(&app.config, &app.db).await.expect("2-step settings");
+    Setup { app, standin }
+}
+
+/// A browser without JavaScript: a cookie jar, forms posted with the page as Referer.
+struct Browser {
+    base: String,
+    url: reqwest::Url,
+    jar: Arc<reqwest::cookie::Jar>,
+    http: reqwest::Client,
+}
+
+impl Browser {
+    fn new(app: &TestApp) -> Self {
+        server::sms::install_crypto_provider();
+        let jar = Arc::new(reqwest::cookie::Jar::default());
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_provider(jar.clone())
+            .user_agent("Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0 Safari/537.36")
+            // A hung request fails the test instead of hanging the suite.
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .expect("client");
+        Self { base: app.url.clone(), url: app.url.parse().expect("url"), jar, http }
+    }
+
+    /// Posts a form to a server function the way a browser does from the sign-in page.
+    async fn post(&self, endpoint: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.http
+            .post(format!("{}/api/{endpoint}", self.base))
+            .header("accept", "text/html,application/xhtml+xml")
+            .header("referer", format!("{}/sign-in", self.base))
+            .header("sec-fetch-site", "same-origin")
+            .form(form)
+            .send()
+            .await
+            .expect("post")
+    }
+
+    /// Posts and returns where the server sent the browser.
+    async fn submit(&self, endpoint: &str, form: &[(&str, &str)]) -> String {
+        let res = self.post(endpoint, form).await;
+        assert_eq!(res.status(), StatusCode::FOUND, "{endpoint} answers with a redirect");
+        let location = res.headers()["location"].to_str().expect("location");
+        // Back to the page the form was on (leptos_axum may add an empty query).
+        location.trim_end_matches('?').to_owned()
+    }
+
+    async fn get(&self, path: &str) -> String {
+        let res = self.http.get(format!("{}{path}", self.base)).send().await.expect("get");
+        assert!(
+            res.status().is_success() || res.status().is_redirection(),
+            "{path}: {}",
+            res.status()
+        );
+        res.text().await.expect("body")
+    }
+
+    async fn sign_in_page(&self) -> String {
+        self.get("/sign-in").await
+    }
+
+    /// The session cookie's value (the session id), if any.
+    fn session_id(&self) -> Option<String> {
+        self.cookie("latchkey")
+    }
+
+    fn cookie(&self, name: &str) -> Option<String> {
+        let header = self.jar.cookies(&self.url)?;
+        header
+            .to_str()
+            .ok()?
+            .split("; ")
+            .filter_map(|pair| pair.split_once('='))
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_owned())
+    }
+
+    async fn password(&self, login: &str, password: &str) -> String {
+        self.submit("sign_in_password", &[("username", login), ("password", password)]).await
+    }
+}
+
+/// The step the sign-in page shows (`data-step`) and the notice id (`data-notice`), if any.
+fn step_of(html: &str) -> &str {
+    attr(html, "data-step").unwrap_or("none")
+}
+
+fn notice_of(html: &str) -> &str {
+    attr(html, "data-notice").unwrap_or("none")
+}
+
+fn attr<'a>(html: &'a str, name: &str) -> Option<&'a str> {
+    let start = html.find(&format!("{name}=\""))? + name.len() + 2;
+    let len = html[start..].find('"')?;
+    Some(&html[start..start + len])
+}
+
+fn without_nonces(html: &str) -> String {
+    let mut out = html.to_owned();
+    for attr in ["nonce=\"", "crossorigin=\""] {
+        let mut cleaned = String::with_capacity(out.len());
+        let mut rest = out.as_str();
+        while let Some(i) = rest.find(attr) {
+            let value = i + attr.len();
+            cleaned.push_str(&rest[..value]);
+            rest = &rest[value + rest[value..].find('"').expect("closing quote")..];
+        }
+        cleaned.push_str(rest);
+        out = cleaned;
+    }
+    out
+}
+
+/// The code in the newest text to `to`, read from the autofill line `@host #code`.
+fn code_sent_to(standin: &TwilioStandin, to: &str) -> String {
+    let text =
+        standin.texts().into_iter().rev().find(|t| t.to == to).expect("a text to the number");
+    let last_line = text.body.lines().last().expect("body");
+    assert!(last_line.starts_with("@127.0.0.1 #"), "origin-bound line: {last_line:?}");
+    last_line.rsplit('#').next().expect("code").to_owned()
+}
+
+async fn audit_kinds(app: &TestApp) -> Vec<(String, String)> {
+    let sql = "SELECT kind, outcome FROM audit_events ORDER BY id";
+    match &app.db {
+        server::db::Db::Sqlite(p) => sqlx::query_as(sql).fetch_all(p).await.unwrap(),
+        server::db::Db::Postgres(p) => sqlx::query_as(sql).fetch_all(p).await.unwrap(),
+    }
+}
+
+async fn exec(app: &TestApp, sql: &str) {
+    match &app.db {
+        server::db::Db::Sqlite(p) => sqlx::query(sql).execute(p).await.map(|_| ()).unwrap(),
+        server::db::Db::Postgres(p) => sqlx::query(sql).execute(p).await.map(|_| ()).unwrap(),
+    }
+}
+
+async fn signed_in_as(b: &Browser) -> Option<String> {
+    let home = b.get("/").await;
+    attr(&home, "data-method").map(str::to_owned)
+}
+
+async fn password_only_sign_in_cycles_the_session(backend: Backend) {
+    let s = setup(backend, &[]).await;
+    let b = Browser::new(&s.app);
+    // A failed try gives the browser a session (it carries the notice).
+    assert_eq!(b.password("bob", "wrong").await, format!("{}/sign-in", s.app.url));
+    let before = b.session_id().expect("a session after the first post");
+    assert_eq!(notice_of(&b.sign_in_page().await), "sign_in.failed");
+
+    assert_eq!(b.password("bob", "bob-demo-pw").await, "/");
+    let after = b.session_id().expect("session");
+    assert_ne!(before, after, "the session id changes when the password is accepted");
+    assert_eq!(signed_in_as(&b).await.as_deref(), Some("password"));
+    assert!(b.get("/").await.contains("Bob Brown"));
+    // Signed in, the sign-in page sends the person on.
+    assert_eq!(step_of(&b.sign_in_page().await), "signed-in");
+    assert!(s.standin.texts().is_empty(), "no second step, no text");
+}
+
+async fn two_step_sign_in_with_one_phone(backend: Backend) {
+    let s = setup(backend, &[]).await;
+    let b = Browser::new(&s.app);
+    let _ = b.get("/sign-in").await;
+    let first = b.session_id();
+    b.password("alice", "alice-demo-pw").await;
+    let after_password = b.session_id().expect("session");
+    assert_ne!(first.as_ref(), Some(&after_password));
+
+    let page = b.sign_in_page().await;
+    assert_eq!(step_of(&page), "code", "one phone: the code is sent at once");
+    assert_eq!(notice_of(&page), "otp.sent");
+    assert!(page.contains("autocomplete=\"one-time-code\""));
+    assert!(page.contains("inputmode=\"numeric\""));
+    assert!(page.contains("•••• 0123"), "the phone is shown masked");
+    assert!(!page.contains(ALICE_PHONE), "never the whole number");
+    assert_eq!(signed_in_as(&b).await, None, "not signed in before the code");
+
+    let code = code_sent_to(&s.standin, ALICE_PHONE);
+    assert_eq!(code.len(), 6);
+    assert_eq!(b.submit("sign_in_code", &[("code", &code)]).await, "/");
+    assert_ne!(b.session_id().expect("session"), after_password, "cycled again at the code");
+    assert_eq!(signed_in_as(&b).await.as_deref(), Some("password_and_sms"));
+
+    let kinds = audit_kinds(&s.app).await;
+    for expected in [
+        ("sign_in.password", "accepted"),
+        ("sign_in.code_sent", "sent"),
+        ("sign_in.code", "accepted"),
+        ("sign_in.success", "password_and_sms"),
+    ] {
+        assert!(
+            kinds.contains(&(expected.0.to_owned(), expected.1.to_owned())),
+            "{expected:?} in {kinds:?}"
+        );
+    }
+}
+
+async fn unknown_user_and_wrong_password_read_the_same(backend: Backend) {
+    let s = setup(backend, &[]).await;
+    let mut pages = Vec::new();
+    for (login, password) in
+        [("alice", "not-her-password"), ("nobody", "not-her-password"), ("*)(uid=*", "x")]
+    {
+        let b = Browser::new(&s.app);
+        let started = std::time::Instant::now();
+        let location = b.password(login, password).await;
+        let took = started.elapsed();
+        println!("{login:>10}: refused in {took:?}");
+        assert_eq!(location, format!("{}/sign-in", s.app.url));
+        pages.push(b.sign_in_page().await);
+    }
+    assert_eq!(notice_of(&pages[0]), "sign_in.failed");
+    // Pages differ only in their per-response script nonce.
+    let same = |a: &str, b: &str| without_nonces(a) == without_nonces(b);
+    assert!(same(&pages[0], &pages[1]), "unknown user and wrong password: the same page");
+    assert!(same(&pages[0], &pages[2]), "an LDAP filter as the login: the same page");
+    let kinds = audit_kinds(&s.app).await;
+    assert_eq!(kinds.iter().filter(|(k, o)| k == "sign_in.password" && o == "rejected").count(), 3);
+}
+
+async fn repeated_failures_are_throttled_then_locked(backend: Backend) {
+    let s = setup(
+        backend,
+        &[
+            ("LATCHKEY_SECURITY__LOGIN_FAILURES_BEFORE_DELAY", "2"),
+            ("LATCHKEY_SECURITY__LOGIN_FAILURES_BEFORE_LOCK", "4"),
+        ],
+    )
+    .await;
+    let b = Browser::new(&s.app);
+    b.password("bob", "wrong-1").await;
+    assert_eq!(notice_of(&b.sign_in_page().await), "sign_in.failed");
+    b.password("bob", "wrong-2").await; // second failure: a 2 s wait from now
+    b.password("bob", "bob-demo-pw").await;
+    let page = b.sign_in_page().await;
+    assert_eq!(notice_of(&page), "sign_in.throttled", "even the right password waits");
+    assert!(page.contains("Try again in"), "the wait is shown");
+    assert_eq!(signed_in_as(&b).await, None);
+
+    // The same login typed differently shares the counter; an unknown login is throttled too.
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    b.password(" BOB ", "wrong-3").await; // third: 4 s
+    tokio::time::sleep(std::time::Duration::from_millis(4100)).await;
+    b.password("bob", "wrong-4").await; // fourth: locked for login_lock_secs
+    b.password("bob", "bob-demo-pw").await;
+    let page = b.sign_in_page().await;
+    assert_eq!(notice_of(&page), "sign_in.throttled");
+    assert!(page.contains("15 minutes"), "the lock's length is shown");
+    let kinds = audit_kinds(&s.app).await;
+    assert!(kinds.iter().any(|(k, o)| k == "sign_in.locked" && o == "password_throttle"));
+
+    // Another login from elsewhere is not affected by bob's lock… (the IP has room left)
+    let other = Browser::new(&s.app);
+    assert_eq!(other.password("alice", "alice-demo-pw").await, format!("{}/sign-in", s.app.url));
+    assert_eq!(step_of(&other.sign_in_page().await), "code");
+}
+
+async fn a_wrong_code_says_so_and_counts(backend: Backend) {
+    let s = setup(backend, &[]).await;
+    let b = Browser::new(&s.app);
+    b.password("alice", "alice-demo-pw").await;
+    let code = code_sent_to(&s.standin, ALICE_PHONE);
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    b.submit("sign_in_code", &[("code", wrong)]).await;
+    let page = b.sign_in_page().await;
+    assert_eq!(notice_of(&page), "otp.wrong");
+    assert_eq!(step_of(&page), "code", "still on the code step");
+    b.submit("sign_in_code", &[("code", "12ab")]).await;
+    assert_eq!(notice_of(&b.sign_in_page().await), "otp.malformed");
+    // The right code still works after a wrong one.
+    assert_eq!(b.submit("sign_in_code", &[("code", &code)]).await, "/");
+    let kinds = audit_kinds(&s.app).await;
+    assert!(kinds.iter().any(|(k, o)| k == "sign_in.code" && o == "rejected"));
+}
+
+async fn an_expired_code_is_refused(backend: Backend) {
+    let s = setup(backend, &[]).await;
+    let b = Browser::new(&s.app);
+    b.password("alice", "alice-demo-pw").await;
+    let code = code_sent_to(&s.standin, ALICE_PHONE);
+    exec(&s.app, "UPDATE otp_codes SET expires_at = created_at - 1").await;
+    b.submit("sign_in_code", &[("code", &code)]).await;
+    let page = b.sign_in_page().await;
+    assert_eq!(notice_of(&page), "otp.expired");
+    assert_eq!(signed_in_as(&b).await, None);
+}
+
+async fn a_used_code_cannot_be_replayed(backend: Backend) {
+    let s = setup(backend, &[]).await;
+    let b = Browser::new(&s.app);
+    b.password("alice", "alice-demo-pw").await;
+    let code = code_sent_to(&s.standin, ALICE_PHONE);
+    let stolen_session = b.session_id().expect("session");
+    assert_eq!(b.submit("sign_in_code", &[("code", &code)]).await, "/");
+
+    // An attacker replays the same form with the session id from before the code step.
+    let attacker = Browser::new(&s.app);
+    attacker.jar.add_cookie_str(&format!("latchkey={stolen_session}"), &attacker.url);
+    attacker.submit("sign_in_code", &[("code", &code)]).await;
+    assert_eq!(signed_in_as(&attacker).await, None, "the old session id is worth nothing");
+
+    // And in the person's own, now signed-in session the flow is gone: the code cannot be used
+    // a second time.
+    let again = b.post("sign_in_code", &[("code", &code)]).await;
+    assert_eq!(again.status(), StatusCode::FOUND);
+    let used = audit_kinds(&s.app).await;
+    assert_eq!(used.iter().filter(|(k, o)| k == "sign_in.code" && o == "accepted").count(), 1);
+}
+
+async fn several_phones_are_offered_masked_preferred_first(backend: Backend) {
+    let s = setup(backend, &[]).await;
+    // Dave prefers his second number.
+    let directory = server::directory::LdapDirectory::new(s.app.config.directory.clone());
+    use app::domain::directory::{Directory, Username};
+    let person = directory.find_by_login(&Username::parse("dave").unwrap()).await.unwrap().unwrap();
+    exec(
+        &s.app,
+        &format!(
+            "INSERT INTO phone_settings (user_id, number, preferred, added_at) VALUES ('{}', '+447400654321', TRUE, 0)",
+            person.id.as_str()
+        ),
+    )
+    .await;
+
+    let b = Browser::new(&s.app);
+    b.password("dave", "dave-demo-pw").await;
+    let page = b.sign_in_page().await;
+    assert_eq!(step_of(&page), "choose-phone");
+    assert!(s.standin.texts().is_empty(), "nothing is sent before the person chooses");
+    let first = page.find("•••• 4321").expect("preferred phone listed");
+    let second = page.find("•••• 0142").expect("other phone listed");
+    assert!(first < second, "preferred first");
+    assert!(!page.contains("+447400654321") && !page.contains("+12015550142"));
+
+    b.submit("sign_in_choose_phone", &[("phone", "0")]).await;
+    let code = code_sent_to(&s.standin, "+447400654321");
+    // Change of mind: the other phone.
+    b.submit("sign_in_another_phone", &[]).await;
+    assert_eq!(step_of(&b.sign_in_page().await), "choose-phone");
+    b.submit("sign_in_choose_phone", &[("phone", "1")]).await;
+    let second_code = code_sent_to(&s.standin, "+12015550142");
+    // Only the newest code of the flow verifies.
+    if code != second_code {
+        b.submit("sign_in_code", &[("code", &code)]).await;
+        assert_eq!(notice_of(&b.sign_in_page().await), "otp.wrong");
+    }
+    assert_eq!(b.submit("sign_in_code", &[("code", &second_code)]).await, "/");
+    // A phone index outside the list is refused, not a panic.
+    let c = Browser::new(&s.app);
+    c.password("dave", "dave-demo-pw").await;
+    c.submit("sign_in_choose_phone", &[("phone", "7")]).await;
+    assert_eq!(notice_of(&c.sign_in_page().await), "sign_in.out_of_order");
+}
+
+async fn a_refused_text_is_never_reported_as_sent(backend: Backend) {
+    let s = setup(backend, &[]).await;
+    let b = Browser::new(&s.app);
+    s.standin.fail_next(1, Fault::Error { status: 400, code: 21610 });
+    b.password("alice", "alice-demo-pw").await;
+    let page = b.sign_in_page().await;
+    assert_eq!(step_of(&page), "send-failed");
+    assert_eq!(notice_of(&page), "sms.opted_out");
+    assert!(s.standin.texts().is_empty());
+
+    // Twilio stalls past the timeout: "not sent", never "sent".
+    s.standin.fail_next(1, Fault::Stall { millis: 4000 });
+    b.submit("sign_in_resend", &[]).await;
+    let page = b.sign_in_page().await;
+    assert_eq!(step_of(&page), "send-failed");
+    assert_eq!(notice_of(&page), "sms.not_sent");
+
+    // The failed sends did not use up the number's allowance: a retry goes through.
+    b.submit("sign_in_resend", &[]).await;
+    let page = b.sign_in_page().await;
+    assert_eq!(step_of(&page), "code");
+    assert_eq!(notice_of(&page), "otp.sent");
+    let code = code_sent_to(&s.standin, ALICE_PHONE);
+    assert_eq!(b.submit("sign_in_code", &[("code", &code)]).await, "/");
+    let kinds = audit_kinds(&s.app).await;
+    assert_eq!(kinds.iter().filter(|(k, o)| k == "sign_in.code_sent" && o == "failed").count(), 2);
+}
+
+async fn a_remembered_browser_skips_the_code(backend: Backend) {
+    let s = setup(backend, &[]).await;
+    let b = Browser::new(&s.app);
+    b.password("alice", "alice-demo-pw").await;
+    let code = code_sent_to(&s.standin, ALICE_PHONE);
+    let res = b.post("sign_in_code", &[("code", &code), ("remember", "on")]).await;
+    let cookie = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("latchkey-remember="))
+        .expect("a remember cookie")
+        .to_owned();
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(cookie.contains("Max-Age=2592000"), "30 days: {cookie}");
+    let token = b.cookie("latchkey-remember").expect("stored");
+    let (id, _secret) = token.split_once('.').expect("id.secret");
+    let texts = s.standin.texts().len();
+
+    b.submit("sign_out", &[]).await;
+    assert_eq!(b.password("alice", "alice-demo-pw").await, "/", "straight in");
+    assert_eq!(signed_in_as(&b).await.as_deref(), Some("password_and_remembered_browser"));
+    assert_eq!(s.standin.texts().len(), texts, "no code was sent");
+    let kinds = audit_kinds(&s.app).await;
+    assert!(kinds.iter().any(|(k, o)| k == "sign_in.remembered_browser" && o == "used"));
+
+    // Only the hash is stored, with the browser's description.
+    let sql = format!("SELECT digest, description FROM trusted_browsers WHERE id = '{id}'");
+    let (digest, description): (String, String) = match &s.app.db {
+        server::db::Db::Sqlite(p) => sqlx::query_as(&sql).fetch_one(p).await.unwrap(),
+        server::db::Db::Postgres(p) => sqlx::query_as(&sql).fetch_one(p).await.unwrap(),
+    };
+    assert!(!token.contains(&digest) && !digest.contains(_secret));
+    assert_eq!(description, "Chrome on Linux");
+
+    // A forged secret with a real id does not pass; nor does someone else's password.
+    let forger = Browser::new(&s.app);
+    forger.jar.add_cookie_str(&format!("latchkey-remember={id}.{}", "0".repeat(64)), &forger.url);
+    assert_eq!(forger.password("alice", "alice-demo-pw").await, format!("{}/sign-in", s.app.url));
+    assert_ne!(step_of(&forger.sign_in_page().await), "none", "a second step is asked for");
+    assert_eq!(signed_in_as(&forger).await, None);
+
+    // Revoked: the code step is back.
+    exec(&s.app, "UPDATE trusted_browsers SET revoked_at = 1").await;
+    b.submit("sign_out", &[]).await;
+    assert_eq!(b.password("alice", "alice-demo-pw").await, format!("{}/sign-in", s.app.url));
+}
+
+async fn required_policy_makes_a_person_without_phone_enrol_one(backend: Backend) {
+    let s = setup(backend, &[("LATCHKEY_POLICY__TWO_FACTOR", "required")]).await;
+    let b = Browser::new(&s.app);
+    b.password("bob", "bob-demo-pw").await;
+    let page = b.sign_in_page().await;
+    assert_eq!(step_of(&page), "enrol-number");
+    assert_eq!(signed_in_as(&b).await, None, "nothing else before a phone is added");
+
+    // Someone else's number, then a landline-shaped mistake, then a good number.
+    b.submit("sign_in_enrol_number", &[("number", ALICE_PHONE)]).await;
+    assert_eq!(notice_of(&b.sign_in_page().await), "enrol.number_taken");
+    b.submit("sign_in_enrol_number", &[("number", "12")]).await;
+    assert_eq!(notice_of(&b.sign_in_page().await), "phone.invalid");
+    b.submit("sign_in_enrol_number", &[("number", "+1 (201) 555-0177")]).await;
+    let page = b.sign_in_page().await;
+    assert_eq!(step_of(&page), "code");
+    let code = code_sent_to(&s.standin, "+12015550177");
+    assert_eq!(b.submit("sign_in_code", &[("code", &code)]).await, "/");
+    assert_eq!(signed_in_as(&b).await.as_deref(), Some("password_and_sms"));
+
+    // The number is now in the directory, where other consumers see it.
+    let directory = server::directory::LdapDirectory::new(s.app.config.directory.clone());
+    use app::domain::directory::{Directory, Username};
+    let bob = directory.find_by_login(&Username::parse("bob").unwrap()).await.unwrap().unwrap();
+    assert_eq!(bob.phones.iter().map(|p| p.as_str()).collect::<Vec<_>>(), vec!["+12015550177"]);
+    assert!(s.app.db.two_factor_enabled(bob.id.as_str()).await.unwrap());
+}
+
+async fn cross_site_sign_in_posts_are_refused(backend: Backend) {
+    let s = setup(backend, &[]).await;
+    let b = Browser::new(&s.app);
+    let res = b
+        .http
+        .post(format!("{}/api/sign_in_password", s.app.url))
+        .header("origin", "https://evil.example")
+        .header("sec-fetch-site", "cross-site")
+        .form(&[("username", "bob"), ("password", "bob-demo-pw")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(b.session_id(), None, "no session was created");
+    assert!(audit_kinds(&s.app).await.is_empty(), "the password was never checked");
+}
+
+async fn sign_out_ends_the_session(backend: Backend) {
+    let s = setup(backend, &[]).await;
+    let b = Browser::new(&s.app);
+    b.password("bob", "bob-demo-pw").await;
+    let signed_in_session = b.session_id().expect("session");
+    assert_eq!(b.submit("sign_out", &[]).await, "/sign-in");
+    assert_eq!(notice_of(&b.sign_in_page().await), "sign_in.signed_out");
+    assert_eq!(signed_in_as(&b).await, None);
+
+    let replay = Browser::new(&s.app);
+    replay.jar.add_cookie_str(&format!("latchkey={signed_in_session}"), &replay.url);
+    assert_eq!(signed_in_as(&replay).await, None, "the old session id is dead");
+    assert!(audit_kinds(&s.app).await.contains(&("sign_out".to_owned(), "signed_out".to_owned())));
+}
