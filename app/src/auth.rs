@@ -62,13 +62,22 @@ pub async fn current_user(session: &Session) -> Result<Option<Authenticated>, Ap
     else {
         return Ok(None);
     };
-    let limit = state().session_policy.absolute_timeout_secs;
-    if now_secs() - user.signed_in_at >= limit {
+    if past_absolute_timeout(
+        user.signed_in_at,
+        now_secs(),
+        state().session_policy.absolute_timeout_secs,
+    ) {
         tracing::info!("session reached its absolute timeout");
         session.flush().await.map_err(session_error)?;
         return Ok(None);
     }
     Ok(Some(user))
+}
+
+/// Whether a session signed in at `signed_in_at` has reached its absolute timeout at `now`.
+/// A sign-in "in the future" (another instance's clock a little ahead) is not expired.
+pub fn past_absolute_timeout(signed_in_at: i64, now: i64, limit_secs: i64) -> bool {
+    now.saturating_sub(signed_in_at) >= limit_secs
 }
 
 pub async fn set_notice(session: &Session, notice: Option<Notice>) -> Result<(), AppError> {
@@ -103,5 +112,19 @@ pub fn set_cookie(cookie: &tower_sessions::cookie::Cookie<'_>) {
     match axum::http::HeaderValue::from_str(&cookie.to_string()) {
         Ok(value) => response.append_header(header::SET_COOKIE, value),
         Err(e) => tracing::error!(error = %e, "cookie value not valid in a header"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::past_absolute_timeout;
+
+    #[test]
+    fn sessions_end_at_the_absolute_timeout() {
+        let limit = 12 * 3600;
+        assert!(!past_absolute_timeout(1_000, 1_000, limit));
+        assert!(!past_absolute_timeout(1_000, 1_000 + limit - 1, limit));
+        assert!(past_absolute_timeout(1_000, 1_000 + limit, limit));
+        assert!(!past_absolute_timeout(1_000, 998, limit), "instances' clocks differ a little");
     }
 }
