@@ -22,8 +22,8 @@ use leptos_router::{
 
 use crate::components::layout::Layout;
 use crate::pages::{
-    demo_phone::DemoPhonePage, home::HomePage, not_found::NotFound, sign_in::SignInPage,
-    status::StatusPage,
+    demo_phone::DemoPhonePage, home::HomePage, not_found::NotFound, security::SecurityPage,
+    sign_in::SignInPage, status::StatusPage,
 };
 
 /// The HTML document around the app; the server renders it for every page.
@@ -62,6 +62,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("") view=HomePage ssr=SsrMode::Async />
                     <Route path=StaticSegment("status") view=StatusPage ssr=SsrMode::Async />
                     <Route path=StaticSegment("sign-in") view=SignInPage ssr=SsrMode::Async />
+                    <Route path=StaticSegment("security") view=SecurityPage ssr=SsrMode::Async />
                     <Route path=path!("/demo/phone") view=DemoPhonePage ssr=SsrMode::Async />
                 </Routes>
             </Layout>

@@ -4,7 +4,9 @@
 use std::sync::{Arc, OnceLock};
 
 use app::domain::codes::{CodeEngine, CodeHasher, CodeStore};
+use app::domain::security::{SecurityParts, SecurityService, SecuritySettings};
 use app::domain::sign_in::{SignInParts, SignInService, SignInSettings};
+use app::domain::texting::Texter;
 use app::domain::{AppState, DemoOutbox, SessionPolicy, SiteSettings};
 use app::i18n::t;
 use axum::Router;
@@ -52,24 +54,44 @@ pub fn build_app(config: &Config, db: Db, directory: LdapDirectory) -> Result<Ro
         config.code_rules(),
     );
     let secs = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    let texter = Texter::new(
+        codes,
+        sms,
+        config.sms.template.clone(),
+        config.server.product_name.clone(),
+        config.public_host(),
+    );
     let sign_in = SignInService::new(SignInParts {
         directory: directory.clone(),
         store: Arc::new(db.clone()),
         audit: Arc::new(db.clone()),
-        codes,
-        sms,
+        texter: texter.clone(),
         phones: config.phone_policy()?,
         tokens: hasher,
         settings: SignInSettings {
             policy_required: config.policy.two_factor == TwoFactorPolicy::Required,
             remember_browser_days: config.security.remember_browser_days,
-            host: config.public_host(),
-            product_name: config.server.product_name.clone(),
-            sms_template: config.sms.template.clone(),
             throttle: config.throttle_rules(),
             flow_lifetime_secs: 15 * 60,
             resend_after_secs: secs(config.security.send_cooldown_secs),
             min_password_answer: std::time::Duration::from_millis(MIN_PASSWORD_ANSWER_MS),
+        },
+    });
+    let security = SecurityService::new(SecurityParts {
+        directory: directory.clone(),
+        accounts: Arc::new(db.clone()),
+        sign_in_store: Arc::new(db.clone()),
+        audit: Arc::new(db.clone()),
+        texter,
+        phones: config.phone_policy()?,
+        keys: CodeHasher::new(config.security.hmac_keys.clone()),
+        settings: SecuritySettings {
+            policy_required: config.policy.two_factor == TwoFactorPolicy::Required,
+            min_phones: config.policy.min_phones,
+            reauth_window_secs: secs(config.security.reauth_window_secs),
+            resend_after_secs: secs(config.security.send_cooldown_secs),
+            throttle: config.throttle_rules(),
+            activity_page_size: 10,
         },
     });
     let https = config.is_https();
@@ -83,6 +105,7 @@ pub fn build_app(config: &Config, db: Db, directory: LdapDirectory) -> Result<Ro
         directory,
         demo_outbox: demo.then(|| Arc::new(DemoInbox(db.clone())) as Arc<dyn DemoOutbox>),
         sign_in: Arc::new(sign_in),
+        security: Arc::new(security),
         session_policy: SessionPolicy {
             absolute_timeout_secs: secs(config.security.session_absolute_timeout_secs),
             remember_cookie: if https { "__Host-latchkey-remember" } else { "latchkey-remember" }

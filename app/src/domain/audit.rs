@@ -41,10 +41,13 @@ pub struct StoredAuditEvent {
 #[async_trait]
 pub trait AuditLog: Send + Sync {
     async fn record(&self, event: &AuditEvent) -> Result<(), Unavailable>;
-    /// The newest `limit` events that involve `user_id` (as actor or subject), newest first.
+    /// Events that involve `user_id` (as actor or subject), newest first, at most `limit`,
+    /// only those older than event `older_than` when given (keyset paging: stable while new
+    /// events arrive).
     async fn for_user(
         &self,
         user_id: &str,
+        older_than: Option<i64>,
         limit: u32,
     ) -> Result<Vec<StoredAuditEvent>, Unavailable>;
 }

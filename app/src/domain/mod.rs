@@ -8,8 +8,10 @@ pub mod codes;
 pub mod directory;
 pub mod phone;
 pub mod ports;
+pub mod security;
 pub mod sign_in;
 pub mod sms;
+pub mod texting;
 
 use std::sync::Arc;
 
@@ -35,6 +37,7 @@ pub struct AppState {
     /// Present only with the demo SMS provider.
     pub demo_outbox: Option<Arc<dyn DemoOutbox>>,
     pub sign_in: Arc<sign_in::SignInService>,
+    pub security: Arc<security::SecurityService>,
     pub session_policy: SessionPolicy,
 }
 

@@ -86,6 +86,40 @@ impl PhonePolicy {
         })
     }
 
+    /// Parses what a person typed, reading a number without `+country` in `region` (one of
+    /// [`PhonePolicy::picker`]'s codes; anything else falls back to the default region).
+    pub fn parse_in(&self, input: &str, region: &str) -> Result<E164, PhoneRejection> {
+        match Region::from_str(region) {
+            Ok(r) if self.allowed.is_empty() || self.allowed.contains(&r) => {
+                Self { default_region: r, allowed: self.allowed.clone() }.parse(input)
+            }
+            _ => self.parse(input),
+        }
+    }
+
+    /// The regions a country picker offers, as (ISO code, calling code), the default first:
+    /// the allowed regions, or when every region is allowed a list of common ones.
+    pub fn picker(&self) -> Vec<(String, u16)> {
+        const COMMON: &[&str] = &[
+            "US", "CA", "GB", "IE", "FR", "DE", "ES", "IT", "NL", "BE", "CH", "AT", "SE", "NO",
+            "DK", "FI", "PL", "PT", "AU", "NZ", "IN", "JP", "SG", "BR", "MX", "ZA",
+        ];
+        let mut regions: Vec<Region> = if self.allowed.is_empty() {
+            COMMON.iter().filter_map(|c| Region::from_str(c).ok()).collect()
+        } else {
+            self.allowed.clone()
+        };
+        regions.retain(|r| *r != self.default_region);
+        regions.insert(0, self.default_region);
+        regions
+            .into_iter()
+            .filter_map(|r| {
+                let meta = phonenumber::metadata::DATABASE.by_id(r.as_ref())?;
+                Some((r.as_ref().to_owned(), meta.country_code()))
+            })
+            .collect()
+    }
+
     /// Parses what a person typed (with or without `+country`, with spaces, dashes, brackets).
     pub fn parse(&self, input: &str) -> Result<E164, PhoneRejection> {
         let input = input.trim();

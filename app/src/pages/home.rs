@@ -41,7 +41,7 @@ fn signed_in(user: SignedInUser) -> impl IntoView {
         <p class="mt-3 max-w-prose text-slate-600 dark:text-slate-300" data-method=user.method.clone()>
             {t("home.last_sign_in")} " " {crate::pages::status::format_utc_time(user.signed_in_at * 1000)} ", " {method} "."
         </p>
-        <A href="/status" attr:class=BUTTON>{t("home.status_link")}</A>
+        <A href="/security" attr:class=BUTTON>{t("home.security_link")}</A>
     }
 }
 

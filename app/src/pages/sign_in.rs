@@ -38,11 +38,22 @@ pub struct SignInView {
     pub remember_days: u32,
 }
 
+/// A notice, worded (with the wait, when there is one).
+#[cfg(feature = "ssr")]
+pub(crate) fn notice_view(n: crate::domain::sign_in::Notice) -> NoticeView {
+    let mut text = t(&n.id).to_owned();
+    if let Some(secs) = n.retry_after {
+        text = format!("{text} {}", crate::i18n::wait_text(secs));
+    }
+    NoticeView { id: n.id, text, error: n.error }
+}
+
 #[cfg(feature = "ssr")]
 mod server {
     use secrecy::SecretString;
 
-    use super::{NoticeView, SignInView, Step};
+    use super::notice_view;
+    use super::{SignInView, Step};
     use crate::auth::{
         SESSION_AUTH_KEY, SESSION_FLOW_KEY, client, current_user, session, session_error,
         set_notice, state, take_notice,
@@ -52,18 +63,9 @@ mod server {
         Authenticated, Notice, PasswordOutcome, SignInError, StepOutcome,
     };
     use crate::error::AppError;
-    use crate::i18n::{t, wait_text};
 
     /// Longest password sent to the directory; longer ones are refused like a wrong one.
     const MAX_PASSWORD_CHARS: usize = 1024;
-
-    fn notice_view(n: Notice) -> NoticeView {
-        let mut text = t(&n.id).to_owned();
-        if let Some(secs) = n.retry_after {
-            text = format!("{text} {}", wait_text(secs));
-        }
-        NoticeView { id: n.id, text, error: n.error }
-    }
 
     pub async fn load() -> Result<SignInView, AppError> {
         let state = state();

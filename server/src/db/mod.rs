@@ -52,6 +52,7 @@ macro_rules! on_pool {
     };
 }
 
+mod account;
 mod codes;
 mod sign_in;
 

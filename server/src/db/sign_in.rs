@@ -321,6 +321,7 @@ impl AuditLog for Db {
     async fn for_user(
         &self,
         user_id: &str,
+        older_than: Option<i64>,
         limit: u32,
     ) -> Result<Vec<StoredAuditEvent>, Unavailable> {
         type Row = (
@@ -338,11 +339,12 @@ impl AuditLog for Db {
         let rows: Vec<Row> = on_pool!(self, pool => {
             sqlx::query_as(
                 "SELECT id, at, kind, actor_id, login, subject_id, client_ip, user_agent, outcome, detail
-                 FROM audit_events WHERE actor_id = $1 OR subject_id = $1
+                 FROM audit_events WHERE (actor_id = $1 OR subject_id = $1) AND id < $3
                  ORDER BY id DESC LIMIT $2",
             )
             .bind(user_id)
             .bind(i64::from(limit))
+            .bind(older_than.unwrap_or(i64::MAX))
             .fetch_all(pool)
             .await
         })

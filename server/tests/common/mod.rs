@@ -4,6 +4,8 @@
 
 use std::net::SocketAddr;
 
+pub mod browser;
+
 use server::config::Config;
 use server::db::Db;
 use server::devkit::postgres::TempPostgres;

@@ -13,11 +13,11 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 use super::audit::{AuditEvent, AuditLog};
-use super::codes::{CodeEngine, CodeError, CodeHasher, OtpCode, Purpose, SendRequest};
+use super::codes::{CodeError, CodeHasher, Purpose, SendRequest};
 use super::directory::{Directory, DirectoryError, PasswordCheck, Person, UserId, Username};
 use super::phone::{E164, PhonePolicy};
 use super::ports::Unavailable;
-use super::sms::SmsSender;
+use super::texting::{TextOutcome, Texter};
 use crate::i18n::MessageId;
 use flow::{Event, Facts, Start, State};
 use throttle::ThrottleRules;
@@ -187,11 +187,6 @@ pub trait SignInStore: Send + Sync {
 pub struct SignInSettings {
     pub policy_required: bool,
     pub remember_browser_days: u32,
-    /// The public host, for the SMS autofill line `@host #code`.
-    pub host: String,
-    pub product_name: String,
-    /// The SMS text with `{code}`, `{product}` and `{minutes}` placeholders.
-    pub sms_template: String,
     pub throttle: ThrottleRules,
     /// How long a started sign-in may take.
     pub flow_lifetime_secs: i64,
@@ -297,8 +292,7 @@ pub struct SignInService {
     directory: Arc<dyn Directory>,
     store: Arc<dyn SignInStore>,
     audit: Arc<dyn AuditLog>,
-    codes: CodeEngine,
-    sms: Arc<dyn SmsSender>,
+    texter: Texter,
     phones: PhonePolicy,
     tokens: CodeHasher,
     settings: SignInSettings,
@@ -315,8 +309,7 @@ pub struct SignInParts {
     pub directory: Arc<dyn Directory>,
     pub store: Arc<dyn SignInStore>,
     pub audit: Arc<dyn AuditLog>,
-    pub codes: CodeEngine,
-    pub sms: Arc<dyn SmsSender>,
+    pub texter: Texter,
     pub phones: PhonePolicy,
     /// Keys for remembered-browser token digests (the same rotatable keys as codes).
     pub tokens: CodeHasher,
@@ -329,8 +322,7 @@ impl SignInService {
             directory: p.directory,
             store: p.store,
             audit: p.audit,
-            codes: p.codes,
-            sms: p.sms,
+            texter: p.texter,
             phones: p.phones,
             tokens: p.tokens,
             settings: p.settings,
@@ -342,7 +334,7 @@ impl SignInService {
     }
 
     pub fn code_length(&self) -> u8 {
-        self.codes.rules().length
+        self.texter.codes().rules().length
     }
 
     async fn audit(
@@ -645,18 +637,6 @@ impl SignInService {
         Ok(())
     }
 
-    fn sms_body(&self, code: &OtpCode) -> String {
-        let minutes = (self.codes.rules().lifetime_secs + 59) / 60;
-        let text = self
-            .settings
-            .sms_template
-            .replace("{product}", &self.settings.product_name)
-            .replace("{minutes}", &minutes.to_string())
-            .replace("{code}", code.expose());
-        // The origin-bound line (WebOTP): browsers only offer the code on this host.
-        format!("{text}\n\n@{} #{}", self.settings.host, code.expose())
-    }
-
     /// Issues a code, texts it to the flow's phone `phone`, and records the outcome in the
     /// flow. Never claims a text was sent when the provider did not take it.
     async fn send_code(
@@ -687,8 +667,8 @@ impl SignInService {
             client_ip: &client.ip,
             now: client.now,
         };
-        let issued = match self.codes.issue(&record.id, purpose, &request).await {
-            Ok(issued) => issued,
+        let outcome = match self.texter.send_code(&record.id, purpose, &request).await {
+            Ok(outcome) => outcome,
             Err(e) => {
                 if let CodeError::Locked { .. } = e {
                     self.audit(client, "sign_in.locked", Some(user), "second_step", None).await;
@@ -705,30 +685,21 @@ impl SignInService {
                 return Err(SignInError::Code(e));
             }
         };
-        let body = self.sms_body(&issued.code);
-        let validity = u64::try_from(self.codes.rules().lifetime_secs).unwrap_or(300);
-        match self.sms.send(number, &body, validity).await {
-            Ok(sent) => {
-                tracing::info!(to = %number, provider_id = %sent.provider_id, "code texted");
+        match outcome {
+            TextOutcome::Sent => {
                 self.audit(client, "sign_in.code_sent", Some(user), "sent", Some(number.masked()))
                     .await;
                 record.last_sent_at = Some(client.now);
                 self.advance(record, &event(true), client.now).await?;
                 Ok(Some(Notice::info("otp.sent")))
             }
-            Err(e) => {
-                tracing::warn!(to = %number, error = %e, twilio_code = ?e.twilio_code(), "code text not sent");
-                self.codes.send_failed(issued.ticket).await.map_err(SignInError::Code)?;
+            TextOutcome::NotSent(e) => {
                 self.audit(
                     client,
                     "sign_in.code_sent",
                     Some(user),
                     "failed",
-                    Some(format!(
-                        "{} {}",
-                        number.masked(),
-                        e.twilio_code().map(|c| c.to_string()).unwrap_or_default()
-                    )),
+                    Some(failure_detail(number, &e)),
                 )
                 .await;
                 self.advance(record, &event(false), client.now).await?;
@@ -793,7 +764,8 @@ impl SignInService {
         let (user_id, login) = (record.person.user_id.clone(), record.person.login.clone());
         let user = (&user_id, login.as_str());
         let number = match self
-            .codes
+            .texter
+            .codes()
             .verify(&record.id, purpose, record.person.user_id.as_str(), input, client.now)
             .await
         {
@@ -945,6 +917,14 @@ impl SignInService {
             resend_in,
             expires_in: (record.expires_at - now).max(0),
         }))
+    }
+}
+
+/// What the audit trail says of a text that was not sent: the masked number and Twilio's code.
+pub fn failure_detail(number: &E164, e: &super::sms::SmsError) -> String {
+    match e.twilio_code() {
+        Some(code) => format!("{} twilio {code}", number.masked()),
+        None => format!("{} {}", number.masked(), e.message_id()),
     }
 }
 

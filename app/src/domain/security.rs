@@ -1,0 +1,928 @@
+//! What a signed-in person manages for themselves: their phones (add by proving, rename, prefer,
+//! remove), 2-step sign-in, remembered browsers, and their recent security activity.
+//!
+//! Adding a phone and confirming it is you (re-authentication) are small state machines
+//! ([`next`]); their state lives in the person's session, which is stored in SQL.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+use super::audit::{AuditEvent, AuditLog, StoredAuditEvent};
+use super::codes::{CodeError, CodeHasher, Purpose, SendRequest};
+use super::directory::{Directory, PasswordCheck, Person, UserId};
+use super::phone::{E164, PhonePolicy};
+use super::ports::Unavailable;
+use super::sign_in::{
+    Authenticated, Client, Notice, SignInStore, failure_detail, random_token, throttle,
+};
+use super::texting::{TextOutcome, Texter};
+
+/// A phone's metadata as stored (the number itself lives in the directory).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhoneSettings {
+    pub number: String,
+    pub nickname: Option<String>,
+    pub preferred: bool,
+    pub added_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustedBrowser {
+    pub id: String,
+    pub description: String,
+    pub created_at: i64,
+    pub last_used_at: i64,
+    pub expires_at: i64,
+}
+
+/// The SQL side of the security page.
+#[async_trait]
+pub trait AccountStore: Send + Sync {
+    async fn phone_settings(&self, user_id: &UserId) -> Result<Vec<PhoneSettings>, Unavailable>;
+    /// Creates or renames a phone's metadata.
+    async fn name_phone(
+        &self,
+        user_id: &UserId,
+        number: &str,
+        nickname: &str,
+        now: i64,
+    ) -> Result<(), Unavailable>;
+    /// Makes `number` the one preferred phone (one statement: never two, never a lost update).
+    async fn prefer_phone(
+        &self,
+        user_id: &UserId,
+        number: &str,
+        now: i64,
+    ) -> Result<(), Unavailable>;
+    async fn forget_phone(&self, user_id: &UserId, number: &str) -> Result<(), Unavailable>;
+    /// Deletes metadata whose number is no longer in the directory.
+    async fn prune_phones(&self, user_id: &UserId, keep: &[String]) -> Result<(), Unavailable>;
+    async fn trusted_browsers(
+        &self,
+        user_id: &UserId,
+        now: i64,
+    ) -> Result<Vec<TrustedBrowser>, Unavailable>;
+    /// Revokes one remembered browser (or all, with `None`); how many were revoked.
+    async fn forget_browsers(
+        &self,
+        user_id: &UserId,
+        id: Option<&str>,
+        now: i64,
+    ) -> Result<u64, Unavailable>;
+}
+
+/// Which small flow is running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FlowKind {
+    AddPhone,
+    Reauth,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum Step {
+    /// Adding: the number and its country.
+    EnterNumber,
+    /// Confirming it is you: the password.
+    Password,
+    CodeSent {
+        number: E164,
+    },
+    SendFailed {
+        number: E164,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    TextSent {
+        number: E164,
+    },
+    TextFailed {
+        number: E164,
+    },
+    ChangeNumber,
+    /// The password was right and no code is needed (2-step sign-in off, or no phone).
+    PasswordAccepted,
+    CodeAccepted,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{event:?} is not possible in {kind:?}/{step:?}")]
+pub struct InvalidTransition {
+    pub kind: FlowKind,
+    pub step: Step,
+    pub event: Event,
+}
+
+/// The transition function of both flows. `Ok(None)`: the flow is complete.
+pub fn next(kind: FlowKind, step: &Step, event: &Event) -> Result<Option<Step>, InvalidTransition> {
+    use Event as E;
+    use FlowKind as K;
+    use Step as S;
+    let next = match (kind, step, event) {
+        (K::AddPhone, S::EnterNumber, E::TextSent { number }) => {
+            Some(Some(S::CodeSent { number: number.clone() }))
+        }
+        (K::AddPhone, S::EnterNumber, E::TextFailed { number }) => {
+            Some(Some(S::SendFailed { number: number.clone() }))
+        }
+        (K::Reauth, S::Password, E::TextSent { number }) => {
+            Some(Some(S::CodeSent { number: number.clone() }))
+        }
+        (K::Reauth, S::Password, E::TextFailed { number }) => {
+            Some(Some(S::SendFailed { number: number.clone() }))
+        }
+        (K::Reauth, S::Password, E::PasswordAccepted) => Some(None),
+        // Resending goes to the same number only.
+        (_, S::CodeSent { number: n } | S::SendFailed { number: n }, E::TextSent { number })
+            if n == number =>
+        {
+            Some(Some(S::CodeSent { number: number.clone() }))
+        }
+        (_, S::CodeSent { number: n } | S::SendFailed { number: n }, E::TextFailed { number })
+            if n == number =>
+        {
+            Some(Some(S::SendFailed { number: number.clone() }))
+        }
+        (K::AddPhone, S::CodeSent { .. } | S::SendFailed { .. }, E::ChangeNumber) => {
+            Some(Some(S::EnterNumber))
+        }
+        (_, S::CodeSent { .. }, E::CodeAccepted) => Some(None),
+        _ => None,
+    };
+    next.ok_or_else(|| InvalidTransition { kind, step: step.clone(), event: event.clone() })
+}
+
+/// A running flow, as the session keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Flow {
+    /// Binds its codes: a code for one flow never verifies another.
+    pub id: String,
+    pub kind: FlowKind,
+    pub step: Step,
+    pub last_sent_at: Option<i64>,
+}
+
+impl Flow {
+    pub fn new(kind: FlowKind) -> Self {
+        let step = match kind {
+            FlowKind::AddPhone => Step::EnterNumber,
+            FlowKind::Reauth => Step::Password,
+        };
+        Self { id: random_token(16), kind, step, last_sent_at: None }
+    }
+
+    fn advance(&mut self, event: &Event) -> Result<bool, SecurityError> {
+        match next(self.kind, &self.step, event) {
+            Ok(Some(step)) => {
+                self.step = step;
+                Ok(false)
+            }
+            Ok(None) => Ok(true),
+            Err(e) => {
+                tracing::info!(error = %e, "security step out of order");
+                Err(SecurityError::OutOfOrder)
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SecurityError {
+    /// The last sign-in is too old for this change: confirm it is you first.
+    #[error("recent sign-in required")]
+    ReauthRequired,
+    #[error("step out of order")]
+    OutOfOrder,
+    #[error("no such phone")]
+    NoSuchPhone,
+    #[error("number in use")]
+    NumberInUse,
+    #[error("number already yours")]
+    AlreadyYours,
+    #[error("phone: {0}")]
+    Phone(&'static str),
+    #[error("code: {0}")]
+    Code(CodeError),
+    #[error("wrong password")]
+    WrongPassword,
+    #[error("throttled for {retry_after} s")]
+    Throttled { retry_after: i64 },
+    #[error("not enough phones")]
+    NotEnoughPhones,
+    #[error("refused by policy")]
+    RequiredByPolicy,
+    #[error("nickname too long")]
+    NicknameTooLong,
+    #[error("unavailable")]
+    Unavailable,
+}
+
+impl SecurityError {
+    pub fn notice(&self) -> Notice {
+        match self {
+            SecurityError::ReauthRequired => Notice::info("security.reauth_needed"),
+            SecurityError::OutOfOrder => Notice::error("security.out_of_order"),
+            SecurityError::NoSuchPhone => Notice::error("security.no_such_phone"),
+            SecurityError::NumberInUse => Notice::error("security.number_in_use"),
+            SecurityError::AlreadyYours => Notice::error("security.already_yours"),
+            SecurityError::Phone(id) => Notice::error(id),
+            SecurityError::Code(e) => Notice {
+                id: e.message_id().to_owned(),
+                retry_after: e.retry_after().map(|s| s.max(1)),
+                error: true,
+            },
+            SecurityError::WrongPassword => Notice::error("security.wrong_password"),
+            SecurityError::Throttled { retry_after } => {
+                Notice::wait("sign_in.throttled", *retry_after)
+            }
+            SecurityError::NotEnoughPhones => Notice::error("security.two_factor.needs_phone"),
+            SecurityError::RequiredByPolicy => Notice::error("security.required_by_policy"),
+            SecurityError::NicknameTooLong => Notice::error("security.nickname_too_long"),
+            SecurityError::Unavailable => Notice::error("error.unavailable"),
+        }
+    }
+}
+
+impl From<Unavailable> for SecurityError {
+    fn from(_: Unavailable) -> Self {
+        SecurityError::Unavailable
+    }
+}
+
+impl From<super::directory::DirectoryError> for SecurityError {
+    fn from(_: super::directory::DirectoryError) -> Self {
+        SecurityError::Unavailable
+    }
+}
+
+/// One phone as the page shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhoneView {
+    /// Opaque, stable id for forms (the number itself is not put in the page).
+    pub key: String,
+    pub masked: String,
+    pub nickname: Option<String>,
+    pub preferred: bool,
+    pub added_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+}
+
+/// Everything the security page shows.
+#[derive(Debug, Clone)]
+pub struct Overview {
+    pub two_factor_on: bool,
+    pub policy_required: bool,
+    pub min_phones: u32,
+    pub phones: Vec<PhoneView>,
+    pub browsers: Vec<TrustedBrowser>,
+    pub activity: Vec<StoredAuditEvent>,
+    /// The id to page from for older activity, when there is more.
+    pub older_than: Option<i64>,
+}
+
+/// What removing a phone would do, for the confirmation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemovalPlan {
+    pub key: String,
+    pub label: String,
+    /// Removing it leaves fewer phones than 2-step sign-in needs: it will be turned off.
+    pub turns_off_two_factor: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct SecuritySettings {
+    pub policy_required: bool,
+    pub min_phones: u32,
+    pub reauth_window_secs: i64,
+    pub resend_after_secs: i64,
+    pub throttle: throttle::ThrottleRules,
+    pub activity_page_size: u32,
+}
+
+pub struct SecurityParts {
+    pub directory: Arc<dyn Directory>,
+    pub accounts: Arc<dyn AccountStore>,
+    pub sign_in_store: Arc<dyn SignInStore>,
+    pub audit: Arc<dyn AuditLog>,
+    pub texter: Texter,
+    pub phones: PhonePolicy,
+    pub keys: CodeHasher,
+    pub settings: SecuritySettings,
+}
+
+pub struct SecurityService {
+    p: SecurityParts,
+}
+
+impl std::fmt::Debug for SecurityService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecurityService")
+            .field("settings", &self.p.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Longest phone nickname, in characters.
+pub const MAX_NICKNAME: usize = 40;
+
+impl SecurityService {
+    pub fn new(parts: SecurityParts) -> Self {
+        Self { p: parts }
+    }
+
+    pub fn settings(&self) -> &SecuritySettings {
+        &self.p.settings
+    }
+
+    pub fn picker(&self) -> Vec<(String, u16)> {
+        self.p.phones.picker()
+    }
+
+    pub fn code_length(&self) -> u8 {
+        self.p.texter.codes().rules().length
+    }
+
+    /// Whether the person proved who they are recently enough for a sensitive change.
+    pub fn is_recent(&self, user: &Authenticated, now: i64) -> bool {
+        now.saturating_sub(user.authenticated_at) <= self.p.settings.reauth_window_secs
+    }
+
+    fn require_recent(&self, user: &Authenticated, now: i64) -> Result<(), SecurityError> {
+        if self.is_recent(user, now) { Ok(()) } else { Err(SecurityError::ReauthRequired) }
+    }
+
+    async fn audit(
+        &self,
+        client: &Client,
+        user: &Authenticated,
+        kind: &'static str,
+        outcome: &str,
+        detail: Option<String>,
+    ) {
+        let event = AuditEvent {
+            at: client.now,
+            kind,
+            actor_id: Some(user.user_id.0.clone()),
+            login: Some(user.login.clone()),
+            subject_id: None,
+            client_ip: client.ip.clone(),
+            user_agent: client.user_agent.clone(),
+            outcome: outcome.to_owned(),
+            detail,
+        };
+        if let Err(e) = self.p.audit.record(&event).await {
+            tracing::error!(kind, error = %e, "could not write an audit event");
+        }
+    }
+
+    async fn person(&self, user: &Authenticated) -> Result<Person, SecurityError> {
+        self.p.directory.find_by_id(&user.user_id).await?.ok_or(SecurityError::Unavailable)
+    }
+
+    fn key(&self, user: &Authenticated, number: &E164) -> String {
+        let digest = self.p.keys.token_digest(user.user_id.as_str(), number.as_str());
+        digest.chars().take(16).collect()
+    }
+
+    fn find<'a>(
+        &self,
+        user: &Authenticated,
+        person: &'a Person,
+        key: &str,
+    ) -> Result<&'a E164, SecurityError> {
+        person.phones.iter().find(|n| self.key(user, n) == key).ok_or(SecurityError::NoSuchPhone)
+    }
+
+    /// The person's phones (directory order, preferred first), with their metadata.
+    async fn phone_views(
+        &self,
+        user: &Authenticated,
+        person: &Person,
+    ) -> Result<Vec<PhoneView>, SecurityError> {
+        let settings = self.p.accounts.phone_settings(&user.user_id).await?;
+        let numbers: Vec<String> = person.phones.iter().map(|n| n.as_str().to_owned()).collect();
+        if settings.iter().any(|s| !numbers.contains(&s.number)) {
+            self.p.accounts.prune_phones(&user.user_id, &numbers).await?;
+        }
+        let mut views: Vec<PhoneView> = person
+            .phones
+            .iter()
+            .map(|n| {
+                let meta = settings.iter().find(|s| s.number == n.as_str());
+                PhoneView {
+                    key: self.key(user, n),
+                    masked: n.masked(),
+                    nickname: meta.and_then(|m| m.nickname.clone()),
+                    preferred: meta.is_some_and(|m| m.preferred),
+                    added_at: meta.map(|m| m.added_at),
+                    last_used_at: meta.and_then(|m| m.last_used_at),
+                }
+            })
+            .collect();
+        views.sort_by_key(|v| !v.preferred);
+        Ok(views)
+    }
+
+    pub async fn overview(
+        &self,
+        user: &Authenticated,
+        now: i64,
+        older_than: Option<i64>,
+    ) -> Result<Overview, SecurityError> {
+        let person = self.person(user).await?;
+        let phones = self.phone_views(user, &person).await?;
+        let size = self.p.settings.activity_page_size;
+        let mut activity =
+            self.p.audit.for_user(user.user_id.as_str(), older_than, size + 1).await?;
+        let older = if activity.len() > size as usize {
+            activity.truncate(size as usize);
+            activity.last().map(|e| e.id)
+        } else {
+            None
+        };
+        Ok(Overview {
+            two_factor_on: self.p.sign_in_store.two_factor_enabled(&user.user_id).await?,
+            policy_required: self.p.settings.policy_required,
+            min_phones: self.p.settings.min_phones,
+            phones,
+            browsers: self.p.accounts.trusted_browsers(&user.user_id, now).await?,
+            activity,
+            older_than: older,
+        })
+    }
+
+    /// Sends the code of `flow` to `number` and moves the flow on. Never says a text was sent
+    /// when it was not.
+    async fn text(
+        &self,
+        client: &Client,
+        user: &Authenticated,
+        flow: &mut Flow,
+        number: &E164,
+    ) -> Result<Notice, SecurityError> {
+        let purpose = match flow.kind {
+            FlowKind::AddPhone => Purpose::Enrol,
+            FlowKind::Reauth => Purpose::Reauth,
+        };
+        let req = SendRequest {
+            user_id: user.user_id.as_str(),
+            number,
+            client_ip: &client.ip,
+            now: client.now,
+        };
+        let outcome =
+            self.p.texter.send_code(&flow.id, purpose, &req).await.map_err(SecurityError::Code)?;
+        match outcome {
+            TextOutcome::Sent => {
+                flow.advance(&Event::TextSent { number: number.clone() })?;
+                flow.last_sent_at = Some(client.now);
+                self.audit(client, user, "security.code_sent", "sent", Some(number.masked())).await;
+                Ok(Notice::info("otp.sent"))
+            }
+            TextOutcome::NotSent(e) => {
+                flow.advance(&Event::TextFailed { number: number.clone() })?;
+                self.audit(
+                    client,
+                    user,
+                    "security.code_sent",
+                    "failed",
+                    Some(failure_detail(number, &e)),
+                )
+                .await;
+                Ok(Notice::error(e.message_id()))
+            }
+        }
+    }
+
+    /// Starts adding a phone: the number (read in `region`) is checked and texted a code.
+    pub async fn add_number(
+        &self,
+        client: &Client,
+        user: &Authenticated,
+        flow: &mut Flow,
+        input: &str,
+        region: &str,
+    ) -> Result<Notice, SecurityError> {
+        self.require_recent(user, client.now)?;
+        if flow.kind != FlowKind::AddPhone || flow.step != Step::EnterNumber {
+            return Err(SecurityError::OutOfOrder);
+        }
+        let number = self
+            .p
+            .phones
+            .parse_in(input, region)
+            .map_err(|e| SecurityError::Phone(e.message_id()))?;
+        self.check_available(user, &number).await?;
+        self.text(client, user, flow, &number).await
+    }
+
+    async fn check_available(
+        &self,
+        user: &Authenticated,
+        number: &E164,
+    ) -> Result<(), SecurityError> {
+        let owners = self.p.directory.phone_owners(number).await?;
+        if owners.iter().any(|o| o != &user.user_id) {
+            return Err(SecurityError::NumberInUse);
+        }
+        if !owners.is_empty() {
+            return Err(SecurityError::AlreadyYours);
+        }
+        Ok(())
+    }
+
+    pub async fn resend(
+        &self,
+        client: &Client,
+        user: &Authenticated,
+        flow: &mut Flow,
+    ) -> Result<Notice, SecurityError> {
+        match &flow.step {
+            Step::CodeSent { number } | Step::SendFailed { number } => {
+                let number = number.clone();
+                self.text(client, user, flow, &number).await
+            }
+            _ => Err(SecurityError::OutOfOrder),
+        }
+    }
+
+    pub fn change_number(&self, flow: &mut Flow) -> Result<(), SecurityError> {
+        flow.advance(&Event::ChangeNumber).map(|_| ())
+    }
+
+    /// Finishes adding: the code proves the phone; then, and only then, the directory gets the
+    /// number and the other phones a notice.
+    pub async fn add_verify(
+        &self,
+        client: &Client,
+        user: &Authenticated,
+        flow: &mut Flow,
+        code: &str,
+        nickname: &str,
+    ) -> Result<Notice, SecurityError> {
+        let Step::CodeSent { number } = flow.step.clone() else {
+            return Err(SecurityError::OutOfOrder);
+        };
+        let nickname = clean_nickname(nickname)?;
+        self.p
+            .texter
+            .codes()
+            .verify(&flow.id, Purpose::Enrol, user.user_id.as_str(), code, client.now)
+            .await
+            .map_err(SecurityError::Code)?;
+        // Someone may have registered it meanwhile.
+        self.check_available(user, &number).await?;
+        let person = self.person(user).await?;
+        self.p.directory.add_phone(&person, &number).await?;
+        let label = nickname.unwrap_or_else(|| default_nickname(&number));
+        self.p.accounts.name_phone(&user.user_id, number.as_str(), &label, client.now).await?;
+        flow.advance(&Event::CodeAccepted)?;
+        self.audit(client, user, "phone.added", "added", Some(number.masked())).await;
+        let text = format!(
+            "A phone ending {} was added to your {} account. If this was not you, contact your help desk now.",
+            number.last4(),
+            self.p.texter.product()
+        );
+        for other in person.phones.iter().filter(|p| **p != number) {
+            self.p.texter.notify(other, &text).await;
+        }
+        Ok(Notice::info("security.phone_added"))
+    }
+
+    pub async fn rename(
+        &self,
+        client: &Client,
+        user: &Authenticated,
+        key: &str,
+        nickname: &str,
+    ) -> Result<Notice, SecurityError> {
+        let person = self.person(user).await?;
+        let number = self.find(user, &person, key)?;
+        let nickname = clean_nickname(nickname)?.unwrap_or_else(|| default_nickname(number));
+        self.p.accounts.name_phone(&user.user_id, number.as_str(), &nickname, client.now).await?;
+        self.audit(client, user, "phone.renamed", "renamed", Some(number.masked())).await;
+        Ok(Notice::info("security.phone_renamed"))
+    }
+
+    pub async fn prefer(
+        &self,
+        client: &Client,
+        user: &Authenticated,
+        key: &str,
+    ) -> Result<Notice, SecurityError> {
+        let person = self.person(user).await?;
+        let number = self.find(user, &person, key)?;
+        self.p.accounts.prefer_phone(&user.user_id, number.as_str(), client.now).await?;
+        self.audit(client, user, "phone.preferred", "preferred", Some(number.masked())).await;
+        Ok(Notice::info("security.phone_preferred"))
+    }
+
+    /// What removing phone `key` would do (for the confirmation), or why it may not.
+    pub async fn plan_removal(
+        &self,
+        client: &Client,
+        user: &Authenticated,
+        key: &str,
+    ) -> Result<RemovalPlan, SecurityError> {
+        self.require_recent(user, client.now)?;
+        let person = self.person(user).await?;
+        let number = self.find(user, &person, key)?;
+        let left = person.phones.len().saturating_sub(1);
+        let below = (left as u32) < self.p.settings.min_phones;
+        let two_factor_on = self.p.sign_in_store.two_factor_enabled(&user.user_id).await?;
+        if below && self.p.settings.policy_required {
+            return Err(SecurityError::RequiredByPolicy);
+        }
+        let views = self.phone_views(user, &person).await?;
+        let label = views
+            .iter()
+            .find(|v| v.key == key)
+            .and_then(|v| v.nickname.clone())
+            .unwrap_or_else(|| default_nickname(number));
+        Ok(RemovalPlan { key: key.to_owned(), label, turns_off_two_factor: below && two_factor_on })
+    }
+
+    /// Removes a phone the person confirmed (re-checking everything: the plan may be stale).
+    pub async fn remove(
+        &self,
+        client: &Client,
+        user: &Authenticated,
+        key: &str,
+    ) -> Result<Notice, SecurityError> {
+        let plan = self.plan_removal(client, user, key).await?;
+        let person = self.person(user).await?;
+        let number = self.find(user, &person, key)?.clone();
+        self.p.directory.remove_phone(&person, &number).await?;
+        self.p.accounts.forget_phone(&user.user_id, number.as_str()).await?;
+        if plan.turns_off_two_factor {
+            self.p.sign_in_store.set_two_factor(&user.user_id, false, client.now).await?;
+            self.audit(client, user, "two_factor.off", "phone_removed", None).await;
+        }
+        self.audit(client, user, "phone.removed", "removed", Some(number.masked())).await;
+        let text = format!(
+            "The phone ending {} was removed from your {} account. If this was not you, contact your help desk now.",
+            number.last4(),
+            self.p.texter.product()
+        );
+        for other in person.phones.iter().filter(|p| **p != number) {
+            self.p.texter.notify(other, &text).await;
+        }
+        Ok(Notice::info(if plan.turns_off_two_factor {
+            "security.phone_removed_two_factor_off"
+        } else {
+            "security.phone_removed"
+        }))
+    }
+
+    pub async fn set_two_factor(
+        &self,
+        client: &Client,
+        user: &Authenticated,
+        on: bool,
+    ) -> Result<Notice, SecurityError> {
+        if on {
+            let person = self.person(user).await?;
+            if (person.phones.len() as u32) < self.p.settings.min_phones {
+                return Err(SecurityError::NotEnoughPhones);
+            }
+        } else {
+            if self.p.settings.policy_required {
+                return Err(SecurityError::RequiredByPolicy);
+            }
+            self.require_recent(user, client.now)?;
+        }
+        self.p.sign_in_store.set_two_factor(&user.user_id, on, client.now).await?;
+        self.audit(
+            client,
+            user,
+            if on { "two_factor.on" } else { "two_factor.off" },
+            "changed",
+            None,
+        )
+        .await;
+        Ok(Notice::info(if on {
+            "security.two_factor.turned_on"
+        } else {
+            "security.two_factor.turned_off"
+        }))
+    }
+
+    pub async fn forget_browsers(
+        &self,
+        client: &Client,
+        user: &Authenticated,
+        id: Option<&str>,
+    ) -> Result<Notice, SecurityError> {
+        let n = self.p.accounts.forget_browsers(&user.user_id, id, client.now).await?;
+        self.audit(
+            client,
+            user,
+            "browser.forgotten",
+            if id.is_some() { "one" } else { "all" },
+            Some(n.to_string()),
+        )
+        .await;
+        Ok(Notice::info("security.browsers_forgotten"))
+    }
+
+    /// Confirming it is you: the password (throttled like sign-in), then, with 2-step sign-in
+    /// on, a code to the preferred phone. `Ok(true)` when done.
+    pub async fn reauth_password(
+        &self,
+        client: &Client,
+        user: &Authenticated,
+        flow: &mut Flow,
+        password: &SecretString,
+    ) -> Result<(bool, Option<Notice>), SecurityError> {
+        if flow.kind != FlowKind::Reauth || flow.step != Step::Password {
+            return Err(SecurityError::OutOfOrder);
+        }
+        let key = throttle::login_key(&user.login);
+        if let Some(until) =
+            self.p.sign_in_store.login_blocked_until(std::slice::from_ref(&key), client.now).await?
+        {
+            return Err(SecurityError::Throttled { retry_after: until - client.now });
+        }
+        let person = self.person(user).await?;
+        if self.p.directory.check_password(&person, password).await? != PasswordCheck::Accepted {
+            let failures = self
+                .p
+                .sign_in_store
+                .record_login_failure(
+                    &key,
+                    client.now,
+                    self.p.settings.throttle.account.window_secs,
+                )
+                .await?;
+            if let Some(wait) = self.p.settings.throttle.account.wait_after(failures) {
+                self.p.sign_in_store.block_login(&key, client.now + wait).await?;
+            }
+            self.audit(client, user, "reauth.password", "rejected", None).await;
+            return Err(SecurityError::WrongPassword);
+        }
+        self.p.sign_in_store.clear_login_failures(&key).await?;
+        let two_factor_on = self.p.sign_in_store.two_factor_enabled(&user.user_id).await?;
+        let phones = self.phone_views(user, &person).await?;
+        let preferred = phones
+            .first()
+            .and_then(|v| person.phones.iter().find(|n| self.key(user, n) == v.key))
+            .cloned();
+        match preferred {
+            Some(number) if two_factor_on => {
+                let notice = self.text(client, user, flow, &number).await?;
+                Ok((false, Some(notice)))
+            }
+            _ => {
+                flow.advance(&Event::PasswordAccepted)?;
+                self.audit(client, user, "reauth", "password", None).await;
+                Ok((true, None))
+            }
+        }
+    }
+
+    pub async fn reauth_code(
+        &self,
+        client: &Client,
+        user: &Authenticated,
+        flow: &mut Flow,
+        code: &str,
+    ) -> Result<(), SecurityError> {
+        if flow.kind != FlowKind::Reauth || !matches!(flow.step, Step::CodeSent { .. }) {
+            return Err(SecurityError::OutOfOrder);
+        }
+        self.p
+            .texter
+            .codes()
+            .verify(&flow.id, Purpose::Reauth, user.user_id.as_str(), code, client.now)
+            .await
+            .map_err(SecurityError::Code)?;
+        flow.advance(&Event::CodeAccepted)?;
+        self.audit(client, user, "reauth", "password_and_sms", None).await;
+        Ok(())
+    }
+}
+
+/// Trimmed; empty means "no nickname"; at most [`MAX_NICKNAME`] characters, no control
+/// characters.
+pub fn clean_nickname(input: &str) -> Result<Option<String>, SecurityError> {
+    let name: String = input.trim().chars().filter(|c| !c.is_control()).collect();
+    if name.chars().count() > MAX_NICKNAME {
+        return Err(SecurityError::NicknameTooLong);
+    }
+    Ok((!name.is_empty()).then_some(name))
+}
+
+pub fn default_nickname(number: &E164) -> String {
+    format!("Phone ending {}", number.last4())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn n(s: &str) -> E164 {
+        crate::domain::phone::PhonePolicy::from_directory(s).expect("valid")
+    }
+
+    #[test]
+    fn transition_table() {
+        use Event as E;
+        use FlowKind as K;
+        use Step as S;
+        let a = || n("+12015550123");
+        let b = || n("+12015550124");
+        let steps = [
+            S::EnterNumber,
+            S::Password,
+            S::CodeSent { number: a() },
+            S::SendFailed { number: a() },
+        ];
+        let events = [
+            E::TextSent { number: a() },
+            E::TextFailed { number: a() },
+            E::TextSent { number: b() },
+            E::ChangeNumber,
+            E::PasswordAccepted,
+            E::CodeAccepted,
+        ];
+        let sent = || Some(Some(S::CodeSent { number: a() }));
+        let failed = || Some(Some(S::SendFailed { number: a() }));
+        // (kind, step, event) → Some(outcome): allowed, `Some(None)` completes the flow.
+        type Row = ((K, usize, usize), Option<Option<Step>>);
+        let allowed: Vec<Row> = vec![
+            ((K::AddPhone, 0, 0), sent()),
+            ((K::AddPhone, 0, 1), failed()),
+            ((K::AddPhone, 0, 2), Some(Some(S::CodeSent { number: b() }))),
+            ((K::AddPhone, 2, 0), sent()),
+            ((K::AddPhone, 2, 1), failed()),
+            ((K::AddPhone, 2, 3), Some(Some(S::EnterNumber))),
+            ((K::AddPhone, 2, 5), Some(None)),
+            ((K::AddPhone, 3, 0), sent()),
+            ((K::AddPhone, 3, 1), failed()),
+            ((K::AddPhone, 3, 3), Some(Some(S::EnterNumber))),
+            ((K::Reauth, 1, 0), sent()),
+            ((K::Reauth, 1, 1), failed()),
+            ((K::Reauth, 1, 2), Some(Some(S::CodeSent { number: b() }))),
+            ((K::Reauth, 1, 4), Some(None)),
+            ((K::Reauth, 2, 0), sent()),
+            ((K::Reauth, 2, 1), failed()),
+            ((K::Reauth, 2, 5), Some(None)),
+            ((K::Reauth, 3, 0), sent()),
+            ((K::Reauth, 3, 1), failed()),
+        ];
+        for kind in [K::AddPhone, K::Reauth] {
+            for (si, step) in steps.iter().enumerate() {
+                for (ei, event) in events.iter().enumerate() {
+                    let want = allowed
+                        .iter()
+                        .find(|(k, _)| *k == (kind, si, ei))
+                        .and_then(|(_, v)| v.clone());
+                    let got = next(kind, step, event).ok();
+                    assert_eq!(got, want, "{kind:?} {step:?} + {event:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn nicknames_are_trimmed_bounded_and_optional() {
+        assert_eq!(clean_nickname("  Work phone ").unwrap().as_deref(), Some("Work phone"));
+        assert_eq!(clean_nickname("   ").unwrap(), None);
+        assert_eq!(clean_nickname("Téléphone 📱").unwrap().as_deref(), Some("Téléphone 📱"));
+        assert_eq!(clean_nickname("a\u{0}b\nc").unwrap().as_deref(), Some("abc"));
+        assert!(clean_nickname(&"x".repeat(MAX_NICKNAME)).is_ok());
+        assert_eq!(
+            clean_nickname(&"x".repeat(MAX_NICKNAME + 1)),
+            Err(SecurityError::NicknameTooLong)
+        );
+        assert_eq!(default_nickname(&n("+12015550123")), "Phone ending 0123");
+    }
+
+    #[test]
+    fn every_error_maps_to_a_catalog_message() {
+        for e in [
+            SecurityError::ReauthRequired,
+            SecurityError::OutOfOrder,
+            SecurityError::NoSuchPhone,
+            SecurityError::NumberInUse,
+            SecurityError::AlreadyYours,
+            SecurityError::Phone("phone.invalid"),
+            SecurityError::Code(CodeError::Wrong { remaining: 2 }),
+            SecurityError::WrongPassword,
+            SecurityError::Throttled { retry_after: 3 },
+            SecurityError::NotEnoughPhones,
+            SecurityError::RequiredByPolicy,
+            SecurityError::NicknameTooLong,
+            SecurityError::Unavailable,
+        ] {
+            assert!(crate::i18n::has(&e.notice().id), "{e:?}");
+        }
+    }
+}

@@ -1,0 +1,945 @@
+//! The security page: 2-step sign-in, phones, remembered browsers, recent activity. Every action
+//! is a form posting to a server function; the outcome travels through the session as a notice,
+//! so the page reads the same with JavaScript disabled (redirect back) and hydrated (refetch).
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+use crate::i18n::{t, t_n};
+use crate::pages::sign_in::NoticeView;
+use crate::pages::status::format_utc_date_time;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhoneItem {
+    pub key: String,
+    pub label: String,
+    pub masked: String,
+    pub named: bool,
+    pub preferred: bool,
+    pub added_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BrowserItem {
+    pub id: String,
+    pub description: String,
+    pub created_at: i64,
+    pub last_used_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivityItem {
+    pub at: i64,
+    pub text: String,
+    pub ip: String,
+}
+
+/// The small flow in progress on the page, if any.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FlowStep {
+    AddNumber,
+    ReauthPassword,
+    /// A code was sent to `phone`; `adding`: it is the new phone being added.
+    Code {
+        phone: String,
+        adding: bool,
+        resend_in: i64,
+    },
+    SendFailed {
+        phone: String,
+        adding: bool,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemovalItem {
+    pub key: String,
+    pub label: String,
+    pub turns_off_two_factor: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecurityView {
+    pub signed_in: bool,
+    pub two_factor_on: bool,
+    pub policy_required: bool,
+    pub min_phones: u32,
+    pub phones: Vec<PhoneItem>,
+    pub browsers: Vec<BrowserItem>,
+    pub activity: Vec<ActivityItem>,
+    pub older_than: Option<i64>,
+    pub flow: Option<FlowStep>,
+    pub removal: Option<RemovalItem>,
+    /// (ISO region, calling code), the default first.
+    pub regions: Vec<(String, u16)>,
+    pub notice: Option<NoticeView>,
+    pub code_length: u8,
+}
+
+#[cfg(feature = "ssr")]
+mod server {
+    use serde::{Deserialize, Serialize};
+    use tower_sessions::Session;
+
+    use super::*;
+    use crate::auth::{
+        SESSION_AUTH_KEY, client, current_user, session, session_error, set_notice, state,
+        take_notice,
+    };
+    use crate::domain::security::{Flow, FlowKind, SecurityError, Step};
+    use crate::domain::sign_in::{Authenticated, Client, Notice};
+
+    const FLOW_KEY: &str = "latchkey.security.flow";
+    const REMOVAL_KEY: &str = "latchkey.security.removal";
+    const THEN_KEY: &str = "latchkey.security.then";
+
+    /// What to do once the person has confirmed it is them.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub enum Then {
+        AddPhone,
+        RemovePhone(String),
+        TwoFactorOff,
+    }
+
+    pub struct Ctx {
+        pub session: Session,
+        pub client: Client,
+        pub user: Authenticated,
+    }
+
+    fn activity_text(kind: &str, outcome: &str) -> String {
+        let id = format!("activity.{kind}");
+        if crate::i18n::has(&id) {
+            let text = t(&id);
+            if outcome == "rejected" || outcome == "failed" || outcome == "throttled" {
+                format!("{text} ({})", t("activity.refused"))
+            } else {
+                text.to_owned()
+            }
+        } else {
+            format!("{kind} ({outcome})")
+        }
+    }
+
+    pub async fn load(older_than: Option<i64>) -> Result<SecurityView, AppError> {
+        let state = state();
+        let session = session().await?;
+        let notice = take_notice(&session).await?.map(crate::pages::sign_in::notice_view);
+        let Some(user) = current_user(&session).await? else {
+            return Ok(SecurityView {
+                signed_in: false,
+                two_factor_on: false,
+                policy_required: false,
+                min_phones: 0,
+                phones: vec![],
+                browsers: vec![],
+                activity: vec![],
+                older_than: None,
+                flow: None,
+                removal: None,
+                regions: vec![],
+                notice,
+                code_length: 6,
+            });
+        };
+        let now = crate::auth::now_secs();
+        let security = &state.security;
+        let overview = security.overview(&user, now, older_than).await.map_err(|e| {
+            tracing::warn!(error = %e, "security page could not be read");
+            AppError::unavailable()
+        })?;
+        let flow: Option<Flow> = session.get(FLOW_KEY).await.map_err(session_error)?;
+        let resend_in = |f: &Flow| {
+            f.last_sent_at
+                .map(|at| (at + security.settings().resend_after_secs - now).max(0))
+                .unwrap_or(0)
+        };
+        let flow_step = flow.as_ref().map(|f| {
+            let adding = f.kind == FlowKind::AddPhone;
+            match &f.step {
+                Step::EnterNumber => FlowStep::AddNumber,
+                Step::Password => FlowStep::ReauthPassword,
+                Step::CodeSent { number } => {
+                    FlowStep::Code { phone: number.masked(), adding, resend_in: resend_in(f) }
+                }
+                Step::SendFailed { number } => {
+                    FlowStep::SendFailed { phone: number.masked(), adding }
+                }
+            }
+        });
+        let removal: Option<crate::domain::security::RemovalPlan> =
+            session.get(REMOVAL_KEY).await.map_err(session_error)?;
+        Ok(SecurityView {
+            signed_in: true,
+            two_factor_on: overview.two_factor_on,
+            policy_required: overview.policy_required,
+            min_phones: overview.min_phones,
+            phones: overview
+                .phones
+                .into_iter()
+                .map(|p| PhoneItem {
+                    label: p.nickname.clone().unwrap_or_else(|| t("security.unnamed").to_owned()),
+                    named: p.nickname.is_some(),
+                    key: p.key,
+                    masked: p.masked,
+                    preferred: p.preferred,
+                    added_at: p.added_at,
+                    last_used_at: p.last_used_at,
+                })
+                .collect(),
+            browsers: overview
+                .browsers
+                .into_iter()
+                .map(|b| BrowserItem {
+                    id: b.id,
+                    description: b.description,
+                    created_at: b.created_at,
+                    last_used_at: b.last_used_at,
+                })
+                .collect(),
+            activity: overview
+                .activity
+                .into_iter()
+                .map(|e| ActivityItem {
+                    at: e.at,
+                    text: activity_text(&e.kind, &e.outcome),
+                    ip: e.client_ip,
+                })
+                .collect(),
+            older_than: overview.older_than,
+            flow: flow_step,
+            removal: removal.map(|r| RemovalItem {
+                key: r.key,
+                label: r.label,
+                turns_off_two_factor: r.turns_off_two_factor,
+            }),
+            regions: security.picker(),
+            notice,
+            code_length: security.code_length(),
+        })
+    }
+
+    /// Runs an action for the signed-in person and stores its outcome as the page's notice. A
+    /// change that needs a recent sign-in starts "confirm it's you" and remembers `then`.
+    pub async fn act<F, Fut>(then: Option<Then>, run: F) -> Result<(), AppError>
+    where
+        F: FnOnce(Ctx) -> Fut,
+        Fut: std::future::Future<Output = Result<Option<Notice>, SecurityError>>,
+    {
+        let session = session().await?;
+        let Some(user) = current_user(&session).await? else {
+            set_notice(&session, Some(Notice::error("security.sign_in_first"))).await?;
+            leptos_axum::redirect("/sign-in");
+            return Ok(());
+        };
+        let client = client().await;
+        let ctx = Ctx { session: session.clone(), client, user };
+        match run(ctx).await {
+            Ok(notice) => set_notice(&session, notice).await,
+            Err(SecurityError::ReauthRequired) => {
+                session
+                    .insert(FLOW_KEY, Flow::new(FlowKind::Reauth))
+                    .await
+                    .map_err(session_error)?;
+                match then {
+                    Some(then) => session.insert(THEN_KEY, then).await.map_err(session_error)?,
+                    None => {
+                        session.remove::<Then>(THEN_KEY).await.map_err(session_error)?;
+                    }
+                }
+                set_notice(&session, Some(SecurityError::ReauthRequired.notice())).await
+            }
+            Err(e) => set_notice(&session, Some(e.notice())).await,
+        }
+    }
+
+    pub async fn flow(session: &Session) -> Result<Option<Flow>, SecurityError> {
+        session.get(FLOW_KEY).await.map_err(|e| {
+            tracing::error!(error = %e, "session store failed");
+            SecurityError::Unavailable
+        })
+    }
+
+    pub async fn save_flow(session: &Session, flow: Option<&Flow>) -> Result<(), SecurityError> {
+        let result = match flow {
+            Some(f) => session.insert(FLOW_KEY, f).await,
+            None => session.remove::<Flow>(FLOW_KEY).await.map(|_| ()),
+        };
+        result.map_err(|e| {
+            tracing::error!(error = %e, "session store failed");
+            SecurityError::Unavailable
+        })
+    }
+
+    pub async fn set_removal(
+        session: &Session,
+        plan: Option<&crate::domain::security::RemovalPlan>,
+    ) -> Result<(), SecurityError> {
+        let result = match plan {
+            Some(p) => session.insert(REMOVAL_KEY, p).await,
+            None => session
+                .remove::<crate::domain::security::RemovalPlan>(REMOVAL_KEY)
+                .await
+                .map(|_| ()),
+        };
+        result.map_err(|_| SecurityError::Unavailable)
+    }
+
+    /// The person proved who they are again: the session says so (new id: a step up), then
+    /// what they were doing continues.
+    pub async fn reauthenticated(ctx: &Ctx) -> Result<Option<Notice>, SecurityError> {
+        let mut user = ctx.user.clone();
+        user.authenticated_at = ctx.client.now;
+        let fail = |_| SecurityError::Unavailable;
+        ctx.session.cycle_id().await.map_err(fail)?;
+        ctx.session.insert(SESSION_AUTH_KEY, &user).await.map_err(fail)?;
+        save_flow(&ctx.session, None).await?;
+        let then: Option<Then> = ctx.session.remove(THEN_KEY).await.map_err(fail)?;
+        let security = &state().security;
+        match then {
+            Some(Then::AddPhone) => {
+                save_flow(&ctx.session, Some(&Flow::new(FlowKind::AddPhone))).await?;
+                Ok(Some(Notice::info("security.reauth_done")))
+            }
+            Some(Then::RemovePhone(key)) => {
+                let plan = security.plan_removal(&ctx.client, &user, &key).await?;
+                set_removal(&ctx.session, Some(&plan)).await?;
+                Ok(Some(Notice::info("security.reauth_done")))
+            }
+            Some(Then::TwoFactorOff) => {
+                security.set_two_factor(&ctx.client, &user, false).await.map(Some)
+            }
+            None => Ok(Some(Notice::info("security.reauth_done"))),
+        }
+    }
+}
+
+#[server(endpoint = "security_view")]
+pub async fn load_security(older_than: Option<i64>) -> Result<SecurityView, AppError> {
+    server::load(older_than).await
+}
+
+#[server(endpoint = "security_add_start")]
+pub async fn add_phone_start() -> Result<(), AppError> {
+    use crate::domain::security::{Flow, FlowKind, SecurityError};
+    server::act(Some(server::Then::AddPhone), |ctx| async move {
+        if !crate::auth::state().security.is_recent(&ctx.user, ctx.client.now) {
+            return Err(SecurityError::ReauthRequired);
+        }
+        server::save_flow(&ctx.session, Some(&Flow::new(FlowKind::AddPhone))).await?;
+        Ok(None)
+    })
+    .await
+}
+
+#[server(endpoint = "security_add_number")]
+pub async fn add_phone_number(number: String, region: String) -> Result<(), AppError> {
+    use crate::domain::security::SecurityError;
+    server::act(Some(server::Then::AddPhone), |ctx| async move {
+        let mut flow = server::flow(&ctx.session).await?.ok_or(SecurityError::OutOfOrder)?;
+        let result = crate::auth::state()
+            .security
+            .add_number(&ctx.client, &ctx.user, &mut flow, &number, &region)
+            .await;
+        server::save_flow(&ctx.session, Some(&flow)).await?;
+        result.map(Some)
+    })
+    .await
+}
+
+#[server(endpoint = "security_add_verify")]
+pub async fn add_phone_verify(code: String, nickname: Option<String>) -> Result<(), AppError> {
+    use crate::domain::security::SecurityError;
+    server::act(None, |ctx| async move {
+        let mut flow = server::flow(&ctx.session).await?.ok_or(SecurityError::OutOfOrder)?;
+        let nickname = nickname.unwrap_or_default();
+        let notice = crate::auth::state()
+            .security
+            .add_verify(&ctx.client, &ctx.user, &mut flow, &code, &nickname)
+            .await?;
+        server::save_flow(&ctx.session, None).await?;
+        Ok(Some(notice))
+    })
+    .await
+}
+
+#[server(endpoint = "security_resend")]
+pub async fn security_resend() -> Result<(), AppError> {
+    use crate::domain::security::SecurityError;
+    server::act(None, |ctx| async move {
+        let mut flow = server::flow(&ctx.session).await?.ok_or(SecurityError::OutOfOrder)?;
+        let result = crate::auth::state().security.resend(&ctx.client, &ctx.user, &mut flow).await;
+        server::save_flow(&ctx.session, Some(&flow)).await?;
+        result.map(Some)
+    })
+    .await
+}
+
+#[server(endpoint = "security_change_number")]
+pub async fn security_change_number() -> Result<(), AppError> {
+    use crate::domain::security::SecurityError;
+    server::act(None, |ctx| async move {
+        let mut flow = server::flow(&ctx.session).await?.ok_or(SecurityError::OutOfOrder)?;
+        crate::auth::state().security.change_number(&mut flow)?;
+        server::save_flow(&ctx.session, Some(&flow)).await?;
+        Ok(None)
+    })
+    .await
+}
+
+/// Abandons whatever flow or confirmation is open. Nothing was written yet, so nothing is undone.
+#[server(endpoint = "security_cancel")]
+pub async fn security_cancel() -> Result<(), AppError> {
+    server::act(None, |ctx| async move {
+        server::save_flow(&ctx.session, None).await?;
+        server::set_removal(&ctx.session, None).await?;
+        Ok(None)
+    })
+    .await
+}
+
+#[server(endpoint = "security_reauth_password")]
+pub async fn reauth_password(password: String) -> Result<(), AppError> {
+    use crate::domain::security::SecurityError;
+    server::act(None, |ctx| async move {
+        let mut flow = server::flow(&ctx.session).await?.ok_or(SecurityError::OutOfOrder)?;
+        let password = secrecy::SecretString::from(password);
+        let result = crate::auth::state()
+            .security
+            .reauth_password(&ctx.client, &ctx.user, &mut flow, &password)
+            .await;
+        match result {
+            Ok((true, _)) => server::reauthenticated(&ctx).await,
+            Ok((false, notice)) => {
+                server::save_flow(&ctx.session, Some(&flow)).await?;
+                Ok(notice)
+            }
+            Err(e) => Err(e),
+        }
+    })
+    .await
+}
+
+#[server(endpoint = "security_reauth_code")]
+pub async fn reauth_code(code: String) -> Result<(), AppError> {
+    use crate::domain::security::SecurityError;
+    server::act(None, |ctx| async move {
+        let mut flow = server::flow(&ctx.session).await?.ok_or(SecurityError::OutOfOrder)?;
+        crate::auth::state().security.reauth_code(&ctx.client, &ctx.user, &mut flow, &code).await?;
+        server::reauthenticated(&ctx).await
+    })
+    .await
+}
+
+#[server(endpoint = "security_rename")]
+pub async fn rename_phone(key: String, nickname: String) -> Result<(), AppError> {
+    server::act(None, |ctx| async move {
+        crate::auth::state()
+            .security
+            .rename(&ctx.client, &ctx.user, &key, &nickname)
+            .await
+            .map(Some)
+    })
+    .await
+}
+
+#[server(endpoint = "security_prefer")]
+pub async fn prefer_phone(key: String) -> Result<(), AppError> {
+    server::act(None, |ctx| async move {
+        crate::auth::state().security.prefer(&ctx.client, &ctx.user, &key).await.map(Some)
+    })
+    .await
+}
+
+/// First click: what removing would do, for the person to confirm.
+#[server(endpoint = "security_remove")]
+pub async fn remove_phone(key: String) -> Result<(), AppError> {
+    server::act(Some(server::Then::RemovePhone(key.clone())), |ctx| async move {
+        let plan = crate::auth::state().security.plan_removal(&ctx.client, &ctx.user, &key).await?;
+        server::set_removal(&ctx.session, Some(&plan)).await?;
+        Ok(None)
+    })
+    .await
+}
+
+#[server(endpoint = "security_remove_confirm")]
+pub async fn remove_phone_confirm(key: String) -> Result<(), AppError> {
+    server::act(Some(server::Then::RemovePhone(key.clone())), |ctx| async move {
+        let result = crate::auth::state().security.remove(&ctx.client, &ctx.user, &key).await;
+        server::set_removal(&ctx.session, None).await?;
+        result.map(Some)
+    })
+    .await
+}
+
+#[server(endpoint = "security_two_factor")]
+pub async fn set_two_factor(on: String) -> Result<(), AppError> {
+    let on = on == "on";
+    let then = (!on).then_some(server::Then::TwoFactorOff);
+    server::act(then, |ctx| async move {
+        crate::auth::state().security.set_two_factor(&ctx.client, &ctx.user, on).await.map(Some)
+    })
+    .await
+}
+
+/// One remembered browser (`id`), or all of them (no `id`).
+#[server(endpoint = "security_forget_browser")]
+pub async fn forget_browser(id: Option<String>) -> Result<(), AppError> {
+    server::act(None, |ctx| async move {
+        crate::auth::state()
+            .security
+            .forget_browsers(&ctx.client, &ctx.user, id.as_deref())
+            .await
+            .map(Some)
+    })
+    .await
+}
+
+const CARD: &str = "rounded-2xl bg-white p-6 shadow-sm ring-1 ring-slate-200 dark:bg-slate-900 dark:ring-slate-800";
+const PRIMARY: &str = "inline-flex items-center justify-center rounded-lg bg-indigo-600 px-4 py-2 text-sm font-semibold text-white shadow-sm hover:bg-indigo-500 focus-visible:outline focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-600 disabled:opacity-60";
+const SECONDARY: &str = "inline-flex items-center justify-center rounded-lg px-3 py-1.5 text-sm font-medium text-indigo-700 ring-1 ring-inset ring-slate-300 hover:bg-slate-50 focus-visible:outline focus-visible:outline-2 focus-visible:outline-indigo-600 dark:text-indigo-300 dark:ring-slate-700 dark:hover:bg-slate-800";
+const DANGER: &str = "inline-flex items-center justify-center rounded-lg px-3 py-1.5 text-sm font-medium text-red-700 ring-1 ring-inset ring-red-300 hover:bg-red-50 focus-visible:outline focus-visible:outline-2 focus-visible:outline-red-600 dark:text-red-300 dark:ring-red-800 dark:hover:bg-red-950";
+const INPUT: &str = "block w-full rounded-lg border-0 px-3 py-2 text-slate-900 ring-1 ring-inset ring-slate-300 focus:ring-2 focus:ring-inset focus:ring-indigo-600 dark:bg-slate-800 dark:text-white dark:ring-slate-700";
+const LABEL: &str = "block text-sm font-medium text-slate-800 dark:text-slate-200";
+
+#[derive(Clone, Copy)]
+struct Actions {
+    add_start: ServerAction<AddPhoneStart>,
+    add_number: ServerAction<AddPhoneNumber>,
+    add_verify: ServerAction<AddPhoneVerify>,
+    resend: ServerAction<SecurityResend>,
+    change_number: ServerAction<SecurityChangeNumber>,
+    cancel: ServerAction<SecurityCancel>,
+    reauth_password: ServerAction<ReauthPassword>,
+    reauth_code: ServerAction<ReauthCode>,
+    rename: ServerAction<RenamePhone>,
+    prefer: ServerAction<PreferPhone>,
+    remove: ServerAction<RemovePhone>,
+    remove_confirm: ServerAction<RemovePhoneConfirm>,
+    two_factor: ServerAction<SetTwoFactor>,
+    forget: ServerAction<ForgetBrowser>,
+}
+
+impl Actions {
+    fn new() -> Self {
+        Self {
+            add_start: ServerAction::new(),
+            add_number: ServerAction::new(),
+            add_verify: ServerAction::new(),
+            resend: ServerAction::new(),
+            change_number: ServerAction::new(),
+            cancel: ServerAction::new(),
+            reauth_password: ServerAction::new(),
+            reauth_code: ServerAction::new(),
+            rename: ServerAction::new(),
+            prefer: ServerAction::new(),
+            remove: ServerAction::new(),
+            remove_confirm: ServerAction::new(),
+            two_factor: ServerAction::new(),
+            forget: ServerAction::new(),
+        }
+    }
+
+    fn versions(&self) -> usize {
+        self.add_start.version().get()
+            + self.add_number.version().get()
+            + self.add_verify.version().get()
+            + self.resend.version().get()
+            + self.change_number.version().get()
+            + self.cancel.version().get()
+            + self.reauth_password.version().get()
+            + self.reauth_code.version().get()
+            + self.rename.version().get()
+            + self.prefer.version().get()
+            + self.remove.version().get()
+            + self.remove_confirm.version().get()
+            + self.two_factor.version().get()
+            + self.forget.version().get()
+    }
+}
+
+#[component]
+pub fn SecurityPage() -> impl IntoView {
+    let actions = Actions::new();
+    let query = use_query_map();
+    let older_than = move || query.read().get("older_than").and_then(|v| v.parse::<i64>().ok());
+    let data = Resource::new(
+        move || (actions.versions(), older_than()),
+        |(_, older)| load_security(older),
+    );
+    view! {
+        <Title text=t("security.title") />
+        <div class="space-y-6">
+            <h1 class="text-2xl font-semibold tracking-tight">{t("security.title")}</h1>
+            <Transition fallback=|| view! { <p>{t("sign_in.working")}</p> }>
+                {move || Suspend::new(async move {
+                    match data.await {
+                        Ok(v) if v.signed_in => render(v, actions).into_any(),
+                        Ok(_) => view! {
+                            <p class=CARD data-testid="security-signed-out">
+                                {t("security.sign_in_first")} " "
+                                <a href="/sign-in" class="font-medium text-indigo-700 underline dark:text-indigo-300">{t("nav.sign_in")}</a>
+                            </p>
+                        }
+                        .into_any(),
+                        Err(e) => view! { <p role="alert">{e.text()}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </div>
+    }
+}
+
+fn notice_box(n: Option<NoticeView>) -> impl IntoView {
+    n.map(|n| {
+        let (role, class) = if n.error {
+            ("alert", "rounded-lg bg-red-50 p-3 text-sm text-red-800 ring-1 ring-inset ring-red-600/20 dark:bg-red-950 dark:text-red-200")
+        } else {
+            ("status", "rounded-lg bg-emerald-50 p-3 text-sm text-emerald-900 ring-1 ring-inset ring-emerald-600/20 dark:bg-emerald-950 dark:text-emerald-200")
+        };
+        view! { <div role=role class=class data-notice=n.id>{n.text}</div> }
+    })
+}
+
+fn render(v: SecurityView, a: Actions) -> impl IntoView {
+    let flow = v.flow.clone().map(|f| flow_panel(f, &v, a));
+    let removal = v.removal.clone().map(|r| removal_panel(r, a));
+    view! {
+        {notice_box(v.notice.clone())}
+        {flow}
+        {removal}
+        {two_factor_card(&v, a)}
+        {phones_card(&v, a)}
+        {browsers_card(&v, a)}
+        {activity_card(&v)}
+    }
+}
+
+fn cancel_button(a: Actions) -> impl IntoView {
+    view! {
+        <ActionForm action=a.cancel>
+            <button type="submit" class=SECONDARY>{t("security.cancel")}</button>
+        </ActionForm>
+    }
+}
+
+fn flow_panel(f: FlowStep, v: &SecurityView, a: Actions) -> AnyView {
+    let regions = v.regions.clone();
+    let code_length = v.code_length;
+    let body = match f {
+        FlowStep::ReauthPassword => view! {
+            <h2 class="text-lg font-semibold">{t("security.reauth.title")}</h2>
+            <p class="mt-1 text-sm text-slate-600 dark:text-slate-300">{t("security.reauth.intro")}</p>
+            <ActionForm action=a.reauth_password attr:class="mt-4 flex flex-wrap items-end gap-3" attr:data-step="reauth-password">
+                <div class="grow">
+                    <label for="reauth-password" class=LABEL>{t("sign_in.password")}</label>
+                    <input id="reauth-password" name="password" type="password" required autocomplete="current-password" class=INPUT />
+                </div>
+                <button type="submit" class=PRIMARY>{t("security.reauth.submit")}</button>
+            </ActionForm>
+        }
+        .into_any(),
+        FlowStep::AddNumber => view! {
+            <h2 class="text-lg font-semibold">{t("security.add.title")}</h2>
+            <ActionForm action=a.add_number attr:class="mt-4 grid gap-3 sm:grid-cols-[10rem_1fr_auto] sm:items-end" attr:data-step="add-number">
+                <div>
+                    <label for="region" class=LABEL>{t("security.add.country")}</label>
+                    <select id="region" name="region" class=INPUT>
+                        {regions
+                            .into_iter()
+                            .map(|(code, calling)| view! { <option value=code.clone()>{format!("{code} +{calling}")}</option> })
+                            .collect_view()}
+                    </select>
+                </div>
+                <div>
+                    <label for="number" class=LABEL>{t("enrol.number")}</label>
+                    <input id="number" name="number" type="tel" required autocomplete="tel" maxlength="40" class=INPUT />
+                </div>
+                <button type="submit" class=PRIMARY>{t("enrol.send")}</button>
+            </ActionForm>
+        }
+        .into_any(),
+        FlowStep::Code { phone, adding, resend_in } => {
+            let nickname_default =
+                t_n("security.add.nickname_default", &phone[phone.len().saturating_sub(4)..]);
+            let (form_action_add, title) = if adding {
+                (true, t("security.add.code_title"))
+            } else {
+                (false, t("security.reauth.title"))
+            };
+            let code_input = view! {
+                <div>
+                    <label for="security-code" class=LABEL>{t("sign_in.code.label")}</label>
+                    <input id="security-code" name="code" type="text" required autocomplete="one-time-code"
+                        inputmode="numeric" pattern="[0-9 \\-]*" maxlength=(usize::from(code_length) + 4).to_string()
+                        class=format!("{INPUT} font-mono tracking-widest") />
+                </div>
+            };
+            let form = if form_action_add {
+                view! {
+                    <ActionForm action=a.add_verify attr:class="mt-4 grid gap-3 sm:grid-cols-[12rem_1fr_auto] sm:items-end" attr:data-step="add-code">
+                        {code_input}
+                        <div>
+                            <label for="nickname" class=LABEL>{t("security.add.nickname")}</label>
+                            <input id="nickname" name="nickname" type="text" maxlength="40" placeholder=nickname_default class=INPUT />
+                        </div>
+                        <button type="submit" class=PRIMARY>{t("security.add.finish")}</button>
+                    </ActionForm>
+                }
+                .into_any()
+            } else {
+                view! {
+                    <ActionForm action=a.reauth_code attr:class="mt-4 flex flex-wrap items-end gap-3" attr:data-step="reauth-code">
+                        {code_input}
+                        <button type="submit" class=PRIMARY>{t("sign_in.code.submit")}</button>
+                    </ActionForm>
+                }
+                .into_any()
+            };
+            view! {
+                <h2 class="text-lg font-semibold">{title}</h2>
+                <p class="mt-1 text-sm text-slate-600 dark:text-slate-300">
+                    {t("sign_in.code.intro")} " " <span class="font-mono">{phone}</span>"."
+                </p>
+                {form}
+                <div class="mt-3 flex flex-wrap gap-2">
+                    <ActionForm action=a.resend>
+                        <button type="submit" class=SECONDARY data-resend-in=resend_in.to_string()>{t("sign_in.code.resend")}</button>
+                    </ActionForm>
+                    {adding.then(|| view! {
+                        <ActionForm action=a.change_number>
+                            <button type="submit" class=SECONDARY>{t("enrol.change_number")}</button>
+                        </ActionForm>
+                    })}
+                </div>
+            }
+            .into_any()
+        }
+        FlowStep::SendFailed { phone, adding } => view! {
+            <h2 class="text-lg font-semibold">{t("sign_in.send_failed.title")}</h2>
+            <p class="mt-1 text-sm font-mono" data-step="security-send-failed">{phone}</p>
+            <div class="mt-3 flex flex-wrap gap-2">
+                <ActionForm action=a.resend>
+                    <button type="submit" class=SECONDARY>{t("sign_in.send_failed.retry")}</button>
+                </ActionForm>
+                {adding.then(|| view! {
+                    <ActionForm action=a.change_number>
+                        <button type="submit" class=SECONDARY>{t("enrol.change_number")}</button>
+                    </ActionForm>
+                })}
+            </div>
+        }
+        .into_any(),
+    };
+    view! {
+        <section class=format!("{CARD} ring-2 ring-indigo-500") aria-labelledby="flow-title">
+            <span id="flow-title" class="sr-only">{t("security.in_progress")}</span>
+            {body}
+            <div class="mt-4 border-t border-slate-200 pt-3 dark:border-slate-800">{cancel_button(a)}</div>
+        </section>
+    }
+    .into_any()
+}
+
+fn removal_panel(r: RemovalItem, a: Actions) -> impl IntoView {
+    view! {
+        <section class=format!("{CARD} ring-2 ring-red-500") role="alertdialog" aria-labelledby="remove-title" aria-describedby="remove-text" data-step="confirm-remove">
+            <h2 id="remove-title" class="text-lg font-semibold">{t_n("security.remove.title", &r.label)}</h2>
+            <p id="remove-text" class="mt-1 text-sm text-slate-700 dark:text-slate-300">
+                {if r.turns_off_two_factor { t("security.remove.turns_off") } else { t("security.remove.text") }}
+            </p>
+            <div class="mt-4 flex flex-wrap gap-2">
+                <ActionForm action=a.remove_confirm>
+                    <input type="hidden" name="key" value=r.key />
+                    <button type="submit" class=DANGER>{t("security.remove.confirm")}</button>
+                </ActionForm>
+                {cancel_button(a)}
+            </div>
+        </section>
+    }
+}
+
+fn two_factor_card(v: &SecurityView, a: Actions) -> AnyView {
+    let on = v.two_factor_on;
+    let can_turn_on = v.phones.len() as u32 >= v.min_phones;
+    let required = v.policy_required;
+    view! {
+        <section class=CARD aria-labelledby="two-factor-title">
+            <div class="flex flex-wrap items-center justify-between gap-3">
+                <div>
+                    <h2 id="two-factor-title" class="text-lg font-semibold">{t("security.two_factor.title")}</h2>
+                    <p class="text-sm text-slate-600 dark:text-slate-300" data-two-factor=if on { "on" } else { "off" }>
+                        {if on { t("security.two_factor.on") } else { t("security.two_factor.off") }}
+                    </p>
+                </div>
+                {match (on, required) {
+                    (true, true) => view! { <p class="text-sm text-slate-500">{t("security.two_factor.required")}</p> }.into_any(),
+                    (true, false) => view! {
+                        <ActionForm action=a.two_factor>
+                            <input type="hidden" name="on" value="off" />
+                            <button type="submit" class=DANGER>{t("security.two_factor.turn_off")}</button>
+                        </ActionForm>
+                    }
+                    .into_any(),
+                    (false, _) if can_turn_on => view! {
+                        <ActionForm action=a.two_factor>
+                            <input type="hidden" name="on" value="on" />
+                            <button type="submit" class=PRIMARY>{t("security.two_factor.turn_on")}</button>
+                        </ActionForm>
+                    }
+                    .into_any(),
+                    (false, _) => view! { <p class="text-sm text-slate-500">{t("security.two_factor.needs_phone")}</p> }.into_any(),
+                }}
+            </div>
+        </section>
+    }
+    .into_any()
+}
+
+fn phones_card(v: &SecurityView, a: Actions) -> AnyView {
+    let phones = v.phones.clone();
+    let adding = v.flow.is_some();
+    view! {
+        <section class=CARD aria-labelledby="phones-title">
+            <div class="flex flex-wrap items-center justify-between gap-3">
+                <h2 id="phones-title" class="text-lg font-semibold">{t("security.phones.title")}</h2>
+                {(!adding).then(|| view! {
+                    <ActionForm action=a.add_start>
+                        <button type="submit" class=PRIMARY>{t("security.add.button")}</button>
+                    </ActionForm>
+                })}
+            </div>
+            {if phones.is_empty() {
+                view! { <p class="mt-3 text-sm text-slate-600 dark:text-slate-300">{t("security.phones.none")}</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="mt-3 divide-y divide-slate-200 dark:divide-slate-800" data-testid="phones">
+                        {phones.into_iter().map(|p| phone_row(p, a)).collect_view()}
+                    </ul>
+                }
+                .into_any()
+            }}
+        </section>
+    }
+    .into_any()
+}
+
+fn phone_row(p: PhoneItem, a: Actions) -> impl IntoView {
+    let key = p.key.clone();
+    let rename_id = format!("rename-{key}");
+    let dates = format!(
+        "{} {} · {}",
+        t("security.added"),
+        p.added_at.map(format_utc_date_time).unwrap_or_else(|| "—".into()),
+        p.last_used_at
+            .map(|at| format!("{} {}", t("security.last_used"), format_utc_date_time(at)))
+            .unwrap_or_else(|| t("security.never_used").to_owned()),
+    );
+    view! {
+        <li class="py-3" data-phone=p.masked.clone()>
+            <div class="flex flex-wrap items-center justify-between gap-2">
+                <div>
+                    <span class="font-medium" data-testid="phone-label">{p.label.clone()}</span>
+                    " " <span class="font-mono text-sm text-slate-600 dark:text-slate-300">{p.masked.clone()}</span>
+                    {p.preferred.then(|| view! {
+                        <span class="ml-2 rounded-full bg-indigo-50 px-2 py-0.5 text-xs font-medium text-indigo-700 dark:bg-indigo-950 dark:text-indigo-300" data-testid="preferred">{t("security.preferred")}</span>
+                    })}
+                    <p class="text-xs text-slate-500 dark:text-slate-400">{dates}</p>
+                </div>
+                <div class="flex flex-wrap items-center gap-2">
+                    {(!p.preferred).then(|| {
+                        let key = key.clone();
+                        view! {
+                            <ActionForm action=a.prefer>
+                                <input type="hidden" name="key" value=key />
+                                <button type="submit" class=SECONDARY>{t("security.make_preferred")}</button>
+                            </ActionForm>
+                        }
+                    })}
+                    <ActionForm action=a.remove>
+                        <input type="hidden" name="key" value=p.key.clone() />
+                        <button type="submit" class=DANGER>{t("security.remove.button")}</button>
+                    </ActionForm>
+                </div>
+            </div>
+            <ActionForm action=a.rename attr:class="mt-2 flex flex-wrap items-end gap-2">
+                <input type="hidden" name="key" value=key />
+                <label class="sr-only" for=rename_id.clone()>{t("security.rename.label")}</label>
+                <input id=rename_id name="nickname" type="text" maxlength="40"
+                    value=if p.named { p.label.clone() } else { String::new() }
+                    placeholder=t("security.rename.label") class=format!("{INPUT} max-w-xs py-1 text-sm") />
+                <button type="submit" class=SECONDARY>{t("security.rename.button")}</button>
+            </ActionForm>
+        </li>
+    }
+}
+
+fn browsers_card(v: &SecurityView, a: Actions) -> AnyView {
+    let browsers = v.browsers.clone();
+    let any = !browsers.is_empty();
+    view! {
+        <section class=CARD aria-labelledby="browsers-title">
+            <div class="flex flex-wrap items-center justify-between gap-3">
+                <h2 id="browsers-title" class="text-lg font-semibold">{t("security.browsers.title")}</h2>
+                {any.then(|| view! {
+                    <ActionForm action=a.forget>
+                        <button type="submit" class=DANGER>{t("security.browsers.forget_all")}</button>
+                    </ActionForm>
+                })}
+            </div>
+            {if any {
+                view! {
+                    <ul class="mt-3 divide-y divide-slate-200 dark:divide-slate-800" data-testid="browsers">
+                        {browsers.into_iter().map(|b| view! {
+                            <li class="flex flex-wrap items-center justify-between gap-2 py-3">
+                                <div>
+                                    <span class="font-medium">{b.description.clone()}</span>
+                                    <p class="text-xs text-slate-500 dark:text-slate-400">
+                                        {t("security.added")} " " {format_utc_date_time(b.created_at)} " · "
+                                        {t("security.last_used")} " " {format_utc_date_time(b.last_used_at)}
+                                    </p>
+                                </div>
+                                <ActionForm action=a.forget>
+                                    <input type="hidden" name="id" value=b.id.clone() />
+                                    <button type="submit" class=SECONDARY>{t("security.browsers.forget")}</button>
+                                </ActionForm>
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                }
+                .into_any()
+            } else {
+                view! { <p class="mt-3 text-sm text-slate-600 dark:text-slate-300">{t("security.browsers.none")}</p> }.into_any()
+            }}
+        </section>
+    }
+    .into_any()
+}
+
+fn activity_card(v: &SecurityView) -> AnyView {
+    let items = v.activity.clone();
+    let older = v.older_than;
+    view! {
+        <section class=CARD aria-labelledby="activity-title">
+            <h2 id="activity-title" class="text-lg font-semibold">{t("security.activity.title")}</h2>
+            <ul class="mt-3 space-y-2 text-sm" data-testid="activity">
+                {items.into_iter().map(|e| view! {
+                    <li class="flex flex-wrap justify-between gap-2">
+                        <span>{e.text}</span>
+                        <span class="text-slate-500 dark:text-slate-400">{format_utc_date_time(e.at)} " · " {e.ip}</span>
+                    </li>
+                }).collect_view()}
+            </ul>
+            {older.map(|id| view! {
+                <a href=format!("/security?older_than={id}") class="mt-3 inline-block text-sm font-medium text-indigo-700 underline dark:text-indigo-300">
+                    {t("security.activity.older")}
+                </a>
+            })}
+        </section>
+    }
+    .into_any()
+}

@@ -1,0 +1,138 @@
+// The security page as a person uses it, in Chromium: add a phone (code read from the Twilio
+// stand-in), rename, prefer, remove, 2-step sign-in off and on, forget a remembered browser —
+// once hydrated and once with JavaScript disabled.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startDemo, launchBrowser, waitHydrated, startTwilioStandin } from '../lib/harness.mjs';
+
+let standin;
+let server;
+let browser;
+
+before(async () => {
+  standin = await startTwilioStandin();
+  server = await startDemo({
+    LATCHKEY_SMS__PROVIDER: 'twilio',
+    LATCHKEY_SMS__TWILIO__ACCOUNT_SID: standin.accountSid,
+    LATCHKEY_SMS__TWILIO__AUTH_TOKEN: standin.authToken,
+    LATCHKEY_SMS__TWILIO__FROM: '+15017122661',
+    LATCHKEY_SMS__TWILIO__BASE_URL: standin.url,
+    // Both tests text the demo people's phones within a minute of each other.
+    LATCHKEY_SECURITY__SEND_COOLDOWN_SECS: '0',
+  });
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+  await standin?.stop();
+});
+
+async function codeFor(to, count) {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const texts = (await standin.texts(to)).filter((t) => /#\d{6}$/.test(t.body.trim()));
+    if (texts.length > count) return /#(\d{6})$/.exec(texts[0].body.trim())[1];
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no code texted to ${to}`);
+}
+
+async function codeCount(to) {
+  return (await standin.texts(to)).filter((t) => /#\d{6}$/.test(t.body.trim())).length;
+}
+
+/** Clicks a form button and, without JavaScript, waits for the post-redirect page load. */
+async function press(page, locator, js) {
+  if (js) {
+    await locator.click();
+  } else {
+    await Promise.all([page.waitForNavigation(), locator.click()]);
+  }
+}
+
+async function signIn(page, login, password, phone, js) {
+  await page.goto(`${server.url}/sign-in`);
+  if (js) await waitHydrated(page);
+  const before = await codeCount(phone);
+  await page.getByLabel('Username').fill(login);
+  await page.getByLabel('Password').fill(password);
+  await press(page, page.getByRole('button', { name: 'Sign in' }), js);
+  await page.getByLabel('Code from the text message').fill(await codeFor(phone, before));
+  if (js) await page.getByLabel(/Remember this browser/).check();
+  await press(page, page.getByRole('button', { name: 'Verify' }), js);
+  await page.waitForURL(`${server.url}/`);
+}
+
+async function run(js, login, password, phone, newNational, newMasked) {
+  const context = await browser.newContext({ javaScriptEnabled: js });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await signIn(page, login, password, phone, js);
+
+  await page.goto(`${server.url}/security`);
+  if (js) {
+    await waitHydrated(page);
+    await page.evaluate(() => { window.__noReload = true; });
+  }
+  assert.equal(await page.getAttribute('[data-two-factor]', 'data-two-factor'), 'on');
+
+  // Add a phone: country, number, code from the stand-in, a name.
+  await press(page, page.getByRole('button', { name: 'Add a phone' }), js);
+  await page.getByLabel('Country').selectOption('US');
+  await page.getByLabel('Mobile number').fill(newNational);
+  const before = await codeCount(`+1${newNational.replace(/\D/g, '')}`);
+  await press(page, page.getByRole('button', { name: 'Text me a code' }), js);
+  const code = await codeFor(`+1${newNational.replace(/\D/g, '')}`, before);
+  await page.getByLabel('Code from the text message').fill(code);
+  await page.getByLabel('Name (optional)').fill('Travel phone');
+  await press(page, page.getByRole('button', { name: 'Add phone' }), js);
+  await page.locator('[data-notice="security.phone_added"]').waitFor();
+  const row = page.locator(`[data-phone="${newMasked}"]`);
+  assert.equal(await row.getByTestId('phone-label').textContent(), 'Travel phone');
+
+  // Rename it, make it preferred.
+  await row.getByRole('textbox').fill('Spare');
+  await press(page, row.getByRole('button', { name: 'Save name' }), js);
+  await page.locator('[data-notice="security.phone_renamed"]').waitFor();
+  assert.equal(await page.locator(`[data-phone="${newMasked}"]`).getByTestId('phone-label').textContent(), 'Spare');
+  await press(page, page.locator(`[data-phone="${newMasked}"]`).getByRole('button', { name: 'Make preferred' }), js);
+  await page.locator('[data-notice="security.phone_preferred"]').waitFor();
+  await page.locator(`[data-phone="${newMasked}"] [data-testid="preferred"]`).waitFor();
+
+  // Remove it, through the confirmation.
+  await press(page, page.locator(`[data-phone="${newMasked}"]`).getByRole('button', { name: 'Remove' }), js);
+  const dialog = page.getByRole('alertdialog');
+  await dialog.waitFor();
+  await press(page, dialog.getByRole('button', { name: 'Remove phone' }), js);
+  await page.locator('[data-notice="security.phone_removed"]').waitFor();
+  assert.equal(await page.locator(`[data-phone="${newMasked}"]`).count(), 0);
+
+  // 2-step sign-in off, then on again.
+  await press(page, page.getByRole('button', { name: 'Turn off' }), js);
+  await page.locator('[data-two-factor="off"]').waitFor();
+  await press(page, page.getByRole('button', { name: 'Turn on' }), js);
+  await page.locator('[data-two-factor="on"]').waitFor();
+
+  if (js) {
+    // The browser remembered at sign-in is listed and can be forgotten.
+    const browsers = page.getByTestId('browsers');
+    await browsers.waitFor();
+    await press(page, browsers.getByRole('button', { name: 'Forget' }).first(), js);
+    await page.locator('[data-notice="security.browsers_forgotten"]').waitFor();
+    assert.equal(await page.getByTestId('browsers').count(), 0);
+    assert.equal(await page.evaluate(() => window.__noReload), true, 'all in place, no reload');
+  }
+  assert.deepEqual(errors, []);
+  await context.close();
+}
+
+test('hydrated: add, rename, prefer, remove a phone; 2-step off and on; forget the browser', async () => {
+  await run(true, 'alice', 'alice-demo-pw', '+12015550123', '201-555-0171', '•••• 0171');
+});
+
+test('without JavaScript: the same, as plain form posts', async () => {
+  await run(false, 'carol', 'carol-demo-pw', '+447400123456', '201-555-0172', '•••• 0172');
+});
