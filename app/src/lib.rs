@@ -22,8 +22,13 @@ use leptos_router::{
 
 use crate::components::layout::Layout;
 use crate::pages::{
-    demo_phone::DemoPhonePage, home::HomePage, not_found::NotFound, security::SecurityPage,
-    sign_in::SignInPage, status::StatusPage,
+    admin::{AdminAuditPage, AdminPeoplePage, AdminPersonPage},
+    demo_phone::DemoPhonePage,
+    home::HomePage,
+    not_found::NotFound,
+    security::SecurityPage,
+    sign_in::SignInPage,
+    status::StatusPage,
 };
 
 /// The HTML document around the app; the server renders it for every page.
@@ -63,6 +68,9 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("status") view=StatusPage ssr=SsrMode::Async />
                     <Route path=StaticSegment("sign-in") view=SignInPage ssr=SsrMode::Async />
                     <Route path=StaticSegment("security") view=SecurityPage ssr=SsrMode::Async />
+                    <Route path=StaticSegment("admin") view=AdminPeoplePage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/audit") view=AdminAuditPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/person/:id") view=AdminPersonPage ssr=SsrMode::Async />
                     <Route path=path!("/demo/phone") view=DemoPhonePage ssr=SsrMode::Async />
                 </Routes>
             </Layout>

@@ -3,6 +3,7 @@
 
 use std::sync::{Arc, OnceLock};
 
+use app::domain::admin::{AdminParts, AdminService};
 use app::domain::codes::{CodeEngine, CodeHasher, CodeStore};
 use app::domain::security::{SecurityParts, SecurityService, SecuritySettings};
 use app::domain::sign_in::{SignInParts, SignInService, SignInSettings};
@@ -82,7 +83,7 @@ pub fn build_app(config: &Config, db: Db, directory: LdapDirectory) -> Result<Ro
         accounts: Arc::new(db.clone()),
         sign_in_store: Arc::new(db.clone()),
         audit: Arc::new(db.clone()),
-        texter,
+        texter: texter.clone(),
         phones: config.phone_policy()?,
         keys: CodeHasher::new(config.security.hmac_keys.clone()),
         settings: SecuritySettings {
@@ -93,6 +94,17 @@ pub fn build_app(config: &Config, db: Db, directory: LdapDirectory) -> Result<Ro
             throttle: config.throttle_rules(),
             activity_page_size: 10,
         },
+    });
+    let admin = AdminService::new(AdminParts {
+        directory: directory.clone(),
+        accounts: Arc::new(db.clone()),
+        sign_in_store: Arc::new(db.clone()),
+        audit: Arc::new(db.clone()),
+        trail: Arc::new(db.clone()),
+        texter: texter.clone(),
+        keys: CodeHasher::new(config.security.hmac_keys.clone()),
+        reauth_window_secs: secs(config.security.reauth_window_secs),
+        page_size: 20,
     });
     let https = config.is_https();
     let state = AppState {
@@ -106,6 +118,7 @@ pub fn build_app(config: &Config, db: Db, directory: LdapDirectory) -> Result<Ro
         demo_outbox: demo.then(|| Arc::new(DemoInbox(db.clone())) as Arc<dyn DemoOutbox>),
         sign_in: Arc::new(sign_in),
         security: Arc::new(security),
+        admin: Arc::new(admin),
         session_policy: SessionPolicy {
             absolute_timeout_secs: secs(config.security.session_absolute_timeout_secs),
             remember_cookie: if https { "__Host-latchkey-remember" } else { "latchkey-remember" }
@@ -120,6 +133,7 @@ pub fn build_app(config: &Config, db: Db, directory: LdapDirectory) -> Result<Ro
     Ok(Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/admin/audit.csv", get(audit_csv))
         .leptos_routes_with_context(&state, routes, || {}, shell)
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
         .layer(session_layer(config, &db))
@@ -251,6 +265,112 @@ async fn security_headers(request: Request, next: Next) -> Response {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     response
+}
+
+/// The trail's filters as the audit page's query string carries them.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct AuditQuery {
+    person: String,
+    actor: String,
+    kind: String,
+    from: String,
+    to: String,
+}
+
+/// Most rows one CSV export holds; narrow the filters for more.
+const CSV_MAX_ROWS: u32 = 10_000;
+
+/// The audit trail as CSV, for administrators only (checked against the directory, like every
+/// admin server function; a refusal is audited).
+async fn audit_csv(
+    State(state): State<AppState>,
+    session: tower_sessions::Session,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<AuditQuery>,
+) -> Response<Body> {
+    use app::domain::admin::{TrailQuery, csv_field, parse_date};
+    use app::domain::sign_in::{Authenticated, Client};
+    let now = app::domain::now_ms() / 1000;
+    let client = Client {
+        ip: peer.ip().to_string(),
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|ua| ua.chars().take(256).collect())
+            .unwrap_or_default(),
+        now,
+    };
+    let user = match session.get::<Authenticated>(app::auth::SESSION_AUTH_KEY).await {
+        Ok(user) => user.filter(|u| {
+            !app::auth::past_absolute_timeout(
+                u.signed_in_at,
+                now,
+                state.session_policy.absolute_timeout_secs,
+            )
+        }),
+        Err(e) => {
+            tracing::error!(error = %e, "session store failed");
+            return (StatusCode::SERVICE_UNAVAILABLE, t("error.unavailable")).into_response();
+        }
+    };
+    if state.admin.authorize(&client, user.as_ref(), "audit export").await.is_err() {
+        return (StatusCode::FORBIDDEN, t("admin.forbidden")).into_response();
+    }
+    let date =
+        |s: &str| if s.trim().is_empty() { Ok(None) } else { parse_date(s).map(Some).ok_or(()) };
+    let (Ok(from), Ok(to)) = (date(&q.from), date(&q.to)) else {
+        return (StatusCode::BAD_REQUEST, t("admin.audit.bad_date")).into_response();
+    };
+    let events = match state
+        .admin
+        .trail(
+            &TrailQuery { person: q.person, actor: q.actor, kind: q.kind, from, to },
+            None,
+            CSV_MAX_ROWS,
+        )
+        .await
+    {
+        Ok(events) => events,
+        Err(e) => {
+            let status = if e == app::domain::admin::AdminError::Unavailable {
+                StatusCode::SERVICE_UNAVAILABLE
+            } else {
+                StatusCode::BAD_REQUEST
+            };
+            return (status, t(&e.notice().id)).into_response();
+        }
+    };
+    let mut csv = String::from(
+        "id,time_utc,unix_time,kind,outcome,actor_id,actor_login,subject_id,client_ip,user_agent,detail\r\n",
+    );
+    for e in events {
+        let fields = [
+            e.id.to_string(),
+            app::pages::status::format_utc_date_time(e.at),
+            e.at.to_string(),
+            e.kind,
+            e.outcome,
+            e.actor_id.unwrap_or_default(),
+            e.login.unwrap_or_default(),
+            e.subject_id.unwrap_or_default(),
+            e.client_ip,
+            e.user_agent,
+            e.detail.unwrap_or_default(),
+        ];
+        csv.push_str(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
+        csv.push_str("\r\n");
+    }
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"latchkey-audit.csv\""),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        csv,
+    )
+        .into_response()
 }
 
 /// The process is up and serving HTTP.

@@ -67,6 +67,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                                             {match i.user {
                                                 Some(u) => view! {
                                                     <NavLink href="/security" label=t("nav.security") />
+                                                    {u.is_admin.then(|| view! { <NavLink href="/admin" label=t("nav.admin") /> })}
                                                     <span class="ml-2 rounded-full bg-slate-100 px-3 py-1 text-slate-700 dark:bg-slate-800 dark:text-slate-200" data-testid="signed-in-as">
                                                         <span class="sr-only">{t("nav.signed_in_as")} " "</span>
                                                         {u.display_name}

@@ -3,6 +3,7 @@
 //! Adapters in the `server` crate implement the ports; pages reach them through [`AppState`],
 //! which leptos_axum provides as context to every server function and route.
 
+pub mod admin;
 pub mod audit;
 pub mod codes;
 pub mod directory;
@@ -38,6 +39,7 @@ pub struct AppState {
     pub demo_outbox: Option<Arc<dyn DemoOutbox>>,
     pub sign_in: Arc<sign_in::SignInService>,
     pub security: Arc<security::SecurityService>,
+    pub admin: Arc<admin::AdminService>,
     pub session_policy: SessionPolicy,
 }
 

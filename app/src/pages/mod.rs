@@ -1,3 +1,4 @@
+pub mod admin;
 pub mod demo_phone;
 pub mod home;
 pub mod not_found;

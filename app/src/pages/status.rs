@@ -85,7 +85,7 @@ pub(crate) fn format_utc_time(unix_ms: i64) -> String {
 
 /// `YYYY-MM-DD HH:MM UTC` from Unix seconds (the civil-from-days algorithm: no date library in
 /// the wasm).
-pub(crate) fn format_utc_date_time(unix_secs: i64) -> String {
+pub fn format_utc_date_time(unix_secs: i64) -> String {
     let days = unix_secs.div_euclid(86_400);
     let secs = unix_secs.rem_euclid(86_400);
     let z = days + 719_468;

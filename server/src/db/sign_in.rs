@@ -1,6 +1,7 @@
 //! The sign-in store (flows, password throttling, trusted browsers, phone settings) and the
 //! audit log, on either database.
 
+use app::domain::admin::{AuditFilter, AuditTrail};
 use app::domain::audit::{AuditEvent, AuditLog, StoredAuditEvent};
 use app::domain::directory::UserId;
 use app::domain::phone::E164;
@@ -324,27 +325,53 @@ impl AuditLog for Db {
         older_than: Option<i64>,
         limit: u32,
     ) -> Result<Vec<StoredAuditEvent>, Unavailable> {
-        type Row = (
-            i64,
-            i64,
-            String,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            String,
-            String,
-            String,
-            Option<String>,
-        );
-        let rows: Vec<Row> = on_pool!(self, pool => {
+        let filter = AuditFilter { person: Some(user_id.to_owned()), ..AuditFilter::default() };
+        self.search(&filter, older_than, limit).await
+    }
+}
+
+type AuditRow = (
+    i64,
+    i64,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+    String,
+    Option<String>,
+);
+
+#[async_trait]
+impl AuditTrail for Db {
+    async fn search(
+        &self,
+        f: &AuditFilter,
+        older_than: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<StoredAuditEvent>, Unavailable> {
+        // Kinds are [a-z._]: only `_` needs escaping for LIKE.
+        let kind = f.kind.as_ref().map(|k| format!("{}%", k.replace('_', "\\_")));
+        let rows: Vec<AuditRow> = on_pool!(self, pool => {
             sqlx::query_as(
                 "SELECT id, at, kind, actor_id, login, subject_id, client_ip, user_agent, outcome, detail
-                 FROM audit_events WHERE (actor_id = $1 OR subject_id = $1) AND id < $3
-                 ORDER BY id DESC LIMIT $2",
+                 FROM audit_events
+                 WHERE (CAST($1 AS TEXT) IS NULL OR actor_id = $1 OR subject_id = $1)
+                   AND (CAST($2 AS TEXT) IS NULL OR actor_id = $2)
+                   AND (CAST($3 AS TEXT) IS NULL OR kind LIKE $3 ESCAPE '\\')
+                   AND (CAST($4 AS BIGINT) IS NULL OR at >= $4)
+                   AND (CAST($5 AS BIGINT) IS NULL OR at < $5)
+                   AND id < $6
+                 ORDER BY id DESC LIMIT $7",
             )
-            .bind(user_id)
-            .bind(i64::from(limit))
+            .bind(f.person.as_deref())
+            .bind(f.actor.as_deref())
+            .bind(kind.as_deref())
+            .bind(f.from)
+            .bind(f.to)
             .bind(older_than.unwrap_or(i64::MAX))
+            .bind(i64::from(limit))
             .fetch_all(pool)
             .await
         })

@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use reqwest::cookie::CookieStore;
 use server::devkit::twilio_standin::{StandinAccount, TwilioStandin};
 
-use super::{Backend, TestApp, spawn_app};
+use super::{Backend, TestApp};
 
 pub const ALICE_PHONE: &str = "+12015550123";
 
@@ -18,6 +18,11 @@ pub struct Setup {
 }
 
 pub async fn setup(backend: Backend, extra: &[(&str, &str)]) -> Setup {
+    setup_seeded(backend, extra, &super::demo_seed()).await
+}
+
+/// [`setup`] with a directory of one's own (it should include the demo people).
+pub async fn setup_seeded(backend: Backend, extra: &[(&str, &str)], seed: &str) -> Setup {
     let standin = TwilioStandin::start(StandinAccount::test()).await.expect("stand-in");
     let sid = standin.account.account_sid.clone();
     let token = standin.account.auth_token.clone();
@@ -31,7 +36,7 @@ pub async fn setup(backend: Backend, extra: &[(&str, &str)]) -> Setup {
         ("LATCHKEY_SMS__TWILIO__TIMEOUT_SECS", "2"),
     ];
     env.extend_from_slice(extra);
-    let app = spawn_app(backend, &env).await;
+    let app = super::spawn_app_seeded(backend, &env, seed).await;
     server::devkit::demo::seed_settings(&app.config, &app.db).await.expect("2-step settings");
     Setup { app, standin }
 }

@@ -130,6 +130,11 @@ impl Drop for TestApp {
 }
 
 pub async fn spawn_app(backend: Backend, extra: &[(&str, &str)]) -> TestApp {
+    spawn_app_seeded(backend, extra, &demo_seed()).await
+}
+
+/// [`spawn_app`] with a directory of one's own.
+pub async fn spawn_app_seeded(backend: Backend, extra: &[(&str, &str)], seed: &str) -> TestApp {
     // LATCHKEY_TEST_LOG=debug shows the server's log beside a failing test's output.
     if let Ok(filter) = std::env::var("LATCHKEY_TEST_LOG") {
         let _ = tracing_subscriber::fmt()
@@ -137,7 +142,7 @@ pub async fn spawn_app(backend: Backend, extra: &[(&str, &str)]) -> TestApp {
             .with_test_writer()
             .try_init();
     }
-    let slapd = Slapd::start(&demo_seed()).expect("slapd");
+    let slapd = Slapd::start(seed).expect("slapd");
     let test_db = TestDb::new(backend).await;
     let env = env_for(&slapd, &test_db.url, extra);
     let config = Config::load_layers(None, &env).expect("config");

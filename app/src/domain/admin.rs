@@ -1,0 +1,504 @@
+//! Administrators: find people, see their second factors, remove a phone or reset a person to
+//! password-only, and read the audit trail. Every operation starts with [`AdminService::authorize`],
+//! which asks the directory again: a session flag is never trusted for this.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use super::audit::{AuditEvent, AuditLog, StoredAuditEvent};
+use super::codes::CodeHasher;
+use super::directory::{Directory, Person, UserId, Username};
+use super::phone::E164;
+use super::ports::Unavailable;
+use super::security::{AccountStore, PhoneSettings, TrustedBrowser};
+use super::sign_in::{Authenticated, Client, Notice, SignInStore};
+use super::texting::Texter;
+
+/// Which events to read from the trail. Empty fields do not filter.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// Events by or about this person (actor or subject).
+    pub person: Option<String>,
+    /// Events by this actor.
+    pub actor: Option<String>,
+    /// Events whose kind starts with this (`sign_in` matches `sign_in.success`).
+    pub kind: Option<String>,
+    /// Unix seconds, inclusive.
+    pub from: Option<i64>,
+    /// Unix seconds, exclusive.
+    pub to: Option<i64>,
+}
+
+/// The trail's filters as an administrator types them: logins, a kind prefix, a time range.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrailQuery {
+    pub person: String,
+    pub actor: String,
+    pub kind: String,
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+}
+
+#[async_trait]
+pub trait AuditTrail: Send + Sync {
+    /// Events matching `filter`, newest first, older than `older_than` when given.
+    async fn search(
+        &self,
+        filter: &AuditFilter,
+        older_than: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<StoredAuditEvent>, Unavailable>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AdminError {
+    /// Not signed in, or not (any more) a member of the administrators group.
+    #[error("not an administrator")]
+    Forbidden,
+    #[error("search term too short")]
+    TermTooShort,
+    #[error("no such person")]
+    NoSuchPerson,
+    #[error("no such phone")]
+    NoSuchPhone,
+    #[error("a reason is required")]
+    ReasonRequired,
+    #[error("the confirmation box was not ticked")]
+    NotConfirmed,
+    #[error("recent sign-in required")]
+    ReauthRequired,
+    #[error("bad filter: {0}")]
+    BadFilter(&'static str),
+    #[error("unavailable")]
+    Unavailable,
+}
+
+impl AdminError {
+    pub fn notice(&self) -> Notice {
+        Notice::error(match self {
+            AdminError::Forbidden => "admin.forbidden",
+            AdminError::TermTooShort => "admin.term_too_short",
+            AdminError::NoSuchPerson => "admin.no_such_person",
+            AdminError::NoSuchPhone => "security.no_such_phone",
+            AdminError::ReasonRequired => "admin.reason_required",
+            AdminError::NotConfirmed => "admin.not_confirmed",
+            AdminError::ReauthRequired => "admin.reauth_needed",
+            AdminError::BadFilter(id) => id,
+            AdminError::Unavailable => "error.unavailable",
+        })
+    }
+}
+
+impl From<Unavailable> for AdminError {
+    fn from(_: Unavailable) -> Self {
+        AdminError::Unavailable
+    }
+}
+
+impl From<super::directory::DirectoryError> for AdminError {
+    fn from(_: super::directory::DirectoryError) -> Self {
+        AdminError::Unavailable
+    }
+}
+
+/// A row of the people list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonRow {
+    pub id: UserId,
+    pub login: String,
+    pub name: String,
+    pub mail: Option<String>,
+    pub two_factor_on: bool,
+    pub phones: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeoplePage {
+    pub rows: Vec<PersonRow>,
+    pub has_more: bool,
+}
+
+/// A phone as an administrator sees it: the whole number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminPhone {
+    pub key: String,
+    pub number: String,
+    pub nickname: Option<String>,
+    pub added_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PersonDetail {
+    pub id: UserId,
+    pub login: String,
+    pub name: String,
+    pub mail: Option<String>,
+    pub two_factor_on: bool,
+    pub phones: Vec<AdminPhone>,
+    pub browsers: Vec<TrustedBrowser>,
+    pub activity: Vec<StoredAuditEvent>,
+}
+
+pub struct AdminParts {
+    pub directory: Arc<dyn Directory>,
+    pub accounts: Arc<dyn AccountStore>,
+    pub sign_in_store: Arc<dyn SignInStore>,
+    pub audit: Arc<dyn AuditLog>,
+    pub trail: Arc<dyn AuditTrail>,
+    pub texter: Texter,
+    pub keys: CodeHasher,
+    pub reauth_window_secs: i64,
+    pub page_size: usize,
+}
+
+pub struct AdminService {
+    p: AdminParts,
+}
+
+impl std::fmt::Debug for AdminService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminService").finish_non_exhaustive()
+    }
+}
+
+/// Longest reason an administrator may give, in characters.
+pub const MAX_REASON: usize = 500;
+
+impl AdminService {
+    pub fn new(parts: AdminParts) -> Self {
+        Self { p: parts }
+    }
+
+    pub fn page_size(&self) -> usize {
+        self.p.page_size
+    }
+
+    async fn audit(
+        &self,
+        client: &Client,
+        actor: Option<&Authenticated>,
+        kind: &'static str,
+        subject: Option<&UserId>,
+        outcome: &str,
+        detail: Option<String>,
+    ) {
+        let event = AuditEvent {
+            at: client.now,
+            kind,
+            actor_id: actor.map(|a| a.user_id.0.clone()),
+            login: actor.map(|a| a.login.clone()),
+            subject_id: subject.map(|s| s.0.clone()),
+            client_ip: client.ip.clone(),
+            user_agent: client.user_agent.clone(),
+            outcome: outcome.to_owned(),
+            detail,
+        };
+        if let Err(e) = self.p.audit.record(&event).await {
+            tracing::error!(kind, error = %e, "could not write an audit event");
+        }
+    }
+
+    /// The caller is an administrator now, by the directory's word. A refusal is audited.
+    pub async fn authorize(
+        &self,
+        client: &Client,
+        user: Option<&Authenticated>,
+        what: &str,
+    ) -> Result<(), AdminError> {
+        let allowed = match user {
+            Some(user) => match self.p.directory.find_by_id(&user.user_id).await? {
+                Some(person) => self.p.directory.is_admin(&person).await?,
+                None => false,
+            },
+            None => false,
+        };
+        if allowed {
+            return Ok(());
+        }
+        tracing::warn!(what, "refused an administrator operation");
+        self.audit(client, user, "admin.denied", None, "refused", Some(what.to_owned())).await;
+        Err(AdminError::Forbidden)
+    }
+
+    pub async fn search(&self, term: &str, page: usize) -> Result<PeoplePage, AdminError> {
+        let term = term.trim();
+        if term.chars().count() < 2 {
+            return Err(AdminError::TermTooShort);
+        }
+        let size = self.p.page_size;
+        let skip = page.saturating_mul(size);
+        // Paged results cookies belong to one connection: each page reads through the earlier
+        // ones again, a page of the control at a time, and stops one past the page.
+        let people = self.p.directory.search_people(term, skip + size + 1).await?;
+        let has_more = people.len() > skip + size;
+        let mut rows = Vec::new();
+        for person in people.into_iter().skip(skip).take(size) {
+            rows.push(PersonRow {
+                two_factor_on: self.p.sign_in_store.two_factor_enabled(&person.id).await?,
+                phones: person.phones.len(),
+                id: person.id,
+                login: person.login,
+                name: person.display_name,
+                mail: person.mail,
+            });
+        }
+        Ok(PeoplePage { rows, has_more })
+    }
+
+    async fn subject(&self, id: &str) -> Result<Person, AdminError> {
+        // entryUUIDs and other ids are short, printable ASCII; anything else is no id of ours.
+        if id.is_empty() || id.len() > 128 || !id.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(AdminError::NoSuchPerson);
+        }
+        self.p.directory.find_by_id(&UserId(id.to_owned())).await?.ok_or(AdminError::NoSuchPerson)
+    }
+
+    fn key(&self, person: &Person, number: &E164) -> String {
+        let digest = self.p.keys.token_digest(person.id.as_str(), number.as_str());
+        digest.chars().take(16).collect()
+    }
+
+    pub async fn person(&self, id: &str, now: i64) -> Result<PersonDetail, AdminError> {
+        let person = self.subject(id).await?;
+        let settings: Vec<PhoneSettings> = self.p.accounts.phone_settings(&person.id).await?;
+        let phones = person
+            .phones
+            .iter()
+            .map(|n| {
+                let meta = settings.iter().find(|s| s.number == n.as_str());
+                AdminPhone {
+                    key: self.key(&person, n),
+                    number: n.as_str().to_owned(),
+                    nickname: meta.and_then(|m| m.nickname.clone()),
+                    added_at: meta.map(|m| m.added_at),
+                    last_used_at: meta.and_then(|m| m.last_used_at),
+                }
+            })
+            .collect();
+        Ok(PersonDetail {
+            two_factor_on: self.p.sign_in_store.two_factor_enabled(&person.id).await?,
+            browsers: self.p.accounts.trusted_browsers(&person.id, now).await?,
+            activity: self.p.audit.for_user(person.id.as_str(), None, 20).await?,
+            phones,
+            id: person.id,
+            login: person.login,
+            name: person.display_name,
+            mail: person.mail,
+        })
+    }
+
+    fn check_change(
+        &self,
+        admin: &Authenticated,
+        now: i64,
+        reason: &str,
+        confirmed: bool,
+    ) -> Result<String, AdminError> {
+        if now.saturating_sub(admin.authenticated_at) > self.p.reauth_window_secs {
+            return Err(AdminError::ReauthRequired);
+        }
+        if !confirmed {
+            return Err(AdminError::NotConfirmed);
+        }
+        let reason: String = reason.trim().chars().filter(|c| !c.is_control()).collect();
+        if reason.is_empty() || reason.chars().count() > MAX_REASON {
+            return Err(AdminError::ReasonRequired);
+        }
+        Ok(reason)
+    }
+
+    /// Removes one of a person's phones. Leaves 2-step sign-in off if no phone is left.
+    pub async fn remove_phone(
+        &self,
+        client: &Client,
+        admin: &Authenticated,
+        id: &str,
+        key: &str,
+        reason: &str,
+        confirmed: bool,
+    ) -> Result<Notice, AdminError> {
+        let reason = self.check_change(admin, client.now, reason, confirmed)?;
+        let person = self.subject(id).await?;
+        let number = person
+            .phones
+            .iter()
+            .find(|n| self.key(&person, n) == key)
+            .cloned()
+            .ok_or(AdminError::NoSuchPhone)?;
+        self.p.directory.remove_phone(&person, &number).await?;
+        self.p.accounts.forget_phone(&person.id, number.as_str()).await?;
+        let left: Vec<&E164> = person.phones.iter().filter(|n| **n != number).collect();
+        if left.is_empty() {
+            self.p.sign_in_store.set_two_factor(&person.id, false, client.now).await?;
+        }
+        self.audit(
+            client,
+            Some(admin),
+            "admin.phone_removed",
+            Some(&person.id),
+            "removed",
+            Some(format!("{}: {reason}", number.masked())),
+        )
+        .await;
+        let text = format!(
+            "An administrator removed the phone ending {} from your {} account.",
+            number.last4(),
+            self.p.texter.product()
+        );
+        for other in left {
+            self.p.texter.notify(other, &text).await;
+        }
+        Ok(Notice::info("admin.phone_removed"))
+    }
+
+    /// Password-only: 2-step sign-in off, remembered browsers forgotten (phones stay).
+    pub async fn reset(
+        &self,
+        client: &Client,
+        admin: &Authenticated,
+        id: &str,
+        reason: &str,
+        confirmed: bool,
+    ) -> Result<Notice, AdminError> {
+        let reason = self.check_change(admin, client.now, reason, confirmed)?;
+        let person = self.subject(id).await?;
+        self.p.sign_in_store.set_two_factor(&person.id, false, client.now).await?;
+        let forgotten = self.p.accounts.forget_browsers(&person.id, None, client.now).await?;
+        self.audit(
+            client,
+            Some(admin),
+            "admin.reset",
+            Some(&person.id),
+            "password_only",
+            Some(format!("{forgotten} browsers forgotten: {reason}")),
+        )
+        .await;
+        let text = format!(
+            "An administrator turned 2-step sign-in off for your {} account.",
+            self.p.texter.product()
+        );
+        for phone in &person.phones {
+            self.p.texter.notify(phone, &text).await;
+        }
+        Ok(Notice::info("admin.reset_done"))
+    }
+
+    /// The trail, with `person` and `actor` given as logins (resolved through the directory).
+    pub async fn trail(
+        &self,
+        q: &TrailQuery,
+        older_than: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<StoredAuditEvent>, AdminError> {
+        let resolve = |login: &str| {
+            let login = login.trim().to_owned();
+            async move {
+                if login.is_empty() {
+                    return Ok::<_, AdminError>(None);
+                }
+                let username = Username::parse(&login)
+                    .map_err(|_| AdminError::BadFilter("admin.audit.unknown_login"))?;
+                match self.p.directory.find_by_login(&username).await? {
+                    Some(p) => Ok(Some(p.id.0)),
+                    None => Err(AdminError::BadFilter("admin.audit.unknown_login")),
+                }
+            }
+        };
+        let kind = q.kind.trim();
+        if kind.len() > 64 || !kind.chars().all(|c| c.is_ascii_lowercase() || c == '.' || c == '_')
+        {
+            return Err(AdminError::BadFilter("admin.audit.bad_kind"));
+        }
+        let filter = AuditFilter {
+            person: resolve(&q.person).await?,
+            actor: resolve(&q.actor).await?,
+            kind: (!kind.is_empty()).then(|| kind.to_owned()),
+            from: q.from,
+            to: q.to,
+        };
+        Ok(self.p.trail.search(&filter, older_than, limit).await?)
+    }
+}
+
+/// `YYYY-MM-DD` as Unix seconds at 00:00 UTC (days-from-civil), for the trail's date filters.
+pub fn parse_date(input: &str) -> Option<i64> {
+    let mut parts = input.trim().splitn(3, '-');
+    let y: i64 = parts.next()?.parse().ok()?;
+    let m: i64 = parts.next()?.parse().ok()?;
+    let d: i64 = parts.next()?.parse().ok()?;
+    if !(1970..=9999).contains(&y) || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    let days_in_month = match m {
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
+    if d > days_in_month {
+        return None;
+    }
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some((era * 146_097 + doe - 719_468) * 86_400)
+}
+
+/// One CSV field: quoted, quotes doubled, and a leading `= + - @` defused so a spreadsheet
+/// never runs a cell as a formula.
+pub fn csv_field(value: &str) -> String {
+    let defused = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}")
+    } else {
+        value.to_owned()
+    };
+    format!("\"{}\"", defused.replace('"', "\"\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_parse_to_utc_midnight() {
+        assert_eq!(parse_date("1970-01-01"), Some(0));
+        assert_eq!(parse_date("2023-11-14"), Some(1_699_920_000));
+        assert_eq!(parse_date("2000-02-29"), Some(951_782_400));
+        assert_eq!(parse_date("2001-02-29"), None);
+        assert_eq!(parse_date("2026-13-01"), None);
+        assert_eq!(parse_date("yesterday"), None);
+        assert_eq!(parse_date(""), None);
+    }
+
+    #[test]
+    fn csv_fields_are_quoted_and_formulas_defused() {
+        assert_eq!(csv_field("plain"), "\"plain\"");
+        assert_eq!(csv_field("say \"hi\", ok"), "\"say \"\"hi\"\", ok\"");
+        assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_field("-1+2"), "\"'-1+2\"");
+        assert_eq!(csv_field("line\nbreak"), "\"line\nbreak\"");
+    }
+
+    #[test]
+    fn every_error_maps_to_a_catalog_message() {
+        for e in [
+            AdminError::Forbidden,
+            AdminError::TermTooShort,
+            AdminError::NoSuchPerson,
+            AdminError::NoSuchPhone,
+            AdminError::ReasonRequired,
+            AdminError::NotConfirmed,
+            AdminError::ReauthRequired,
+            AdminError::BadFilter("admin.audit.unknown_login"),
+            AdminError::BadFilter("admin.audit.bad_kind"),
+            AdminError::Unavailable,
+        ] {
+            assert!(crate::i18n::has(&e.notice().id), "{e:?}");
+        }
+    }
+}

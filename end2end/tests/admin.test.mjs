@@ -1,0 +1,107 @@
+// An administrator in Chromium: finds a person, removes one of their phones with a reason, and
+// that person's next sign-in no longer offers it — hydrated, and without JavaScript.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startDemo, launchBrowser, waitHydrated, startTwilioStandin } from '../lib/harness.mjs';
+
+let standin;
+let server;
+let browser;
+
+before(async () => {
+  standin = await startTwilioStandin();
+  server = await startDemo({
+    LATCHKEY_SMS__PROVIDER: 'twilio',
+    LATCHKEY_SMS__TWILIO__ACCOUNT_SID: standin.accountSid,
+    LATCHKEY_SMS__TWILIO__AUTH_TOKEN: standin.authToken,
+    LATCHKEY_SMS__TWILIO__FROM: '+15017122661',
+    LATCHKEY_SMS__TWILIO__BASE_URL: standin.url,
+    LATCHKEY_SECURITY__SEND_COOLDOWN_SECS: '0',
+  });
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+  await standin?.stop();
+});
+
+async function codeFor(to, count) {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const texts = (await standin.texts(to)).filter((t) => /#\d{6}$/.test(t.body.trim()));
+    if (texts.length > count) return /#(\d{6})$/.exec(texts[0].body.trim())[1];
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no code texted to ${to}`);
+}
+
+const codes = async (to) => (await standin.texts(to)).filter((t) => /#\d{6}$/.test(t.body.trim())).length;
+
+async function press(page, locator, js) {
+  if (js) await locator.click();
+  else await Promise.all([page.waitForNavigation(), locator.click()]);
+}
+
+async function signInCarol(page, js) {
+  await page.goto(`${server.url}/sign-in`);
+  if (js) await waitHydrated(page);
+  const before = await codes('+447400123456');
+  await page.getByLabel('Username').fill('carol');
+  await page.getByLabel('Password').fill('carol-demo-pw');
+  await press(page, page.getByRole('button', { name: 'Sign in' }), js);
+  await page.getByLabel('Code from the text message').fill(await codeFor('+447400123456', before));
+  await press(page, page.getByRole('button', { name: 'Verify' }), js);
+  await page.waitForURL(`${server.url}/`);
+}
+
+async function removePhone(js, login, number) {
+  const context = await browser.newContext({ javaScriptEnabled: js });
+  const page = await context.newPage();
+  await signInCarol(page, js);
+  await press(page, page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Admin' }), js);
+  await page.waitForURL(/\/admin$/);
+  if (js) await waitHydrated(page);
+  await page.getByLabel('Login, name or mail').fill(login);
+  await press(page, page.getByRole('button', { name: 'Search' }), js);
+  await press(page, page.locator(`[data-login="${login}"]`).getByRole('link', { name: login }), js);
+  await page.waitForURL(/\/admin\/person\//);
+  if (js) await waitHydrated(page);
+  const row = page.locator(`[data-number="${number}"]`);
+  await row.getByLabel('Reason (recorded in the audit trail)').fill('Phone reported lost');
+  await row.getByLabel('I am sure').check();
+  await press(page, row.getByRole('button', { name: 'Remove this phone' }), js);
+  await page.locator('[data-notice="admin.phone_removed"]').waitFor();
+  assert.equal(await page.locator(`[data-number="${number}"]`).count(), 0);
+  await context.close();
+}
+
+test('hydrated: an administrator removes one of dave\'s phones; his sign-in no longer offers it', async () => {
+  await removePhone(true, 'dave', '+447400654321');
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${server.url}/sign-in`);
+  await waitHydrated(page);
+  await page.getByLabel('Username').fill('dave');
+  await page.getByLabel('Password').fill('dave-demo-pw');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  // One phone left: no list to choose from, the code goes to it at once.
+  await page.getByLabel('Code from the text message').waitFor();
+  assert.match(await page.textContent('[data-testid="code-phone"]'), /•••• 0142/);
+  assert.equal(await page.getByText('•••• 4321').count(), 0);
+  await context.close();
+});
+
+test('without JavaScript: removing alice\'s only phone turns her 2-step sign-in off', async () => {
+  await removePhone(false, 'alice', '+12015550123');
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  await page.goto(`${server.url}/sign-in`);
+  await page.getByLabel('Username').fill('alice');
+  await page.getByLabel('Password').fill('alice-demo-pw');
+  await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Sign in' }).click()]);
+  // 2-step sign-in was turned off with her last phone: the password is enough now.
+  assert.equal(page.url(), `${server.url}/`);
+  await context.close();
+});

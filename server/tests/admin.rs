@@ -1,0 +1,314 @@
+//! Administrators, full stack: authorization of every admin server function and the CSV export,
+//! people search (paged, on a large directory), removing a phone, resetting to password-only,
+//! and the audit trail, on SQLite and PostgreSQL with the directory checked after each action.
+
+#[macro_use]
+mod common;
+
+use app::domain::directory::{Directory, Username};
+use common::Backend;
+use common::browser::*;
+use reqwest::StatusCode;
+use server::directory::LdapDirectory;
+
+on_both!(
+    every_admin_function_refuses_anonymous_and_ordinary_people,
+    an_administrator_of_a_person_that_does_not_exist_gets_a_clear_answer,
+    an_administrator_removes_a_phone_with_a_reason,
+    reset_to_password_only,
+    admin_changes_need_a_recent_sign_in,
+    the_audit_trail_filters_and_exports_csv,
+);
+
+const CAROL_PHONE: &str = "+447400123456";
+
+/// Calls a server function the way the hydrated page does (no HTML redirect): status and body.
+async fn call(b: &Browser, endpoint: &str, form: &[(&str, &str)]) -> (StatusCode, String) {
+    let res = b
+        .http
+        .post(format!("{}/api/{endpoint}", b.base))
+        .header("sec-fetch-site", "same-origin")
+        .form(form)
+        .send()
+        .await
+        .expect("post");
+    (res.status(), res.text().await.expect("body"))
+}
+
+async fn sign_in_with_code(s: &Setup, login: &str, password: &str, phone: &str) -> Browser {
+    let b = Browser::new(&s.app);
+    let before = s.standin.texts().len();
+    if b.password(login, password).await != "/" {
+        let page = b.sign_in_page().await;
+        if step_of(&page) == "choose-phone" {
+            b.submit("sign_in_choose_phone", &[("phone", "0")]).await;
+        }
+        assert!(s.standin.texts().len() > before, "a code was texted");
+        let code = code_sent_to(&s.standin, phone);
+        assert_eq!(b.submit("sign_in_code", &[("code", &code)]).await, "/");
+    }
+    b
+}
+
+async fn person_id(s: &Setup, login: &str) -> String {
+    let directory = LdapDirectory::new(s.app.config.directory.clone());
+    directory.find_by_login(&Username::parse(login).unwrap()).await.unwrap().unwrap().id.0
+}
+
+async fn phones_of(s: &Setup, login: &str) -> Vec<String> {
+    let directory = LdapDirectory::new(s.app.config.directory.clone());
+    let p = directory.find_by_login(&Username::parse(login).unwrap()).await.unwrap().unwrap();
+    p.phones.iter().map(|n| n.as_str().to_owned()).collect()
+}
+
+/// The notice the admin pages would show next (read through the people page's server function).
+async fn admin_notice(b: &Browser) -> String {
+    let (status, body) = call(b, "admin_people", &[("q", ""), ("page", "0")]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+    v["notice"]["id"].as_str().unwrap_or("none").to_owned()
+}
+
+fn key_for(person_html: &str, number: &str) -> String {
+    let row = person_html.find(&format!("data-number=\"{number}\"")).expect("phone row");
+    let rest = &person_html[row..];
+    let at = rest.find("name=\"key\" value=\"").expect("key field") + "name=\"key\" value=\"".len();
+    rest[at..at + rest[at..].find('"').unwrap()].to_owned()
+}
+
+async fn every_admin_function_refuses_anonymous_and_ordinary_people(backend: Backend) {
+    let s = setup(backend, &[]).await;
+    let dave = person_id(&s, "dave").await;
+    let anonymous = Browser::new(&s.app);
+    let ordinary = sign_in_with_code(&s, "alice", "alice-demo-pw", ALICE_PHONE).await;
+    let calls: Vec<(&str, Vec<(&str, &str)>)> = vec![
+        ("admin_people", vec![("q", "dave"), ("page", "0")]),
+        ("admin_person", vec![("id", &dave)]),
+        (
+            "admin_remove_phone",
+            vec![("id", &dave), ("key", "x"), ("reason", "r"), ("confirm", "yes")],
+        ),
+        ("admin_reset", vec![("id", &dave), ("reason", "r"), ("confirm", "yes")]),
+        (
+            "admin_audit",
+            vec![("person", ""), ("actor", ""), ("kind", ""), ("from", ""), ("to", "")],
+        ),
+    ];
+    for who in [&anonymous, &ordinary] {
+        for (endpoint, form) in &calls {
+            let (status, body) = call(who, endpoint, form).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{endpoint}: {body}");
+            assert!(body.contains("admin.forbidden"), "{endpoint}: {body}");
+        }
+        let csv = who.http.get(format!("{}/admin/audit.csv", s.app.url)).send().await.unwrap();
+        assert_eq!(csv.status(), StatusCode::FORBIDDEN);
+        // The pages themselves say so, with a real 403.
+        let page = who.http.get(format!("{}/admin", s.app.url)).send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::FORBIDDEN);
+        assert!(page.text().await.unwrap().contains("Only administrators can see this."));
+    }
+    // Nothing changed, and every refusal is in the audit trail.
+    assert_eq!(phones_of(&s, "dave").await.len(), 2);
+    let denied = audit_kinds(&s.app)
+        .await
+        .into_iter()
+        .filter(|(k, o)| k == "admin.denied" && o == "refused")
+        .count();
+    assert_eq!(denied, 2 * (calls.len() + 2));
+    // The navigation shows Admin only to administrators.
+    assert!(!ordinary.get("/").await.contains("href=\"/admin\""));
+    let admin = sign_in_with_code(&s, "carol", "carol-demo-pw", CAROL_PHONE).await;
+    assert!(admin.get("/").await.contains("href=\"/admin\""));
+}
+
+async fn an_administrator_of_a_person_that_does_not_exist_gets_a_clear_answer(backend: Backend) {
+    let s = setup(backend, &[]).await;
+    let admin = sign_in_with_code(&s, "carol", "carol-demo-pw", CAROL_PHONE).await;
+    for id in ["00000000-0000-0000-0000-000000000000", "*)(uid=*", "ünïcode", ""] {
+        let (status, body) = call(&admin, "admin_person", &[("id", id)]).await;
+        assert!(body.contains("admin.no_such_person"), "{id:?}: {status} {body}");
+        let form = [("id", id), ("key", "abc"), ("reason", "gone"), ("confirm", "yes")];
+        assert_eq!(call(&admin, "admin_remove_phone", &form).await.0, StatusCode::OK);
+        assert_eq!(admin_notice(&admin).await, "admin.no_such_person");
+        let form = [("id", id), ("reason", "gone"), ("confirm", "yes")];
+        assert_eq!(call(&admin, "admin_reset", &form).await.0, StatusCode::OK);
+        assert_eq!(admin_notice(&admin).await, "admin.no_such_person");
+    }
+    let page = admin.get("/admin/person/nobody-here").await;
+    assert!(page.contains("There is no such person in the directory."));
+}
+
+async fn an_administrator_removes_a_phone_with_a_reason(backend: Backend) {
+    let s = setup(backend, &[]).await;
+    let admin = sign_in_with_code(&s, "carol", "carol-demo-pw", CAROL_PHONE).await;
+    let list = admin.get("/admin?q=dav").await;
+    assert!(list.contains("data-login=\"dave\""));
+    let dave = person_id(&s, "dave").await;
+    let page = admin.get(&format!("/admin/person/{dave}")).await;
+    assert!(page.contains("+447400654321"), "administrators see whole numbers");
+    let key = key_for(&page, "+447400654321");
+
+    let mut form = vec![("id", dave.as_str()), ("key", key.as_str()), ("reason", "lost phone")];
+    call(&admin, "admin_remove_phone", &form).await;
+    assert_eq!(admin_notice(&admin).await, "admin.not_confirmed");
+    form.push(("confirm", "yes"));
+    form[2] = ("reason", "   ");
+    call(&admin, "admin_remove_phone", &form).await;
+    assert_eq!(admin_notice(&admin).await, "admin.reason_required");
+    assert_eq!(phones_of(&s, "dave").await.len(), 2, "nothing removed yet");
+
+    form[2] = ("reason", "lost phone, ticket 4711");
+    call(&admin, "admin_remove_phone", &form).await;
+    assert_eq!(admin_notice(&admin).await, "admin.phone_removed");
+    assert_eq!(phones_of(&s, "dave").await, vec!["+12015550142"]);
+    // The remaining phone is told; the audit event names actor, subject and reason.
+    assert!(
+        s.standin.texts().iter().any(|t| t.to == "+12015550142" && t.body.contains("ending 4321"))
+    );
+    let sql =
+        "SELECT actor_id, subject_id, detail FROM audit_events WHERE kind = 'admin.phone_removed'";
+    let (actor, subject, detail): (String, String, String) = match &s.app.db {
+        server::db::Db::Sqlite(p) => sqlx::query_as(sql).fetch_one(p).await.unwrap(),
+        server::db::Db::Postgres(p) => sqlx::query_as(sql).fetch_one(p).await.unwrap(),
+    };
+    assert_eq!(actor, person_id(&s, "carol").await);
+    assert_eq!(subject, dave);
+    assert!(detail.contains("ticket 4711"));
+
+    // Dave's next sign-in offers only the phone he has left (texted at once).
+    let d = Browser::new(&s.app);
+    d.password("dave", "dave-demo-pw").await;
+    let page = d.sign_in_page().await;
+    assert_eq!(step_of(&page), "code");
+    assert!(page.contains("•••• 0142") && !page.contains("•••• 4321"));
+}
+
+async fn reset_to_password_only(backend: Backend) {
+    let s = setup(backend, &[]).await;
+    // Alice has a remembered browser.
+    let a = Browser::new(&s.app);
+    a.password("alice", "alice-demo-pw").await;
+    let code = code_sent_to(&s.standin, ALICE_PHONE);
+    a.post("sign_in_code", &[("code", &code), ("remember", "on")]).await;
+
+    let admin = sign_in_with_code(&s, "carol", "carol-demo-pw", CAROL_PHONE).await;
+    let alice = person_id(&s, "alice").await;
+    call(&admin, "admin_reset", &[("id", &alice), ("reason", "locked out"), ("confirm", "yes")])
+        .await;
+    assert_eq!(admin_notice(&admin).await, "admin.reset_done");
+    assert!(!s.app.db.two_factor_enabled(&alice).await.unwrap());
+    assert_eq!(phones_of(&s, "alice").await, vec![ALICE_PHONE], "phones stay");
+    let page = admin.get(&format!("/admin/person/{alice}")).await;
+    assert_eq!(attr(&page, "data-two-factor"), Some("off"));
+    // Password alone now; the remembered browser is no longer trusted.
+    let fresh = Browser::new(&s.app);
+    assert_eq!(fresh.password("alice", "alice-demo-pw").await, "/");
+    let sql = "SELECT COUNT(*) FROM trusted_browsers WHERE revoked_at IS NULL";
+    let live: (i64,) = match &s.app.db {
+        server::db::Db::Sqlite(p) => sqlx::query_as(sql).fetch_one(p).await.unwrap(),
+        server::db::Db::Postgres(p) => sqlx::query_as(sql).fetch_one(p).await.unwrap(),
+    };
+    assert_eq!(live.0, 0);
+}
+
+async fn admin_changes_need_a_recent_sign_in(backend: Backend) {
+    let s = setup(backend, &[("LATCHKEY_SECURITY__REAUTH_WINDOW_SECS", "1")]).await;
+    let admin = sign_in_with_code(&s, "carol", "carol-demo-pw", CAROL_PHONE).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let alice = person_id(&s, "alice").await;
+    call(&admin, "admin_reset", &[("id", &alice), ("reason", "test"), ("confirm", "yes")]).await;
+    assert_eq!(admin_notice(&admin).await, "admin.reauth_needed");
+    assert!(s.app.db.two_factor_enabled(&alice).await.unwrap(), "unchanged");
+}
+
+async fn the_audit_trail_filters_and_exports_csv(backend: Backend) {
+    let s = setup(backend, &[]).await;
+    // A person whose browser sends a spreadsheet formula as its user agent.
+    let evil = Browser::new(&s.app);
+    let res = evil
+        .http
+        .post(format!("{}/api/sign_in_password", s.app.url))
+        .header("user-agent", "=HYPERLINK(\"http://evil.example\")")
+        .header("accept", "text/html")
+        .header("referer", format!("{}/sign-in", s.app.url))
+        .form(&[("username", "bob"), ("password", "wrong")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FOUND);
+    sign_in_with_code(&s, "dave", "dave-demo-pw", "+12015550142").await;
+    let admin = sign_in_with_code(&s, "carol", "carol-demo-pw", CAROL_PHONE).await;
+
+    let page = admin.get("/admin/audit?person=dave&kind=sign_in.success").await;
+    assert_eq!(page.matches("data-kind=\"sign_in.success\"").count(), 1, "dave's one sign-in");
+    assert!(!page.contains("data-kind=\"sign_in.password\""));
+    let page = admin.get("/admin/audit?person=nobody").await;
+    assert!(page.contains("No person has that login."));
+    let page = admin.get("/admin/audit?from=tomorrow").await;
+    assert!(page.contains("Write dates as YYYY-MM-DD."));
+    let page = admin.get("/admin/audit?kind=DROP%20TABLE").await;
+    assert!(page.contains("data-notice=\"admin.audit.bad_kind\""));
+
+    let res = admin.http.get(format!("{}/admin/audit.csv", s.app.url)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    let csv = res.text().await.unwrap();
+    let mut lines = csv.lines();
+    assert!(lines.next().unwrap().starts_with("id,time_utc,unix_time,kind,outcome"));
+    assert!(csv.contains("\"'=HYPERLINK(\"\"http://evil.example\"\")\""), "formula defused");
+    assert!(csv.contains("\"sign_in.success\""));
+    let only_dave =
+        admin.http.get(format!("{}/admin/audit.csv?person=dave", s.app.url)).send().await.unwrap();
+    let dave_csv = only_dave.text().await.unwrap();
+    assert!(dave_csv.lines().count() > 1 && dave_csv.lines().count() < csv.lines().count());
+}
+
+/// 5 000 people: the search pages through the directory with the paged-results control.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn people_search_pages_through_a_large_directory() {
+    let mut seed = common::demo_seed();
+    for i in 0..5000 {
+        seed.push_str(&server::devkit::slapd::person_ldif(
+            &format!("member{i:05}"),
+            &format!("Member {i:05}"),
+            "pw",
+            &[],
+        ));
+    }
+    let s = setup_seeded(Backend::Sqlite, &[], &seed).await;
+    let admin = sign_in_with_code(&s, "carol", "carol-demo-pw", CAROL_PHONE).await;
+    let started = std::time::Instant::now();
+    let (status, body) = call(&admin, "admin_people", &[("q", "member"), ("page", "0")]).await;
+    println!("first page of 5 000 matches: {:?}", started.elapsed());
+    assert_eq!(status, StatusCode::OK);
+    let first: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(first["rows"].as_array().unwrap().len(), 20);
+    assert_eq!(first["has_more"], true);
+
+    let started = std::time::Instant::now();
+    let (_, body) = call(&admin, "admin_people", &[("q", "member"), ("page", "249")]).await;
+    println!("last page of 5 000 matches: {:?}", started.elapsed());
+    let last: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let rows = last["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 20);
+    assert_eq!(last["has_more"], false, "page 249 of 20 is the last of 5 000");
+    let logins: Vec<&str> = rows.iter().map(|r| r["login"].as_str().unwrap()).collect();
+    assert!(
+        !first["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| logins.contains(&r["login"].as_str().unwrap()))
+    );
+
+    let (_, body) = call(&admin, "admin_people", &[("q", "m"), ("page", "0")]).await;
+    assert!(body.contains("admin.term_too_short"));
+    let (_, body) = call(&admin, "admin_people", &[("q", "*"), ("page", "0")]).await;
+    let star: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert!(star["rows"].as_array().unwrap().is_empty(), "`*` is a character, not a wildcard");
+    let (_, body) = call(&admin, "admin_people", &[("q", "Member 04999"), ("page", "0")]).await;
+    assert!(body.contains("member04999"), "by name");
+    let (_, body) =
+        call(&admin, "admin_people", &[("q", "member00042@example.org"), ("page", "0")]).await;
+    assert!(body.contains("member00042"), "by mail");
+}
