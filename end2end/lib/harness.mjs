@@ -124,3 +124,58 @@ export async function startTwilioStandin() {
     },
   };
 }
+
+/** The demo (its people and directory) with texts going through a Twilio stand-in, as every
+ *  flow test wants it; returns { server, standin, stop }. `env` adds settings. */
+export async function startDemoWithStandin(env = {}) {
+  const standin = await startTwilioStandin();
+  try {
+    const server = await startDemo({
+      LATCHKEY_SMS__PROVIDER: 'twilio',
+      LATCHKEY_SMS__TWILIO__ACCOUNT_SID: standin.accountSid,
+      LATCHKEY_SMS__TWILIO__AUTH_TOKEN: standin.authToken,
+      LATCHKEY_SMS__TWILIO__FROM: '+15017122661',
+      LATCHKEY_SMS__TWILIO__BASE_URL: standin.url,
+      ...env,
+    });
+    return {
+      server,
+      standin,
+      async stop() {
+        await server.stop();
+        await standin.stop();
+      },
+    };
+  } catch (e) {
+    await standin.stop();
+    throw e;
+  }
+}
+
+const CODE_LINE = /^@127\.0\.0\.1 #(\d{6})$/;
+
+/** How many code texts `to` has received. */
+export async function codeCount(standin, to) {
+  return (await standin.texts(to)).filter((t) => CODE_LINE.test(t.body.trim().split('\n').pop())).length;
+}
+
+/** Waits for a code text to `to` beyond the first `count` and returns the code, read from the
+ *  origin-bound autofill line `@host #code` as a phone would offer it. */
+export async function codeFor(standin, to, count) {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const texts = (await standin.texts(to)).filter((t) => CODE_LINE.test(t.body.trim().split('\n').pop()));
+    if (texts.length > count) return CODE_LINE.exec(texts[0].body.trim().split('\n').pop())[1];
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no code texted to ${to}`);
+}
+
+/** Clicks a form's button; without JavaScript, waits for the page the post redirects to. */
+export async function press(page, locator, js) {
+  if (js) {
+    await locator.click();
+  } else {
+    await Promise.all([page.waitForNavigation(), locator.click()]);
+  }
+}

@@ -2,52 +2,34 @@
 // that person's next sign-in no longer offers it — hydrated, and without JavaScript.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDemo, launchBrowser, waitHydrated, startTwilioStandin } from '../lib/harness.mjs';
+import {
+  launchBrowser, waitHydrated, startDemoWithStandin, codeFor as waitCode, codeCount, press,
+} from '../lib/harness.mjs';
 
+let demo;
 let standin;
 let server;
 let browser;
 
 before(async () => {
-  standin = await startTwilioStandin();
-  server = await startDemo({
-    LATCHKEY_SMS__PROVIDER: 'twilio',
-    LATCHKEY_SMS__TWILIO__ACCOUNT_SID: standin.accountSid,
-    LATCHKEY_SMS__TWILIO__AUTH_TOKEN: standin.authToken,
-    LATCHKEY_SMS__TWILIO__FROM: '+15017122661',
-    LATCHKEY_SMS__TWILIO__BASE_URL: standin.url,
-    LATCHKEY_SECURITY__SEND_COOLDOWN_SECS: '0',
-  });
+  demo = await startDemoWithStandin({ LATCHKEY_SECURITY__SEND_COOLDOWN_SECS: '0' });
+  ({ server, standin } = demo);
   browser = await launchBrowser();
 });
 
 after(async () => {
   await browser?.close();
-  await server?.stop();
-  await standin?.stop();
+  await demo?.stop();
 });
 
-async function codeFor(to, count) {
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    const texts = (await standin.texts(to)).filter((t) => /#\d{6}$/.test(t.body.trim()));
-    if (texts.length > count) return /#(\d{6})$/.exec(texts[0].body.trim())[1];
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`no code texted to ${to}`);
-}
+const codeFor = (to, count) => waitCode(standin, to, count);
 
 const codes = async (to) => (await standin.texts(to)).filter((t) => /#\d{6}$/.test(t.body.trim())).length;
-
-async function press(page, locator, js) {
-  if (js) await locator.click();
-  else await Promise.all([page.waitForNavigation(), locator.click()]);
-}
 
 async function signInCarol(page, js) {
   await page.goto(`${server.url}/sign-in`);
   if (js) await waitHydrated(page);
-  const before = await codes('+447400123456');
+  const before = await codeCount(standin, '+447400123456');
   await page.getByLabel('Username').fill('carol');
   await page.getByLabel('Password').fill('carol-demo-pw');
   await press(page, page.getByRole('button', { name: 'Sign in' }), js);

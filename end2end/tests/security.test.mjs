@@ -3,59 +3,35 @@
 // once hydrated and once with JavaScript disabled.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDemo, launchBrowser, waitHydrated, startTwilioStandin } from '../lib/harness.mjs';
+import {
+  launchBrowser, waitHydrated, startDemoWithStandin, codeFor as waitCode, codeCount, press,
+} from '../lib/harness.mjs';
 
+let demo;
 let standin;
 let server;
 let browser;
 
 before(async () => {
-  standin = await startTwilioStandin();
-  server = await startDemo({
-    LATCHKEY_SMS__PROVIDER: 'twilio',
-    LATCHKEY_SMS__TWILIO__ACCOUNT_SID: standin.accountSid,
-    LATCHKEY_SMS__TWILIO__AUTH_TOKEN: standin.authToken,
-    LATCHKEY_SMS__TWILIO__FROM: '+15017122661',
-    LATCHKEY_SMS__TWILIO__BASE_URL: standin.url,
-    // Both tests text the demo people's phones within a minute of each other.
+  demo = await startDemoWithStandin({
+    // The tests text the demo people's phones within a minute of each other.
     LATCHKEY_SECURITY__SEND_COOLDOWN_SECS: '0',
   });
+  ({ server, standin } = demo);
   browser = await launchBrowser();
 });
 
 after(async () => {
   await browser?.close();
-  await server?.stop();
-  await standin?.stop();
+  await demo?.stop();
 });
 
-async function codeFor(to, count) {
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    const texts = (await standin.texts(to)).filter((t) => /#\d{6}$/.test(t.body.trim()));
-    if (texts.length > count) return /#(\d{6})$/.exec(texts[0].body.trim())[1];
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`no code texted to ${to}`);
-}
-
-async function codeCount(to) {
-  return (await standin.texts(to)).filter((t) => /#\d{6}$/.test(t.body.trim())).length;
-}
-
-/** Clicks a form button and, without JavaScript, waits for the post-redirect page load. */
-async function press(page, locator, js) {
-  if (js) {
-    await locator.click();
-  } else {
-    await Promise.all([page.waitForNavigation(), locator.click()]);
-  }
-}
+const codeFor = (to, count) => waitCode(standin, to, count);
 
 async function signIn(page, login, password, phone, js) {
   await page.goto(`${server.url}/sign-in`);
   if (js) await waitHydrated(page);
-  const before = await codeCount(phone);
+  const before = await codeCount(standin, phone);
   await page.getByLabel('Username').fill(login);
   await page.getByLabel('Password').fill(password);
   await press(page, page.getByRole('button', { name: 'Sign in' }), js);
@@ -83,7 +59,7 @@ async function run(js, login, password, phone, newNational, newMasked) {
   await press(page, page.getByRole('button', { name: 'Add a phone' }), js);
   await page.getByLabel('Country').selectOption('US');
   await page.getByLabel('Mobile number').fill(newNational);
-  const before = await codeCount(`+1${newNational.replace(/\D/g, '')}`);
+  const before = await codeCount(standin, `+1${newNational.replace(/\D/g, '')}`);
   await press(page, page.getByRole('button', { name: 'Text me a code' }), js);
   const code = await codeFor(`+1${newNational.replace(/\D/g, '')}`, before);
   await page.getByLabel('Code from the text message').fill(code);

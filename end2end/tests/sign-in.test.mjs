@@ -2,46 +2,27 @@
 // stand-in (the "phone"), once hydrated and once with JavaScript disabled.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDemo, launchBrowser, waitHydrated, startTwilioStandin } from '../lib/harness.mjs';
+import {
+  launchBrowser, waitHydrated, startDemoWithStandin, codeFor as waitCode,
+} from '../lib/harness.mjs';
 
+let demo;
 let standin;
 let server;
 let browser;
 
 before(async () => {
-  standin = await startTwilioStandin();
-  // The demo's people and directory, with texts going through the Twilio stand-in.
-  server = await startDemo({
-    LATCHKEY_SMS__PROVIDER: 'twilio',
-    LATCHKEY_SMS__TWILIO__ACCOUNT_SID: standin.accountSid,
-    LATCHKEY_SMS__TWILIO__AUTH_TOKEN: standin.authToken,
-    LATCHKEY_SMS__TWILIO__FROM: '+15017122661',
-    LATCHKEY_SMS__TWILIO__BASE_URL: standin.url,
-  });
+  demo = await startDemoWithStandin();
+  ({ server, standin } = demo);
   browser = await launchBrowser();
 });
 
 after(async () => {
   await browser?.close();
-  await server?.stop();
-  await standin?.stop();
+  await demo?.stop();
 });
 
-/** Waits for a new text to `to` (newer than `count` texts) and returns its code. */
-async function codeFor(to, count) {
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    const texts = await standin.texts(to);
-    if (texts.length > count) {
-      const last = texts[0].body.trim().split('\n').pop();
-      const match = /^@127\.0\.0\.1 #(\d{6})$/.exec(last);
-      assert.ok(match, `origin-bound autofill line, got ${JSON.stringify(last)}`);
-      return match[1];
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`no text to ${to}`);
-}
+const codeFor = (to, count) => waitCode(standin, to, count);
 
 function watchErrors(page) {
   const errors = [];

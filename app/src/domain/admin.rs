@@ -90,17 +90,7 @@ impl AdminError {
     }
 }
 
-impl From<Unavailable> for AdminError {
-    fn from(_: Unavailable) -> Self {
-        AdminError::Unavailable
-    }
-}
-
-impl From<super::directory::DirectoryError> for AdminError {
-    fn from(_: super::directory::DirectoryError) -> Self {
-        AdminError::Unavailable
-    }
-}
+unavailable_from!(AdminError);
 
 /// A row of the people list.
 #[derive(Debug, Clone, PartialEq, Eq)]

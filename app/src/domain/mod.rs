@@ -3,6 +3,24 @@
 //! Adapters in the `server` crate implement the ports; pages reach them through [`AppState`],
 //! which leptos_axum provides as context to every server function and route.
 
+/// A store or the directory not answering becomes the error type's `Unavailable` (the adapter
+/// has logged why, where it converted its own error).
+macro_rules! unavailable_from {
+    ($error:ty) => {
+        impl From<$crate::domain::ports::Unavailable> for $error {
+            fn from(_: $crate::domain::ports::Unavailable) -> Self {
+                <$error>::Unavailable
+            }
+        }
+
+        impl From<$crate::domain::directory::DirectoryError> for $error {
+            fn from(_: $crate::domain::directory::DirectoryError) -> Self {
+                <$error>::Unavailable
+            }
+        }
+    };
+}
+
 pub mod admin;
 pub mod audit;
 pub mod codes;

@@ -250,17 +250,7 @@ impl SecurityError {
     }
 }
 
-impl From<Unavailable> for SecurityError {
-    fn from(_: Unavailable) -> Self {
-        SecurityError::Unavailable
-    }
-}
-
-impl From<super::directory::DirectoryError> for SecurityError {
-    fn from(_: super::directory::DirectoryError) -> Self {
-        SecurityError::Unavailable
-    }
-}
+unavailable_from!(SecurityError);
 
 /// One phone as the page shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::audit::{AuditEvent, AuditLog};
 use super::codes::{CodeError, CodeHasher, Purpose, SendRequest};
-use super::directory::{Directory, DirectoryError, PasswordCheck, Person, UserId, Username};
+use super::directory::{Directory, PasswordCheck, Person, UserId, Username};
 use super::phone::{E164, PhonePolicy};
 use super::ports::Unavailable;
 use super::texting::{TextOutcome, Texter};
@@ -242,17 +242,7 @@ impl SignInError {
     }
 }
 
-impl From<Unavailable> for SignInError {
-    fn from(_: Unavailable) -> Self {
-        SignInError::Unavailable
-    }
-}
-
-impl From<DirectoryError> for SignInError {
-    fn from(_: DirectoryError) -> Self {
-        SignInError::Unavailable
-    }
-}
+unavailable_from!(SignInError);
 
 /// What the password step led to.
 #[derive(Debug)]
