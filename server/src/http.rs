@@ -138,7 +138,7 @@ pub fn build_app(config: &Config, db: Db, directory: LdapDirectory) -> Result<Ro
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
         .layer(session_layer(config, &db))
         .layer(middleware::from_fn_with_state(Arc::new(public_origin(config)), refuse_cross_site))
-        .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn_with_state(config.is_https(), security_headers))
         .layer(RequestBodyLimitLayer::new(config.server.max_body_bytes))
         // Nothing may hold a connection forever: every dependency has its own, shorter timeout,
         // so this only catches a bug (a render that never completes) and says so.
@@ -243,19 +243,29 @@ fn is_same_origin(headers: &HeaderMap, origin: &str) -> bool {
     }
 }
 
-async fn security_headers(request: Request, next: Next) -> Response {
+async fn security_headers(State(https): State<bool>, request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     // same-origin keeps the Referer that no-JavaScript form posts need to come back to their page.
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "frame-ancestors 'none'; base-uri 'none'; object-src 'none'; form-action 'self'",
-        ),
-    );
+    // Pages set their own policy with the response's script nonce; everything else (server
+    // function answers, assets, errors) gets a policy that allows nothing to run.
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+            ),
+        );
+    }
+    if https {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
     let is_html = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

@@ -8,6 +8,7 @@ use reqwest::StatusCode;
 
 on_both!(
     health_and_readiness,
+    https_deployments_get_hsts_and_host_only_secure_cookies,
     readiness_follows_the_directory_down_and_back_up,
     pages_render_with_security_headers,
     unknown_pages_are_a_real_404,
@@ -60,8 +61,33 @@ async fn pages_render_with_security_headers(backend: Backend) {
     assert_eq!(h["x-content-type-options"], "nosniff");
     assert_eq!(h["referrer-policy"], "same-origin");
     assert_eq!(h["cache-control"], "no-store");
-    assert!(h["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
+    let csp = h["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    assert!(h.get("strict-transport-security").is_none(), "no HSTS over plain http");
     let html = res.text().await.unwrap();
+    // Every inline script carries this response's nonce, and the policy allows only it.
+    let nonce = csp.split("'nonce-").nth(1).and_then(|r| r.split('\'').next()).expect("a nonce");
+    assert!(nonce.len() >= 16, "{nonce}");
+    let scripts = html.matches("<script").count();
+    assert!(scripts > 0);
+    assert_eq!(
+        html.matches(&format!("<script nonce=\"{nonce}\"")).count()
+            + html.matches(&format!("<script type=\"module\" nonce=\"{nonce}\"")).count(),
+        scripts,
+        "{html}"
+    );
+    // A new response, a new nonce.
+    let again = app.client().get(format!("{}/status", app.url)).send().await.unwrap();
+    assert!(!again.headers()["content-security-policy"].to_str().unwrap().contains(nonce));
+    // Answers that are not pages allow nothing to run.
+    let api = app.client().get(format!("{}/healthz", app.url)).send().await.unwrap();
+    assert!(
+        api.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .starts_with("default-src 'none'")
+    );
     assert!(html.contains("System status"), "{html}");
     // The server rendered the check itself: the page is complete without JavaScript.
     assert!(html.contains(r#"data-testid="database" data-ok="true""#), "{html}");
@@ -194,4 +220,28 @@ async fn demo_phone_shows_texts_only_with_the_demo_provider(backend: Backend) {
     let newest = html.find("Your code is 123456").expect("newest text shown");
     let oldest = html.find("first &lt;b&gt;text&lt;/b&gt;").expect("older text shown, escaped");
     assert!(newest < oldest, "newest first");
+}
+
+async fn https_deployments_get_hsts_and_host_only_secure_cookies(backend: Backend) {
+    let app =
+        spawn_app(backend, &[("LATCHKEY_SERVER__PUBLIC_URL", "https://security.example.org")])
+            .await;
+    let res = app.client().get(format!("{}/sign-in", app.url)).send().await.unwrap();
+    assert_eq!(res.headers()["strict-transport-security"], "max-age=31536000; includeSubDomains");
+    // A failed sign-in stores a notice: the session cookie appears, Secure and __Host-.
+    let res = app
+        .client()
+        .post(format!("{}/api/sign_in_password", app.url))
+        .header("origin", "https://security.example.org")
+        .form(&[("username", "nobody"), ("password", "x")])
+        .send()
+        .await
+        .unwrap();
+    let cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.starts_with("__Host-latchkey="), "{cookie}");
+    assert!(
+        cookie.contains("Secure") && cookie.contains("HttpOnly") && cookie.contains("Path=/"),
+        "{cookie}"
+    );
+    assert!(!cookie.contains("Domain="), "host-only: {cookie}");
 }

@@ -51,6 +51,11 @@ pub struct Browser {
 
 impl Browser {
     pub fn new(app: &TestApp) -> Self {
+        Self::at(&app.url)
+    }
+
+    /// A browser for a server at `base` (`http://127.0.0.1:port`).
+    pub fn at(base: &str) -> Self {
         server::sms::install_crypto_provider();
         let jar = Arc::new(reqwest::cookie::Jar::default());
         let http = reqwest::Client::builder()
@@ -61,7 +66,7 @@ impl Browser {
             .timeout(std::time::Duration::from_secs(30))
             .build()
             .expect("client");
-        Self { base: app.url.clone(), url: app.url.parse().expect("url"), jar, http }
+        Self { base: base.to_owned(), url: base.parse().expect("url"), jar, http }
     }
 
     /// Posts a form to a server function the way a browser does from the sign-in page.

@@ -1,0 +1,210 @@
+//! The binary as it runs in production: several `latchkey serve` processes on one PostgreSQL
+//! database and one directory behind a load balancer, and what their logs may never contain.
+
+mod common;
+
+use std::io::Read;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+
+use common::browser::{ALICE_PHONE, Browser, code_sent_to, step_of};
+use common::{Backend, KEY, TestDb, env_for};
+use server::devkit::slapd::Slapd;
+use server::devkit::twilio_standin::{StandinAccount, TwilioStandin};
+
+/// A `latchkey serve` process on a free port, its output collected.
+struct Instance {
+    url: String,
+    child: Child,
+    output: Arc<Mutex<String>>,
+}
+
+impl Instance {
+    async fn start(env: &[(String, String)], log: &str) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+            .arg("serve")
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("LATCHKEY_LOG", log)
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .env("LATCHKEY_SERVER__ADDRESS", format!("127.0.0.1:{port}"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start latchkey");
+        let output = Arc::new(Mutex::new(String::new()));
+        for mut pipe in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
+            let output = output.clone();
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 8192];
+                while let Ok(n) = pipe.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    output.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+                }
+            });
+        }
+        let url = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        for _ in 0..200 {
+            if http.get(format!("{url}/readyz")).send().await.is_ok_and(|r| r.status().is_success())
+            {
+                return Self { url, child, output };
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("latchkey exited with {status}: {}", output.lock().unwrap());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("latchkey did not become ready: {}", output.lock().unwrap());
+    }
+
+    fn output(&self) -> String {
+        self.output.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Cluster {
+    slapd: Slapd,
+    standin: TwilioStandin,
+    _db: TestDb,
+    env: Vec<(String, String)>,
+}
+
+async fn cluster(extra: &[(&str, &str)]) -> Cluster {
+    server::sms::install_crypto_provider();
+    let slapd = Slapd::start(&common::demo_seed()).expect("slapd");
+    let db = TestDb::new(Backend::Postgres).await;
+    let standin = TwilioStandin::start(StandinAccount::test()).await.expect("stand-in");
+    let mut vars = vec![
+        ("LATCHKEY_SMS__PROVIDER", "twilio".to_owned()),
+        ("LATCHKEY_SMS__TWILIO__ACCOUNT_SID", standin.account.account_sid.clone()),
+        ("LATCHKEY_SMS__TWILIO__AUTH_TOKEN", standin.account.auth_token.clone()),
+        ("LATCHKEY_SMS__TWILIO__FROM", "+15017122661".to_owned()),
+        ("LATCHKEY_SMS__TWILIO__BASE_URL", standin.url.clone()),
+    ];
+    vars.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let env = env_for(&slapd, &db.url, &vars);
+    // 2-step sign-in on for the demo people who have it, as `latchkey demo` does.
+    let config = server::config::Config::load_layers(None, &env).expect("config");
+    let pool = db.open().await;
+    server::devkit::demo::seed_settings(&config, &pool).await.expect("settings");
+    pool.close().await;
+    Cluster { slapd, standin, _db: db, env }
+}
+
+/// A browser pointed at `url` (cookies are per host, not per port: one jar serves both).
+fn browser_at(base: &Browser, url: &str) -> Browser {
+    Browser {
+        base: url.to_owned(),
+        url: url.parse().unwrap(),
+        jar: base.jar.clone(),
+        http: base.http.clone(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_share_flows_limits_and_changes() {
+    // No cooldown, so the per-number limit (3 per 10 minutes) is what a burst meets.
+    let c = cluster(&[("LATCHKEY_SECURITY__SEND_COOLDOWN_SECS", "0")]).await;
+    let a = Instance::start(&c.env, "warn").await;
+    let b = Instance::start(&c.env, "warn").await;
+
+    // Password on the first instance, code on the second.
+    let on_a = Browser::at(&a.url);
+    on_a.password("alice", "alice-demo-pw").await;
+    let on_b = browser_at(&on_a, &b.url);
+    assert_eq!(step_of(&on_b.sign_in_page().await), "code", "the second instance sees the flow");
+    let code = code_sent_to(&c.standin, ALICE_PHONE);
+    assert_eq!(on_b.submit("sign_in_code", &[("code", &code)]).await, "/");
+    assert!(on_a.get("/").await.contains("data-method=\"password_and_sms\""), "signed in on both");
+
+    // An administrator removes one of dave's phones on the first instance…
+    let admin = Browser::at(&a.url);
+    admin.password("carol", "carol-demo-pw").await;
+    let code = code_sent_to(&c.standin, "+447400123456");
+    assert_eq!(admin.submit("sign_in_code", &[("code", &code)]).await, "/");
+    let directory = server::directory::LdapDirectory::new(c.slapd.directory_config());
+    use app::domain::directory::{Directory, Username};
+    let dave = directory.find_by_login(&Username::parse("dave").unwrap()).await.unwrap().unwrap();
+    let page = admin.get(&format!("/admin/person/{}", dave.id.as_str())).await;
+    let row = page.find("data-number=\"+447400654321\"").expect("row");
+    let at = page[row..].find("name=\"key\" value=\"").unwrap() + row + 18;
+    let key = page[at..at + page[at..].find('"').unwrap()].to_owned();
+    let form =
+        [("id", dave.id.as_str()), ("key", key.as_str()), ("reason", "lost"), ("confirm", "yes")];
+    admin.submit("admin_remove_phone", &form).await;
+    // …and the second serves dave's sign-in without it at once.
+    let d = Browser::at(&b.url);
+    d.password("dave", "dave-demo-pw").await;
+    let page = d.sign_in_page().await;
+    assert_eq!(step_of(&page), "code", "one phone left: texted at once");
+    assert!(!page.contains("4321"));
+
+    // Ten parallel sign-ins of dave through both instances: the number's limit holds across
+    // them (one text above, two more at most).
+    let mut tasks = Vec::new();
+    for i in 0..10 {
+        let url = if i % 2 == 0 { a.url.clone() } else { b.url.clone() };
+        tasks.push(tokio::spawn(async move {
+            Browser::at(&url).password("dave", "dave-demo-pw").await;
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let texts = c.standin.texts();
+    let to_dave: Vec<_> = texts.iter().filter(|t| t.to == "+12015550142").collect();
+    assert_eq!(to_dave.len(), 4, "the removal notice and three codes");
+    let codes = to_dave.iter().filter(|t| t.body.contains("@127.0.0.1 #")).count();
+    assert_eq!(codes, 3, "3 codes per number per 10 minutes, across both instances");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn no_secret_reaches_the_log_at_any_level() {
+    let c = cluster(&[]).await;
+    // Everything Latchkey logs at its most verbose, and the libraries' debug output.
+    let a = Instance::start(&c.env, "trace,sqlx=debug,hyper=debug,reqwest=debug,ldap3=debug").await;
+    let browser = Browser::at(&a.url);
+    browser.password("alice", "not-her-password-1234").await;
+    browser.password("alice", "alice-demo-pw").await;
+    let code = code_sent_to(&c.standin, ALICE_PHONE);
+    browser.submit("sign_in_code", &[("code", "999999")]).await;
+    assert_eq!(browser.submit("sign_in_code", &[("code", &code)]).await, "/");
+    let session = browser.session_id().expect("session");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let log = a.output();
+    assert!(log.contains("code texted"), "the log is being read: {}", &log[..log.len().min(2000)]);
+    let token = c.standin.account.auth_token.clone();
+    let basic = {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD
+            .encode(format!("{}:{}", c.standin.account.account_sid, token))
+    };
+    for (what, secret) in [
+        ("password", "alice-demo-pw"),
+        ("wrong password", "not-her-password-1234"),
+        ("code", code.as_str()),
+        ("Twilio auth token", token.as_str()),
+        ("Twilio Basic credentials", basic.as_str()),
+        ("HMAC key", KEY),
+        ("service password", c.slapd.service_password.as_str()),
+        ("session id", session.as_str()),
+        ("whole phone number", ALICE_PHONE),
+    ] {
+        assert!(!log.contains(secret), "the {what} appears in the log");
+    }
+}
