@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::i18n;
 
+/// The message id of a request that could not be read; the server answers it with 400.
+pub const BAD_REQUEST: &str = "error.bad_request";
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[error("{id}")]
 pub struct AppError {
@@ -51,10 +54,12 @@ impl FromServerFnError for AppError {
             ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) => {
                 Self::new("error.network")
             }
+            // The request itself could not be read (a missing field, invalid UTF-8, a number
+            // that is not one): the caller's fault, answered 400 by the server.
             ServerFnErrorErr::MissingArg(_)
             | ServerFnErrorErr::Args(_)
-            | ServerFnErrorErr::Deserialization(_)
-            | ServerFnErrorErr::Serialization(_)
+            | ServerFnErrorErr::Deserialization(_) => Self::new(BAD_REQUEST),
+            ServerFnErrorErr::Serialization(_)
             | ServerFnErrorErr::Registration(_)
             | ServerFnErrorErr::UnsupportedRequestMethod(_)
             | ServerFnErrorErr::MiddlewareError(_)
@@ -75,5 +80,8 @@ mod tests {
         let transport = AppError::from_server_fn_error(ServerFnErrorErr::Request("x".into()));
         assert_eq!(transport.id, "error.network");
         assert!(i18n::has(&transport.id));
+        let unreadable = AppError::from_server_fn_error(ServerFnErrorErr::Args("bad".into()));
+        assert_eq!(unreadable.id, BAD_REQUEST);
+        assert!(i18n::has(BAD_REQUEST));
     }
 }

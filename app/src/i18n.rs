@@ -98,6 +98,7 @@ static EN: &[(&str, &str)] = &[
     ("enrol.required", "Your organisation requires 2-step sign-in. Add a phone to continue."),
     ("enrol.send", "Text me a code"),
     ("enrol.title", "Add a phone to continue"),
+    ("error.bad_request", "The request could not be read. Reload the page and try again."),
     ("error.internal", "Something went wrong on our side. Please try again in a moment."),
     ("error.network", "Latchkey could not be reached. Check your connection and try again."),
     ("error.not_found", "There is nothing here."),

@@ -136,6 +136,7 @@ pub fn build_app(config: &Config, db: Db, directory: LdapDirectory) -> Result<Ro
         .route("/admin/audit.csv", get(audit_csv))
         .leptos_routes_with_context(&state, routes, || {}, shell)
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+        .layer(middleware::from_fn(unreadable_requests_are_400))
         .layer(session_layer(config, &db))
         .layer(middleware::from_fn_with_state(Arc::new(public_origin(config)), refuse_cross_site))
         .layer(middleware::from_fn_with_state(config.is_https(), security_headers))
@@ -206,6 +207,25 @@ fn public_origin(config: &Config) -> String {
     url::Url::parse(&config.server.public_url)
         .map(|u| u.origin().ascii_serialization())
         .unwrap_or_default()
+}
+
+/// server_fn answers every error 500; a request whose arguments could not be read is the
+/// caller's fault, so say 400 (the body, a JSON `AppError`, names it).
+async fn unreadable_requests_are_400(request: Request, next: Next) -> Response {
+    let is_api = request.uri().path().starts_with("/api/");
+    let response = next.run(request).await;
+    if !is_api || response.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, t("error.internal")).into_response();
+    };
+    let marker = format!("\"{}\"", app::error::BAD_REQUEST);
+    if bytes.windows(marker.len()).any(|w| w == marker.as_bytes()) {
+        parts.status = StatusCode::BAD_REQUEST;
+    }
+    Response::from_parts(parts, Body::from(bytes))
 }
 
 /// CSRF defence for every state-changing request: browsers say where a request comes from

@@ -561,15 +561,17 @@ impl SecurityService {
             return Err(SecurityError::OutOfOrder);
         };
         let nickname = clean_nickname(nickname)?;
+        // The directory first (someone may have registered the number meanwhile, or the
+        // directory may be down): only then is the code used up, so a failure here leaves the
+        // same code good for another try.
+        self.check_available(user, &number).await?;
+        let person = self.person(user).await?;
         self.p
             .texter
             .codes()
             .verify(&flow.id, Purpose::Enrol, user.user_id.as_str(), code, client.now)
             .await
             .map_err(SecurityError::Code)?;
-        // Someone may have registered it meanwhile.
-        self.check_available(user, &number).await?;
-        let person = self.person(user).await?;
         self.p.directory.add_phone(&person, &number).await?;
         let label = nickname.unwrap_or_else(|| default_nickname(&number));
         self.p.accounts.name_phone(&user.user_id, number.as_str(), &label, client.now).await?;

@@ -128,8 +128,13 @@ mod server {
     pub async fn load(older_than: Option<i64>) -> Result<SecurityView, AppError> {
         let state = state();
         let session = session().await?;
-        let notice = take_notice(&session).await?.map(crate::pages::sign_in::notice_view);
+        // Read now, removed only once the page could be built: a notice is not lost to an
+        // outage that stops the page from rendering.
+        let notice: Option<crate::domain::sign_in::Notice> =
+            session.get(crate::auth::SESSION_NOTICE_KEY).await.map_err(session_error)?;
+        let notice = notice.map(crate::pages::sign_in::notice_view);
         let Some(user) = current_user(&session).await? else {
+            take_notice(&session).await?;
             return Ok(SecurityView {
                 signed_in: false,
                 two_factor_on: false,
@@ -152,6 +157,7 @@ mod server {
             tracing::warn!(error = %e, "security page could not be read");
             AppError::unavailable()
         })?;
+        take_notice(&session).await?;
         let flow: Option<Flow> = session.get(FLOW_KEY).await.map_err(session_error)?;
         let resend_in = |f: &Flow| {
             f.last_sent_at
@@ -586,7 +592,7 @@ pub fn SecurityPage() -> impl IntoView {
                             </p>
                         }
                         .into_any(),
-                        Err(e) => view! { <p role="alert">{e.text()}</p> }.into_any(),
+                        Err(e) => view! { <p role="alert" class=CARD data-notice=e.id.clone()>{e.text()}</p> }.into_any(),
                     }
                 })}
             </Transition>

@@ -1,0 +1,188 @@
+//! Faults and hostile input, full stack: the directory stopped in the middle of each flow, the
+//! database locked, and junk in every field. Each ends with a clear message, nothing
+//! half-written, and the same flow working once the fault is gone — without a restart.
+
+#[macro_use]
+mod common;
+
+use app::domain::directory::{Directory, Username};
+use common::Backend;
+use common::browser::*;
+use server::directory::LdapDirectory;
+
+on_both!(
+    a_directory_outage_mid_sign_in_says_so_and_recovers,
+    a_directory_outage_while_changing_phones_writes_nothing_and_recovers,
+    junk_in_every_field_is_refused_cleanly,
+);
+
+async fn phones(s: &Setup, login: &str) -> Vec<String> {
+    let d = LdapDirectory::new(s.app.config.directory.clone());
+    let p = d.find_by_login(&Username::parse(login).unwrap()).await.unwrap().unwrap();
+    p.phones.iter().map(|n| n.as_str().to_owned()).collect()
+}
+
+async fn page_after(b: &Browser, endpoint: &str, form: &[(&str, &str)], page: &str) -> String {
+    let res = b
+        .http
+        .post(format!("{}/api/{endpoint}", b.base))
+        .header("accept", "text/html")
+        .header("referer", format!("{}{page}", b.base))
+        .header("sec-fetch-site", "same-origin")
+        .form(form)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status(), reqwest::StatusCode::FOUND, "{endpoint}");
+    b.get(page).await
+}
+
+async fn a_directory_outage_mid_sign_in_says_so_and_recovers(backend: Backend) {
+    let mut s = setup(backend, &[]).await;
+    let b = Browser::new(&s.app);
+    s.app.slapd.stop();
+    b.password("alice", "alice-demo-pw").await;
+    let page = b.sign_in_page().await;
+    assert_eq!(notice_of(&page), "error.unavailable", "not 'wrong password'");
+    assert_eq!(step_of(&page), "password");
+    s.app.slapd.restart().unwrap();
+
+    // Password accepted, then the directory goes away: the code step needs no directory.
+    b.password("alice", "alice-demo-pw").await;
+    s.app.slapd.stop();
+    let code = code_sent_to(&s.standin, ALICE_PHONE);
+    assert_eq!(b.submit("sign_in_code", &[("code", &code)]).await, "/");
+    s.app.slapd.restart().unwrap();
+    // Failed attempts during the outage did not count as wrong passwords.
+    let kinds = audit_kinds(&s.app).await;
+    assert!(!kinds.iter().any(|(k, o)| k == "sign_in.password" && o == "rejected"), "{kinds:?}");
+}
+
+async fn a_directory_outage_while_changing_phones_writes_nothing_and_recovers(backend: Backend) {
+    let mut s = setup(backend, &[]).await;
+    let b = Browser::new(&s.app);
+    b.password("alice", "alice-demo-pw").await;
+    let code = code_sent_to(&s.standin, ALICE_PHONE);
+    b.submit("sign_in_code", &[("code", &code)]).await;
+
+    // Adding: the code arrives, then the directory stops before it is typed.
+    page_after(&b, "security_add_start", &[], "/security").await;
+    page_after(
+        &b,
+        "security_add_number",
+        &[("region", "US"), ("number", "2015550166")],
+        "/security",
+    )
+    .await;
+    let code = code_sent_to(&s.standin, "+12015550166");
+    s.app.slapd.stop();
+    let page =
+        page_after(&b, "security_add_verify", &[("code", &code), ("nickname", "")], "/security")
+            .await;
+    assert!(page.contains("data-notice=\"error.unavailable\""));
+    s.app.slapd.restart().unwrap();
+    assert_eq!(phones(&s, "alice").await, vec![ALICE_PHONE], "nothing was written");
+    // Back up: the same code still works (it was not used up by the failed try).
+    let page =
+        page_after(&b, "security_add_verify", &[("code", &code), ("nickname", "")], "/security")
+            .await;
+    assert_eq!(notice_of(&page), "security.phone_added");
+    assert_eq!(phones(&s, "alice").await, vec![ALICE_PHONE, "+12015550166"]);
+
+    // Removing while the directory is down: refused, metadata kept, then it works.
+    let page = b.get("/security").await;
+    let row = page.find("data-phone=\"•••• 0166\"").unwrap();
+    let at = page[row..].find("name=\"key\" value=\"").unwrap() + row + 18;
+    let key = page[at..at + page[at..].find('"').unwrap()].to_owned();
+    page_after(&b, "security_remove", &[("key", &key)], "/security").await;
+    s.app.slapd.stop();
+    let page = page_after(&b, "security_remove_confirm", &[("key", &key)], "/security").await;
+    assert!(page.contains("data-notice=\"error.unavailable\""), "the page says what happened");
+    s.app.slapd.restart().unwrap();
+    assert_eq!(phones(&s, "alice").await.len(), 2);
+    let page = b.get("/security").await;
+    assert!(page.contains("data-phone=\"•••• 0166\""), "its metadata is intact");
+    page_after(&b, "security_remove", &[("key", &key)], "/security").await;
+    let page = page_after(&b, "security_remove_confirm", &[("key", &key)], "/security").await;
+    assert_eq!(notice_of(&page), "security.phone_removed");
+    assert_eq!(phones(&s, "alice").await, vec![ALICE_PHONE]);
+}
+
+async fn junk_in_every_field_is_refused_cleanly(backend: Backend) {
+    let s = setup(backend, &[]).await;
+    let long = "x".repeat(20_000);
+    let junk: Vec<&str> = vec![
+        "",
+        " ",
+        "\u{0}",
+        "a\u{7}b\r\n",
+        "*)(|(uid=*))",
+        "cn=admin,dc=example,dc=org",
+        "١٢٣٤٥٦",
+        "🦀🦀🦀",
+        &long,
+    ];
+    let b = Browser::new(&s.app);
+    for j in &junk {
+        for (endpoint, form) in [
+            ("sign_in_password", vec![("username", *j), ("password", *j)]),
+            ("sign_in_password", vec![("username", "bob"), ("password", *j)]),
+            ("sign_in_code", vec![("code", *j)]),
+            ("sign_in_choose_phone", vec![("phone", *j)]),
+            ("sign_in_enrol_number", vec![("number", *j)]),
+        ] {
+            let res = b.post(endpoint, &form).await;
+            assert!(
+                res.status() == reqwest::StatusCode::FOUND || res.status().is_client_error(),
+                "{endpoint} {:?} (len {}): {}",
+                j.chars().take(20).collect::<String>(),
+                j.len(),
+                res.status()
+            );
+        }
+    }
+    // Invalid UTF-8 in a form body: a client error, not a crash.
+    let res = b
+        .http
+        .post(format!("{}/api/sign_in_password", s.app.url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("sec-fetch-site", "same-origin")
+        .body(b"username=%FF%FE&password=\xff\xfe".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        res.status().is_client_error() || res.status() == reqwest::StatusCode::FOUND,
+        "{}",
+        res.status()
+    );
+    // The server is fine; bob's junk passwords count as wrong ones (he is throttled now), and
+    // alice, whose name was never tried, signs in as usual.
+    let bob = Browser::new(&s.app);
+    bob.password("bob", "bob-demo-pw").await;
+    assert_eq!(notice_of(&bob.sign_in_page().await), "sign_in.throttled");
+    let ok = Browser::new(&s.app);
+    ok.password("alice", "alice-demo-pw").await;
+    assert_eq!(step_of(&ok.sign_in_page().await), "code");
+    assert_eq!(phones(&s, "alice").await, vec![ALICE_PHONE]);
+}
+
+/// SQLite locked by another writer past the busy timeout: a clean "try again", then recovery.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_locked_database_fails_cleanly_and_recovers() {
+    let s = setup(Backend::Sqlite, &[]).await;
+    let server::db::Db::Sqlite(pool) = &s.app.db else { unreachable!() };
+    let mut lock = pool.acquire().await.unwrap();
+    sqlx::query("BEGIN EXCLUSIVE").execute(&mut *lock).await.unwrap();
+    let b = Browser::new(&s.app);
+    let res = b.post("sign_in_password", &[("username", "bob"), ("password", "bob-demo-pw")]).await;
+    assert!(
+        res.status().is_server_error() || res.status() == reqwest::StatusCode::FOUND,
+        "{}",
+        res.status()
+    );
+    sqlx::query("ROLLBACK").execute(&mut *lock).await.unwrap();
+    drop(lock);
+    let b = Browser::new(&s.app);
+    assert_eq!(b.password("bob", "bob-demo-pw").await, "/", "works again at once");
+}
