@@ -8,13 +8,14 @@ CARGO ?= cargo
 SSR := -p app -p server --features app/ssr
 WASM := -p frontend -p app --target wasm32-unknown-unknown
 
-.PHONY: help setup demo test lint fmt-check clippy unit e2e build-release frontend
+.PHONY: help setup demo test lint fmt-check clippy unit e2e build-release frontend fuzz
 
 help:
 	@echo "make demo   set everything up and serve the demo at http://127.0.0.1:3000"
 	@echo "make test   set everything up and run every test (lint, unit, integration, end-to-end)"
 	@echo "make setup  install the toolchain pieces only"
 	@echo "make lint | unit | e2e   parts of make test"
+	@echo "make fuzz   run each fuzz target for FUZZ_SECS seconds (nightly, cargo-fuzz)"
 
 setup:
 	@bash .ci/setup.sh
@@ -51,3 +52,13 @@ frontend: setup
 e2e: frontend
 	$(CARGO) test $(SSR) --no-run
 	LATCHKEY_BIN=target/debug/latchkey node --test --test-concurrency=1 end2end/tests/
+
+# Fuzzing (not part of `make test`): phone numbers, codes and configuration, each for FUZZ_SECS
+# seconds on nightly with sanitizers. A crash leaves its input in server/fuzz/artifacts/; turn it
+# into a regular test beside the code it broke.
+FUZZ_SECS ?= 60
+fuzz:
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --version 0.13.2 --locked
+	cd server/fuzz && for target in phone code config; do \
+	  $(CARGO) +nightly fuzz run $$target -- -max_total_time=$(FUZZ_SECS) || exit 1; \
+	done

@@ -414,8 +414,17 @@ impl Config {
             }
             figment = figment.merge(Toml::file_exact(path));
         }
-        let env_provider = EnvProvider::new(env)?;
-        figment = figment.merge(env_provider);
+        Self::finish(figment, env)
+    }
+
+    /// The configuration from TOML text (instead of a file) and environment pairs; the same
+    /// checks as [`Config::load_layers`]. For tests and fuzzing.
+    pub fn from_toml_str(text: &str, env: &[(String, String)]) -> Result<Self, ConfigError> {
+        Self::finish(Figment::new().merge(Toml::string(text)), env)
+    }
+
+    fn finish(figment: Figment, env: &[(String, String)]) -> Result<Self, ConfigError> {
+        let figment = figment.merge(EnvProvider::new(env)?);
         let config: Config = figment.extract().map_err(|e| ConfigError {
             problems: e.into_iter().map(describe_figment_error).collect(),
         })?;

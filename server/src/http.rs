@@ -4,9 +4,12 @@
 use std::sync::{Arc, OnceLock};
 
 use app::domain::admin::{AdminParts, AdminService};
+use app::domain::audit::AuditLog;
 use app::domain::codes::{CodeEngine, CodeHasher, CodeStore};
+use app::domain::directory::Directory;
 use app::domain::security::{SecurityParts, SecurityService, SecuritySettings};
 use app::domain::sign_in::{SignInParts, SignInService, SignInSettings};
+use app::domain::sms::SmsSender;
 use app::domain::texting::Texter;
 use app::domain::{AppState, DemoOutbox, SessionPolicy, SiteSettings};
 use app::i18n::t;
@@ -30,6 +33,7 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 use crate::config::{Config, SmsProvider, TwoFactorPolicy};
 use crate::db::{Db, DemoInbox};
 use crate::directory::LdapDirectory;
+use crate::metrics::{MeteredAudit, MeteredDirectory, MeteredSms, Metrics};
 
 /// The name cargo-leptos gives the wasm, JS and CSS (`[[workspace.metadata.leptos]] name`).
 const OUTPUT_NAME: &str = "latchkey";
@@ -46,8 +50,17 @@ pub fn build_app(config: &Config, db: Db, directory: LdapDirectory) -> Result<Ro
         .site_pkg_dir("pkg")
         .build();
     let demo = config.sms.provider == SmsProvider::Demo;
+    let metrics = Metrics::default();
     let directory = Arc::new(directory);
-    let sms = crate::sms::build(&config.sms, &db)?;
+    // The services see measured ports; the readiness probe asks the directory itself.
+    let measured: Arc<dyn Directory> =
+        Arc::new(MeteredDirectory { inner: directory.clone(), metrics: metrics.clone() });
+    let audit: Arc<dyn AuditLog> =
+        Arc::new(MeteredAudit { inner: db.clone(), metrics: metrics.clone() });
+    let sms: Arc<dyn SmsSender> = Arc::new(MeteredSms {
+        inner: crate::sms::build(&config.sms, &db)?,
+        metrics: metrics.clone(),
+    });
     let hasher = CodeHasher::new(config.security.hmac_keys.clone());
     let codes = CodeEngine::new(
         Arc::new(db.clone()) as Arc<dyn CodeStore>,
@@ -63,9 +76,9 @@ pub fn build_app(config: &Config, db: Db, directory: LdapDirectory) -> Result<Ro
         config.public_host(),
     );
     let sign_in = SignInService::new(SignInParts {
-        directory: directory.clone(),
+        directory: measured.clone(),
         store: Arc::new(db.clone()),
-        audit: Arc::new(db.clone()),
+        audit: audit.clone(),
         texter: texter.clone(),
         phones: config.phone_policy()?,
         tokens: hasher,
@@ -79,10 +92,10 @@ pub fn build_app(config: &Config, db: Db, directory: LdapDirectory) -> Result<Ro
         },
     });
     let security = SecurityService::new(SecurityParts {
-        directory: directory.clone(),
+        directory: measured.clone(),
         accounts: Arc::new(db.clone()),
         sign_in_store: Arc::new(db.clone()),
-        audit: Arc::new(db.clone()),
+        audit: audit.clone(),
         texter: texter.clone(),
         phones: config.phone_policy()?,
         keys: CodeHasher::new(config.security.hmac_keys.clone()),
@@ -96,10 +109,10 @@ pub fn build_app(config: &Config, db: Db, directory: LdapDirectory) -> Result<Ro
         },
     });
     let admin = AdminService::new(AdminParts {
-        directory: directory.clone(),
+        directory: measured.clone(),
         accounts: Arc::new(db.clone()),
         sign_in_store: Arc::new(db.clone()),
-        audit: Arc::new(db.clone()),
+        audit: audit.clone(),
         trail: Arc::new(db.clone()),
         texter: texter.clone(),
         keys: CodeHasher::new(config.security.hmac_keys.clone()),
@@ -134,6 +147,18 @@ pub fn build_app(config: &Config, db: Db, directory: LdapDirectory) -> Result<Ro
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/admin/audit.csv", get(audit_csv))
+        .route(
+            "/metrics",
+            get(move || {
+                let metrics = metrics.clone();
+                async move {
+                    (
+                        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+                        metrics.render(),
+                    )
+                }
+            }),
+        )
         .leptos_routes_with_context(&state, routes, || {}, shell)
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
         .layer(middleware::from_fn(unreadable_requests_are_400))

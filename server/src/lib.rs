@@ -7,6 +7,7 @@ pub mod db;
 pub mod devkit;
 pub mod directory;
 pub mod http;
+pub mod metrics;
 pub mod sms;
 pub mod telemetry;
 

@@ -186,3 +186,75 @@ async fn a_locked_database_fails_cleanly_and_recovers() {
     let b = Browser::new(&s.app);
     assert_eq!(b.password("bob", "bob-demo-pw").await, "/", "works again at once");
 }
+
+/// PostgreSQL refusing connections (every session of the database cut, new ones refused):
+/// requests fail with a clear answer, and work again as soon as it is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_going_away_fails_cleanly_and_recovers() {
+    let s = setup(Backend::Postgres, &[]).await;
+    let name = s.app.config.database.url.rsplit('/').next().unwrap().to_owned();
+    let admin_url = std::env::var("LATCHKEY_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let admin = sqlx::PgPool::connect(&admin_url).await.unwrap();
+    let cut = |allow: bool| {
+        let (admin, name) = (admin.clone(), name.clone());
+        async move {
+            sqlx::query(&format!("ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS {allow}"))
+                .execute(&admin)
+                .await
+                .unwrap();
+            if !allow {
+                sqlx::query(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
+                )
+                .bind(&name)
+                .execute(&admin)
+                .await
+                .unwrap();
+            }
+        }
+    };
+    cut(false).await;
+    let b = Browser::new(&s.app);
+    let res = b.post("sign_in_password", &[("username", "bob"), ("password", "bob-demo-pw")]).await;
+    assert!(
+        res.status().is_server_error() || res.status() == reqwest::StatusCode::FOUND,
+        "{}",
+        res.status()
+    );
+    let ready = b.http.get(format!("{}/readyz", s.app.url)).send().await.unwrap();
+    assert_eq!(ready.status(), reqwest::StatusCode::SERVICE_UNAVAILABLE);
+    cut(true).await;
+    let b = Browser::new(&s.app);
+    assert_eq!(b.password("bob", "bob-demo-pw").await, "/", "works again without a restart");
+}
+
+/// An administrator's removal while the directory is down: refused with a clear message, the
+/// metadata untouched; done once it is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_directory_outage_during_an_admin_removal() {
+    let mut s = setup(Backend::Sqlite, &[]).await;
+    let admin = Browser::new(&s.app);
+    admin.password("carol", "carol-demo-pw").await;
+    let code = code_sent_to(&s.standin, "+447400123456");
+    admin.submit("sign_in_code", &[("code", &code)]).await;
+    let d = LdapDirectory::new(s.app.config.directory.clone());
+    let dave = d.find_by_login(&Username::parse("dave").unwrap()).await.unwrap().unwrap();
+    let person = format!("/admin/person/{}", dave.id.as_str());
+    let page = admin.get(&person).await;
+    let row = page.find("data-number=\"+447400654321\"").unwrap();
+    let at = page[row..].find("name=\"key\" value=\"").unwrap() + row + 18;
+    let key = page[at..at + page[at..].find('"').unwrap()].to_owned();
+    let form =
+        [("id", dave.id.as_str()), ("key", key.as_str()), ("reason", "lost"), ("confirm", "yes")];
+    s.app.slapd.stop();
+    let page = page_after(&admin, "admin_remove_phone", &form, "/admin").await;
+    assert!(
+        page.contains("error.unavailable") || page.contains("not answering"),
+        "says what happened"
+    );
+    s.app.slapd.restart().unwrap();
+    assert_eq!(phones(&s, "dave").await.len(), 2, "nothing removed");
+    page_after(&admin, "admin_remove_phone", &form, "/admin").await;
+    assert_eq!(phones(&s, "dave").await, vec!["+12015550142"]);
+}

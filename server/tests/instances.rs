@@ -208,3 +208,78 @@ async fn no_secret_reaches_the_log_at_any_level() {
         assert!(!log.contains(secret), "the {what} appears in the log");
     }
 }
+
+/// The process killed (SIGKILL) in the middle of adding a phone, then started again on the same
+/// database and directory: the person goes on where they were, and directory and metadata agree.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_crash_mid_enrolment_leaves_directory_and_metadata_consistent() {
+    let c = cluster(&[("LATCHKEY_SECURITY__SEND_COOLDOWN_SECS", "0")]).await;
+    let first = Instance::start(&c.env, "warn").await;
+    let b = Browser::at(&first.url);
+    b.password("alice", "alice-demo-pw").await;
+    let code = code_sent_to(&c.standin, ALICE_PHONE);
+    assert_eq!(b.submit("sign_in_code", &[("code", &code)]).await, "/");
+    let post = |b: &Browser, endpoint: &'static str, form: Vec<(&'static str, String)>| {
+        let req = b
+            .http
+            .post(format!("{}/api/{endpoint}", b.base))
+            .header("sec-fetch-site", "same-origin")
+            .form(&form);
+        async move { req.send().await }
+    };
+    post(&b, "security_add_start", vec![]).await.unwrap();
+    post(&b, "security_add_number", vec![("region", "US".into()), ("number", "2015550181".into())])
+        .await
+        .unwrap();
+    let code = code_sent_to(&c.standin, "+12015550181");
+    drop(first); // SIGKILL between "code sent" and "code typed"
+
+    let second = Instance::start(&c.env, "warn").await;
+    let b = browser_at(&b, &second.url);
+    assert!(b.get("/security").await.contains("data-step=\"add-code\""), "the flow survived");
+    post(&b, "security_add_verify", vec![("code", code.clone()), ("nickname", "Spare".into())])
+        .await
+        .unwrap();
+    let directory = server::directory::LdapDirectory::new(c.slapd.directory_config());
+    use app::domain::directory::{Directory, Username};
+    let phones = |d: &server::directory::LdapDirectory| {
+        let d = d.clone();
+        async move {
+            let p = d.find_by_login(&Username::parse("alice").unwrap()).await.unwrap().unwrap();
+            p.phones.iter().map(|n| n.as_str().to_owned()).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(phones(&directory).await, vec![ALICE_PHONE, "+12015550181"]);
+
+    // Now killed while the code is being checked and the directory written, at varying moments.
+    let mut instance = second;
+    for (i, delay_ms) in [0u64, 3, 10, 30].into_iter().enumerate() {
+        let b = browser_at(&b, &instance.url);
+        let number = format!("+1201555019{i}");
+        post(&b, "security_add_start", vec![]).await.unwrap();
+        post(&b, "security_add_number", vec![("region", "US".into()), ("number", number.clone())])
+            .await
+            .unwrap();
+        let code = code_sent_to(&c.standin, &number);
+        let verify = tokio::spawn(post(
+            &b,
+            "security_add_verify",
+            vec![("code", code), ("nickname", "X".into())],
+        ));
+        tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
+        drop(instance);
+        let _ = verify.await;
+        instance = Instance::start(&c.env, "warn").await;
+        let b2 = browser_at(&b, &instance.url);
+        let page = b2.get("/security").await;
+        let in_directory = phones(&directory).await.contains(&number);
+        let masked = format!("data-phone=\"•••• {}\"", &number[number.len() - 4..]);
+        assert_eq!(
+            page.contains(&masked),
+            in_directory,
+            "the page shows exactly what the directory has"
+        );
+        // Whatever happened, the person can finish or start again without a stuck state.
+        post(&b2, "security_cancel", vec![]).await.unwrap();
+    }
+}

@@ -24,6 +24,7 @@ on_both!(
     required_policy_makes_a_person_without_phone_enrol_one,
     cross_site_sign_in_posts_are_refused,
     sign_out_ends_the_session,
+    metrics_count_sign_ins_codes_and_latencies,
 );
 
 async fn password_only_sign_in_cycles_the_session(backend: Backend) {
@@ -256,6 +257,19 @@ async fn a_refused_text_is_never_reported_as_sent(backend: Backend) {
     assert_eq!(step_of(&page), "send-failed");
     assert_eq!(notice_of(&page), "sms.not_sent");
 
+    // Twilio answering 500, and 429 twice (one retry, then give up): "not sent" each time.
+    let texts_before = s.standin.texts().len();
+    for (fault, times) in [
+        (Fault::Error { status: 500, code: 20500 }, 1),
+        (Fault::Error { status: 429, code: 20429 }, 2),
+    ] {
+        s.standin.fail_next(times, fault);
+        b.submit("sign_in_resend", &[]).await;
+        let page = b.sign_in_page().await;
+        assert_eq!((step_of(&page), notice_of(&page)), ("send-failed", "sms.not_sent"));
+    }
+    assert_eq!(s.standin.texts().len(), texts_before, "refused requests text nobody");
+
     // The failed sends did not use up the number's allowance: a retry goes through.
     b.submit("sign_in_resend", &[]).await;
     let page = b.sign_in_page().await;
@@ -264,7 +278,7 @@ async fn a_refused_text_is_never_reported_as_sent(backend: Backend) {
     let code = code_sent_to(&s.standin, ALICE_PHONE);
     assert_eq!(b.submit("sign_in_code", &[("code", &code)]).await, "/");
     let kinds = audit_kinds(&s.app).await;
-    assert_eq!(kinds.iter().filter(|(k, o)| k == "sign_in.code_sent" && o == "failed").count(), 2);
+    assert_eq!(kinds.iter().filter(|(k, o)| k == "sign_in.code_sent" && o == "failed").count(), 4);
 }
 
 async fn a_remembered_browser_skips_the_code(backend: Backend) {
@@ -375,4 +389,38 @@ async fn sign_out_ends_the_session(backend: Backend) {
     replay.jar.add_cookie_str(&format!("latchkey={signed_in_session}"), &replay.url);
     assert_eq!(signed_in_as(&replay).await, None, "the old session id is dead");
     assert!(audit_kinds(&s.app).await.contains(&("sign_out".to_owned(), "signed_out".to_owned())));
+}
+
+async fn metrics_count_sign_ins_codes_and_latencies(backend: Backend) {
+    let s = setup(backend, &[]).await;
+    let b = Browser::new(&s.app);
+    b.password("nobody", "x").await;
+    b.password("alice", "alice-demo-pw").await;
+    let code = code_sent_to(&s.standin, ALICE_PHONE);
+    b.submit("sign_in_code", &[("code", &code)]).await;
+    s.standin.fail_next(1, Fault::Error { status: 400, code: 21610 });
+    let c = Browser::new(&s.app);
+    c.password("dave", "dave-demo-pw").await;
+    c.submit("sign_in_choose_phone", &[("phone", "0")]).await;
+
+    let res = b.http.get(format!("{}/metrics", s.app.url)).send().await.unwrap();
+    assert!(
+        res.headers()["content-type"].to_str().unwrap().starts_with("text/plain; version=0.0.4")
+    );
+    let text = res.text().await.unwrap();
+    for line in [
+        "latchkey_sign_ins_total{method=\"password_and_sms\"} 1",
+        "latchkey_password_checks_total{outcome=\"rejected\"} 1",
+        "latchkey_password_checks_total{outcome=\"accepted\"} 2",
+        "latchkey_codes_total{result=\"sent\"} 1",
+        "latchkey_codes_total{result=\"failed\"} 1",
+        "latchkey_code_checks_total{outcome=\"accepted\"} 1",
+        "latchkey_sms_errors_total{code=\"21610\"} 1",
+        "latchkey_sms_seconds_count{outcome=\"sent\"} 1",
+    ] {
+        assert!(text.contains(line), "{line} in\n{text}");
+    }
+    // Unknown logins are timed as password checks too: the metrics do not tell them apart.
+    assert!(text.contains("latchkey_directory_seconds_count{op=\"check_password\"} 3"), "{text}");
+    assert!(!text.contains("alice") && !text.contains(ALICE_PHONE), "no personal data");
 }
