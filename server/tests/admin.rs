@@ -70,10 +70,7 @@ async fn admin_notice(b: &Browser) -> String {
 }
 
 fn key_for(person_html: &str, number: &str) -> String {
-    let row = person_html.find(&format!("data-number=\"{number}\"")).expect("phone row");
-    let rest = &person_html[row..];
-    let at = rest.find("name=\"key\" value=\"").expect("key field") + "name=\"key\" value=\"".len();
-    rest[at..at + rest[at..].find('"').unwrap()].to_owned()
+    form_key(person_html, &format!("data-number=\"{number}\""))
 }
 
 async fn every_admin_function_refuses_anonymous_and_ordinary_people(backend: Backend) {

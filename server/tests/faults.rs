@@ -23,18 +23,7 @@ async fn phones(s: &Setup, login: &str) -> Vec<String> {
 }
 
 async fn page_after(b: &Browser, endpoint: &str, form: &[(&str, &str)], page: &str) -> String {
-    let res = b
-        .http
-        .post(format!("{}/api/{endpoint}", b.base))
-        .header("accept", "text/html")
-        .header("referer", format!("{}{page}", b.base))
-        .header("sec-fetch-site", "same-origin")
-        .form(form)
-        .send()
-        .await
-        .expect("post");
-    assert_eq!(res.status(), reqwest::StatusCode::FOUND, "{endpoint}");
-    b.get(page).await
+    b.post_from(page, endpoint, form).await
 }
 
 async fn a_directory_outage_mid_sign_in_says_so_and_recovers(backend: Backend) {
@@ -90,10 +79,7 @@ async fn a_directory_outage_while_changing_phones_writes_nothing_and_recovers(ba
     assert_eq!(phones(&s, "alice").await, vec![ALICE_PHONE, "+12015550166"]);
 
     // Removing while the directory is down: refused, metadata kept, then it works.
-    let page = b.get("/security").await;
-    let row = page.find("data-phone=\"•••• 0166\"").unwrap();
-    let at = page[row..].find("name=\"key\" value=\"").unwrap() + row + 18;
-    let key = page[at..at + page[at..].find('"').unwrap()].to_owned();
+    let key = form_key(&b.get("/security").await, "data-phone=\"•••• 0166\"");
     page_after(&b, "security_remove", &[("key", &key)], "/security").await;
     s.app.slapd.stop();
     let page = page_after(&b, "security_remove_confirm", &[("key", &key)], "/security").await;
@@ -241,10 +227,7 @@ async fn a_directory_outage_during_an_admin_removal() {
     let d = LdapDirectory::new(s.app.config.directory.clone());
     let dave = d.find_by_login(&Username::parse("dave").unwrap()).await.unwrap().unwrap();
     let person = format!("/admin/person/{}", dave.id.as_str());
-    let page = admin.get(&person).await;
-    let row = page.find("data-number=\"+447400654321\"").unwrap();
-    let at = page[row..].find("name=\"key\" value=\"").unwrap() + row + 18;
-    let key = page[at..at + page[at..].find('"').unwrap()].to_owned();
+    let key = form_key(&admin.get(&person).await, "data-number=\"+447400654321\"");
     let form =
         [("id", dave.id.as_str()), ("key", key.as_str()), ("reason", "lost"), ("confirm", "yes")];
     s.app.slapd.stop();

@@ -141,9 +141,7 @@ async fn two_instances_share_flows_limits_and_changes() {
     use app::domain::directory::{Directory, Username};
     let dave = directory.find_by_login(&Username::parse("dave").unwrap()).await.unwrap().unwrap();
     let page = admin.get(&format!("/admin/person/{}", dave.id.as_str())).await;
-    let row = page.find("data-number=\"+447400654321\"").expect("row");
-    let at = page[row..].find("name=\"key\" value=\"").unwrap() + row + 18;
-    let key = page[at..at + page[at..].find('"').unwrap()].to_owned();
+    let key = common::browser::form_key(&page, "data-number=\"+447400654321\"");
     let form =
         [("id", dave.id.as_str()), ("key", key.as_str()), ("reason", "lost"), ("confirm", "yes")];
     admin.submit("admin_remove_phone", &form).await;

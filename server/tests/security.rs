@@ -65,25 +65,11 @@ async fn security_page(b: &Browser) -> String {
 
 /// The opaque form key of the phone shown as `masked` on the page.
 fn phone_key(html: &str, masked: &str) -> String {
-    let row = html.find(&format!("data-phone=\"{masked}\"")).expect("phone row");
-    let rest = &html[row..];
-    let at = rest.find("name=\"key\" value=\"").expect("key field") + "name=\"key\" value=\"".len();
-    rest[at..at + rest[at..].find('"').unwrap()].to_owned()
+    form_key(html, &format!("data-phone=\"{masked}\""))
 }
 
 async fn post_security(b: &Browser, endpoint: &str, form: &[(&str, &str)]) -> String {
-    let res = b
-        .http
-        .post(format!("{}/api/{endpoint}", b.base))
-        .header("accept", "text/html")
-        .header("referer", format!("{}/security", b.base))
-        .header("sec-fetch-site", "same-origin")
-        .form(form)
-        .send()
-        .await
-        .expect("post");
-    assert_eq!(res.status(), reqwest::StatusCode::FOUND, "{endpoint}");
-    security_page(b).await
+    b.post_from("/security", endpoint, form).await
 }
 
 async fn add_phone(s: &Setup, b: &Browser, national: &str, e164: &str, nickname: &str) -> String {

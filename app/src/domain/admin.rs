@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::audit::{AuditEvent, AuditLog, StoredAuditEvent};
+use super::audit::{self as audit, AuditLog, StoredAuditEvent};
 use super::codes::CodeHasher;
 use super::directory::{Directory, Person, UserId, Username};
 use super::phone::E164;
@@ -174,20 +174,10 @@ impl AdminService {
         outcome: &str,
         detail: Option<String>,
     ) {
-        let event = AuditEvent {
-            at: client.now,
-            kind,
-            actor_id: actor.map(|a| a.user_id.0.clone()),
-            login: actor.map(|a| a.login.clone()),
-            subject_id: subject.map(|s| s.0.clone()),
-            client_ip: client.ip.clone(),
-            user_agent: client.user_agent.clone(),
-            outcome: outcome.to_owned(),
-            detail,
-        };
-        if let Err(e) = self.p.audit.record(&event).await {
-            tracing::error!(kind, error = %e, "could not write an audit event");
-        }
+        let actor = actor.map(|a| (a.user_id.as_str(), a.login.as_str()));
+        let entry =
+            audit::Entry { kind, actor, subject: subject.map(UserId::as_str), outcome, detail };
+        audit::write(&*self.p.audit, client, entry).await;
     }
 
     /// The caller is an administrator now, by the directory's word. A refusal is audited.

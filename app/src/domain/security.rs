@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
-use super::audit::{AuditEvent, AuditLog, StoredAuditEvent};
+use super::audit::{self as audit, AuditLog, StoredAuditEvent};
 use super::codes::{CodeError, CodeHasher, Purpose, SendRequest};
 use super::directory::{Directory, PasswordCheck, Person, UserId};
 use super::phone::{E164, PhonePolicy};
@@ -356,20 +356,9 @@ impl SecurityService {
         outcome: &str,
         detail: Option<String>,
     ) {
-        let event = AuditEvent {
-            at: client.now,
-            kind,
-            actor_id: Some(user.user_id.0.clone()),
-            login: Some(user.login.clone()),
-            subject_id: None,
-            client_ip: client.ip.clone(),
-            user_agent: client.user_agent.clone(),
-            outcome: outcome.to_owned(),
-            detail,
-        };
-        if let Err(e) = self.p.audit.record(&event).await {
-            tracing::error!(kind, error = %e, "could not write an audit event");
-        }
+        let actor = Some((user.user_id.as_str(), user.login.as_str()));
+        let entry = audit::Entry { kind, actor, subject: None, outcome, detail };
+        audit::write(&*self.p.audit, client, entry).await;
     }
 
     async fn person(&self, user: &Authenticated) -> Result<Person, SecurityError> {
@@ -623,9 +612,19 @@ impl SecurityService {
         user: &Authenticated,
         key: &str,
     ) -> Result<RemovalPlan, SecurityError> {
+        self.plan(client, user, key).await.map(|(plan, _, _)| plan)
+    }
+
+    /// The plan, with the person and the number it was made from (one directory read).
+    async fn plan(
+        &self,
+        client: &Client,
+        user: &Authenticated,
+        key: &str,
+    ) -> Result<(RemovalPlan, Person, E164), SecurityError> {
         self.require_recent(user, client.now)?;
         let person = self.person(user).await?;
-        let number = self.find(user, &person, key)?;
+        let number = self.find(user, &person, key)?.clone();
         let left = person.phones.len().saturating_sub(1);
         let below = (left as u32) < self.p.settings.min_phones;
         let two_factor_on = self.p.sign_in_store.two_factor_enabled(&user.user_id).await?;
@@ -637,8 +636,13 @@ impl SecurityService {
             .iter()
             .find(|v| v.key == key)
             .and_then(|v| v.nickname.clone())
-            .unwrap_or_else(|| default_nickname(number));
-        Ok(RemovalPlan { key: key.to_owned(), label, turns_off_two_factor: below && two_factor_on })
+            .unwrap_or_else(|| default_nickname(&number));
+        let plan = RemovalPlan {
+            key: key.to_owned(),
+            label,
+            turns_off_two_factor: below && two_factor_on,
+        };
+        Ok((plan, person, number))
     }
 
     /// Removes a phone the person confirmed (re-checking everything: the plan may be stale).
@@ -648,9 +652,7 @@ impl SecurityService {
         user: &Authenticated,
         key: &str,
     ) -> Result<Notice, SecurityError> {
-        let plan = self.plan_removal(client, user, key).await?;
-        let person = self.person(user).await?;
-        let number = self.find(user, &person, key)?.clone();
+        let (plan, person, number) = self.plan(client, user, key).await?;
         self.p.directory.remove_phone(&person, &number).await?;
         self.p.accounts.forget_phone(&user.user_id, number.as_str()).await?;
         if plan.turns_off_two_factor {

@@ -8,6 +8,7 @@ use leptos_router::components::Form;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use serde::{Deserialize, Serialize};
 
+use crate::components::notice::notice_box;
 use crate::error::AppError;
 use crate::i18n::t;
 use crate::pages::sign_in::NoticeView;
@@ -85,11 +86,11 @@ pub(crate) mod server {
         let session = session().await?;
         let user = current_user(&session).await?;
         let client = client().await;
-        match state().admin.authorize(&client, user.as_ref(), what).await {
-            Ok(()) => {
-                Ok(user.unwrap_or_else(|| unreachable!("authorize refuses anonymous callers")))
-            }
-            Err(e) => {
+        match (state().admin.authorize(&client, user.as_ref(), what).await, user) {
+            (Ok(()), Some(user)) => Ok(user),
+            // authorize never admits an anonymous caller; refuse rather than trust that.
+            (Ok(()), None) => Err(AppError::new("admin.forbidden")),
+            (Err(e), _) => {
                 if e == AdminError::Forbidden {
                     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
                         response.set_status(axum::http::StatusCode::FORBIDDEN);
@@ -289,17 +290,6 @@ const PRIMARY: &str = "inline-flex items-center justify-center rounded-lg bg-ind
 const DANGER: &str = "inline-flex items-center justify-center rounded-lg px-3 py-1.5 text-sm font-medium text-red-700 ring-1 ring-inset ring-red-300 hover:bg-red-50 dark:text-red-300 dark:ring-red-800 dark:hover:bg-red-950";
 const LABEL: &str = "block text-sm font-medium text-slate-800 dark:text-slate-200";
 const LINK: &str = "font-medium text-indigo-700 underline dark:text-indigo-300";
-
-fn notice_box(n: Option<NoticeView>) -> impl IntoView {
-    n.map(|n| {
-        let (role, class) = if n.error {
-            ("alert", "rounded-lg bg-red-50 p-3 text-sm text-red-800 ring-1 ring-inset ring-red-600/20 dark:bg-red-950 dark:text-red-200")
-        } else {
-            ("status", "rounded-lg bg-emerald-50 p-3 text-sm text-emerald-900 ring-1 ring-inset ring-emerald-600/20 dark:bg-emerald-950 dark:text-emerald-200")
-        };
-        view! { <div role=role class=class data-notice=n.id>{n.text}</div> }
-    })
-}
 
 fn refusal(e: AppError) -> AnyView {
     view! { <p role="alert" class=CARD data-notice=e.id.clone()>{e.text()}</p> }.into_any()

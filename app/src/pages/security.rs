@@ -7,6 +7,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
+use crate::components::notice::notice_box;
 use crate::error::AppError;
 use crate::i18n::{t, t_n};
 use crate::pages::sign_in::NoticeView;
@@ -598,17 +599,6 @@ pub fn SecurityPage() -> impl IntoView {
             </Transition>
         </div>
     }
-}
-
-fn notice_box(n: Option<NoticeView>) -> impl IntoView {
-    n.map(|n| {
-        let (role, class) = if n.error {
-            ("alert", "rounded-lg bg-red-50 p-3 text-sm text-red-800 ring-1 ring-inset ring-red-600/20 dark:bg-red-950 dark:text-red-200")
-        } else {
-            ("status", "rounded-lg bg-emerald-50 p-3 text-sm text-emerald-900 ring-1 ring-inset ring-emerald-600/20 dark:bg-emerald-950 dark:text-emerald-200")
-        };
-        view! { <div role=role class=class data-notice=n.id>{n.text}</div> }
-    })
 }
 
 fn render(v: SecurityView, a: Actions) -> impl IntoView {

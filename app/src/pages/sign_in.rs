@@ -426,14 +426,8 @@ pub fn SignInPage() -> impl IntoView {
 
 #[component]
 fn Alert(text: String, error: bool, #[prop(optional)] id: String) -> impl IntoView {
-    let class = if error {
-        "mb-4 rounded-lg bg-red-50 p-3 text-sm text-red-800 ring-1 ring-inset ring-red-600/20 dark:bg-red-950 dark:text-red-200"
-    } else {
-        "mb-4 rounded-lg bg-emerald-50 p-3 text-sm text-emerald-900 ring-1 ring-inset ring-emerald-600/20 dark:bg-emerald-950 dark:text-emerald-200"
-    };
-    // Errors interrupt (alert); good news waits its turn (status).
-    let role = if error { "alert" } else { "status" };
-    view! { <div role=role class=class data-notice=id>{text}</div> }
+    let (role, class) = crate::components::notice::notice_style(error);
+    view! { <div role=role class=format!("mb-4 {class}") data-notice=id>{text}</div> }
 }
 
 fn render_step(v: SignInView, actions: Actions) -> impl IntoView {

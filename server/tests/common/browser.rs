@@ -121,6 +121,23 @@ impl Browser {
             .map(|(_, v)| v.to_owned())
     }
 
+    /// Posts a form from `page` (its Referer), expects the redirect back, and returns `page`
+    /// as it reads afterwards.
+    pub async fn post_from(&self, page: &str, endpoint: &str, form: &[(&str, &str)]) -> String {
+        let res = self
+            .http
+            .post(format!("{}/api/{endpoint}", self.base))
+            .header("accept", "text/html")
+            .header("referer", format!("{}{page}", self.base))
+            .header("sec-fetch-site", "same-origin")
+            .form(form)
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(res.status(), StatusCode::FOUND, "{endpoint}");
+        self.get(page).await
+    }
+
     pub async fn password(&self, login: &str, password: &str) -> String {
         self.submit("sign_in_password", &[("username", login), ("password", password)]).await
     }
@@ -133,6 +150,16 @@ pub fn step_of(html: &str) -> &str {
 
 pub fn notice_of(html: &str) -> &str {
     attr(html, "data-notice").unwrap_or("none")
+}
+
+/// The `key` form field of the first form after `row_marker` (an attribute such as
+/// `data-phone="•••• 0123"`): how pages name a phone without showing its number.
+pub fn form_key(html: &str, row_marker: &str) -> String {
+    let row = html.find(row_marker).expect("the row is on the page");
+    let rest = &html[row..];
+    let field = "name=\"key\" value=\"";
+    let at = rest.find(field).expect("a key field") + field.len();
+    rest[at..at + rest[at..].find('"').expect("closing quote")].to_owned()
 }
 
 pub fn attr<'a>(html: &'a str, name: &str) -> Option<&'a str> {

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
-use super::audit::{AuditEvent, AuditLog};
+use super::audit::{self as audit, AuditLog};
 use super::codes::{CodeError, CodeHasher, Purpose, SendRequest};
 use super::directory::{Directory, PasswordCheck, Person, UserId, Username};
 use super::phone::{E164, PhonePolicy};
@@ -335,21 +335,9 @@ impl SignInService {
         outcome: &str,
         detail: Option<String>,
     ) {
-        let event = AuditEvent {
-            at: client.now,
-            kind,
-            actor_id: user.map(|(id, _)| id.0.clone()),
-            login: user.map(|(_, login)| login.to_owned()),
-            subject_id: None,
-            client_ip: client.ip.clone(),
-            user_agent: client.user_agent.clone(),
-            outcome: outcome.to_owned(),
-            detail,
-        };
-        // An audit write that fails must not stop a person signing in, but is loud in the log.
-        if let Err(e) = self.audit.record(&event).await {
-            tracing::error!(kind, error = %e, "could not write an audit event");
-        }
+        let actor = user.map(|(id, login)| (id.as_str(), login));
+        let entry = audit::Entry { kind, actor, subject: None, outcome, detail };
+        audit::write(&*self.audit, client, entry).await;
     }
 
     /// The password step. `remembered`: the browser's remember-me cookie, if it sent one.
