@@ -87,3 +87,23 @@ pub async fn load_demo_texts() -> Result<Vec<DemoTextView>, AppError> {
         .map(|t| DemoTextView { to: t.to, body: t.body, sent_at: t.sent_at })
         .collect())
 }
+
+/// Remembers the language picked with the switcher (a year, in a cookie), then — as every form
+/// post without JavaScript does — goes back to the page it came from, now in that language.
+#[server(endpoint = "set_language")]
+pub async fn set_language(lang: String) -> Result<(), AppError> {
+    use tower_sessions::cookie::{Cookie, SameSite, time::Duration};
+    let lang = crate::i18n::Lang::from_tag(&lang)
+        .ok_or_else(|| AppError::new(crate::error::BAD_REQUEST))?;
+    let secure = crate::auth::state().session_policy.secure_cookies;
+    crate::auth::set_cookie(
+        &Cookie::build((crate::i18n::LANG_COOKIE, lang.code()))
+            .path("/")
+            .max_age(Duration::days(365))
+            .http_only(true)
+            .secure(secure)
+            .same_site(SameSite::Lax)
+            .build(),
+    );
+    Ok(())
+}

@@ -6,6 +6,131 @@
 /// A stable message id. Ids are lowercase, dot-separated, and never reused for another meaning.
 pub type MessageId = &'static str;
 
+mod es;
+
+/// A language the portal speaks. Adding one is a catalog file and a line in each `match`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    En,
+    Es,
+}
+
+/// The cookie that remembers the language a person picked with the switcher.
+pub const LANG_COOKIE: &str = "latchkey-lang";
+
+impl Lang {
+    pub const ALL: [Lang; 2] = [Lang::En, Lang::Es];
+
+    /// The BCP 47 tag, as in `<html lang>` and the cookie.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Es => "es",
+        }
+    }
+
+    /// The language's name in itself, for the switcher.
+    pub fn native_name(self) -> &'static str {
+        match self {
+            Lang::En => "English",
+            Lang::Es => "Español",
+        }
+    }
+
+    fn catalog(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            Lang::En => EN,
+            Lang::Es => es::ES,
+        }
+    }
+
+    /// The language of a tag such as `es`, `es-MX` or `EN-gb`; `None` for one we do not speak.
+    pub fn from_tag(tag: &str) -> Option<Lang> {
+        let primary = tag.trim().split(['-', '_']).next()?;
+        Lang::ALL.into_iter().find(|l| l.code().eq_ignore_ascii_case(primary))
+    }
+
+    /// The preferred language we speak from an `Accept-Language` header, by quality value
+    /// (ties keep the header's order); `None` when it names none of ours.
+    pub fn from_accept_language(header: &str) -> Option<Lang> {
+        let mut best: Option<(Lang, u16)> = None;
+        for item in header.split(',').take(32) {
+            let mut parts = item.split(';');
+            let Some(lang) = parts.next().and_then(Lang::from_tag) else { continue };
+            let q = parts
+                .find_map(|p| p.trim().strip_prefix("q="))
+                .map_or(Some(1000), parse_quality)
+                .unwrap_or(0);
+            if q > 0 && best.is_none_or(|(_, b)| q > b) {
+                best = Some((lang, q));
+            }
+        }
+        best.map(|(l, _)| l)
+    }
+
+    /// The language of a request: the switcher's cookie, else `Accept-Language`, else English.
+    pub fn from_headers(cookie: Option<&str>, accept_language: Option<&str>) -> Lang {
+        cookie
+            .and_then(|c| {
+                c.split(';').find_map(|pair| {
+                    let (name, value) = pair.trim().split_once('=')?;
+                    (name == LANG_COOKIE).then(|| Lang::from_tag(value)).flatten()
+                })
+            })
+            .or_else(|| accept_language.and_then(Lang::from_accept_language))
+            .unwrap_or_default()
+    }
+}
+
+/// A quality value (`0`, `0.5`, `1.000`) in thousandths; `None` when malformed.
+fn parse_quality(q: &str) -> Option<u16> {
+    let value: f32 = q.trim().parse().ok()?;
+    (0.0..=1.0).contains(&value).then(|| (value * 1000.0).round() as u16)
+}
+
+/// The language of the page being rendered or the request being answered.
+///
+/// On the server it comes from the request (a context the shell provides, or the headers); in
+/// the browser from `<html lang>`, which the server wrote, so hydration renders the same words.
+pub fn current() -> Lang {
+    #[cfg(feature = "ssr")]
+    {
+        use leptos::prelude::use_context;
+        if let Some(lang) = use_context::<Lang>() {
+            return lang;
+        }
+        use_context::<axum::http::request::Parts>()
+            .map(|parts| request_lang(&parts.headers))
+            .unwrap_or_default()
+    }
+    #[cfg(all(not(feature = "ssr"), target_arch = "wasm32"))]
+    {
+        thread_local! {
+            static PAGE_LANG: Lang = leptos::prelude::document()
+                .document_element()
+                .and_then(|html| html.get_attribute("lang"))
+                .and_then(|tag| Lang::from_tag(&tag))
+                .unwrap_or_default();
+        }
+        PAGE_LANG.with(|l| *l)
+    }
+    #[cfg(all(not(feature = "ssr"), not(target_arch = "wasm32")))]
+    {
+        Lang::default()
+    }
+}
+
+/// The language a request asks for.
+#[cfg(feature = "ssr")]
+pub fn request_lang(headers: &axum::http::HeaderMap) -> Lang {
+    let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    Lang::from_headers(
+        header(axum::http::header::COOKIE),
+        header(axum::http::header::ACCEPT_LANGUAGE),
+    )
+}
+
 /// English wording, sorted by id (a test keeps it sorted and free of duplicates).
 static EN: &[(&str, &str)] = &[
     ("activity.admin.denied", "Administrator page refused"),
@@ -124,11 +249,13 @@ static EN: &[(&str, &str)] = &[
     ("nav.admin", "Admin"),
     ("nav.demo_phone", "Demo phone"),
     ("nav.home", "Home"),
+    ("nav.language", "Language"),
     ("nav.main", "Main"),
     ("nav.security", "Security"),
     ("nav.sign_in", "Sign in"),
     ("nav.sign_out", "Sign out"),
     ("nav.signed_in_as", "Signed in as"),
+    ("nav.skip", "Skip to content"),
     ("nav.status", "Status"),
     ("not_found.back", "Go to the start page"),
     (
@@ -292,12 +419,25 @@ static EN: &[(&str, &str)] = &[
     ("status.title", "System status"),
 ];
 
-/// The English wording of `id`.
+/// The wording of `id` in the current language.
 pub fn t(id: &str) -> &'static str {
-    match EN.binary_search_by(|(k, _)| (*k).cmp(id)) {
-        Ok(i) => EN[i].1,
+    t_in(current(), id)
+}
+
+/// The wording of `id` in `lang`.
+pub fn t_in(lang: Lang, id: &str) -> &'static str {
+    let catalog = lang.catalog();
+    match catalog.binary_search_by(|(k, _)| (*k).cmp(id)) {
+        Ok(i) => catalog[i].1,
         // An unknown id can only come from the wire (a newer server): say something generic.
-        Err(_) => "Something went wrong. Please try again.",
+        Err(_) => t_in_fallback(lang),
+    }
+}
+
+fn t_in_fallback(lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => "Something went wrong. Please try again.",
+        Lang::Es => "Algo salió mal. Inténtalo de nuevo.",
     }
 }
 
@@ -325,10 +465,95 @@ mod tests {
     use super::*;
 
     #[test]
-    fn catalog_is_sorted_and_unique() {
-        for pair in EN.windows(2) {
-            assert!(pair[0].0 < pair[1].0, "{} must sort before {}", pair[0].0, pair[1].0);
+    fn catalogs_are_sorted_and_unique() {
+        for lang in Lang::ALL {
+            for pair in lang.catalog().windows(2) {
+                assert!(
+                    pair[0].0 < pair[1].0,
+                    "{lang:?}: {} must sort before {}",
+                    pair[0].0,
+                    pair[1].0
+                );
+            }
         }
+    }
+
+    /// Fails when a message id lacks a translation (or a translation has no English original).
+    #[test]
+    fn every_language_translates_every_message() {
+        let english: Vec<&str> = EN.iter().map(|(id, _)| *id).collect();
+        for lang in Lang::ALL {
+            let ids: Vec<&str> = lang.catalog().iter().map(|(id, _)| *id).collect();
+            let missing: Vec<_> = english.iter().filter(|id| !ids.contains(id)).collect();
+            let extra: Vec<_> = ids.iter().filter(|id| !english.contains(id)).collect();
+            assert!(missing.is_empty(), "{lang:?} lacks {missing:?}");
+            assert!(extra.is_empty(), "{lang:?} has ids English does not: {extra:?}");
+        }
+    }
+
+    /// A translation keeps the original's placeholders, so `{n}` is never shown raw.
+    #[test]
+    fn translations_keep_placeholders() {
+        fn placeholders(text: &str) -> Vec<&str> {
+            let mut found: Vec<&str> = text
+                .match_indices('{')
+                .filter_map(|(i, _)| text[i..].find('}').map(|j| &text[i..=i + j]))
+                .collect();
+            found.sort_unstable();
+            found
+        }
+        for lang in Lang::ALL {
+            for (id, text) in lang.catalog() {
+                assert!(!text.trim().is_empty(), "{lang:?} {id} has no text");
+                assert_eq!(placeholders(text), placeholders(t_in(Lang::En, id)), "{lang:?} {id}");
+            }
+        }
+    }
+
+    /// Every id the code names (`t("…")`, `t_n("…", …)`, `id: "…"`) is in the catalog.
+    #[test]
+    fn every_id_the_code_uses_exists() {
+        let src = concat!(env!("CARGO_MANIFEST_DIR"), "/src");
+        let mut stack = vec![std::path::PathBuf::from(src)];
+        let mut unknown = Vec::new();
+        while let Some(path) = stack.pop() {
+            if path.is_dir() {
+                stack.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "rs") || path.ends_with("i18n.rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            for call in ["t(\"", "t_n(\""] {
+                for (i, _) in text.match_indices(call) {
+                    let before = text[..i].chars().last();
+                    if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+                        continue;
+                    }
+                    let rest = &text[i + call.len()..];
+                    let id = &rest[..rest.find('"').unwrap()];
+                    if !has(id) {
+                        unknown.push(format!("{}: {id}", path.display()));
+                    }
+                }
+            }
+        }
+        assert!(unknown.is_empty(), "ids missing from the catalog: {unknown:#?}");
+    }
+
+    #[test]
+    fn languages_follow_the_cookie_then_accept_language() {
+        assert_eq!(Lang::from_headers(None, None), Lang::En);
+        assert_eq!(Lang::from_headers(None, Some("es-MX,es;q=0.9,en;q=0.8")), Lang::Es);
+        assert_eq!(Lang::from_headers(None, Some("fr-FR, en;q=0.5, es;q=0.7")), Lang::Es);
+        assert_eq!(Lang::from_headers(None, Some("de, fr")), Lang::En);
+        assert_eq!(Lang::from_headers(None, Some("es;q=0, en")), Lang::En);
+        assert_eq!(Lang::from_headers(None, Some("es;q=banana, en;q=0.2")), Lang::En);
+        assert_eq!(Lang::from_headers(Some("a=b; latchkey-lang=en"), Some("es")), Lang::En);
+        assert_eq!(Lang::from_headers(Some("latchkey-lang=xx"), Some("es")), Lang::Es);
+        assert_eq!(Lang::from_tag("ES_es"), Some(Lang::Es));
+        assert_eq!(Lang::from_tag(""), None);
     }
 
     #[test]
@@ -345,6 +570,7 @@ mod tests {
     #[test]
     fn lookup_finds_known_ids_and_hides_unknown_ones() {
         assert_eq!(t("status.ok"), "Working");
+        assert_eq!(t_in(Lang::Es, "nav.sign_in"), "Iniciar sesión");
         assert!(has("error.internal"));
         assert!(!has("no.such.id"));
         assert_eq!(t("no.such.id"), "Something went wrong. Please try again.");

@@ -403,7 +403,7 @@ async fn audit_csv(
     for e in events {
         let fields = [
             e.id.to_string(),
-            app::pages::status::format_utc_date_time(e.at),
+            app::components::time::format_utc_date_time(e.at),
             e.at.to_string(),
             e.kind,
             e.outcome,

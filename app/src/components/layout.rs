@@ -7,7 +7,7 @@ use leptos_router::hooks::use_location;
 
 use crate::api::{SiteInfo, load_site_info};
 use crate::error::AppError;
-use crate::i18n::t;
+use crate::i18n::{Lang, t};
 use crate::pages::sign_in::SignOut;
 
 /// The site info the layout loaded, for pages that need to know who is signed in.
@@ -32,7 +32,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                 href="#main"
                 class="sr-only focus:not-sr-only focus:absolute focus:left-2 focus:top-2 focus:rounded focus:bg-white focus:px-3 focus:py-2 focus:text-indigo-700"
             >
-                "Skip to content"
+                {t("nav.skip")}
             </a>
             <header class="border-b border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
                 <div class="mx-auto flex max-w-4xl flex-wrap items-center justify-between gap-3 px-4 py-3">
@@ -90,8 +90,11 @@ pub fn Layout(children: Children) -> impl IntoView {
             <main id="main" class="mx-auto w-full max-w-4xl flex-1 px-4 py-8">
                 {children()}
             </main>
-            <footer class="border-t border-slate-200 py-4 text-center text-xs text-slate-500 dark:border-slate-800 dark:text-slate-400">
-                {t("app.tagline")}
+            <footer class="border-t border-slate-200 px-4 py-4 text-xs text-slate-600 dark:border-slate-800 dark:text-slate-400">
+                <div class="mx-auto flex max-w-4xl flex-wrap items-center justify-between gap-3">
+                    <p>{t("app.tagline")}</p>
+                    <LanguageSwitcher />
+                </div>
             </footer>
         </div>
     }
@@ -108,5 +111,31 @@ fn NavLink(href: &'static str, label: &'static str) -> impl IntoView {
         >
             {label}
         </A>
+    }
+}
+
+/// One button per language. A plain form, not an action: the answer is the same page again,
+/// rendered in the new language, with or without JavaScript.
+#[component]
+fn LanguageSwitcher() -> impl IntoView {
+    use leptos::server_fn::ServerFn;
+    let current = crate::i18n::current();
+    view! {
+        <form method="post" action=crate::api::SetLanguage::url() class="flex items-center gap-1"
+            aria-label=t("nav.language")>
+            {Lang::ALL
+                .into_iter()
+                .map(|lang| {
+                    let selected = lang == current;
+                    view! {
+                        <button type="submit" name="lang" value=lang.code() lang=lang.code()
+                            aria-pressed=selected.to_string()
+                            class="rounded-md px-2 py-1 font-medium hover:bg-slate-100 aria-pressed:bg-slate-200 aria-pressed:text-slate-900 dark:hover:bg-slate-800 dark:aria-pressed:bg-slate-700 dark:aria-pressed:text-white">
+                            {lang.native_name()}
+                        </button>
+                    }
+                })
+                .collect_view()}
+        </form>
     }
 }

@@ -9,10 +9,11 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use serde::{Deserialize, Serialize};
 
 use crate::components::notice::notice_box;
+use crate::components::time::LocalTime;
 use crate::error::AppError;
 use crate::i18n::t;
+use crate::pages::security::phone_dates;
 use crate::pages::sign_in::NoticeView;
-use crate::pages::status::format_utc_date_time;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PersonRowView {
@@ -451,8 +452,7 @@ fn person_view(
                         <li class="py-3" data-number=p.number.clone()>
                             <p><span class="font-medium">{p.nickname.clone()}</span> " " <span class="font-mono">{p.number.clone()}</span></p>
                             <p class="text-xs text-slate-500">
-                                {t("security.added")} " " {p.added_at.map(format_utc_date_time).unwrap_or_else(|| "—".into())} " · "
-                                {p.last_used_at.map(|at| format!("{} {}", t("security.last_used"), format_utc_date_time(at))).unwrap_or_else(|| t("security.never_used").to_owned())}
+                                {phone_dates(p.added_at, p.last_used_at)}
                             </p>
                             <ActionForm action=remove attr:class="mt-2 flex flex-wrap items-end gap-3">
                                 <input type="hidden" name="id" value=id />
@@ -477,7 +477,7 @@ fn person_view(
         <section class=CARD>
             <h2 class="text-lg font-semibold">{t("admin.browsers")}</h2>
             <ul class="mt-2 text-sm">
-                {v.browsers.into_iter().map(|(d, at)| view! { <li>{d} " · " {t("security.last_used")} " " {format_utc_date_time(at)}</li> }).collect_view()}
+                {v.browsers.into_iter().map(|(d, at)| view! { <li>{d} " · " {t("security.last_used")} " " <LocalTime unix_ms=at * 1000 /></li> }).collect_view()}
             </ul>
         </section>
         <section class=CARD>
@@ -496,7 +496,7 @@ fn events_table(events: Vec<EventView>) -> impl IntoView {
             <tbody>
                 {events.into_iter().map(|e| view! {
                     <tr class="border-b border-slate-100 dark:border-slate-800" data-kind=e.kind.clone()>
-                        <td class="py-1 pr-3 whitespace-nowrap">{format_utc_date_time(e.at)}</td>
+                        <td class="py-1 pr-3 whitespace-nowrap"><LocalTime unix_ms=e.at * 1000 /></td>
                         <td class="pr-3 font-mono">{e.kind.clone()}</td>
                         <td class="pr-3">{e.outcome}</td>
                         <td class="pr-3">{e.actor}</td>

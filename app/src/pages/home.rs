@@ -6,6 +6,7 @@ use leptos_router::components::A;
 
 use crate::api::SignedInUser;
 use crate::components::layout::SiteInfoResource;
+use crate::components::time::LocalTime;
 use crate::i18n::t;
 
 const BUTTON: &str = "mt-6 inline-flex items-center rounded-lg bg-indigo-600 px-4 py-2 text-sm font-semibold text-white shadow-sm hover:bg-indigo-500 focus-visible:outline focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-600";
@@ -39,7 +40,7 @@ fn signed_in(user: SignedInUser) -> impl IntoView {
             {t("home.signed_in_title").replace("{name}", &user.display_name)}
         </h1>
         <p class="mt-3 max-w-prose text-slate-600 dark:text-slate-300" data-method=user.method.clone()>
-            {t("home.last_sign_in")} " " {crate::pages::status::format_utc_time(user.signed_in_at * 1000)} ", " {method} "."
+            {t("home.last_sign_in")} " " <LocalTime unix_ms=user.signed_in_at * 1000 time_only=true /> ", " {method} "."
         </p>
         <A href="/security" attr:class=BUTTON>{t("home.security_link")}</A>
     }

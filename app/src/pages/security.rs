@@ -8,10 +8,10 @@ use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
 use crate::components::notice::notice_box;
+use crate::components::time::LocalTime;
 use crate::error::AppError;
 use crate::i18n::{t, t_n};
 use crate::pages::sign_in::NoticeView;
-use crate::pages::status::format_utc_date_time;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PhoneItem {
@@ -827,14 +827,7 @@ fn phones_card(v: &SecurityView, a: Actions) -> AnyView {
 fn phone_row(p: PhoneItem, a: Actions) -> impl IntoView {
     let key = p.key.clone();
     let rename_id = format!("rename-{key}");
-    let dates = format!(
-        "{} {} · {}",
-        t("security.added"),
-        p.added_at.map(format_utc_date_time).unwrap_or_else(|| "—".into()),
-        p.last_used_at
-            .map(|at| format!("{} {}", t("security.last_used"), format_utc_date_time(at)))
-            .unwrap_or_else(|| t("security.never_used").to_owned()),
-    );
+    let dates = phone_dates(p.added_at, p.last_used_at);
     view! {
         <li class="py-3" data-phone=p.masked.clone()>
             <div class="flex flex-wrap items-center justify-between gap-2">
@@ -895,8 +888,8 @@ fn browsers_card(v: &SecurityView, a: Actions) -> AnyView {
                                 <div>
                                     <span class="font-medium">{b.description.clone()}</span>
                                     <p class="text-xs text-slate-500 dark:text-slate-400">
-                                        {t("security.added")} " " {format_utc_date_time(b.created_at)} " · "
-                                        {t("security.last_used")} " " {format_utc_date_time(b.last_used_at)}
+                                        {t("security.added")} " " <LocalTime unix_ms=b.created_at * 1000 /> " · "
+                                        {t("security.last_used")} " " <LocalTime unix_ms=b.last_used_at * 1000 />
                                     </p>
                                 </div>
                                 <ActionForm action=a.forget>
@@ -926,7 +919,7 @@ fn activity_card(v: &SecurityView) -> AnyView {
                 {items.into_iter().map(|e| view! {
                     <li class="flex flex-wrap justify-between gap-2">
                         <span>{e.text}</span>
-                        <span class="text-slate-500 dark:text-slate-400">{format_utc_date_time(e.at)} " · " {e.ip}</span>
+                        <span class="text-slate-500 dark:text-slate-400"><LocalTime unix_ms=e.at * 1000 /> " · " {e.ip}</span>
                     </li>
                 }).collect_view()}
             </ul>
@@ -938,4 +931,20 @@ fn activity_card(v: &SecurityView) -> AnyView {
         </section>
     }
     .into_any()
+}
+
+/// "Added … · last used …" (or "never used") under a phone, here and on the admin pages.
+pub(crate) fn phone_dates(added_at: Option<i64>, last_used_at: Option<i64>) -> impl IntoView {
+    view! {
+        {t("security.added")} " "
+        {match added_at {
+            Some(at) => view! { <LocalTime unix_ms=at * 1000 /> }.into_any(),
+            None => "—".into_any(),
+        }}
+        " · "
+        {match last_used_at {
+            Some(at) => view! { {t("security.last_used")} " " <LocalTime unix_ms=at * 1000 /> }.into_any(),
+            None => t("security.never_used").into_any(),
+        }}
+    }
 }

@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::{CheckSystemStatus, SystemStatus, check_system_status};
+use crate::components::time::LocalTime;
 use crate::error::AppError;
 use crate::i18n::t;
 
@@ -48,7 +49,7 @@ fn render_status(result: Result<SystemStatus, AppError>) -> AnyView {
                 <StatusRow name=t("status.directory") ok=status.directory_ok testid="directory" />
             </dl>
             <p class="mt-3 text-xs text-slate-500 dark:text-slate-400">
-                {t("status.checked_at")} " " {format_utc_time(status.checked_at_ms)}
+                {t("status.checked_at")} " " <LocalTime unix_ms=status.checked_at_ms time_only=true />
             </p>
         }
         .into_any(),
@@ -74,46 +75,5 @@ fn StatusRow(name: &'static str, ok: bool, testid: &'static str) -> impl IntoVie
             <dt class="font-medium">{name}</dt>
             <dd class=format!("rounded-full px-3 py-1 text-sm font-medium ring-1 ring-inset {badge}")>{label}</dd>
         </div>
-    }
-}
-
-/// `HH:MM:SS UTC`, without pulling a date library into the wasm.
-pub(crate) fn format_utc_time(unix_ms: i64) -> String {
-    let secs_of_day = unix_ms.div_euclid(1000).rem_euclid(86_400);
-    format!("{:02}:{:02}:{:02} UTC", secs_of_day / 3600, secs_of_day % 3600 / 60, secs_of_day % 60)
-}
-
-/// `YYYY-MM-DD HH:MM UTC` from Unix seconds (the civil-from-days algorithm: no date library in
-/// the wasm).
-pub fn format_utc_date_time(unix_secs: i64) -> String {
-    let days = unix_secs.div_euclid(86_400);
-    let secs = unix_secs.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02} {:02}:{:02} UTC", secs / 3600, secs % 3600 / 60)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn formats_time_of_day_in_utc() {
-        assert_eq!(super::format_utc_time(0), "00:00:00 UTC");
-        assert_eq!(super::format_utc_time(86_399_999), "23:59:59 UTC");
-        assert_eq!(super::format_utc_time(1_700_000_000_000), "22:13:20 UTC");
-    }
-
-    #[test]
-    fn formats_dates_in_utc() {
-        assert_eq!(super::format_utc_date_time(0), "1970-01-01 00:00 UTC");
-        assert_eq!(super::format_utc_date_time(1_700_000_000), "2023-11-14 22:13 UTC");
-        assert_eq!(super::format_utc_date_time(951_782_400), "2000-02-29 00:00 UTC");
-        assert_eq!(super::format_utc_date_time(1_798_761_599), "2026-12-31 23:59 UTC");
     }
 }
