@@ -13,6 +13,8 @@ use crate::error::AppError;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SiteInfo {
     pub product_name: String,
+    /// Whether the configured logo is served (at `/brand/logo`).
+    pub logo: bool,
     pub demo_phone: bool,
     pub user: Option<SignedInUser>,
 }
@@ -40,6 +42,7 @@ pub async fn load_site_info() -> Result<SiteInfo, AppError> {
     });
     Ok(SiteInfo {
         product_name: state.site.product_name.clone(),
+        logo: state.site.logo,
         demo_phone: state.site.demo_phone,
         user,
     })

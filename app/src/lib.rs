@@ -36,6 +36,15 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     // Every text of this response is in this language; the browser reads it back from `lang`.
     let lang = i18n::current();
     provide_context(lang);
+    let product_name = site_name();
+    // The configured accent, as the one inline style the CSP lets through (by nonce).
+    #[cfg(feature = "ssr")]
+    let accent = use_context::<domain::AppState>().map(|s| s.site.accent_color.clone());
+    #[cfg(not(feature = "ssr"))]
+    let accent: Option<String> = None;
+    let accent_style = accent.map(|colour| {
+        view! { <style nonce=leptos::nonce::use_nonce()>{format!(":root{{--brand:{colour}}}")}</style> }
+    });
     view! {
         <!DOCTYPE html>
         <html lang=lang.code()>
@@ -43,6 +52,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light dark" />
+                <meta name="application-name" content=product_name />
+                {accent_style}
                 <link rel="icon" href="data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 24 24'%3E%3Cpath fill='%234f46e5' d='M12 1 3 5v6c0 5.6 3.8 10.7 9 12 5.2-1.3 9-6.4 9-12V5z'/%3E%3C/svg%3E" />
                 <HydrationScripts options />
                 <MetaTags />
@@ -55,14 +66,38 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 }
 
 /// The page's Content-Security-Policy: scripts only with this response's nonce (the hydration
-/// script and the resource scripts carry it; the wasm module loads from them), no inline script
-/// or style otherwise, nothing from other origins.
+/// script and the resource scripts carry it; the wasm module loads from them), styles from the
+/// site plus the one inline accent-colour style (same nonce), nothing from other origins.
 pub fn content_security_policy(nonce: &str) -> String {
     format!(
         "default-src 'self'; script-src 'nonce-{nonce}' 'strict-dynamic' 'wasm-unsafe-eval'; \
-         style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
+         style-src 'self' 'nonce-{nonce}'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
          frame-ancestors 'none'; base-uri 'none'; object-src 'none'; form-action 'self'"
     )
+}
+
+/// The configured product name: from the server's settings, or in the browser from the
+/// `application-name` meta tag the server wrote.
+pub fn site_name() -> String {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<domain::AppState>()
+            .map(|s| s.site.product_name.clone())
+            .unwrap_or_else(|| "Latchkey".to_owned())
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        #[cfg(target_arch = "wasm32")]
+        if let Some(name) = document()
+            .query_selector("meta[name=application-name]")
+            .ok()
+            .flatten()
+            .and_then(|meta| meta.get_attribute("content"))
+        {
+            return name;
+        }
+        "Latchkey".to_owned()
+    }
 }
 
 #[component]
@@ -78,7 +113,7 @@ pub fn App() -> impl IntoView {
 
     view! {
         <Stylesheet id="leptos" href="/pkg/latchkey.css" />
-        <Title formatter=|page: String| format!("{page} · Latchkey") />
+        <Title formatter=move |page: String| format!("{page} · {}", site_name()) />
         <Router>
             <Layout>
                 // Async rendering: the server waits for a page's data and sends it in place.

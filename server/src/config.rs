@@ -57,6 +57,12 @@ pub struct ServerConfig {
     pub site_root: String,
     /// Name shown in the header and page titles.
     pub product_name: String,
+    /// A logo file (PNG, JPEG, WebP or SVG, up to 200 KB) shown beside the product name; empty
+    /// for the built-in shield.
+    pub logo: String,
+    /// The accent colour of buttons, links and focus rings, `#rrggbb`. White text on it must
+    /// reach WCAG AA contrast (4.5:1), checked at start-up.
+    pub accent_color: String,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
 }
@@ -68,6 +74,8 @@ impl Default for ServerConfig {
             public_url: "http://127.0.0.1:3000".into(),
             site_root: "target/site".into(),
             product_name: "Latchkey".into(),
+            logo: String::new(),
+            accent_color: crate::branding::DEFAULT_ACCENT.into(),
             max_body_bytes: 64 * 1024,
         }
     }
@@ -458,6 +466,14 @@ impl Config {
         }
         if s.product_name.trim().is_empty() || s.product_name.chars().count() > 60 {
             p.push("server.product_name must be 1 to 60 characters".into());
+        }
+        if let Err(problem) = crate::branding::check_accent(&s.accent_color) {
+            p.push(problem);
+        }
+        if !s.logo.is_empty()
+            && let Err(problem) = crate::branding::load_logo(&s.logo)
+        {
+            p.push(problem);
         }
         if !(1024..=10 * 1024 * 1024).contains(&s.max_body_bytes) {
             p.push("server.max_body_bytes must be between 1024 and 10485760".into());

@@ -50,6 +50,11 @@ pub fn build_app(config: &Config, db: Db, directory: LdapDirectory) -> Result<Ro
         .site_pkg_dir("pkg")
         .build();
     let demo = config.sms.provider == SmsProvider::Demo;
+    // Checked when the configuration loaded; read again here, so a file gone since says so.
+    let logo = (!config.server.logo.is_empty())
+        .then(|| crate::branding::load_logo(&config.server.logo))
+        .transpose()?
+        .map(Arc::new);
     let metrics = Metrics::default();
     let directory = Arc::new(directory);
     // The services see measured ports; the readiness probe asks the directory itself.
@@ -125,6 +130,9 @@ pub fn build_app(config: &Config, db: Db, directory: LdapDirectory) -> Result<Ro
         site: Arc::new(SiteSettings {
             product_name: config.server.product_name.clone(),
             demo_phone: demo,
+            // Normalised to `#rrggbb`: it goes into a <style> element verbatim.
+            accent_color: crate::branding::check_accent(&config.server.accent_color)?,
+            logo: logo.is_some(),
         }),
         database: Arc::new(db.clone()),
         directory,
@@ -147,6 +155,7 @@ pub fn build_app(config: &Config, db: Db, directory: LdapDirectory) -> Result<Ro
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/admin/audit.csv", get(audit_csv))
+        .route(app::domain::LOGO_PATH, get(move || serve_logo(logo.clone())))
         .route(
             "/metrics",
             get(move || {
@@ -447,6 +456,25 @@ async fn readyz(State(state): State<AppState>) -> Response<Body> {
     });
     let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, Json(body)).into_response()
+}
+
+/// The configured logo; an SVG may not run script or load anything, even opened on its own.
+async fn serve_logo(logo: Option<Arc<crate::branding::Logo>>) -> Response {
+    let Some(logo) = logo else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    (
+        [
+            (header::CONTENT_TYPE, logo.content_type),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; style-src 'unsafe-inline'; sandbox",
+            ),
+        ],
+        logo.bytes.clone(),
+    )
+        .into_response()
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The `latchkey` binary's library: configuration, adapters (SQL, LDAP, SMS), HTTP assembly and
 //! the commands. `main.rs` only parses the command line.
 
+pub mod branding;
 pub mod commands;
 pub mod config;
 pub mod db;

@@ -16,6 +16,7 @@ on_both!(
     oversized_bodies_are_refused,
     the_status_server_function_answers_same_origin_calls,
     demo_phone_shows_texts_only_with_the_demo_provider,
+    branding_names_colours_and_marks_every_page,
 );
 
 async fn health_and_readiness(backend: Backend) {
@@ -244,4 +245,47 @@ async fn https_deployments_get_hsts_and_host_only_secure_cookies(backend: Backen
         "{cookie}"
     );
     assert!(!cookie.contains("Domain="), "host-only: {cookie}");
+}
+
+async fn branding_names_colours_and_marks_every_page(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let logo = dir.path().join("acme.svg");
+    let svg = r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><rect width="10" height="10"/></svg>"#;
+    std::fs::write(&logo, svg).unwrap();
+    let app = spawn_app(
+        backend,
+        &[
+            ("LATCHKEY_SERVER__PRODUCT_NAME", "Acme Account"),
+            ("LATCHKEY_SERVER__ACCENT_COLOR", "#0B6E4F"),
+            ("LATCHKEY_SERVER__LOGO", logo.to_str().unwrap()),
+        ],
+    )
+    .await;
+    let c = app.client();
+    let page = c.get(format!("{}/sign-in", app.url)).send().await.unwrap();
+    let csp = page.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    let html = page.text().await.unwrap();
+    assert!(html.contains("<title>Sign in · Acme Account</title>"), "{html}");
+    assert!(html.contains(r#"<img src="/brand/logo" alt="""#), "{html}");
+    // The accent is the one inline style, allowed by this response's nonce.
+    let nonce = csp.split("'nonce-").nth(1).and_then(|rest| rest.split('\'').next()).unwrap();
+    assert!(csp.contains(&format!("style-src 'self' 'nonce-{nonce}'")), "{csp}");
+    assert!(
+        html.contains(&format!(r#"<style nonce="{nonce}">:root{{--brand:#0b6e4f}}</style>"#)),
+        "{html}"
+    );
+
+    let served = c.get(format!("{}/brand/logo", app.url)).send().await.unwrap();
+    assert_eq!(served.status(), StatusCode::OK);
+    assert_eq!(served.headers()["content-type"], "image/svg+xml");
+    assert!(served.headers()["content-security-policy"].to_str().unwrap().contains("sandbox"));
+    assert_eq!(served.text().await.unwrap(), svg);
+
+    // Without a logo: the shield, and no logo route content.
+    let plain = spawn_app(backend, &[]).await;
+    let html = plain.client().get(format!("{}/sign-in", plain.url)).send().await.unwrap();
+    let html = html.text().await.unwrap();
+    assert!(!html.contains("/brand/logo") && html.contains("<title>Sign in · Latchkey</title>"));
+    let none = plain.client().get(format!("{}/brand/logo", plain.url)).send().await.unwrap();
+    assert_eq!(none.status(), StatusCode::NOT_FOUND);
 }

@@ -59,6 +59,32 @@ async fn a_typo_in_the_config_file_stops_start_up() {
 }
 
 #[tokio::test]
+async fn branding_that_would_hurt_reading_stops_start_up() {
+    let slapd = Slapd::start("").unwrap();
+    let db = TestDb::new(Backend::Sqlite).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = env_for(&slapd, &db.url, &[]);
+    set(&mut env, "LATCHKEY_SERVER__ACCENT_COLOR", "#ffcc00");
+    set(&mut env, "LATCHKEY_SERVER__LOGO", "/no/such/logo.png");
+    let out = latchkey(&["serve"], &env, dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    let lines = stderr_lines(&out);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(
+        lines[0].contains(
+            "server.accent_color = \"#ffcc00\" gives white button text a contrast of 1.5:1"
+        ),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].contains("server.logo = \"/no/such/logo.png\" cannot be read"),
+        "{}",
+        lines[1]
+    );
+}
+
+#[tokio::test]
 async fn a_missing_secret_stops_start_up() {
     let slapd = Slapd::start("").unwrap();
     let db = TestDb::new(Backend::Sqlite).await;

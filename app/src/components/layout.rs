@@ -30,25 +30,29 @@ pub fn Layout(children: Children) -> impl IntoView {
         <div class="flex min-h-screen flex-col" data-hydrated=move || hydrated.get().to_string()>
             <a
                 href="#main"
-                class="sr-only focus:not-sr-only focus:absolute focus:left-2 focus:top-2 focus:rounded focus:bg-white focus:px-3 focus:py-2 focus:text-indigo-700"
+                class="sr-only focus:not-sr-only focus:absolute focus:left-2 focus:top-2 focus:rounded focus:bg-white focus:px-3 focus:py-2 focus:text-accent-700"
             >
                 {t("nav.skip")}
             </a>
             <header class="border-b border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
                 <div class="mx-auto flex max-w-4xl flex-wrap items-center justify-between gap-3 px-4 py-3">
                     <A href="/" attr:class="flex items-center gap-2 text-lg font-semibold text-slate-900 dark:text-white">
-                        <svg aria-hidden="true" viewBox="0 0 24 24" class="h-6 w-6 fill-indigo-600 dark:fill-indigo-400">
-                            <path d="M12 1 3 5v6c0 5.6 3.8 10.7 9 12 5.2-1.3 9-6.4 9-12V5z" />
-                        </svg>
                         // Each boundary awaits the resource (`Suspend`) rather than reading it
                         // with `.get()`: one resource read by several boundaries can stall a
                         // server render (leptos issues #4578, #4851).
-                        <Transition fallback=|| "Latchkey">
+                        <Transition fallback=|| view! { {shield()} "Latchkey" }>
                             {move || Suspend::new(async move {
-                                info.await
-                                    .ok()
-                                    .map(|i| i.product_name)
-                                    .unwrap_or_else(|| "Latchkey".to_owned())
+                                let info = info.await.ok();
+                                let logo = info.as_ref().is_some_and(|i| i.logo);
+                                view! {
+                                    // The name beside it says what it is: the logo is decoration.
+                                    {if logo {
+                                        view! { <img src=LOGO_PATH alt="" class="h-7 w-auto max-w-32" /> }.into_any()
+                                    } else {
+                                        shield().into_any()
+                                    }}
+                                    {info.map(|i| i.product_name).unwrap_or_else(|| "Latchkey".to_owned())}
+                                }
                             })}
                         </Transition>
                     </A>
@@ -100,6 +104,17 @@ pub fn Layout(children: Children) -> impl IntoView {
     }
 }
 
+/// Where the configured logo is served.
+pub const LOGO_PATH: &str = "/brand/logo";
+
+fn shield() -> impl IntoView {
+    view! {
+        <svg aria-hidden="true" viewBox="0 0 24 24" class="h-6 w-6 fill-accent-600 dark:fill-accent-400">
+            <path d="M12 1 3 5v6c0 5.6 3.8 10.7 9 12 5.2-1.3 9-6.4 9-12V5z" />
+        </svg>
+    }
+}
+
 #[component]
 fn NavLink(href: &'static str, label: &'static str) -> impl IntoView {
     // `A` sets aria-current="page" on the active link; the class follows it.
@@ -107,7 +122,7 @@ fn NavLink(href: &'static str, label: &'static str) -> impl IntoView {
         <A
             href=href
             exact=true
-            attr:class="rounded-md px-3 py-2 font-medium text-slate-600 hover:bg-slate-100 hover:text-slate-900 aria-[current=page]:bg-indigo-50 aria-[current=page]:text-indigo-700 dark:text-slate-300 dark:hover:bg-slate-800 dark:hover:text-white dark:aria-[current=page]:bg-indigo-950 dark:aria-[current=page]:text-indigo-300"
+            attr:class="rounded-md px-3 py-2 font-medium text-slate-600 hover:bg-slate-100 hover:text-slate-900 aria-[current=page]:bg-accent-50 aria-[current=page]:text-accent-700 dark:text-slate-300 dark:hover:bg-slate-800 dark:hover:text-white dark:aria-[current=page]:bg-accent-950 dark:aria-[current=page]:text-accent-300"
         >
             {label}
         </A>

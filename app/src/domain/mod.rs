@@ -44,7 +44,14 @@ pub struct SiteSettings {
     pub product_name: String,
     /// True only when the demo SMS provider is configured: gates the demo phone page.
     pub demo_phone: bool,
+    /// `#rrggbb`, checked for contrast when the configuration loaded.
+    pub accent_color: String,
+    /// Whether a logo is served at [`LOGO_PATH`].
+    pub logo: bool,
 }
+
+/// Where the configured logo is served.
+pub const LOGO_PATH: &str = crate::components::layout::LOGO_PATH;
 
 /// Everything server functions need, cheap to clone (all behind `Arc`).
 #[derive(Clone)]

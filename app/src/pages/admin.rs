@@ -286,11 +286,11 @@ pub async fn load_audit(
 }
 
 const CARD: &str = "rounded-2xl bg-white p-6 shadow-sm ring-1 ring-slate-200 dark:bg-slate-900 dark:ring-slate-800";
-const INPUT: &str = "block w-full rounded-lg border-0 px-3 py-2 text-slate-900 ring-1 ring-inset ring-slate-300 focus:ring-2 focus:ring-inset focus:ring-indigo-600 dark:bg-slate-800 dark:text-white dark:ring-slate-700";
-const PRIMARY: &str = "inline-flex items-center justify-center rounded-lg bg-indigo-600 px-4 py-2 text-sm font-semibold text-white shadow-sm hover:bg-indigo-500 focus-visible:outline focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-600";
+const INPUT: &str = "block w-full rounded-lg border-0 px-3 py-2 text-slate-900 ring-1 ring-inset ring-slate-300 focus:ring-2 focus:ring-inset focus:ring-accent-600 dark:bg-slate-800 dark:text-white dark:ring-slate-700";
+const PRIMARY: &str = "inline-flex items-center justify-center rounded-lg bg-accent-600 px-4 py-2 text-sm font-semibold text-white shadow-sm hover:bg-accent-500 focus-visible:outline focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-accent-600";
 const DANGER: &str = "inline-flex items-center justify-center rounded-lg px-3 py-1.5 text-sm font-medium text-red-700 ring-1 ring-inset ring-red-300 hover:bg-red-50 dark:text-red-300 dark:ring-red-800 dark:hover:bg-red-950";
 const LABEL: &str = "block text-sm font-medium text-slate-800 dark:text-slate-200";
-const LINK: &str = "font-medium text-indigo-700 underline dark:text-indigo-300";
+const LINK: &str = "font-medium text-accent-700 underline dark:text-accent-300";
 
 fn refusal(e: AppError) -> AnyView {
     view! { <p role="alert" class=CARD data-notice=e.id.clone()>{e.text()}</p> }.into_any()
@@ -395,6 +395,9 @@ pub fn AdminPersonPage() -> impl IntoView {
         move || (id(), remove.version().get(), reset.version().get()),
         |(id, _, _)| load_person(id),
     );
+    crate::components::focus::focus_after_answer(move || {
+        data.get().is_some() && remove.version().get() + reset.version().get() > 0
+    });
     view! {
         <Title text=t("admin.title") />
         <div class="space-y-6">

@@ -9,7 +9,7 @@ use crate::components::layout::SiteInfoResource;
 use crate::components::time::LocalTime;
 use crate::i18n::t;
 
-const BUTTON: &str = "mt-6 inline-flex items-center rounded-lg bg-indigo-600 px-4 py-2 text-sm font-semibold text-white shadow-sm hover:bg-indigo-500 focus-visible:outline focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-600";
+const BUTTON: &str = "mt-6 inline-flex items-center rounded-lg bg-accent-600 px-4 py-2 text-sm font-semibold text-white shadow-sm hover:bg-accent-500 focus-visible:outline focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-accent-600";
 
 #[component]
 pub fn HomePage() -> impl IntoView {

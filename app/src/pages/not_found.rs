@@ -15,10 +15,10 @@ pub fn NotFound() -> impl IntoView {
     view! {
         <Title text=t("not_found.title") />
         <section class="py-12 text-center" data-page="not-found">
-            <p class="text-sm font-semibold text-indigo-600 dark:text-indigo-400">"404"</p>
+            <p class="text-sm font-semibold text-accent-600 dark:text-accent-400">"404"</p>
             <h1 class="mt-2 text-2xl font-semibold tracking-tight">{t("not_found.title")}</h1>
             <p class="mx-auto mt-3 max-w-prose text-slate-600 dark:text-slate-300">{t("not_found.text")}</p>
-            <A href="/" attr:class="mt-6 inline-block font-medium text-indigo-700 underline dark:text-indigo-300">
+            <A href="/" attr:class="mt-6 inline-block font-medium text-accent-700 underline dark:text-accent-300">
                 {t("not_found.back")}
             </A>
         </section>

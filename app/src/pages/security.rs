@@ -507,10 +507,10 @@ pub async fn forget_browser(id: Option<String>) -> Result<(), AppError> {
 }
 
 const CARD: &str = "rounded-2xl bg-white p-6 shadow-sm ring-1 ring-slate-200 dark:bg-slate-900 dark:ring-slate-800";
-const PRIMARY: &str = "inline-flex items-center justify-center rounded-lg bg-indigo-600 px-4 py-2 text-sm font-semibold text-white shadow-sm hover:bg-indigo-500 focus-visible:outline focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-600 disabled:opacity-60";
-const SECONDARY: &str = "inline-flex items-center justify-center rounded-lg px-3 py-1.5 text-sm font-medium text-indigo-700 ring-1 ring-inset ring-slate-300 hover:bg-slate-50 focus-visible:outline focus-visible:outline-2 focus-visible:outline-indigo-600 dark:text-indigo-300 dark:ring-slate-700 dark:hover:bg-slate-800";
+const PRIMARY: &str = "inline-flex items-center justify-center rounded-lg bg-accent-600 px-4 py-2 text-sm font-semibold text-white shadow-sm hover:bg-accent-500 focus-visible:outline focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-accent-600 disabled:opacity-60";
+const SECONDARY: &str = "inline-flex items-center justify-center rounded-lg px-3 py-1.5 text-sm font-medium text-accent-700 ring-1 ring-inset ring-slate-300 hover:bg-slate-50 focus-visible:outline focus-visible:outline-2 focus-visible:outline-accent-600 dark:text-accent-300 dark:ring-slate-700 dark:hover:bg-slate-800";
 const DANGER: &str = "inline-flex items-center justify-center rounded-lg px-3 py-1.5 text-sm font-medium text-red-700 ring-1 ring-inset ring-red-300 hover:bg-red-50 focus-visible:outline focus-visible:outline-2 focus-visible:outline-red-600 dark:text-red-300 dark:ring-red-800 dark:hover:bg-red-950";
-const INPUT: &str = "block w-full rounded-lg border-0 px-3 py-2 text-slate-900 ring-1 ring-inset ring-slate-300 focus:ring-2 focus:ring-inset focus:ring-indigo-600 dark:bg-slate-800 dark:text-white dark:ring-slate-700";
+const INPUT: &str = "block w-full rounded-lg border-0 px-3 py-2 text-slate-900 ring-1 ring-inset ring-slate-300 focus:ring-2 focus:ring-inset focus:ring-accent-600 dark:bg-slate-800 dark:text-white dark:ring-slate-700";
 const LABEL: &str = "block text-sm font-medium text-slate-800 dark:text-slate-200";
 
 #[derive(Clone, Copy)]
@@ -578,6 +578,9 @@ pub fn SecurityPage() -> impl IntoView {
         move || (actions.versions(), older_than()),
         |(_, older)| load_security(older),
     );
+    crate::components::focus::focus_after_answer(move || {
+        data.get().is_some() && actions.versions() > 0
+    });
     view! {
         <Title text=t("security.title") />
         <div class="space-y-6">
@@ -589,7 +592,7 @@ pub fn SecurityPage() -> impl IntoView {
                         Ok(_) => view! {
                             <p class=CARD data-testid="security-signed-out">
                                 {t("security.sign_in_first")} " "
-                                <a href="/sign-in" class="font-medium text-indigo-700 underline dark:text-indigo-300">{t("nav.sign_in")}</a>
+                                <a href="/sign-in" class="font-medium text-accent-700 underline dark:text-accent-300">{t("nav.sign_in")}</a>
                             </p>
                         }
                         .into_any(),
@@ -624,6 +627,11 @@ fn cancel_button(a: Actions) -> impl IntoView {
 }
 
 fn flow_panel(f: FlowStep, v: &SecurityView, a: Actions) -> AnyView {
+    // An error while a flow is open is about its field: marked, described by the notice, and
+    // focused; otherwise the flow's first field takes the focus.
+    let invalid = v.notice.as_ref().is_some_and(|n| n.error);
+    let aria_invalid = invalid.then_some("true");
+    let described = invalid.then_some("notice");
     let regions = v.regions.clone();
     let code_length = v.code_length;
     let body = match f {
@@ -633,7 +641,8 @@ fn flow_panel(f: FlowStep, v: &SecurityView, a: Actions) -> AnyView {
             <ActionForm action=a.reauth_password attr:class="mt-4 flex flex-wrap items-end gap-3" attr:data-step="reauth-password">
                 <div class="grow">
                     <label for="reauth-password" class=LABEL>{t("sign_in.password")}</label>
-                    <input id="reauth-password" name="password" type="password" required autocomplete="current-password" class=INPUT />
+                    <input id="reauth-password" name="password" type="password" required autocomplete="current-password" class=INPUT
+                        autofocus=true aria-invalid=aria_invalid aria-describedby=described />
                 </div>
                 <button type="submit" class=PRIMARY>{t("security.reauth.submit")}</button>
             </ActionForm>
@@ -644,7 +653,7 @@ fn flow_panel(f: FlowStep, v: &SecurityView, a: Actions) -> AnyView {
             <ActionForm action=a.add_number attr:class="mt-4 grid gap-3 sm:grid-cols-[10rem_1fr_auto] sm:items-end" attr:data-step="add-number">
                 <div>
                     <label for="region" class=LABEL>{t("security.add.country")}</label>
-                    <select id="region" name="region" class=INPUT>
+                    <select id="region" name="region" class=INPUT autofocus=!invalid>
                         {regions
                             .into_iter()
                             .map(|(code, calling)| view! { <option value=code.clone()>{format!("{code} +{calling}")}</option> })
@@ -653,7 +662,8 @@ fn flow_panel(f: FlowStep, v: &SecurityView, a: Actions) -> AnyView {
                 </div>
                 <div>
                     <label for="number" class=LABEL>{t("enrol.number")}</label>
-                    <input id="number" name="number" type="tel" required autocomplete="tel" maxlength="40" class=INPUT />
+                    <input id="number" name="number" type="tel" required autocomplete="tel" maxlength="40" class=INPUT
+                        autofocus=invalid aria-invalid=aria_invalid aria-describedby=described />
                 </div>
                 <button type="submit" class=PRIMARY>{t("enrol.send")}</button>
             </ActionForm>
@@ -672,6 +682,7 @@ fn flow_panel(f: FlowStep, v: &SecurityView, a: Actions) -> AnyView {
                     <label for="security-code" class=LABEL>{t("sign_in.code.label")}</label>
                     <input id="security-code" name="code" type="text" required autocomplete="one-time-code"
                         inputmode="numeric" pattern="[0-9 \\-]*" maxlength=(usize::from(code_length) + 4).to_string()
+                        autofocus=true aria-invalid=aria_invalid aria-describedby=described
                         class=format!("{INPUT} font-mono tracking-widest") />
                 </div>
             };
@@ -732,7 +743,7 @@ fn flow_panel(f: FlowStep, v: &SecurityView, a: Actions) -> AnyView {
         .into_any(),
     };
     view! {
-        <section class=format!("{CARD} ring-2 ring-indigo-500") aria-labelledby="flow-title">
+        <section class=format!("{CARD} ring-2 ring-accent-500") aria-labelledby="flow-title">
             <span id="flow-title" class="sr-only">{t("security.in_progress")}</span>
             {body}
             <div class="mt-4 border-t border-slate-200 pt-3 dark:border-slate-800">{cancel_button(a)}</div>
@@ -835,7 +846,7 @@ fn phone_row(p: PhoneItem, a: Actions) -> impl IntoView {
                     <span class="font-medium" data-testid="phone-label">{p.label.clone()}</span>
                     " " <span class="font-mono text-sm text-slate-600 dark:text-slate-300">{p.masked.clone()}</span>
                     {p.preferred.then(|| view! {
-                        <span class="ml-2 rounded-full bg-indigo-50 px-2 py-0.5 text-xs font-medium text-indigo-700 dark:bg-indigo-950 dark:text-indigo-300" data-testid="preferred">{t("security.preferred")}</span>
+                        <span class="ml-2 rounded-full bg-accent-50 px-2 py-0.5 text-xs font-medium text-accent-700 dark:bg-accent-950 dark:text-accent-300" data-testid="preferred">{t("security.preferred")}</span>
                     })}
                     <p class="text-xs text-slate-500 dark:text-slate-400">{dates}</p>
                 </div>
@@ -924,7 +935,7 @@ fn activity_card(v: &SecurityView) -> AnyView {
                 }).collect_view()}
             </ul>
             {older.map(|id| view! {
-                <a href=format!("/security?older_than={id}") class="mt-3 inline-block text-sm font-medium text-indigo-700 underline dark:text-indigo-300">
+                <a href=format!("/security?older_than={id}") class="mt-3 inline-block text-sm font-medium text-accent-700 underline dark:text-accent-300">
                     {t("security.activity.older")}
                 </a>
             })}

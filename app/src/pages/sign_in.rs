@@ -328,9 +328,9 @@ pub async fn sign_out() -> Result<(), AppError> {
 }
 
 const CARD: &str = "mx-auto max-w-md rounded-2xl bg-white p-8 shadow-sm ring-1 ring-slate-200 dark:bg-slate-900 dark:ring-slate-800";
-const PRIMARY: &str = "inline-flex w-full items-center justify-center rounded-lg bg-indigo-600 px-4 py-2.5 text-sm font-semibold text-white shadow-sm hover:bg-indigo-500 focus-visible:outline focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-600 disabled:opacity-60";
-const SECONDARY: &str = "inline-flex items-center justify-center rounded-lg px-3 py-2 text-sm font-medium text-indigo-700 ring-1 ring-inset ring-slate-300 hover:bg-slate-50 focus-visible:outline focus-visible:outline-2 focus-visible:outline-indigo-600 disabled:opacity-60 dark:text-indigo-300 dark:ring-slate-700 dark:hover:bg-slate-800";
-const INPUT: &str = "mt-1 block w-full rounded-lg border-0 px-3 py-2 text-slate-900 ring-1 ring-inset ring-slate-300 placeholder:text-slate-400 focus:ring-2 focus:ring-inset focus:ring-indigo-600 dark:bg-slate-800 dark:text-white dark:ring-slate-700";
+const PRIMARY: &str = "inline-flex w-full items-center justify-center rounded-lg bg-accent-600 px-4 py-2.5 text-sm font-semibold text-white shadow-sm hover:bg-accent-500 focus-visible:outline focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-accent-600 disabled:opacity-60";
+const SECONDARY: &str = "inline-flex items-center justify-center rounded-lg px-3 py-2 text-sm font-medium text-accent-700 ring-1 ring-inset ring-slate-300 hover:bg-slate-50 focus-visible:outline focus-visible:outline-2 focus-visible:outline-accent-600 disabled:opacity-60 dark:text-accent-300 dark:ring-slate-700 dark:hover:bg-slate-800";
+const INPUT: &str = "mt-1 block w-full rounded-lg border-0 px-3 py-2 text-slate-900 ring-1 ring-inset ring-slate-300 placeholder:text-slate-400 focus:ring-2 focus:ring-inset focus:ring-accent-600 dark:bg-slate-800 dark:text-white dark:ring-slate-700";
 const LABEL: &str = "block text-sm font-medium text-slate-800 dark:text-slate-200";
 
 /// Every action the page can take; any of them finishing reloads the page's data.
@@ -405,6 +405,9 @@ impl Actions {
 pub fn SignInPage() -> impl IntoView {
     let actions = Actions::new();
     let view_data = Resource::new(move || actions.versions(), |_| load_sign_in());
+    crate::components::focus::focus_after_answer(move || {
+        view_data.get().is_some() && actions.versions().iter().any(|v| *v > 0)
+    });
 
     view! {
         <Title text=t("sign_in.title") />
@@ -427,28 +430,31 @@ pub fn SignInPage() -> impl IntoView {
 #[component]
 fn Alert(text: String, error: bool, #[prop(optional)] id: String) -> impl IntoView {
     let (role, class) = crate::components::notice::notice_style(error);
-    view! { <div role=role class=format!("mb-4 {class}") data-notice=id>{text}</div> }
+    // `notice` is what an invalid field's aria-describedby names; focusable for the focus mover.
+    view! { <div id="notice" tabindex="-1" role=role class=format!("mb-4 {class}") data-notice=id>{text}</div> }
 }
 
 fn render_step(v: SignInView, actions: Actions) -> impl IntoView {
     let notice = v.notice.clone().map(|n| view! { <Alert text=n.text error=n.error id=n.id /> });
+    // An error is about the step's first field: marked invalid, described by the notice, focused.
+    let invalid = v.notice.as_ref().is_some_and(|n| n.error);
     let body = match v.step {
-        Step::Password => password_form(actions).into_any(),
+        Step::Password => password_form(actions, invalid).into_any(),
         Step::ChoosePhone { phones } => choose_phone_view(phones, actions).into_any(),
         Step::Code { phone, enrolling, other_phones, resend_in } => {
             let lengths = (v.code_length, v.remember_days);
-            code_form(lengths, phone, enrolling, other_phones, resend_in, actions).into_any()
+            code_form(lengths, phone, (enrolling, other_phones, invalid), resend_in, actions).into_any()
         }
         Step::SendFailed { phone, enrolling, other_phones } => {
             send_failed_view(phone, enrolling, other_phones, actions).into_any()
         }
-        Step::EnrolNumber => enrol_form(actions).into_any(),
+        Step::EnrolNumber => enrol_form(actions, invalid).into_any(),
         // Hydrated, the router moves on; without JavaScript, a link does.
         Step::SignedIn => view! {
             <Redirect path="/" />
             <p data-step="signed-in">
                 {t("sign_in.already")} " "
-                <a href="/" class="font-medium text-indigo-700 underline dark:text-indigo-300">{t("not_found.back")}</a>
+                <a href="/" class="font-medium text-accent-700 underline dark:text-accent-300">{t("not_found.back")}</a>
             </p>
         }
         .into_any(),
@@ -456,7 +462,21 @@ fn render_step(v: SignInView, actions: Actions) -> impl IntoView {
     view! { {notice} {body} }
 }
 
-fn password_form(actions: Actions) -> impl IntoView {
+/// `aria-invalid` and `aria-describedby` of a field the page's error is about.
+fn invalid_attrs(
+    invalid: bool,
+    hint: Option<&'static str>,
+) -> (Option<&'static str>, Option<String>) {
+    let described = match (invalid, hint) {
+        (true, Some(h)) => Some(format!("notice {h}")),
+        (true, None) => Some("notice".to_owned()),
+        (false, h) => h.map(str::to_owned),
+    };
+    (invalid.then_some("true"), described)
+}
+
+fn password_form(actions: Actions, invalid: bool) -> impl IntoView {
+    let (aria_invalid, described) = invalid_attrs(invalid, None);
     let busy = move || actions.password.pending().get();
     view! {
         <h1 class="text-2xl font-semibold tracking-tight">{t("sign_in.title")}</h1>
@@ -465,7 +485,8 @@ fn password_form(actions: Actions) -> impl IntoView {
             <div>
                 <label for="username" class=LABEL>{t("sign_in.username")}</label>
                 <input id="username" name="username" type="text" required autocomplete="username"
-                    autocapitalize="none" spellcheck="false" maxlength="128" class=INPUT />
+                    autocapitalize="none" spellcheck="false" maxlength="128" class=INPUT
+                    aria-invalid=aria_invalid aria-describedby=described autofocus=invalid />
             </div>
             <div>
                 <label for="password" class=LABEL>{t("sign_in.password")}</label>
@@ -481,7 +502,7 @@ fn password_form(actions: Actions) -> impl IntoView {
 
 fn step_heading(title: &'static str) -> impl IntoView {
     view! {
-        <p class="text-sm font-medium text-indigo-700 dark:text-indigo-300">{t("sign_in.step_two")}</p>
+        <p class="text-sm font-medium text-accent-700 dark:text-accent-300">{t("sign_in.step_two")}</p>
         <h1 class="mt-1 text-2xl font-semibold tracking-tight">{title}</h1>
     }
 }
@@ -527,11 +548,11 @@ fn choose_phone_view(phones: Vec<String>, actions: Actions) -> impl IntoView {
 fn code_form(
     (code_length, remember_days): (u8, u32),
     phone: String,
-    enrolling: bool,
-    other_phones: bool,
+    (enrolling, other_phones, invalid): (bool, bool, bool),
     resend_in: i64,
     actions: Actions,
 ) -> impl IntoView {
+    let (aria_invalid, described) = invalid_attrs(invalid, None);
     let title = if enrolling { t("enrol.title") } else { t("sign_in.code.title") };
     // The countdown only runs once hydrated; without JavaScript the button stays usable and
     // the server answers with the wait if it comes too early.
@@ -561,12 +582,13 @@ fn code_form(
                 <input id="code" name="code" type="text" required autofocus
                     autocomplete="one-time-code" inputmode="numeric"
                     pattern="[0-9 \\-]*" maxlength=(usize::from(code_length) + 4).to_string()
+                    aria-invalid=aria_invalid aria-describedby=described
                     class=format!("{INPUT} font-mono text-lg tracking-widest") />
             </div>
             <Show when=move || !enrolling>
                 <div class="flex items-start gap-2">
                     <input id="remember" name="remember" type="checkbox" value="on"
-                        class="mt-1 h-4 w-4 rounded border-slate-300 text-indigo-600 focus:ring-indigo-600" />
+                        class="mt-1 h-4 w-4 rounded border-slate-300 text-accent-600 focus:ring-accent-600" />
                     <div>
                         <label for="remember" class="text-sm font-medium">{t_n("sign_in.code.remember", remember_days)}</label>
                         <p class="text-xs text-slate-500 dark:text-slate-400">{t("sign_in.code.remember_hint")}</p>
@@ -638,7 +660,8 @@ fn send_failed_view(
     }
 }
 
-fn enrol_form(actions: Actions) -> impl IntoView {
+fn enrol_form(actions: Actions, invalid: bool) -> impl IntoView {
+    let (aria_invalid, described) = invalid_attrs(invalid, Some("number-hint"));
     view! {
         {step_heading(t("enrol.title"))}
         <p class="mt-1 mb-6 text-sm text-slate-600 dark:text-slate-300">{t("enrol.intro")}</p>
@@ -646,7 +669,8 @@ fn enrol_form(actions: Actions) -> impl IntoView {
             <div>
                 <label for="number" class=LABEL>{t("enrol.number")}</label>
                 <input id="number" name="number" type="tel" required autocomplete="tel"
-                    maxlength="40" aria-describedby="number-hint" class=INPUT />
+                    maxlength="40" aria-invalid=aria_invalid aria-describedby=described
+                    autofocus=invalid class=INPUT />
                 <p id="number-hint" class="mt-1 text-xs text-slate-500 dark:text-slate-400">{t("enrol.number_hint")}</p>
             </div>
             <button type="submit" class=PRIMARY disabled=move || actions.enrol.pending().get()>

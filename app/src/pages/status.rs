@@ -30,7 +30,7 @@ pub fn StatusPage() -> impl IntoView {
             <ActionForm action=check_again attr:class="mt-6">
                 <button
                     type="submit"
-                    class="inline-flex items-center rounded-lg bg-indigo-600 px-4 py-2 text-sm font-semibold text-white shadow-sm hover:bg-indigo-500 focus-visible:outline focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-600 disabled:opacity-60"
+                    class="inline-flex items-center rounded-lg bg-accent-600 px-4 py-2 text-sm font-semibold text-white shadow-sm hover:bg-accent-500 focus-visible:outline focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-accent-600 disabled:opacity-60"
                     disabled=move || check_again.pending().get()
                     aria-busy=move || check_again.pending().get().to_string()
                 >
