@@ -6,6 +6,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { before, after } from 'node:test';
 import { chromium } from 'playwright-core';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -178,4 +179,25 @@ export async function press(page, locator, js) {
   } else {
     await Promise.all([page.waitForNavigation(), locator.click()]);
   }
+}
+
+/** Registers a test file's `before`/`after`: the demo with the Twilio stand-in (`env` adds
+ *  settings) and Chromium. Returns an object whose `server`, `standin` and `browser` are set once
+ *  `before` has run, with `codeFor(to, count)` and `codeCount(to)` for that stand-in. */
+export function useDemo(env = {}) {
+  const demo = {
+    codeFor: (to, count) => codeFor(demo.standin, to, count),
+    codeCount: (to) => codeCount(demo.standin, to),
+  };
+  before(async () => {
+    demo.stack = await startDemoWithStandin(env);
+    demo.server = demo.stack.server;
+    demo.standin = demo.stack.standin;
+    demo.browser = await launchBrowser();
+  });
+  after(async () => {
+    await demo.browser?.close();
+    await demo.stack?.stop();
+  });
+  return demo;
 }

@@ -1,45 +1,27 @@
 // An administrator in Chromium: finds a person, removes one of their phones with a reason, and
 // that person's next sign-in no longer offers it — hydrated, and without JavaScript.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  launchBrowser, waitHydrated, startDemoWithStandin, codeFor as waitCode, codeCount, press,
-} from '../lib/harness.mjs';
+import { waitHydrated, press, useDemo } from '../lib/harness.mjs';
 
-let demo;
-let standin;
-let server;
-let browser;
+const demo = useDemo({ LATCHKEY_SECURITY__SEND_COOLDOWN_SECS: '0' });
 
-before(async () => {
-  demo = await startDemoWithStandin({ LATCHKEY_SECURITY__SEND_COOLDOWN_SECS: '0' });
-  ({ server, standin } = demo);
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await demo?.stop();
-});
-
-const codeFor = (to, count) => waitCode(standin, to, count);
-
-const codes = async (to) => (await standin.texts(to)).filter((t) => /#\d{6}$/.test(t.body.trim())).length;
+const codes = async (to) => (await demo.standin.texts(to)).filter((t) => /#\d{6}$/.test(t.body.trim())).length;
 
 async function signInCarol(page, js) {
-  await page.goto(`${server.url}/sign-in`);
+  await page.goto(`${demo.server.url}/sign-in`);
   if (js) await waitHydrated(page);
-  const before = await codeCount(standin, '+447400123456');
+  const before = await demo.codeCount('+447400123456');
   await page.getByLabel('Username').fill('carol');
   await page.getByLabel('Password').fill('carol-demo-pw');
   await press(page, page.getByRole('button', { name: 'Sign in' }), js);
-  await page.getByLabel('Code from the text message').fill(await codeFor('+447400123456', before));
+  await page.getByLabel('Code from the text message').fill(await demo.codeFor('+447400123456', before));
   await press(page, page.getByRole('button', { name: 'Verify' }), js);
-  await page.waitForURL(`${server.url}/`);
+  await page.waitForURL(`${demo.server.url}/`);
 }
 
 async function removePhone(js, login, number) {
-  const context = await browser.newContext({ javaScriptEnabled: js });
+  const context = await demo.browser.newContext({ javaScriptEnabled: js });
   const page = await context.newPage();
   await signInCarol(page, js);
   await press(page, page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Admin' }), js);
@@ -61,9 +43,9 @@ async function removePhone(js, login, number) {
 
 test('hydrated: an administrator removes one of dave\'s phones; his sign-in no longer offers it', async () => {
   await removePhone(true, 'dave', '+447400654321');
-  const context = await browser.newContext();
+  const context = await demo.browser.newContext();
   const page = await context.newPage();
-  await page.goto(`${server.url}/sign-in`);
+  await page.goto(`${demo.server.url}/sign-in`);
   await waitHydrated(page);
   await page.getByLabel('Username').fill('dave');
   await page.getByLabel('Password').fill('dave-demo-pw');
@@ -77,13 +59,13 @@ test('hydrated: an administrator removes one of dave\'s phones; his sign-in no l
 
 test('without JavaScript: removing alice\'s only phone turns her 2-step sign-in off', async () => {
   await removePhone(false, 'alice', '+12015550123');
-  const context = await browser.newContext({ javaScriptEnabled: false });
+  const context = await demo.browser.newContext({ javaScriptEnabled: false });
   const page = await context.newPage();
-  await page.goto(`${server.url}/sign-in`);
+  await page.goto(`${demo.server.url}/sign-in`);
   await page.getByLabel('Username').fill('alice');
   await page.getByLabel('Password').fill('alice-demo-pw');
   await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Sign in' }).click()]);
   // 2-step sign-in was turned off with her last phone: the password is enough now.
-  assert.equal(page.url(), `${server.url}/`);
+  assert.equal(page.url(), `${demo.server.url}/`);
   await context.close();
 });

@@ -1,54 +1,36 @@
 // The security page as a person uses it, in Chromium: add a phone (code read from the Twilio
 // stand-in), rename, prefer, remove, 2-step sign-in off and on, forget a remembered browser —
 // once hydrated and once with JavaScript disabled.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  launchBrowser, waitHydrated, startDemoWithStandin, codeFor as waitCode, codeCount, press,
-} from '../lib/harness.mjs';
+import { waitHydrated, press, useDemo } from '../lib/harness.mjs';
 
-let demo;
-let standin;
-let server;
-let browser;
-
-before(async () => {
-  demo = await startDemoWithStandin({
+const demo = useDemo({
     // The tests text the demo people's phones within a minute of each other.
     LATCHKEY_SECURITY__SEND_COOLDOWN_SECS: '0',
   });
-  ({ server, standin } = demo);
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await demo?.stop();
-});
-
-const codeFor = (to, count) => waitCode(standin, to, count);
 
 async function signIn(page, login, password, phone, js) {
-  await page.goto(`${server.url}/sign-in`);
+  await page.goto(`${demo.server.url}/sign-in`);
   if (js) await waitHydrated(page);
-  const before = await codeCount(standin, phone);
+  const before = await demo.codeCount(phone);
   await page.getByLabel('Username').fill(login);
   await page.getByLabel('Password').fill(password);
   await press(page, page.getByRole('button', { name: 'Sign in' }), js);
-  await page.getByLabel('Code from the text message').fill(await codeFor(phone, before));
+  await page.getByLabel('Code from the text message').fill(await demo.codeFor(phone, before));
   if (js) await page.getByLabel(/Remember this browser/).check();
   await press(page, page.getByRole('button', { name: 'Verify' }), js);
-  await page.waitForURL(`${server.url}/`);
+  await page.waitForURL(`${demo.server.url}/`);
 }
 
 async function run(js, login, password, phone, newNational, newMasked) {
-  const context = await browser.newContext({ javaScriptEnabled: js });
+  const context = await demo.browser.newContext({ javaScriptEnabled: js });
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
   await signIn(page, login, password, phone, js);
 
-  await page.goto(`${server.url}/security`);
+  await page.goto(`${demo.server.url}/security`);
   if (js) {
     await waitHydrated(page);
     await page.evaluate(() => { window.__noReload = true; });
@@ -59,9 +41,9 @@ async function run(js, login, password, phone, newNational, newMasked) {
   await press(page, page.getByRole('button', { name: 'Add a phone' }), js);
   await page.getByLabel('Country').selectOption('US');
   await page.getByLabel('Mobile number').fill(newNational);
-  const before = await codeCount(standin, `+1${newNational.replace(/\D/g, '')}`);
+  const before = await demo.codeCount(`+1${newNational.replace(/\D/g, '')}`);
   await press(page, page.getByRole('button', { name: 'Text me a code' }), js);
-  const code = await codeFor(`+1${newNational.replace(/\D/g, '')}`, before);
+  const code = await demo.codeFor(`+1${newNational.replace(/\D/g, '')}`, before);
   await page.getByLabel('Code from the text message').fill(code);
   await page.getByLabel('Name (optional)').fill('Travel phone');
   await press(page, page.getByRole('button', { name: 'Add phone' }), js);

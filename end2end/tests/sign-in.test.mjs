@@ -1,28 +1,10 @@
 // Signing in as a person would, in Chromium: password, then the code read from the Twilio
 // stand-in (the "phone"), once hydrated and once with JavaScript disabled.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  launchBrowser, waitHydrated, startDemoWithStandin, codeFor as waitCode,
-} from '../lib/harness.mjs';
+import { waitHydrated, useDemo } from '../lib/harness.mjs';
 
-let demo;
-let standin;
-let server;
-let browser;
-
-before(async () => {
-  demo = await startDemoWithStandin();
-  ({ server, standin } = demo);
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await demo?.stop();
-});
-
-const codeFor = (to, count) => waitCode(standin, to, count);
+const demo = useDemo();
 
 function watchErrors(page) {
   const errors = [];
@@ -32,13 +14,13 @@ function watchErrors(page) {
 }
 
 test('hydrated: password, a code from the phone, remembered browser, sign out', async () => {
-  const context = await browser.newContext();
+  const context = await demo.browser.newContext();
   const page = await context.newPage();
   const errors = watchErrors(page);
   const alice = '+12015550123';
-  const before = (await standin.texts(alice)).length;
+  const before = (await demo.standin.texts(alice)).length;
 
-  await page.goto(`${server.url}/sign-in`);
+  await page.goto(`${demo.server.url}/sign-in`);
   await waitHydrated(page);
   await page.evaluate(() => { window.__noReload = true; });
 
@@ -62,7 +44,7 @@ test('hydrated: password, a code from the phone, remembered browser, sign out', 
   assert.equal(await resend.isDisabled(), true);
 
   // A wrong code says so, and the page stays.
-  const code = await codeFor(alice, before);
+  const code = await demo.codeFor(alice, before);
   await codeInput.fill(code === '000000' ? '111111' : '000000');
   await page.getByRole('button', { name: 'Verify' }).click();
   await page.locator('[data-notice="otp.wrong"]').waitFor();
@@ -70,32 +52,32 @@ test('hydrated: password, a code from the phone, remembered browser, sign out', 
   await codeInput.fill(code);
   await page.getByLabel(/Remember this browser for 30 days/).check();
   await page.getByRole('button', { name: 'Verify' }).click();
-  await page.waitForURL(`${server.url}/`);
+  await page.waitForURL(`${demo.server.url}/`);
   await page.getByTestId('signed-in-as').filter({ hasText: 'Alice Anders' }).waitFor();
   assert.equal(await page.evaluate(() => window.__noReload), true, 'all without a page reload');
 
   // Sign out, and back in: the remembered browser skips the code.
   await page.getByRole('button', { name: 'Sign out' }).click();
-  await page.waitForURL(`${server.url}/sign-in`);
+  await page.waitForURL(`${demo.server.url}/sign-in`);
   await page.locator('[data-notice="sign_in.signed_out"]').waitFor();
-  const texts = (await standin.texts(alice)).length;
+  const texts = (await demo.standin.texts(alice)).length;
   await page.getByLabel('Username').fill('alice');
   await page.getByLabel('Password').fill('alice-demo-pw');
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(`${server.url}/`);
+  await page.waitForURL(`${demo.server.url}/`);
   await page.locator('[data-method="password_and_remembered_browser"]').waitFor();
-  assert.equal((await standin.texts(alice)).length, texts, 'no text this time');
+  assert.equal((await demo.standin.texts(alice)).length, texts, 'no text this time');
   assert.deepEqual(errors.filter((e) => !e.includes('favicon')), [], 'no errors in the console');
   await context.close();
 });
 
 test('without JavaScript: choose one of two phones, type the code, signed in', async () => {
-  const context = await browser.newContext({ javaScriptEnabled: false });
+  const context = await demo.browser.newContext({ javaScriptEnabled: false });
   const page = await context.newPage();
   const preferredLater = '+447400654321';
-  const before = (await standin.texts(preferredLater)).length;
+  const before = (await demo.standin.texts(preferredLater)).length;
 
-  await page.goto(`${server.url}/sign-in`);
+  await page.goto(`${demo.server.url}/sign-in`);
   await page.getByLabel('Username').fill('dave');
   await page.getByLabel('Password').fill('dave-demo-pw');
   await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Sign in' }).click()]);
@@ -110,22 +92,22 @@ test('without JavaScript: choose one of two phones, type the code, signed in', a
     page.getByRole('button', { name: /•••• 4321/ }).click(),
   ]);
 
-  const code = await codeFor(preferredLater, before);
+  const code = await demo.codeFor(preferredLater, before);
   await page.getByLabel('Code from the text message').fill(code);
   await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Verify' }).click()]);
-  assert.equal(page.url(), `${server.url}/`);
+  assert.equal(page.url(), `${demo.server.url}/`);
   await page.locator('[data-method="password_and_sms"]').waitFor();
   assert.match(await page.textContent('[data-testid="signed-in-as"]'), /Dave Dias/);
 
   // Sign out works as a plain form too.
   await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Sign out' }).click()]);
-  assert.equal(page.url(), `${server.url}/sign-in`);
+  assert.equal(page.url(), `${demo.server.url}/sign-in`);
   await page.locator('[data-notice="sign_in.signed_out"]').waitFor();
   await context.close();
 });
 
 test('a cross-site form post to the sign-in is refused', async () => {
-  const res = await fetch(`${server.url}/api/sign_in_password`, {
+  const res = await fetch(`${demo.server.url}/api/sign_in_password`, {
     method: 'POST',
     headers: {
       'content-type': 'application/x-www-form-urlencoded',

@@ -6,6 +6,7 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_location;
 
 use crate::api::{SiteInfo, load_site_info};
+use crate::components::button::Submit;
 use crate::error::AppError;
 use crate::i18n::{Lang, t};
 use crate::pages::sign_in::SignOut;
@@ -56,7 +57,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                             })}
                         </Transition>
                     </A>
-                    <nav aria-label=t("nav.main") class="flex items-center gap-1 text-sm">
+                    <nav aria-label=t("nav.main") class="flex flex-wrap items-center gap-1 text-sm">
                         <NavLink href="/" label=t("nav.home") />
                         <NavLink href="/status" label=t("nav.status") />
                         <Transition>
@@ -77,9 +78,9 @@ pub fn Layout(children: Children) -> impl IntoView {
                                                         {u.display_name}
                                                     </span>
                                                     <ActionForm action=sign_out attr:class="ml-1">
-                                                        <button type="submit" class="rounded-md px-3 py-2 font-medium text-slate-600 hover:bg-slate-100 hover:text-slate-900 dark:text-slate-300 dark:hover:bg-slate-800 dark:hover:text-white">
+                                                        <Submit pending=sign_out.pending() class="inline-flex items-center rounded-md px-3 py-2 font-medium text-slate-600 hover:bg-slate-100 hover:text-slate-900 dark:text-slate-300 dark:hover:bg-slate-800 dark:hover:text-white">
                                                             {t("nav.sign_out")}
-                                                        </button>
+                                                        </Submit>
                                                     </ActionForm>
                                                 }.into_any(),
                                                 None => view! { <NavLink href="/sign-in" label=t("nav.sign_in") /> }.into_any(),

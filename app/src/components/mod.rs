@@ -1,3 +1,4 @@
+pub mod button;
 pub mod focus;
 pub mod layout;
 pub mod notice;

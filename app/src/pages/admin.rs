@@ -8,6 +8,7 @@ use leptos_router::components::Form;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use serde::{Deserialize, Serialize};
 
+use crate::components::button::Submit;
 use crate::components::notice::notice_box;
 use crate::components::time::LocalTime;
 use crate::error::AppError;
@@ -296,6 +297,10 @@ fn refusal(e: AppError) -> AnyView {
     view! { <p role="alert" class=CARD data-notice=e.id.clone()>{e.text()}</p> }.into_any()
 }
 
+fn on_off(on: bool) -> &'static str {
+    if on { t("admin.on") } else { t("admin.off") }
+}
+
 fn admin_nav() -> impl IntoView {
     view! {
         <nav aria-label=t("admin.title") class="flex gap-4 text-sm">
@@ -343,12 +348,14 @@ fn people_table(v: PeopleView, q: String) -> impl IntoView {
         {notice_box(v.notice)}
         {(searched && v.rows.is_empty()).then(|| view! { <p>{t("admin.people.empty")}</p> })}
         {(!v.rows.is_empty()).then(|| view! {
+            // A narrow screen scrolls the table, not the page; focusable so keys scroll it too.
+            <div class="overflow-x-auto" tabindex="0" role="region" aria-label=t("admin.people.title")>
             <table class="w-full text-left text-sm" data-testid="people">
                 <thead>
                     <tr class="border-b border-slate-200 dark:border-slate-800">
                         <th scope="col" class="py-2">{t("admin.uid")}</th>
-                        <th scope="col">{t("sign_in.username")}</th>
-                        <th scope="col">{t("admin.mail")}</th>
+                        <th scope="col">{t("admin.name")}</th>
+                        <th scope="col" class="hidden sm:table-cell">{t("admin.mail")}</th>
                         <th scope="col">{t("admin.two_factor")}</th>
                         <th scope="col">{t("admin.people.phones")}</th>
                     </tr>
@@ -358,13 +365,14 @@ fn people_table(v: PeopleView, q: String) -> impl IntoView {
                         <tr class="border-b border-slate-100 dark:border-slate-800" data-login=r.login.clone()>
                             <td class="py-2"><a href=format!("/admin/person/{}", urlencode(&r.id)) class=LINK>{r.login.clone()}</a></td>
                             <td>{r.name}</td>
-                            <td>{r.mail}</td>
-                            <td>{if r.two_factor_on { t("security.two_factor.turned_on") } else { t("security.two_factor.turned_off") }}</td>
+                            <td class="hidden sm:table-cell">{r.mail}</td>
+                            <td>{on_off(r.two_factor_on)}</td>
                             <td>{r.phones}</td>
                         </tr>
                     }).collect_view()}
                 </tbody>
             </table>
+            </div>
         })}
         <div class="flex gap-4 text-sm">
             {(page > 0).then(|| view! { <a href=link(page - 1) class=LINK>{t("admin.previous")}</a> })}
@@ -442,7 +450,7 @@ fn person_view(
         <section class=CARD>
             <p>{t("admin.mail")} ": " {v.mail.clone()}</p>
             <p data-two-factor=if v.two_factor_on { "on" } else { "off" }>
-                {t("admin.two_factor")} ": " {if v.two_factor_on { t("security.two_factor.turned_on") } else { t("security.two_factor.turned_off") }}
+                {t("admin.two_factor")} ": " {on_off(v.two_factor_on)}
             </p>
         </section>
         <section class=CARD aria-labelledby="admin-phones">
@@ -454,14 +462,14 @@ fn person_view(
                     view! {
                         <li class="py-3" data-number=p.number.clone()>
                             <p><span class="font-medium">{p.nickname.clone()}</span> " " <span class="font-mono">{p.number.clone()}</span></p>
-                            <p class="text-xs text-slate-500">
+                            <p class="text-xs text-slate-500 dark:text-slate-400">
                                 {phone_dates(p.added_at, p.last_used_at)}
                             </p>
                             <ActionForm action=remove attr:class="mt-2 flex flex-wrap items-end gap-3">
                                 <input type="hidden" name="id" value=id />
                                 <input type="hidden" name="key" value=p.key.clone() />
                                 {reason_fields(&prefix)}
-                                <button type="submit" class=DANGER>{t("admin.remove_phone")}</button>
+                                <Submit pending=remove.pending() class=DANGER>{t("admin.remove_phone")}</Submit>
                             </ActionForm>
                         </li>
                     }
@@ -474,11 +482,12 @@ fn person_view(
             <ActionForm action=reset attr:class="mt-3 flex flex-wrap items-end gap-3">
                 <input type="hidden" name="id" value=v.id.clone() />
                 {reason_fields("reset")}
-                <button type="submit" class=DANGER>{t("admin.reset")}</button>
+                <Submit pending=reset.pending() class=DANGER>{t("admin.reset")}</Submit>
             </ActionForm>
         </section>
         <section class=CARD>
             <h2 class="text-lg font-semibold">{t("admin.browsers")}</h2>
+            {v.browsers.is_empty().then(|| view! { <p class="mt-2 text-sm">{t("security.browsers.none")}</p> })}
             <ul class="mt-2 text-sm">
                 {v.browsers.into_iter().map(|(d, at)| view! { <li>{d} " · " {t("security.last_used")} " " <LocalTime unix_ms=at * 1000 /></li> }).collect_view()}
             </ul>
@@ -495,7 +504,18 @@ fn events_table(events: Vec<EventView>) -> impl IntoView {
         return view! { <p class="mt-2 text-sm">{t("admin.audit.none")}</p> }.into_any();
     }
     view! {
-        <table class="mt-2 w-full text-left text-sm" data-testid="events">
+        <div class="mt-2 overflow-x-auto" tabindex="0" role="region" aria-label=t("admin.recent_activity")>
+        <table class="w-full text-left text-sm" data-testid="events">
+            <thead>
+                <tr class="border-b border-slate-200 dark:border-slate-800">
+                    <th scope="col" class="py-1 pr-3">{t("admin.events.when")}</th>
+                    <th scope="col" class="pr-3">{t("admin.events.kind")}</th>
+                    <th scope="col" class="pr-3">{t("admin.events.outcome")}</th>
+                    <th scope="col" class="pr-3">{t("admin.events.actor")}</th>
+                    <th scope="col" class="pr-3">{t("admin.events.detail")}</th>
+                    <th scope="col">{t("admin.events.ip")}</th>
+                </tr>
+            </thead>
             <tbody>
                 {events.into_iter().map(|e| view! {
                     <tr class="border-b border-slate-100 dark:border-slate-800" data-kind=e.kind.clone()>
@@ -509,6 +529,7 @@ fn events_table(events: Vec<EventView>) -> impl IntoView {
                 }).collect_view()}
             </tbody>
         </table>
+        </div>
     }
     .into_any()
 }

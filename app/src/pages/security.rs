@@ -7,6 +7,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
+use crate::components::button::Submit;
 use crate::components::notice::notice_box;
 use crate::components::time::LocalTime;
 use crate::error::AppError;
@@ -621,7 +622,7 @@ fn render(v: SecurityView, a: Actions) -> impl IntoView {
 fn cancel_button(a: Actions) -> impl IntoView {
     view! {
         <ActionForm action=a.cancel>
-            <button type="submit" class=SECONDARY>{t("security.cancel")}</button>
+            <Submit pending=a.cancel.pending() class=SECONDARY>{t("security.cancel")}</Submit>
         </ActionForm>
     }
 }
@@ -644,7 +645,7 @@ fn flow_panel(f: FlowStep, v: &SecurityView, a: Actions) -> AnyView {
                     <input id="reauth-password" name="password" type="password" required autocomplete="current-password" class=INPUT
                         autofocus=true aria-invalid=aria_invalid aria-describedby=described />
                 </div>
-                <button type="submit" class=PRIMARY>{t("security.reauth.submit")}</button>
+                <Submit pending=a.reauth_password.pending() class=PRIMARY>{t("security.reauth.submit")}</Submit>
             </ActionForm>
         }
         .into_any(),
@@ -665,7 +666,7 @@ fn flow_panel(f: FlowStep, v: &SecurityView, a: Actions) -> AnyView {
                     <input id="number" name="number" type="tel" required autocomplete="tel" maxlength="40" class=INPUT
                         autofocus=invalid aria-invalid=aria_invalid aria-describedby=described />
                 </div>
-                <button type="submit" class=PRIMARY>{t("enrol.send")}</button>
+                <Submit pending=a.add_number.pending() class=PRIMARY>{t("enrol.send")}</Submit>
             </ActionForm>
         }
         .into_any(),
@@ -694,7 +695,7 @@ fn flow_panel(f: FlowStep, v: &SecurityView, a: Actions) -> AnyView {
                             <label for="nickname" class=LABEL>{t("security.add.nickname")}</label>
                             <input id="nickname" name="nickname" type="text" maxlength="40" placeholder=nickname_default class=INPUT />
                         </div>
-                        <button type="submit" class=PRIMARY>{t("security.add.finish")}</button>
+                        <Submit pending=a.add_verify.pending() class=PRIMARY>{t("security.add.finish")}</Submit>
                     </ActionForm>
                 }
                 .into_any()
@@ -702,7 +703,7 @@ fn flow_panel(f: FlowStep, v: &SecurityView, a: Actions) -> AnyView {
                 view! {
                     <ActionForm action=a.reauth_code attr:class="mt-4 flex flex-wrap items-end gap-3" attr:data-step="reauth-code">
                         {code_input}
-                        <button type="submit" class=PRIMARY>{t("sign_in.code.submit")}</button>
+                        <Submit pending=a.reauth_code.pending() class=PRIMARY>{t("sign_in.code.submit")}</Submit>
                     </ActionForm>
                 }
                 .into_any()
@@ -715,11 +716,11 @@ fn flow_panel(f: FlowStep, v: &SecurityView, a: Actions) -> AnyView {
                 {form}
                 <div class="mt-3 flex flex-wrap gap-2">
                     <ActionForm action=a.resend>
-                        <button type="submit" class=SECONDARY data-resend-in=resend_in.to_string()>{t("sign_in.code.resend")}</button>
+                        <Submit pending=a.resend.pending() class=SECONDARY attr:data-resend-in=resend_in.to_string()>{t("sign_in.code.resend")}</Submit>
                     </ActionForm>
                     {adding.then(|| view! {
                         <ActionForm action=a.change_number>
-                            <button type="submit" class=SECONDARY>{t("enrol.change_number")}</button>
+                            <Submit pending=a.change_number.pending() class=SECONDARY>{t("enrol.change_number")}</Submit>
                         </ActionForm>
                     })}
                 </div>
@@ -731,11 +732,11 @@ fn flow_panel(f: FlowStep, v: &SecurityView, a: Actions) -> AnyView {
             <p class="mt-1 text-sm font-mono" data-step="security-send-failed">{phone}</p>
             <div class="mt-3 flex flex-wrap gap-2">
                 <ActionForm action=a.resend>
-                    <button type="submit" class=SECONDARY>{t("sign_in.send_failed.retry")}</button>
+                    <Submit pending=a.resend.pending() class=SECONDARY>{t("sign_in.send_failed.retry")}</Submit>
                 </ActionForm>
                 {adding.then(|| view! {
                     <ActionForm action=a.change_number>
-                        <button type="submit" class=SECONDARY>{t("enrol.change_number")}</button>
+                        <Submit pending=a.change_number.pending() class=SECONDARY>{t("enrol.change_number")}</Submit>
                     </ActionForm>
                 })}
             </div>
@@ -762,7 +763,7 @@ fn removal_panel(r: RemovalItem, a: Actions) -> impl IntoView {
             <div class="mt-4 flex flex-wrap gap-2">
                 <ActionForm action=a.remove_confirm>
                     <input type="hidden" name="key" value=r.key />
-                    <button type="submit" class=DANGER>{t("security.remove.confirm")}</button>
+                    <Submit pending=a.remove_confirm.pending() class=DANGER>{t("security.remove.confirm")}</Submit>
                 </ActionForm>
                 {cancel_button(a)}
             </div>
@@ -784,22 +785,22 @@ fn two_factor_card(v: &SecurityView, a: Actions) -> AnyView {
                     </p>
                 </div>
                 {match (on, required) {
-                    (true, true) => view! { <p class="text-sm text-slate-500">{t("security.two_factor.required")}</p> }.into_any(),
+                    (true, true) => view! { <p class="text-sm text-slate-600 dark:text-slate-400">{t("security.two_factor.required")}</p> }.into_any(),
                     (true, false) => view! {
                         <ActionForm action=a.two_factor>
                             <input type="hidden" name="on" value="off" />
-                            <button type="submit" class=DANGER>{t("security.two_factor.turn_off")}</button>
+                            <Submit pending=a.two_factor.pending() class=DANGER>{t("security.two_factor.turn_off")}</Submit>
                         </ActionForm>
                     }
                     .into_any(),
                     (false, _) if can_turn_on => view! {
                         <ActionForm action=a.two_factor>
                             <input type="hidden" name="on" value="on" />
-                            <button type="submit" class=PRIMARY>{t("security.two_factor.turn_on")}</button>
+                            <Submit pending=a.two_factor.pending() class=PRIMARY>{t("security.two_factor.turn_on")}</Submit>
                         </ActionForm>
                     }
                     .into_any(),
-                    (false, _) => view! { <p class="text-sm text-slate-500">{t("security.two_factor.needs_phone")}</p> }.into_any(),
+                    (false, _) => view! { <p class="text-sm text-slate-600 dark:text-slate-400">{t("security.two_factor.needs_phone")}</p> }.into_any(),
                 }}
             </div>
         </section>
@@ -816,7 +817,7 @@ fn phones_card(v: &SecurityView, a: Actions) -> AnyView {
                 <h2 id="phones-title" class="text-lg font-semibold">{t("security.phones.title")}</h2>
                 {(!adding).then(|| view! {
                     <ActionForm action=a.add_start>
-                        <button type="submit" class=PRIMARY>{t("security.add.button")}</button>
+                        <Submit pending=a.add_start.pending() class=PRIMARY>{t("security.add.button")}</Submit>
                     </ActionForm>
                 })}
             </div>
@@ -856,13 +857,13 @@ fn phone_row(p: PhoneItem, a: Actions) -> impl IntoView {
                         view! {
                             <ActionForm action=a.prefer>
                                 <input type="hidden" name="key" value=key />
-                                <button type="submit" class=SECONDARY>{t("security.make_preferred")}</button>
+                                <Submit pending=a.prefer.pending() class=SECONDARY>{t("security.make_preferred")}</Submit>
                             </ActionForm>
                         }
                     })}
                     <ActionForm action=a.remove>
                         <input type="hidden" name="key" value=p.key.clone() />
-                        <button type="submit" class=DANGER>{t("security.remove.button")}</button>
+                        <Submit pending=a.remove.pending() class=DANGER>{t("security.remove.button")}</Submit>
                     </ActionForm>
                 </div>
             </div>
@@ -872,7 +873,7 @@ fn phone_row(p: PhoneItem, a: Actions) -> impl IntoView {
                 <input id=rename_id name="nickname" type="text" maxlength="40"
                     value=if p.named { p.label.clone() } else { String::new() }
                     placeholder=t("security.rename.label") class=format!("{INPUT} max-w-xs py-1 text-sm") />
-                <button type="submit" class=SECONDARY>{t("security.rename.button")}</button>
+                <Submit pending=a.rename.pending() class=SECONDARY>{t("security.rename.button")}</Submit>
             </ActionForm>
         </li>
     }
@@ -887,7 +888,7 @@ fn browsers_card(v: &SecurityView, a: Actions) -> AnyView {
                 <h2 id="browsers-title" class="text-lg font-semibold">{t("security.browsers.title")}</h2>
                 {any.then(|| view! {
                     <ActionForm action=a.forget>
-                        <button type="submit" class=DANGER>{t("security.browsers.forget_all")}</button>
+                        <Submit pending=a.forget.pending() class=DANGER>{t("security.browsers.forget_all")}</Submit>
                     </ActionForm>
                 })}
             </div>
@@ -905,7 +906,7 @@ fn browsers_card(v: &SecurityView, a: Actions) -> AnyView {
                                 </div>
                                 <ActionForm action=a.forget>
                                     <input type="hidden" name="id" value=b.id.clone() />
-                                    <button type="submit" class=SECONDARY>{t("security.browsers.forget")}</button>
+                                    <Submit pending=a.forget.pending() class=SECONDARY>{t("security.browsers.forget")}</Submit>
                                 </ActionForm>
                             </li>
                         }).collect_view()}
@@ -923,9 +924,11 @@ fn browsers_card(v: &SecurityView, a: Actions) -> AnyView {
 fn activity_card(v: &SecurityView) -> AnyView {
     let items = v.activity.clone();
     let older = v.older_than;
+    let empty = items.is_empty();
     view! {
         <section class=CARD aria-labelledby="activity-title">
             <h2 id="activity-title" class="text-lg font-semibold">{t("security.activity.title")}</h2>
+            {empty.then(|| view! { <p class="mt-3 text-sm text-slate-600 dark:text-slate-300">{t("security.activity.none")}</p> })}
             <ul class="mt-3 space-y-2 text-sm" data-testid="activity">
                 {items.into_iter().map(|e| view! {
                     <li class="flex flex-wrap justify-between gap-2">

@@ -8,6 +8,7 @@ use leptos_meta::Title;
 use leptos_router::components::Redirect;
 use serde::{Deserialize, Serialize};
 
+use crate::components::button::Submit;
 use crate::error::AppError;
 use crate::i18n::{t, t_n};
 
@@ -493,9 +494,9 @@ fn password_form(actions: Actions, invalid: bool) -> impl IntoView {
                 <input id="password" name="password" type="password" required
                     autocomplete="current-password" class=INPUT />
             </div>
-            <button type="submit" class=PRIMARY disabled=busy>
+            <Submit pending=actions.password.pending() class=PRIMARY>
                 {move || if busy() { t("sign_in.submitting") } else { t("sign_in.submit") }}
-            </button>
+            </Submit>
         </ActionForm>
     }
 }
@@ -595,9 +596,7 @@ fn code_form(
                     </div>
                 </div>
             </Show>
-            <button type="submit" class=PRIMARY disabled=move || actions.code.pending().get()>
-                {t("sign_in.code.submit")}
-            </button>
+            <Submit pending=actions.code.pending() class=PRIMARY>{t("sign_in.code.submit")}</Submit>
         </ActionForm>
         <div class="mt-4 flex flex-wrap gap-2">
             <ActionForm action=actions.resend>
@@ -618,7 +617,7 @@ fn switch_phone_buttons(enrolling: bool, other_phones: bool, actions: Actions) -
         Some(
             view! {
                 <ActionForm action=actions.change_number>
-                    <button type="submit" class=SECONDARY>{t("enrol.change_number")}</button>
+                    <Submit pending=actions.change_number.pending() class=SECONDARY>{t("enrol.change_number")}</Submit>
                 </ActionForm>
             }
             .into_any(),
@@ -627,7 +626,7 @@ fn switch_phone_buttons(enrolling: bool, other_phones: bool, actions: Actions) -
         Some(
             view! {
                 <ActionForm action=actions.another>
-                    <button type="submit" class=SECONDARY>{t("sign_in.code.other_phone")}</button>
+                    <Submit pending=actions.another.pending() class=SECONDARY>{t("sign_in.code.other_phone")}</Submit>
                 </ActionForm>
             }
             .into_any(),
@@ -650,9 +649,7 @@ fn send_failed_view(
         </p>
         <div class="flex flex-wrap gap-2">
             <ActionForm action=actions.resend>
-                <button type="submit" class=SECONDARY disabled=move || actions.resend.pending().get()>
-                    {t("sign_in.send_failed.retry")}
-                </button>
+                <Submit pending=actions.resend.pending() class=SECONDARY>{t("sign_in.send_failed.retry")}</Submit>
             </ActionForm>
             {switch_phone_buttons(enrolling, other_phones, actions)}
         </div>
@@ -673,9 +670,7 @@ fn enrol_form(actions: Actions, invalid: bool) -> impl IntoView {
                     autofocus=invalid class=INPUT />
                 <p id="number-hint" class="mt-1 text-xs text-slate-500 dark:text-slate-400">{t("enrol.number_hint")}</p>
             </div>
-            <button type="submit" class=PRIMARY disabled=move || actions.enrol.pending().get()>
-                {t("enrol.send")}
-            </button>
+            <Submit pending=actions.enrol.pending() class=PRIMARY>{t("enrol.send")}</Submit>
         </ActionForm>
         {cancel_form(actions)}
     }

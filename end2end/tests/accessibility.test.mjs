@@ -1,0 +1,230 @@
+// Accessibility in Chromium: every page passes axe-core (WCAG 2.1 A and AA rules) with no serious
+// or critical violation, in light and in dark mode; no page scrolls sideways on a 360 px phone;
+// and the flows can be completed with the keyboard alone.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { waitHydrated, useDemo } from '../lib/harness.mjs';
+
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+const DAVE_SECOND = '+447400654321';
+const CAROL = '+447400123456';
+
+const demo = useDemo({ LATCHKEY_SECURITY__SEND_COOLDOWN_SECS: '0' });
+
+/** Runs axe on the page as it is now, in light and dark mode; fails on serious or critical. */
+async function audit(page, label) {
+  for (const colorScheme of ['light', 'dark']) {
+    await page.emulateMedia({ colorScheme });
+    // DevTools evaluation is not subject to the page's CSP, so axe needs no script tag.
+    if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(AXE);
+    const result = await page.evaluate(() => window.axe.run(document, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+      resultTypes: ['violations'],
+    }));
+    const bad = result.violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => `${n.target.join(' ')}: ${n.failureSummary}`).join(' | ')}`);
+    assert.deepEqual(bad, [], `${label} in ${colorScheme} mode`);
+  }
+  await page.emulateMedia({ colorScheme: 'light' });
+}
+
+/** A page at 360 px wide fits without a horizontal scrollbar. */
+async function fitsPhone(page, label) {
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= 360, `${label} is ${width} px wide at a 360 px viewport`);
+}
+
+async function visit(page, label, check) {
+  await audit(page, label);
+  if (check) await fitsPhone(page, label);
+}
+
+async function signInDave(page, check) {
+  await page.goto(`${demo.server.url}/sign-in`);
+  await waitHydrated(page);
+  await page.getByLabel('Username').fill('dave');
+  await page.getByLabel('Password').fill('wrong password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.locator('[data-notice="sign_in.failed"]').waitFor();
+  await visit(page, 'sign-in with an error', check);
+  await page.getByLabel('Password').fill('dave-demo-pw');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.locator('[data-step="choose-phone"]').waitFor();
+  await visit(page, 'choose a phone', check);
+  const before = await demo.codeCount(DAVE_SECOND);
+  await page.getByRole('button', { name: /•••• 4321/ }).click();
+  await page.getByLabel('Code from the text message').waitFor();
+  await visit(page, 'the code', check);
+  await page.getByLabel('Code from the text message').fill(await demo.codeFor(DAVE_SECOND, before));
+  await page.getByRole('button', { name: 'Verify' }).click();
+  await page.waitForURL(`${demo.server.url}/`);
+}
+
+for (const [name, viewport, check] of [
+  ['desktop', { width: 1280, height: 900 }, false],
+  ['a 360 px phone', { width: 360, height: 740 }, true],
+]) {
+  test(`every page passes axe in light and dark mode (${name})`, async () => {
+    const context = await demo.browser.newContext({ viewport });
+    const page = await context.newPage();
+    for (const path of ['/', '/status', '/sign-in', '/no-such-page']) {
+      await page.goto(`${demo.server.url}${path}`);
+      await waitHydrated(page);
+      await visit(page, path, check);
+    }
+    await signInDave(page, check);
+    await waitHydrated(page);
+    await visit(page, 'home, signed in', check);
+    await page.goto(`${demo.server.url}/security`);
+    await waitHydrated(page);
+    await visit(page, 'security', check);
+    await page.getByRole('button', { name: 'Add a phone' }).click();
+    await page.getByLabel('Mobile number').waitFor();
+    await visit(page, 'add a phone', check);
+    await page.getByLabel('Mobile number').fill('12');
+    await page.getByRole('button', { name: 'Text me a code' }).click();
+    await page.locator('[role="alert"][data-notice]').waitFor();
+    await visit(page, 'add a phone, with an error', check);
+    await context.close();
+
+    const admin = await demo.browser.newContext({ viewport });
+    const adminPage = await admin.newPage();
+    await adminPage.goto(`${demo.server.url}/sign-in`);
+    await waitHydrated(adminPage);
+    const before = await demo.codeCount(CAROL);
+    await adminPage.getByLabel('Username').fill('carol');
+    await adminPage.getByLabel('Password').fill('carol-demo-pw');
+    await adminPage.getByRole('button', { name: 'Sign in' }).click();
+    await adminPage.getByLabel('Code from the text message').fill(await demo.codeFor(CAROL, before));
+    await adminPage.getByRole('button', { name: 'Verify' }).click();
+    await adminPage.waitForURL(`${demo.server.url}/`);
+    for (const path of ['/admin?q=da', '/admin/audit']) {
+      await adminPage.goto(`${demo.server.url}${path}`);
+      await waitHydrated(adminPage);
+      await visit(adminPage, path, check);
+    }
+    await adminPage.goto(`${demo.server.url}/admin?q=dave`);
+    await waitHydrated(adminPage);
+    await adminPage.locator('[data-login="dave"]').getByRole('link', { name: 'dave' }).click();
+    await adminPage.getByTestId('admin-phones').waitFor();
+    await visit(adminPage, 'a person, as an administrator', check);
+    await admin.close();
+  });
+}
+
+/** Presses Tab until `locator` has the focus (the way a keyboard user reaches it). */
+async function tabTo(page, locator, max = 80) {
+  await locator.waitFor();
+  for (let i = 0; i < max; i++) {
+    await page.keyboard.press('Tab');
+    if (await locator.evaluate((el) => el === document.activeElement).catch(() => false)) return;
+  }
+  throw new Error(`Tab never reached ${locator}`);
+}
+
+test('keyboard only: sign in, add and remove a phone, sign out', async () => {
+  const context = await demo.browser.newContext();
+  const page = await context.newPage();
+  const kb = page.keyboard;
+  await page.goto(`${demo.server.url}/`);
+  await waitHydrated(page);
+  // The skip link comes first.
+  await kb.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.getAttribute('href')), '#main');
+
+  await tabTo(page, page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Sign in' }));
+  await kb.press('Enter');
+  await page.waitForURL(/\/sign-in$/);
+  await waitHydrated(page);
+  await tabTo(page, page.getByLabel('Username'));
+  await kb.type('alice');
+  await kb.press('Tab');
+  await kb.type('not-her-password');
+  await kb.press('Enter');
+  // The error is announced and focus is where the person fixes it.
+  await page.locator('[data-notice="sign_in.failed"]').waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'username');
+  await kb.press('Tab');
+  await kb.type('alice-demo-pw');
+  const before = await demo.codeCount('+12015550123');
+  await kb.press('Enter');
+  await page.getByLabel('Code from the text message').waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'code', 'focus moves to the code');
+  await kb.type(await demo.codeFor('+12015550123', before));
+  await kb.press('Enter');
+  await page.waitForURL(`${demo.server.url}/`);
+
+  await tabTo(page, page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Security' }));
+  await kb.press('Enter');
+  await page.waitForURL(/\/security$/);
+  await waitHydrated(page);
+  await tabTo(page, page.getByRole('button', { name: 'Add a phone' }));
+  await kb.press('Enter');
+  await tabTo(page, page.getByLabel('Country'));
+  await page.getByLabel('Country').selectOption('US'); // a select answers typing; this is its keyboard path
+  await kb.press('Tab');
+  await kb.type('201-555-0188');
+  const added = await demo.codeCount('+12015550188');
+  await kb.press('Enter');
+  await tabTo(page, page.getByLabel('Code from the text message'));
+  await kb.type(await demo.codeFor('+12015550188', added));
+  await tabTo(page, page.getByLabel('Name (optional)'));
+  await kb.type('Desk phone');
+  await kb.press('Enter');
+  await page.locator('[data-notice="security.phone_added"]').waitFor();
+
+  const row = page.locator('[data-phone="•••• 0188"]');
+  await tabTo(page, row.getByRole('button', { name: 'Remove' }));
+  await kb.press('Enter');
+  const dialog = page.getByRole('alertdialog');
+  await tabTo(page, dialog.getByRole('button', { name: 'Remove phone' }));
+  await kb.press('Enter');
+  await page.locator('[data-notice="security.phone_removed"]').waitFor();
+
+  await tabTo(page, page.getByRole('button', { name: 'Sign out' }));
+  await kb.press('Enter');
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Sign in' }).waitFor();
+  await context.close();
+});
+
+test('keyboard only: an administrator finds a person and resets their 2-step sign-in', async () => {
+  const context = await demo.browser.newContext();
+  const page = await context.newPage();
+  const kb = page.keyboard;
+  await page.goto(`${demo.server.url}/sign-in`);
+  await waitHydrated(page);
+  await tabTo(page, page.getByLabel('Username'));
+  await kb.type('carol');
+  await kb.press('Tab');
+  await kb.type('carol-demo-pw');
+  const before = await demo.codeCount(CAROL);
+  await kb.press('Enter');
+  await page.getByLabel('Code from the text message').waitFor();
+  await kb.type(await demo.codeFor(CAROL, before));
+  await kb.press('Enter');
+  await page.waitForURL(`${demo.server.url}/`);
+
+  await tabTo(page, page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Admin' }));
+  await kb.press('Enter');
+  await page.waitForURL(/\/admin$/);
+  await waitHydrated(page);
+  await tabTo(page, page.getByLabel('Login, name or mail'));
+  await kb.type('bob');
+  await kb.press('Enter');
+  await tabTo(page, page.locator('[data-login="bob"]').getByRole('link', { name: 'bob' }));
+  await kb.press('Enter');
+  await page.waitForURL(/\/admin\/person\//);
+  await waitHydrated(page);
+  const reset = page.locator('section', { has: page.getByRole('heading', { name: 'Reset to password-only' }) });
+  await tabTo(page, reset.getByLabel(/Reason/));
+  await kb.type('Lost phone, called the help desk');
+  await tabTo(page, reset.getByLabel('I am sure'));
+  await kb.press('Space');
+  await kb.press('Tab');
+  await kb.press('Enter');
+  await page.locator('[data-notice="admin.reset_done"]').waitFor();
+  await context.close();
+});
