@@ -2,6 +2,9 @@
 // JavaScript, the 404 page and the demo phone.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startDemo, launchBrowser, waitHydrated } from '../lib/harness.mjs';
 
 let server;
@@ -100,4 +103,34 @@ test('the demo phone page is linked and shows its empty inbox', async () => {
   await page.waitForURL(/\/demo\/phone$/);
   await page.getByText('No texts yet').waitFor();
   await page.close();
+});
+
+test('branding: the configured name, logo and accent colour, within the page CSP', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'latchkey-brand-'));
+  const logo = join(dir, 'logo.svg');
+  writeFileSync(logo, '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><circle cx="5" cy="5" r="5" fill="#0b6e4f"/></svg>');
+  const branded = await startDemo({
+    LATCHKEY_SERVER__PRODUCT_NAME: 'Acme Account',
+    LATCHKEY_SERVER__LOGO: logo,
+    LATCHKEY_SERVER__ACCENT_COLOR: '#0b6e4f',
+  });
+  try {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const errors = [];
+    page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+    await page.goto(`${branded.url}/sign-in`);
+    await waitHydrated(page);
+    assert.equal(await page.title(), 'Sign in · Acme Account');
+    const button = page.getByRole('button', { name: 'Sign in' });
+    assert.equal(await button.evaluate((b) => getComputedStyle(b).backgroundColor), 'rgb(11, 110, 79)');
+    const img = page.locator('header img');
+    assert.ok(await img.evaluate((i) => i.complete && i.naturalWidth > 0), 'the logo loaded');
+    assert.equal(await page.locator('header a').first().textContent(), 'Acme Account');
+    assert.deepEqual(errors, [], 'no CSP violation or other console error');
+    await context.close();
+  } finally {
+    await branded.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
