@@ -115,12 +115,14 @@ for (const [name, viewport, check] of [
   });
 }
 
-/** Presses Tab until `locator` has the focus (the way a keyboard user reaches it). */
+/** Presses Tab until `locator` has the focus (the way a keyboard user reaches it); nothing when
+ *  the page already put the focus there. Returns how many presses it took. */
 async function tabTo(page, locator, max = 80) {
   await locator.waitFor();
+  const focused = () => locator.evaluate((el) => el === document.activeElement).catch(() => false);
   for (let i = 0; i < max; i++) {
+    if (await focused()) return i;
     await page.keyboard.press('Tab');
-    if (await locator.evaluate((el) => el === document.activeElement).catch(() => false)) return;
   }
   throw new Error(`Tab never reached ${locator}`);
 }
@@ -163,7 +165,8 @@ test('keyboard only: sign in, add and remove a phone, sign out', async () => {
   await waitHydrated(page);
   await tabTo(page, page.getByRole('button', { name: 'Add a phone' }));
   await kb.press('Enter');
-  await tabTo(page, page.getByLabel('Country'));
+  await page.waitForFunction(() => document.activeElement?.id === 'region');
+  assert.equal(await tabTo(page, page.getByLabel('Country')), 0, 'the new form has the focus');
   await page.getByLabel('Country').selectOption('US'); // a select answers typing; this is its keyboard path
   await kb.press('Tab');
   await kb.type('201-555-0188');
@@ -180,7 +183,11 @@ test('keyboard only: sign in, add and remove a phone, sign out', async () => {
   await tabTo(page, row.getByRole('button', { name: 'Remove' }));
   await kb.press('Enter');
   const dialog = page.getByRole('alertdialog');
-  await tabTo(page, dialog.getByRole('button', { name: 'Remove phone' }));
+  // The confirmation takes the focus on its safe choice; the destructive one is a Shift+Tab away.
+  await dialog.getByRole('button', { name: 'Cancel' }).waitFor();
+  await page.waitForFunction(() => document.activeElement?.textContent?.trim() === 'Cancel');
+  await kb.press('Shift+Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.textContent.trim()), 'Remove phone');
   await kb.press('Enter');
   await page.locator('[data-notice="security.phone_removed"]').waitFor();
 

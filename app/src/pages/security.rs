@@ -765,7 +765,10 @@ fn removal_panel(r: RemovalItem, a: Actions) -> impl IntoView {
                     <input type="hidden" name="key" value=r.key />
                     <Submit pending=a.remove_confirm.pending() class=DANGER>{t("security.remove.confirm")}</Submit>
                 </ActionForm>
-                {cancel_button(a)}
+                // The safe choice has the focus, as in any confirmation dialog.
+                <ActionForm action=a.cancel>
+                    <Submit pending=a.cancel.pending() class=SECONDARY attr:autofocus=true>{t("security.cancel")}</Submit>
+                </ActionForm>
             </div>
         </section>
     }
