@@ -18,6 +18,8 @@ pub const SESSION_AUTH_KEY: &str = "latchkey.auth";
 pub const SESSION_FLOW_KEY: &str = "latchkey.flow";
 /// A message for the next page view (no-JavaScript form posts come back by redirect).
 pub const SESSION_NOTICE_KEY: &str = "latchkey.notice";
+/// The login typed on a refused password form, to fill the form in again (taken once).
+pub const SESSION_LOGIN_KEY: &str = "latchkey.login";
 
 pub fn state() -> AppState {
     expect_context::<AppState>()

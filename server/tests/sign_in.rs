@@ -33,7 +33,10 @@ async fn password_only_sign_in_cycles_the_session(backend: Backend) {
     // A failed try gives the browser a session (it carries the notice).
     assert_eq!(b.password("bob", "wrong").await, format!("{}/sign-in", s.app.url));
     let before = b.session_id().expect("a session after the first post");
-    assert_eq!(notice_of(&b.sign_in_page().await), "sign_in.failed");
+    let refused = b.sign_in_page().await;
+    assert_eq!(notice_of(&refused), "sign_in.failed");
+    assert!(refused.contains(r#"value="bob""#), "the login is filled in again");
+    assert!(!b.sign_in_page().await.contains(r#"value="bob""#), "once: a reload forgets it");
 
     assert_eq!(b.password("bob", "bob-demo-pw").await, "/");
     let after = b.session_id().expect("session");
@@ -98,12 +101,31 @@ async fn unknown_user_and_wrong_password_read_the_same(backend: Backend) {
         pages.push(b.sign_in_page().await);
     }
     assert_eq!(notice_of(&pages[0]), "sign_in.failed");
-    // Pages differ only in their per-response script nonce.
-    let same = |a: &str, b: &str| without_nonces(a) == without_nonces(b);
-    assert!(same(&pages[0], &pages[1]), "unknown user and wrong password: the same page");
-    assert!(same(&pages[0], &pages[2]), "an LDAP filter as the login: the same page");
+    // Each page fills in the login its person typed (in the form and in the page's data for
+    // hydration), so it is not retyped; otherwise the pages differ only in their script nonces.
+    let unfilled: Vec<String> = pages
+        .iter()
+        .zip(["alice", "nobody", "*)(uid=*"])
+        .map(|(page, login)| {
+            let (field, data) =
+                (format!(r#"value="{login}""#), format!(r#"\"login\":\"{login}\""#));
+            assert!(page.contains(&field) && page.contains(&data), "{login} filled in");
+            without_nonces(page).replace(&field, "").replace(&data, "")
+        })
+        .collect();
+    assert!(unfilled[0] == unfilled[1], "unknown user and wrong password: the same page");
+    assert!(unfilled[0] == unfilled[2], "an LDAP filter as the login: the same page");
     let kinds = audit_kinds(&s.app).await;
     assert_eq!(kinds.iter().filter(|(k, o)| k == "sign_in.password" && o == "rejected").count(), 3);
+
+    // The echoed login is data, never markup: not in the field, not in the hydration script.
+    let b = Browser::new(&s.app);
+    let hostile = r#"x"><script>alert(1)</script><!--"#;
+    b.password(hostile, "x").await;
+    let page = b.sign_in_page().await;
+    assert!(page.contains("alert(1)"), "the login is echoed, escaped");
+    assert!(!page.contains("<script>alert(1)"), "{page}");
+    assert!(!page.contains(r#"x"><"#), "{page}");
 }
 
 async fn repeated_failures_are_throttled_then_locked(backend: Backend) {

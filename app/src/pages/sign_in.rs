@@ -35,6 +35,9 @@ pub struct NoticeView {
 pub struct SignInView {
     pub step: Step,
     pub notice: Option<NoticeView>,
+    /// The login the person typed before a refused password, so they need not type it again.
+    #[serde(default)]
+    pub login: String,
     pub code_length: u8,
     pub remember_days: u32,
 }
@@ -72,6 +75,11 @@ mod server {
         let state = state();
         let session = session().await?;
         let mut notice = take_notice(&session).await?;
+        let login = session
+            .remove::<String>(crate::auth::SESSION_LOGIN_KEY)
+            .await
+            .map_err(session_error)?
+            .unwrap_or_default();
         let step = if current_user(&session).await?.is_some() {
             Step::SignedIn
         } else if let Some(flow_id) =
@@ -126,6 +134,7 @@ mod server {
         Ok(SignInView {
             step,
             notice: notice.map(notice_view),
+            login,
             code_length: state.sign_in.code_length(),
             remember_days: state.sign_in.settings().remember_browser_days,
         })
@@ -171,7 +180,14 @@ mod server {
                 session.insert(SESSION_FLOW_KEY, flow_id).await.map_err(session_error)?;
                 set_notice(&session, notice).await
             }
-            Err(e) => set_notice(&session, Some(e.notice())).await,
+            Err(e) => {
+                let login: String = username.chars().take(128).collect();
+                session
+                    .insert(crate::auth::SESSION_LOGIN_KEY, login)
+                    .await
+                    .map_err(session_error)?;
+                set_notice(&session, Some(e.notice())).await
+            }
         }
     }
 
@@ -440,7 +456,7 @@ fn render_step(v: SignInView, actions: Actions) -> impl IntoView {
     // An error is about the step's first field: marked invalid, described by the notice, focused.
     let invalid = v.notice.as_ref().is_some_and(|n| n.error);
     let body = match v.step {
-        Step::Password => password_form(actions, invalid).into_any(),
+        Step::Password => password_form(actions, invalid, v.login.clone()).into_any(),
         Step::ChoosePhone { phones } => choose_phone_view(phones, actions).into_any(),
         Step::Code { phone, enrolling, other_phones, resend_in } => {
             let lengths = (v.code_length, v.remember_days);
@@ -476,7 +492,7 @@ fn invalid_attrs(
     (invalid.then_some("true"), described)
 }
 
-fn password_form(actions: Actions, invalid: bool) -> impl IntoView {
+fn password_form(actions: Actions, invalid: bool, login: String) -> impl IntoView {
     let (aria_invalid, described) = invalid_attrs(invalid, None);
     let busy = move || actions.password.pending().get();
     view! {
@@ -486,7 +502,7 @@ fn password_form(actions: Actions, invalid: bool) -> impl IntoView {
             <div>
                 <label for="username" class=LABEL>{t("sign_in.username")}</label>
                 <input id="username" name="username" type="text" required autocomplete="username"
-                    autocapitalize="none" spellcheck="false" maxlength="128" class=INPUT
+                    autocapitalize="none" spellcheck="false" maxlength="128" class=INPUT value=login
                     aria-invalid=aria_invalid aria-describedby=described autofocus=invalid />
             </div>
             <div>
