@@ -45,10 +45,23 @@ pub fn now_secs() -> i64 {
 /// Who is asking: address, browser, time.
 pub async fn client() -> Client {
     let headers = leptos_axum::extract::<HeaderMap>().await.unwrap_or_default();
-    let ip = leptos_axum::extract::<ConnectInfo<SocketAddr>>()
-        .await
-        .map(|ConnectInfo(addr)| addr.ip().to_string())
-        .unwrap_or_else(|_| "unknown".to_owned());
+    let peer = leptos_axum::extract::<ConnectInfo<SocketAddr>>().await.ok().map(|c| c.0);
+    client_from(peer, &headers, &state().session_policy.trusted_proxies)
+}
+
+/// Who is asking, from the connection's peer and the request's headers.
+pub fn client_from(
+    peer: Option<SocketAddr>,
+    headers: &HeaderMap,
+    trusted_proxies: &[crate::domain::client_ip::IpRange],
+) -> Client {
+    let ip = peer.map_or_else(
+        || "unknown".to_owned(),
+        |peer| {
+            let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+            crate::domain::client_ip::client_ip(peer.ip(), forwarded, trusted_proxies).to_string()
+        },
+    );
     let user_agent = headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())

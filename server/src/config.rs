@@ -65,6 +65,9 @@ pub struct ServerConfig {
     pub accent_color: String,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Proxies or load balancers (addresses or CIDR ranges) whose `X-Forwarded-For` names the
+    /// client. Empty: the connection's peer is the client and the header is ignored.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for ServerConfig {
@@ -77,6 +80,7 @@ impl Default for ServerConfig {
             logo: String::new(),
             accent_color: crate::branding::DEFAULT_ACCENT.into(),
             max_body_bytes: 64 * 1024,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -474,6 +478,11 @@ impl Config {
             && let Err(problem) = crate::branding::load_logo(&s.logo)
         {
             p.push(problem);
+        }
+        for range in &s.trusted_proxies {
+            if let Err(problem) = app::domain::client_ip::IpRange::parse(range) {
+                p.push(format!("server.trusted_proxies: {problem}"));
+            }
         }
         if !(1024..=10 * 1024 * 1024).contains(&s.max_body_bytes) {
             p.push("server.max_body_bytes must be between 1024 and 10485760".into());
@@ -1117,6 +1126,9 @@ mod tests {
             ("LATCHKEY_POLICY__MIN_PHONES", "0", "policy.min_phones"),
             ("LATCHKEY_PHONE__DEFAULT_REGION", "usa", "phone.default_region"),
             ("LATCHKEY_PHONE__DEFAULT_REGION", "UK", "phone: \"UK\""),
+            ("LATCHKEY_SERVER__TRUSTED_PROXIES", r#"["10.0.0.0/33"]"#, "server.trusted_proxies"),
+            ("LATCHKEY_SERVER__ACCENT_COLOR", "#fff", "server.accent_color"),
+            ("LATCHKEY_SERVER__LOGO", "/nonexistent.png", "server.logo"),
         ];
         for (var, value, key) in cases {
             let mut e = minimal();

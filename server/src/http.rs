@@ -145,6 +145,13 @@ pub fn build_app(config: &Config, db: Db, directory: LdapDirectory) -> Result<Ro
             remember_cookie: if https { "__Host-latchkey-remember" } else { "latchkey-remember" }
                 .to_owned(),
             secure_cookies: https,
+            // Checked when the configuration loaded.
+            trusted_proxies: config
+                .server
+                .trusted_proxies
+                .iter()
+                .filter_map(|r| app::domain::client_ip::IpRange::parse(r).ok())
+                .collect(),
         },
     };
 
@@ -355,17 +362,10 @@ async fn audit_csv(
     axum::extract::Query(q): axum::extract::Query<AuditQuery>,
 ) -> Response<Body> {
     use app::domain::admin::{TrailQuery, csv_field, parse_date};
-    use app::domain::sign_in::{Authenticated, Client};
-    let now = app::domain::now_ms() / 1000;
-    let client = Client {
-        ip: peer.ip().to_string(),
-        user_agent: headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(|ua| ua.chars().take(256).collect())
-            .unwrap_or_default(),
-        now,
-    };
+    use app::domain::sign_in::Authenticated;
+    let client =
+        app::auth::client_from(Some(peer), &headers, &state.session_policy.trusted_proxies);
+    let now = client.now;
     let user = match session.get::<Authenticated>(app::auth::SESSION_AUTH_KEY).await {
         Ok(user) => user.filter(|u| {
             !app::auth::past_absolute_timeout(

@@ -17,6 +17,7 @@ on_both!(
     the_status_server_function_answers_same_origin_calls,
     demo_phone_shows_texts_only_with_the_demo_provider,
     branding_names_colours_and_marks_every_page,
+    client_addresses_come_from_trusted_proxies_only,
 );
 
 async fn health_and_readiness(backend: Backend) {
@@ -288,4 +289,29 @@ async fn branding_names_colours_and_marks_every_page(backend: Backend) {
     assert!(!html.contains("/brand/logo") && html.contains("<title>Sign in · Latchkey</title>"));
     let none = plain.client().get(format!("{}/brand/logo", plain.url)).send().await.unwrap();
     assert_eq!(none.status(), StatusCode::NOT_FOUND);
+}
+
+async fn client_addresses_come_from_trusted_proxies_only(backend: Backend) {
+    use common::browser::Browser;
+    let proxied = [("LATCHKEY_SERVER__TRUSTED_PROXIES", r#"["127.0.0.0/8"]"#)];
+    for (extra, expected, not_expected) in
+        [(&proxied[..], "203.0.113.7", "127.0.0.1"), (&[][..], "127.0.0.1", "203.0.113.7")]
+    {
+        let app = spawn_app(backend, extra).await;
+        let mut b = Browser::new(&app);
+        // Every request says it was forwarded for 203.0.113.7 (after a forged first hop).
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("x-forwarded-for", "6.6.6.6, 203.0.113.7".parse().unwrap());
+        b.http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_provider(b.jar.clone())
+            .default_headers(headers)
+            .build()
+            .unwrap();
+        assert_eq!(b.password("bob", "bob-demo-pw").await, "/");
+        let page = b.get("/security").await;
+        // The security page's activity lists the address of each event.
+        assert!(page.contains(&format!(">{expected}</span>")), "{expected} expected: {page}");
+        assert!(!page.contains(&format!(">{not_expected}</span>")), "not {not_expected}");
+    }
 }

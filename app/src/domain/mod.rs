@@ -23,6 +23,7 @@ macro_rules! unavailable_from {
 
 pub mod admin;
 pub mod audit;
+pub mod client_ip;
 pub mod codes;
 pub mod directory;
 pub mod phone;
@@ -76,6 +77,8 @@ pub struct SessionPolicy {
     /// The remember-this-browser cookie's name (`__Host-` prefixed over https).
     pub remember_cookie: String,
     pub secure_cookies: bool,
+    /// Proxies whose `X-Forwarded-For` names the client (`server.trusted_proxies`).
+    pub trusted_proxies: Arc<[client_ip::IpRange]>,
 }
 
 impl axum::extract::FromRef<AppState> for LeptosOptions {
