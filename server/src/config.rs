@@ -23,6 +23,7 @@ const NOT_CONFIG_KEYS: &[&str] = &["CONFIG", "LOG", "LOG_FORMAT"];
 pub const SECRET_KEYS: &[&str] = &[
     "database.url",
     "directory.bind_password",
+    "server.metrics_token",
     "sms.twilio.auth_token",
     "sms.twilio.api_key_secret",
     "security.hmac_keys",
@@ -68,6 +69,10 @@ pub struct ServerConfig {
     /// Proxies or load balancers (addresses or CIDR ranges) whose `X-Forwarded-For` names the
     /// client. Empty: the connection's peer is the client and the header is ignored.
     pub trusted_proxies: Vec<String>,
+    /// Bearer token Prometheus must send for `/metrics`. Unset: `/metrics` answers only
+    /// requests from this machine (loopback).
+    #[serde(serialize_with = "redact_opt")]
+    pub metrics_token: Option<SecretString>,
 }
 
 impl Default for ServerConfig {
@@ -81,6 +86,7 @@ impl Default for ServerConfig {
             accent_color: crate::branding::DEFAULT_ACCENT.into(),
             max_body_bytes: 64 * 1024,
             trusted_proxies: Vec::new(),
+            metrics_token: None,
         }
     }
 }

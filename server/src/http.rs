@@ -56,6 +56,12 @@ pub fn build_app(config: &Config, db: Db, directory: LdapDirectory) -> Result<Ro
         .transpose()?
         .map(Arc::new);
     let metrics = Metrics::default();
+    let metrics_token = config
+        .server
+        .metrics_token
+        .clone()
+        .filter(|t| !secrecy::ExposeSecret::expose_secret(t).is_empty())
+        .map(Arc::new);
     let directory = Arc::new(directory);
     // The services see measured ports; the readiness probe asks the directory itself.
     let measured: Arc<dyn Directory> =
@@ -165,15 +171,15 @@ pub fn build_app(config: &Config, db: Db, directory: LdapDirectory) -> Result<Ro
         .route(app::domain::LOGO_PATH, get(move || serve_logo(logo.clone())))
         .route(
             "/metrics",
-            get(move || {
-                let metrics = metrics.clone();
-                async move {
-                    (
-                        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-                        metrics.render(),
-                    )
-                }
-            }),
+            get(
+                move |axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<
+                    std::net::SocketAddr,
+                >,
+                      headers: HeaderMap| {
+                    let (metrics, token) = (metrics.clone(), metrics_token.clone());
+                    async move { serve_metrics(&metrics, token.as_deref(), peer, &headers) }
+                },
+            ),
         )
         .leptos_routes_with_context(&state, routes, || {}, shell)
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
@@ -458,6 +464,44 @@ async fn readyz(State(state): State<AppState>) -> Response<Body> {
     (status, Json(body)).into_response()
 }
 
+/// The metrics, for a Prometheus that sends the configured bearer token, or — without one — for
+/// this machine only: they tell who signs in how often, which is nobody else's business.
+fn serve_metrics(
+    metrics: &Metrics,
+    token: Option<&secrecy::SecretString>,
+    peer: std::net::SocketAddr,
+    headers: &HeaderMap,
+) -> Response {
+    let allowed = match token {
+        Some(token) => headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .is_some_and(|given| {
+                constant_time_eq(
+                    given.as_bytes(),
+                    secrecy::ExposeSecret::expose_secret(token).as_bytes(),
+                )
+            }),
+        None => peer.ip().is_loopback(),
+    };
+    if !allowed {
+        tracing::warn!(peer = %peer.ip(), "refused /metrics (see server.metrics_token)");
+        return (
+            StatusCode::FORBIDDEN,
+            "Metrics need server.metrics_token (Authorization: Bearer …).",
+        )
+            .into_response();
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], metrics.render())
+        .into_response()
+}
+
+/// Equal bytes, in a time that does not depend on where they differ.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// The configured logo; an SVG may not run script or load anything, even opened on its own.
 async fn serve_logo(logo: Option<Arc<crate::branding::Logo>>) -> Response {
     let Some(logo) = logo else {
@@ -480,6 +524,29 @@ async fn serve_logo(logo: Option<Arc<crate::branding::Logo>>) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn metrics_go_to_this_machine_or_to_the_token_holder() {
+        let m = Metrics::default();
+        let (local, remote) = ("127.0.0.1:9".parse().unwrap(), "203.0.113.5:9".parse().unwrap());
+        let status = |token: Option<&str>, peer, auth: &[(&'static str, &'static str)]| {
+            let token = token.map(|t| secrecy::SecretString::from(t.to_owned()));
+            serve_metrics(&m, token.as_ref(), peer, &headers(auth)).status()
+        };
+        assert_eq!(status(None, local, &[]), StatusCode::OK);
+        assert_eq!(status(None, remote, &[]), StatusCode::FORBIDDEN);
+        let right = [("authorization", "Bearer s3cret-token")];
+        assert_eq!(status(Some("s3cret-token"), remote, &right), StatusCode::OK);
+        let wrong = [("authorization", "Bearer s3cret-tokem")];
+        assert_eq!(status(Some("s3cret-token"), remote, &wrong), StatusCode::FORBIDDEN);
+        assert_eq!(
+            status(Some("s3cret-token"), local, &[]),
+            StatusCode::FORBIDDEN,
+            "token set: always"
+        );
+        assert!(constant_time_eq(b"abc", b"abc") && !constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"abcd"));
+    }
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
