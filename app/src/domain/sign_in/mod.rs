@@ -477,9 +477,13 @@ impl SignInService {
         person: Person,
         remembered: Option<&str>,
     ) -> Result<PasswordOutcome, SignInError> {
-        let two_factor_on = self.store.two_factor_enabled(&person.id).await?;
-        let is_admin = self.directory.is_admin(&person).await?;
-        let phones = self.ordered_phones(&person).await?;
+        // Three independent look-ups (SQL, the directory, SQL) at once: the password step is
+        // the slowest of a sign-in, and each is a round trip to a different server.
+        let (two_factor_on, is_admin, phones) = tokio::try_join!(
+            async { Ok::<_, SignInError>(self.store.two_factor_enabled(&person.id).await?) },
+            async { Ok::<_, SignInError>(self.directory.is_admin(&person).await?) },
+            self.ordered_phones(&person),
+        )?;
         let remembered_browser = match remembered {
             Some(token) if two_factor_on || self.settings.policy_required => {
                 self.check_remembered(&person.id, token, client.now).await?
