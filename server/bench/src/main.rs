@@ -215,9 +215,11 @@ impl Server {
                 std::env::var("LATCHKEY_BENCH_LOG").unwrap_or_else(|_| "info".into()),
             )
             // Any LATCHKEY_… setting of the bench's own environment reaches the server, to try
-            // a configuration (e.g. LATCHKEY_DATABASE__MAX_CONNECTIONS=4) without editing code.
+            // a configuration (e.g. LATCHKEY_DATABASE__MAX_CONNECTIONS=4) without editing code;
+            // so do glibc's MALLOC_… tunables.
             .envs(std::env::vars().filter(|(k, _)| {
-                k.starts_with("LATCHKEY_") && k != "LATCHKEY_BENCH_LOG" && k != "LATCHKEY_LOG"
+                (k.starts_with("LATCHKEY_") && k != "LATCHKEY_BENCH_LOG" && k != "LATCHKEY_LOG")
+                    || k.starts_with("MALLOC_")
             }))
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log"))
@@ -528,7 +530,7 @@ async fn main() {
 
 fn git_commit() -> String {
     Command::new("git")
-        .args(["rev-parse", "--short", "HEAD"])
+        .args(["describe", "--always", "--dirty"])
         .output()
         .ok()
         .filter(|o| o.status.success())

@@ -198,7 +198,8 @@ pub fn svg_chart(r: &Results, w: f64, h: f64) -> String {
     );
     let xs: Vec<f64> = r.levels.iter().map(|l| (l.concurrency as f64).log2()).collect();
     let xmax = xs.iter().cloned().fold(1.0, f64::max);
-    let panel_w = (w - 120.0) / 2.0;
+    // Two panels with a 60 px margin left of each (the axis labels) and 30 px at the right.
+    let panel_w = (w - 150.0) / 2.0;
     let (top, bottom) = (50.0, h - 60.0);
     // Left: throughput.
     let tput: Vec<f64> = r.levels.iter().map(|l| l.sign_ins_per_sec).collect();
