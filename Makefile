@@ -5,10 +5,10 @@ SHELL := bash
 
 CARGO ?= cargo
 # Packages built for the server (ssr) and for the browser (hydrate, wasm32).
-SSR := -p app -p server --features app/ssr
+SSR := -p app -p server -p latchkey-bench --features app/ssr
 WASM := -p frontend -p app --target wasm32-unknown-unknown
 
-.PHONY: help setup demo test lint fmt-check clippy unit e2e build-release frontend fuzz
+.PHONY: help setup demo test lint fmt-check clippy unit e2e build-release frontend fuzz bench
 
 help:
 	@echo "make demo   set everything up and serve the demo at http://127.0.0.1:3000"
@@ -16,6 +16,7 @@ help:
 	@echo "make setup  install the toolchain pieces only"
 	@echo "make lint | unit | e2e   parts of make test"
 	@echo "make fuzz   run each fuzz target for FUZZ_SECS seconds (nightly, cargo-fuzz)"
+	@echo "make bench  load benchmark of whole sign-ins (DB=sqlite|postgres, BENCH_SECS per level)"
 
 setup:
 	@bash .ci/setup.sh
@@ -62,3 +63,16 @@ fuzz:
 	cd server/fuzz && for target in phone code config; do \
 	  $(CARGO) +nightly fuzz run $$target -- -max_total_time=$(FUZZ_SECS) || exit 1; \
 	done
+
+# The load benchmark (not part of `make test`): the release binary and site assets, a slapd of
+# BENCH_PEOPLE people, the Twilio stand-in and DB (sqlite or postgres); whole sign-ins at each of
+# BENCH_LEVELS concurrent virtual users for BENCH_SECS seconds, beside the directory floor.
+# Prints a table; writes target/bench/bench-$(DB).json and .png. See docs/performance.md.
+DB ?= sqlite
+BENCH_SECS ?= 20
+BENCH_LEVELS ?= 1,8,32,128
+BENCH_PEOPLE ?= 1000
+bench: build-release
+	$(CARGO) build --release -p latchkey-bench
+	./target/release/latchkey-bench --db $(DB) --secs $(BENCH_SECS) --levels $(BENCH_LEVELS) \
+	  --people $(BENCH_PEOPLE) --bin target/release/latchkey --site target/site --out target/bench

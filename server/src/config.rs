@@ -103,7 +103,10 @@ pub struct DatabaseConfig {
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
-        Self { url: "sqlite://latchkey.db".into(), max_connections: 8, connect_timeout_secs: 5 }
+        // 4: each SQLite connection is a thread with its own page cache, and SQLite writes one
+        // at a time anyway; on 2 cores the benchmark signs in as fast with 4 as with 8, on less
+        // CPU and memory (docs/performance.md). Several instances on PostgreSQL may want more.
+        Self { url: "sqlite://latchkey.db".into(), max_connections: 4, connect_timeout_secs: 5 }
     }
 }
 

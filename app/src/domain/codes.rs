@@ -248,8 +248,9 @@ pub trait CodeStore: Send + Sync {
     /// Marks the code used; false if it already was (a parallel verification won).
     async fn consume(&self, code_id: i64, now: i64) -> Result<bool, Unavailable>;
 
-    /// Until when the person's second step is locked, if it is.
-    async fn locked_until(&self, user_id: &str, now: i64) -> Result<Option<i64>, Unavailable>;
+    /// The person's second-step failures: until when it is locked, if it is, and whether any
+    /// failures are counted (read in one query).
+    async fn second_step(&self, user_id: &str, now: i64) -> Result<SecondStep, Unavailable>;
 
     /// Counts a failure; locks until `now + lock_secs` when `threshold` consecutive failures
     /// are reached, and returns the lock's end when it did.
@@ -262,6 +263,15 @@ pub trait CodeStore: Send + Sync {
     ) -> Result<Option<i64>, Unavailable>;
 
     async fn reset_failures(&self, user_id: &str) -> Result<(), Unavailable>;
+}
+
+/// A person's second-step failure record.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SecondStep {
+    pub locked_until: Option<i64>,
+    /// Consecutive failures counted; a right code clears them only when there are any, so the
+    /// common sign-in does no delete (a write the database must serialise).
+    pub failures: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -353,7 +363,7 @@ impl CodeEngine {
         purpose: Purpose,
         req: &SendRequest<'_>,
     ) -> Result<IssuedCode, CodeError> {
-        if let Some(until) = self.store.locked_until(req.user_id, req.now).await? {
+        if let Some(until) = self.store.second_step(req.user_id, req.now).await?.locked_until {
             return Err(CodeError::Locked { retry_after: until - req.now });
         }
         let ticket = match self.store.reserve_send(req, &self.rules.limits).await? {
@@ -393,13 +403,16 @@ impl CodeEngine {
         input: &str,
         now: i64,
     ) -> Result<String, CodeError> {
-        if let Some(until) = self.store.locked_until(user_id, now).await? {
+        let second_step = self.store.second_step(user_id, now).await?;
+        if let Some(until) = second_step.locked_until {
             return Err(CodeError::Locked { retry_after: until - now });
         }
         let outcome = self.check(flow_id, purpose, input, now).await;
         match outcome {
             Ok(number) => {
-                self.store.reset_failures(user_id).await?;
+                if second_step.failures > 0 {
+                    self.store.reset_failures(user_id).await?;
+                }
                 Ok(number)
             }
             Err(CodeError::Unavailable) => Err(CodeError::Unavailable),

@@ -739,9 +739,9 @@ impl SecurityService {
             return Err(SecurityError::OutOfOrder);
         }
         let key = throttle::login_key(&user.login);
-        if let Some(until) =
-            self.p.sign_in_store.login_blocked_until(std::slice::from_ref(&key), client.now).await?
-        {
+        let throttle =
+            self.p.sign_in_store.login_throttle(std::slice::from_ref(&key), client.now).await?;
+        if let Some(until) = throttle.blocked_until {
             return Err(SecurityError::Throttled { retry_after: until - client.now });
         }
         let person = self.person(user).await?;
@@ -761,7 +761,9 @@ impl SecurityService {
             self.audit(client, user, "reauth.password", "rejected", None).await;
             return Err(SecurityError::WrongPassword);
         }
-        self.p.sign_in_store.clear_login_failures(&key).await?;
+        if throttle.counted.contains(&key) {
+            self.p.sign_in_store.clear_login_failures(&key).await?;
+        }
         let two_factor_on = self.p.sign_in_store.two_factor_enabled(&user.user_id).await?;
         let phones = self.phone_views(user, &person).await?;
         let preferred = phones

@@ -1,7 +1,8 @@
 //! The code engine's store: codes, send counters and second-step locks, on either database.
 
 use app::domain::codes::{
-    CodeStore, LimitKind, NewCode, Purpose, SendLimits, SendRequest, SendTicket, StoredCode,
+    CodeStore, LimitKind, NewCode, Purpose, SecondStep, SendLimits, SendRequest, SendTicket,
+    StoredCode,
 };
 use app::domain::ports::Unavailable;
 use async_trait::async_trait;
@@ -17,18 +18,23 @@ const DAY: i64 = 86_400;
 /// inserts both see the count below the limit. (SQLite writes one statement at a time anyway.)
 const SEND_LOCK_KEY: i64 = 0x4c61_7463_686b_6579; // "Latchkey"
 
-/// Inserts the send only if every limit allows it, in one statement so it is atomic.
+/// Inserts the send only if every limit allows it, in one statement so it is atomic. Each
+/// count stops at its limit (`LIMIT` in a subquery): "fewer than N" needs at most N index
+/// entries, so a send costs the same on a busy day as on a quiet one instead of growing with
+/// every text the deployment (or a shared client IP) sent in the window.
 const RESERVE_SEND: &str = "
     INSERT INTO sms_sends (user_id, number, client_ip, sent_at, failed)
     SELECT $1, $2, $3, $4, FALSE
     WHERE NOT EXISTS (SELECT 1 FROM sms_sends
                       WHERE number = $2 AND NOT failed AND sent_at > $4 - $5)
-      AND (SELECT COUNT(*) FROM sms_sends
-           WHERE number = $2 AND NOT failed AND sent_at > $4 - 600) < $6
-      AND (SELECT COUNT(*) FROM sms_sends
-           WHERE user_id = $1 AND NOT failed AND sent_at > $4 - 86400) < $7
-      AND (SELECT COUNT(*) FROM sms_sends WHERE client_ip = $3 AND sent_at > $4 - 3600) < $8
-      AND (SELECT COUNT(*) FROM sms_sends WHERE sent_at > $4 - 86400) < $9
+      AND (SELECT COUNT(*) FROM (SELECT 1 FROM sms_sends
+           WHERE number = $2 AND NOT failed AND sent_at > $4 - 600 LIMIT $6) AS n) < $6
+      AND (SELECT COUNT(*) FROM (SELECT 1 FROM sms_sends
+           WHERE user_id = $1 AND NOT failed AND sent_at > $4 - 86400 LIMIT $7) AS u) < $7
+      AND (SELECT COUNT(*) FROM (SELECT 1 FROM sms_sends
+           WHERE client_ip = $3 AND sent_at > $4 - 3600 LIMIT $8) AS i) < $8
+      AND (SELECT COUNT(*) FROM (SELECT 1 FROM sms_sends
+           WHERE sent_at > $4 - 86400 LIMIT $9) AS g) < $9
     RETURNING id";
 
 fn unavailable(e: impl Into<StoreError>) -> Unavailable {
@@ -254,16 +260,18 @@ impl CodeStore for Db {
         Ok(affected == 1)
     }
 
-    async fn locked_until(&self, user_id: &str, now: i64) -> Result<Option<i64>, Unavailable> {
-        let row: Option<(Option<i64>,)> = on_pool!(self, pool => {
-            sqlx::query_as("SELECT locked_until FROM second_step_failures WHERE user_id = $1 AND locked_until > $2")
+    async fn second_step(&self, user_id: &str, now: i64) -> Result<SecondStep, Unavailable> {
+        let row: Option<(i32, Option<i64>)> = on_pool!(self, pool => {
+            sqlx::query_as("SELECT consecutive, locked_until FROM second_step_failures WHERE user_id = $1")
                 .bind(user_id)
-                .bind(now)
                 .fetch_optional(pool)
                 .await
         })
         .map_err(unavailable)?;
-        Ok(row.and_then(|(until,)| until))
+        Ok(row.map_or_else(SecondStep::default, |(consecutive, until)| SecondStep {
+            locked_until: until.filter(|&until| until > now),
+            failures: u32::try_from(consecutive).unwrap_or(0),
+        }))
     }
 
     async fn record_failure(

@@ -183,6 +183,11 @@ impl Slapd {
         format!("ldap://{}", self.addr)
     }
 
+    /// The slapd process id while it runs (the benchmark reads its CPU time).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }

@@ -118,6 +118,12 @@ impl TwilioStandin {
         self.shared.state().texts.clone()
     }
 
+    /// The newest text to `to`, if any: what that phone shows last. Looks from the newest end,
+    /// so it stays cheap while a load generator keeps thousands of texts.
+    pub fn latest_text_to(&self, to: &str) -> Option<ReceivedText> {
+        self.shared.state().texts.iter().rev().find(|t| t.to == to).cloned()
+    }
+
     /// Requests to the Messages endpoint so far (accepted or not).
     pub fn requests(&self) -> u64 {
         self.shared.state().requests

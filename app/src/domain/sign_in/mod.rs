@@ -127,15 +127,22 @@ pub struct NewTrustedBrowser<'a> {
     pub expires_at: i64,
 }
 
+/// What the store knows about some password-throttle keys, read in one query.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoginThrottle {
+    /// The latest `blocked_until` among the keys, if any is still in the future.
+    pub blocked_until: Option<i64>,
+    /// The keys with failures counted: only these need clearing after a right password (most
+    /// sign-ins have none, and a delete is a write the database must serialise).
+    pub counted: Vec<String>,
+}
+
 /// What signing in keeps in SQL besides codes.
 #[async_trait]
 pub trait SignInStore: Send + Sync {
-    /// The latest `blocked_until` among `keys`, if any is still in the future.
-    async fn login_blocked_until(
-        &self,
-        keys: &[String],
-        now: i64,
-    ) -> Result<Option<i64>, Unavailable>;
+    /// Blocks and counted failures for `keys`.
+    async fn login_throttle(&self, keys: &[String], now: i64)
+    -> Result<LoginThrottle, Unavailable>;
     /// Counts a failed password for `key` (restarting the count when the last failure is older
     /// than `window_secs`) and returns the count.
     async fn record_login_failure(
@@ -168,6 +175,9 @@ pub trait SignInStore: Send + Sync {
     /// moved it first.
     async fn update_flow(&self, flow: &FlowRecord, now: i64) -> Result<bool, Unavailable>;
     async fn delete_flow(&self, id: &str) -> Result<(), Unavailable>;
+    /// Deletes a finished flow if it is still at `flow.version` (one write instead of storing
+    /// the last state and then deleting); false if another request moved it first.
+    async fn finish_flow(&self, flow: &FlowRecord, now: i64) -> Result<bool, Unavailable>;
 
     async fn add_trusted_browser(&self, browser: &NewTrustedBrowser<'_>)
     -> Result<(), Unavailable>;
@@ -369,7 +379,8 @@ impl SignInService {
         let login_key = throttle::login_key(login_input);
         let ip_key = throttle::ip_key(&client.ip);
         let keys = [login_key.clone(), ip_key.clone()];
-        if let Some(until) = self.store.login_blocked_until(&keys, client.now).await? {
+        let throttle = self.store.login_throttle(&keys, client.now).await?;
+        if let Some(until) = throttle.blocked_until {
             self.audit(client, "sign_in.password", None, "throttled", Some(login_key)).await;
             return Err(SignInError::Throttled { retry_after: until - client.now });
         }
@@ -398,7 +409,9 @@ impl SignInService {
             }
         };
 
-        self.store.clear_login_failures(&login_key).await?;
+        if throttle.counted.contains(&login_key) {
+            self.store.clear_login_failures(&login_key).await?;
+        }
         self.audit(client, "sign_in.password", Some((&person.id, &person.login)), "accepted", None)
             .await;
         self.after_password(client, person, remembered).await
@@ -464,9 +477,13 @@ impl SignInService {
         person: Person,
         remembered: Option<&str>,
     ) -> Result<PasswordOutcome, SignInError> {
-        let two_factor_on = self.store.two_factor_enabled(&person.id).await?;
-        let is_admin = self.directory.is_admin(&person).await?;
-        let phones = self.ordered_phones(&person).await?;
+        // Three independent look-ups (SQL, the directory, SQL) at once: the password step is
+        // the slowest of a sign-in, and each is a round trip to a different server.
+        let (two_factor_on, is_admin, phones) = tokio::try_join!(
+            async { Ok::<_, SignInError>(self.store.two_factor_enabled(&person.id).await?) },
+            async { Ok::<_, SignInError>(self.directory.is_admin(&person).await?) },
+            self.ordered_phones(&person),
+        )?;
         let remembered_browser = match remembered {
             Some(token) if two_factor_on || self.settings.policy_required => {
                 self.check_remembered(&person.id, token, client.now).await?
@@ -733,7 +750,7 @@ impl SignInService {
         input: &str,
         remember: bool,
     ) -> Result<StepOutcome, SignInError> {
-        let mut record = self.load(flow_id, client.now).await?;
+        let record = self.load(flow_id, client.now).await?;
         let (purpose, enrolling) = match &record.state {
             State::CodeSent { .. } => (Purpose::SignIn, None),
             State::EnrolCodeSent { number } => (Purpose::Enrol, Some(number.clone())),
@@ -762,8 +779,17 @@ impl SignInService {
         if let Some(new_number) = &enrolling {
             self.finish_enrolment(client, &record, new_number).await?;
         }
-        self.advance(&mut record, &Event::CodeAccepted, client.now).await?;
-        self.store.delete_flow(&record.id).await?;
+        // The last transition is checked like any other, and the flow ends in the same write
+        // that checks no other request moved it.
+        flow::next(&record.state, &Event::CodeAccepted, record.person.phones.len()).map_err(
+            |e| {
+                tracing::info!(error = %e, "sign-in step out of order");
+                SignInError::OutOfOrder
+            },
+        )?;
+        if !self.store.finish_flow(&record, client.now).await? {
+            return Err(SignInError::OutOfOrder);
+        }
         self.store.phone_used(&record.person.user_id, &number, client.now).await?;
         self.audit(client, "sign_in.code", Some(user), "accepted", None).await;
         let user = self.signed_in(client, &record.person, AuthMethod::PasswordAndSms).await;

@@ -1,0 +1,455 @@
+//! The results: JSON (for comparison across commits), a table for people, and a chart of
+//! throughput and p99 against concurrency (SVG drawn here, turned into PNG by Chromium).
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::stats::Percentiles;
+
+#[derive(Debug, Serialize)]
+pub struct Results {
+    pub database: String,
+    pub people: usize,
+    pub seconds_per_level: f64,
+    pub commit: String,
+    pub cpus: usize,
+    pub cold_start_fresh_db_ms: f64,
+    pub cold_start_ms: f64,
+    pub idle_rss_kb: u64,
+    pub rss_after_load_kb: u64,
+    pub binary_bytes: u64,
+    pub sign_in_page: PageFigures,
+    pub assets: Vec<Asset>,
+    pub levels: Vec<Level>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PageFigures {
+    pub concurrency: usize,
+    pub requests_per_sec: f64,
+    pub latency: Percentiles,
+    pub errors: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Asset {
+    pub path: String,
+    pub bytes: usize,
+    pub brotli_bytes: usize,
+}
+
+impl Asset {
+    pub fn of(path: &str, body: &[u8]) -> Self {
+        Self { path: path.to_owned(), bytes: body.len(), brotli_bytes: brotli_len(body) }
+    }
+}
+
+/// Size after brotli at quality 11 (what a precompressing server or CDN would send).
+pub fn brotli_len(body: &[u8]) -> usize {
+    let mut out = Vec::new();
+    let params = brotli::enc::BrotliEncoderParams { quality: 11, lgwin: 22, ..Default::default() };
+    let _ = brotli::BrotliCompress(&mut &body[..], &mut out, &params);
+    out.len()
+}
+
+#[derive(Debug, Serialize)]
+pub struct Level {
+    pub concurrency: usize,
+    pub seconds: f64,
+    pub sign_ins: u64,
+    pub sign_ins_per_sec: f64,
+    pub floor_per_sec: f64,
+    pub ratio_to_floor: f64,
+    pub floor_errors: BTreeMap<String, u64>,
+    pub steps: BTreeMap<String, Percentiles>,
+    pub errors: BTreeMap<String, u64>,
+    pub server_peak_rss_kb: u64,
+    pub server_cpu_ms_per_sign_in: f64,
+    pub slapd_cpu_ms_per_sign_in: f64,
+}
+
+fn mb(kb: u64) -> f64 {
+    kb as f64 / 1024.0
+}
+
+pub fn table(r: &Results) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "\nLatchkey sign-in benchmark — {} ({} people, {} s per level, {} CPUs, commit {})\n",
+        r.database, r.people, r.seconds_per_level, r.cpus, r.commit
+    );
+    let _ = writeln!(
+        s,
+        "{:>4} {:>10} {:>8} {:>7} {:>9} {:>9} {:>8} {:>8} {:>7}",
+        "C", "sign-in/s", "floor/s", "ratio", "peak RSS", "CPU ms/si", "slapd ms", "errors", "n"
+    );
+    for l in &r.levels {
+        let _ = writeln!(
+            s,
+            "{:>4} {:>10.1} {:>8.0} {:>6.0}% {:>7.1}MB {:>9.2} {:>8.2} {:>8} {:>7}",
+            l.concurrency,
+            l.sign_ins_per_sec,
+            l.floor_per_sec,
+            l.ratio_to_floor * 100.0,
+            mb(l.server_peak_rss_kb),
+            l.server_cpu_ms_per_sign_in,
+            l.slapd_cpu_ms_per_sign_in,
+            l.errors.values().sum::<u64>(),
+            l.sign_ins,
+        );
+    }
+    let _ = writeln!(s, "\nstep latency, ms (p50 / p95 / p99)");
+    let _ = write!(s, "{:>4}", "C");
+    for step in crate::signin::STEPS {
+        let _ = write!(s, " {step:>22}");
+    }
+    let _ = writeln!(s);
+    for l in &r.levels {
+        let _ = write!(s, "{:>4}", l.concurrency);
+        for step in crate::signin::STEPS {
+            let p = l.steps.get(*step).cloned().unwrap_or_default();
+            let cell = format!("{:.1}/{:.1}/{:.1}", p.p50_ms, p.p95_ms, p.p99_ms);
+            let _ = write!(s, " {cell:>22}");
+        }
+        let _ = writeln!(s);
+    }
+    let errors: Vec<String> = r
+        .levels
+        .iter()
+        .flat_map(|l| {
+            l.errors.iter().map(move |(k, n)| format!("  C={}: {n} × {k}", l.concurrency)).chain(
+                l.floor_errors
+                    .iter()
+                    .map(move |(k, n)| format!("  C={} floor: {n} × {k}", l.concurrency)),
+            )
+        })
+        .collect();
+    let _ = writeln!(s, "\nerrors by kind: {}", if errors.is_empty() { "none" } else { "" });
+    for e in errors {
+        let _ = writeln!(s, "{e}");
+    }
+    let _ = writeln!(
+        s,
+        "\nstart-up to /readyz: {:.0} ms (restart), {:.0} ms (fresh database, migrations)",
+        r.cold_start_ms, r.cold_start_fresh_db_ms
+    );
+    let _ = writeln!(
+        s,
+        "idle RSS: {:.1} MB; RSS after the load: {:.1} MB",
+        mb(r.idle_rss_kb),
+        mb(r.rss_after_load_kb)
+    );
+    let p = &r.sign_in_page;
+    let _ = writeln!(
+        s,
+        "sign-in page alone: {:.0} requests/s at C={} (p50 {:.1} ms, p99 {:.1} ms, {} errors)",
+        p.requests_per_sec, p.concurrency, p.latency.p50_ms, p.latency.p99_ms, p.errors
+    );
+    let _ = writeln!(s, "release binary: {:.1} MB", r.binary_bytes as f64 / 1_048_576.0);
+    let _ = writeln!(s, "sign-in page weight (raw / brotli):");
+    for a in &r.assets {
+        let _ = writeln!(s, "  {:<28} {:>9} B {:>9} B", a.path, a.bytes, a.brotli_bytes);
+    }
+    let (raw, br): (usize, usize) =
+        r.assets.iter().fold((0, 0), |(a, b), x| (a + x.bytes, b + x.brotli_bytes));
+    let _ = writeln!(s, "  {:<28} {:>9} B {:>9} B", "total", raw, br);
+    s
+}
+
+/// Draws the chart as SVG beside `stem` and asks Chromium for a PNG of it. Returns the PNG's
+/// path (or the SVG's, when Chromium is missing).
+pub fn chart(r: &Results, stem: &Path) -> PathBuf {
+    let svg = stem.with_extension("svg");
+    let png = stem.with_extension("png");
+    let (w, h) = (900.0, 520.0);
+    let _ = std::fs::write(&svg, svg_chart(r, w, h));
+    let abs = std::fs::canonicalize(&svg).unwrap_or(svg.clone());
+    let png_abs = abs.with_extension("png");
+    let status = std::process::Command::new("/usr/bin/chromium")
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"])
+        .args(["--no-first-run", "--disable-background-networking", "--disable-component-update"])
+        .arg(format!("--screenshot={}", png_abs.display()))
+        .arg(format!("--window-size={},{}", w as u32, h as u32))
+        .arg(format!("file://{}", abs.display()))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status();
+    if status.is_ok_and(|s| s.success()) && png.exists() { png } else { svg }
+}
+
+/// Two panels against concurrency (log scale): sign-ins/s with the floor × 25 % line, and p99
+/// of each step.
+pub fn svg_chart(r: &Results, w: f64, h: f64) -> String {
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12"><rect width="100%" height="100%" fill="white"/>"#
+    );
+    let _ = write!(
+        s,
+        r#"<text x="{}" y="22" text-anchor="middle" font-size="15">Latchkey whole sign-ins — {} ({})</text>"#,
+        w / 2.0,
+        r.database,
+        r.commit
+    );
+    let xs: Vec<f64> = r.levels.iter().map(|l| (l.concurrency as f64).log2()).collect();
+    let xmax = xs.iter().cloned().fold(1.0, f64::max);
+    // Two panels with a 60 px margin left of each (the axis labels) and 30 px at the right.
+    let panel_w = (w - 150.0) / 2.0;
+    let (top, bottom) = (50.0, h - 60.0);
+    // Left: throughput.
+    let tput: Vec<f64> = r.levels.iter().map(|l| l.sign_ins_per_sec).collect();
+    let quarter_floor: Vec<f64> = r.levels.iter().map(|l| l.floor_per_sec * 0.25).collect();
+    let ymax1 = tput.iter().chain(&quarter_floor).cloned().fold(1.0, f64::max) * 1.15;
+    panel(&mut s, 60.0, top, panel_w, bottom, &r.levels, xmax, ymax1, "sign-ins per second");
+    line(
+        &mut s,
+        60.0,
+        top,
+        panel_w,
+        bottom,
+        &xs,
+        &tput,
+        xmax,
+        ymax1,
+        "#1d4ed8",
+        "sign-ins/s",
+        0,
+        false,
+    );
+    line(
+        &mut s,
+        60.0,
+        top,
+        panel_w,
+        bottom,
+        &xs,
+        &quarter_floor,
+        xmax,
+        ymax1,
+        "#9ca3af",
+        "25 % of the floor",
+        1,
+        true,
+    );
+    // Right: p99 per step.
+    let colors = ["#059669", "#d97706", "#dc2626", "#7c3aed", "#0891b2"];
+    let series: Vec<(String, Vec<f64>)> = crate::signin::STEPS
+        .iter()
+        .map(|step| {
+            (
+                (*step).to_owned(),
+                r.levels.iter().map(|l| l.steps.get(*step).map_or(0.0, |p| p.p99_ms)).collect(),
+            )
+        })
+        .collect();
+    let ymax2 = series.iter().flat_map(|(_, v)| v.iter()).cloned().fold(1.0, f64::max) * 1.15;
+    let x2 = 60.0 + panel_w + 60.0;
+    panel(&mut s, x2, top, panel_w, bottom, &r.levels, xmax, ymax2, "p99 latency per step, ms");
+    for (i, (name, v)) in series.iter().enumerate() {
+        line(
+            &mut s,
+            x2,
+            top,
+            panel_w,
+            bottom,
+            &xs,
+            v,
+            xmax,
+            ymax2,
+            colors[i % colors.len()],
+            name,
+            i,
+            false,
+        );
+    }
+    s.push_str("</svg>\n");
+    s
+}
+
+#[allow(clippy::too_many_arguments)]
+fn panel(
+    s: &mut String,
+    x0: f64,
+    top: f64,
+    pw: f64,
+    bottom: f64,
+    levels: &[Level],
+    xmax: f64,
+    ymax: f64,
+    title: &str,
+) {
+    let _ = write!(
+        s,
+        r##"<text x="{}" y="{}" text-anchor="middle" font-size="13">{title}</text><line x1="{x0}" y1="{bottom}" x2="{}" y2="{bottom}" stroke="#333"/><line x1="{x0}" y1="{top}" x2="{x0}" y2="{bottom}" stroke="#333"/>"##,
+        x0 + pw / 2.0,
+        top - 10.0,
+        x0 + pw
+    );
+    for l in levels {
+        let x = x0 + (l.concurrency as f64).log2() / xmax * pw;
+        let _ = write!(
+            s,
+            r#"<text x="{x}" y="{}" text-anchor="middle">{}</text>"#,
+            bottom + 16.0,
+            l.concurrency
+        );
+    }
+    let _ = write!(
+        s,
+        r#"<text x="{}" y="{}" text-anchor="middle">concurrent virtual users</text>"#,
+        x0 + pw / 2.0,
+        bottom + 34.0
+    );
+    for i in 0..=4 {
+        let v = ymax * f64::from(i) / 4.0;
+        let y = bottom - (bottom - top) * f64::from(i) / 4.0;
+        let _ = write!(
+            s,
+            r##"<text x="{}" y="{}" text-anchor="end">{v:.0}</text><line x1="{x0}" y1="{y}" x2="{}" y2="{y}" stroke="#e5e7eb"/>"##,
+            x0 - 4.0,
+            y + 4.0,
+            x0 + pw
+        );
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn line(
+    s: &mut String,
+    x0: f64,
+    top: f64,
+    pw: f64,
+    bottom: f64,
+    xs: &[f64],
+    ys: &[f64],
+    xmax: f64,
+    ymax: f64,
+    color: &str,
+    label: &str,
+    legend_row: usize,
+    dashed: bool,
+) {
+    let points: Vec<String> = xs
+        .iter()
+        .zip(ys)
+        .map(|(x, y)| {
+            format!("{:.1},{:.1}", x0 + x / xmax * pw, bottom - y / ymax * (bottom - top))
+        })
+        .collect();
+    let dash = if dashed { r#" stroke-dasharray="6 4""# } else { "" };
+    let _ = write!(
+        s,
+        r#"<polyline points="{}" fill="none" stroke="{color}" stroke-width="2"{dash}/>"#,
+        points.join(" ")
+    );
+    for p in &points {
+        let (x, y) = p.split_once(',').unwrap_or(("0", "0"));
+        let _ = write!(s, r#"<circle cx="{x}" cy="{y}" r="3" fill="{color}"/>"#);
+    }
+    let ly = top + 8.0 + legend_row as f64 * 16.0;
+    let _ = write!(
+        s,
+        r#"<line x1="{}" y1="{ly}" x2="{}" y2="{ly}" stroke="{color}" stroke-width="2"{dash}/><text x="{}" y="{}">{label}</text>"#,
+        x0 + 10.0,
+        x0 + 28.0,
+        x0 + 32.0,
+        ly + 4.0
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn results() -> Results {
+        let level = |c: usize, tput: f64| Level {
+            concurrency: c,
+            seconds: 10.0,
+            sign_ins: (tput * 10.0) as u64,
+            sign_ins_per_sec: tput,
+            floor_per_sec: tput * 3.0,
+            ratio_to_floor: 1.0 / 3.0,
+            floor_errors: BTreeMap::new(),
+            steps: crate::signin::STEPS
+                .iter()
+                .map(|s| {
+                    (
+                        (*s).to_owned(),
+                        Percentiles {
+                            count: 1,
+                            p50_ms: 1.0,
+                            p95_ms: 2.0,
+                            p99_ms: 3.0,
+                            max_ms: 4.0,
+                        },
+                    )
+                })
+                .collect(),
+            errors: BTreeMap::from([("code: timeout".to_owned(), 2)]),
+            server_peak_rss_kb: 30_000,
+            server_cpu_ms_per_sign_in: 5.0,
+            slapd_cpu_ms_per_sign_in: 1.0,
+        };
+        Results {
+            database: "sqlite".into(),
+            people: 1000,
+            seconds_per_level: 10.0,
+            commit: "abc1234".into(),
+            cpus: 2,
+            cold_start_fresh_db_ms: 120.0,
+            cold_start_ms: 80.0,
+            idle_rss_kb: 20_000,
+            rss_after_load_kb: 40_000,
+            binary_bytes: 12_000_000,
+            sign_in_page: PageFigures {
+                concurrency: 32,
+                requests_per_sec: 900.0,
+                latency: Percentiles::default(),
+                errors: 0,
+            },
+            assets: vec![Asset::of("/sign-in (HTML)", "<html>hello hello hello</html>".as_bytes())],
+            levels: vec![level(1, 10.0), level(8, 40.0), level(32, 50.0)],
+        }
+    }
+
+    #[test]
+    fn the_table_names_every_level_step_and_error() {
+        let t = table(&results());
+        for needle in [
+            "sign-in/s",
+            "  32 ",
+            "sign_out",
+            "C=32: 2 × code: timeout",
+            "idle RSS: 19.5 MB",
+            "total",
+        ] {
+            assert!(t.contains(needle), "{needle:?} in\n{t}");
+        }
+    }
+
+    #[test]
+    fn the_chart_is_svg_with_a_line_per_series() {
+        let svg = svg_chart(&results(), 900.0, 520.0);
+        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+        assert_eq!(svg.matches("<polyline").count(), 2 + crate::signin::STEPS.len());
+    }
+
+    #[test]
+    fn brotli_shrinks_repetitive_text() {
+        let body = "sign in ".repeat(1000);
+        let n = brotli_len(body.as_bytes());
+        assert!(n > 0 && n < 100, "{n}");
+    }
+
+    #[test]
+    fn results_serialise() {
+        let json = serde_json::to_value(results()).unwrap();
+        assert_eq!(json["levels"][2]["concurrency"], 32);
+        assert_eq!(json["levels"][0]["steps"]["password"]["p99_ms"], 3.0);
+    }
+}
