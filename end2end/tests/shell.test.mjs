@@ -105,6 +105,17 @@ test('the demo phone page is linked and shows its empty inbox', async () => {
   await page.close();
 });
 
+test('the browser assets arrive brotli-compressed', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const wasm = page.waitForResponse((r) => r.url().endsWith('/pkg/latchkey.wasm'));
+  await page.goto(`${server.url}/sign-in`);
+  const response = await wasm;
+  assert.equal((await response.allHeaders())['content-encoding'], 'br');
+  await waitHydrated(page);
+  await context.close();
+});
+
 test('branding: the configured name, logo and accent colour, within the page CSP', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'latchkey-brand-'));
   const logo = join(dir, 'logo.svg');
