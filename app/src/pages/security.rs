@@ -903,8 +903,7 @@ fn browsers_card(v: &SecurityView, a: Actions) -> AnyView {
                                 <div>
                                     <span class="font-medium">{b.description.clone()}</span>
                                     <p class="text-xs text-slate-500 dark:text-slate-400">
-                                        {t("security.added")} " " <LocalTime unix_ms=b.created_at * 1000 /> " · "
-                                        {t("security.last_used")} " " <LocalTime unix_ms=b.last_used_at * 1000 />
+                                        {phone_dates(Some(b.created_at), Some(b.last_used_at))}
                                     </p>
                                 </div>
                                 <ActionForm action=a.forget>
@@ -950,7 +949,8 @@ fn activity_card(v: &SecurityView) -> AnyView {
     .into_any()
 }
 
-/// "Added … · last used …" (or "never used") under a phone, here and on the admin pages.
+/// "Added … · last used …" (or "never used") under a phone or a remembered browser, here and on
+/// the admin pages.
 pub(crate) fn phone_dates(added_at: Option<i64>, last_used_at: Option<i64>) -> impl IntoView {
     view! {
         {t("security.added")} " "

@@ -8,9 +8,7 @@ use async_trait::async_trait;
 use super::{Db, StoreError};
 
 fn unavailable(e: impl Into<StoreError>) -> Unavailable {
-    let e = e.into();
-    tracing::error!(error = %e, "account store query failed");
-    Unavailable { kind: "database" }
+    super::unavailable_in("account", e)
 }
 
 #[async_trait]
@@ -67,19 +65,7 @@ impl AccountStore for Db {
         number: &str,
         now: i64,
     ) -> Result<(), Unavailable> {
-        on_pool!(self, pool => {
-            sqlx::query(
-                "INSERT INTO phone_settings (user_id, number, added_at) VALUES ($1, $2, $3)
-                 ON CONFLICT (user_id, number) DO NOTHING",
-            )
-            .bind(user_id.as_str())
-            .bind(number)
-            .bind(now)
-            .execute(pool)
-            .await
-            .map(|_| ())
-        })
-        .map_err(unavailable)?;
+        self.ensure_phone_row(user_id.as_str(), number, now).await.map_err(unavailable)?;
         on_pool!(self, pool => {
             sqlx::query("UPDATE phone_settings SET preferred = (number = $2) WHERE user_id = $1")
                 .bind(user_id.as_str())

@@ -38,9 +38,7 @@ const RESERVE_SEND: &str = "
     RETURNING id";
 
 fn unavailable(e: impl Into<StoreError>) -> Unavailable {
-    let e = e.into();
-    tracing::error!(error = %e, "code store query failed");
-    Unavailable { kind: "database" }
+    super::unavailable_in("code", e)
 }
 
 impl Db {

@@ -56,7 +56,38 @@ mod account;
 mod codes;
 mod sign_in;
 
+/// A failed query, as the domain sees it: the database is unavailable. The error (never a
+/// value) is logged here, with the store that ran the query.
+pub(super) fn unavailable_in(store: &'static str, e: impl Into<StoreError>) -> Unavailable {
+    let e = e.into();
+    tracing::error!(error = %e, store, "database query failed");
+    Unavailable { kind: "database" }
+}
+
 impl Db {
+    /// Makes sure `user_id` has a settings row for `number` (unnamed, added `now`) and leaves an
+    /// existing one as it is.
+    pub(super) async fn ensure_phone_row(
+        &self,
+        user_id: &str,
+        number: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        on_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO phone_settings (user_id, number, added_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (user_id, number) DO NOTHING",
+            )
+            .bind(user_id)
+            .bind(number)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|_| ())
+        })
+        .map_err(StoreError::from)
+    }
+
     /// Opens the pool and proves it with one connection, so a wrong URL fails at start-up.
     pub async fn connect(cfg: &DatabaseConfig) -> Result<Self, StoreError> {
         let timeout = Duration::from_secs(cfg.connect_timeout_secs.max(1));

@@ -12,9 +12,7 @@ use async_trait::async_trait;
 use super::{Db, StoreError};
 
 fn unavailable(e: impl Into<StoreError>) -> Unavailable {
-    let e = e.into();
-    tracing::error!(error = %e, "sign-in store query failed");
-    Unavailable { kind: "database" }
+    super::unavailable_in("sign-in", e)
 }
 
 fn corrupt(what: &str, e: serde_json::Error) -> Unavailable {
@@ -137,19 +135,7 @@ impl SignInStore for Db {
         number: &E164,
         now: i64,
     ) -> Result<(), Unavailable> {
-        on_pool!(self, pool => {
-            sqlx::query(
-                "INSERT INTO phone_settings (user_id, number, added_at) VALUES ($1, $2, $3)
-                 ON CONFLICT (user_id, number) DO NOTHING",
-            )
-            .bind(user_id.as_str())
-            .bind(number.as_str())
-            .bind(now)
-            .execute(pool)
-            .await
-            .map(|_| ())
-        })
-        .map_err(unavailable)
+        self.ensure_phone_row(user_id.as_str(), number.as_str(), now).await.map_err(unavailable)
     }
 
     async fn phone_used(
