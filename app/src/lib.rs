@@ -111,9 +111,12 @@ pub fn App() -> impl IntoView {
         response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, value);
     }
 
+    // Read here, not in the formatter: `<MetaTags>` may call it after the request's owner (and
+    // so the server state in its context) is gone, which gave the default name now and then.
+    let name = site_name();
     view! {
         <Stylesheet id="leptos" href="/pkg/latchkey.css" />
-        <Title formatter=move |page: String| format!("{page} · {}", site_name()) />
+        <Title formatter=move |page: String| format!("{page} · {name}") />
         <Router>
             <Layout>
                 // Async rendering: the server waits for a page's data and sends it in place.
