@@ -67,7 +67,7 @@ pub fn client_from(
         .and_then(|v| v.to_str().ok())
         .map(|ua| ua.chars().take(256).collect())
         .unwrap_or_default();
-    Client { ip, user_agent, now: now_secs() }
+    Client { ip, user_agent, now: now_secs(), lang: crate::i18n::request_lang(headers) }
 }
 
 /// The signed-in person, if the session has one that is still within the absolute timeout.

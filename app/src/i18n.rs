@@ -427,6 +427,27 @@ static EN: &[(&str, &str)] = &[
     ("status.intro", "Whether the services Latchkey depends on are answering right now."),
     ("status.ok", "Working"),
     ("status.title", "System status"),
+    // The bodies of text messages: one SMS segment each, so GSM-7 characters only (a test checks).
+    (
+        "text.code",
+        "Your {product} code is {code}. It expires in {minutes} minutes. Never share it.",
+    ),
+    (
+        "text.phone_added",
+        "A phone ending {last4} was added to your {product} account. If this was not you, contact your help desk now.",
+    ),
+    (
+        "text.phone_removed",
+        "The phone ending {last4} was removed from your {product} account. If this was not you, contact your help desk now.",
+    ),
+    (
+        "text.phone_removed_by_admin",
+        "An administrator removed the phone ending {last4} from your {product} account.",
+    ),
+    (
+        "text.two_factor_off_by_admin",
+        "An administrator turned 2-step sign-in off for your {product} account.",
+    ),
 ];
 
 /// The wording of `id` in the current language.
@@ -484,6 +505,26 @@ mod tests {
                     pair[0].0,
                     pair[1].0
                 );
+            }
+        }
+    }
+
+    /// Every text message in every language is one SMS segment: GSM-7 only (one accent outside
+    /// it turns the whole text into UCS-2, 70 characters a segment) and at most 160 septets with
+    /// a product name, a long host in the autofill line and the largest placeholders.
+    #[test]
+    fn text_messages_fit_one_gsm7_segment() {
+        for lang in Lang::ALL {
+            for (id, text) in lang.catalog().iter().filter(|(id, _)| id.starts_with("text.")) {
+                let filled = text
+                    .replace("{product}", "Latchkey")
+                    .replace("{code}", "12345678")
+                    .replace("{minutes}", "10")
+                    .replace("{last4}", "0188");
+                let body = format!("{filled}\n\n@accounts.example.org #12345678");
+                let septets = crate::domain::sms::gsm7_septets(&body);
+                assert!(septets.is_some(), "{lang:?} {id} has a character outside GSM-7: {text}");
+                assert!(septets <= Some(160), "{lang:?} {id} takes {septets:?} septets: {text}");
             }
         }
     }

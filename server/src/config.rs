@@ -164,19 +164,16 @@ pub enum SmsProvider {
 #[serde(deny_unknown_fields, default)]
 pub struct SmsConfig {
     pub provider: SmsProvider,
-    /// The text around a code: `{code}` (required), `{product}`, `{minutes}`. The line
+    /// The text around a code: `{code}` (required), `{product}`, `{minutes}`, the same in every
+    /// language. Unset: the catalog's text in the language of the person's page. The line
     /// `@<host> #<code>` is always appended for browser autofill.
-    pub template: String,
+    pub template: Option<String>,
     pub twilio: TwilioConfig,
 }
 
 impl Default for SmsConfig {
     fn default() -> Self {
-        Self {
-            provider: SmsProvider::Console,
-            template: defaults::sms_template(),
-            twilio: TwilioConfig::default(),
-        }
+        Self { provider: SmsProvider::Console, template: None, twilio: TwilioConfig::default() }
     }
 }
 
@@ -375,9 +372,6 @@ mod defaults {
     }
     pub fn ip_failures_before_lock() -> u32 {
         50
-    }
-    pub fn sms_template() -> String {
-        "Your {product} code is {code}. It expires in {minutes} minutes. Never share it.".into()
     }
 }
 
@@ -608,12 +602,13 @@ impl Config {
         if !(60..=86_400).contains(&sec.login_lock_secs) {
             p.push("security.login_lock_secs must be between 60 and 86400".into());
         }
-        let template = &self.sms.template;
-        if !template.contains("{code}") {
-            p.push("sms.template must contain {code}, where the code goes".into());
-        }
-        if template.chars().count() > 1400 {
-            p.push("sms.template is too long: keep it under 1400 characters (an SMS body holds 1600, and the autofill line is added)".into());
+        if let Some(template) = &self.sms.template {
+            if !template.contains("{code}") {
+                p.push("sms.template must contain {code}, where the code goes (or leave it out for the built-in text in each person's language)".into());
+            }
+            if template.chars().count() > 1400 {
+                p.push("sms.template is too long: keep it under 1400 characters (an SMS body holds 1600, and the autofill line is added)".into());
+            }
         }
 
         if !(1..=5).contains(&self.policy.min_phones) {

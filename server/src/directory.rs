@@ -330,6 +330,7 @@ impl LdapDirectory {
             c.login_attribute.clone(),
             c.display_name_attribute.clone(),
             "mail".into(),
+            "preferredLanguage".into(),
             c.phone_attribute.clone(),
         ]
     }
@@ -354,6 +355,8 @@ impl LdapDirectory {
             display_name: first(&c.display_name_attribute).unwrap_or_else(|| login.clone()),
             login,
             mail: first("mail"),
+            language: first("preferredLanguage")
+                .and_then(|tags| app::i18n::Lang::from_accept_language(&tags)),
             dn: entry.dn,
             phones,
         })

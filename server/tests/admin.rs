@@ -18,6 +18,7 @@ on_both!(
     reset_to_password_only,
     admin_changes_need_a_recent_sign_in,
     the_audit_trail_filters_and_exports_csv,
+    texts_on_an_administrators_action_speak_the_persons_language,
 );
 
 const CAROL_PHONE: &str = "+447400123456";
@@ -308,4 +309,34 @@ async fn people_search_pages_through_a_large_directory() {
     let (_, body) =
         call(&admin, "admin_people", &[("q", "member00042@example.org"), ("page", "0")]).await;
     assert!(body.contains("member00042"), "by mail");
+}
+
+/// The person's `preferredLanguage` from the directory decides; without one, the
+/// administrator's page language does.
+async fn texts_on_an_administrators_action_speak_the_persons_language(backend: Backend) {
+    use app::i18n::{Lang, t_in};
+    const ELENA_PHONE: &str = "+12015550177";
+    let mut elena = server::devkit::slapd::person_ldif(
+        "elena",
+        "Elena Esteban",
+        "elena-demo-pw",
+        &[ELENA_PHONE],
+    );
+    elena.insert_str(elena.len() - 1, "preferredLanguage: es-ES, en;q=0.5\n");
+    let s = setup_seeded(backend, &[], &format!("{}{elena}", common::demo_seed())).await;
+    let admin = sign_in_with_code(&s, "carol", "carol-demo-pw", CAROL_PHONE).await;
+    let last_text_to = |to: &str| {
+        s.standin.texts().into_iter().rev().find(|t| t.to == to).map(|t| t.body).unwrap_or_default()
+    };
+
+    let id = person_id(&s, "elena").await;
+    call(&admin, "admin_reset", &[("id", &id), ("reason", "lost phone"), ("confirm", "yes")]).await;
+    assert_eq!(admin_notice(&admin).await, "admin.reset_done");
+    let spanish = t_in(Lang::Es, "text.two_factor_off_by_admin").replace("{product}", "Latchkey");
+    assert_eq!(last_text_to(ELENA_PHONE), spanish);
+
+    let id = person_id(&s, "dave").await;
+    call(&admin, "admin_reset", &[("id", &id), ("reason", "lost phone"), ("confirm", "yes")]).await;
+    let english = t_in(Lang::En, "text.two_factor_off_by_admin").replace("{product}", "Latchkey");
+    assert_eq!(last_text_to("+12015550142"), english, "no preferredLanguage: the admin's");
 }

@@ -5,13 +5,14 @@
 mod common;
 
 use common::Backend;
-use common::browser::{Browser, attr, notice_of, setup};
+use common::browser::{ALICE_PHONE, Browser, attr, code_sent_to, notice_of, setup, step_of};
 
 on_both!(
     pages_follow_accept_language,
     the_switcher_remembers_the_choice_over_accept_language,
     messages_from_server_functions_speak_the_page_language,
     the_switcher_refuses_a_language_it_does_not_speak,
+    texts_speak_the_language_of_the_page,
 );
 
 async fn get_with_language(b: &Browser, path: &str, accept_language: &str) -> String {
@@ -74,4 +75,31 @@ async fn the_switcher_refuses_a_language_it_does_not_speak(backend: Backend) {
     let res = b.post("set_language", &[("lang", "xx-evil\r\nSet-Cookie: a=b")]).await;
     assert!(res.status().is_client_error() || res.status().is_redirection(), "{}", res.status());
     assert_eq!(b.cookie("latchkey-lang"), None, "nothing remembered");
+}
+
+/// The code text is written in the language the person reads the page in; an operator's
+/// `sms.template` is one text for everyone.
+async fn texts_speak_the_language_of_the_page(backend: Backend) {
+    let s = setup(backend, &[]).await;
+    let b = Browser::new(&s.app);
+    b.post_from("/sign-in", "set_language", &[("lang", "es")]).await;
+    b.password("alice", "alice-demo-pw").await;
+    assert_eq!(step_of(&b.sign_in_page().await), "code");
+    let code = code_sent_to(&s.standin, ALICE_PHONE);
+    let body = s.standin.texts().last().expect("a text").body.clone();
+    let spanish = app::i18n::t_in(app::i18n::Lang::Es, "text.code")
+        .replace("{product}", "Latchkey")
+        .replace("{code}", &code)
+        .replace("{minutes}", "5");
+    assert!(body.starts_with(&format!("{spanish}\n\n@")), "{body}");
+    assert_eq!(b.submit("sign_in_code", &[("code", &code)]).await, "/");
+
+    let custom = "{product}: {code}";
+    let s = setup(backend, &[("LATCHKEY_SMS__TEMPLATE", custom)]).await;
+    let b = Browser::new(&s.app);
+    b.post_from("/sign-in", "set_language", &[("lang", "es")]).await;
+    b.password("alice", "alice-demo-pw").await;
+    let code = code_sent_to(&s.standin, ALICE_PHONE);
+    let body = s.standin.texts().last().expect("a text").body.clone();
+    assert!(body.starts_with(&format!("Latchkey: {code}\n\n@")), "{body}");
 }

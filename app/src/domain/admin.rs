@@ -322,11 +322,9 @@ impl AdminService {
             Some(format!("{}: {reason}", number.masked())),
         )
         .await;
-        let text = format!(
-            "An administrator removed the phone ending {} from your {} account.",
-            number.last4(),
-            self.p.texter.product()
-        );
+        // The person's own language when the directory records one, else the administrator's.
+        let lang = person.language.unwrap_or(client.lang);
+        let text = self.p.texter.notice(lang, "text.phone_removed_by_admin", number.last4());
         for other in left {
             self.p.texter.notify(other, &text).await;
         }
@@ -355,10 +353,8 @@ impl AdminService {
             Some(format!("{forgotten} browsers forgotten: {reason}")),
         )
         .await;
-        let text = format!(
-            "An administrator turned 2-step sign-in off for your {} account.",
-            self.p.texter.product()
-        );
+        let lang = person.language.unwrap_or(client.lang);
+        let text = self.p.texter.notice(lang, "text.two_factor_off_by_admin", "");
         for phone in &person.phones {
             self.p.texter.notify(phone, &text).await;
         }

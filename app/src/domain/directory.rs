@@ -60,6 +60,9 @@ pub struct Person {
     pub mail: Option<String>,
     /// Values of the phone attribute that are phone numbers, in directory order, deduplicated.
     pub phones: Vec<E164>,
+    /// The entry's `preferredLanguage` (RFC 2798, `Accept-Language` syntax) when it names one
+    /// we speak: texts sent on an administrator's action are written in it.
+    pub language: Option<crate::i18n::Lang>,
 }
 
 /// The outcome of a password check. The reasons are for the operator's log only: a person is

@@ -456,8 +456,12 @@ impl SecurityService {
             client_ip: &client.ip,
             now: client.now,
         };
-        let outcome =
-            self.p.texter.send_code(&flow.id, purpose, &req).await.map_err(SecurityError::Code)?;
+        let outcome = self
+            .p
+            .texter
+            .send_code(&flow.id, purpose, &req, client.lang)
+            .await
+            .map_err(SecurityError::Code)?;
         match outcome {
             TextOutcome::Sent => {
                 flow.advance(&Event::TextSent { number: number.clone() })?;
@@ -566,11 +570,7 @@ impl SecurityService {
         self.p.accounts.name_phone(&user.user_id, number.as_str(), &label, client.now).await?;
         flow.advance(&Event::CodeAccepted)?;
         self.audit(client, user, "phone.added", "added", Some(number.masked())).await;
-        let text = format!(
-            "A phone ending {} was added to your {} account. If this was not you, contact your help desk now.",
-            number.last4(),
-            self.p.texter.product()
-        );
+        let text = self.p.texter.notice(client.lang, "text.phone_added", number.last4());
         for other in person.phones.iter().filter(|p| **p != number) {
             self.p.texter.notify(other, &text).await;
         }
@@ -660,11 +660,7 @@ impl SecurityService {
             self.audit(client, user, "two_factor.off", "phone_removed", None).await;
         }
         self.audit(client, user, "phone.removed", "removed", Some(number.masked())).await;
-        let text = format!(
-            "The phone ending {} was removed from your {} account. If this was not you, contact your help desk now.",
-            number.last4(),
-            self.p.texter.product()
-        );
+        let text = self.p.texter.notice(client.lang, "text.phone_removed", number.last4());
         for other in person.phones.iter().filter(|p| **p != number) {
             self.p.texter.notify(other, &text).await;
         }

@@ -85,6 +85,25 @@ impl SmsError {
     }
 }
 
+/// GSM 03.38's basic alphabet; the second string is its extension table (two septets each).
+const GSM7_BASIC: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?\
+    ¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
+const GSM7_EXTENSION: &str = "^{}\\[~]|€\u{c}";
+
+/// How many septets `text` takes in the GSM-7 alphabet, or `None` when a character is outside
+/// it: the whole text then goes as UCS-2, 70 characters a segment instead of 160.
+pub fn gsm7_septets(text: &str) -> Option<usize> {
+    text.chars().try_fold(0, |n, c| {
+        if GSM7_BASIC.contains(c) {
+            Some(n + 1)
+        } else if GSM7_EXTENSION.contains(c) {
+            Some(n + 2)
+        } else {
+            None
+        }
+    })
+}
+
 #[async_trait]
 pub trait SmsSender: Send + Sync {
     /// Sends `body` to `to`. `validity_secs`: how long the text is worth delivering (the code's
@@ -99,6 +118,15 @@ pub trait SmsSender: Send + Sync {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gsm7_counts_septets_and_refuses_what_needs_ucs2() {
+        assert_eq!(gsm7_septets("Your code is 123456."), Some(20));
+        assert_eq!(gsm7_septets("añadido teléfono"), Some(16), "ñ and é are GSM-7");
+        assert_eq!(gsm7_septets("10 €, [ok]"), Some(13), "€ [ ] take two septets each");
+        assert_eq!(gsm7_septets("código"), None, "ó is not");
+        assert_eq!(gsm7_septets("ok 🙂"), None);
+    }
 
     #[test]
     fn every_error_has_a_catalog_message_and_names_its_code_for_the_operator() {

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use super::codes::{CodeEngine, CodeError, OtpCode, Purpose, SendRequest};
 use super::phone::E164;
 use super::sms::{SmsError, SmsSender};
+use crate::i18n::{Lang, MessageId, t_in};
 
 /// What became of a text the limits allowed.
 #[derive(Debug)]
@@ -21,8 +22,9 @@ pub enum TextOutcome {
 pub struct Texter {
     codes: CodeEngine,
     sms: Arc<dyn SmsSender>,
-    /// With `{code}`, `{product}` and `{minutes}`.
-    template: String,
+    /// The operator's text around a code (`{code}`, `{product}`, `{minutes}`), the same in
+    /// every language; without one, the catalog's `text.code` in the person's language.
+    template: Option<String>,
     product: String,
     /// For the origin-bound line `@host #code`.
     host: String,
@@ -32,7 +34,7 @@ impl Texter {
     pub fn new(
         codes: CodeEngine,
         sms: Arc<dyn SmsSender>,
-        template: String,
+        template: Option<String>,
         product: String,
         host: String,
     ) -> Self {
@@ -48,10 +50,10 @@ impl Texter {
     }
 
     /// The SMS body: the template, then the WebOTP line browsers only offer on our host.
-    pub fn body(&self, code: &OtpCode) -> String {
+    pub fn body(&self, code: &OtpCode, lang: Lang) -> String {
         let minutes = (self.codes.rules().lifetime_secs + 59) / 60;
-        let text = self
-            .template
+        let template = self.template.as_deref().unwrap_or_else(|| t_in(lang, "text.code"));
+        let text = template
             .replace("{product}", &self.product)
             .replace("{minutes}", &minutes.to_string())
             .replace("{code}", code.expose());
@@ -65,9 +67,10 @@ impl Texter {
         flow_id: &str,
         purpose: Purpose,
         req: &SendRequest<'_>,
+        lang: Lang,
     ) -> Result<TextOutcome, CodeError> {
         let issued = self.codes.issue(flow_id, purpose, req).await?;
-        let body = self.body(&issued.code);
+        let body = self.body(&issued.code, lang);
         let validity = u64::try_from(self.codes.rules().lifetime_secs).unwrap_or(300);
         match self.sms.send(req.number, &body, validity).await {
             Ok(sent) => {
@@ -80,6 +83,11 @@ impl Texter {
                 Ok(TextOutcome::NotSent(e))
             }
         }
+    }
+
+    /// The text of a security notice (`text.…`) in `lang`, about the phone ending `last4`.
+    pub fn notice(&self, lang: Lang, id: MessageId, last4: &str) -> String {
+        t_in(lang, id).replace("{last4}", last4).replace("{product}", &self.product)
     }
 
     /// A notice to one of the person's own phones ("a phone was added"). Best effort: a

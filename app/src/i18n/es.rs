@@ -335,4 +335,25 @@ pub(super) static ES: &[(&str, &str)] = &[
     ),
     ("status.ok", "Funciona"),
     ("status.title", "Estado del sistema"),
+    // Sin á, í, ó ni ú: fuera de GSM-7, el SMS pasaría a UCS-2 y a más de un segmento.
+    (
+        "text.code",
+        "Tu clave de {product} es {code}. Caduca en {minutes} minutos. No la compartas con nadie.",
+    ),
+    (
+        "text.phone_added",
+        "Se ha añadido un teléfono acabado en {last4} a tu cuenta de {product}. Si no lo reconoces, avisa ya al servicio de ayuda.",
+    ),
+    (
+        "text.phone_removed",
+        "Se ha quitado el teléfono acabado en {last4} de tu cuenta de {product}. Si no lo reconoces, avisa ya al servicio de ayuda.",
+    ),
+    (
+        "text.phone_removed_by_admin",
+        "Un administrador ha quitado el teléfono acabado en {last4} de tu cuenta de {product}.",
+    ),
+    (
+        "text.two_factor_off_by_admin",
+        "Un administrador ha desactivado el acceso en dos pasos de tu cuenta de {product}.",
+    ),
 ];

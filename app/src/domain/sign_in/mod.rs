@@ -62,6 +62,8 @@ pub struct Client {
     pub user_agent: String,
     /// Unix seconds.
     pub now: i64,
+    /// The language of the page: texts sent for this request are written in it.
+    pub lang: crate::i18n::Lang,
 }
 
 /// Something to tell the person, by message id.
@@ -662,7 +664,8 @@ impl SignInService {
             client_ip: &client.ip,
             now: client.now,
         };
-        let outcome = match self.texter.send_code(&record.id, purpose, &request).await {
+        let outcome = match self.texter.send_code(&record.id, purpose, &request, client.lang).await
+        {
             Ok(outcome) => outcome,
             Err(e) => {
                 if let CodeError::Locked { .. } = e {
@@ -880,6 +883,7 @@ impl SignInService {
             display_name: record.person.display_name.clone(),
             mail: None,
             phones: record.person.phones.clone(),
+            language: None,
         };
         self.directory.add_phone(&person, number).await?;
         self.store.add_phone_metadata(&person.id, number, client.now).await?;
