@@ -175,6 +175,7 @@ static EN: &[(&str, &str)] = &[
     ("admin.events.ip", "IP address"),
     ("admin.events.kind", "Event"),
     ("admin.events.outcome", "Outcome"),
+    ("admin.events.subject", "Person"),
     ("admin.events.when", "When"),
     ("admin.forbidden", "Only administrators can see this."),
     ("admin.mail", "Mail"),
@@ -489,6 +490,21 @@ pub fn wait_text(secs: i64) -> String {
 /// Whether the catalog knows `id` (used by tests of code that produces ids).
 pub fn has(id: &str) -> bool {
     EN.binary_search_by(|(k, _)| (*k).cmp(id)).is_ok()
+}
+
+/// An audit event in words ("Sign-in code texted", "Password entered (refused)"); the kind and
+/// outcome codes themselves for a kind the catalog does not describe.
+pub fn activity(kind: &str, outcome: &str) -> String {
+    let id = format!("activity.{kind}");
+    if !has(&id) {
+        return format!("{kind} ({outcome})");
+    }
+    let text = t(&id);
+    if matches!(outcome, "rejected" | "failed" | "throttled") {
+        format!("{text} ({})", t("activity.refused"))
+    } else {
+        text.to_owned()
+    }
 }
 
 #[cfg(test)]

@@ -413,9 +413,12 @@ async fn audit_csv(
         }
     };
     let mut csv = String::from(
-        "id,time_utc,unix_time,kind,outcome,actor_id,actor_login,subject_id,client_ip,user_agent,detail\r\n",
+        "id,time_utc,unix_time,kind,outcome,actor_id,actor_login,subject_id,subject_login,client_ip,user_agent,detail\r\n",
     );
+    let logins = state.admin.subject_logins(&events).await;
     for e in events {
+        let subject_login =
+            e.subject_id.as_ref().and_then(|id| logins.get(id)).cloned().unwrap_or_default();
         let fields = [
             e.id.to_string(),
             app::components::time::format_utc_date_time(e.at),
@@ -425,6 +428,7 @@ async fn audit_csv(
             e.actor_id.unwrap_or_default(),
             e.login.unwrap_or_default(),
             e.subject_id.unwrap_or_default(),
+            subject_login,
             e.client_ip,
             e.user_agent,
             e.detail.unwrap_or_default(),

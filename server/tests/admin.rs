@@ -172,6 +172,18 @@ async fn an_administrator_removes_a_phone_with_a_reason(backend: Backend) {
     assert_eq!(actor, person_id(&s, "carol").await);
     assert_eq!(subject, dave);
     assert!(detail.contains("ticket 4711"));
+    // The trail says it in words and names the person by login, on the page and in the export.
+    let trail = admin.get("/admin/audit?kind=admin.phone_removed").await;
+    let row = &trail[trail.find("data-kind=\"admin.phone_removed\"").expect("the row")..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(row.contains("Phone removed by an administrator"), "{row}");
+    assert!(row.contains("<td class=\"pr-3\">carol</td><td class=\"pr-3\">dave</td>"), "{row}");
+    let csv = admin.get("/admin/audit.csv?kind=admin.phone_removed").await;
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let fields: Vec<&str> = csv.lines().nth(1).unwrap().split("\",\"").collect();
+    let column = |name| header.iter().position(|h| *h == name).unwrap();
+    assert_eq!(fields[column("subject_id")], dave);
+    assert_eq!(fields[column("subject_login")], "dave");
 
     // Dave's next sign-in offers only the phone he has left (texted at once).
     let d = Browser::new(&s.app);

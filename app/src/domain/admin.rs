@@ -2,6 +2,7 @@
 //! password-only, and read the audit trail. Every operation starts with [`AdminService::authorize`],
 //! which asks the directory again: a session flag is never trusted for this.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -39,6 +40,9 @@ pub struct TrailQuery {
     pub from: Option<i64>,
     pub to: Option<i64>,
 }
+
+/// How many people one page or export of the audit trail reads from the directory for logins.
+pub const MAX_SUBJECT_LOOKUPS: usize = 200;
 
 #[async_trait]
 pub trait AuditTrail: Send + Sync {
@@ -233,6 +237,41 @@ impl AdminService {
             return Err(AdminError::NoSuchPerson);
         }
         self.p.directory.find_by_id(&UserId(id.to_owned())).await?.ok_or(AdminError::NoSuchPerson)
+    }
+
+    /// The logins of the people `events` are about, by id, for showing who an administrator's
+    /// change was made to. An event keeps its actor's login, so only people other than the
+    /// actor are read from the directory: once each, at most [`MAX_SUBJECT_LOOKUPS`]; someone
+    /// no longer there, or a directory that fails, leaves the id to be shown.
+    pub async fn subject_logins(&self, events: &[StoredAuditEvent]) -> HashMap<String, String> {
+        let mut logins = HashMap::new();
+        for e in events {
+            if let (Some(subject), Some(login)) = (&e.subject_id, &e.login)
+                && e.actor_id.as_ref() == Some(subject)
+            {
+                logins.entry(subject.clone()).or_insert_with(|| login.clone());
+            }
+        }
+        let mut tried = HashSet::new();
+        for subject in events.iter().filter_map(|e| e.subject_id.as_ref()) {
+            if logins.contains_key(subject)
+                || tried.len() >= MAX_SUBJECT_LOOKUPS
+                || !tried.insert(subject.clone())
+            {
+                continue;
+            }
+            match self.p.directory.find_by_id(&UserId(subject.clone())).await {
+                Ok(Some(person)) => {
+                    logins.insert(subject.clone(), person.login);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "audit trail: people's logins not read; ids shown");
+                    break;
+                }
+            }
+        }
+        logins
     }
 
     fn key(&self, person: &Person, number: &E164) -> String {

@@ -82,6 +82,7 @@ pub(crate) mod server {
     use crate::domain::admin::AdminError;
     use crate::domain::audit::StoredAuditEvent;
     use crate::domain::sign_in::Authenticated;
+    use std::collections::HashMap;
 
     /// The signed-in administrator, or a refusal (403) that is audited.
     pub async fn admin(what: &str) -> Result<Authenticated, AppError> {
@@ -109,13 +110,22 @@ pub(crate) mod server {
         Ok(take_notice(&session().await?).await?.map(crate::pages::sign_in::notice_view))
     }
 
-    pub fn event_view(e: StoredAuditEvent) -> EventView {
+    /// The events as the tables show them: people by login where known (`subject_logins`).
+    pub async fn event_views(events: Vec<StoredAuditEvent>) -> Vec<EventView> {
+        let logins = state().admin.subject_logins(&events).await;
+        events.into_iter().map(|e| event_view(e, &logins)).collect()
+    }
+
+    fn event_view(e: StoredAuditEvent, logins: &HashMap<String, String>) -> EventView {
         EventView {
             id: e.id,
             at: e.at,
             kind: e.kind,
             actor: e.login.unwrap_or_else(|| e.actor_id.unwrap_or_default()),
-            subject: e.subject_id.unwrap_or_default(),
+            subject: e
+                .subject_id
+                .map(|id| logins.get(&id).cloned().unwrap_or(id))
+                .unwrap_or_default(),
             outcome: e.outcome,
             detail: e.detail.unwrap_or_default(),
             ip: e.client_ip,
@@ -202,7 +212,7 @@ pub async fn load_person(id: String) -> Result<PersonView, AppError> {
             })
             .collect(),
         browsers: person.browsers.into_iter().map(|b| (b.description, b.last_used_at)).collect(),
-        activity: person.activity.into_iter().map(server::event_view).collect(),
+        activity: server::event_views(person.activity).await,
         notice,
     })
 }
@@ -273,7 +283,7 @@ pub async fn load_audit(
                 events.last().map(|e| e.id)
             });
             Ok(AuditView {
-                events: events.into_iter().map(server::event_view).collect(),
+                events: server::event_views(events).await,
                 older_than: older.flatten(),
                 notice,
             })
@@ -512,6 +522,7 @@ fn events_table(events: Vec<EventView>) -> impl IntoView {
                     <th scope="col" class="pr-3">{t("admin.events.kind")}</th>
                     <th scope="col" class="pr-3">{t("admin.events.outcome")}</th>
                     <th scope="col" class="pr-3">{t("admin.events.actor")}</th>
+                    <th scope="col" class="pr-3">{t("admin.events.subject")}</th>
                     <th scope="col" class="pr-3">{t("admin.events.detail")}</th>
                     <th scope="col">{t("admin.events.ip")}</th>
                 </tr>
@@ -520,9 +531,13 @@ fn events_table(events: Vec<EventView>) -> impl IntoView {
                 {events.into_iter().map(|e| view! {
                     <tr class="border-b border-slate-100 dark:border-slate-800" data-kind=e.kind.clone()>
                         <td class="py-1 pr-3 whitespace-nowrap"><LocalTime unix_ms=e.at * 1000 /></td>
-                        <td class="pr-3 font-mono">{e.kind.clone()}</td>
-                        <td class="pr-3">{e.outcome}</td>
+                        <td class="pr-3">
+                            {crate::i18n::activity(&e.kind, &e.outcome)}
+                            <span class="block font-mono text-xs text-slate-600 dark:text-slate-400">{e.kind.clone()}</span>
+                        </td>
+                        <td class="pr-3 font-mono text-xs">{e.outcome}</td>
                         <td class="pr-3">{e.actor}</td>
+                        <td class="pr-3">{e.subject}</td>
                         <td class="pr-3">{e.detail}</td>
                         <td>{e.ip}</td>
                     </tr>

@@ -113,20 +113,6 @@ mod server {
         pub user: Authenticated,
     }
 
-    fn activity_text(kind: &str, outcome: &str) -> String {
-        let id = format!("activity.{kind}");
-        if crate::i18n::has(&id) {
-            let text = t(&id);
-            if outcome == "rejected" || outcome == "failed" || outcome == "throttled" {
-                format!("{text} ({})", t("activity.refused"))
-            } else {
-                text.to_owned()
-            }
-        } else {
-            format!("{kind} ({outcome})")
-        }
-    }
-
     pub async fn load(older_than: Option<i64>) -> Result<SecurityView, AppError> {
         let state = state();
         let session = session().await?;
@@ -214,7 +200,7 @@ mod server {
                 .into_iter()
                 .map(|e| ActivityItem {
                     at: e.at,
-                    text: activity_text(&e.kind, &e.outcome),
+                    text: crate::i18n::activity(&e.kind, &e.outcome),
                     ip: e.client_ip,
                 })
                 .collect(),
