@@ -528,6 +528,7 @@ mod tests {
     /// Every text message in every language is one SMS segment: GSM-7 only (one accent outside
     /// it turns the whole text into UCS-2, 70 characters a segment) and at most 160 septets with
     /// a product name, a long host in the autofill line and the largest placeholders.
+    #[cfg(feature = "ssr")]
     #[test]
     fn text_messages_fit_one_gsm7_segment() {
         for lang in Lang::ALL {
