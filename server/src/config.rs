@@ -66,6 +66,9 @@ pub struct ServerConfig {
     pub accent_color: String,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Pages and server functions handled at once; more wait their turn, first come first
+    /// served, within the request timeout. Bounds memory under a burst.
+    pub max_concurrent_requests: usize,
     /// Proxies or load balancers (addresses or CIDR ranges) whose `X-Forwarded-For` names the
     /// client. Empty: the connection's peer is the client and the header is ignored.
     pub trusted_proxies: Vec<String>,
@@ -85,6 +88,7 @@ impl Default for ServerConfig {
             logo: String::new(),
             accent_color: crate::branding::DEFAULT_ACCENT.into(),
             max_body_bytes: 64 * 1024,
+            max_concurrent_requests: 64,
             trusted_proxies: Vec::new(),
             metrics_token: None,
         }
@@ -489,6 +493,9 @@ impl Config {
         }
         if !(1024..=10 * 1024 * 1024).contains(&s.max_body_bytes) {
             p.push("server.max_body_bytes must be between 1024 and 10485760".into());
+        }
+        if !(1..=100_000).contains(&s.max_concurrent_requests) {
+            p.push("server.max_concurrent_requests must be between 1 and 100000".into());
         }
 
         let db = &self.database;

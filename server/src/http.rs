@@ -187,6 +187,10 @@ pub fn build_app(config: &Config, db: Db, directory: LdapDirectory) -> Result<Ro
         .layer(session_layer(config, &db))
         .layer(middleware::from_fn_with_state(Arc::new(public_origin(config)), refuse_cross_site))
         .layer(middleware::from_fn_with_state(config.is_https(), security_headers))
+        .layer(middleware::from_fn_with_state(
+            Arc::new(tokio::sync::Semaphore::new(config.server.max_concurrent_requests)),
+            take_a_turn,
+        ))
         .layer(RequestBodyLimitLayer::new(config.server.max_body_bytes))
         // Nothing may hold a connection forever: every dependency has its own, shorter timeout,
         // so this only catches a bug (a render that never completes) and says so.
@@ -254,6 +258,28 @@ fn public_origin(config: &Config) -> String {
     url::Url::parse(&config.server.public_url)
         .map(|u| u.origin().ascii_serialization())
         .unwrap_or_default()
+}
+
+/// At most `server.max_concurrent_requests` pages and server functions at once; the rest wait
+/// their turn (the semaphore is first come, first served) within the request timeout. More
+/// renders in flight than that add no throughput on a few cores, only memory (each holds its
+/// page, its session and its connections) and tail latency. Health checks, metrics and static
+/// files never queue behind pages.
+async fn take_a_turn(
+    State(turns): State<Arc<tokio::sync::Semaphore>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path();
+    if ["/healthz", "/readyz", "/metrics"].contains(&path)
+        || path.starts_with("/pkg/")
+        || path.starts_with("/brand/")
+    {
+        return next.run(request).await;
+    }
+    // `Err` only for a closed semaphore, which this never is.
+    let _turn = turns.acquire().await.ok();
+    next.run(request).await
 }
 
 /// server_fn answers every error 500; a request whose arguments could not be read is the

@@ -18,6 +18,7 @@ on_both!(
     demo_phone_shows_texts_only_with_the_demo_provider,
     branding_names_colours_and_marks_every_page,
     client_addresses_come_from_trusted_proxies_only,
+    requests_beyond_the_concurrency_limit_wait_their_turn,
 );
 
 async fn health_and_readiness(backend: Backend) {
@@ -314,4 +315,33 @@ async fn client_addresses_come_from_trusted_proxies_only(backend: Backend) {
         assert!(page.contains(&format!(">{expected}</span>")), "{expected} expected: {page}");
         assert!(!page.contains(&format!(">{not_expected}</span>")), "not {not_expected}");
     }
+}
+
+/// With one turn: a sign-in stuck on a slow Twilio holds it, a page waits for it (and is then
+/// served), and health checks never wait.
+async fn requests_beyond_the_concurrency_limit_wait_their_turn(backend: Backend) {
+    use common::browser::{Browser, setup, step_of};
+    use server::devkit::twilio_standin::Fault;
+    let s = setup(backend, &[("LATCHKEY_SERVER__MAX_CONCURRENT_REQUESTS", "1")]).await;
+    s.standin.fail_next(1, Fault::Stall { millis: 1_900 });
+    let b = Browser::new(&s.app);
+    let slow = tokio::spawn(async move { b.password("alice", "alice-demo-pw").await });
+    for _ in 0..1000 {
+        if s.standin.requests() > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(s.standin.requests(), 1, "the sign-in reached Twilio, holding the one turn");
+
+    let other = Browser::new(&s.app);
+    let page = tokio::spawn(async move { other.sign_in_page().await });
+    let health = s.app.client().get(format!("{}/healthz", s.app.url)).send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    assert!(!slow.is_finished(), "health answered while the turn was taken");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!page.is_finished(), "the page waits for the turn");
+
+    assert!(slow.await.unwrap().ends_with("/sign-in"));
+    assert_eq!(step_of(&page.await.unwrap()), "password", "then it is served");
 }
