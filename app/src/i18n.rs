@@ -175,7 +175,7 @@ static EN: &[(&str, &str)] = &[
     ("admin.events.ip", "IP address"),
     ("admin.events.kind", "Event"),
     ("admin.events.outcome", "Outcome"),
-    ("admin.events.subject", "Person"),
+    ("admin.events.subject", "Person affected"),
     ("admin.events.when", "When"),
     ("admin.forbidden", "Only administrators can see this."),
     ("admin.mail", "Mail"),

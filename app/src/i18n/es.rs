@@ -47,7 +47,7 @@ pub(super) static ES: &[(&str, &str)] = &[
     ("admin.events.ip", "Dirección IP"),
     ("admin.events.kind", "Evento"),
     ("admin.events.outcome", "Resultado"),
-    ("admin.events.subject", "Persona"),
+    ("admin.events.subject", "Persona afectada"),
     ("admin.events.when", "Cuándo"),
     ("admin.forbidden", "Solo los administradores pueden ver esto."),
     ("admin.mail", "Correo"),
