@@ -322,8 +322,14 @@ async fn client_addresses_come_from_trusted_proxies_only(backend: Backend) {
 async fn requests_beyond_the_concurrency_limit_wait_their_turn(backend: Backend) {
     use common::browser::{Browser, setup, step_of};
     use server::devkit::twilio_standin::Fault;
-    let s = setup(backend, &[("LATCHKEY_SERVER__MAX_CONCURRENT_REQUESTS", "1")]).await;
-    s.standin.fail_next(1, Fault::Stall { millis: 1_900 });
+    // A stall well inside a long Twilio timeout: the checks below have seconds to run, even on
+    // a machine busy with every other test.
+    let extra = [
+        ("LATCHKEY_SERVER__MAX_CONCURRENT_REQUESTS", "1"),
+        ("LATCHKEY_SMS__TWILIO__TIMEOUT_SECS", "10"),
+    ];
+    let s = setup(backend, &extra).await;
+    s.standin.fail_next(1, Fault::Stall { millis: 5_000 });
     let b = Browser::new(&s.app);
     let slow = tokio::spawn(async move { b.password("alice", "alice-demo-pw").await });
     for _ in 0..1000 {
