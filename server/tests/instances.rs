@@ -183,6 +183,14 @@ async fn no_secret_reaches_the_log_at_any_level() {
     browser.submit("sign_in_code", &[("code", "999999")]).await;
     assert_eq!(browser.submit("sign_in_code", &[("code", &code)]).await, "/");
     let session = browser.session_id().expect("session");
+    // The child's output arrives through a pipe: wait for it rather than for a fixed time.
+    for _ in 0..200 {
+        if a.output().contains("code texted") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // And a moment for the last requests' lines, which the secrets must not be in either.
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let log = a.output();
     assert!(log.contains("code texted"), "the log is being read: {}", &log[..log.len().min(2000)]);
