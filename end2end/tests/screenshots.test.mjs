@@ -1,6 +1,6 @@
 // The README's screenshots, taken by the end-to-end suite from a demo so they always show the
 // pages as they are: sign-in, choosing a phone, the code, the security page, the administrator's
-// people search, a person and the audit trail; a phone-sized and a dark, Spanish sign-in.
+// people search, a person and the audit trail (with an administrator's change); a phone-sized and a dark, Spanish sign-in.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, statSync } from 'node:fs';
@@ -53,6 +53,13 @@ test('screenshots of the administrator pages', async () => {
   await press(page, page.locator('[data-login="dave"]').getByRole('link', { name: 'dave' }), false);
   await page.setViewportSize({ width: 1000, height: 1100 });
   await shoot(page, 'admin-person.png', true);
+  // An administrator's change, so the trail shows whom it was made to.
+  const reset = page.locator('section', { has: page.getByRole('heading', { name: 'Reset to password-only' }) });
+  await reset.getByLabel(/Reason/).fill('New phone, ticket 4711');
+  await reset.getByLabel('I am sure').check();
+  await press(page, reset.getByRole('button', { name: 'Reset to password-only' }), false);
+  await page.locator('[data-notice="admin.reset_done"]').waitFor();
+  await page.setViewportSize({ width: 1000, height: 700 });
   await page.goto(`${demo.server.url}/admin/audit`);
   await shoot(page, 'admin-audit.png');
   await context.close();
