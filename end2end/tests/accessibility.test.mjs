@@ -127,6 +127,17 @@ async function tabTo(page, locator, max = 80) {
   throw new Error(`Tab never reached ${locator}`);
 }
 
+/** Waits for the page to move the focus to the element with `id`: it does so in the animation
+ *  frame after the answer renders, so the new step can be on screen a moment before. */
+async function focusLandsOn(page, id, message) {
+  await page
+    .waitForFunction((want) => document.activeElement?.id === want, id, { timeout: 5_000 })
+    .catch(async () => {
+      const actual = await page.evaluate(() => document.activeElement?.id ?? null);
+      assert.fail(`${message}: the focus is on ${JSON.stringify(actual)}, not #${id}`);
+    });
+}
+
 test('keyboard only: sign in, add and remove a phone, sign out', async () => {
   const context = await demo.browser.newContext();
   const page = await context.newPage();
@@ -148,13 +159,13 @@ test('keyboard only: sign in, add and remove a phone, sign out', async () => {
   await kb.press('Enter');
   // The error is announced and focus is where the person fixes it.
   await page.locator('[data-notice="sign_in.failed"]').waitFor();
-  assert.equal(await page.evaluate(() => document.activeElement.id), 'username');
+  await focusLandsOn(page, 'username', 'focus returns to the username');
   await kb.press('Tab');
   await kb.type('alice-demo-pw');
   const before = await demo.codeCount('+12015550123');
   await kb.press('Enter');
   await page.getByLabel('Code from the text message').waitFor();
-  assert.equal(await page.evaluate(() => document.activeElement.id), 'code', 'focus moves to the code');
+  await focusLandsOn(page, 'code', 'focus moves to the code');
   await kb.type(await demo.codeFor('+12015550123', before));
   await kb.press('Enter');
   await page.waitForURL(`${demo.server.url}/`);
@@ -165,7 +176,7 @@ test('keyboard only: sign in, add and remove a phone, sign out', async () => {
   await waitHydrated(page);
   await tabTo(page, page.getByRole('button', { name: 'Add a phone' }));
   await kb.press('Enter');
-  await page.waitForFunction(() => document.activeElement?.id === 'region');
+  await focusLandsOn(page, 'region', 'the new form has the focus');
   assert.equal(await tabTo(page, page.getByLabel('Country')), 0, 'the new form has the focus');
   await page.getByLabel('Country').selectOption('US'); // a select answers typing; this is its keyboard path
   await kb.press('Tab');
