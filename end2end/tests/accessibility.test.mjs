@@ -119,6 +119,9 @@ for (const [name, viewport, check] of [
  *  the page already put the focus there. Returns how many presses it took. */
 async function tabTo(page, locator, max = 80) {
   await locator.waitFor();
+  // A page that moves the focus itself does so in the next animation frame: let it, before
+  // pressing Tab past the element it was about to focus.
+  await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))));
   const focused = () => locator.evaluate((el) => el === document.activeElement).catch(() => false);
   for (let i = 0; i < max; i++) {
     if (await focused()) return i;
