@@ -183,11 +183,24 @@ export async function press(page, locator, js) {
 
 /** Registers a test file's `before`/`after`: the demo with the Twilio stand-in (`env` adds
  *  settings) and Chromium. Returns an object whose `server`, `standin` and `browser` are set once
- *  `before` has run, with `codeFor(to, count)` and `codeCount(to)` for that stand-in. */
+ *  `before` has run, with `codeFor(to, count)` and `codeCount(to)` for that stand-in, and
+ *  `signIn(page, …)`: a demo person's whole sign-in, password then the code texted to `phone`. */
 export function useDemo(env = {}) {
   const demo = {
     codeFor: (to, count) => codeFor(demo.standin, to, count),
     codeCount: (to) => codeCount(demo.standin, to),
+    async signIn(page, { login, phone, js = true, remember = false }) {
+      await page.goto(`${demo.server.url}/sign-in`);
+      if (js) await waitHydrated(page);
+      const before = await demo.codeCount(phone);
+      await page.getByLabel('Username').fill(login);
+      await page.getByLabel('Password').fill(`${login}-demo-pw`);
+      await press(page, page.getByRole('button', { name: 'Sign in' }), js);
+      await page.getByLabel('Code from the text message').fill(await demo.codeFor(phone, before));
+      if (remember) await page.getByLabel(/Remember this browser/).check();
+      await press(page, page.getByRole('button', { name: 'Verify' }), js);
+      await page.waitForURL(`${demo.server.url}/`);
+    },
   };
   before(async () => {
     demo.stack = await startDemoWithStandin(env);

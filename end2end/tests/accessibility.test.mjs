@@ -92,15 +92,7 @@ for (const [name, viewport, check] of [
 
     const admin = await demo.browser.newContext({ viewport });
     const adminPage = await admin.newPage();
-    await adminPage.goto(`${demo.server.url}/sign-in`);
-    await waitHydrated(adminPage);
-    const before = await demo.codeCount(CAROL);
-    await adminPage.getByLabel('Username').fill('carol');
-    await adminPage.getByLabel('Password').fill('carol-demo-pw');
-    await adminPage.getByRole('button', { name: 'Sign in' }).click();
-    await adminPage.getByLabel('Code from the text message').fill(await demo.codeFor(CAROL, before));
-    await adminPage.getByRole('button', { name: 'Verify' }).click();
-    await adminPage.waitForURL(`${demo.server.url}/`);
+    await demo.signIn(adminPage, { login: 'carol', phone: CAROL });
     for (const path of ['/admin?q=da', '/admin/audit']) {
       await adminPage.goto(`${demo.server.url}${path}`);
       await waitHydrated(adminPage);

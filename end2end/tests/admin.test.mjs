@@ -8,22 +8,10 @@ const demo = useDemo({ LATCHKEY_SECURITY__SEND_COOLDOWN_SECS: '0' });
 
 const codes = async (to) => (await demo.standin.texts(to)).filter((t) => /#\d{6}$/.test(t.body.trim())).length;
 
-async function signInCarol(page, js) {
-  await page.goto(`${demo.server.url}/sign-in`);
-  if (js) await waitHydrated(page);
-  const before = await demo.codeCount('+447400123456');
-  await page.getByLabel('Username').fill('carol');
-  await page.getByLabel('Password').fill('carol-demo-pw');
-  await press(page, page.getByRole('button', { name: 'Sign in' }), js);
-  await page.getByLabel('Code from the text message').fill(await demo.codeFor('+447400123456', before));
-  await press(page, page.getByRole('button', { name: 'Verify' }), js);
-  await page.waitForURL(`${demo.server.url}/`);
-}
-
 async function removePhone(js, login, number) {
   const context = await demo.browser.newContext({ javaScriptEnabled: js });
   const page = await context.newPage();
-  await signInCarol(page, js);
+  await demo.signIn(page, { login: 'carol', phone: '+447400123456', js });
   await press(page, page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Admin' }), js);
   await page.waitForURL(/\/admin$/);
   if (js) await waitHydrated(page);

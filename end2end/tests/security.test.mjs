@@ -10,25 +10,12 @@ const demo = useDemo({
     LATCHKEY_SECURITY__SEND_COOLDOWN_SECS: '0',
   });
 
-async function signIn(page, login, password, phone, js) {
-  await page.goto(`${demo.server.url}/sign-in`);
-  if (js) await waitHydrated(page);
-  const before = await demo.codeCount(phone);
-  await page.getByLabel('Username').fill(login);
-  await page.getByLabel('Password').fill(password);
-  await press(page, page.getByRole('button', { name: 'Sign in' }), js);
-  await page.getByLabel('Code from the text message').fill(await demo.codeFor(phone, before));
-  if (js) await page.getByLabel(/Remember this browser/).check();
-  await press(page, page.getByRole('button', { name: 'Verify' }), js);
-  await page.waitForURL(`${demo.server.url}/`);
-}
-
-async function run(js, login, password, phone, newNational, newMasked) {
+async function run(js, login, phone, newNational, newMasked) {
   const context = await demo.browser.newContext({ javaScriptEnabled: js });
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  await signIn(page, login, password, phone, js);
+  await demo.signIn(page, { login, phone, js, remember: js });
 
   await page.goto(`${demo.server.url}/security`);
   if (js) {
@@ -88,9 +75,9 @@ async function run(js, login, password, phone, newNational, newMasked) {
 }
 
 test('hydrated: add, rename, prefer, remove a phone; 2-step off and on; forget the browser', async () => {
-  await run(true, 'alice', 'alice-demo-pw', '+12015550123', '201-555-0171', '•••• 0171');
+  await run(true, 'alice', '+12015550123', '201-555-0171', '•••• 0171');
 });
 
 test('without JavaScript: the same, as plain form posts', async () => {
-  await run(false, 'carol', 'carol-demo-pw', '+447400123456', '201-555-0172', '•••• 0172');
+  await run(false, 'carol', '+447400123456', '201-555-0172', '•••• 0172');
 });
