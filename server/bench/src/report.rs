@@ -205,161 +205,115 @@ pub fn svg_chart(r: &Results, w: f64, h: f64) -> String {
     let tput: Vec<f64> = r.levels.iter().map(|l| l.sign_ins_per_sec).collect();
     let quarter_floor: Vec<f64> = r.levels.iter().map(|l| l.floor_per_sec * 0.25).collect();
     let ymax1 = tput.iter().chain(&quarter_floor).cloned().fold(1.0, f64::max) * 1.15;
-    panel(&mut s, 60.0, top, panel_w, bottom, &r.levels, xmax, ymax1, "sign-ins per second");
-    line(
-        &mut s,
-        60.0,
-        top,
-        panel_w,
-        bottom,
-        &xs,
-        &tput,
-        xmax,
-        ymax1,
-        "#1d4ed8",
-        "sign-ins/s",
-        0,
-        false,
-    );
-    line(
-        &mut s,
-        60.0,
-        top,
-        panel_w,
-        bottom,
-        &xs,
-        &quarter_floor,
-        xmax,
-        ymax1,
-        "#9ca3af",
-        "25 % of the floor",
-        1,
-        true,
-    );
+    let left = Panel { x0: 60.0, top, width: panel_w, bottom, xmax, ymax: ymax1 };
+    left.frame(&mut s, &r.levels, "sign-ins per second");
+    left.line(&mut s, &xs, &tput, ("#1d4ed8", "sign-ins/s", false), 0);
+    left.line(&mut s, &xs, &quarter_floor, ("#9ca3af", "25 % of the floor", true), 1);
     // Right: p99 per step.
     let colors = ["#059669", "#d97706", "#dc2626", "#7c3aed", "#0891b2"];
-    let series: Vec<(String, Vec<f64>)> = crate::signin::STEPS
+    let series: Vec<(&str, Vec<f64>)> = crate::signin::STEPS
         .iter()
         .map(|step| {
-            (
-                (*step).to_owned(),
-                r.levels.iter().map(|l| l.steps.get(*step).map_or(0.0, |p| p.p99_ms)).collect(),
-            )
+            (*step, r.levels.iter().map(|l| l.steps.get(*step).map_or(0.0, |p| p.p99_ms)).collect())
         })
         .collect();
     let ymax2 = series.iter().flat_map(|(_, v)| v.iter()).cloned().fold(1.0, f64::max) * 1.15;
-    let x2 = 60.0 + panel_w + 60.0;
-    panel(&mut s, x2, top, panel_w, bottom, &r.levels, xmax, ymax2, "p99 latency per step, ms");
+    let right = Panel { x0: 60.0 + panel_w + 60.0, ymax: ymax2, ..left };
+    right.frame(&mut s, &r.levels, "p99 latency per step, ms");
     for (i, (name, v)) in series.iter().enumerate() {
-        line(
-            &mut s,
-            x2,
-            top,
-            panel_w,
-            bottom,
-            &xs,
-            v,
-            xmax,
-            ymax2,
-            colors[i % colors.len()],
-            name,
-            i,
-            false,
-        );
+        right.line(&mut s, &xs, v, (colors[i % colors.len()], name, false), i);
     }
     s.push_str("</svg>\n");
     s
 }
 
-#[allow(clippy::too_many_arguments)]
-fn panel(
-    s: &mut String,
+/// One chart panel: where it is drawn and the data range it maps there (x: log2 of C).
+#[derive(Clone, Copy)]
+struct Panel {
     x0: f64,
     top: f64,
-    pw: f64,
+    width: f64,
     bottom: f64,
-    levels: &[Level],
     xmax: f64,
     ymax: f64,
-    title: &str,
-) {
-    let _ = write!(
-        s,
-        r##"<text x="{}" y="{}" text-anchor="middle" font-size="13">{title}</text><line x1="{x0}" y1="{bottom}" x2="{}" y2="{bottom}" stroke="#333"/><line x1="{x0}" y1="{top}" x2="{x0}" y2="{bottom}" stroke="#333"/>"##,
-        x0 + pw / 2.0,
-        top - 10.0,
-        x0 + pw
-    );
-    for l in levels {
-        let x = x0 + (l.concurrency as f64).log2() / xmax * pw;
-        let _ = write!(
-            s,
-            r#"<text x="{x}" y="{}" text-anchor="middle">{}</text>"#,
-            bottom + 16.0,
-            l.concurrency
-        );
-    }
-    let _ = write!(
-        s,
-        r#"<text x="{}" y="{}" text-anchor="middle">concurrent virtual users</text>"#,
-        x0 + pw / 2.0,
-        bottom + 34.0
-    );
-    for i in 0..=4 {
-        let v = ymax * f64::from(i) / 4.0;
-        let y = bottom - (bottom - top) * f64::from(i) / 4.0;
-        let _ = write!(
-            s,
-            r##"<text x="{}" y="{}" text-anchor="end">{v:.0}</text><line x1="{x0}" y1="{y}" x2="{}" y2="{y}" stroke="#e5e7eb"/>"##,
-            x0 - 4.0,
-            y + 4.0,
-            x0 + pw
-        );
-    }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn line(
-    s: &mut String,
-    x0: f64,
-    top: f64,
-    pw: f64,
-    bottom: f64,
-    xs: &[f64],
-    ys: &[f64],
-    xmax: f64,
-    ymax: f64,
-    color: &str,
-    label: &str,
-    legend_row: usize,
-    dashed: bool,
-) {
-    let points: Vec<String> = xs
-        .iter()
-        .zip(ys)
-        .map(|(x, y)| {
-            format!("{:.1},{:.1}", x0 + x / xmax * pw, bottom - y / ymax * (bottom - top))
-        })
-        .collect();
-    let dash = if dashed { r#" stroke-dasharray="6 4""# } else { "" };
-    let _ = write!(
-        s,
-        r#"<polyline points="{}" fill="none" stroke="{color}" stroke-width="2"{dash}/>"#,
-        points.join(" ")
-    );
-    for p in &points {
-        let (x, y) = p.split_once(',').unwrap_or(("0", "0"));
-        let _ = write!(s, r#"<circle cx="{x}" cy="{y}" r="3" fill="{color}"/>"#);
+impl Panel {
+    fn at(&self, x: f64, y: f64) -> (f64, f64) {
+        (
+            self.x0 + x / self.xmax * self.width,
+            self.bottom - y / self.ymax * (self.bottom - self.top),
+        )
     }
-    let ly = top + 8.0 + legend_row as f64 * 16.0;
-    let _ = write!(
-        s,
-        r#"<line x1="{}" y1="{ly}" x2="{}" y2="{ly}" stroke="{color}" stroke-width="2"{dash}/><text x="{}" y="{}">{label}</text>"#,
-        x0 + 10.0,
-        x0 + 28.0,
-        x0 + 32.0,
-        ly + 4.0
-    );
+
+    /// Title, axes, the concurrency levels under the x axis and five y grid lines.
+    fn frame(&self, s: &mut String, levels: &[Level], title: &str) {
+        let Panel { x0, top, width, bottom, ymax, .. } = *self;
+        let _ = write!(
+            s,
+            r##"<text x="{}" y="{}" text-anchor="middle" font-size="13">{title}</text><line x1="{x0}" y1="{bottom}" x2="{}" y2="{bottom}" stroke="#333"/><line x1="{x0}" y1="{top}" x2="{x0}" y2="{bottom}" stroke="#333"/>"##,
+            x0 + width / 2.0,
+            top - 10.0,
+            x0 + width
+        );
+        for l in levels {
+            let (x, _) = self.at((l.concurrency as f64).log2(), 0.0);
+            let _ = write!(
+                s,
+                r#"<text x="{x}" y="{}" text-anchor="middle">{}</text>"#,
+                bottom + 16.0,
+                l.concurrency
+            );
+        }
+        let _ = write!(
+            s,
+            r#"<text x="{}" y="{}" text-anchor="middle">concurrent virtual users</text>"#,
+            x0 + width / 2.0,
+            bottom + 34.0
+        );
+        for i in 0..=4 {
+            let v = ymax * f64::from(i) / 4.0;
+            let (_, y) = self.at(0.0, v);
+            let _ = write!(
+                s,
+                r##"<text x="{}" y="{}" text-anchor="end">{v:.0}</text><line x1="{x0}" y1="{y}" x2="{}" y2="{y}" stroke="#e5e7eb"/>"##,
+                x0 - 4.0,
+                y + 4.0,
+                x0 + width
+            );
+        }
+    }
+
+    /// A series as a polyline with dots, and its legend entry in row `legend_row`.
+    fn line(
+        &self,
+        s: &mut String,
+        xs: &[f64],
+        ys: &[f64],
+        (color, label, dashed): (&str, &str, bool),
+        legend_row: usize,
+    ) {
+        let points: Vec<(f64, f64)> = xs.iter().zip(ys).map(|(x, y)| self.at(*x, *y)).collect();
+        let dash = if dashed { r#" stroke-dasharray="6 4""# } else { "" };
+        let polyline: Vec<String> = points.iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect();
+        let _ = write!(
+            s,
+            r#"<polyline points="{}" fill="none" stroke="{color}" stroke-width="2"{dash}/>"#,
+            polyline.join(" ")
+        );
+        for (x, y) in &points {
+            let _ = write!(s, r#"<circle cx="{x:.1}" cy="{y:.1}" r="3" fill="{color}"/>"#);
+        }
+        let ly = self.top + 8.0 + legend_row as f64 * 16.0;
+        let _ = write!(
+            s,
+            r#"<line x1="{}" y1="{ly}" x2="{}" y2="{ly}" stroke="{color}" stroke-width="2"{dash}/><text x="{}" y="{}">{label}</text>"#,
+            self.x0 + 10.0,
+            self.x0 + 28.0,
+            self.x0 + 32.0,
+            ly + 4.0
+        );
+    }
 }
 
 #[cfg(test)]
