@@ -271,9 +271,8 @@ async fn take_a_turn(
     next: Next,
 ) -> Response {
     let path = request.uri().path();
-    if ["/healthz", "/readyz", "/metrics"].contains(&path)
+    if ["/healthz", "/readyz", "/metrics", app::domain::LOGO_PATH].contains(&path)
         || path.starts_with("/pkg/")
-        || path.starts_with("/brand/")
     {
         return next.run(request).await;
     }

@@ -361,9 +361,11 @@ impl AdminService {
             Some(format!("{}: {reason}", number.masked())),
         )
         .await;
-        // The person's own language when the directory records one, else the administrator's.
-        let lang = person.language.unwrap_or(client.lang);
-        let text = self.p.texter.notice(lang, "text.phone_removed_by_admin", number.last4());
+        let text = self.p.texter.notice(
+            text_language(&person, client),
+            "text.phone_removed_by_admin",
+            number.last4(),
+        );
         for other in left {
             self.p.texter.notify(other, &text).await;
         }
@@ -392,8 +394,11 @@ impl AdminService {
             Some(format!("{forgotten} browsers forgotten: {reason}")),
         )
         .await;
-        let lang = person.language.unwrap_or(client.lang);
-        let text = self.p.texter.notice(lang, "text.two_factor_off_by_admin", "");
+        let text = self.p.texter.notice(
+            text_language(&person, client),
+            "text.two_factor_off_by_admin",
+            "",
+        );
         for phone in &person.phones {
             self.p.texter.notify(phone, &text).await;
         }
@@ -435,6 +440,12 @@ impl AdminService {
         };
         Ok(self.p.trail.search(&filter, older_than, limit).await?)
     }
+}
+
+/// The language of a text an administrator's action sends: the person's own when the directory
+/// records one, else the administrator's.
+fn text_language(person: &Person, client: &Client) -> crate::i18n::Lang {
+    person.language.unwrap_or(client.lang)
 }
 
 /// `YYYY-MM-DD` as Unix seconds at 00:00 UTC (days-from-civil), for the trail's date filters.

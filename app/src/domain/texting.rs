@@ -45,10 +45,6 @@ impl Texter {
         &self.codes
     }
 
-    pub fn product(&self) -> &str {
-        &self.product
-    }
-
     /// The SMS body: the template, then the WebOTP line browsers only offer on our host.
     pub fn body(&self, code: &OtpCode, lang: Lang) -> String {
         let minutes = (self.codes.rules().lifetime_secs + 59) / 60;
