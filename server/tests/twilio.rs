@@ -1,5 +1,6 @@
 //! The Twilio adapter against the local stand-in, and both against Twilio's own OpenAPI
-//! description of the Messages resource (../shared/twilio/messages-openapi.json).
+//! description of the Messages resource (`tests/twilio-openapi/messages-openapi.json`, a copy kept
+//! in the repository with its licence).
 
 use std::time::Duration;
 
@@ -259,9 +260,9 @@ async fn the_standin_checks_what_twilio_checks() {
 }
 
 fn openapi() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/twilio/messages-openapi.json");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/twilio-openapi/messages-openapi.json");
     serde_json::from_str(
-        &std::fs::read_to_string(path).expect("../shared/twilio/messages-openapi.json"),
+        &std::fs::read_to_string(path).expect("tests/twilio-openapi/messages-openapi.json"),
     )
     .unwrap()
 }
