@@ -58,8 +58,12 @@ pub fn client_from(
     let ip = peer.map_or_else(
         || "unknown".to_owned(),
         |peer| {
-            let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
-            crate::domain::client_ip::client_ip(peer.ip(), forwarded, trusted_proxies).to_string()
+            // Every line, in order: a proxy may append its own line after the client's.
+            let forwarded = crate::domain::client_ip::forwarded_for(
+                headers.get_all("x-forwarded-for").iter().map(|v| v.as_bytes()),
+            );
+            crate::domain::client_ip::client_ip(peer.ip(), Some(&forwarded), trusted_proxies)
+                .to_string()
         },
     );
     let user_agent = headers

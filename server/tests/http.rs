@@ -18,6 +18,7 @@ on_both!(
     demo_phone_shows_texts_only_with_the_demo_provider,
     branding_names_colours_and_marks_every_page,
     client_addresses_come_from_trusted_proxies_only,
+    every_forwarded_for_line_is_read_in_order,
     requests_beyond_the_concurrency_limit_wait_their_turn,
 );
 
@@ -321,6 +322,31 @@ async fn client_addresses_come_from_trusted_proxies_only(backend: Backend) {
 /// served), and health checks never wait.
 async fn requests_beyond_the_concurrency_limit_wait_their_turn(backend: Backend) {
     use common::browser::{Browser, setup, step_of};
+/// A proxy that appends its own `X-Forwarded-For` line (instead of extending the client's) must
+/// not let the client's own line pick the address: every line is read, in order.
+async fn every_forwarded_for_line_is_read_in_order(backend: Backend) {
+    let app =
+        spawn_app(backend, &[("LATCHKEY_SERVER__TRUSTED_PROXIES", r#"["127.0.0.0/8"]"#)]).await;
+    let res = app
+        .client()
+        .post(format!("{}/api/sign_in_password", app.url))
+        .header("sec-fetch-site", "same-origin")
+        // What the client wrote, then the line the proxy appended with the address it saw.
+        .header("x-forwarded-for", "6.6.6.6")
+        .header("x-forwarded-for", "203.0.113.7")
+        .form(&[("username", "bob"), ("password", "not-bobs-password")])
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success() || res.status().is_redirection(), "{}", res.status());
+    let sql = "SELECT DISTINCT client_ip FROM audit_events";
+    let ips: Vec<(String,)> = match &app.db {
+        server::db::Db::Sqlite(p) => sqlx::query_as(sql).fetch_all(p).await.unwrap(),
+        server::db::Db::Postgres(p) => sqlx::query_as(sql).fetch_all(p).await.unwrap(),
+    };
+    assert_eq!(ips, vec![("203.0.113.7".to_owned(),)], "the refused password's audit row");
+}
+
     use server::devkit::twilio_standin::Fault;
     // A stall well inside a long Twilio timeout: the checks below have seconds to run, even on
     // a machine busy with every other test.

@@ -51,6 +51,18 @@ impl IpRange {
     }
 }
 
+/// Every `X-Forwarded-For` line of a request, in the order received, as one comma-separated list.
+/// A proxy may append its own line instead of extending the client's, so reading only the first
+/// line would read what the client wrote. A line that is not text becomes an entry that does not
+/// parse, so the walk in [`client_ip`] stops there rather than skipping it.
+pub fn forwarded_for<'a>(lines: impl IntoIterator<Item = &'a [u8]>) -> String {
+    lines
+        .into_iter()
+        .map(|line| std::str::from_utf8(line).unwrap_or("malformed"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// The client's address: the peer, or — when the peer is a trusted proxy — the nearest address
 /// in `X-Forwarded-For` (read right to left) that is not a trusted proxy. A malformed entry stops
 /// the walk at the last proxy that wrote a good one.
@@ -113,5 +125,21 @@ mod tests {
         assert_eq!(client_ip(ip("10.0.0.2"), None, &trusted), ip("10.0.0.2"));
         assert_eq!(client_ip(ip("10.0.0.2"), Some("garbage, 10.0.0.9"), &trusted), ip("10.0.0.9"));
         assert_eq!(client_ip(ip("10.0.0.2"), Some(" 2001:db8::1 "), &trusted), ip("2001:db8::1"));
+    }
+
+    #[test]
+    fn every_header_line_counts_in_order() {
+        let trusted = ranges(&["10.0.0.0/8"]);
+        // The client sent a line of its own; the proxy appended the address it saw.
+        let list = forwarded_for([b"6.6.6.6".as_slice(), b"198.51.100.7"]);
+        assert_eq!(list, "6.6.6.6,198.51.100.7");
+        assert_eq!(client_ip(ip("10.0.0.2"), Some(&list), &trusted), ip("198.51.100.7"));
+        let list = forwarded_for([b"6.6.6.6, 10.0.0.8".as_slice(), b"198.51.100.7, 10.0.0.9"]);
+        assert_eq!(client_ip(ip("10.0.0.2"), Some(&list), &trusted), ip("198.51.100.7"));
+        // A line that is not text stops the walk at the last good hop; it is not skipped.
+        let list = forwarded_for([b"6.6.6.6".as_slice(), b"\xff", b"10.0.0.9"]);
+        assert_eq!(client_ip(ip("10.0.0.2"), Some(&list), &trusted), ip("10.0.0.9"));
+        assert_eq!(forwarded_for(std::iter::empty()), "");
+        assert_eq!(client_ip(ip("10.0.0.2"), Some(""), &trusted), ip("10.0.0.2"));
     }
 }
