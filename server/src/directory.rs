@@ -192,8 +192,31 @@ impl LdapDirectory {
 
 #[async_trait]
 impl Probe for LdapDirectory {
+    /// Reads the base entry on a pooled service connection, like every other operation: a
+    /// readiness check must not cost a new connection and bind each time (`latchkey check`
+    /// still proves a fresh bind with [`LdapDirectory::ping`]). A dead pooled connection is
+    /// replaced by a fresh one, so the probe still follows the directory down and back up.
     async fn probe(&self) -> Result<(), Unavailable> {
-        self.ping().await.map_err(|e| {
+        let timeout = self.timeout();
+        let base = self.cfg.base_dn.clone();
+        let read_base = self.with_connection(|mut ldap| {
+            let base = base.clone();
+            async move {
+                ldap.with_timeout(timeout)
+                    .search(&base, Scope::Base, "(objectClass=*)", vec!["1.1"])
+                    .await?
+                    .success()
+                    .map(|_| ())
+            }
+        });
+        // Each step has its own timeout; this one bounds the wait for a pool permit as well.
+        let outcome = match tokio::time::timeout(timeout.saturating_mul(2), read_base).await {
+            Ok(outcome) => outcome,
+            Err(_) => {
+                Err(LdapError::Timeout { url: self.cfg.url.clone(), secs: self.cfg.timeout_secs })
+            }
+        };
+        outcome.map_err(|e| {
             tracing::warn!(error = %e, url = %self.cfg.url, "directory probe failed");
             Unavailable { kind: e.kind() }
         })

@@ -35,6 +35,12 @@ use crate::db::{Db, DemoInbox};
 use crate::directory::LdapDirectory;
 use crate::metrics::{MeteredAudit, MeteredDirectory, MeteredSms, Metrics};
 
+mod read_body;
+mod readiness;
+
+pub use read_body::BODY_DEADLINE;
+pub use readiness::READINESS_CACHE;
+
 /// The name cargo-leptos gives the wasm, JS and CSS (`[[workspace.metadata.leptos]] name`).
 const OUTPUT_NAME: &str = "latchkey";
 
@@ -163,10 +169,23 @@ pub fn build_app(config: &Config, db: Db, directory: LdapDirectory) -> Result<Ro
 
     let routes = route_list();
     let shell = move || app::shell(leptos_options.clone());
+    let readiness =
+        Arc::new(readiness::Readiness::new(state.database.clone(), state.directory.clone()));
+    let metrics_access = Arc::new(MetricsAccess {
+        token: metrics_token,
+        trusted_proxies: state.session_policy.trusted_proxies.iter().copied().collect(),
+    });
+    if metrics_access.token.is_none() && !metrics_access.trusted_proxies.is_empty() {
+        // Behind a proxy on this machine every request comes from loopback, so without a token
+        // nobody can be told apart from anybody: said once here, not at every refusal.
+        tracing::warn!(
+            "server.trusted_proxies is set and server.metrics_token is not: /metrics is refused to everyone; set server.metrics_token for Prometheus"
+        );
+    }
 
     Ok(Router::new()
         .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+        .route("/readyz", get(move || async move { readiness.answer().await }))
         .route("/admin/audit.csv", get(audit_csv))
         .route(app::domain::LOGO_PATH, get(move || serve_logo(logo.clone())))
         .route(
@@ -176,8 +195,8 @@ pub fn build_app(config: &Config, db: Db, directory: LdapDirectory) -> Result<Ro
                     std::net::SocketAddr,
                 >,
                       headers: HeaderMap| {
-                    let (metrics, token) = (metrics.clone(), metrics_token.clone());
-                    async move { serve_metrics(&metrics, token.as_deref(), peer, &headers) }
+                    let (metrics, access) = (metrics.clone(), metrics_access.clone());
+                    async move { serve_metrics(&metrics, &access, peer, &headers) }
                 },
             ),
         )
@@ -191,6 +210,8 @@ pub fn build_app(config: &Config, db: Db, directory: LdapDirectory) -> Result<Ro
             Arc::new(tokio::sync::Semaphore::new(config.server.max_concurrent_requests)),
             take_a_turn,
         ))
+        // Inside the body limit, outside the turns: a slow body holds no turn.
+        .layer(middleware::from_fn(read_body::read_body_in_time))
         .layer(RequestBodyLimitLayer::new(config.server.max_body_bytes))
         // Nothing may hold a connection forever: every dependency has its own, shorter timeout,
         // so this only catches a bug (a render that never completes) and says so.
@@ -477,45 +498,51 @@ async fn healthz() -> impl IntoResponse {
     Json(json!({ "status": "ok" }))
 }
 
-/// The database and the directory both answer; 503 with the failing ones named otherwise.
-async fn readyz(State(state): State<AppState>) -> Response<Body> {
-    let (database, directory) = tokio::join!(state.database.probe(), state.directory.probe());
-    let check = |r: Result<(), app::domain::Unavailable>| match r {
-        Ok(()) => json!({ "ok": true }),
-        Err(e) => json!({ "ok": false, "error": e.kind }),
-    };
-    let ready = database.is_ok() && directory.is_ok();
-    let body = json!({
-        "status": if ready { "ready" } else { "unavailable" },
-        "checks": { "database": check(database), "directory": check(directory) },
-    });
-    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (status, Json(body)).into_response()
+/// Who may read `/metrics`.
+struct MetricsAccess {
+    token: Option<Arc<secrecy::SecretString>>,
+    trusted_proxies: Arc<[app::domain::client_ip::IpRange]>,
 }
 
-/// The metrics, for a Prometheus that sends the configured bearer token, or — without one — for
-/// this machine only: they tell who signs in how often, which is nobody else's business.
+impl MetricsAccess {
+    /// A Prometheus that sends the configured bearer token; without a token, a client on this
+    /// machine — unless proxies are configured: behind a proxy on this machine every request
+    /// comes from loopback, so then nobody is let in without the token.
+    fn allows(&self, client: std::net::IpAddr, headers: &HeaderMap) -> bool {
+        match &self.token {
+            Some(token) => headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .is_some_and(|given| {
+                    constant_time_eq(
+                        given.as_bytes(),
+                        secrecy::ExposeSecret::expose_secret(&**token).as_bytes(),
+                    )
+                }),
+            None => self.trusted_proxies.is_empty() && client.is_loopback(),
+        }
+    }
+}
+
+/// The metrics, for those [`MetricsAccess`] lets in: they tell who signs in how often, which is
+/// nobody else's business.
 fn serve_metrics(
     metrics: &Metrics,
-    token: Option<&secrecy::SecretString>,
+    access: &MetricsAccess,
     peer: std::net::SocketAddr,
     headers: &HeaderMap,
 ) -> Response {
-    let allowed = match token {
-        Some(token) => headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .is_some_and(|given| {
-                constant_time_eq(
-                    given.as_bytes(),
-                    secrecy::ExposeSecret::expose_secret(token).as_bytes(),
-                )
-            }),
-        None => peer.ip().is_loopback(),
-    };
-    if !allowed {
-        tracing::warn!(peer = %peer.ip(), "refused /metrics (see server.metrics_token)");
+    // The client as everything else sees it: through a trusted proxy, the forwarded address.
+    let forwarded = app::domain::client_ip::forwarded_for(
+        headers.get_all("x-forwarded-for").iter().map(|v| v.as_bytes()),
+    );
+    let client =
+        app::domain::client_ip::client_ip(peer.ip(), Some(&forwarded), &access.trusted_proxies);
+    if !access.allows(client, headers) {
+        if access.token.is_some() || access.trusted_proxies.is_empty() {
+            tracing::warn!(client = %client, "refused /metrics (see server.metrics_token)");
+        }
         return (
             StatusCode::FORBIDDEN,
             "Metrics need server.metrics_token (Authorization: Bearer …).",
@@ -558,21 +585,38 @@ mod tests {
     fn metrics_go_to_this_machine_or_to_the_token_holder() {
         let m = Metrics::default();
         let (local, remote) = ("127.0.0.1:9".parse().unwrap(), "203.0.113.5:9".parse().unwrap());
-        let status = |token: Option<&str>, peer, auth: &[(&'static str, &'static str)]| {
-            let token = token.map(|t| secrecy::SecretString::from(t.to_owned()));
-            serve_metrics(&m, token.as_ref(), peer, &headers(auth)).status()
+        let status = |token: Option<&str>,
+                      proxies: &[&str],
+                      peer,
+                      pairs: &[(&'static str, &'static str)]| {
+            let access = MetricsAccess {
+                token: token.map(|t| Arc::new(secrecy::SecretString::from(t.to_owned()))),
+                trusted_proxies: proxies
+                    .iter()
+                    .map(|r| app::domain::client_ip::IpRange::parse(r).unwrap())
+                    .collect::<Vec<_>>()
+                    .into(),
+            };
+            serve_metrics(&m, &access, peer, &headers(pairs)).status()
         };
-        assert_eq!(status(None, local, &[]), StatusCode::OK);
-        assert_eq!(status(None, remote, &[]), StatusCode::FORBIDDEN);
+        assert_eq!(status(None, &[], local, &[]), StatusCode::OK);
+        assert_eq!(status(None, &[], remote, &[]), StatusCode::FORBIDDEN);
         let right = [("authorization", "Bearer s3cret-token")];
-        assert_eq!(status(Some("s3cret-token"), remote, &right), StatusCode::OK);
+        assert_eq!(status(Some("s3cret-token"), &[], remote, &right), StatusCode::OK);
         let wrong = [("authorization", "Bearer s3cret-tokem")];
-        assert_eq!(status(Some("s3cret-token"), remote, &wrong), StatusCode::FORBIDDEN);
+        assert_eq!(status(Some("s3cret-token"), &[], remote, &wrong), StatusCode::FORBIDDEN);
         assert_eq!(
-            status(Some("s3cret-token"), local, &[]),
+            status(Some("s3cret-token"), &[], local, &[]),
             StatusCode::FORBIDDEN,
             "token set: always"
         );
+        // Behind a proxy on this machine loopback proves nothing: without a token, nobody.
+        let proxy = ["127.0.0.0/8"];
+        assert_eq!(status(None, &proxy, local, &[]), StatusCode::FORBIDDEN);
+        let forwarded = [("x-forwarded-for", "127.0.0.1")];
+        assert_eq!(status(None, &proxy, local, &forwarded), StatusCode::FORBIDDEN);
+        assert_eq!(status(Some("s3cret-token"), &proxy, local, &right), StatusCode::OK);
+        assert_eq!(status(Some("s3cret-token"), &proxy, local, &[]), StatusCode::FORBIDDEN);
         assert!(constant_time_eq(b"abc", b"abc") && !constant_time_eq(b"abc", b"abd"));
         assert!(!constant_time_eq(b"abc", b"abcd"));
     }

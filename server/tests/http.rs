@@ -20,6 +20,9 @@ on_both!(
     client_addresses_come_from_trusted_proxies_only,
     every_forwarded_for_line_is_read_in_order,
     requests_beyond_the_concurrency_limit_wait_their_turn,
+    a_slow_request_body_holds_no_turn_and_gets_408,
+    metrics_behind_a_proxy_need_the_token,
+    readiness_probes_are_shared_and_use_the_pool,
 );
 
 async fn health_and_readiness(backend: Backend) {
@@ -51,8 +54,9 @@ async fn readiness_follows_the_directory_down_and_back_up(backend: Backend) {
     );
     assert_eq!(body["checks"]["database"]["ok"], true);
 
-    // Back without restarting Latchkey.
+    // Back without restarting Latchkey: ready again once the cached answer has aged out.
     app.slapd.restart().unwrap();
+    tokio::time::sleep(server::http::READINESS_CACHE).await;
     let ready = c.get(format!("{}/readyz", app.url)).send().await.unwrap();
     assert_eq!(ready.status(), StatusCode::OK);
 }
@@ -318,10 +322,6 @@ async fn client_addresses_come_from_trusted_proxies_only(backend: Backend) {
     }
 }
 
-/// With one turn: a sign-in stuck on a slow Twilio holds it, a page waits for it (and is then
-/// served), and health checks never wait.
-async fn requests_beyond_the_concurrency_limit_wait_their_turn(backend: Backend) {
-    use common::browser::{Browser, setup, step_of};
 /// A proxy that appends its own `X-Forwarded-For` line (instead of extending the client's) must
 /// not let the client's own line pick the address: every line is read, in order.
 async fn every_forwarded_for_line_is_read_in_order(backend: Backend) {
@@ -347,6 +347,10 @@ async fn every_forwarded_for_line_is_read_in_order(backend: Backend) {
     assert_eq!(ips, vec![("203.0.113.7".to_owned(),)], "the refused password's audit row");
 }
 
+/// With one turn: a sign-in stuck on a slow Twilio holds it, a page waits for it (and is then
+/// served), and health checks never wait.
+async fn requests_beyond_the_concurrency_limit_wait_their_turn(backend: Backend) {
+    use common::browser::{Browser, setup, step_of};
     use server::devkit::twilio_standin::Fault;
     // A stall well inside a long Twilio timeout: the checks below have seconds to run, even on
     // a machine busy with every other test.
@@ -376,4 +380,222 @@ async fn every_forwarded_for_line_is_read_in_order(backend: Backend) {
 
     assert!(slow.await.unwrap().ends_with("/sign-in"));
     assert_eq!(step_of(&page.await.unwrap()), "password", "then it is served");
+}
+
+/// With one turn, a client that sends its headers and then trickles its body must not hold the
+/// turn: the body is read (under a deadline) before a turn is taken, and the trickler gets 408.
+async fn a_slow_request_body_holds_no_turn_and_gets_408(backend: Backend) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app(backend, &[("LATCHKEY_SERVER__MAX_CONCURRENT_REQUESTS", "1")]).await;
+    let mut slow = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let head = "POST /api/sign_in_password HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+                Content-Type: application/x-www-form-urlencoded\r\nSec-Fetch-Site: same-origin\r\n\
+                Content-Length: 200\r\n\r\nusername=alice&password=";
+    slow.write_all(head.as_bytes()).await.unwrap();
+    let started = std::time::Instant::now();
+    let (mut reader, mut writer) = slow.into_split();
+    // A byte every 300 ms: the 200-byte body would take a minute, past any per-read timeout.
+    let trickle = tokio::spawn(async move {
+        for _ in 0..200 {
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            if writer.write_all(b"x").await.is_err() {
+                break;
+            }
+        }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+
+    // A page needs the one turn; it is served while the body trickles.
+    let page = app
+        .client()
+        .get(format!("{}/sign-in", app.url))
+        .timeout(std::time::Duration::from_secs(5))
+        .send()
+        .await
+        .expect("the page is served while another request's body trickles in");
+    assert_eq!(page.status(), StatusCode::OK);
+
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(25), async {
+        let mut buf = [0u8; 1024];
+        while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
+            match reader.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => answer.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await;
+    trickle.abort();
+    assert!(read.is_ok(), "the trickling client got an answer");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    let waited = started.elapsed();
+    assert!(
+        waited < std::time::Duration::from_secs(20),
+        "cut off at the body deadline: {waited:?}"
+    );
+}
+
+/// Behind a proxy on the same machine every request comes from loopback, so loopback proves
+/// nothing: with `server.trusted_proxies` set the token is required, and without one the
+/// metrics are refused to everyone.
+async fn metrics_behind_a_proxy_need_the_token(backend: Backend) {
+    let proxies = ("LATCHKEY_SERVER__TRUSTED_PROXIES", r#"["127.0.0.0/8"]"#);
+    let app = spawn_app(backend, &[proxies]).await;
+    for forwarded in [None, Some("203.0.113.5"), Some("127.0.0.1")] {
+        let mut req = app.client().get(format!("{}/metrics", app.url));
+        if let Some(f) = forwarded {
+            req = req.header("x-forwarded-for", f);
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "forwarded for {forwarded:?}");
+    }
+    drop(app);
+
+    let app =
+        spawn_app(backend, &[proxies, ("LATCHKEY_SERVER__METRICS_TOKEN", "m3trics-t0ken")]).await;
+    let c = app.client();
+    let url = format!("{}/metrics", app.url);
+    assert_eq!(c.get(&url).send().await.unwrap().status(), StatusCode::FORBIDDEN);
+    let res = c.get(&url).bearer_auth("m3trics-t0ken").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.text().await.unwrap().contains("# TYPE latchkey_sign_ins_total counter"));
+
+    // Without proxies, this machine may still read them without a token.
+    let app = spawn_app(backend, &[]).await;
+    let res = app.client().get(format!("{}/metrics", app.url)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
+/// What a counting proxy in front of slapd saw: connections, and LDAP binds and searches sent.
+#[derive(Debug, Default)]
+struct LdapTraffic {
+    connections: std::sync::atomic::AtomicUsize,
+    binds: std::sync::atomic::AtomicUsize,
+    searches: std::sync::atomic::AtomicUsize,
+}
+
+impl LdapTraffic {
+    fn read(&self) -> (usize, usize, usize) {
+        use std::sync::atomic::Ordering::SeqCst;
+        (self.connections.load(SeqCst), self.binds.load(SeqCst), self.searches.load(SeqCst))
+    }
+
+    /// Counts the requests in `buf` (client to server), leaving an incomplete one in place.
+    fn count_requests(&self, buf: &mut Vec<u8>) {
+        use std::sync::atomic::Ordering::SeqCst;
+        loop {
+            // LDAPMessage ::= SEQUENCE { messageID INTEGER, protocolOp CHOICE { [APPLICATION n] } }
+            let Some((header, len)) = ber_length(buf) else { return };
+            if buf.len() < header + len {
+                return;
+            }
+            let body = &buf[header..header + len];
+            if let [0x02, id_len, rest @ ..] = body
+                && let Some(&op) = rest.get(usize::from(*id_len))
+            {
+                match op {
+                    0x60 => self.binds.fetch_add(1, SeqCst),
+                    0x63 => self.searches.fetch_add(1, SeqCst),
+                    _ => 0,
+                };
+            }
+            buf.drain(..header + len);
+        }
+    }
+}
+
+/// The header size and content length of the BER element at the start of `buf`, once known.
+fn ber_length(buf: &[u8]) -> Option<(usize, usize)> {
+    let first = *buf.get(1)?;
+    if first & 0x80 == 0 {
+        return Some((2, usize::from(first)));
+    }
+    let n = usize::from(first & 0x7f);
+    let bytes = buf.get(2..2 + n)?;
+    Some((2 + n, bytes.iter().fold(0usize, |acc, b| (acc << 8) | usize::from(*b))))
+}
+
+/// A TCP proxy to `upstream` that counts what passes through.
+async fn counting_proxy(upstream: std::net::SocketAddr) -> (String, std::sync::Arc<LdapTraffic>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let traffic = std::sync::Arc::new(LdapTraffic::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ldap://{}", listener.local_addr().unwrap());
+    let counted = traffic.clone();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            counted.connections.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let Ok(server) = tokio::net::TcpStream::connect(upstream).await else { continue };
+            let (mut client_rx, mut client_tx) = client.into_split();
+            let (mut server_rx, mut server_tx) = server.into_split();
+            let counted = counted.clone();
+            tokio::spawn(async move {
+                let (mut buf, mut pending) = ([0u8; 4096], Vec::new());
+                while let Ok(n @ 1..) = client_rx.read(&mut buf).await {
+                    pending.extend_from_slice(&buf[..n]);
+                    counted.count_requests(&mut pending);
+                    if server_tx.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+            });
+            tokio::spawn(async move {
+                let _ = tokio::io::copy(&mut server_rx, &mut client_tx).await;
+            });
+        }
+    });
+    (url, traffic)
+}
+
+/// Many parallel /readyz hits make at most one directory probe per cache window, on a pooled
+/// connection: the endpoint is unauthenticated and outside the concurrency limit, so it must
+/// not turn each hit into a directory connection and bind.
+async fn readiness_probes_are_shared_and_use_the_pool(backend: Backend) {
+    use server::http::READINESS_CACHE;
+    let slapd = server::devkit::slapd::Slapd::start(&common::demo_seed()).expect("slapd");
+    let (url, traffic) = counting_proxy(slapd.addr()).await;
+    let db = common::TestDb::new(backend).await;
+    let env = common::env_for(&slapd, &db.url, &[("LATCHKEY_DIRECTORY__URL", &url)]);
+    let config = server::config::Config::load_layers(None, &env).expect("config");
+    let prepared = server::commands::prepare(&config).await.expect("start-up");
+    let base = format!("http://{}", prepared.listener.local_addr().unwrap());
+    let run_config = config.clone();
+    let task = tokio::spawn(async move {
+        let _ = server::commands::run(prepared, &run_config).await;
+    });
+    server::sms::install_crypto_provider();
+    let c = reqwest::Client::new();
+    let burst = || async {
+        let started = std::time::Instant::now();
+        let mut hits = tokio::task::JoinSet::new();
+        for _ in 0..32 {
+            let (c, url) = (c.clone(), format!("{base}/readyz"));
+            hits.spawn(async move { c.get(url).send().await.unwrap().status() });
+        }
+        while let Some(status) = hits.join_next().await {
+            assert_eq!(status.unwrap(), StatusCode::OK);
+        }
+        started.elapsed()
+    };
+    // Whatever start-up did (it checks the directory) is not counted.
+    let (connections, binds, searches) = traffic.read();
+
+    let took = burst().await;
+    let (c1, b1, s1) = traffic.read();
+    let windows = 1 + (took.as_secs_f64() / READINESS_CACHE.as_secs_f64()) as usize;
+    assert!(s1 - searches >= 1, "the directory was asked");
+    assert!(s1 - searches <= windows, "{} probes for 32 hits in {took:?}", s1 - searches);
+    assert!(c1 - connections <= 1 && b1 - binds <= 1, "one pooled connection: {c1} {b1}");
+
+    // Once the window has passed, the next hit asks again, on the same pooled connection.
+    tokio::time::sleep(READINESS_CACHE + std::time::Duration::from_millis(200)).await;
+    let took = burst().await;
+    let (c2, b2, s2) = traffic.read();
+    let windows = 1 + (took.as_secs_f64() / READINESS_CACHE.as_secs_f64()) as usize;
+    assert!(s2 > s1, "the cache expires");
+    assert!(s2 - s1 <= windows, "{} probes for 32 hits in {took:?}", s2 - s1);
+    assert_eq!((c2, b2), (c1, b1), "no new connection or bind: the probe uses the pool");
+    task.abort();
 }
