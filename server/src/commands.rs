@@ -71,6 +71,8 @@ pub async fn run(prepared: Prepared, config: &Config) -> Result<(), StartupError
         .local_addr()
         .map_err(|source| StartupError::Listen { addr: config.server.address.clone(), source })?;
     let expired = tokio::spawn(delete_expired_sessions(db.clone()));
+    let pruning =
+        tokio::spawn(crate::db::retention::prune_every_hour(db.clone(), config.retention()));
     tracing::info!(
         %addr,
         public_url = %config.server.public_url,
@@ -83,6 +85,7 @@ pub async fn run(prepared: Prepared, config: &Config) -> Result<(), StartupError
         .with_graceful_shutdown(shutdown_signal())
         .await;
     expired.abort();
+    pruning.abort();
     db.close().await;
     served.map_err(|source| StartupError::Listen { addr: addr.to_string(), source })
 }

@@ -260,6 +260,9 @@ pub struct SecurityConfig {
     /// Wrong passwords from one client IP (any login) that lock the IP for `login_lock_secs`.
     #[serde(default = "defaults::ip_failures_before_lock")]
     pub ip_failures_before_lock: u32,
+    /// Days the audit trail keeps an event; older ones are deleted (hourly).
+    #[serde(default = "defaults::audit_retention_days")]
+    pub audit_retention_days: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -376,6 +379,9 @@ mod defaults {
     }
     pub fn ip_failures_before_lock() -> u32 {
         50
+    }
+    pub fn audit_retention_days() -> u32 {
+        365
     }
 }
 
@@ -586,6 +592,7 @@ impl Config {
             ("security.remember_browser_days", sec.remember_browser_days),
             ("security.login_failures_before_lock", sec.login_failures_before_lock),
             ("security.ip_failures_before_lock", sec.ip_failures_before_lock),
+            ("security.audit_retention_days", sec.audit_retention_days),
         ] {
             if value == 0 {
                 p.push(format!("{key} must be at least 1"));
@@ -689,6 +696,25 @@ impl Config {
                 lock_secs,
                 window_secs: 3600,
             },
+        }
+    }
+
+    /// How long stored rows are kept: the audit trail as configured; throttle counts and sent
+    /// texts for the longest window any limit reads them in.
+    pub fn retention(&self) -> crate::db::retention::Retention {
+        let s = &self.security;
+        let secs = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        let rules = self.throttle_rules();
+        crate::db::retention::Retention {
+            audit_secs: i64::from(s.audit_retention_days).saturating_mul(86_400),
+            login_failure_secs: [rules.account, rules.ip]
+                .iter()
+                .map(|r| r.window_secs.max(r.lock_secs))
+                .max()
+                .unwrap_or(86_400),
+            // Per-person and global limits count a day; the cooldown may be set longer.
+            sms_send_secs: secs(s.send_cooldown_secs).max(86_400),
+            batch: 1000,
         }
     }
 

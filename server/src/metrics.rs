@@ -60,6 +60,11 @@ const HELP: &[(&str, &str, &str)] = &[
     ("latchkey_directory_seconds", "histogram", "Directory operation latency."),
     ("latchkey_directory_errors_total", "counter", "Directory operations that failed."),
     ("latchkey_audit_events_total", "counter", "Audit events by kind."),
+    (
+        "latchkey_admin_refusals_total",
+        "counter",
+        "Administrator pages, operations and exports refused to someone not signed in (not audited).",
+    ),
 ];
 
 impl Metrics {
@@ -162,6 +167,12 @@ impl<A: AuditLog> AuditLog for MeteredAudit<A> {
         limit: u32,
     ) -> Result<Vec<StoredAuditEvent>, Unavailable> {
         self.inner.for_user(user_id, older_than, limit).await
+    }
+
+    fn anonymous_refusal(&self, what: &str) {
+        // `what` is one of a few fixed names in the code, never the caller's input.
+        self.metrics.count("latchkey_admin_refusals_total", vec![("what", what.to_owned())]);
+        self.inner.anonymous_refusal(what);
     }
 }
 

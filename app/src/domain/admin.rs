@@ -184,7 +184,9 @@ impl AdminService {
         audit::write(&*self.p.audit, client, entry).await;
     }
 
-    /// The caller is an administrator now, by the directory's word. A refusal is audited.
+    /// The caller is an administrator now, by the directory's word. Refusing someone signed in
+    /// is audited; refusing someone anonymous is only counted (see
+    /// [`AuditLog::anonymous_refusal`]).
     pub async fn authorize(
         &self,
         client: &Client,
@@ -200,6 +202,11 @@ impl AdminService {
         };
         if allowed {
             return Ok(());
+        }
+        if user.is_none() {
+            tracing::debug!(what, "refused an administrator operation to someone not signed in");
+            self.p.audit.anonymous_refusal(what);
+            return Err(AdminError::Forbidden);
         }
         tracing::warn!(what, "refused an administrator operation");
         self.audit(client, user, "admin.denied", None, "refused", Some(what.to_owned())).await;

@@ -51,6 +51,10 @@ pub trait AuditLog: Send + Sync {
         older_than: Option<i64>,
         limit: u32,
     ) -> Result<Vec<StoredAuditEvent>, Unavailable>;
+    /// Someone not signed in was refused `what` (an administrator page, operation or export).
+    /// Not an event in the trail: anyone can cause any number of them, and a row each would let
+    /// them grow the table at will. Counted where the log is measured (`MeteredAudit`).
+    fn anonymous_refusal(&self, _what: &str) {}
 }
 
 /// What happened, for [`write`]: `actor` is (user id, login); `subject` whom it was done to,

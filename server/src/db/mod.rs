@@ -54,6 +54,7 @@ macro_rules! on_pool {
 
 mod account;
 mod codes;
+pub mod retention;
 mod sign_in;
 
 /// A failed query, as the domain sees it: the database is unavailable. The error (never a
