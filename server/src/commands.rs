@@ -28,6 +28,8 @@ pub enum StartupError {
     Demo(String),
     #[error("sms: {0}")]
     Sms(String),
+    #[error("phones: {0}")]
+    Phones(String),
     #[error("check failed: {0} problem(s) above")]
     CheckFailed(usize),
 }
@@ -258,4 +260,164 @@ pub async fn send_test_sms(config: &Config, to: &str) -> Result<(), StartupError
         }
         Err(e) => Err(StartupError::Sms(e.to_string())),
     }
+}
+
+/// Whose numbers `latchkey phones mark-verified` records as verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PhoneSelection {
+    /// Everyone in the directory with a phone number.
+    All,
+    /// One person, by login.
+    Login(String),
+}
+
+impl PhoneSelection {
+    /// The command as the operator ran it, for the audit trail.
+    pub fn command(&self) -> String {
+        match self {
+            PhoneSelection::All => "latchkey phones mark-verified --all".to_owned(),
+            PhoneSelection::Login(login) => {
+                format!("latchkey phones mark-verified --login {login}")
+            }
+        }
+    }
+}
+
+/// A person whose numbers were just recorded as verified.
+#[derive(Debug, Clone)]
+pub struct MarkedPhones {
+    pub person: app::domain::directory::Person,
+    pub numbers: Vec<app::domain::phone::E164>,
+}
+
+/// Reads the selected people from the directory and records each of their numbers that is not
+/// verified yet as verified by an operator (numbers already verified keep their record). Shared
+/// by `latchkey phones mark-verified` and the demo's seeding; the command also audits.
+pub async fn mark_phones_verified(
+    db: &Db,
+    directory: &LdapDirectory,
+    selection: &PhoneSelection,
+    now: i64,
+) -> Result<Vec<MarkedPhones>, StartupError> {
+    use app::domain::directory::{Directory, UserId, Username};
+    use app::domain::ports::{VerifiedBy, VerifiedPhones};
+    let failed = |e: app::domain::directory::DirectoryError| StartupError::Phones(e.to_string());
+    let people = match selection {
+        PhoneSelection::Login(login) => {
+            let username = Username::parse(login)
+                .map_err(|_| StartupError::Phones(format!("{login:?} is not a possible login")))?;
+            let person = directory.find_by_login(&username).await.map_err(failed)?;
+            let nobody = || StartupError::Phones(format!("nobody has login {login:?}"));
+            vec![person.ok_or_else(nobody)?]
+        }
+        PhoneSelection::All => {
+            let mut people = Vec::new();
+            for id in ids_with_phones(directory).await? {
+                // Gone since the search: nothing to mark.
+                if let Some(person) = directory.find_by_id(&UserId(id)).await.map_err(failed)? {
+                    people.push(person);
+                }
+            }
+            people
+        }
+    };
+    let database = |e: app::domain::ports::Unavailable| StartupError::Phones(e.to_string());
+    let mut marked = Vec::new();
+    for person in people {
+        let known = db.verified_phones(&person.id).await.map_err(database)?;
+        let new: Vec<_> = person
+            .phones
+            .iter()
+            .filter(|n| !known.iter().any(|r| r.number == n.as_str()))
+            .cloned()
+            .collect();
+        for number in &new {
+            db.mark_verified(&person.id, number, VerifiedBy::Operator, now)
+                .await
+                .map_err(database)?;
+        }
+        if !new.is_empty() {
+            marked.push(MarkedPhones { person, numbers: new });
+        }
+    }
+    Ok(marked)
+}
+
+/// The ids of everyone under the base DN with a login and a phone value, read through the
+/// paged-results control (a directory may hold more people than one search may return).
+async fn ids_with_phones(directory: &LdapDirectory) -> Result<Vec<String>, StartupError> {
+    use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
+    let d = directory.config();
+    let mut ldap = directory.service_connection().await?;
+    let filter = format!("(&({}=*)({}=*))", d.login_attribute, d.phone_attribute);
+    let id_attr = d.user_id_attribute.clone();
+    let adapters: Vec<Box<dyn Adapter<_, _>>> =
+        vec![Box::new(EntriesOnly::new()), Box::new(PagedResults::new(100))];
+    let searched = async {
+        let mut stream = ldap
+            .streaming_search_with(
+                adapters,
+                &d.base_dn,
+                ldap3::Scope::Subtree,
+                &filter,
+                vec![id_attr.as_str()],
+            )
+            .await?;
+        let mut ids = Vec::new();
+        while let Some(entry) = stream.next().await? {
+            let entry = ldap3::SearchEntry::construct(entry);
+            if let Some(id) = entry.attrs.get(&id_attr).and_then(|v| v.first()) {
+                ids.push(id.clone());
+            }
+        }
+        stream.finish().await.success()?;
+        Ok::<_, ldap3::LdapError>(ids)
+    }
+    .await;
+    let _ = ldap.unbind().await;
+    searched.map_err(|e| StartupError::Phones(format!("cannot list people with phones: {e}")))
+}
+
+/// `latchkey phones mark-verified`: for a move from a system that verified the numbers itself
+/// (Gluu Casa), records the numbers now in the directory as verified, and writes one audit event
+/// per person naming the command. Prints what it marked.
+pub async fn phones_mark_verified(
+    config: &Config,
+    selection: &PhoneSelection,
+) -> Result<(), StartupError> {
+    let db = open_database(config).await?;
+    let directory = LdapDirectory::new(config.directory.clone());
+    let now = app::domain::now_ms() / 1000;
+    let outcome = mark_phones_verified(&db, &directory, selection, now).await;
+    let marked = match outcome {
+        Ok(marked) => marked,
+        Err(e) => {
+            db.close().await;
+            return Err(e);
+        }
+    };
+    let command = selection.command();
+    let operator = std::env::var("USER").unwrap_or_else(|_| "unknown".to_owned());
+    let client = app::domain::sign_in::Client {
+        ip: "local".to_owned(),
+        user_agent: format!("{command} (run by {operator})"),
+        now,
+        lang: app::i18n::Lang::En,
+    };
+    for m in &marked {
+        let masked: Vec<String> = m.numbers.iter().map(|n| n.masked()).collect();
+        let entry = app::domain::audit::Entry {
+            kind: "phone.marked_verified",
+            actor: None,
+            subject: Some(m.person.id.as_str()),
+            outcome: "operator",
+            detail: Some(format!("{command}: {}", masked.join(", "))),
+        };
+        app::domain::audit::write(&db, &client, entry).await;
+        println!("{}: marked {} verified", m.person.login, masked.join(", "));
+    }
+    let numbers: usize = marked.iter().map(|m| m.numbers.len()).sum();
+    println!("{numbers} number(s) of {} person(s) marked verified", marked.len());
+    db.close().await;
+    Ok(())
 }

@@ -280,11 +280,19 @@ pub struct PolicyConfig {
     pub two_factor: TwoFactorPolicy,
     /// Verified phones needed before 2-step sign-in can be turned on.
     pub min_phones: u32,
+    /// Send sign-in codes to every number in the phone attribute, also those Latchkey never
+    /// verified (anything another tool, or the person, wrote there). Off: only numbers proved
+    /// with a code or marked verified by `latchkey phones mark-verified` are second factors.
+    pub trust_unverified_directory_phones: bool,
 }
 
 impl Default for PolicyConfig {
     fn default() -> Self {
-        Self { two_factor: TwoFactorPolicy::Optional, min_phones: 1 }
+        Self {
+            two_factor: TwoFactorPolicy::Optional,
+            min_phones: 1,
+            trust_unverified_directory_phones: false,
+        }
     }
 }
 

@@ -85,6 +85,10 @@ pub fn build_app(config: &Config, db: Db, directory: LdapDirectory) -> Result<Ro
         config.code_rules(),
     );
     let secs = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    let phone_trust = app::domain::verified::PhoneTrust::new(
+        Arc::new(db.clone()),
+        config.policy.trust_unverified_directory_phones,
+    );
     let texter = Texter::new(
         codes,
         sms,
@@ -99,6 +103,7 @@ pub fn build_app(config: &Config, db: Db, directory: LdapDirectory) -> Result<Ro
         texter: texter.clone(),
         phones: config.phone_policy()?,
         tokens: hasher,
+        phone_trust: phone_trust.clone(),
         settings: SignInSettings {
             policy_required: config.policy.two_factor == TwoFactorPolicy::Required,
             remember_browser_days: config.security.remember_browser_days,
@@ -115,6 +120,7 @@ pub fn build_app(config: &Config, db: Db, directory: LdapDirectory) -> Result<Ro
         audit: audit.clone(),
         texter: texter.clone(),
         phones: config.phone_policy()?,
+        phone_trust: phone_trust.clone(),
         keys: CodeHasher::new(config.security.hmac_keys.clone()),
         settings: SecuritySettings {
             policy_required: config.policy.two_factor == TwoFactorPolicy::Required,
@@ -132,6 +138,7 @@ pub fn build_app(config: &Config, db: Db, directory: LdapDirectory) -> Result<Ro
         audit: audit.clone(),
         trail: Arc::new(db.clone()),
         texter: texter.clone(),
+        phone_trust,
         keys: CodeHasher::new(config.security.hmac_keys.clone()),
         reauth_window_secs: secs(config.security.reauth_window_secs),
         page_size: 20,

@@ -33,6 +33,11 @@ enum Command {
         #[arg(long)]
         to: String,
     },
+    /// Phone numbers in the directory.
+    Phones {
+        #[command(subcommand)]
+        action: PhonesCommand,
+    },
     /// Run the local Twilio stand-in (for the end-to-end tests): prints one JSON line with its
     /// URL and credentials, then serves until interrupted.
     #[command(hide = true)]
@@ -48,6 +53,20 @@ enum Command {
         /// Scratch directory for the demo database (emptied at every start).
         #[arg(long, default_value = "target/demo")]
         data_dir: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PhonesCommand {
+    /// Record the numbers now in the directory as verified, so they receive sign-in codes (for
+    /// a move from a system that verified them, such as Gluu Casa). Audited per person.
+    MarkVerified {
+        /// Everyone in the directory with a phone number.
+        #[arg(long, conflicts_with = "login", required_unless_present = "login")]
+        all: bool,
+        /// One person, by login.
+        #[arg(long)]
+        login: Option<String>,
     },
 }
 
@@ -95,6 +114,13 @@ async fn run(cli: Cli) -> Result<(), StartupError> {
             Ok(())
         }
         Command::SendTestSms { to } => commands::send_test_sms(&config, &to).await,
+        Command::Phones { action: PhonesCommand::MarkVerified { all: _, login } } => {
+            let selection = match login {
+                Some(login) => commands::PhoneSelection::Login(login),
+                None => commands::PhoneSelection::All,
+            };
+            commands::phones_mark_verified(&config, &selection).await
+        }
         Command::Demo { .. } | Command::TwilioStandin { .. } => unreachable!("handled above"),
     }
 }

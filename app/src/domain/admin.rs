@@ -15,6 +15,7 @@ use super::ports::Unavailable;
 use super::security::{AccountStore, PhoneSettings, TrustedBrowser};
 use super::sign_in::{Authenticated, Client, Notice, SignInStore};
 use super::texting::Texter;
+use super::verified::PhoneTrust;
 
 /// Which events to read from the trail. Empty fields do not filter.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -121,6 +122,8 @@ pub struct AdminPhone {
     pub nickname: Option<String>,
     pub added_at: Option<i64>,
     pub last_used_at: Option<i64>,
+    /// Latchkey proved it (or an operator vouched for it); unverified numbers get no codes.
+    pub verified: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -142,6 +145,8 @@ pub struct AdminParts {
     pub audit: Arc<dyn AuditLog>,
     pub trail: Arc<dyn AuditTrail>,
     pub texter: Texter,
+    /// Whether each of a person's numbers is verified; forgets a removed number's record.
+    pub phone_trust: PhoneTrust,
     pub keys: CodeHasher,
     pub reauth_window_secs: i64,
     pub page_size: usize,
@@ -289,12 +294,14 @@ impl AdminService {
     pub async fn person(&self, id: &str, now: i64) -> Result<PersonDetail, AdminError> {
         let person = self.subject(id).await?;
         let settings: Vec<PhoneSettings> = self.p.accounts.phone_settings(&person.id).await?;
+        let verified = self.p.phone_trust.records(&person.id).await?;
         let phones = person
             .phones
             .iter()
             .map(|n| {
                 let meta = settings.iter().find(|s| s.number == n.as_str());
                 AdminPhone {
+                    verified: verified.iter().any(|r| r.number == n.as_str()),
                     key: self.key(&person, n),
                     number: n.as_str().to_owned(),
                     nickname: meta.and_then(|m| m.nickname.clone()),
@@ -355,6 +362,7 @@ impl AdminService {
             .ok_or(AdminError::NoSuchPhone)?;
         self.p.directory.remove_phone(&person, &number).await?;
         self.p.accounts.forget_phone(&person.id, number.as_str()).await?;
+        self.p.phone_trust.forget(&person.id, &number).await?;
         let left: Vec<&E164> = person.phones.iter().filter(|n| **n != number).collect();
         if left.is_empty() {
             self.p.sign_in_store.set_two_factor(&person.id, false, client.now).await?;

@@ -32,6 +32,7 @@ pub mod security;
 pub mod sign_in;
 pub mod sms;
 pub mod texting;
+pub mod verified;
 
 use std::sync::Arc;
 

@@ -32,3 +32,65 @@ pub trait DemoOutbox: Send + Sync {
     /// The newest `limit` texts, newest first.
     async fn recent(&self, limit: u32) -> Result<Vec<DemoText>, Unavailable>;
 }
+
+/// How Latchkey came to trust a phone number as a second factor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VerifiedBy {
+    /// Added on the security page with a code texted to it.
+    SecurityPage,
+    /// Enrolled with a code while signing in (policy `required`, or 2-step sign-in on).
+    SignInEnrolment,
+    /// Already in the directory; the person proved it with a code ("Verify" on the security
+    /// page).
+    Verify,
+    /// An operator vouched for it with `latchkey phones mark-verified` (numbers another system,
+    /// such as Gluu Casa, verified), audited per person.
+    Operator,
+}
+
+impl VerifiedBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VerifiedBy::SecurityPage => "security_page",
+            VerifiedBy::SignInEnrolment => "sign_in_enrolment",
+            VerifiedBy::Verify => "verify",
+            VerifiedBy::Operator => "operator",
+        }
+    }
+}
+
+/// A number recorded as verified for a person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedPhone {
+    /// E.164.
+    pub number: String,
+    /// Unix seconds.
+    pub verified_at: i64,
+    /// [`VerifiedBy::as_str`].
+    pub method: String,
+}
+
+/// The numbers Latchkey verified, per person (stable user id) and E.164 number. Implemented by
+/// the SQL store (`server/src/db/verified.rs`). Which of them count is decided in
+/// [`super::verified::PhoneTrust`].
+#[async_trait]
+pub trait VerifiedPhones: Send + Sync {
+    async fn verified_phones(
+        &self,
+        user_id: &super::directory::UserId,
+    ) -> Result<Vec<VerifiedPhone>, Unavailable>;
+    /// Records `number` as verified (again: the newest proof wins).
+    async fn mark_verified(
+        &self,
+        user_id: &super::directory::UserId,
+        number: &super::phone::E164,
+        by: VerifiedBy,
+        now: i64,
+    ) -> Result<(), Unavailable>;
+    /// Forgets the record (the number was removed).
+    async fn forget_verified(
+        &self,
+        user_id: &super::directory::UserId,
+        number: &str,
+    ) -> Result<(), Unavailable>;
+}

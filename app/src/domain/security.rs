@@ -14,11 +14,12 @@ use super::audit::{self as audit, AuditLog, StoredAuditEvent};
 use super::codes::{CodeError, CodeHasher, Purpose, SendRequest};
 use super::directory::{Directory, PasswordCheck, Person, UserId};
 use super::phone::{E164, PhonePolicy};
-use super::ports::Unavailable;
+use super::ports::{Unavailable, VerifiedBy};
 use super::sign_in::{
     Authenticated, Client, Notice, SignInStore, failure_detail, random_token, throttle,
 };
 use super::texting::{TextOutcome, Texter};
+use super::verified::PhoneTrust;
 
 /// A phone's metadata as stored (the number itself lives in the directory).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,6 +82,8 @@ pub trait AccountStore: Send + Sync {
 pub enum FlowKind {
     AddPhone,
     Reauth,
+    /// Proving a number that is already in the directory but was never verified.
+    VerifyPhone,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -126,10 +129,10 @@ pub fn next(kind: FlowKind, step: &Step, event: &Event) -> Result<Option<Step>, 
     use FlowKind as K;
     use Step as S;
     let next = match (kind, step, event) {
-        (K::AddPhone, S::EnterNumber, E::TextSent { number }) => {
+        (K::AddPhone | K::VerifyPhone, S::EnterNumber, E::TextSent { number }) => {
             Some(Some(S::CodeSent { number: number.clone() }))
         }
-        (K::AddPhone, S::EnterNumber, E::TextFailed { number }) => {
+        (K::AddPhone | K::VerifyPhone, S::EnterNumber, E::TextFailed { number }) => {
             Some(Some(S::SendFailed { number: number.clone() }))
         }
         (K::Reauth, S::Password, E::TextSent { number }) => {
@@ -172,7 +175,8 @@ pub struct Flow {
 impl Flow {
     pub fn new(kind: FlowKind) -> Self {
         let step = match kind {
-            FlowKind::AddPhone => Step::EnterNumber,
+            // Verifying texts the number at once; the flow is kept only once it has.
+            FlowKind::AddPhone | FlowKind::VerifyPhone => Step::EnterNumber,
             FlowKind::Reauth => Step::Password,
         };
         Self { id: random_token(16), kind, step, last_sent_at: None }
@@ -262,6 +266,10 @@ pub struct PhoneView {
     pub preferred: bool,
     pub added_at: Option<i64>,
     pub last_used_at: Option<i64>,
+    /// Latchkey proved it (or an operator vouched for it).
+    pub verified: bool,
+    /// It may receive sign-in codes: verified, or any number when the directory is trusted.
+    pub usable: bool,
 }
 
 /// Everything the security page shows.
@@ -303,6 +311,8 @@ pub struct SecurityParts {
     pub audit: Arc<dyn AuditLog>,
     pub texter: Texter,
     pub phones: PhonePolicy,
+    /// Which directory numbers are second factors; records the numbers proved here.
+    pub phone_trust: PhoneTrust,
     pub keys: CodeHasher,
     pub settings: SecuritySettings,
 }
@@ -321,6 +331,10 @@ impl std::fmt::Debug for SecurityService {
 
 /// Longest phone nickname, in characters.
 pub const MAX_NICKNAME: usize = 40;
+
+/// Verified-number records this recent are kept even when the directory entry read does not
+/// show their number (see [`SecurityService::phone_views`]).
+const PRUNE_GRACE_SECS: i64 = 60;
 
 impl SecurityService {
     pub fn new(parts: SecurityParts) -> Self {
@@ -384,17 +398,28 @@ impl SecurityService {
         &self,
         user: &Authenticated,
         person: &Person,
+        now: i64,
     ) -> Result<Vec<PhoneView>, SecurityError> {
-        let settings = self.p.accounts.phone_settings(&user.user_id).await?;
+        let (settings, verified) = tokio::try_join!(
+            self.p.accounts.phone_settings(&user.user_id),
+            self.p.phone_trust.records(&user.user_id),
+        )?;
         let numbers: Vec<String> = person.phones.iter().map(|n| n.as_str().to_owned()).collect();
         if settings.iter().any(|s| !numbers.contains(&s.number)) {
             self.p.accounts.prune_phones(&user.user_id, &numbers).await?;
         }
+        // A number another tool removed loses its proof: written back later, it is unproved.
+        // Records younger than a minute stay (the entry may have been read before an add).
+        if verified.iter().any(|r| !numbers.contains(&r.number)) {
+            self.p.phone_trust.prune(person, &verified, now - PRUNE_GRACE_SECS).await?;
+        }
+        let trust = self.p.phone_trust.trusts_directory();
         let mut views: Vec<PhoneView> = person
             .phones
             .iter()
             .map(|n| {
                 let meta = settings.iter().find(|s| s.number == n.as_str());
+                let is_verified = verified.iter().any(|r| r.number == n.as_str());
                 PhoneView {
                     key: self.key(user, n),
                     masked: n.masked(),
@@ -402,6 +427,8 @@ impl SecurityService {
                     preferred: meta.is_some_and(|m| m.preferred),
                     added_at: meta.map(|m| m.added_at),
                     last_used_at: meta.and_then(|m| m.last_used_at),
+                    verified: is_verified,
+                    usable: is_verified || trust,
                 }
             })
             .collect();
@@ -416,7 +443,7 @@ impl SecurityService {
         older_than: Option<i64>,
     ) -> Result<Overview, SecurityError> {
         let person = self.person(user).await?;
-        let phones = self.phone_views(user, &person).await?;
+        let phones = self.phone_views(user, &person, now).await?;
         let size = self.p.settings.activity_page_size;
         let mut activity =
             self.p.audit.for_user(user.user_id.as_str(), older_than, size + 1).await?;
@@ -447,7 +474,7 @@ impl SecurityService {
         number: &E164,
     ) -> Result<Notice, SecurityError> {
         let purpose = match flow.kind {
-            FlowKind::AddPhone => Purpose::Enrol,
+            FlowKind::AddPhone | FlowKind::VerifyPhone => Purpose::Enrol,
             FlowKind::Reauth => Purpose::Reauth,
         };
         let req = SendRequest {
@@ -536,6 +563,82 @@ impl SecurityService {
         }
     }
 
+    /// The code just accepted was texted to `sent_to`; the flow would store `number`. They
+    /// differ when two posts raced (the flow moved to another number while a code for the first
+    /// was outstanding): the code proves `sent_to`, not `number`, so nothing is stored.
+    async fn proved_flow_number(
+        &self,
+        client: &Client,
+        user: &Authenticated,
+        number: &E164,
+        sent_to: &str,
+    ) -> Result<(), SecurityError> {
+        if number.as_str() == sent_to {
+            return Ok(());
+        }
+        tracing::warn!("a phone code was for another number than the flow's");
+        let detail = Some(format!("{} number_mismatch", number.masked()));
+        self.audit(client, user, "security.code", "rejected", detail).await;
+        Err(SecurityError::OutOfOrder)
+    }
+
+    /// "Verify" on a number that is in the directory but not verified: after the usual
+    /// recent-sign-in check, a code is texted to it. `flow` becomes the verification.
+    pub async fn verify_start(
+        &self,
+        client: &Client,
+        user: &Authenticated,
+        flow: &mut Option<Flow>,
+        key: &str,
+    ) -> Result<Notice, SecurityError> {
+        self.require_recent(user, client.now)?;
+        let person = self.person(user).await?;
+        let number = self.find(user, &person, key)?.clone();
+        let records = self.p.phone_trust.records(&user.user_id).await?;
+        if records.iter().any(|r| r.number == number.as_str()) {
+            return Ok(Notice::info("security.phone_verified"));
+        }
+        let mut started = Flow::new(FlowKind::VerifyPhone);
+        let sent = self.text(client, user, &mut started, &number).await;
+        // Kept only once a text went out or failed at the provider (it can be sent again);
+        // a refusal before that (a send limit) leaves nothing to continue.
+        if started.step != Step::EnterNumber {
+            *flow = Some(started);
+        }
+        sent
+    }
+
+    /// Finishes verifying: the code proves the number, which becomes a second factor.
+    pub async fn verify_finish(
+        &self,
+        client: &Client,
+        user: &Authenticated,
+        flow: &mut Flow,
+        code: &str,
+    ) -> Result<Notice, SecurityError> {
+        let (FlowKind::VerifyPhone, Step::CodeSent { number }) = (flow.kind, flow.step.clone())
+        else {
+            return Err(SecurityError::OutOfOrder);
+        };
+        // Still the person's (checked before the code is used up, as when adding).
+        let person = self.person(user).await?;
+        if !person.phones.contains(&number) {
+            return Err(SecurityError::NoSuchPhone);
+        }
+        let sent_to = self
+            .p
+            .texter
+            .codes()
+            .verify(&flow.id, Purpose::Enrol, user.user_id.as_str(), code, client.now)
+            .await
+            .map_err(SecurityError::Code)?;
+        self.proved_flow_number(client, user, &number, &sent_to).await?;
+        self.p.phone_trust.record(&user.user_id, &number, VerifiedBy::Verify, client.now).await?;
+        flow.advance(&Event::CodeAccepted)?;
+        self.audit(client, user, "phone.verified", "verified", Some(number.masked())).await;
+        Ok(Notice::info("security.phone_verified"))
+    }
+
     pub fn change_number(&self, flow: &mut Flow) -> Result<(), SecurityError> {
         flow.advance(&Event::ChangeNumber).map(|_| ())
     }
@@ -559,13 +662,19 @@ impl SecurityService {
         // same code good for another try.
         self.check_available(user, &number).await?;
         let person = self.person(user).await?;
-        self.p
+        let sent_to = self
+            .p
             .texter
             .codes()
             .verify(&flow.id, Purpose::Enrol, user.user_id.as_str(), code, client.now)
             .await
             .map_err(SecurityError::Code)?;
+        self.proved_flow_number(client, user, &number, &sent_to).await?;
         self.p.directory.add_phone(&person, &number).await?;
+        // After the directory write: if this fails the number is there but unverified, which
+        // fails closed (it is not a factor until proved again).
+        let by = VerifiedBy::SecurityPage;
+        self.p.phone_trust.record(&user.user_id, &number, by, client.now).await?;
         let label = nickname.unwrap_or_else(|| default_nickname(&number));
         self.p.accounts.name_phone(&user.user_id, number.as_str(), &label, client.now).await?;
         flow.advance(&Event::CodeAccepted)?;
@@ -625,13 +734,17 @@ impl SecurityService {
         self.require_recent(user, client.now)?;
         let person = self.person(user).await?;
         let number = self.find(user, &person, key)?.clone();
-        let left = person.phones.len().saturating_sub(1);
-        let below = (left as u32) < self.p.settings.min_phones;
+        let views = self.phone_views(user, &person, client.now).await?;
+        // Only second factors count: removing a number that never was one (unverified) leaves
+        // 2-step sign-in as it is.
+        let factors = views.iter().filter(|v| v.usable).count();
+        let removes_factor = views.iter().any(|v| v.key == key && v.usable);
+        let left = if removes_factor { factors.saturating_sub(1) } else { factors };
+        let below = removes_factor && (left as u32) < self.p.settings.min_phones;
         let two_factor_on = self.p.sign_in_store.two_factor_enabled(&user.user_id).await?;
         if below && self.p.settings.policy_required {
             return Err(SecurityError::RequiredByPolicy);
         }
-        let views = self.phone_views(user, &person).await?;
         let label = views
             .iter()
             .find(|v| v.key == key)
@@ -655,6 +768,7 @@ impl SecurityService {
         let (plan, person, number) = self.plan(client, user, key).await?;
         self.p.directory.remove_phone(&person, &number).await?;
         self.p.accounts.forget_phone(&user.user_id, number.as_str()).await?;
+        self.p.phone_trust.forget(&user.user_id, &number).await?;
         if plan.turns_off_two_factor {
             self.p.sign_in_store.set_two_factor(&user.user_id, false, client.now).await?;
             self.audit(client, user, "two_factor.off", "phone_removed", None).await;
@@ -678,8 +792,10 @@ impl SecurityService {
         on: bool,
     ) -> Result<Notice, SecurityError> {
         if on {
+            // Only verified numbers are phones for signing in.
             let person = self.person(user).await?;
-            if (person.phones.len() as u32) < self.p.settings.min_phones {
+            let factors = self.p.phone_trust.usable(&person).await?;
+            if (factors.len() as u32) < self.p.settings.min_phones {
                 return Err(SecurityError::NotEnoughPhones);
             }
         } else {
@@ -761,9 +877,11 @@ impl SecurityService {
             self.p.sign_in_store.clear_login_failures(&key).await?;
         }
         let two_factor_on = self.p.sign_in_store.two_factor_enabled(&user.user_id).await?;
-        let phones = self.phone_views(user, &person).await?;
+        // The code goes to a second factor only: the preferred phone among the verified ones.
+        let phones = self.phone_views(user, &person, client.now).await?;
         let preferred = phones
-            .first()
+            .iter()
+            .find(|v| v.usable)
             .and_then(|v| person.phones.iter().find(|n| self.key(user, n) == v.key))
             .cloned();
         match preferred {
@@ -868,8 +986,17 @@ mod tests {
             ((K::Reauth, 2, 5), Some(None)),
             ((K::Reauth, 3, 0), sent()),
             ((K::Reauth, 3, 1), failed()),
+            // Verifying: texted at once, resent to the same number only, no other number.
+            ((K::VerifyPhone, 0, 0), sent()),
+            ((K::VerifyPhone, 0, 1), failed()),
+            ((K::VerifyPhone, 0, 2), Some(Some(S::CodeSent { number: b() }))),
+            ((K::VerifyPhone, 2, 0), sent()),
+            ((K::VerifyPhone, 2, 1), failed()),
+            ((K::VerifyPhone, 2, 5), Some(None)),
+            ((K::VerifyPhone, 3, 0), sent()),
+            ((K::VerifyPhone, 3, 1), failed()),
         ];
-        for kind in [K::AddPhone, K::Reauth] {
+        for kind in [K::AddPhone, K::Reauth, K::VerifyPhone] {
             for (si, step) in steps.iter().enumerate() {
                 for (ei, event) in events.iter().enumerate() {
                     let want = allowed

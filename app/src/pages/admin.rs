@@ -41,6 +41,8 @@ pub struct AdminPhoneView {
     pub nickname: String,
     pub added_at: Option<i64>,
     pub last_used_at: Option<i64>,
+    /// Latchkey proved it; an unverified number receives no sign-in codes.
+    pub verified: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -209,6 +211,7 @@ pub async fn load_person(id: String) -> Result<PersonView, AppError> {
                 nickname: p.nickname.unwrap_or_else(|| t("security.unnamed").to_owned()),
                 added_at: p.added_at,
                 last_used_at: p.last_used_at,
+                verified: p.verified,
             })
             .collect(),
         browsers: person.browsers.into_iter().map(|b| (b.description, b.last_used_at)).collect(),
@@ -470,8 +473,15 @@ fn person_view(
                     let prefix = format!("remove-{}", p.key);
                     let id = id.clone();
                     view! {
-                        <li class="py-3" data-number=p.number.clone()>
-                            <p><span class="font-medium">{p.nickname.clone()}</span> " " <span class="font-mono">{p.number.clone()}</span></p>
+                        <li class="py-3" data-number=p.number.clone() data-verified=if p.verified { "yes" } else { "no" }>
+                            <p>
+                                <span class="font-medium">{p.nickname.clone()}</span> " " <span class="font-mono">{p.number.clone()}</span> " "
+                                {if p.verified {
+                                    view! { <span class="text-xs text-slate-600 dark:text-slate-300">{t("security.verified")}</span> }.into_any()
+                                } else {
+                                    view! { <span class="rounded-full bg-amber-50 px-2 py-0.5 text-xs font-medium text-amber-800 dark:bg-amber-950 dark:text-amber-200">{t("security.not_verified")}</span> }.into_any()
+                                }}
+                            </p>
                             <p class="text-xs text-slate-500 dark:text-slate-400">
                                 {phone_dates(p.added_at, p.last_used_at)}
                             </p>

@@ -23,6 +23,10 @@ pub struct PhoneItem {
     pub preferred: bool,
     pub added_at: Option<i64>,
     pub last_used_at: Option<i64>,
+    /// Latchkey proved it; an unverified number is shown as such, with a way to verify it.
+    pub verified: bool,
+    /// It may receive sign-in codes (verified, or the directory is trusted).
+    pub usable: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,10 +49,12 @@ pub struct ActivityItem {
 pub enum FlowStep {
     AddNumber,
     ReauthPassword,
-    /// A code was sent to `phone`; `adding`: it is the new phone being added.
+    /// A code was sent to `phone`; `adding`: it is the new phone being added; `verifying`: it
+    /// is a number in the directory being proved.
     Code {
         phone: String,
         adding: bool,
+        verifying: bool,
         resend_in: i64,
     },
     SendFailed {
@@ -105,6 +111,8 @@ mod server {
         AddPhone,
         RemovePhone(String),
         TwoFactorOff,
+        /// Verify the phone with this key.
+        VerifyPhone(String),
     }
 
     pub struct Ctx {
@@ -152,18 +160,24 @@ mod server {
                 .map(|at| (at + security.settings().resend_after_secs - now).max(0))
                 .unwrap_or(0)
         };
-        let flow_step = flow.as_ref().map(|f| {
+        let flow_step = flow.as_ref().and_then(|f| {
             let adding = f.kind == FlowKind::AddPhone;
-            match &f.step {
+            let verifying = f.kind == FlowKind::VerifyPhone;
+            Some(match &f.step {
+                // A verification is kept only once its text went out.
+                Step::EnterNumber if verifying => return None,
                 Step::EnterNumber => FlowStep::AddNumber,
                 Step::Password => FlowStep::ReauthPassword,
-                Step::CodeSent { number } => {
-                    FlowStep::Code { phone: number.masked(), adding, resend_in: resend_in(f) }
-                }
+                Step::CodeSent { number } => FlowStep::Code {
+                    phone: number.masked(),
+                    adding,
+                    verifying,
+                    resend_in: resend_in(f),
+                },
                 Step::SendFailed { number } => {
                     FlowStep::SendFailed { phone: number.masked(), adding }
                 }
-            }
+            })
         });
         let removal: Option<crate::domain::security::RemovalPlan> =
             session.get(REMOVAL_KEY).await.map_err(session_error)?;
@@ -183,6 +197,8 @@ mod server {
                     preferred: p.preferred,
                     added_at: p.added_at,
                     last_used_at: p.last_used_at,
+                    verified: p.verified,
+                    usable: p.usable,
                 })
                 .collect(),
             browsers: overview
@@ -307,8 +323,25 @@ mod server {
             Some(Then::TwoFactorOff) => {
                 security.set_two_factor(&ctx.client, &user, false).await.map(Some)
             }
+            Some(Then::VerifyPhone(key)) => verify_start(ctx, &user, &key).await,
             None => Ok(Some(Notice::info("security.reauth_done"))),
         }
+    }
+
+    /// Texts a code to the person's unverified phone `key` and keeps the verification in the
+    /// session.
+    pub async fn verify_start(
+        ctx: &Ctx,
+        user: &Authenticated,
+        key: &str,
+    ) -> Result<Option<Notice>, SecurityError> {
+        let mut flow = None;
+        let result = state().security.verify_start(&ctx.client, user, &mut flow, key).await;
+        if flow.is_some() {
+            set_removal(&ctx.session, None).await?;
+            save_flow(&ctx.session, flow.as_ref()).await?;
+        }
+        result.map(Some)
     }
 }
 
@@ -354,6 +387,34 @@ pub async fn add_phone_verify(code: String, nickname: Option<String>) -> Result<
         let notice = crate::auth::state()
             .security
             .add_verify(&ctx.client, &ctx.user, &mut flow, &code, &nickname)
+            .await?;
+        server::save_flow(&ctx.session, None).await?;
+        Ok(Some(notice))
+    })
+    .await
+}
+
+/// "Verify" on a number the directory holds but Latchkey never proved: a code is texted to it.
+#[server(endpoint = "security_verify_start")]
+pub async fn verify_phone_start(key: String) -> Result<(), AppError> {
+    use crate::domain::security::SecurityError;
+    server::act(Some(server::Then::VerifyPhone(key.clone())), |ctx| async move {
+        if !crate::auth::state().security.is_recent(&ctx.user, ctx.client.now) {
+            return Err(SecurityError::ReauthRequired);
+        }
+        server::verify_start(&ctx, &ctx.user, &key).await
+    })
+    .await
+}
+
+#[server(endpoint = "security_verify_code")]
+pub async fn verify_phone_code(code: String) -> Result<(), AppError> {
+    use crate::domain::security::SecurityError;
+    server::act(None, |ctx| async move {
+        let mut flow = server::flow(&ctx.session).await?.ok_or(SecurityError::OutOfOrder)?;
+        let notice = crate::auth::state()
+            .security
+            .verify_finish(&ctx.client, &ctx.user, &mut flow, &code)
             .await?;
         server::save_flow(&ctx.session, None).await?;
         Ok(Some(notice))
@@ -516,6 +577,8 @@ struct Actions {
     remove_confirm: ServerAction<RemovePhoneConfirm>,
     two_factor: ServerAction<SetTwoFactor>,
     forget: ServerAction<ForgetBrowser>,
+    verify_start: ServerAction<VerifyPhoneStart>,
+    verify_code: ServerAction<VerifyPhoneCode>,
 }
 
 impl Actions {
@@ -535,6 +598,8 @@ impl Actions {
             remove_confirm: ServerAction::new(),
             two_factor: ServerAction::new(),
             forget: ServerAction::new(),
+            verify_start: ServerAction::new(),
+            verify_code: ServerAction::new(),
         }
     }
 
@@ -553,6 +618,8 @@ impl Actions {
             + self.remove_confirm.version().get()
             + self.two_factor.version().get()
             + self.forget.version().get()
+            + self.verify_start.version().get()
+            + self.verify_code.version().get()
     }
 }
 
@@ -656,11 +723,13 @@ fn flow_panel(f: FlowStep, v: &SecurityView, a: Actions) -> AnyView {
             </ActionForm>
         }
         .into_any(),
-        FlowStep::Code { phone, adding, resend_in } => {
+        FlowStep::Code { phone, adding, verifying, resend_in } => {
             let nickname_default =
                 t_n("security.add.nickname_default", &phone[phone.len().saturating_sub(4)..]);
             let (form_action_add, title) = if adding {
                 (true, t("security.add.code_title"))
+            } else if verifying {
+                (false, t("security.verify.title"))
             } else {
                 (false, t("security.reauth.title"))
             };
@@ -682,6 +751,14 @@ fn flow_panel(f: FlowStep, v: &SecurityView, a: Actions) -> AnyView {
                             <input id="nickname" name="nickname" type="text" maxlength="40" placeholder=nickname_default class=INPUT />
                         </div>
                         <Submit pending=a.add_verify.pending() class=PRIMARY>{t("security.add.finish")}</Submit>
+                    </ActionForm>
+                }
+                .into_any()
+            } else if verifying {
+                view! {
+                    <ActionForm action=a.verify_code attr:class="mt-4 flex flex-wrap items-end gap-3" attr:data-step="verify-code">
+                        {code_input}
+                        <Submit pending=a.verify_code.pending() class=PRIMARY>{t("security.verify.submit")}</Submit>
                     </ActionForm>
                 }
                 .into_any()
@@ -762,7 +839,8 @@ fn removal_panel(r: RemovalItem, a: Actions) -> impl IntoView {
 
 fn two_factor_card(v: &SecurityView, a: Actions) -> AnyView {
     let on = v.two_factor_on;
-    let can_turn_on = v.phones.len() as u32 >= v.min_phones;
+    // Unverified numbers are not phones for signing in.
+    let can_turn_on = v.phones.iter().filter(|p| p.usable).count() as u32 >= v.min_phones;
     let required = v.policy_required;
     view! {
         <section class=CARD aria-labelledby="two-factor-title">
@@ -838,9 +916,24 @@ fn phone_row(p: PhoneItem, a: Actions) -> impl IntoView {
                     {p.preferred.then(|| view! {
                         <span class="ml-2 rounded-full bg-accent-50 px-2 py-0.5 text-xs font-medium text-accent-700 dark:bg-accent-950 dark:text-accent-300" data-testid="preferred">{t("security.preferred")}</span>
                     })}
+                    {(!p.verified).then(|| view! {
+                        <span class="ml-2 rounded-full bg-amber-50 px-2 py-0.5 text-xs font-medium text-amber-800 dark:bg-amber-950 dark:text-amber-200" data-testid="not-verified">{t("security.not_verified")}</span>
+                    })}
                     <p class="text-xs text-slate-500 dark:text-slate-400">{dates}</p>
+                    {(!p.verified).then(|| view! {
+                        <p class="text-xs text-slate-600 dark:text-slate-300">{t("security.not_verified.text")}</p>
+                    })}
                 </div>
                 <div class="flex flex-wrap items-center gap-2">
+                    {(!p.verified).then(|| {
+                        let key = key.clone();
+                        view! {
+                            <ActionForm action=a.verify_start>
+                                <input type="hidden" name="key" value=key />
+                                <Submit pending=a.verify_start.pending() class=PRIMARY attr:data-action="verify-phone">{t("security.verify.button")}</Submit>
+                            </ActionForm>
+                        }
+                    })}
                     {(!p.preferred).then(|| {
                         let key = key.clone();
                         view! {

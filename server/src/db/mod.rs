@@ -56,6 +56,7 @@ mod account;
 mod codes;
 pub mod retention;
 mod sign_in;
+mod verified;
 
 /// A failed query, as the domain sees it: the database is unavailable. The error (never a
 /// value) is logged here, with the store that ran the query.

@@ -17,7 +17,9 @@ use super::codes::{CodeError, CodeHasher, Purpose, SendRequest};
 use super::directory::{Directory, PasswordCheck, Person, UserId, Username};
 use super::phone::{E164, PhonePolicy};
 use super::ports::Unavailable;
+use super::ports::VerifiedBy;
 use super::texting::{TextOutcome, Texter};
+use super::verified::PhoneTrust;
 use crate::i18n::MessageId;
 use flow::{Event, Facts, Start, State};
 use throttle::ThrottleRules;
@@ -297,6 +299,7 @@ pub struct SignInService {
     texter: Texter,
     phones: PhonePolicy,
     tokens: CodeHasher,
+    phone_trust: PhoneTrust,
     settings: SignInSettings,
 }
 
@@ -315,6 +318,8 @@ pub struct SignInParts {
     pub phones: PhonePolicy,
     /// Keys for remembered-browser token digests (the same rotatable keys as codes).
     pub tokens: CodeHasher,
+    /// Which directory numbers are second factors (verified ones, by default).
+    pub phone_trust: PhoneTrust,
     pub settings: SignInSettings,
 }
 
@@ -327,6 +332,7 @@ impl SignInService {
             texter: p.texter,
             phones: p.phones,
             tokens: p.tokens,
+            phone_trust: p.phone_trust,
             settings: p.settings,
         }
     }
@@ -551,10 +557,15 @@ impl SignInService {
         Ok(PasswordOutcome::SecondStep { flow_id: record.id, notice })
     }
 
-    /// The person's phones, preferred first, then in directory order.
+    /// The person's phones that may receive sign-in codes (those Latchkey verified, unless the
+    /// directory is trusted), preferred first, then in directory order. A number that is not
+    /// verified is not a phone for signing in at all: it is neither offered nor counted.
     async fn ordered_phones(&self, person: &Person) -> Result<Vec<E164>, SignInError> {
-        let mut phones = person.phones.clone();
-        if let Some(preferred) = self.store.preferred_phone(&person.id).await?
+        let (preferred, mut phones) = tokio::try_join!(
+            async { Ok::<_, SignInError>(self.store.preferred_phone(&person.id).await?) },
+            async { Ok::<_, SignInError>(self.phone_trust.usable(person).await?) },
+        )?;
+        if let Some(preferred) = preferred
             && let Some(i) = phones.iter().position(|p| p.as_str() == preferred)
         {
             let p = phones.remove(i);
@@ -780,6 +791,15 @@ impl SignInService {
             }
         };
         if let Some(new_number) = &enrolling {
+            // The code proves the number it was texted to. When two enrolment posts raced, the
+            // flow may name another number than the newest code's: storing that one would make
+            // an unproved number a factor.
+            if number != new_number.as_str() {
+                tracing::warn!("an enrolment code was for another number than the flow's");
+                let detail = Some("number_mismatch".to_owned());
+                self.audit(client, "sign_in.code", Some(user), "rejected", detail).await;
+                return Err(SignInError::OutOfOrder);
+            }
             self.finish_enrolment(client, &record, new_number).await?;
         }
         // The last transition is checked like any other, and the flow ends in the same write
@@ -886,6 +906,11 @@ impl SignInService {
             language: None,
         };
         self.directory.add_phone(&person, number).await?;
+        // After the directory write: if this fails the number is there but unverified, which
+        // fails closed (it is not a factor until proved again).
+        self.phone_trust
+            .record(&person.id, number, VerifiedBy::SignInEnrolment, client.now)
+            .await?;
         self.store.add_phone_metadata(&person.id, number, client.now).await?;
         self.store.set_two_factor(&person.id, true, client.now).await?;
         self.audit(
