@@ -8,6 +8,7 @@ use axum::http::{HeaderMap, header};
 use leptos::prelude::*;
 use tower_sessions::Session;
 
+use crate::domain::sessions::{Stamp, Verdict};
 use crate::domain::sign_in::{Authenticated, Client, Notice};
 use crate::domain::{AppState, now_ms};
 use crate::error::AppError;
@@ -20,6 +21,8 @@ pub const SESSION_FLOW_KEY: &str = "latchkey.flow";
 pub const SESSION_NOTICE_KEY: &str = "latchkey.notice";
 /// The login typed on a refused password form, to fill the form in again (taken once).
 pub const SESSION_LOGIN_KEY: &str = "latchkey.login";
+/// The signed-in session's [`Stamp`]: its session generation and last look at the directory.
+pub const SESSION_STAMP_KEY: &str = "latchkey.stamp";
 
 pub fn state() -> AppState {
     expect_context::<AppState>()
@@ -74,23 +77,63 @@ pub fn client_from(
     Client { ip, user_agent, now: now_secs(), lang: crate::i18n::request_lang(headers) }
 }
 
-/// The signed-in person, if the session has one that is still within the absolute timeout.
-/// An expired sign-in is removed from the session.
+/// The signed-in person, if the session has one that is still within the absolute timeout and
+/// has not been ended elsewhere ([`crate::domain::sessions`]). An ended sign-in is removed from
+/// the session, which is left holding only a notice saying why.
 pub async fn current_user(session: &Session) -> Result<Option<Authenticated>, AppError> {
+    current_user_in(&state(), session, now_secs()).await
+}
+
+/// [`current_user`], for handlers that run outside a Leptos context (the CSV export).
+pub async fn current_user_in(
+    state: &AppState,
+    session: &Session,
+    now: i64,
+) -> Result<Option<Authenticated>, AppError> {
     let Some(user) = session.get::<Authenticated>(SESSION_AUTH_KEY).await.map_err(session_error)?
     else {
         return Ok(None);
     };
-    if past_absolute_timeout(
-        user.signed_in_at,
-        now_secs(),
-        state().session_policy.absolute_timeout_secs,
-    ) {
+    if past_absolute_timeout(user.signed_in_at, now, state.session_policy.absolute_timeout_secs) {
         tracing::info!("session reached its absolute timeout");
         session.flush().await.map_err(session_error)?;
         return Ok(None);
     }
-    Ok(Some(user))
+    let stamp: Option<Stamp> = session.get(SESSION_STAMP_KEY).await.map_err(session_error)?;
+    match state.sessions.check(&user, stamp.as_ref(), now).await {
+        Ok(Verdict::Valid(None)) => Ok(Some(user)),
+        Ok(Verdict::Valid(Some(stamp))) => {
+            // Also what keeps an active session from reaching its idle timeout: a page view that
+            // changes nothing else does not write the session.
+            session.insert(SESSION_STAMP_KEY, stamp).await.map_err(session_error)?;
+            Ok(Some(user))
+        }
+        Ok(Verdict::Ended(why)) => {
+            tracing::info!(reason = why.reason(), "session ended by a change to the account");
+            session.flush().await.map_err(session_error)?;
+            set_notice(session, Some(Notice::info("sign_in.session_ended"))).await?;
+            Ok(None)
+        }
+        Err(_) => Err(AppError::unavailable()),
+    }
+}
+
+/// Stamps the session with `stamp`: at sign-in, and when an action of this session moved the
+/// person's generation on, so that this session stays signed in while every other one ends.
+/// The id is cycled as well, so a request of this browser still in flight with the old stamp
+/// cannot write it back over the new one.
+pub async fn stamp_session(session: &Session, stamp: Stamp) -> Result<(), AppError> {
+    session.cycle_id().await.map_err(session_error)?;
+    session.insert(SESSION_STAMP_KEY, stamp).await.map_err(session_error)
+}
+
+/// Keeps this session signed in after it moved its person's generation on (see
+/// [`stamp_session`]).
+pub async fn keep_signed_in(session: &Session, user: &Authenticated) -> Result<(), AppError> {
+    let now = now_secs();
+    let stamp =
+        state().sessions.stamp(&user.user_id, now).await.map_err(|_| AppError::unavailable())?;
+    stamp_session(session, stamp).await
 }
 
 /// Whether a session signed in at `signed_in_at` has reached its absolute timeout at `now`.
@@ -102,14 +145,25 @@ pub fn past_absolute_timeout(signed_in_at: i64, now: i64, limit_secs: i64) -> bo
 pub async fn set_notice(session: &Session, notice: Option<Notice>) -> Result<(), AppError> {
     match notice {
         Some(n) => session.insert(SESSION_NOTICE_KEY, n).await.map_err(session_error),
-        None => {
-            session.remove::<Notice>(SESSION_NOTICE_KEY).await.map(|_| ()).map_err(session_error)
-        }
+        None => take::<Notice>(session, SESSION_NOTICE_KEY).await.map(|_| ()),
     }
 }
 
 pub async fn take_notice(session: &Session) -> Result<Option<Notice>, AppError> {
-    session.remove::<Notice>(SESSION_NOTICE_KEY).await.map_err(session_error)
+    take(session, SESSION_NOTICE_KEY).await
+}
+
+/// Removes and returns `key`'s value, marking the session changed only when there was one: a
+/// page view that changes nothing does not write the session back (tower-sessions' `remove`
+/// marks it changed either way).
+pub async fn take<T: serde::de::DeserializeOwned>(
+    session: &Session,
+    key: &str,
+) -> Result<Option<T>, AppError> {
+    if session.get_value(key).await.map_err(session_error)?.is_none() {
+        return Ok(None);
+    }
+    session.remove::<T>(key).await.map_err(session_error)
 }
 
 /// The value of cookie `name` in the request, if sent.

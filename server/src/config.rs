@@ -261,6 +261,10 @@ pub struct SecurityConfig {
     #[serde(default = "defaults::ip_failures_before_lock")]
     pub ip_failures_before_lock: u32,
     /// Days the audit trail keeps an event; older ones are deleted (hourly).
+    /// A session asks the directory whether the password changed since it signed in at most
+    /// this often (seconds): how long a session can outlive a password change. 0: every request.
+    #[serde(default = "defaults::session_recheck_secs")]
+    pub session_recheck_secs: u64,
     #[serde(default = "defaults::audit_retention_days")]
     pub audit_retention_days: u32,
 }
@@ -390,6 +394,9 @@ mod defaults {
     }
     pub fn audit_retention_days() -> u32 {
         365
+    pub fn session_recheck_secs() -> u64 {
+        60
+    }
     }
 }
 
@@ -640,6 +647,11 @@ impl Config {
         if !is_region(&self.phone.default_region) {
             p.push(format!(
                 "phone.default_region = {:?} is not a region code: write two capital letters, e.g. \"US\" or \"GB\"",
+        // A page view writes the session (extending its idle timeout) only when it looks at the
+        // directory again, so the look must come well within the idle timeout.
+        if sec.session_recheck_secs.saturating_mul(2) > sec.session_idle_timeout_secs {
+            p.push("security.session_recheck_secs must be at most half of security.session_idle_timeout_secs".into());
+        }
                 self.phone.default_region
             ));
         }

@@ -118,6 +118,7 @@ pub fn build_app(config: &Config, db: Db, directory: LdapDirectory) -> Result<Ro
         accounts: Arc::new(db.clone()),
         sign_in_store: Arc::new(db.clone()),
         audit: audit.clone(),
+        generations: Arc::new(db.clone()),
         texter: texter.clone(),
         phones: config.phone_policy()?,
         phone_trust: phone_trust.clone(),
@@ -136,6 +137,7 @@ pub fn build_app(config: &Config, db: Db, directory: LdapDirectory) -> Result<Ro
         accounts: Arc::new(db.clone()),
         sign_in_store: Arc::new(db.clone()),
         audit: audit.clone(),
+        generations: Arc::new(db.clone()),
         trail: Arc::new(db.clone()),
         texter: texter.clone(),
         phone_trust,
@@ -159,6 +161,11 @@ pub fn build_app(config: &Config, db: Db, directory: LdapDirectory) -> Result<Ro
         sign_in: Arc::new(sign_in),
         security: Arc::new(security),
         admin: Arc::new(admin),
+        sessions: Arc::new(app::domain::sessions::SessionGuard::new(
+            Arc::new(db.clone()),
+            measured.clone(),
+            secs(config.security.session_recheck_secs),
+        )),
         session_policy: SessionPolicy {
             absolute_timeout_secs: secs(config.security.session_absolute_timeout_secs),
             remember_cookie: if https { "__Host-latchkey-remember" } else { "latchkey-remember" }
@@ -421,20 +428,13 @@ async fn audit_csv(
     axum::extract::Query(q): axum::extract::Query<AuditQuery>,
 ) -> Response<Body> {
     use app::domain::admin::{TrailQuery, csv_field, parse_date};
-    use app::domain::sign_in::Authenticated;
     let client =
         app::auth::client_from(Some(peer), &headers, &state.session_policy.trusted_proxies);
     let now = client.now;
-    let user = match session.get::<Authenticated>(app::auth::SESSION_AUTH_KEY).await {
-        Ok(user) => user.filter(|u| {
-            !app::auth::past_absolute_timeout(
-                u.signed_in_at,
-                now,
-                state.session_policy.absolute_timeout_secs,
-            )
-        }),
-        Err(e) => {
-            tracing::error!(error = %e, "session store failed");
+    // The same checks as every page: timeouts, and sessions ended elsewhere.
+    let user = match app::auth::current_user_in(&state, &session, now).await {
+        Ok(user) => user,
+        Err(_) => {
             return (StatusCode::SERVICE_UNAVAILABLE, t("error.unavailable")).into_response();
         }
     };

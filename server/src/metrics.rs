@@ -239,6 +239,9 @@ impl<D: Directory> Directory for MeteredDirectory<D> {
     async fn find_by_id(&self, id: &UserId) -> Result<Option<Person>, DirectoryError> {
         self.timed("find_by_id", self.inner.find_by_id(id)).await
     }
+    async fn password_changed_at(&self, id: &UserId) -> Result<Option<i64>, DirectoryError> {
+        self.timed("password_changed_at", self.inner.password_changed_at(id)).await
+    }
     async fn check_password(
         &self,
         person: &Person,

@@ -12,6 +12,10 @@ on_both!(
     two_factor_setting_round_trips,
     demo_texts_come_newest_first_and_limited,
     sessions_round_trip_and_expire,
+    a_deleted_session_is_never_saved_back,
+    a_new_session_never_reuses_an_old_id,
+    a_session_saves_its_changes,
+    session_generations_only_go_up,
 );
 
 async fn migrations_are_idempotent(backend: Backend) {
@@ -76,4 +80,112 @@ async fn sessions_round_trip_and_expire(backend: Backend) {
 
     store.delete(&live.id).await.unwrap();
     assert!(store.load(&live.id).await.unwrap().is_none());
+}
+
+/// Sign-out (and cycling an id) deletes the row; a request that loaded the session before and
+/// ends after must not write it back: `save` updates, it never inserts.
+async fn a_deleted_session_is_never_saved_back(backend: Backend) {
+    let test_db = TestDb::new(backend).await;
+    let db = test_db.open().await;
+    let store = db.session_store();
+    let mut signed_in = Record {
+        id: Id::default(),
+        data: [("latchkey.auth".to_string(), serde_json::json!({"login": "alice"}))]
+            .into_iter()
+            .collect(),
+        expiry_date: time::OffsetDateTime::now_utc() + time::Duration::hours(1),
+    };
+    store.create(&mut signed_in).await.unwrap();
+    // The slow request read it ...
+    let in_flight = store.load(&signed_in.id).await.unwrap().expect("loaded");
+    // ... sign-out deleted it ...
+    store.delete(&signed_in.id).await.unwrap();
+    // ... and the slow request ends by saving what it read.
+    store.save(&in_flight).await.expect("a save of a gone session is not an error");
+    assert!(store.load(&signed_in.id).await.unwrap().is_none(), "the signed-out session came back");
+}
+
+async fn a_session_saves_its_changes(backend: Backend) {
+    let test_db = TestDb::new(backend).await;
+    let db = test_db.open().await;
+    let store = db.session_store();
+    let now = time::OffsetDateTime::now_utc();
+    let mut record = Record {
+        id: Id::default(),
+        data: Default::default(),
+        expiry_date: now + time::Duration::minutes(5),
+    };
+    store.create(&mut record).await.unwrap();
+    record.data.insert("k".into(), serde_json::json!(42));
+    record.expiry_date = now + time::Duration::hours(2);
+    store.save(&record).await.unwrap();
+    let loaded = store.load(&record.id).await.unwrap().expect("still there");
+    assert_eq!(loaded.data.get("k"), Some(&serde_json::json!(42)));
+    assert_eq!(loaded.expiry_date.unix_timestamp(), record.expiry_date.unix_timestamp());
+    // A save of a session that was never created creates nothing either.
+    let stranger = Record {
+        id: Id::default(),
+        data: Default::default(),
+        expiry_date: now + time::Duration::hours(1),
+    };
+    store.save(&stranger).await.unwrap();
+    assert!(store.load(&stranger.id).await.unwrap().is_none());
+}
+
+async fn session_generations_only_go_up(backend: Backend) {
+    use app::domain::directory::UserId;
+    use app::domain::ports::SessionGenerations;
+    let test_db = TestDb::new(backend).await;
+    let db = test_db.open().await;
+    let (alice, bob) = (UserId("alice-id".into()), UserId("bob-id".into()));
+    assert_eq!(db.generation(&alice).await.unwrap(), 0, "nobody has bumped yet");
+    assert_eq!(db.bump(&alice, 100).await.unwrap(), 1);
+    assert_eq!(db.bump(&alice, 101).await.unwrap(), 2);
+    assert_eq!(db.generation(&alice).await.unwrap(), 2);
+    assert_eq!(db.generation(&bob).await.unwrap(), 0, "per person");
+    // Parallel bumps each get a generation of their own.
+    let mut bumps = tokio::task::JoinSet::new();
+    for i in 0..10 {
+        let (db, alice) = (db.clone(), alice.clone());
+        bumps.spawn(async move { db.bump(&alice, 200 + i).await.unwrap() });
+    }
+    let mut got: Vec<i64> = bumps.join_all().await;
+    got.sort_unstable();
+    assert_eq!(got, (3..=12).collect::<Vec<i64>>());
+    assert_eq!(db.generation(&alice).await.unwrap(), 12);
+}
+
+/// tower-sessions keeps the old id in the record after `flush` (sign-out) and creates the next
+/// session (the "signed out" notice) from it: `create` must draw a new id, or a request of the
+/// signed-out session in flight would find its row again.
+async fn a_new_session_never_reuses_an_old_id(backend: Backend) {
+    let test_db = TestDb::new(backend).await;
+    let db = test_db.open().await;
+    let store = db.session_store();
+    let expiry_date = time::OffsetDateTime::now_utc() + time::Duration::hours(1);
+    let mut signed_in = Record {
+        id: Id::default(),
+        data: [("latchkey.auth".to_string(), serde_json::json!({"login": "alice"}))]
+            .into_iter()
+            .collect(),
+        expiry_date,
+    };
+    store.create(&mut signed_in).await.unwrap();
+    let in_flight = store.load(&signed_in.id).await.unwrap().expect("loaded");
+    let old_id = signed_in.id;
+    // Sign-out: the row goes, and the next session is created from a record with the old id.
+    store.delete(&old_id).await.unwrap();
+    let mut next = Record {
+        id: old_id,
+        data: [("latchkey.notice".to_string(), serde_json::json!("signed out"))]
+            .into_iter()
+            .collect(),
+        expiry_date,
+    };
+    store.create(&mut next).await.unwrap();
+    assert_ne!(next.id, old_id, "a new session gets a new id");
+    store.save(&in_flight).await.unwrap();
+    assert!(store.load(&old_id).await.unwrap().is_none(), "the signed-out session came back");
+    let next = store.load(&next.id).await.unwrap().expect("the new session");
+    assert!(!next.data.contains_key("latchkey.auth"));
 }

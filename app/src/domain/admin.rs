@@ -151,6 +151,8 @@ pub struct AdminParts {
     pub reauth_window_secs: i64,
     pub page_size: usize,
 }
+    /// Ends the person's sessions when an administrator removes a factor or resets them.
+    pub generations: Arc<dyn super::ports::SessionGenerations>,
 
 pub struct AdminService {
     p: AdminParts,
@@ -371,6 +373,7 @@ impl AdminService {
             client,
             Some(admin),
             "admin.phone_removed",
+        self.p.generations.bump(&person.id, client.now).await?;
             Some(&person.id),
             "removed",
             Some(format!("{}: {reason}", number.masked())),
@@ -410,6 +413,11 @@ impl AdminService {
         )
         .await;
         let text = self.p.texter.notice(
+        self.p.generations.bump(&person.id, client.now).await?;
+        let codes = self.p.texter.codes();
+        let was_locked = codes.second_step(person.id.as_str(), client.now).await?.is_locked();
+        codes.unlock(person.id.as_str()).await?;
+        let unlocked = if was_locked { ", sign-in codes unlocked" } else { "" };
             text_language(&person, client),
             "text.two_factor_off_by_admin",
             "",

@@ -101,6 +101,10 @@ pub trait Directory: Send + Sync {
         person: &Person,
         password: &SecretString,
     ) -> Result<PasswordCheck, DirectoryError>;
+    /// When the person's password was last changed (Unix seconds), where the directory keeps
+    /// it (`pwdChangedTime` with a password policy, `pwdLastSet` on Active Directory); `None`
+    /// when it does not. [`DirectoryError::NoSuchPerson`] when the entry is gone.
+    async fn password_changed_at(&self, id: &UserId) -> Result<Option<i64>, DirectoryError>;
     /// Does the work of a failed password check without a real entry (a bind to a DN that
     /// does not exist), so an unknown login takes as long to refuse as a wrong password.
     async fn decoy_password_check(&self, password: &SecretString) -> Result<(), DirectoryError>;

@@ -29,6 +29,7 @@ pub mod directory;
 pub mod phone;
 pub mod ports;
 pub mod security;
+pub mod sessions;
 pub mod sign_in;
 pub mod sms;
 pub mod texting;
@@ -67,6 +68,8 @@ pub struct AppState {
     pub sign_in: Arc<sign_in::SignInService>,
     pub security: Arc<security::SecurityService>,
     pub admin: Arc<admin::AdminService>,
+    /// Whether a signed-in session may go on (generations, password changes).
+    pub sessions: Arc<sessions::SessionGuard>,
     pub session_policy: SessionPolicy,
 }
 

@@ -94,3 +94,14 @@ pub trait VerifiedPhones: Send + Sync {
         number: &str,
     ) -> Result<(), Unavailable>;
 }
+
+/// Each person's session generation (implemented by the SQL store): a session signed in at an
+/// older generation than the person's current one is over. See [`super::sessions`].
+#[async_trait]
+pub trait SessionGenerations: Send + Sync {
+    /// The person's current generation (0 until the first [`Self::bump`]).
+    async fn generation(&self, user_id: &super::directory::UserId) -> Result<i64, Unavailable>;
+    /// Moves the person to a new generation, atomically, and returns it: every session stamped
+    /// with an older one is refused at its next request.
+    async fn bump(&self, user_id: &super::directory::UserId, now: i64) -> Result<i64, Unavailable>;
+}

@@ -313,6 +313,8 @@ pub struct SecurityParts {
     pub phones: PhonePolicy,
     /// Which directory numbers are second factors; records the numbers proved here.
     pub phone_trust: PhoneTrust,
+    /// Ends the person's other sessions when their second factors shrink.
+    pub generations: Arc<dyn super::ports::SessionGenerations>,
     pub keys: CodeHasher,
     pub settings: SecuritySettings,
 }
@@ -773,6 +775,8 @@ impl SecurityService {
             self.p.sign_in_store.set_two_factor(&user.user_id, false, client.now).await?;
             self.audit(client, user, "two_factor.off", "phone_removed", None).await;
         }
+        // A session that stole this phone's code must not outlive its removal.
+        self.p.generations.bump(&user.user_id, client.now).await?;
         self.audit(client, user, "phone.removed", "removed", Some(number.masked())).await;
         let text = self.p.texter.notice(client.lang, "text.phone_removed", number.last4());
         for other in person.phones.iter().filter(|p| **p != number) {
@@ -809,6 +813,9 @@ impl SecurityService {
             client,
             user,
             if on { "two_factor.on" } else { "two_factor.off" },
+        if !on {
+            self.p.generations.bump(&user.user_id, client.now).await?;
+        }
             "changed",
             None,
         )
@@ -842,6 +849,18 @@ impl SecurityService {
     /// on, a code to the preferred phone. `Ok(true)` when done.
     pub async fn reauth_password(
         &self,
+    /// "Sign out of all other browsers": every other session of the person ends at its next
+    /// request. The caller stamps its own session with the new generation (returned).
+    pub async fn sign_out_others(
+        &self,
+        client: &Client,
+        user: &Authenticated,
+    ) -> Result<i64, SecurityError> {
+        let generation = self.p.generations.bump(&user.user_id, client.now).await?;
+        self.audit(client, user, "session.signed_out_others", "ended", None).await;
+        Ok(generation)
+    }
+
         client: &Client,
         user: &Authenticated,
         flow: &mut Flow,

@@ -18,6 +18,7 @@ pub(super) static ES: &[(&str, &str)] = &[
     ("activity.refused", "rechazado"),
     ("activity.security.code", "Código de confirmación introducido"),
     ("activity.security.code_sent", "Código de confirmación enviado por SMS"),
+    ("activity.session.signed_out_others", "Sesión cerrada en todos los demás navegadores"),
     ("activity.sign_in.code", "Código de inicio de sesión introducido"),
     ("activity.sign_in.code_sent", "Código de inicio de sesión enviado por SMS"),
     ("activity.sign_in.locked", "Inicio de sesión bloqueado tras demasiados intentos"),
@@ -265,6 +266,16 @@ pub(super) static ES: &[(&str, &str)] = &[
         "security.required_by_policy",
         "Tu organización exige la verificación en dos pasos, así que no es posible. Primero añade otro teléfono.",
     ),
+    ("security.sessions.sign_out_others", "Cerrar sesión en los demás navegadores"),
+    (
+        "security.sessions.signed_out_others",
+        "Hecho. Se cerró la sesión en todos los demás navegadores; en este sigues dentro.",
+    ),
+    (
+        "security.sessions.text",
+        "¿Has iniciado sesión en algún sitio que no reconoces, o en un ordenador que ya no usas? Cierra todas las sesiones menos esta.",
+    ),
+    ("security.sessions.title", "Dónde tienes la sesión iniciada"),
     ("security.sign_in_first", "Inicia sesión para gestionar tu configuración de seguridad."),
     ("security.title", "Seguridad"),
     (
@@ -315,6 +326,10 @@ pub(super) static ES: &[(&str, &str)] = &[
     ("sign_in.password", "Contraseña"),
     ("sign_in.send_failed.retry", "Intentar de nuevo"),
     ("sign_in.send_failed.title", "No se envió el mensaje"),
+    (
+        "sign_in.session_ended",
+        "Se cerró tu sesión porque cambió la seguridad de tu cuenta. Vuelve a iniciar sesión.",
+    ),
     ("sign_in.signed_out", "Has cerrado sesión."),
     ("sign_in.step_two", "Paso 2 de 2"),
     ("sign_in.submit", "Iniciar sesión"),

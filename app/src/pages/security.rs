@@ -299,6 +299,14 @@ mod server {
         result.map_err(|_| SecurityError::Unavailable)
     }
 
+    /// After an action of this session ended the person's other sessions (a phone removed,
+    /// 2-step sign-in off): this one stays signed in.
+    pub async fn keep_signed_in(ctx: &Ctx) -> Result<(), SecurityError> {
+        crate::auth::keep_signed_in(&ctx.session, &ctx.user)
+            .await
+            .map_err(|_| SecurityError::Unavailable)
+    }
+
     /// The person proved who they are again: the session says so (new id: a step up), then
     /// what they were doing continues.
     pub async fn reauthenticated(ctx: &Ctx) -> Result<Option<Notice>, SecurityError> {
@@ -321,7 +329,9 @@ mod server {
                 Ok(Some(Notice::info("security.reauth_done")))
             }
             Some(Then::TwoFactorOff) => {
-                security.set_two_factor(&ctx.client, &user, false).await.map(Some)
+                let notice = security.set_two_factor(&ctx.client, &user, false).await?;
+                keep_signed_in(ctx).await?;
+                Ok(Some(notice))
             }
             Some(Then::VerifyPhone(key)) => verify_start(ctx, &user, &key).await,
             None => Ok(Some(Notice::info("security.reauth_done"))),
@@ -526,7 +536,9 @@ pub async fn remove_phone_confirm(key: String) -> Result<(), AppError> {
     server::act(Some(server::Then::RemovePhone(key.clone())), |ctx| async move {
         let result = crate::auth::state().security.remove(&ctx.client, &ctx.user, &key).await;
         server::set_removal(&ctx.session, None).await?;
-        result.map(Some)
+        let notice = result?;
+        server::keep_signed_in(&ctx).await?;
+        Ok(Some(notice))
     })
     .await
 }
@@ -536,7 +548,29 @@ pub async fn set_two_factor(on: String) -> Result<(), AppError> {
     let on = on == "on";
     let then = (!on).then_some(server::Then::TwoFactorOff);
     server::act(then, |ctx| async move {
-        crate::auth::state().security.set_two_factor(&ctx.client, &ctx.user, on).await.map(Some)
+        let notice =
+            crate::auth::state().security.set_two_factor(&ctx.client, &ctx.user, on).await?;
+        if !on {
+            server::keep_signed_in(&ctx).await?;
+        }
+        Ok(Some(notice))
+    })
+    .await
+}
+
+/// "Sign out of all other browsers": every other session of the person ends at its next
+/// request; this one is stamped with the new generation and stays signed in.
+#[server(endpoint = "security_sign_out_others")]
+pub async fn sign_out_others() -> Result<(), AppError> {
+    use crate::domain::security::SecurityError;
+    server::act(None, |ctx| async move {
+        let generation =
+            crate::auth::state().security.sign_out_others(&ctx.client, &ctx.user).await?;
+        let stamp = crate::domain::sessions::Stamp { generation, checked_at: ctx.client.now };
+        crate::auth::stamp_session(&ctx.session, stamp)
+            .await
+            .map_err(|_| SecurityError::Unavailable)?;
+        Ok(Some(crate::domain::sign_in::Notice::info("security.sessions.signed_out_others")))
     })
     .await
 }
@@ -579,6 +613,7 @@ struct Actions {
     forget: ServerAction<ForgetBrowser>,
     verify_start: ServerAction<VerifyPhoneStart>,
     verify_code: ServerAction<VerifyPhoneCode>,
+    sign_out_others: ServerAction<SignOutOthers>,
 }
 
 impl Actions {
@@ -600,6 +635,7 @@ impl Actions {
             forget: ServerAction::new(),
             verify_start: ServerAction::new(),
             verify_code: ServerAction::new(),
+            sign_out_others: ServerAction::new(),
         }
     }
 
@@ -620,6 +656,7 @@ impl Actions {
             + self.forget.version().get()
             + self.verify_start.version().get()
             + self.verify_code.version().get()
+            + self.sign_out_others.version().get()
     }
 }
 
@@ -668,6 +705,7 @@ fn render(v: SecurityView, a: Actions) -> impl IntoView {
         {two_factor_card(&v, a)}
         {phones_card(&v, a)}
         {browsers_card(&v, a)}
+        {sessions_card(a)}
         {activity_card(&v)}
     }
 }
@@ -997,6 +1035,22 @@ fn browsers_card(v: &SecurityView, a: Actions) -> AnyView {
             } else {
                 view! { <p class="mt-3 text-sm text-slate-600 dark:text-slate-300">{t("security.browsers.none")}</p> }.into_any()
             }}
+        </section>
+    }
+    .into_any()
+}
+
+/// "Sign out of all other browsers".
+fn sessions_card(a: Actions) -> AnyView {
+    view! {
+        <section class=CARD aria-labelledby="sessions-title">
+            <h2 id="sessions-title" class="text-lg font-semibold">{t("security.sessions.title")}</h2>
+            <p class="mt-1 text-sm text-slate-600 dark:text-slate-300">{t("security.sessions.text")}</p>
+            <ActionForm action=a.sign_out_others attr:class="mt-3">
+                <Submit pending=a.sign_out_others.pending() class=DANGER attr:data-action="sign-out-others">
+                    {t("security.sessions.sign_out_others")}
+                </Submit>
+            </ActionForm>
         </section>
     }
     .into_any()

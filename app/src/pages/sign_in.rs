@@ -74,13 +74,13 @@ mod server {
     pub async fn load() -> Result<SignInView, AppError> {
         let state = state();
         let session = session().await?;
+        // Who is signed in first: a session ended elsewhere leaves a notice saying so.
+        let signed_in = current_user(&session).await?.is_some();
         let mut notice = take_notice(&session).await?;
-        let login = session
-            .remove::<String>(crate::auth::SESSION_LOGIN_KEY)
-            .await
-            .map_err(session_error)?
+        let login = crate::auth::take::<String>(&session, crate::auth::SESSION_LOGIN_KEY)
+            .await?
             .unwrap_or_default();
-        let step = if current_user(&session).await?.is_some() {
+        let step = if signed_in {
             Step::SignedIn
         } else if let Some(flow_id) =
             session.get::<String>(SESSION_FLOW_KEY).await.map_err(session_error)?
@@ -140,12 +140,18 @@ mod server {
         })
     }
 
-    /// Signs the session in: a new session id (no fixation), the person, the flow gone.
+    /// Signs the session in: a new session id (no fixation), stamped with the person's session
+    /// generation, the person, the flow gone.
     async fn sign_in_session(
         session: &tower_sessions::Session,
         user: &Authenticated,
     ) -> Result<(), AppError> {
-        session.cycle_id().await.map_err(session_error)?;
+        let stamp = state()
+            .sessions
+            .stamp(&user.user_id, crate::auth::now_secs())
+            .await
+            .map_err(|_| AppError::unavailable())?;
+        crate::auth::stamp_session(session, stamp).await?;
         session.remove::<String>(SESSION_FLOW_KEY).await.map_err(session_error)?;
         session.insert(SESSION_AUTH_KEY, user).await.map_err(session_error)?;
         leptos_axum::redirect("/");
@@ -162,13 +168,14 @@ mod server {
             SecretString::from(password)
         };
         let remembered = crate::auth::request_cookie(&state.session_policy.remember_cookie).await;
-        // A new password attempt replaces any sign-in in progress or done in this session.
-        session.remove::<Authenticated>(SESSION_AUTH_KEY).await.map_err(session_error)?;
-        if let Some(old) =
-            session.remove::<String>(SESSION_FLOW_KEY).await.map_err(session_error)?
-        {
+        // A new password attempt replaces any sign-in in progress or done in this session, and
+        // starts clean: nothing the previous person left in this browser (a flow on the security
+        // page, a change waiting for "confirm it is you", a notice) carries over to whoever signs
+        // in now. The id is cycled when the password is accepted.
+        if let Some(old) = session.get::<String>(SESSION_FLOW_KEY).await.map_err(session_error)? {
             let _ = state.sign_in.cancel(&old).await;
         }
+        session.clear().await;
         match state.sign_in.password(&client, &username, &password, remembered.as_deref()).await {
             Ok(PasswordOutcome::SignedIn(user)) => {
                 set_notice(&session, None).await?;

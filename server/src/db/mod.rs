@@ -55,6 +55,7 @@ macro_rules! on_pool {
 mod account;
 mod codes;
 pub mod retention;
+mod sessions;
 mod sign_in;
 mod verified;
 
@@ -160,6 +161,7 @@ impl Db {
                     .with_schema_name("public")
                     .and_then(|s| s.with_table_name(SESSIONS_TABLE))
                     .unwrap_or_else(|_| unreachable!("constant names are valid")),
+                pool.clone(),
             ),
         }
     }
@@ -248,71 +250,53 @@ impl DemoOutbox for DemoInbox {
     }
 }
 
-/// tower-sessions' store for whichever database is configured.
+/// tower-sessions' store for whichever database is configured. Rows are created only by
+/// `create`, always under a new id, and `save` only ever updates a row that still exists, so a
+/// request that read a session before it was signed out or cycled cannot write it back when it
+/// ends ([`sessions::create_session`], [`sessions::update_session`]).
 #[derive(Debug, Clone)]
 pub enum SqlSessionStore {
-    /// The store, and its pool for [`create_sqlite_session`].
+    /// The store (loads, deletes, expiry), and its pool for creates and saves.
     Sqlite(SqliteStore, SqlitePool),
-    Postgres(PostgresStore),
-}
-
-/// A new session row in one statement. The published store wraps its insert in a transaction
-/// (BEGIN, INSERT, COMMIT: three trips to SQLite's worker thread, the write lock held across
-/// them) to retry on an id collision; one `ON CONFLICT DO NOTHING` insert does the same, and a
-/// sign-in creates three sessions (each cycled id is a new row). Same columns and encoding as
-/// the store, which reads them back.
-async fn create_sqlite_session(
-    pool: &SqlitePool,
-    record: &mut Record,
-) -> session_store::Result<()> {
-    let sql = format!(
-        "INSERT INTO {SESSIONS_TABLE} (id, data, expiry_date) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING"
-    );
-    loop {
-        let data =
-            rmp_serde::to_vec(record).map_err(|e| session_store::Error::Encode(e.to_string()))?;
-        let inserted = sqlx::query(&sql)
-            .bind(record.id.to_string())
-            .bind(data)
-            .bind(record.expiry_date)
-            .execute(pool)
-            .await
-            .map_err(|e| session_store::Error::Backend(e.to_string()))?
-            .rows_affected();
-        if inserted == 1 {
-            return Ok(());
-        }
-        record.id = Id::default(); // taken: draw another
-    }
+    /// The store (loads, deletes, expiry), and its pool for creates and saves.
+    Postgres(PostgresStore, PgPool),
 }
 
 #[async_trait]
 impl SessionStore for SqlSessionStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         match self {
-            Self::Sqlite(_, pool) => create_sqlite_session(pool, record).await,
-            Self::Postgres(s) => s.create(record).await,
+            Self::Sqlite(_, pool) => {
+                sessions::create_session(&Db::Sqlite(pool.clone()), record).await
+            }
+            Self::Postgres(_, pool) => {
+                sessions::create_session(&Db::Postgres(pool.clone()), record).await
+            }
         }
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         match self {
-            Self::Sqlite(s, _) => s.save(record).await,
-            Self::Postgres(s) => s.save(record).await,
+            Self::Sqlite(_, pool) => {
+                sessions::update_session(&Db::Sqlite(pool.clone()), record).await
+            }
+            Self::Postgres(_, pool) => {
+                sessions::update_session(&Db::Postgres(pool.clone()), record).await
+            }
         }
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         match self {
             Self::Sqlite(s, _) => s.load(id).await,
-            Self::Postgres(s) => s.load(id).await,
+            Self::Postgres(s, _) => s.load(id).await,
         }
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
         match self {
             Self::Sqlite(s, _) => s.delete(id).await,
-            Self::Postgres(s) => s.delete(id).await,
+            Self::Postgres(s, _) => s.delete(id).await,
         }
     }
 }
@@ -322,7 +306,7 @@ impl ExpiredDeletion for SqlSessionStore {
     async fn delete_expired(&self) -> session_store::Result<()> {
         match self {
             Self::Sqlite(s, _) => s.delete_expired().await,
-            Self::Postgres(s) => s.delete_expired().await,
+            Self::Postgres(s, _) => s.delete_expired().await,
         }
     }
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use reqwest::StatusCode;
 use reqwest::cookie::CookieStore;
+use server::devkit::slapd::Slapd;
 use server::devkit::twilio_standin::{StandinAccount, TwilioStandin};
 
 use super::{Backend, TestApp};
@@ -23,6 +24,11 @@ pub async fn setup(backend: Backend, extra: &[(&str, &str)]) -> Setup {
 
 /// [`setup`] with a directory of one's own (it should include the demo people).
 pub async fn setup_seeded(backend: Backend, extra: &[(&str, &str)], seed: &str) -> Setup {
+    setup_with_slapd(backend, extra, Slapd::start(seed).expect("slapd")).await
+}
+
+/// [`setup`] on a directory started by the test (it should include the demo people).
+pub async fn setup_with_slapd(backend: Backend, extra: &[(&str, &str)], slapd: Slapd) -> Setup {
     let standin = TwilioStandin::start(StandinAccount::test()).await.expect("stand-in");
     let sid = standin.account.account_sid.clone();
     let token = standin.account.auth_token.clone();
@@ -36,7 +42,7 @@ pub async fn setup_seeded(backend: Backend, extra: &[(&str, &str)], seed: &str) 
         ("LATCHKEY_SMS__TWILIO__TIMEOUT_SECS", "2"),
     ];
     env.extend_from_slice(extra);
-    let app = super::spawn_app_seeded(backend, &env, seed).await;
+    let app = super::spawn_app_with_slapd(backend, &env, slapd).await;
     server::devkit::demo::seed_settings(&app.config, &app.db).await.expect("2-step settings");
     Setup { app, standin }
 }

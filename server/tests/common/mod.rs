@@ -135,6 +135,15 @@ pub async fn spawn_app(backend: Backend, extra: &[(&str, &str)]) -> TestApp {
 
 /// [`spawn_app`] with a directory of one's own.
 pub async fn spawn_app_seeded(backend: Backend, extra: &[(&str, &str)], seed: &str) -> TestApp {
+    spawn_app_with_slapd(backend, extra, Slapd::start(seed).expect("slapd")).await
+}
+
+/// [`spawn_app`] on a directory started by the test (e.g. with the password-policy overlay).
+pub async fn spawn_app_with_slapd(
+    backend: Backend,
+    extra: &[(&str, &str)],
+    slapd: Slapd,
+) -> TestApp {
     // LATCHKEY_TEST_LOG=debug shows the server's log beside a failing test's output.
     if let Ok(filter) = std::env::var("LATCHKEY_TEST_LOG") {
         let _ = tracing_subscriber::fmt()
@@ -142,7 +151,6 @@ pub async fn spawn_app_seeded(backend: Backend, extra: &[(&str, &str)], seed: &s
             .with_test_writer()
             .try_init();
     }
-    let slapd = Slapd::start(seed).expect("slapd");
     let test_db = TestDb::new(backend).await;
     let env = env_for(&slapd, &test_db.url, extra);
     let config = Config::load_layers(None, &env).expect("config");

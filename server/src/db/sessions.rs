@@ -1,0 +1,109 @@
+//! Sessions: each person's session generation ([`SessionGenerations`]), and the session store
+//! tower-sessions writes through, whose save can never bring a deleted session back.
+
+use app::domain::directory::UserId;
+use app::domain::ports::{SessionGenerations, Unavailable};
+use async_trait::async_trait;
+
+use super::{Db, StoreError};
+
+fn unavailable(e: impl Into<StoreError>) -> Unavailable {
+    super::unavailable_in("sessions", e)
+}
+
+#[async_trait]
+impl SessionGenerations for Db {
+    async fn generation(&self, user_id: &UserId) -> Result<i64, Unavailable> {
+        let row: Option<(i64,)> = on_pool!(self, pool => {
+            sqlx::query_as("SELECT generation FROM session_generations WHERE user_id = $1")
+                .bind(user_id.as_str())
+                .fetch_optional(pool)
+                .await
+        })
+        .map_err(unavailable)?;
+        Ok(row.map_or(0, |(g,)| g))
+    }
+
+    async fn bump(&self, user_id: &UserId, now: i64) -> Result<i64, Unavailable> {
+        // One statement: two bumps at once each get their own, higher generation.
+        let (generation,): (i64,) = on_pool!(self, pool => {
+            sqlx::query_as(
+                "INSERT INTO session_generations (user_id, generation, updated_at) VALUES ($1, 1, $2)
+                 ON CONFLICT (user_id) DO UPDATE
+                 SET generation = session_generations.generation + 1, updated_at = $2
+                 RETURNING generation",
+            )
+            .bind(user_id.as_str())
+            .bind(now)
+            .fetch_one(pool)
+            .await
+        })
+        .map_err(unavailable)?;
+        Ok(generation)
+    }
+}
+
+/// tower-sessions' `save`: an UPDATE of the session's row, never an insert. tower-sessions
+/// calls `create` for a session without an id (new, flushed, cycled, or whose row was not
+/// found when loaded) and `save` only for one it loaded from its row. If that row is gone by
+/// the time the request ends (signed out, cycled, ended elsewhere or expired meanwhile), the
+/// write finds nothing and nothing comes back: the published store's upsert would re-insert the
+/// signed-in session under its old id.
+pub(super) async fn update_session(
+    db: &Db,
+    record: &tower_sessions::session::Record,
+) -> tower_sessions::session_store::Result<()> {
+    use tower_sessions::session_store::Error;
+    let data = rmp_serde::to_vec(record).map_err(|e| Error::Encode(e.to_string()))?;
+    let sql =
+        format!("UPDATE {} SET data = $1, expiry_date = $2 WHERE id = $3", super::SESSIONS_TABLE);
+    let updated = on_pool!(db, pool => {
+        sqlx::query(&sql)
+            .bind(data)
+            .bind(record.expiry_date)
+            .bind(record.id.to_string())
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+    })
+    .map_err(|e| Error::Backend(e.to_string()))?;
+    if updated == 0 {
+        tracing::info!("a session that ended during the request was not written back");
+    }
+    Ok(())
+}
+
+/// tower-sessions' `create`: a new row under a new random id, whatever id the record carries.
+/// After `flush` (sign-out) the record still holds the old id, and the published stores would
+/// create the next session under it: a request of the signed-out session still in flight would
+/// then find "its" row again and write the signed-in data into it. One `ON CONFLICT DO
+/// NOTHING` insert per attempt (the published SQLite store spends three round trips in a
+/// transaction, holding the write lock across them); a collision draws another id.
+pub(super) async fn create_session(
+    db: &Db,
+    record: &mut tower_sessions::session::Record,
+) -> tower_sessions::session_store::Result<()> {
+    use tower_sessions::session::Id;
+    use tower_sessions::session_store::Error;
+    let sql = format!(
+        "INSERT INTO {} (id, data, expiry_date) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
+        super::SESSIONS_TABLE
+    );
+    loop {
+        record.id = Id::default();
+        let data = rmp_serde::to_vec(record).map_err(|e| Error::Encode(e.to_string()))?;
+        let inserted = on_pool!(db, pool => {
+            sqlx::query(&sql)
+                .bind(record.id.to_string())
+                .bind(data)
+                .bind(record.expiry_date)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })
+        .map_err(|e| Error::Backend(e.to_string()))?;
+        if inserted == 1 {
+            return Ok(());
+        }
+    }
+}
