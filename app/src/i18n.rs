@@ -439,6 +439,10 @@ static EN: &[(&str, &str)] = &[
     ("sms.invalid_number", "This number cannot receive our texts. Check it, or use another phone."),
     ("sms.not_mobile", "This number cannot receive text messages. Use a mobile number."),
     (
+        "sign_in.must_change_password",
+        "Your password must be changed before you can sign in. Change it where your organisation changes passwords, then sign in with the new one.",
+    ),
+    (
         "sms.not_sent",
         "We could not send the text just now. Try again in a moment, or use another phone.",
     ),

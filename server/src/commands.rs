@@ -7,7 +7,7 @@ use tokio::net::TcpListener;
 
 use crate::config::{Config, ConfigError, redact_url_str};
 use crate::db::{Db, StoreError};
-use crate::directory::{LdapDirectory, LdapError};
+use crate::directory::{LdapDirectory, LdapError, SelfWrite, Transport};
 
 /// Why the program could not do what it was asked. Displayed as one line per problem.
 #[derive(Debug, thiserror::Error)]
@@ -172,12 +172,17 @@ pub async fn check(config: &Config) -> Result<(), StartupError> {
 
     let directory = LdapDirectory::new(config.directory.clone());
     let d = &config.directory;
+    let transport = match Transport::of(d) {
+        Transport::Plain => "no TLS".to_owned(),
+        tls if d.ca_certificates.is_empty() => format!("{}, system CA roots", tls.describe()),
+        tls => format!("{}, CA {}", tls.describe(), d.ca_certificates),
+    };
     match directory.sample_search(20).await {
         Ok(sample) => {
             report(
                 "directory",
                 Ok(format!(
-                    "bound as {} at {}; a sample search under {} saw {} people ({} with a {})",
+                    "bound as {} at {} ({transport}); a sample search under {} saw {} people ({} with a {})",
                     d.bind_dn,
                     d.url,
                     d.base_dn,
@@ -207,6 +212,29 @@ pub async fn check(config: &Config) -> Result<(), StartupError> {
                         "group {} was not found: check directory.admin_group_dn",
                         d.admin_group_dn
                     )),
+                ),
+            }
+            // A warning, not a failure: whether it matters depends on trusting the
+            // directory's numbers (issue 14, finding 4).
+            let name = "phone writes";
+            match directory.phone_self_write().await {
+                SelfWrite::Allowed(rule) => println!(
+                    "{name:<12} WARNING: people may write their own {} (access rule {rule:?}): take `self write` off {} for people{}",
+                    d.phone_attribute,
+                    d.phone_attribute,
+                    if config.policy.trust_unverified_directory_phones {
+                        ", or set policy.trust_unverified_directory_phones = false: as it is, a number someone writes there themselves becomes a second factor"
+                    } else {
+                        " (Latchkey sends codes only to numbers it verified, so such a number is not a second factor until proved)"
+                    }
+                ),
+                SelfWrite::NotAllowed => println!(
+                    "{name:<12} ok: people cannot write their own {} (by the access rules the service account can read)",
+                    d.phone_attribute
+                ),
+                SelfWrite::Unknown(why) => println!(
+                    "{name:<12} unknown: could not tell whether people may write their own {}: {why}",
+                    d.phone_attribute
                 ),
             }
         }

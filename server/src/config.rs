@@ -151,6 +151,19 @@ pub struct DirectoryConfig {
     pub timeout_secs: u64,
     #[serde(default = "defaults::pool_size")]
     pub pool_size: usize,
+    /// Upgrade an `ldap://` connection with StartTLS before anything is sent (an `ldaps://` URL
+    /// is TLS from the start and must not set this).
+    #[serde(default)]
+    pub starttls: bool,
+    /// A PEM file with the CA certificate(s) that signed the directory's certificate. Empty: the
+    /// system's CA roots. The certificate is always verified against the host in `url`. (Not
+    /// `ca_file`: `LATCHKEY_…_FILE` is how secrets are read from files.)
+    #[serde(default)]
+    pub ca_certificates: String,
+    /// Allow plain `ldap://` without StartTLS to a host other than this machine: every
+    /// password then crosses the network readable. Only for a network you trust completely.
+    #[serde(default)]
+    pub allow_plaintext: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -535,7 +548,9 @@ impl Config {
 
         let d = &self.directory;
         match url::Url::parse(&d.url) {
-            Ok(u) if (u.scheme() == "ldap" || u.scheme() == "ldaps") && u.host().is_some() => {}
+            Ok(u) if (u.scheme() == "ldap" || u.scheme() == "ldaps") && u.host().is_some() => {
+                validate_directory_transport(d, &u, &mut p);
+            }
             _ => p.push(format!(
                 "directory.url = {:?} is not an LDAP URL: write ldap://host:389 or ldaps://host:636",
                 d.url
@@ -1016,6 +1031,38 @@ fn redact_many<S: Serializer>(v: &[SecretString], s: S) -> Result<S::Ok, S::Erro
     use serde::ser::SerializeSeq;
     let mut seq = s.serialize_seq(Some(v.len()))?;
     for _ in v {
+/// TLS to the directory: passwords never go to another host in clear unless the operator
+/// says so in words (issue 14, finding 5), and the CA file is checked before start-up.
+fn validate_directory_transport(d: &DirectoryConfig, url: &url::Url, p: &mut Vec<String>) {
+    use crate::directory::{Transport, is_loopback_url, tls_client_config};
+    let host = url.host_str().unwrap_or_default();
+    match Transport::of(d) {
+        Transport::Ldaps if d.starttls => p.push(format!(
+            "directory.starttls = true does not go with directory.url = {:?}: ldaps:// is TLS from the start; set starttls = false, or use ldap:// with StartTLS",
+            d.url
+        )),
+        Transport::Ldaps | Transport::StartTls => {
+            if let Err(problem) = tls_client_config(&d.ca_certificates) {
+                p.push(problem);
+            }
+        }
+        Transport::Plain => {
+            if !d.ca_certificates.is_empty() {
+                p.push(format!(
+                    "directory.ca_certificates is set but directory.url = {:?} is used without TLS: set directory.starttls = true or use ldaps://",
+                    d.url
+                ));
+            }
+            if !is_loopback_url(&d.url) && !d.allow_plaintext {
+                p.push(format!(
+                    "directory.url = {:?} would send every password to {host} in clear: set directory.starttls = true, or use ldaps://{host}:636 (with directory.ca_certificates for a private CA); only on a network you trust completely, set directory.allow_plaintext = true",
+                    d.url
+                ));
+            }
+        }
+    }
+}
+
         seq.serialize_element(REDACTED)?;
     }
     seq.end()
@@ -1217,6 +1264,75 @@ mod tests {
         e.push(("LATCHKEY_SMS__TWILIO__ACCOUNT_SID".into(), format!("AC{}", "a".repeat(32))));
         e.push(("LATCHKEY_SMS__TWILIO__AUTH_TOKEN".into(), "token".into()));
         e.push(("LATCHKEY_SMS__TWILIO__FROM".into(), "+15017122661".into()));
+    #[test]
+    fn plain_ldap_to_another_host_is_refused_unless_allowed_in_words() {
+        let with = |pairs: &[(&str, &str)]| {
+            let mut e = minimal();
+            for (k, v) in pairs {
+                e.retain(|(existing, _)| existing != k);
+                e.push((k.to_string(), v.to_string()));
+            }
+            e
+        };
+        let url = "LATCHKEY_DIRECTORY__URL";
+        let line = one_problem(with(&[(url, "ldap://ldap.example.org:389")]));
+        assert!(line.starts_with("directory.url = \"ldap://ldap.example.org:389\" would send every password to ldap.example.org in clear"), "{line}");
+        assert!(
+            line.contains("directory.starttls = true")
+                && line.contains("directory.allow_plaintext = true"),
+            "{line}"
+        );
+        let allowed = load(with(&[
+            (url, "ldap://ldap.example.org:389"),
+            ("LATCHKEY_DIRECTORY__ALLOW_PLAINTEXT", "true"),
+        ]))
+        .unwrap();
+        assert!(allowed.directory.allow_plaintext);
+        // This machine: nothing crosses a network.
+        for local in
+            ["ldap://127.0.0.1:389", "ldap://127.0.0.2", "ldap://[::1]:389", "ldap://localhost"]
+        {
+            assert!(load(with(&[(url, local)])).is_ok(), "{local}");
+        }
+        // StartTLS and LDAPS are fine (the system's roots, or a CA file).
+        if !rustls_native_certs::load_native_certs().certs.is_empty() {
+            assert!(
+                load(with(&[
+                    (url, "ldap://ldap.example.org"),
+                    ("LATCHKEY_DIRECTORY__STARTTLS", "true")
+                ]))
+                .is_ok()
+            );
+            assert!(load(with(&[(url, "ldaps://ldap.example.org")])).is_ok());
+        }
+        let line = one_problem(with(&[
+            (url, "ldaps://ldap.example.org"),
+            ("LATCHKEY_DIRECTORY__STARTTLS", "true"),
+        ]));
+        assert!(line.starts_with("directory.starttls = true does not go with"), "{line}");
+        let line = one_problem(with(&[
+            (url, "ldaps://ldap.example.org"),
+            ("LATCHKEY_DIRECTORY__CA_CERTIFICATES", "/nonexistent/ca.pem"),
+        ]));
+        assert!(
+            line.starts_with("directory.ca_certificates = \"/nonexistent/ca.pem\" cannot be read"),
+            "{line}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let not_pem = dir.path().join("ca.pem");
+        std::fs::write(&not_pem, "not a certificate\n").unwrap();
+        let line = one_problem(with(&[
+            (url, "ldaps://ldap.example.org"),
+            ("LATCHKEY_DIRECTORY__CA_CERTIFICATES", &not_pem.display().to_string()),
+        ]));
+        assert!(line.contains("holds no certificate"), "{line}");
+        let line = one_problem(with(&[
+            (url, "ldap://127.0.0.1"),
+            ("LATCHKEY_DIRECTORY__CA_CERTIFICATES", &not_pem.display().to_string()),
+        ]));
+        assert!(line.starts_with("directory.ca_certificates is set but"), "{line}");
+    }
+
         let c = load(e).unwrap();
         assert_eq!(c.sms.provider, SmsProvider::Twilio);
     }

@@ -32,6 +32,10 @@ pub enum LdapError {
     ServiceBindRefused { bind_dn: String, rc: u32, text: String },
     #[error("directory operation failed: {0}")]
     Protocol(#[source] Box<ldap3::LdapError>),
+    #[error(
+        "TLS with the directory at {url} failed: {detail}: check directory.ca_certificates (the CA certificate, PEM, that signed the directory's certificate) and that the certificate names the host in directory.url"
+    )]
+    Tls { url: String, detail: String },
 }
 
 impl LdapError {
@@ -42,6 +46,7 @@ impl LdapError {
             LdapError::Timeout { .. } => "timeout",
             LdapError::ServiceBindRefused { .. } => "refused",
             LdapError::Protocol(_) => "protocol",
+            LdapError::Tls { .. } => "tls",
         }
     }
 }
@@ -68,6 +73,103 @@ struct Pool {
 pub struct LdapDirectory {
     cfg: DirectoryConfig,
     pool: Arc<Pool>,
+    /// The TLS client configuration when connections use TLS (`ldaps://` or StartTLS), or why
+    /// it could not be built (configuration validation reports that first, at start-up).
+    tls: Option<Result<Arc<rustls::ClientConfig>, String>>,
+}
+
+/// How a directory URL is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// `ldaps://`: TLS from the first byte.
+    Ldaps,
+    /// `ldap://` upgraded with StartTLS before anything else is sent.
+    StartTls,
+    /// `ldap://` in clear.
+    Plain,
+}
+
+impl Transport {
+    pub fn of(cfg: &DirectoryConfig) -> Self {
+        if cfg.url.trim_start().to_ascii_lowercase().starts_with("ldaps:") {
+            Transport::Ldaps
+        } else if cfg.starttls {
+            Transport::StartTls
+        } else {
+            Transport::Plain
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Transport::Ldaps => "LDAPS",
+            Transport::StartTls => "StartTLS",
+            Transport::Plain => "no TLS",
+        }
+    }
+}
+
+/// Whether an LDAP URL's host is this machine (loopback), where a plain connection never
+/// crosses a network.
+pub fn is_loopback_url(raw: &str) -> bool {
+    match url::Url::parse(raw).ok().as_ref().and_then(url::Url::host) {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        // `ldap:` is not a special scheme to the url crate, so an address arrives as a name.
+        Some(url::Host::Domain(name)) => {
+            name.eq_ignore_ascii_case("localhost")
+                || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+                || name
+                    .strip_prefix('[')
+                    .and_then(|n| n.strip_suffix(']'))
+                    .and_then(|n| n.parse::<std::net::IpAddr>().ok())
+                    .is_some_and(|ip| ip.is_loopback())
+        }
+        None => false,
+    }
+}
+
+/// The TLS client configuration for the directory: the CA certificates in `ca_certificates` (a PEM file), or
+/// the system's roots when it is empty. Certificates are always verified, against the host
+/// named in `directory.url`. The error says what to fix, naming the setting.
+pub fn tls_client_config(ca_file: &str) -> Result<Arc<rustls::ClientConfig>, String> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    if ca_file.is_empty() {
+        for cert in rustls_native_certs::load_native_certs().certs {
+            // One unusable system certificate must not stop the others.
+            let _ = roots.add(cert);
+        }
+        if roots.is_empty() {
+            return Err("no system CA certificates were found to verify the directory's certificate: set directory.ca_certificates to the CA certificate (PEM) that signed it".into());
+        }
+    } else {
+        let certs: Vec<CertificateDer<'static>> =
+            CertificateDer::pem_file_iter(ca_file).and_then(|certs| certs.collect()).map_err(
+                |e| format!("directory.ca_certificates = {ca_file:?} cannot be read as PEM: {e}"),
+            )?;
+        if certs.is_empty() {
+            return Err(format!(
+                "directory.ca_certificates = {ca_file:?} holds no certificate: give the CA certificate in PEM (-----BEGIN CERTIFICATE-----)"
+            ));
+        }
+        for cert in certs {
+            roots.add(cert).map_err(|e| {
+                format!(
+                    "directory.ca_certificates = {ca_file:?} holds a certificate that cannot be a CA: {e}"
+                )
+            })?;
+        }
+    }
+    // The ring provider explicitly: no process-wide default is needed or changed.
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS set-up failed: {e}"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
 }
 
 impl LdapDirectory {
@@ -76,7 +178,17 @@ impl LdapDirectory {
             idle: std::sync::Mutex::new(Vec::new()),
             permits: tokio::sync::Semaphore::new(cfg.pool_size.max(1)),
         });
-        Self { cfg, pool }
+        let tls = match Transport::of(&cfg) {
+            Transport::Plain => {
+                if !is_loopback_url(&cfg.url) {
+                    // Only reachable with directory.allow_plaintext = true.
+                    tracing::warn!(url = %cfg.url, "the directory is reached without TLS: every password crosses the network readable");
+                }
+                None
+            }
+            Transport::Ldaps | Transport::StartTls => Some(tls_client_config(&cfg.ca_certificates)),
+        };
+        Self { cfg, pool, tls }
     }
 
     pub fn config(&self) -> &DirectoryConfig {
@@ -87,24 +199,49 @@ impl LdapDirectory {
         Duration::from_secs(self.cfg.timeout_secs)
     }
 
-    /// A fresh connection, not yet bound.
+    /// A fresh connection, not yet bound: over TLS (verified) unless the configuration says
+    /// plain, and then nothing has been sent before TLS is up.
     async fn connect(&self) -> Result<Ldap, LdapError> {
-        let settings = LdapConnSettings::new().set_conn_timeout(self.timeout());
-        let (conn, ldap) =
-            LdapConnAsync::with_settings(settings, &self.cfg.url).await.map_err(|source| {
-                match source {
-                    ldap3::LdapError::Timeout { .. } => LdapError::Timeout {
-                        url: self.cfg.url.clone(),
-                        secs: self.cfg.timeout_secs,
-                    },
-                    source => LdapError::Unreachable {
-                        url: self.cfg.url.clone(),
-                        source: Box::new(source),
-                    },
-                }
-            })?;
+        let mut settings = LdapConnSettings::new().set_conn_timeout(self.timeout());
+        if let Some(tls) = &self.tls {
+            let config = tls
+                .clone()
+                .map_err(|detail| LdapError::Tls { url: self.cfg.url.clone(), detail })?;
+            settings = settings
+                .set_config(config)
+                .set_starttls(Transport::of(&self.cfg) == Transport::StartTls);
+        }
+        let (conn, ldap) = LdapConnAsync::with_settings(settings, &self.cfg.url)
+            .await
+            .map_err(|source| self.connect_error(source))?;
         ldap3::drive!(conn);
         Ok(ldap)
+    }
+
+    fn connect_error(&self, source: ldap3::LdapError) -> LdapError {
+        let url = self.cfg.url.clone();
+        match source {
+            ldap3::LdapError::Timeout { .. } => {
+                LdapError::Timeout { url, secs: self.cfg.timeout_secs }
+            }
+            // The handshake failed: tokio-rustls wraps the rustls error in an I/O error.
+            ldap3::LdapError::Io { source }
+                if source.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) =>
+            {
+                let detail = source.get_ref().map(ToString::to_string).unwrap_or_default();
+                LdapError::Tls { url, detail }
+            }
+            // The StartTLS request itself was answered with an error.
+            ldap3::LdapError::LdapResult { result } if self.cfg.starttls => LdapError::Tls {
+                url,
+                detail: format!(
+                    "the directory refused StartTLS (result {}: {})",
+                    result.rc,
+                    rc_text(result.rc)
+                ),
+            },
+            source => LdapError::Unreachable { url, source: Box::new(source) },
+        }
     }
 
     /// A connection bound as the service account.
@@ -190,6 +327,194 @@ impl LdapDirectory {
     }
 }
 
+/// Whether people may write their own phone attribute, as far as the service account can see
+/// (`latchkey check`): where they may, a number someone typed in themselves could become a
+/// second factor if the directory's numbers were trusted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SelfWrite {
+    /// This access rule lets people write their own phone attribute.
+    Allowed(String),
+    /// The access rules seen do not.
+    NotAllowed,
+    /// The service account cannot tell (why).
+    Unknown(String),
+}
+
+impl LdapDirectory {
+    /// Reads OpenLDAP's access rules (`olcAccess` of the database holding `base_dn`, then of the
+    /// frontend, in `cn=config`) and evaluates them for a person writing their own phone
+    /// attribute. Other directories, or a service account that may not read `cn=config`, give
+    /// [`SelfWrite::Unknown`].
+    pub async fn phone_self_write(&self) -> SelfWrite {
+        let mut ldap = match self.service_connection().await {
+            Ok(ldap) => ldap,
+            Err(e) => return SelfWrite::Unknown(e.to_string()),
+        };
+        let found = ldap
+            .with_timeout(self.timeout())
+            .search(
+                "cn=config",
+                Scope::OneLevel,
+                "(objectClass=olcDatabaseConfig)",
+                vec!["olcDatabase", "olcSuffix", "olcAccess"],
+            )
+            .await;
+        let _ = ldap.unbind().await;
+        let entries = match found {
+            Ok(ldap3::SearchResult(entries, result)) if result.rc == 0 && !entries.is_empty() => {
+                entries.into_iter().map(SearchEntry::construct).collect::<Vec<_>>()
+            }
+            Ok(ldap3::SearchResult(_, result)) if result.rc != 0 && result.rc != 32 => {
+                return SelfWrite::Unknown(format!(
+                    "reading OpenLDAP's access rules in cn=config failed (result {}: {})",
+                    result.rc,
+                    rc_text(result.rc)
+                ));
+            }
+            Ok(_) => {
+                return SelfWrite::Unknown(
+                    "the service account cannot read OpenLDAP's access rules (cn=config), and other directories are not asked".into(),
+                );
+            }
+            Err(e) => return SelfWrite::Unknown(self.op_error(e).to_string()),
+        };
+        let values = |e: &SearchEntry, attr: &str| e.attrs.get(attr).cloned().unwrap_or_default();
+        let base = normalise_dn(&self.cfg.base_dn);
+        let holding = entries.iter().find(|e| {
+            values(e, "olcSuffix").iter().any(|suffix| {
+                let suffix = normalise_dn(suffix);
+                base == suffix || base.ends_with(&format!(",{suffix}"))
+            })
+        });
+        let Some(database) = holding else {
+            return SelfWrite::Unknown(format!(
+                "no database in cn=config holds {}",
+                self.cfg.base_dn
+            ));
+        };
+        let frontend = entries.iter().find(|e| {
+            values(e, "olcDatabase").iter().any(|d| d.to_ascii_lowercase().ends_with("frontend"))
+        });
+        // The frontend's rules apply after the database's own.
+        let mut rules = values(database, "olcAccess");
+        rules.extend(frontend.map(|f| values(f, "olcAccess")).unwrap_or_default());
+        match openldap_self_write_rule(&rules, &self.cfg.phone_attribute, &self.cfg.base_dn) {
+            Some(rule) => SelfWrite::Allowed(rule),
+            None => SelfWrite::NotAllowed,
+        }
+    }
+}
+
+/// A DN compared loosely: lower case, no spaces around separators.
+fn normalise_dn(dn: &str) -> String {
+    dn.split(',')
+        .map(|rdn| rdn.split('=').map(str::trim).collect::<Vec<_>>().join("="))
+        .collect::<Vec<_>>()
+        .join(",")
+        .to_ascii_lowercase()
+}
+
+/// Splits an access rule into words, keeping quoted values (`dn.exact="cn=a, dc=b"`) whole.
+fn acl_words(rule: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut quoted = false;
+    for c in rule.chars() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                word.push(c);
+            }
+            c if c.is_whitespace() && !quoted => {
+                if !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+            }
+            c => word.push(c),
+        }
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    words
+}
+
+/// Whether an access level or privilege string lets its holder write.
+fn acl_grants_write(access: &str) -> Option<bool> {
+    let access = access.to_ascii_lowercase();
+    match access.as_str() {
+        "none" | "disclose" | "auth" | "compare" | "search" | "read" => Some(false),
+        "write" | "add" | "delete" | "manage" => Some(true),
+        _ => match access.strip_prefix(['=', '+']) {
+            Some(privileges) => Some(privileges.contains(['w', 'a', 'z', 'm'])),
+            None if access.starts_with('-') => Some(false),
+            None => None,
+        },
+    }
+}
+
+/// Evaluates OpenLDAP access rules as slapd does for a person writing their own phone
+/// attribute under `base_dn`: the first rule whose target covers the attribute decides, and in
+/// it the first `by` clause that matches the person (`self`, `users`, `*`). Returns the rule
+/// when it grants write. Targets it cannot judge (regular expressions, filters) are assumed to
+/// cover, so the answer errs towards a warning.
+fn openldap_self_write_rule(rules: &[String], phone: &str, base_dn: &str) -> Option<String> {
+    let base = normalise_dn(base_dn);
+    for raw in rules {
+        // "{0}to …": the ordering prefix.
+        let rule = match raw.strip_prefix('{').and_then(|r| r.split_once('}')) {
+            Some((_, rest)) => rest.trim(),
+            None => raw.trim(),
+        };
+        let words = acl_words(rule);
+        let Some(("to", rest)) = words.split_first().map(|(first, rest)| (first.as_str(), rest))
+        else {
+            continue;
+        };
+        let by_at = rest.iter().position(|w| w == "by").unwrap_or(rest.len());
+        let (what, clauses) = rest.split_at(by_at);
+        let covers = what.iter().all(|w| {
+            let (key, value) = w.split_once('=').unwrap_or((w.as_str(), ""));
+            let value = value.trim_matches('"');
+            let key = key.to_ascii_lowercase();
+            match key.as_str() {
+                "*" => true,
+                "attrs" | "attr" => {
+                    let list = value.split_once(' ').map_or(value, |(l, _)| l);
+                    let named = list
+                        .split(',')
+                        .any(|a| a.eq_ignore_ascii_case(phone) || a.starts_with('@') || a == "*");
+                    if list.starts_with('!') { !named } else { named }
+                }
+                "dn.exact" | "dn.base" | "dn.baseobject" => false,
+                "dn" | "dn.subtree" | "dn.sub" | "dn.children" | "dn.one" | "dn.onelevel" => {
+                    let target = normalise_dn(value);
+                    value == "*"
+                        || base == target
+                        || base.ends_with(&format!(",{target}"))
+                        || target.ends_with(&format!(",{base}"))
+                }
+                // val=, dn.regex, filter=, …: cannot judge here; assume it covers.
+                _ => true,
+            }
+        });
+        if !covers {
+            continue;
+        }
+        for clause in clauses.split(|w| w == "by").filter(|c| !c.is_empty()) {
+            let who = clause[0].to_ascii_lowercase();
+            if !matches!(who.as_str(), "self" | "users" | "*") {
+                continue;
+            }
+            let grants = clause[1..].iter().find_map(|w| acl_grants_write(w)).unwrap_or(false);
+            return grants.then(|| raw.clone());
+        }
+        // No clause matched: slapd's implicit "by * none".
+        return None;
+    }
+    None
+}
+
 #[async_trait]
 impl Probe for LdapDirectory {
     /// Reads the base entry on a pooled service connection, like every other operation: a
@@ -266,6 +591,47 @@ fn ppolicy_error(value: &[u8]) -> Option<u8> {
         rest = tail.get(len..)?;
     }
     None
+}
+
+/// 389 Directory Server's "password expired" response control: on a successful bind, the
+/// password was reset and must be changed before anything else is allowed.
+const PASSWORD_EXPIRED_OID: &str = "2.16.840.1.113730.3.4.4";
+
+/// What a bind's answer means: its result code, the password-policy control's error
+/// (0 passwordExpired, 1 accountLocked, 2 changeAfterReset), whether 389-ds's password-expired
+/// control came back, and the diagnostic text, where Active Directory writes its reason as
+/// `…, data 773, …`.
+fn password_check(
+    rc: u32,
+    ppolicy: Option<u8>,
+    expired_control: bool,
+    text: &str,
+) -> PasswordCheck {
+    match (rc, ppolicy) {
+        // changeAfterReset comes only with a successful bind: the password was right.
+        (0, Some(2)) => PasswordCheck::MustChangePassword,
+        (0, Some(0)) => PasswordCheck::PasswordExpired,
+        (0, _) if expired_control => PasswordCheck::MustChangePassword,
+        (0, _) => PasswordCheck::Accepted,
+        (49, Some(1)) => PasswordCheck::AccountLocked,
+        (49, Some(0)) => PasswordCheck::PasswordExpired,
+        (49, _) => match ad_data_code(text) {
+            // AD says 773 only after the password checked out.
+            Some("773") => PasswordCheck::MustChangePassword,
+            Some("775") => PasswordCheck::AccountLocked,
+            Some("532") => PasswordCheck::PasswordExpired,
+            _ => PasswordCheck::WrongPassword,
+        },
+        (rc, _) => PasswordCheck::Refused(rc),
+    }
+}
+
+/// The `data` code of an Active Directory bind error
+/// (`80090308: LdapErr: DSID-0C09044E, comment: AcceptSecurityContext error, data 52e, v4563`).
+fn ad_data_code(text: &str) -> Option<&str> {
+    let rest = &text[text.find(", data ")? + ", data ".len()..];
+    let end = rest.find(|c: char| !c.is_ascii_hexdigit()).unwrap_or(rest.len());
+    (end > 0).then(|| &rest[..end])
 }
 
 /// Whether an ldap3 error means the connection is unusable (as opposed to an LDAP result).
@@ -361,7 +727,10 @@ impl LdapDirectory {
     fn to_person(&self, entry: SearchEntry) -> Option<Person> {
         let c = &self.cfg;
         let first = |attr: &str| entry.attrs.get(attr).and_then(|v| v.first()).cloned();
-        let id = first(&c.user_id_attribute)?;
+        let Some(id) = self.read_id(&entry) else {
+            tracing::warn!(dn = %entry.dn, attribute = %c.user_id_attribute, "an entry has no readable unique id; ignored (check directory.user_id_attribute)");
+            return None;
+        };
         let login = first(&c.login_attribute)?;
         let mut phones: Vec<E164> = Vec::new();
         for value in entry.attrs.get(&c.phone_attribute).into_iter().flatten() {
@@ -415,6 +784,43 @@ impl LdapDirectory {
             .collect())
     }
 
+    /// The entry's unique id: the text of the id attribute, or, for a binary GUID attribute
+    /// (Active Directory's `objectGUID`), its canonical string.
+    fn read_id(&self, entry: &SearchEntry) -> Option<String> {
+        let attr = &self.cfg.user_id_attribute;
+        if !is_guid_attribute(attr) {
+            return entry.attrs.get(attr).and_then(|v| v.first()).cloned();
+        }
+        // ldap3 files a value as text when its bytes happen to be UTF-8, so look in both.
+        let named = |name: &String| name.eq_ignore_ascii_case(attr);
+        let bytes = entry
+            .bin_attrs
+            .iter()
+            .find(|(name, _)| named(name))
+            .and_then(|(_, v)| v.first().cloned())
+            .or_else(|| {
+                entry
+                    .attrs
+                    .iter()
+                    .find(|(name, _)| named(name))
+                    .and_then(|(_, v)| v.first())
+                    .map(|text| text.as_bytes().to_vec())
+            })?;
+        guid_string(&bytes)
+    }
+
+    /// The filter that finds the entry with this id, if it can be one.
+    fn id_filter(&self, id: &UserId) -> Option<String> {
+        let attr = &self.cfg.user_id_attribute;
+        if is_guid_attribute(attr) {
+            let escaped: String =
+                guid_bytes(id.as_str())?.iter().map(|b| format!("\\{b:02x}")).collect();
+            Some(format!("({attr}={escaped})"))
+        } else {
+            Some(format!("({attr}={})", ldap3::ldap_escape(id.as_str())))
+        }
+    }
+
     fn phone_filter(&self, number: &E164) -> String {
         let attr = &self.cfg.phone_attribute;
         format!(
@@ -452,6 +858,118 @@ impl LdapDirectory {
             PhoneFormat::Digits => number.digits().to_owned(),
         }
     }
+}
+
+/// Where directories keep the time of the last password change: `pwdChangedTime` (password
+/// policy overlay of OpenLDAP, 389-ds; generalized time) and `pwdLastSet` (Active Directory;
+/// Windows FILETIME).
+const PASSWORD_CHANGED_ATTRIBUTES: [&str; 2] = ["pwdChangedTime", "pwdLastSet"];
+
+/// An LDAP generalized time (`20240131235959Z`, with optional fraction and `±hhmm` offset) as
+/// Unix seconds; `None` when it is not one.
+pub fn parse_generalized_time(value: &str) -> Option<i64> {
+    let v = value.trim();
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit()).then(|| s.parse::<i64>().ok())?;
+    if v.len() < 15 || !v.is_char_boundary(14) {
+        return None;
+    }
+    let (date, rest) = v.split_at(14);
+    let field = |from: usize, to: usize| digits(&date[from..to]);
+    let (year, month, day) = (field(0, 4)?, field(4, 6)?, field(6, 8)?);
+    let (hour, minute, second) = (field(8, 10)?, field(10, 12)?, field(12, 14)?);
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+    // A fraction of a second changes nothing here.
+    let rest = match rest.strip_prefix(['.', ',']) {
+        Some(frac) => frac.trim_start_matches(|c: char| c.is_ascii_digit()),
+        None => rest,
+    };
+    let offset = match rest {
+        "Z" => 0,
+        _ if rest.len() == 5 && (rest.starts_with('+') || rest.starts_with('-')) => {
+            let (h, m) = (digits(&rest[1..3])?, digits(&rest[3..5])?);
+            let secs = h * 3600 + m * 60;
+            if rest.starts_with('-') { -secs } else { secs }
+        }
+        _ => return None,
+    };
+    // Days from the civil date (Howard Hinnant's algorithm), then seconds.
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + hour * 3600 + minute * 60 + second - offset)
+}
+
+/// Active Directory's `pwdLastSet` (100 ns intervals since 1601-01-01 UTC) as Unix seconds;
+/// `None` for 0 ("must change at next logon": no change time) and values that are not one.
+pub fn parse_filetime(value: &str) -> Option<i64> {
+    const UNIX_EPOCH_AS_FILETIME_SECS: i64 = 11_644_473_600;
+    let ticks: i64 = value.trim().parse().ok()?;
+    (ticks > 0).then(|| ticks / 10_000_000 - UNIX_EPOCH_AS_FILETIME_SECS)
+}
+
+/// Whether the id attribute holds a binary GUID: Active Directory's `objectGUID` (16 bytes).
+fn is_guid_attribute(attr: &str) -> bool {
+    attr.eq_ignore_ascii_case("objectGUID")
+}
+
+/// 16 bytes in Active Directory's order as the canonical GUID string, lower case, no braces:
+/// the first three groups are stored little-endian, the last two as they are.
+fn guid_string(bytes: &[u8]) -> Option<String> {
+    let b: &[u8; 16] = bytes.try_into().ok()?;
+    Some(format!(
+        "{:02x}{:02x}{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}",
+        b[3],
+        b[2],
+        b[1],
+        b[0],
+        b[5],
+        b[4],
+        b[7],
+        b[6],
+        b[8],
+        b[9],
+        b[10],
+        b[11],
+        b[12],
+        b[13],
+        b[14],
+        b[15]
+    ))
+}
+
+/// The reverse of [`guid_string`]: the 16 stored bytes of a canonical GUID string (either
+/// case); `None` for anything else.
+fn guid_bytes(guid: &str) -> Option<[u8; 16]> {
+    let g = guid.as_bytes();
+    if g.len() != 36 || [8, 13, 18, 23].iter().any(|&i| g[i] != b'-') {
+        return None;
+    }
+    let hex: Vec<u8> = g.iter().copied().filter(|&c| c != b'-').collect();
+    // Digits only: from_str_radix would take a sign.
+    if hex.len() != 32 || !hex.iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    let mut text = [0u8; 16];
+    for (i, pair) in hex.chunks(2).enumerate() {
+        text[i] = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
+    }
+    // Text order to AD's byte order: reverse the first three groups.
+    let t = text;
+    Some([
+        t[3], t[2], t[1], t[0], t[5], t[4], t[7], t[6], t[8], t[9], t[10], t[11], t[12], t[13],
+        t[14], t[15],
+    ])
 }
 
 /// Converts an adapter error for the domain, logging the details once, here.
@@ -497,13 +1015,65 @@ impl Directory for LdapDirectory {
     }
 
     async fn find_by_id(&self, id: &UserId) -> Result<Option<Person>, DirectoryError> {
-        let filter =
-            format!("({}={})", self.cfg.user_id_attribute, ldap3::ldap_escape(id.as_str()));
+        // An id that cannot be one of ours (say, not a GUID for objectGUID) finds nobody.
+        let Some(filter) = self.id_filter(id) else {
+            return Ok(None);
+        };
         let mut people = self
             .find_people(filter, 2)
             .await
             .map_err(|e| domain_error(e, "finding a person by id"))?;
         Ok(if people.len() == 1 { people.pop() } else { None })
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn password_changed_at(&self, id: &UserId) -> Result<Option<i64>, DirectoryError> {
+        // By id as find_by_id does (a binary objectGUID is matched by its escaped bytes).
+        let Some(filter) = self.id_filter(id) else {
+            return Err(DirectoryError::NoSuchPerson);
+        };
+        let base = self.cfg.base_dn.clone();
+        let timeout = self.timeout();
+        let entries = self
+            .with_connection(|mut ldap| {
+                let (filter, base) = (filter.clone(), base.clone());
+                async move {
+                    // Operational attributes come only when named.
+                    let (entries, result) = ldap
+                        .with_timeout(timeout)
+                        .with_search_options(ldap3::SearchOptions::new().sizelimit(2))
+                        .search(
+                            &base,
+                            Scope::Subtree,
+                            &filter,
+                            PASSWORD_CHANGED_ATTRIBUTES.to_vec(),
+                        )
+                        .await?
+                        .non_error()?;
+                    // 4: size limit exceeded, which we asked for.
+                    if result.rc != 0 && result.rc != 4 {
+                        return Err(ldap3::LdapError::LdapResult { result });
+                    }
+                    Ok(entries)
+                }
+            })
+            .await
+            .map_err(|e| domain_error(e, "reading when a password changed"))?;
+        let mut entries = entries;
+        if entries.len() != 1 {
+            return Err(DirectoryError::NoSuchPerson);
+        }
+        let entry = SearchEntry::construct(entries.remove(0));
+        let value = |attr: &str| {
+            entry
+                .attrs
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(attr))
+                .and_then(|(_, v)| v.first())
+        };
+        Ok(value("pwdChangedTime")
+            .and_then(|v| parse_generalized_time(v))
+            .or_else(|| value("pwdLastSet").and_then(|v| parse_filetime(v))))
     }
 
     #[tracing::instrument(skip_all, fields(dn = %person.dn))]
@@ -531,14 +1101,8 @@ impl Directory for LdapDirectory {
             .find(|c| c.1.ctype == PPOLICY_OID)
             .and_then(|c| c.1.val.as_deref())
             .and_then(ppolicy_error);
-        let check = match (result.rc, ppolicy) {
-            (0, Some(0)) => PasswordCheck::PasswordExpired,
-            (0, _) => PasswordCheck::Accepted,
-            (49, Some(1)) => PasswordCheck::AccountLocked,
-            (49, Some(0)) => PasswordCheck::PasswordExpired,
-            (49, _) => PasswordCheck::WrongPassword,
-            (rc, _) => PasswordCheck::Refused(rc),
-        };
+        let expired_control = result.ctrls.iter().any(|c| c.1.ctype == PASSWORD_EXPIRED_OID);
+        let check = password_check(result.rc, ppolicy, expired_control, &result.text);
         match check {
             PasswordCheck::Accepted | PasswordCheck::WrongPassword => {}
             other => {
@@ -705,6 +1269,86 @@ mod tests {
     use super::*;
 
     #[test]
+    fn guids_read_in_active_directory_byte_order_and_back() {
+        // The example of MS-DTYP 2.3.4.3 as AD stores it.
+        let stored = [
+            0x7a, 0x3e, 0x5c, 0x6b, 0xa9, 0x3c, 0xd0, 0x11, 0x8b, 0x2a, 0x00, 0xa0, 0xc9, 0x0a,
+            0x3c, 0x52,
+        ];
+        let text = guid_string(&stored).unwrap();
+        assert_eq!(text, "6b5c3e7a-3ca9-11d0-8b2a-00a0c90a3c52");
+        assert_eq!(guid_bytes(&text), Some(stored));
+        assert_eq!(guid_bytes(&text.to_uppercase()), Some(stored));
+        assert_eq!(guid_string(&stored[..15]), None);
+        for junk in [
+            "",
+            "6b5c3e7a3ca911d08b2a00a0c90a3c52",
+            "6b5c3e7a-3ca9-11d0-8b2a-00a0c90a3c5g",
+            "{6b5c3e7a-3ca9-11d0-8b2a-00a0c90a3c52}",
+            "6b5c3e7a-3ca9-11d0-8b2a-00a0c90a3c5+",
+            "6b5c3e7a-3ca9-11d0-8b2a-00a0c90a-c52",
+            "6b5c3e7a-3ca9-11d0-8b2a-00a0c90a3cé",
+        ] {
+            assert_eq!(guid_bytes(junk), None, "{junk:?}");
+        }
+    }
+
+    #[test]
+    fn finds_the_openldap_rule_that_lets_people_write_their_own_phone() {
+        let base = "ou=people,dc=example,dc=org";
+        let rules = |r: &[&str]| r.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let devkit = rules(&[
+            "{0}to attrs=userPassword by self write by anonymous auth by * none",
+            "{1}to attrs=mobile by dn.exact=\"cn=latchkey,ou=services,dc=example,dc=org\" write by self read by users read by * none",
+            "{2}to * by users read by * none",
+        ]);
+        assert_eq!(openldap_self_write_rule(&devkit, "mobile", base), None);
+        let mut open = devkit.clone();
+        open[1] = open[1].replace("by self read", "by self write");
+        assert_eq!(openldap_self_write_rule(&open, "mobile", base), Some(open[1].clone()));
+        // Another phone attribute falls to the catch-all rule.
+        assert_eq!(openldap_self_write_rule(&open, "telephoneNumber", base), None);
+        let everything = rules(&["{0}to * by self write by * read"]);
+        assert!(openldap_self_write_rule(&everything, "mobile", base).is_some());
+        let users = rules(&["to attrs=cn,mobile by users =wrscx"]);
+        assert!(openldap_self_write_rule(&users, "mobile", base).is_some());
+        let elsewhere = rules(&[
+            "to dn.subtree=\"ou=staff,dc=example,dc=org\" by self write",
+            "to * by self read",
+        ]);
+        assert_eq!(openldap_self_write_rule(&elsewhere, "mobile", base), None);
+        let above = rules(&["to dn.subtree=\"dc=example,dc=org\" attrs=mobile by self write"]);
+        assert!(openldap_self_write_rule(&above, "mobile", base).is_some());
+        let first_by_wins = rules(&["to * by users read by self write"]);
+        assert_eq!(openldap_self_write_rule(&first_by_wins, "mobile", base), None);
+        assert_eq!(openldap_self_write_rule(&[], "mobile", base), None);
+    }
+
+    #[test]
+    fn maps_every_directory_s_bind_answer() {
+        use PasswordCheck::*;
+        assert_eq!(password_check(0, None, false, ""), Accepted);
+        assert_eq!(password_check(0, Some(2), false, ""), MustChangePassword, "ppolicy reset");
+        assert_eq!(password_check(0, Some(0), false, ""), PasswordExpired);
+        assert_eq!(password_check(0, None, true, ""), MustChangePassword, "389-ds reset");
+        assert_eq!(password_check(49, Some(1), false, ""), AccountLocked);
+        assert_eq!(password_check(49, Some(2), false, ""), WrongPassword, "not proven right");
+        assert_eq!(password_check(49, None, false, ""), WrongPassword);
+        let ad = |code: &str| {
+            format!(
+                "80090308: LdapErr: DSID-0C09044E, comment: AcceptSecurityContext error, data {code}, v4563"
+            )
+        };
+        assert_eq!(password_check(49, None, false, &ad("52e")), WrongPassword);
+        assert_eq!(password_check(49, None, false, &ad("773")), MustChangePassword);
+        assert_eq!(password_check(49, None, false, &ad("775")), AccountLocked);
+        assert_eq!(password_check(49, None, false, &ad("532")), PasswordExpired);
+        assert_eq!(password_check(53, None, false, ""), Refused(53));
+        assert_eq!(ad_data_code("no code here"), None);
+        assert_eq!(ad_data_code("x, data "), None);
+    }
+
+    #[test]
     fn reads_the_password_policy_error() {
         // SEQUENCE { error [1] accountLocked(1) }
         assert_eq!(ppolicy_error(&[0x30, 0x03, 0x81, 0x01, 0x01]), Some(1));
@@ -715,167 +1359,6 @@ mod tests {
         assert_eq!(ppolicy_error(&[0x30, 0x05, 0x81]), None);
         assert_eq!(ppolicy_error(&[]), None);
     }
-}
-/// Where directories keep the time of the last password change: `pwdChangedTime` (password
-/// policy overlay of OpenLDAP, 389-ds; generalized time) and `pwdLastSet` (Active Directory;
-/// Windows FILETIME).
-const PASSWORD_CHANGED_ATTRIBUTES: [&str; 2] = ["pwdChangedTime", "pwdLastSet"];
-
-/// An LDAP generalized time (`20240131235959Z`, with optional fraction and `±hhmm` offset) as
-/// Unix seconds; `None` when it is not one.
-pub fn parse_generalized_time(value: &str) -> Option<i64> {
-    let v = value.trim();
-    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit()).then(|| s.parse::<i64>().ok())?;
-    if v.len() < 15 || !v.is_char_boundary(14) {
-        return None;
-    }
-    let (date, rest) = v.split_at(14);
-    let field = |from: usize, to: usize| digits(&date[from..to]);
-    let (year, month, day) = (field(0, 4)?, field(4, 6)?, field(6, 8)?);
-    let (hour, minute, second) = (field(8, 10)?, field(10, 12)?, field(12, 14)?);
-    if !(1..=12).contains(&month)
-        || !(1..=31).contains(&day)
-        || hour > 23
-        || minute > 59
-        || second > 60
-    {
-        return None;
-    }
-    // A fraction of a second changes nothing here.
-    let rest = match rest.strip_prefix(['.', ',']) {
-        Some(frac) => frac.trim_start_matches(|c: char| c.is_ascii_digit()),
-        None => rest,
-    };
-    let offset = match rest {
-        "Z" => 0,
-        _ if rest.len() == 5 && (rest.starts_with('+') || rest.starts_with('-')) => {
-            let (h, m) = (digits(&rest[1..3])?, digits(&rest[3..5])?);
-            let secs = h * 3600 + m * 60;
-            if rest.starts_with('-') { -secs } else { secs }
-        }
-        _ => return None,
-    };
-    // Days from the civil date (Howard Hinnant's algorithm), then seconds.
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + hour * 3600 + minute * 60 + second - offset)
-}
-
-/// Active Directory's `pwdLastSet` (100 ns intervals since 1601-01-01 UTC) as Unix seconds;
-/// `None` for 0 ("must change at next logon": no change time) and values that are not one.
-pub fn parse_filetime(value: &str) -> Option<i64> {
-    const UNIX_EPOCH_AS_FILETIME_SECS: i64 = 11_644_473_600;
-    let ticks: i64 = value.trim().parse().ok()?;
-    (ticks > 0).then(|| ticks / 10_000_000 - UNIX_EPOCH_AS_FILETIME_SECS)
-}
-
-/// Whether the id attribute holds a binary GUID: Active Directory's `objectGUID` (16 bytes).
-fn is_guid_attribute(attr: &str) -> bool {
-    attr.eq_ignore_ascii_case("objectGUID")
-}
-
-/// 16 bytes in Active Directory's order as the canonical GUID string, lower case, no braces:
-/// the first three groups are stored little-endian, the last two as they are.
-fn guid_string(bytes: &[u8]) -> Option<String> {
-    let b: &[u8; 16] = bytes.try_into().ok()?;
-    Some(format!(
-        "{:02x}{:02x}{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}",
-        b[3],
-        b[2],
-        b[1],
-        b[0],
-        b[5],
-        b[4],
-        b[7],
-        b[6],
-        b[8],
-        b[9],
-        b[10],
-        b[11],
-        b[12],
-        b[13],
-        b[14],
-        b[15]
-    ))
-}
-
-/// The reverse of [`guid_string`]: the 16 stored bytes of a canonical GUID string (either
-/// case); `None` for anything else.
-fn guid_bytes(guid: &str) -> Option<[u8; 16]> {
-    let g = guid.as_bytes();
-    if g.len() != 36 || [8, 13, 18, 23].iter().any(|&i| g[i] != b'-') {
-        return None;
-    }
-    let hex: Vec<u8> = g.iter().copied().filter(|&c| c != b'-').collect();
-    // Digits only: from_str_radix would take a sign.
-    if hex.len() != 32 || !hex.iter().all(u8::is_ascii_hexdigit) {
-        return None;
-    }
-    let mut text = [0u8; 16];
-    for (i, pair) in hex.chunks(2).enumerate() {
-        text[i] = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
-    }
-    // Text order to AD's byte order: reverse the first three groups.
-    let t = text;
-    Some([
-        t[3], t[2], t[1], t[0], t[5], t[4], t[7], t[6], t[8], t[9], t[10], t[11], t[12], t[13],
-        t[14], t[15],
-    ])
-}
-
-    #[tracing::instrument(skip_all)]
-    async fn password_changed_at(&self, id: &UserId) -> Result<Option<i64>, DirectoryError> {
-        let filter =
-            format!("({}={})", self.cfg.user_id_attribute, ldap3::ldap_escape(id.as_str()));
-        let base = self.cfg.base_dn.clone();
-        let timeout = self.timeout();
-        let entries = self
-            .with_connection(|mut ldap| {
-                let (filter, base) = (filter.clone(), base.clone());
-                async move {
-                    // Operational attributes come only when named.
-                    let (entries, result) = ldap
-                        .with_timeout(timeout)
-                        .with_search_options(ldap3::SearchOptions::new().sizelimit(2))
-                        .search(
-                            &base,
-                            Scope::Subtree,
-                            &filter,
-                            PASSWORD_CHANGED_ATTRIBUTES.to_vec(),
-                        )
-                        .await?
-                        .non_error()?;
-                    // 4: size limit exceeded, which we asked for.
-                    if result.rc != 0 && result.rc != 4 {
-                        return Err(ldap3::LdapError::LdapResult { result });
-                    }
-                    Ok(entries)
-                }
-            })
-            .await
-            .map_err(|e| domain_error(e, "reading when a password changed"))?;
-        let mut entries = entries;
-        if entries.len() != 1 {
-            return Err(DirectoryError::NoSuchPerson);
-        }
-        let entry = SearchEntry::construct(entries.remove(0));
-        let value = |attr: &str| {
-            entry
-                .attrs
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(attr))
-                .and_then(|(_, v)| v.first())
-        };
-        Ok(value("pwdChangedTime")
-            .and_then(|v| parse_generalized_time(v))
-            .or_else(|| value("pwdLastSet").and_then(|v| parse_filetime(v))))
-    }
-
 
     #[test]
     fn reads_password_change_times_of_every_directory() {
@@ -897,3 +1380,4 @@ fn guid_bytes(guid: &str) -> Option<[u8; 16]> {
         assert_eq!(parse_filetime("-1"), None);
         assert_eq!(parse_filetime("soon"), None);
     }
+}

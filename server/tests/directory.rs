@@ -1,13 +1,24 @@
 //! The LDAP adapter against a real slapd.
 
+#[macro_use]
+mod common;
+
 use std::process::Command;
 
-use app::domain::directory::{Directory, DirectoryError, PasswordCheck, Username};
+use app::domain::directory::{Directory, DirectoryError, PasswordCheck, UserId, Username};
 use app::domain::phone::PhonePolicy;
+use base64::Engine;
+use common::Backend;
+use common::browser::*;
 use secrecy::SecretString;
 use server::config::PhoneFormat;
-use server::devkit::slapd::{self, Slapd};
-use server::directory::LdapDirectory;
+use server::devkit::slapd::{self, Options, Slapd};
+use server::directory::{LdapDirectory, LdapError, SelfWrite};
+
+on_both!(
+    a_reset_password_is_refused_at_sign_in_with_what_to_do,
+    a_reset_password_is_refused_when_confirming_it_is_you,
+);
 
 fn seed() -> String {
     let mut ldif = slapd::person_ldif("alice", "Alice Anders", "alice-pw", &["+12015550123"]);
@@ -228,4 +239,306 @@ async fn a_locked_account_is_named_for_the_log_and_refused() {
     // Others are unaffected.
     let alice = dir.find_by_login(&Username::parse("alice").unwrap()).await.unwrap().unwrap();
     assert_eq!(dir.check_password(&alice, &pw("alice-pw")).await.unwrap(), PasswordCheck::Accepted);
+}
+
+fn pw(s: &str) -> SecretString {
+    SecretString::from(s.to_owned())
+}
+
+// --- Must change after a reset (issue 14, finding 13) ---
+
+fn must_change_slapd(seed: &str) -> Slapd {
+    Slapd::start_opts(seed, &Options { must_change: true, ..Options::default() }).unwrap()
+}
+
+/// The operational attributes of an entry, read as the root DN.
+fn operational(slapd: &Slapd, uid: &str) -> String {
+    let out = Command::new("ldapsearch")
+        .args(["-x", "-LLL", "-H", &slapd.url(), "-D", slapd::ROOT_DN, "-w", &slapd.root_password])
+        .args(["-b", &format!("uid={uid},{}", slapd::PEOPLE_DN), "-s", "base", "+"])
+        .output()
+        .expect("ldapsearch");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test]
+async fn a_password_reset_by_an_administrator_must_be_changed_first() {
+    let slapd = must_change_slapd(&seed());
+    let dir = directory(&slapd);
+    let bob = dir.find_by_login(&Username::parse("bob").unwrap()).await.unwrap().unwrap();
+    assert_eq!(dir.check_password(&bob, &pw("bob-pw")).await.unwrap(), PasswordCheck::Accepted);
+
+    slapd.reset_password("bob", "bob-reset-pw").unwrap();
+    assert!(operational(&slapd, "bob").contains("pwdReset: TRUE"), "the directory marked it");
+    assert_eq!(
+        dir.check_password(&bob, &pw("bob-reset-pw")).await.unwrap(),
+        PasswordCheck::MustChangePassword,
+        "the right password, due for a change"
+    );
+    assert_eq!(
+        dir.check_password(&bob, &pw("bob-pw")).await.unwrap(),
+        PasswordCheck::WrongPassword,
+        "only the right password learns it must be changed"
+    );
+    let alice = dir.find_by_login(&Username::parse("alice").unwrap()).await.unwrap().unwrap();
+    assert_eq!(dir.check_password(&alice, &pw("alice-pw")).await.unwrap(), PasswordCheck::Accepted);
+}
+
+async fn a_reset_password_is_refused_at_sign_in_with_what_to_do(backend: Backend) {
+    let s = setup_with_slapd(backend, &[], must_change_slapd(&common::demo_seed())).await;
+    s.app.slapd.reset_password("bob", "bob-reset-pw").unwrap();
+    let b = Browser::new(&s.app);
+    assert_eq!(b.password("bob", "bob-reset-pw").await, format!("{}/sign-in", s.app.url));
+    let page = b.sign_in_page().await;
+    assert_eq!(notice_of(&page), "sign_in.must_change_password");
+    assert!(page.contains("Change it where your organisation changes passwords"), "{page}");
+    assert_eq!(signed_in_as(&b).await, None, "not signed in");
+    // A wrong password still reads like any other failure.
+    let other = Browser::new(&s.app);
+    other.password("bob", "not-it").await;
+    assert_eq!(notice_of(&other.sign_in_page().await), "sign_in.failed");
+    let kinds = audit_kinds(&s.app).await;
+    assert!(kinds.contains(&("sign_in.password".into(), "rejected".into())), "{kinds:?}");
+    assert!(!kinds.contains(&("sign_in.password".into(), "accepted".into())), "{kinds:?}");
+}
+
+async fn a_reset_password_is_refused_when_confirming_it_is_you(backend: Backend) {
+    let s = setup_with_slapd(
+        backend,
+        &[("LATCHKEY_SECURITY__REAUTH_WINDOW_SECS", "1")],
+        must_change_slapd(&common::demo_seed()),
+    )
+    .await;
+    // bob has no phone: the password alone signs him in and confirms it is him.
+    let b = Browser::new(&s.app);
+    assert_eq!(b.password("bob", "bob-demo-pw").await, "/");
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    s.app.slapd.reset_password("bob", "bob-reset-pw").unwrap();
+    let page = b.post_from("/security", "security_add_start", &[]).await;
+    assert_eq!(step_of(&page), "reauth-password", "{}", notice_of(&page));
+    let page =
+        b.post_from("/security", "security_reauth_password", &[("password", "bob-reset-pw")]).await;
+    assert_eq!(notice_of(&page), "sign_in.must_change_password");
+    assert_eq!(step_of(&page), "reauth-password", "not confirmed");
+}
+
+// --- Binary unique ids: Active Directory's objectGUID (issue 14, finding 18) ---
+
+/// `person_ldif` plus the test schema's binary `objectGUID`.
+fn person_with_guid(uid: &str, name: &str, password: &str, phones: &[&str], guid: &[u8]) -> String {
+    let ldif = slapd::person_ldif(uid, name, password, phones);
+    format!(
+        "{}objectClass: {}\nobjectGUID:: {}\n\n",
+        ldif.trim_end_matches('\n').to_owned() + "\n",
+        slapd::GUID_CLASS,
+        base64::engine::general_purpose::STANDARD.encode(guid)
+    )
+}
+
+/// As Active Directory stores the example GUID of MS-DTYP: not UTF-8.
+const ALICE_GUID: [u8; 16] = [
+    0x7a, 0x3e, 0x5c, 0x6b, 0xa9, 0x3c, 0xd0, 0x11, 0x8b, 0x2a, 0x00, 0xa0, 0xc9, 0x0a, 0x3c, 0x52,
+];
+/// Sixteen bytes that happen to be ASCII: ldap3 hands them over as text.
+const BOB_GUID: &[u8; 16] = b"0123456789abcdef";
+
+fn guid_directory() -> (Slapd, LdapDirectory) {
+    let mut seed =
+        person_with_guid("alice", "Alice Anders", "alice-pw", &["+12015550123"], &ALICE_GUID);
+    seed.push_str(&person_with_guid("bob", "Bob Brown", "bob-pw", &[], BOB_GUID));
+    // No objectGUID: cannot be addressed, so it is left out rather than given a wrong id.
+    seed.push_str(&slapd::person_ldif("carol", "Carol Chen", "carol-pw", &[]));
+    let slapd =
+        Slapd::start_opts(&seed, &Options { guid_schema: true, ..Options::default() }).unwrap();
+    let mut cfg = slapd.directory_config();
+    cfg.user_id_attribute = "objectGUID".into();
+    let dir = LdapDirectory::new(cfg);
+    (slapd, dir)
+}
+
+#[tokio::test]
+async fn binary_guids_are_read_in_canonical_form_and_found_again() {
+    let (_slapd, dir) = guid_directory();
+    let alice =
+        dir.find_by_login(&Username::parse("alice").unwrap()).await.unwrap().expect("alice");
+    assert_eq!(alice.id.as_str(), "6b5c3e7a-3ca9-11d0-8b2a-00a0c90a3c52");
+    let bob = dir.find_by_login(&Username::parse("bob").unwrap()).await.unwrap().expect("bob");
+    assert_eq!(bob.id.as_str(), "33323130-3534-3736-3839-616263646566");
+
+    // Administrator pages address people by id: the GUID string goes back as escaped bytes.
+    assert_eq!(dir.find_by_id(&alice.id).await.unwrap(), Some(alice.clone()));
+    assert_eq!(dir.find_by_id(&bob.id).await.unwrap(), Some(bob.clone()));
+    let upper = UserId(alice.id.as_str().to_uppercase());
+    assert_eq!(dir.find_by_id(&upper).await.unwrap().map(|p| p.login), Some("alice".into()));
+    for junk in ["*", "alice", "6b5c3e7a-3ca9-11d0-8b2a-00a0c90a3c5*", "", "\\7a"] {
+        assert_eq!(dir.find_by_id(&UserId(junk.into())).await.unwrap(), None, "{junk:?}");
+    }
+
+    let found = dir.search_people("example.org", 10).await.unwrap();
+    let mut ids: Vec<_> = found.iter().map(|p| (p.login.as_str(), p.id.as_str())).collect();
+    ids.sort();
+    assert_eq!(
+        ids,
+        [("alice", alice.id.as_str()), ("bob", bob.id.as_str())],
+        "carol has no id and is left out"
+    );
+    assert_eq!(dir.phone_owners(&number("+12015550123")).await.unwrap(), vec![alice.id.clone()]);
+    // The session's password-change check asks by id too: found (no policy, so no time).
+    assert_eq!(dir.password_changed_at(&alice.id).await, Ok(None));
+    // Writes go through the id too.
+    dir.add_phone(&bob, &number("+12015550188")).await.unwrap();
+    assert_eq!(dir.find_by_id(&bob.id).await.unwrap().unwrap().phones, [number("+12015550188")]);
+}
+
+// --- TLS to the directory (issue 14, finding 5) ---
+
+fn tls_slapd() -> Slapd {
+    Slapd::start_opts(&seed(), &Options { tls: true, ..Options::default() }).unwrap()
+}
+
+/// A CA that signed nothing the directory shows.
+fn wrong_ca() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = slapd::throwaway_ca(dir.path(), "wrong").unwrap();
+    (dir, ca.display().to_string())
+}
+
+async fn signs_in_alice(dir: &LdapDirectory) {
+    let alice = dir.find_by_login(&Username::parse("alice").unwrap()).await.unwrap().unwrap();
+    assert_eq!(dir.check_password(&alice, &pw("alice-pw")).await.unwrap(), PasswordCheck::Accepted);
+    assert_eq!(
+        dir.check_password(&alice, &pw("wrong")).await.unwrap(),
+        PasswordCheck::WrongPassword
+    );
+}
+
+#[tokio::test]
+async fn starttls_with_the_right_ca_works_and_plain_is_refused_by_this_directory() {
+    let slapd = tls_slapd();
+    let mut cfg = slapd.directory_config();
+    cfg.starttls = true;
+    cfg.ca_certificates = slapd.ca_file().unwrap().display().to_string();
+    let dir = LdapDirectory::new(cfg.clone());
+    dir.ping().await.unwrap();
+    signs_in_alice(&dir).await;
+    // The name in the certificate is checked: localhost is in it too.
+    cfg.url = slapd.url().replace("127.0.0.1", "localhost");
+    signs_in_alice(&LdapDirectory::new(cfg)).await;
+
+    // The directory refuses anything without TLS, so the lines above went encrypted.
+    let plain = LdapDirectory::new(slapd.directory_config());
+    let e = plain.ping().await.unwrap_err();
+    assert!(e.to_string().contains("refused the service account"), "{e}");
+}
+
+#[tokio::test]
+async fn ldaps_with_the_right_ca_works() {
+    let slapd = tls_slapd();
+    let mut cfg = slapd.directory_config();
+    cfg.url = slapd.ldaps_url().unwrap();
+    cfg.ca_certificates = slapd.ca_file().unwrap().display().to_string();
+    let dir = LdapDirectory::new(cfg);
+    dir.ping().await.unwrap();
+    signs_in_alice(&dir).await;
+}
+
+#[tokio::test]
+async fn a_wrong_ca_is_refused_with_a_clear_message() {
+    let slapd = tls_slapd();
+    let (_keep, wrong) = wrong_ca();
+    for (url, starttls) in [(slapd.url(), true), (slapd.ldaps_url().unwrap(), false)] {
+        let mut cfg = slapd.directory_config();
+        cfg.url = url.clone();
+        cfg.starttls = starttls;
+        cfg.ca_certificates = wrong.clone();
+        let dir = LdapDirectory::new(cfg);
+        let e = dir.ping().await.unwrap_err();
+        assert!(matches!(e, LdapError::Tls { .. }), "{url}: {e:?}");
+        let text = e.to_string();
+        assert!(
+            text.starts_with(&format!(
+                "TLS with the directory at {url} failed: invalid peer certificate: UnknownIssuer"
+            )),
+            "{text}"
+        );
+        assert!(text.contains("check directory.ca_certificates"), "{text}");
+        assert_eq!(e.kind(), "tls");
+        // Nothing reaches the directory: no password is sent.
+        let someone = app::domain::directory::Person {
+            id: UserId("x".into()),
+            dn: format!("uid=alice,{}", slapd::PEOPLE_DN),
+            login: "alice".into(),
+            display_name: "Alice".into(),
+            mail: None,
+            phones: vec![],
+            language: None,
+        };
+        assert_eq!(
+            dir.check_password(&someone, &pw("alice-pw")).await,
+            Err(DirectoryError::Unavailable)
+        );
+        assert_eq!(
+            dir.find_by_login(&Username::parse("alice").unwrap()).await,
+            Err(DirectoryError::Unavailable)
+        );
+    }
+    // The certificate must name the host: 127.0.0.2 is loopback too, but not in it.
+    let mut cfg = slapd.directory_config();
+    cfg.url = slapd.ldaps_url().unwrap().replace("127.0.0.1", "127.0.0.2");
+    cfg.ca_certificates = slapd.ca_file().unwrap().display().to_string();
+    let e = LdapDirectory::new(cfg).ping().await.unwrap_err();
+    assert!(matches!(e, LdapError::Tls { .. } | LdapError::Unreachable { .. }), "{e:?}");
+}
+
+// --- Can people write their own phone? (`latchkey check`, issue 14, finding 4) ---
+
+#[tokio::test]
+async fn tells_whether_people_may_write_their_own_phone() {
+    let reads_config = Options { service_reads_config: true, ..Options::default() };
+    let slapd = Slapd::start_opts(&seed(), &reads_config).unwrap();
+    assert_eq!(directory(&slapd).phone_self_write().await, SelfWrite::NotAllowed);
+
+    let self_writes = Options { self_writes_phone: true, ..reads_config };
+    let slapd = Slapd::start_opts(&seed(), &self_writes).unwrap();
+    match directory(&slapd).phone_self_write().await {
+        SelfWrite::Allowed(rule) => assert!(rule.contains("by self write"), "{rule}"),
+        other => panic!("expected a warning, got {other:?}"),
+    }
+    // The rule is real: bob can write his own number.
+    let out = Command::new("ldapmodify")
+        .args([
+            "-x",
+            "-H",
+            &slapd.url(),
+            "-D",
+            &format!("uid=bob,{}", slapd::PEOPLE_DN),
+            "-w",
+            "bob-pw",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(
+                format!(
+                    "dn: uid=bob,{}\nchangetype: modify\nadd: mobile\nmobile: +12015550111\n",
+                    slapd::PEOPLE_DN
+                )
+                .as_bytes(),
+            )?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // Without access to cn=config it cannot tell, and says so.
+    let slapd = Slapd::start(&seed()).unwrap();
+    match directory(&slapd).phone_self_write().await {
+        SelfWrite::Unknown(why) => {
+            assert!(why.contains("cannot read OpenLDAP's access rules"), "{why}")
+        }
+        other => panic!("expected unknown, got {other:?}"),
+    }
 }

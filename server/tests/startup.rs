@@ -6,7 +6,7 @@ mod common;
 use std::process::{Command, Output};
 
 use common::{Backend, TestDb, env_for};
-use server::devkit::slapd::Slapd;
+use server::devkit::slapd::{self, Options, Slapd};
 
 fn latchkey(args: &[&str], env: &[(String, String)], cwd: &std::path::Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_latchkey"))
@@ -303,4 +303,97 @@ mod sms {
         assert!(lines[0].contains("Twilio 21610"), "{lines:?}");
         assert_eq!(standin.texts().len(), 1, "no second text");
     }
+}
+
+// --- TLS to the directory (issue 14, finding 5) ---
+
+#[tokio::test]
+async fn plain_ldap_to_another_host_stops_start_up_unless_allowed_in_words() {
+    let slapd = Slapd::start("").unwrap();
+    let db = TestDb::new(Backend::Sqlite).await;
+    let mut env = env_for(&slapd, &db.url, &[]);
+    // 192.0.2.1 (TEST-NET-1): another host, which nothing answers.
+    set(&mut env, "LATCHKEY_DIRECTORY__URL", "ldap://192.0.2.1:389");
+    set(&mut env, "LATCHKEY_DIRECTORY__TIMEOUT_SECS", "1");
+    let line = serve_fails(&env);
+    assert_eq!(
+        line,
+        "latchkey: config: directory.url = \"ldap://192.0.2.1:389\" would send every password to 192.0.2.1 in clear: set directory.starttls = true, or use ldaps://192.0.2.1:636 (with directory.ca_certificates for a private CA); only on a network you trust completely, set directory.allow_plaintext = true"
+    );
+    // Allowed in words: the configuration passes, and start-up goes on to the directory.
+    set(&mut env, "LATCHKEY_DIRECTORY__ALLOW_PLAINTEXT", "true");
+    let line = serve_fails(&env);
+    assert!(line.starts_with("latchkey: directory: "), "{line}");
+}
+
+#[tokio::test]
+async fn starttls_and_ldaps_serve_and_check_with_the_right_ca_and_stop_with_a_wrong_one() {
+    let slapd =
+        Slapd::start_opts(&common::demo_seed(), &Options { tls: true, ..Options::default() })
+            .unwrap();
+    let db = TestDb::new(Backend::Sqlite).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ca = slapd.ca_file().unwrap().display().to_string();
+    let mut env = env_for(&slapd, &db.url, &[]);
+    set(&mut env, "LATCHKEY_DIRECTORY__STARTTLS", "true");
+    set(&mut env, "LATCHKEY_DIRECTORY__CA_CERTIFICATES", &ca);
+    let out = latchkey(&["check"], &env, dir.path());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains(&format!("({}, CA {ca})", "StartTLS")), "{stdout}");
+    assert!(stdout.contains("saw 4 people"), "{stdout}");
+
+    let mut ldaps = env.clone();
+    set(&mut ldaps, "LATCHKEY_DIRECTORY__URL", &slapd.ldaps_url().unwrap());
+    set(&mut ldaps, "LATCHKEY_DIRECTORY__STARTTLS", "false");
+    let out = latchkey(&["check"], &ldaps, dir.path());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("(LDAPS, CA "), "{stdout}");
+
+    let wrong = slapd::throwaway_ca(dir.path(), "wrong").unwrap();
+    set(&mut env, "LATCHKEY_DIRECTORY__CA_CERTIFICATES", &wrong.display().to_string());
+    let line = serve_fails(&env);
+    assert!(
+        line.starts_with(&format!(
+            "latchkey: directory: TLS with the directory at {} failed: invalid peer certificate: UnknownIssuer: check directory.ca_certificates",
+            slapd.url()
+        )),
+        "{line}"
+    );
+    set(&mut env, "LATCHKEY_DIRECTORY__CA_CERTIFICATES", "/no/such/ca.pem");
+    let line = serve_fails(&env);
+    assert!(
+        line.starts_with(
+            "latchkey: config: directory.ca_certificates = \"/no/such/ca.pem\" cannot be read"
+        ),
+        "{line}"
+    );
+}
+
+// --- Can people write their own phone? (issue 14, finding 4) ---
+
+#[tokio::test]
+async fn check_warns_when_people_may_write_their_own_phone() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let dir = tempfile::tempdir().unwrap();
+    let run = |slapd: &Slapd| {
+        let out = latchkey(&["check"], &env_for(slapd, &db.url, &[]), dir.path());
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert_eq!(out.status.code(), Some(0), "a warning does not fail the check: {stdout}");
+        stdout.lines().find(|l| l.starts_with("phone writes")).expect(&stdout).to_owned()
+    };
+    let reads_config = Options { service_reads_config: true, ..Options::default() };
+    let open = Options { self_writes_phone: true, ..reads_config.clone() };
+    let line = run(&Slapd::start_opts(&common::demo_seed(), &open).unwrap());
+    assert!(line.starts_with("phone writes WARNING: people may write their own mobile (access rule \"{1}to attrs=mobile"), "{line}");
+    let line = run(&Slapd::start_opts(&common::demo_seed(), &reads_config).unwrap());
+    assert!(line.starts_with("phone writes ok: people cannot write their own mobile"), "{line}");
+    let line = run(&Slapd::start(&common::demo_seed()).unwrap());
+    assert!(
+        line.starts_with(
+            "phone writes unknown: could not tell whether people may write their own mobile"
+        ),
+        "{line}"
+    );
 }

@@ -66,13 +66,19 @@ pub struct Person {
 }
 
 /// The outcome of a password check. The reasons are for the operator's log only: a person is
-/// never told whether the account exists, is locked or has an expired password.
+/// never told whether the account exists, is locked or has an expired password. The one
+/// exception is [`PasswordCheck::MustChangePassword`], which only the right password reaches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PasswordCheck {
     Accepted,
     WrongPassword,
     AccountLocked,
     PasswordExpired,
+    /// The password is right, but the directory wants it changed before it is used (after an
+    /// administrator's reset: ppolicy `changeAfterReset`, Active Directory `data 773`, 389-ds's
+    /// password-expired control). Refused, and the person is told to change it where the
+    /// organisation changes passwords: saying so reveals nothing they did not just prove.
+    MustChangePassword,
     /// The directory refused the bind for another reason (its result code).
     Refused(u32),
 }
@@ -95,16 +101,16 @@ pub enum DirectoryError {
 pub trait Directory: Send + Sync {
     async fn find_by_login(&self, login: &Username) -> Result<Option<Person>, DirectoryError>;
     async fn find_by_id(&self, id: &UserId) -> Result<Option<Person>, DirectoryError>;
+    /// When the person's password was last changed (Unix seconds), where the directory keeps
+    /// it (`pwdChangedTime` with a password policy, `pwdLastSet` on Active Directory); `None`
+    /// when it does not. [`DirectoryError::NoSuchPerson`] when the entry is gone.
+    async fn password_changed_at(&self, id: &UserId) -> Result<Option<i64>, DirectoryError>;
     /// Binds as the person on a connection of its own.
     async fn check_password(
         &self,
         person: &Person,
         password: &SecretString,
     ) -> Result<PasswordCheck, DirectoryError>;
-    /// When the person's password was last changed (Unix seconds), where the directory keeps
-    /// it (`pwdChangedTime` with a password policy, `pwdLastSet` on Active Directory); `None`
-    /// when it does not. [`DirectoryError::NoSuchPerson`] when the entry is gone.
-    async fn password_changed_at(&self, id: &UserId) -> Result<Option<i64>, DirectoryError>;
     /// Does the work of a failed password check without a real entry (a bind to a DN that
     /// does not exist), so an unknown login takes as long to refuse as a wrong password.
     async fn decoy_password_check(&self, password: &SecretString) -> Result<(), DirectoryError>;

@@ -226,6 +226,9 @@ pub enum SecurityError {
     NicknameTooLong,
     #[error("unavailable")]
     Unavailable,
+    /// The right password, which must be changed first (after a reset), elsewhere.
+    #[error("password must be changed")]
+    MustChangePassword,
 }
 
 impl SecurityError {
@@ -250,6 +253,7 @@ impl SecurityError {
             SecurityError::RequiredByPolicy => Notice::error("security.required_by_policy"),
             SecurityError::NicknameTooLong => Notice::error("security.nickname_too_long"),
             SecurityError::Unavailable => Notice::error("error.unavailable"),
+            SecurityError::MustChangePassword => Notice::error("sign_in.must_change_password"),
         }
     }
 }
@@ -1064,3 +1068,4 @@ mod tests {
         }
     }
 }
+            SecurityError::MustChangePassword,

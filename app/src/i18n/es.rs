@@ -347,6 +347,10 @@ pub(super) static ES: &[(&str, &str)] = &[
     ),
     ("sms.not_mobile", "Este número no puede recibir mensajes de texto. Usa un número de móvil."),
     (
+        "sign_in.must_change_password",
+        "Debes cambiar tu contraseña antes de iniciar sesión. Cámbiala donde tu organización cambia las contraseñas y luego inicia sesión con la nueva.",
+    ),
+    (
         "sms.not_sent",
         "No pudimos enviar el mensaje en este momento. Inténtalo de nuevo en un rato o usa otro teléfono.",
     ),

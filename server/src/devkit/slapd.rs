@@ -21,6 +21,10 @@ pub const ROOT_DN: &str = "cn=admin,dc=example,dc=org";
 
 const SLAPD: &str = "/usr/sbin/slapd";
 const SLAPADD: &str = "/usr/sbin/slapadd";
+const OPENSSL: &str = "/usr/bin/openssl";
+/// The auxiliary class of the test schema that gives entries an Active Directory-like binary
+/// `objectGUID` (an octet string), for [`Options::guid_schema`].
+pub const GUID_CLASS: &str = "latchkeyTestGuid";
 const SCHEMAS: &[&str] = &["core", "cosine", "inetorgperson", "nis"];
 
 #[derive(Debug, thiserror::Error)]
@@ -39,11 +43,50 @@ fn io_step(step: &'static str) -> impl Fn(std::io::Error) -> SlapdError {
     move |e| SlapdError::Step { step, detail: e.to_string() }
 }
 
+/// What a throwaway directory is started with, beyond its seed.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The phone attribute (`mobile` by default).
+    pub phone_attribute: String,
+    /// The password-policy overlay with lockout after this many wrong passwords.
+    pub lockout: Option<u32>,
+    /// The password-policy overlay with `pwdMustChange: TRUE`: a password the root DN (an
+    /// administrator) resets must be changed before it is used ([`Slapd::reset_password`]).
+    pub must_change: bool,
+    /// A throwaway CA and a server certificate for 127.0.0.1 and localhost; the server then
+    /// also listens on `ldaps://`, answers StartTLS on `ldap://` and refuses everything else
+    /// without TLS (`olcSecurity: tls=1`) ([`Slapd::ca_file`]).
+    pub tls: bool,
+    /// A small schema giving entries a binary `objectGUID` (octet string, as Active Directory's),
+    /// through the auxiliary class [`GUID_CLASS`].
+    pub guid_schema: bool,
+    /// The service account may read `cn=config` (where OpenLDAP keeps its access rules).
+    pub service_reads_config: bool,
+    /// People may write their own phone attribute (as Active Directory lets them by default).
+    pub self_writes_phone: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            phone_attribute: "mobile".into(),
+            lockout: None,
+            must_change: false,
+            tls: false,
+            guid_schema: false,
+            service_reads_config: false,
+            self_writes_phone: false,
+        }
+    }
+}
+
 /// A running (or stopped, restartable) throwaway slapd.
 #[derive(Debug)]
 pub struct Slapd {
     dir: tempfile::TempDir,
     addr: SocketAddr,
+    /// The `ldaps://` listener, when started with [`Options::tls`].
+    tls_addr: Option<SocketAddr>,
     child: Option<Child>,
     phone_attribute: String,
     /// Password of the service account (`SERVICE_DN`) and of the root DN (`ROOT_DN`).
@@ -59,20 +102,20 @@ impl Slapd {
     }
 
     pub fn start_with(seed_ldif: &str, phone_attribute: &str) -> Result<Self, SlapdError> {
-        Self::start_full(seed_ldif, phone_attribute, None)
+        Self::start_opts(
+            seed_ldif,
+            &Options { phone_attribute: phone_attribute.into(), ..Options::default() },
+        )
     }
 
     /// With the password-policy overlay: `max_failures` wrong passwords lock an entry, and binds
     /// say why in the password-policy control, as a production directory with ppolicy does.
     pub fn start_with_lockout(seed_ldif: &str, max_failures: u32) -> Result<Self, SlapdError> {
-        Self::start_full(seed_ldif, "mobile", Some(max_failures))
+        Self::start_opts(seed_ldif, &Options { lockout: Some(max_failures), ..Options::default() })
     }
 
-    fn start_full(
-        seed_ldif: &str,
-        phone_attribute: &str,
-        lockout: Option<u32>,
-    ) -> Result<Self, SlapdError> {
+    pub fn start_opts(seed_ldif: &str, options: &Options) -> Result<Self, SlapdError> {
+        let phone_attribute = options.phone_attribute.as_str();
         for tool in [SLAPD, SLAPADD] {
             if !Path::new(tool).exists() {
                 return Err(SlapdError::NotInstalled(tool));
@@ -89,15 +132,28 @@ impl Slapd {
         std::fs::create_dir_all(&config_dir).map_err(io_step("config dir"))?;
         std::fs::create_dir_all(&data_dir).map_err(io_step("data dir"))?;
 
-        let mut config = config_ldif(dir.path(), &data_dir, &root_password, phone_attribute);
+        let mut config = config_ldif(dir.path(), &data_dir, &root_password, options);
         let mut data = base_ldif(&service_password);
-        if let Some(max_failures) = lockout {
+        if options.lockout.is_some() || options.must_change {
             config = config.replace(
                 "olcModuleLoad: back_mdb\n",
                 "olcModuleLoad: back_mdb\nolcModuleLoad: ppolicy\n",
             );
             config.push_str(PPOLICY_OVERLAY);
-            data.push_str(&format!("\n{}", ppolicy_ldif(max_failures)));
+            data.push_str(&format!("\n{}", ppolicy_ldif(options.lockout, options.must_change)));
+        }
+        if options.tls {
+            let tls = dir.path().join("tls");
+            std::fs::create_dir_all(&tls).map_err(io_step("tls dir"))?;
+            throwaway_ca(&tls, "ca")?;
+            server_certificate(&tls)?;
+            // olcSecurity: nothing but StartTLS goes through without TLS, so a test that
+            // signs in has proven the connection was encrypted.
+            let files = format!(
+                "olcTLSCACertificateFile: {0}/ca.pem\nolcTLSCertificateFile: {0}/server.pem\nolcTLSCertificateKeyFile: {0}/server.key\nolcSecurity: tls=1\n",
+                tls.display()
+            );
+            config = config.replacen("\n\n", &format!("\n{files}\n"), 1);
         }
         slapadd(&config_dir, 0, &config)?;
         let data = format!("{data}\n{seed_ldif}");
@@ -106,6 +162,7 @@ impl Slapd {
         let mut slapd = Self {
             dir,
             addr: free_loopback_addr()?,
+            tls_addr: if options.tls { Some(free_loopback_addr()?) } else { None },
             child: None,
             phone_attribute: phone_attribute.to_owned(),
             service_password,
@@ -119,13 +176,17 @@ impl Slapd {
         let log_path = self.dir.path().join("slapd.log");
         let log = std::fs::File::create(&log_path).map_err(io_step("slapd log"))?;
         let log_err = log.try_clone().map_err(io_step("slapd log"))?;
+        let mut listen = format!("ldap://{}/", self.addr);
+        if let Some(tls_addr) = self.tls_addr {
+            listen.push_str(&format!(" ldaps://{tls_addr}/"));
+        }
         // `-d 0` keeps slapd in the foreground (it is our child, so Drop can stop it) without
         // debug output.
         let child = Command::new(SLAPD)
             .arg("-F")
             .arg(self.dir.path().join("slapd.d"))
             .arg("-h")
-            .arg(format!("ldap://{}/", self.addr))
+            .arg(listen)
             .args(["-d", "0"])
             .stdin(Stdio::null())
             .stdout(log)
@@ -135,8 +196,11 @@ impl Slapd {
         self.child = Some(child);
         // slapd returns before it listens: poll the port.
         let deadline = Instant::now() + Duration::from_secs(10);
+        let listening = |addr: &SocketAddr| {
+            TcpStream::connect_timeout(addr, Duration::from_millis(100)).is_ok()
+        };
         while Instant::now() < deadline {
-            if TcpStream::connect_timeout(&self.addr, Duration::from_millis(100)).is_ok() {
+            if listening(&self.addr) && self.tls_addr.as_ref().is_none_or(listening) {
                 return Ok(());
             }
             if let Some(Ok(Some(_))) = self.child.as_mut().map(Child::try_wait) {
@@ -183,6 +247,33 @@ impl Slapd {
         format!("ldap://{}", self.addr)
     }
 
+    /// The `ldaps://` URL, when started with [`Options::tls`].
+    pub fn ldaps_url(&self) -> Option<String> {
+        self.tls_addr.map(|addr| format!("ldaps://{addr}"))
+    }
+
+    /// The throwaway CA's certificate (PEM), when started with [`Options::tls`].
+    pub fn ca_file(&self) -> Option<PathBuf> {
+        self.tls_addr.map(|_| self.dir.path().join("tls/ca.pem"))
+    }
+
+    /// Sets a person's password as the root DN, as an administrator's reset does: with
+    /// [`Options::must_change`] the directory then marks it `pwdReset: TRUE`.
+    pub fn reset_password(&self, uid: &str, password: &str) -> Result<(), SlapdError> {
+        let out = Command::new("ldappasswd")
+            .args(["-x", "-H", &self.url(), "-D", ROOT_DN, "-w", &self.root_password])
+            .args(["-s", password, &format!("uid={uid},{PEOPLE_DN}")])
+            .output()
+            .map_err(io_step("ldappasswd"))?;
+        if !out.status.success() {
+            return Err(SlapdError::Step {
+                step: "ldappasswd",
+                detail: String::from_utf8_lossy(&out.stderr).into_owned(),
+            });
+        }
+        Ok(())
+    }
+
     /// The slapd process id while it runs (the benchmark reads its CPU time).
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
@@ -211,6 +302,9 @@ impl Slapd {
             admin_group_dn: ADMIN_GROUP_DN.into(),
             timeout_secs: 5,
             pool_size: 4,
+            starttls: false,
+            ca_certificates: String::new(),
+            allow_plaintext: false,
         }
     }
 }
@@ -249,17 +343,145 @@ fn free_loopback_addr() -> Result<SocketAddr, SlapdError> {
     listener.local_addr().map_err(io_step("finding a free port"))
 }
 
+/// Runs the `openssl` command (certificates for [`Options::tls`]).
+fn openssl(step: &'static str, args: &[&str], cwd: &Path) -> Result<(), SlapdError> {
+    if !Path::new(OPENSSL).exists() {
+        return Err(SlapdError::NotInstalled(OPENSSL));
+    }
+    let out = Command::new(OPENSSL)
+        .args(args)
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(io_step(step))?;
+    if !out.status.success() {
+        return Err(SlapdError::Step {
+            step,
+            detail: String::from_utf8_lossy(&out.stderr).into_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// A throwaway CA, `<name>.pem` and `<name>.key` in `dir` (P-256, valid two days); returns the
+/// certificate's path. Tests make a second one to prove a wrong CA is refused.
+pub fn throwaway_ca(dir: &Path, name: &str) -> Result<PathBuf, SlapdError> {
+    let (cert, key) = (format!("{name}.pem"), format!("{name}.key"));
+    openssl(
+        "openssl (CA)",
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            &key,
+            "-out",
+            &cert,
+            "-days",
+            "2",
+            "-subj",
+            &format!("/CN=Latchkey throwaway test CA {name}"),
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ],
+        dir,
+    )?;
+    Ok(dir.join(cert))
+}
+
+/// `server.pem` and `server.key` in `dir`, signed by `ca.pem`, naming 127.0.0.1 and localhost.
+fn server_certificate(dir: &Path) -> Result<(), SlapdError> {
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n",
+    )
+    .map_err(io_step("server certificate extensions"))?;
+    openssl(
+        "openssl (server key)",
+        &[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=localhost",
+        ],
+        dir,
+    )?;
+    let serial = format!("0x{}", random_hex(16));
+    openssl(
+        "openssl (server certificate)",
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-set_serial",
+            &serial,
+            "-days",
+            "2",
+            "-out",
+            "server.pem",
+            "-extfile",
+            "server.ext",
+        ],
+        dir,
+    )
+}
+
+fn random_hex(len: usize) -> String {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    (0..len).map(|_| char::from(b"0123456789abcdef"[rng.random_range(0..16)])).collect()
+}
+
 fn random_token() -> String {
     use rand::Rng;
     let mut rng = rand::rng();
     (0..24).map(|_| char::from(rng.sample(rand::distr::Alphanumeric))).collect()
 }
 
-fn config_ldif(dir: &Path, data_dir: &Path, root_password: &str, phone: &str) -> String {
+/// The test schema of [`Options::guid_schema`]: `objectGUID` with Active Directory's OID and
+/// syntax (an octet string), and an auxiliary class from OpenLDAP's experimental arc to carry it.
+const GUID_SCHEMA: &str = "dn: cn=latchkey-test,cn=schema,cn=config
+objectClass: olcSchemaConfig
+cn: latchkey-test
+olcAttributeTypes: ( 1.2.840.113556.1.4.2 NAME 'objectGUID' EQUALITY octetStringMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.40 SINGLE-VALUE )
+olcObjectClasses: ( 1.3.6.1.4.1.4203.666.11.914.1 NAME 'latchkeyTestGuid' AUXILIARY MAY objectGUID )
+
+";
+
+fn config_ldif(dir: &Path, data_dir: &Path, root_password: &str, options: &Options) -> String {
     let dir = dir.display();
     let data = data_dir.display();
-    let schemas: String =
+    let phone = options.phone_attribute.as_str();
+    let mut schemas: String =
         SCHEMAS.iter().map(|s| format!("include: file:///etc/ldap/schema/{s}.ldif\n\n")).collect();
+    if options.guid_schema {
+        schemas.push_str(GUID_SCHEMA);
+    }
+    let config_access = if options.service_reads_config {
+        format!("to * by dn.exact=\"{SERVICE_DN}\" read by * none")
+    } else {
+        "to * by * none".to_owned()
+    };
+    let self_phone = if options.self_writes_phone { "write" } else { "read" };
     format!(
         "dn: cn=config
 objectClass: olcGlobal
@@ -286,7 +508,7 @@ olcSizeLimit: 500
 dn: olcDatabase={{0}}config,cn=config
 objectClass: olcDatabaseConfig
 olcDatabase: {{0}}config
-olcAccess: {{0}}to * by * none
+olcAccess: {{0}}{config_access}
 
 dn: olcDatabase={{1}}mdb,cn=config
 objectClass: olcDatabaseConfig
@@ -305,7 +527,7 @@ olcDbIndex: {phone} eq
 olcDbIndex: member eq
 olcLimits: {{0}}dn.exact=\"{SERVICE_DN}\" size=unlimited size.pr=unlimited time=unlimited
 olcAccess: {{0}}to attrs=userPassword by self write by anonymous auth by * none
-olcAccess: {{1}}to attrs={phone} by dn.exact=\"{SERVICE_DN}\" write by self read by users read by * none
+olcAccess: {{1}}to attrs={phone} by dn.exact=\"{SERVICE_DN}\" write by self {self_phone} by users read by * none
 olcAccess: {{2}}to * by users read by * none
 "
     )
@@ -322,7 +544,12 @@ olcPPolicyDefault: cn=default,ou=policies,dc=example,dc=org
 olcPPolicyUseLockout: TRUE
 ";
 
-fn ppolicy_ldif(max_failures: u32) -> String {
+fn ppolicy_ldif(max_failures: Option<u32>, must_change: bool) -> String {
+    let lockout = match max_failures {
+        Some(n) => format!("pwdLockout: TRUE\npwdMaxFailure: {n}\npwdLockoutDuration: 300\n"),
+        None => "pwdLockout: FALSE\n".to_owned(),
+    };
+    let must_change = if must_change { "TRUE" } else { "FALSE" };
     format!(
         "dn: ou=policies,{SUFFIX}
 objectClass: organizationalUnit
@@ -333,9 +560,7 @@ objectClass: applicationProcess
 objectClass: pwdPolicy
 cn: default
 pwdAttribute: userPassword
-pwdLockout: TRUE
-pwdMaxFailure: {max_failures}
-pwdLockoutDuration: 300
+{lockout}pwdMustChange: {must_change}
 "
     )
 }

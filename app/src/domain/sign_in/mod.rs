@@ -216,6 +216,9 @@ pub struct SignInSettings {
 pub enum SignInError {
     /// Unknown person, wrong password, locked or expired account: one message for all.
     #[error("the username or password is not right")]
+    /// The password is right but must be changed first, elsewhere (after a reset).
+    #[error("the password must be changed first")]
+    MustChangePassword,
     Failed,
     #[error("too many attempts, wait {retry_after} s")]
     Throttled { retry_after: i64 },
@@ -235,6 +238,7 @@ pub enum SignInError {
     Unavailable,
 }
 
+            SignInError::MustChangePassword => Notice::error("sign_in.must_change_password"),
 impl SignInError {
     pub fn notice(&self) -> Notice {
         match self {
@@ -492,6 +496,8 @@ impl SignInService {
             async { Ok::<_, SignInError>(self.directory.is_admin(&person).await?) },
             self.ordered_phones(&person),
         )?;
+            // Handled before (must_change_password); named for the log all the same.
+            (Some(_), PasswordCheck::MustChangePassword) => "must_change_password".to_owned(),
         let remembered_browser = match remembered {
             Some(token) if two_factor_on || self.settings.policy_required => {
                 self.check_remembered(&person.id, token, client.now).await?
