@@ -242,6 +242,10 @@ pub struct SecurityConfig {
     pub max_failures_before_lock: u32,
     #[serde(default = "defaults::lock_secs")]
     pub lock_secs: u64,
+    /// Wrong codes since a person's last right one (across the short locks) after which their
+    /// second step stays locked until an administrator unlocks it (NIST SP 800-63B-4: ≤ 100).
+    #[serde(default = "defaults::max_code_failures_before_reset")]
+    pub max_code_failures_before_reset: u32,
     #[serde(default = "defaults::send_cooldown_secs")]
     pub send_cooldown_secs: u64,
     #[serde(default = "defaults::sends_per_number_per_10min")]
@@ -365,6 +369,9 @@ mod defaults {
     }
     pub fn lock_secs() -> u64 {
         15 * 60
+    }
+    pub fn max_code_failures_before_reset() -> u32 {
+        100
     }
     pub fn send_cooldown_secs() -> u64 {
         60
@@ -628,6 +635,9 @@ impl Config {
                 p.push(format!("{key} must be at least 1"));
             }
         }
+        if !(sec.max_failures_before_lock..=100).contains(&sec.max_code_failures_before_reset) {
+            p.push("security.max_code_failures_before_reset must be between security.max_failures_before_lock and 100 (NIST SP 800-63B-4 allows at most 100 failures in a row)".into());
+        }
         if sec.max_attempts_per_code > 10 {
             p.push("security.max_attempts_per_code must be at most 10".into());
         }
@@ -701,6 +711,7 @@ impl Config {
             max_attempts_per_code: s.max_attempts_per_code,
             failures_before_lock: s.max_failures_before_lock,
             lock_secs: secs(s.lock_secs),
+            max_failures_before_reset: s.max_code_failures_before_reset,
             limits: SendLimits {
                 cooldown_secs: secs(s.send_cooldown_secs),
                 per_number_per_10min: s.sends_per_number_per_10min,
@@ -1227,6 +1238,16 @@ mod tests {
             ("LATCHKEY_SECURITY__HMAC_KEYS", "short", "security.hmac_keys[0]"),
             ("LATCHKEY_SECURITY__CODE_LIFETIME_SECS", "3600", "security.code_lifetime_secs"),
             ("LATCHKEY_SECURITY__CODE_LENGTH", "4", "security.code_length"),
+            (
+                "LATCHKEY_SECURITY__MAX_CODE_FAILURES_BEFORE_RESET",
+                "101",
+                "security.max_code_failures_before_reset",
+            ),
+            (
+                "LATCHKEY_SECURITY__MAX_CODE_FAILURES_BEFORE_RESET",
+                "9",
+                "security.max_code_failures_before_reset",
+            ),
             ("LATCHKEY_POLICY__MIN_PHONES", "0", "policy.min_phones"),
             ("LATCHKEY_PHONE__DEFAULT_REGION", "usa", "phone.default_region"),
             ("LATCHKEY_PHONE__DEFAULT_REGION", "UK", "phone: \"UK\""),

@@ -146,7 +146,10 @@ impl TwilioSender {
     }
 
     fn transport_error(&self, e: reqwest::Error) -> SmsError {
-        if e.is_timeout() {
+        // A connection never made (refused, unresolvable, connect timeout, TLS handshake)
+        // carried no request: nothing was sent. Anything later may have reached Twilio.
+        let unreachable = e.is_connect();
+        if e.is_timeout() && !unreachable {
             return SmsError::Timeout { secs: self.timeout_secs };
         }
         // The URL is in the log line's fields already; the cause chain says what went wrong.
@@ -158,7 +161,11 @@ impl TwilioSender {
             detail.push_str(&cause.to_string());
             source = cause.source();
         }
-        SmsError::Unavailable { detail }
+        if unreachable {
+            SmsError::Unreachable { detail }
+        } else {
+            SmsError::Unavailable { detail }
+        }
     }
 }
 

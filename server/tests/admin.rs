@@ -19,6 +19,8 @@ on_both!(
     admin_changes_need_a_recent_sign_in,
     the_audit_trail_filters_and_exports_csv,
     texts_on_an_administrators_action_speak_the_persons_language,
+    codes_locked_for_good_stay_locked_until_an_administrator_unlocks_them,
+    resetting_to_password_only_unlocks_codes_too,
 );
 
 const CAROL_PHONE: &str = "+447400123456";
@@ -371,4 +373,125 @@ async fn texts_on_an_administrators_action_speak_the_persons_language(backend: B
     call(&admin, "admin_reset", &[("id", &id), ("reason", "lost phone"), ("confirm", "yes")]).await;
     let english = t_in(Lang::En, "text.two_factor_off_by_admin").replace("{product}", "Latchkey");
     assert_eq!(last_text_to("+12015550142"), english, "no preferredLanguage: the admin's");
+}
+
+/// The person's wrong-code lock as the administrator's person page shows it.
+async fn second_step_on_page(admin: &Browser, id: &str) -> String {
+    let page = admin.get(&format!("/admin/person/{id}")).await;
+    attr(&page, "data-second-step").unwrap_or("none").to_owned()
+}
+
+async fn audit_details(s: &Setup, id: &str, kind: &str) -> Vec<String> {
+    use app::domain::audit::AuditLog;
+    let events = s.app.db.for_user(id, None, 100).await.unwrap();
+    events.into_iter().filter(|e| e.kind == kind).map(|e| e.detail.unwrap_or_default()).collect()
+}
+
+/// NIST SP 800-63B-4 caps failures in a row: after `max_code_failures_before_reset` wrong codes
+/// since the last right one, codes stay locked however long one waits, until an administrator
+/// unlocks them (audited; the person's phones told).
+async fn codes_locked_for_good_stay_locked_until_an_administrator_unlocks_them(backend: Backend) {
+    let s = setup(
+        backend,
+        &[
+            ("LATCHKEY_SECURITY__MAX_ATTEMPTS_PER_CODE", "10"),
+            ("LATCHKEY_SECURITY__MAX_FAILURES_BEFORE_LOCK", "5"),
+            ("LATCHKEY_SECURITY__MAX_CODE_FAILURES_BEFORE_RESET", "10"),
+        ],
+    )
+    .await;
+    let alice = person_id(&s, "alice").await;
+    let b = Browser::new(&s.app);
+    b.password("alice", "alice-demo-pw").await;
+    let code = code_sent_to(&s.standin, ALICE_PHONE);
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    for _ in 0..5 {
+        b.submit("sign_in_code", &[("code", wrong)]).await;
+    }
+    assert_eq!(notice_of(&b.sign_in_page().await), "otp.locked", "the short lock");
+    // The short lock ends (moved into the past in the store, rather than waiting 15 minutes).
+    exec(&s.app, "UPDATE second_step_failures SET locked_until = 1").await;
+    for _ in 0..5 {
+        b.submit("sign_in_code", &[("code", wrong)]).await;
+    }
+    assert_eq!(notice_of(&b.sign_in_page().await), "otp.locked_until_unlocked");
+    // Time passes (a day, as far as the store can tell): still locked, even for the right code
+    // and for a fresh sign-in, which texts nothing.
+    exec(&s.app, "UPDATE second_step_failures SET reset_required_at = reset_required_at - 86400")
+        .await;
+    b.submit("sign_in_code", &[("code", &code)]).await;
+    assert_eq!(notice_of(&b.sign_in_page().await), "otp.locked_until_unlocked");
+    let texts = s.standin.texts().len();
+    let fresh = Browser::new(&s.app);
+    fresh.password("alice", "alice-demo-pw").await;
+    assert_eq!(notice_of(&fresh.sign_in_page().await), "otp.locked_until_unlocked");
+    assert_eq!(s.standin.texts().len(), texts, "no code texted while locked");
+    let locked = audit_details(&s, &alice, "sign_in.locked").await;
+    assert!(locked.iter().any(|d| d == "otp.locked_until_unlocked"), "{locked:?}");
+
+    // Nobody but an administrator unlocks.
+    let anonymous = Browser::new(&s.app);
+    let form = [("id", alice.as_str()), ("reason", "let me in"), ("confirm", "yes")];
+    assert_eq!(call(&anonymous, "admin_unlock", &form).await.0, StatusCode::FORBIDDEN);
+
+    let admin = sign_in_with_code(&s, "carol", "carol-demo-pw", CAROL_PHONE).await;
+    assert_eq!(second_step_on_page(&admin, &alice).await, "locked-until-unlocked");
+    let page = admin.get(&format!("/admin/person/{alice}")).await;
+    assert!(page.contains(app::i18n::t_in(app::i18n::Lang::En, "admin.unlock")));
+    call(&admin, "admin_unlock", &[("id", &alice), ("reason", " "), ("confirm", "yes")]).await;
+    assert_eq!(admin_notice(&admin).await, "admin.reason_required");
+    assert_eq!(second_step_on_page(&admin, &alice).await, "locked-until-unlocked");
+    call(
+        &admin,
+        "admin_unlock",
+        &[("id", &alice), ("reason", "help desk call"), ("confirm", "yes")],
+    )
+    .await;
+    assert_eq!(admin_notice(&admin).await, "admin.unlocked");
+    assert_eq!(second_step_on_page(&admin, &alice).await, "open");
+    let unlocked = audit_details(&s, &alice, "admin.unlocked").await;
+    assert_eq!(unlocked.len(), 1, "{unlocked:?}");
+    assert!(
+        unlocked[0].contains("until unlocked after 10 wrong codes: help desk call"),
+        "{unlocked:?}"
+    );
+    let told = app::i18n::t_in(app::i18n::Lang::En, "text.second_step_unlocked_by_admin")
+        .replace("{product}", "Latchkey");
+    assert_eq!(s.standin.latest_text_to(ALICE_PHONE).map(|t| t.body), Some(told));
+
+    // Alice signs in with a code again (once her first code's cooldown is over, moved into
+    // the past like the lock); there is nothing left to unlock.
+    exec(&s.app, "UPDATE sms_sends SET sent_at = sent_at - 120").await;
+    sign_in_with_code(&s, "alice", "alice-demo-pw", ALICE_PHONE).await;
+    call(&admin, "admin_unlock", &[("id", &alice), ("reason", "again"), ("confirm", "yes")]).await;
+    assert_eq!(admin_notice(&admin).await, "admin.not_locked");
+    assert_eq!(audit_details(&s, &alice, "admin.unlocked").await.len(), 1);
+}
+
+/// The administrator's reset to password-only also unlocks codes locked for good.
+async fn resetting_to_password_only_unlocks_codes_too(backend: Backend) {
+    let s = setup(backend, &[]).await;
+    let dave = person_id(&s, "dave").await;
+    exec(
+        &s.app,
+        &format!(
+            "INSERT INTO second_step_failures
+                 (user_id, consecutive, locked_until, since_success, reset_required_at)
+             VALUES ('{dave}', 0, NULL, 100, 1)"
+        ),
+    )
+    .await;
+    let d = Browser::new(&s.app);
+    d.password("dave", "dave-demo-pw").await;
+    d.submit("sign_in_choose_phone", &[("phone", "0")]).await;
+    assert_eq!(notice_of(&d.sign_in_page().await), "otp.locked_until_unlocked");
+
+    let admin = sign_in_with_code(&s, "carol", "carol-demo-pw", CAROL_PHONE).await;
+    assert_eq!(second_step_on_page(&admin, &dave).await, "locked-until-unlocked");
+    call(&admin, "admin_reset", &[("id", &dave), ("reason", "lost phone"), ("confirm", "yes")])
+        .await;
+    assert_eq!(admin_notice(&admin).await, "admin.reset_done");
+    assert_eq!(second_step_on_page(&admin, &dave).await, "open");
+    let reset = audit_details(&s, &dave, "admin.reset").await;
+    assert!(reset.iter().any(|d| d.contains("sign-in codes unlocked: lost phone")), "{reset:?}");
 }

@@ -11,6 +11,7 @@ use app::domain::codes::{
     SendRequest,
 };
 use app::domain::phone::{E164, PhonePolicy};
+use app::domain::texting::TextOutcome;
 use common::{Backend, TestDb};
 use secrecy::SecretString;
 
@@ -26,6 +27,12 @@ on_both!(
     a_failed_send_does_not_count_against_the_person,
     parallel_verifications_consume_a_code_at_most_once,
     parallel_sends_never_exceed_a_limit,
+    after_the_failure_cap_only_an_administrator_unlocks_the_second_step,
+    a_right_code_before_the_cap_starts_the_count_again,
+    notices_count_against_the_number_the_person_and_the_global_budget,
+    a_notice_a_limit_refuses_is_not_sent_and_is_audited,
+    a_timed_out_text_still_counts_against_the_number_and_the_person,
+    a_text_twilio_certainly_refused_is_given_back,
 );
 
 const T0: i64 = 1_800_000_000;
@@ -37,6 +44,7 @@ fn rules(limits: SendLimits) -> CodeRules {
         max_attempts_per_code: 5,
         failures_before_lock: 10,
         lock_secs: 900,
+        max_failures_before_reset: 100,
         limits,
     }
 }
@@ -195,7 +203,7 @@ async fn repeated_failures_lock_the_second_step_and_a_resend_does_not_reset_them
     let wrong = other_than(issued.code.expose());
     assert_eq!(
         f.check("flow-1", "u1", &wrong, now).await,
-        Err(CodeError::Locked { retry_after: 900 }),
+        Err(CodeError::Locked { retry_after: Some(900) }),
         "the tenth failure locks"
     );
     // Locked: even the right code, and even a new send, are refused until the lock ends.
@@ -314,4 +322,307 @@ async fn parallel_sends_never_exceed_a_limit(backend: Backend) {
         }
     }
     assert_eq!(sent, 3, "per number per 10 minutes");
+}
+
+/// Guesses wrong for `user` until the second step locks until unlocked, sitting out each short
+/// lock (the clock is the engine's `now`, not a sleep). Returns the failures counted and the
+/// time reached.
+async fn guess_until_locked_for_good(
+    f: &Fixture,
+    user: &str,
+    n: &E164,
+    mut now: i64,
+) -> (u32, i64) {
+    let mut failures = 0;
+    for round in 0.. {
+        assert!(round < 200, "never locked for good after {failures} failures");
+        let flow = format!("flow-{round}");
+        let issued = f.send(&flow, user, n, "ip", now).await.unwrap();
+        let wrong = other_than(issued.code.expose());
+        for _ in 0..5 {
+            match f.check(&flow, user, &wrong, now).await {
+                Err(CodeError::Wrong { .. } | CodeError::TooManyAttempts) => failures += 1,
+                Err(CodeError::Locked { retry_after: Some(wait) }) => {
+                    failures += 1;
+                    assert_eq!(wait, 900);
+                    now += wait + 1;
+                    break;
+                }
+                Err(CodeError::Locked { retry_after: None }) => return (failures + 1, now),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        now += 1;
+    }
+    unreachable!()
+}
+
+fn relaxed() -> SendLimits {
+    SendLimits {
+        cooldown_secs: 0,
+        per_number_per_10min: 1000,
+        per_user_per_day: 1000,
+        per_ip_per_hour: 1000,
+        global_per_day: 100_000,
+    }
+}
+
+/// NIST SP 800-63B-4: at most 100 failures in a row. The short locks alone would allow ~50
+/// guesses a day for ever.
+async fn after_the_failure_cap_only_an_administrator_unlocks_the_second_step(backend: Backend) {
+    let f = fixture(backend, relaxed()).await;
+    let n = phone(500);
+    let (failures, now) = guess_until_locked_for_good(&f, "u1", &n, T0).await;
+    assert_eq!(failures, 100, "the hundredth wrong code locks until unlocked");
+    let e = CodeError::Locked { retry_after: None };
+    assert_eq!(e.message_id(), "otp.locked_until_unlocked");
+    assert_eq!(e.retry_after(), None, "no wait would help");
+    let state = f.engine.second_step("u1", now).await.unwrap();
+    assert!(state.reset_required && state.is_locked(), "{state:?}");
+
+    // A week later: still locked, for a new code and for the right code of one sent before.
+    let later = now + 7 * 86_400;
+    assert_eq!(f.send("after", "u1", &n, "ip", later).await.unwrap_err(), e);
+    assert_eq!(f.check("flow-0", "u1", "123456", later).await, Err(e.clone()));
+    // Other people are not affected.
+    let other = f.send("other", "u2", &phone(501), "ip", later).await.unwrap();
+    assert!(f.check("other", "u2", other.code.expose(), later).await.is_ok());
+
+    // An administrator's unlock: codes work again, and the count starts from zero.
+    f.engine.unlock("u1").await.unwrap();
+    assert_eq!(f.engine.second_step("u1", later).await.unwrap(), Default::default());
+    let fresh = f.send("fresh", "u1", &n, "ip", later).await.unwrap();
+    assert!(f.check("fresh", "u1", fresh.code.expose(), later).await.is_ok());
+    let (failures, _) = guess_until_locked_for_good(&f, "u1", &n, later + 10).await;
+    assert_eq!(failures, 100);
+}
+
+/// The cap counts failures since the last right code: a right code starts the count again.
+async fn a_right_code_before_the_cap_starts_the_count_again(backend: Backend) {
+    let f = fixture(backend, relaxed()).await;
+    let n = phone(502);
+    let mut now = T0;
+    // 95 wrong codes, across nine short locks.
+    let mut failures = 0;
+    let mut round = 0;
+    while failures < 95 {
+        let flow = format!("f{round}");
+        round += 1;
+        let issued = f.send(&flow, "u1", &n, "ip", now).await.unwrap();
+        let wrong = other_than(issued.code.expose());
+        for _ in 0..5.min(95 - failures) {
+            failures += 1;
+            if let Err(CodeError::Locked { retry_after }) = f.check(&flow, "u1", &wrong, now).await
+            {
+                now += retry_after.expect("a short lock") + 1;
+                break;
+            }
+        }
+        now += 1;
+    }
+    assert_eq!(f.engine.second_step("u1", now).await.unwrap().failures, 95);
+    let right = f.send("right", "u1", &n, "ip", now).await.unwrap();
+    assert!(f.check("right", "u1", right.code.expose(), now).await.is_ok());
+    assert_eq!(f.engine.second_step("u1", now).await.unwrap().failures, 0);
+    // Ten more wrong codes: the short lock, not the lock for good.
+    let (failures, _) = guess_until_locked_for_good(&f, "u1", &n, now + 1).await;
+    assert_eq!(failures, 100, "counted from the right code");
+}
+
+/// Security notices are texts: they count against the number, the person and the global
+/// budget (the circuit breaker), but neither wait for nor start a number's cooldown.
+async fn notices_count_against_the_number_the_person_and_the_global_budget(backend: Backend) {
+    let limits = SendLimits {
+        cooldown_secs: 60,
+        per_number_per_10min: 3,
+        per_user_per_day: 5,
+        per_ip_per_hour: 2,
+        global_per_day: 8,
+    };
+    let f = fixture(backend, limits).await;
+    let notice = |user: &'static str, n: E164, now: i64| {
+        let engine = f.engine.clone();
+        async move { engine.reserve_notice(&req(user, &n, "admin-ip", now)).await }
+    };
+    // A code, then at once a notice to the same number: no cooldown for the notice, and the
+    // notice starts none for the next code. Nor do notices use up the client's IP allowance.
+    let a = phone(600);
+    f.send("f", "u1", &a, "admin-ip", T0).await.unwrap();
+    notice("u1", a.clone(), T0 + 1).await.unwrap();
+    notice("u1", a.clone(), T0 + 2).await.unwrap();
+    // Three texts to the number in ten minutes: the fourth, code or notice, waits.
+    assert!(matches!(
+        notice("u1", a.clone(), T0 + 3).await,
+        Err(CodeError::RateLimited { limit: LimitKind::PerNumber, .. })
+    ));
+    assert!(matches!(
+        f.send("f", "u1", &a, "admin-ip", T0 + 61).await,
+        Err(CodeError::RateLimited { limit: LimitKind::PerNumber, .. })
+    ));
+    // The person: five texts a day, codes and notices together.
+    notice("u1", phone(601), T0 + 4).await.unwrap();
+    notice("u1", phone(602), T0 + 5).await.unwrap();
+    assert!(matches!(
+        notice("u1", phone(603), T0 + 6).await,
+        Err(CodeError::RateLimited { limit: LimitKind::PerUser, .. })
+    ));
+    assert!(matches!(
+        f.send("f", "u1", &phone(604), "other-ip", T0 + 7).await,
+        Err(CodeError::RateLimited { limit: LimitKind::PerUser, .. })
+    ));
+    // The global budget: eight texts a day, five used. Notices use up the rest …
+    for (i, user) in ["u2", "u3", "u4"].into_iter().enumerate() {
+        notice(user, phone(610 + i as u32), T0 + 10).await.unwrap();
+    }
+    assert!(matches!(
+        notice("u5", phone(620), T0 + 11).await,
+        Err(CodeError::RateLimited { limit: LimitKind::Global, .. })
+    ));
+    // … and a code for someone else is refused: the circuit breaker holds for every text.
+    let e = f.send("g", "u6", &phone(621), "fresh-ip", T0 + 12).await.unwrap_err();
+    assert!(matches!(e, CodeError::RateLimited { limit: LimitKind::Global, .. }), "{e:?}");
+}
+
+mod texter {
+    //! The texter between the code engine and the Twilio stand-in.
+
+    use super::*;
+    use app::domain::audit::AuditLog;
+    use app::domain::directory::UserId;
+    use app::domain::sign_in::Client;
+    use app::domain::texting::{NoticeFor, Texter};
+    use app::i18n::Lang;
+    use server::config::TwilioConfig;
+    use server::devkit::twilio_standin::{Fault, StandinAccount, TwilioStandin};
+    use server::sms::TwilioSender;
+
+    pub struct Setup {
+        pub texter: Texter,
+        pub db: server::db::Db,
+        pub standin: TwilioStandin,
+        _db: TestDb,
+    }
+
+    pub async fn setup(backend: Backend, limits: SendLimits) -> Setup {
+        let standin = TwilioStandin::start(StandinAccount::test()).await.unwrap();
+        let cfg = TwilioConfig {
+            account_sid: standin.account.account_sid.clone(),
+            auth_token: Some(SecretString::from(standin.account.auth_token.clone())),
+            api_key_sid: String::new(),
+            api_key_secret: None,
+            from: "+15017122661".into(),
+            messaging_service_sid: String::new(),
+            base_url: standin.url.clone(),
+            timeout_secs: 1,
+        };
+        let test_db = TestDb::new(backend).await;
+        let db = test_db.open().await;
+        let hasher = CodeHasher::new(vec![SecretString::from(common::KEY.to_owned())]);
+        let engine = CodeEngine::new(Arc::new(db.clone()), hasher, rules(limits));
+        let sms = Arc::new(TwilioSender::new(&cfg).unwrap());
+        let texter = Texter::new(engine, sms, None, "Latchkey".into(), "127.0.0.1".into());
+        Setup { texter, db, standin, _db: test_db }
+    }
+
+    pub async fn code(s: &Setup, user: &str, n: &E164, now: i64) -> Result<TextOutcome, CodeError> {
+        s.texter.send_code("flow", Purpose::SignIn, &req(user, n, "ip", now), Lang::En).await
+    }
+
+    pub fn client(now: i64) -> Client {
+        Client { ip: "192.0.2.7".into(), user_agent: "test".into(), now, lang: Lang::En }
+    }
+
+    pub async fn notify(s: &Setup, person: &str, n: &E164, now: i64) {
+        let client = client(now);
+        let person = UserId(person.to_owned());
+        let about = NoticeFor {
+            audit: &s.db,
+            client: &client,
+            person: &person,
+            actor: ("admin-1", "carol"),
+        };
+        s.texter.notify(&about, n, "A notice").await;
+    }
+
+    pub async fn events(s: &Setup, person: &str) -> Vec<(String, String, String)> {
+        s.db.for_user(person, None, 50)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.kind, e.outcome, e.detail.unwrap_or_default()))
+            .collect()
+    }
+
+    pub fn stall() -> Fault {
+        Fault::Stall { millis: 2_500 }
+    }
+}
+
+/// A notice a limit refuses goes nowhere, and the refusal is in the audit trail (the action
+/// that sent it is not failed: `notify` has nothing to return).
+async fn a_notice_a_limit_refuses_is_not_sent_and_is_audited(backend: Backend) {
+    let limits = SendLimits { global_per_day: 2, ..default_limits() };
+    let s = texter::setup(backend, limits).await;
+    texter::notify(&s, "u1", &phone(700), T0).await;
+    texter::notify(&s, "u1", &phone(701), T0).await;
+    assert_eq!(s.standin.texts().len(), 2);
+    assert!(texter::events(&s, "u1").await.is_empty(), "sent notices are not audited");
+    texter::notify(&s, "u1", &phone(702), T0 + 1).await;
+    assert_eq!(s.standin.texts().len(), 2, "the budget is spent: no third text");
+    let events = texter::events(&s, "u1").await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    let (kind, outcome, detail) = &events[0];
+    assert_eq!((kind.as_str(), outcome.as_str()), ("security.notice", "rejected"));
+    assert!(detail.contains("0702") && detail.contains("Global"), "{detail}");
+    assert!(!detail.contains("+1201"), "numbers are masked: {detail}");
+    // The codes are refused too: the notices used the day's budget.
+    let e = texter::code(&s, "u9", &phone(703), T0 + 2).await.unwrap_err();
+    assert!(matches!(e, CodeError::RateLimited { limit: LimitKind::Global, .. }), "{e:?}");
+}
+
+/// A text Twilio did not answer in time may have gone out: it still counts against the
+/// number and the person, so a stalling provider cannot be turned into unlimited texts.
+async fn a_timed_out_text_still_counts_against_the_number_and_the_person(backend: Backend) {
+    let limits = SendLimits { cooldown_secs: 0, per_user_per_day: 2, ..default_limits() };
+    let s = texter::setup(backend, limits).await;
+    let n = phone(710);
+    for i in 0..2 {
+        s.standin.fail_next(1, texter::stall());
+        let outcome = texter::code(&s, "u1", &n, T0 + i).await.unwrap();
+        assert!(
+            matches!(outcome, TextOutcome::NotSent(app::domain::sms::SmsError::Timeout { .. })),
+            "{outcome:?}"
+        );
+    }
+    let e = texter::code(&s, "u1", &phone(711), T0 + 2).await.unwrap_err();
+    assert!(matches!(e, CodeError::RateLimited { limit: LimitKind::PerUser, .. }), "{e:?}");
+    // The same for a 5xx, and for the number: three texts in ten minutes, whatever became of them.
+    let s = texter::setup(backend, SendLimits { cooldown_secs: 0, ..default_limits() }).await;
+    s.standin
+        .fail_next(1, server::devkit::twilio_standin::Fault::Error { status: 500, code: 20500 });
+    assert!(matches!(texter::code(&s, "u2", &n, T0).await, Ok(TextOutcome::NotSent(_))));
+    s.standin.fail_next(1, texter::stall());
+    assert!(matches!(texter::code(&s, "u2", &n, T0 + 1).await, Ok(TextOutcome::NotSent(_))));
+    assert!(matches!(texter::code(&s, "u2", &n, T0 + 2).await, Ok(TextOutcome::Sent)));
+    let e = texter::code(&s, "u2", &n, T0 + 3).await.unwrap_err();
+    assert!(matches!(e, CodeError::RateLimited { limit: LimitKind::PerNumber, .. }), "{e:?}");
+    // A notice that timed out counts too.
+    let s = texter::setup(backend, SendLimits { per_user_per_day: 1, ..default_limits() }).await;
+    s.standin.fail_next(1, texter::stall());
+    texter::notify(&s, "u3", &phone(712), T0).await;
+    let e = texter::code(&s, "u3", &phone(713), T0 + 1).await.unwrap_err();
+    assert!(matches!(e, CodeError::RateLimited { limit: LimitKind::PerUser, .. }), "{e:?}");
+    let events = texter::events(&s, "u3").await;
+    assert!(events.iter().any(|(k, o, _)| k == "security.notice" && o == "failed"), "{events:?}");
+}
+
+/// Twilio's own refusal (a 4xx with its error code) means nothing was sent: the send is given
+/// back, so a wrong number does not use up the person's day.
+async fn a_text_twilio_certainly_refused_is_given_back(backend: Backend) {
+    let limits = SendLimits { per_user_per_day: 1, ..default_limits() };
+    let s = texter::setup(backend, limits).await;
+    let magic_invalid = PhonePolicy::from_directory("+15005550001").unwrap();
+    let outcome = texter::code(&s, "u1", &magic_invalid, T0).await.unwrap();
+    assert!(matches!(outcome, TextOutcome::NotSent(_)), "{outcome:?}");
+    assert!(matches!(texter::code(&s, "u1", &phone(720), T0 + 1).await, Ok(TextOutcome::Sent)));
 }

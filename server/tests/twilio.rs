@@ -149,19 +149,36 @@ async fn server_errors_and_timeouts_are_never_retried() {
     let standin = TwilioStandin::start(StandinAccount::test()).await.unwrap();
     let s = sender(&config(&standin));
     standin.fail_next(1, Fault::Error { status: 500, code: 20500 });
-    assert!(matches!(
-        s.send(&to("+12015550123"), "x", 60).await.unwrap_err(),
-        SmsError::Unavailable { .. }
-    ));
+    let err = s.send(&to("+12015550123"), "x", 60).await.unwrap_err();
+    assert!(matches!(err, SmsError::Unavailable { .. }), "{err:?}");
+    assert!(err.may_have_been_sent(), "so it still counts against the limits");
     assert_eq!(standin.requests(), 1);
 
     standin.clear();
     standin.fail_next(1, Fault::Stall { millis: 3_000 });
-    assert_eq!(
-        s.send(&to("+12015550123"), "x", 60).await.unwrap_err(),
-        SmsError::Timeout { secs: 2 }
-    );
+    let err = s.send(&to("+12015550123"), "x", 60).await.unwrap_err();
+    assert_eq!(err, SmsError::Timeout { secs: 2 });
+    assert!(err.may_have_been_sent());
     assert_eq!(standin.requests(), 1, "a timed-out text may have gone out: no second one");
+}
+
+/// Only Twilio's own refusals (a 4xx with its error code) and connections never made say the
+/// text was not sent: those alone give the send back to the person's allowance.
+#[tokio::test]
+async fn refusals_say_whether_the_text_may_have_gone_out() {
+    let standin = TwilioStandin::start(StandinAccount::test()).await.unwrap();
+    let s = sender(&config(&standin));
+    for (status, code) in [(400, 21211), (400, 21610), (400, 21602), (401, 20003)] {
+        standin.fail_next(1, Fault::Error { status, code });
+        let err = s.send(&to("+12015550123"), "x", 60).await.unwrap_err();
+        assert!(!err.may_have_been_sent(), "{status} {code}: {err:?}");
+    }
+    for (status, code) in [(500, 20500), (503, 20503)] {
+        standin.fail_next(1, Fault::Error { status, code });
+        let err = s.send(&to("+12015550123"), "x", 60).await.unwrap_err();
+        assert!(err.may_have_been_sent(), "{status} {code}: {err:?}");
+    }
+    assert!(standin.texts().is_empty());
 }
 
 #[tokio::test]
@@ -177,7 +194,8 @@ async fn an_unreachable_twilio_is_unavailable() {
         timeout_secs: 2,
     };
     let err = sender(&cfg).send(&to("+12015550123"), "x", 60).await.unwrap_err();
-    assert!(matches!(err, SmsError::Unavailable { .. }), "{err:?}");
+    assert!(matches!(err, SmsError::Unreachable { .. }), "{err:?}");
+    assert!(!err.may_have_been_sent(), "no connection, no request: nothing was sent");
     assert!(!err.to_string().contains("127.0.0.1:1/2010"), "no URL in the message: {err}");
 }
 

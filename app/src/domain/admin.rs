@@ -8,13 +8,13 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::audit::{self as audit, AuditLog, StoredAuditEvent};
-use super::codes::CodeHasher;
+use super::codes::{CodeError, CodeHasher, SecondStep};
 use super::directory::{Directory, Person, UserId, Username};
 use super::phone::E164;
 use super::ports::Unavailable;
 use super::security::{AccountStore, PhoneSettings, TrustedBrowser};
 use super::sign_in::{Authenticated, Client, Notice, SignInStore};
-use super::texting::Texter;
+use super::texting::{NoticeFor, Texter};
 use super::verified::PhoneTrust;
 
 /// Which events to read from the trail. Empty fields do not filter.
@@ -97,6 +97,14 @@ impl AdminError {
 
 unavailable_from!(AdminError);
 
+impl From<CodeError> for AdminError {
+    /// The code engine's answers to an administrator are reads and deletes: only the store
+    /// failing can go wrong.
+    fn from(_: CodeError) -> Self {
+        AdminError::Unavailable
+    }
+}
+
 /// A row of the people list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PersonRow {
@@ -143,6 +151,8 @@ pub struct AdminParts {
     pub accounts: Arc<dyn AccountStore>,
     pub sign_in_store: Arc<dyn SignInStore>,
     pub audit: Arc<dyn AuditLog>,
+    /// Ends the person's sessions when an administrator removes a factor or resets them.
+    pub generations: Arc<dyn super::ports::SessionGenerations>,
     pub trail: Arc<dyn AuditTrail>,
     pub texter: Texter,
     /// Whether each of a person's numbers is verified; forgets a removed number's record.
@@ -151,8 +161,6 @@ pub struct AdminParts {
     pub reauth_window_secs: i64,
     pub page_size: usize,
 }
-    /// Ends the person's sessions when an administrator removes a factor or resets them.
-    pub generations: Arc<dyn super::ports::SessionGenerations>,
 
 pub struct AdminService {
     p: AdminParts,
@@ -365,6 +373,7 @@ impl AdminService {
         self.p.directory.remove_phone(&person, &number).await?;
         self.p.accounts.forget_phone(&person.id, number.as_str()).await?;
         self.p.phone_trust.forget(&person.id, &number).await?;
+        self.p.generations.bump(&person.id, client.now).await?;
         let left: Vec<&E164> = person.phones.iter().filter(|n| **n != number).collect();
         if left.is_empty() {
             self.p.sign_in_store.set_two_factor(&person.id, false, client.now).await?;
@@ -373,7 +382,6 @@ impl AdminService {
             client,
             Some(admin),
             "admin.phone_removed",
-        self.p.generations.bump(&person.id, client.now).await?;
             Some(&person.id),
             "removed",
             Some(format!("{}: {reason}", number.masked())),
@@ -384,13 +392,15 @@ impl AdminService {
             "text.phone_removed_by_admin",
             number.last4(),
         );
+        let about = NoticeFor::by(&*self.p.audit, client, admin, &person.id);
         for other in left {
-            self.p.texter.notify(other, &text).await;
+            self.p.texter.notify(&about, other, &text).await;
         }
         Ok(Notice::info("admin.phone_removed"))
     }
 
-    /// Password-only: 2-step sign-in off, remembered browsers forgotten (phones stay).
+    /// Password-only: 2-step sign-in off, remembered browsers forgotten, sign-in codes
+    /// unlocked (phones stay).
     pub async fn reset(
         &self,
         client: &Client,
@@ -403,29 +413,77 @@ impl AdminService {
         let person = self.subject(id).await?;
         self.p.sign_in_store.set_two_factor(&person.id, false, client.now).await?;
         let forgotten = self.p.accounts.forget_browsers(&person.id, None, client.now).await?;
+        self.p.generations.bump(&person.id, client.now).await?;
+        let codes = self.p.texter.codes();
+        let was_locked = codes.second_step(person.id.as_str(), client.now).await?.is_locked();
+        codes.unlock(person.id.as_str()).await?;
+        let unlocked = if was_locked { ", sign-in codes unlocked" } else { "" };
         self.audit(
             client,
             Some(admin),
             "admin.reset",
             Some(&person.id),
             "password_only",
-            Some(format!("{forgotten} browsers forgotten: {reason}")),
+            Some(format!("{forgotten} browsers forgotten{unlocked}: {reason}")),
         )
         .await;
         let text = self.p.texter.notice(
-        self.p.generations.bump(&person.id, client.now).await?;
-        let codes = self.p.texter.codes();
-        let was_locked = codes.second_step(person.id.as_str(), client.now).await?.is_locked();
-        codes.unlock(person.id.as_str()).await?;
-        let unlocked = if was_locked { ", sign-in codes unlocked" } else { "" };
             text_language(&person, client),
             "text.two_factor_off_by_admin",
             "",
         );
+        let about = NoticeFor::by(&*self.p.audit, client, admin, &person.id);
         for phone in &person.phones {
-            self.p.texter.notify(phone, &text).await;
+            self.p.texter.notify(&about, phone, &text).await;
         }
         Ok(Notice::info("admin.reset_done"))
+    }
+
+    /// Whether the person's sign-in codes are locked (for the person page), by the id of a
+    /// person already read.
+    pub async fn second_step(&self, person: &UserId, now: i64) -> Result<SecondStep, AdminError> {
+        Ok(self.p.texter.codes().second_step(person.as_str(), now).await?)
+    }
+
+    /// Unlocks a person's sign-in codes: the only way back once too many wrong codes locked
+    /// them for good (`security.max_code_failures_before_reset`); it also ends a short lock.
+    /// The count of wrong codes starts again; the person's phones are told.
+    pub async fn unlock(
+        &self,
+        client: &Client,
+        admin: &Authenticated,
+        id: &str,
+        reason: &str,
+        confirmed: bool,
+    ) -> Result<Notice, AdminError> {
+        let reason = self.check_change(admin, client.now, reason, confirmed)?;
+        let person = self.subject(id).await?;
+        let codes = self.p.texter.codes();
+        let state = codes.second_step(person.id.as_str(), client.now).await?;
+        if !state.is_locked() {
+            return Ok(Notice::info("admin.not_locked"));
+        }
+        codes.unlock(person.id.as_str()).await?;
+        let lock = if state.reset_required { "until unlocked" } else { "for a while" };
+        self.audit(
+            client,
+            Some(admin),
+            "admin.unlocked",
+            Some(&person.id),
+            "unlocked",
+            Some(format!("locked {lock} after {} wrong codes: {reason}", state.failures)),
+        )
+        .await;
+        let text = self.p.texter.notice(
+            text_language(&person, client),
+            "text.second_step_unlocked_by_admin",
+            "",
+        );
+        let about = NoticeFor::by(&*self.p.audit, client, admin, &person.id);
+        for phone in &person.phones {
+            self.p.texter.notify(&about, phone, &text).await;
+        }
+        Ok(Notice::info("admin.unlocked"))
     }
 
     /// The trail, with `person` and `actor` given as logins (resolved through the directory).

@@ -156,6 +156,9 @@ pub struct CodeRules {
     pub max_attempts_per_code: u32,
     pub failures_before_lock: u32,
     pub lock_secs: i64,
+    /// Wrong codes since the last right one, across the short locks, after which the second
+    /// step stays locked until an administrator unlocks it (NIST SP 800-63B-4: at most 100).
+    pub max_failures_before_reset: u32,
     pub limits: SendLimits,
 }
 
@@ -176,6 +179,19 @@ pub enum LimitKind {
     PerUser,
     PerIp,
     Global,
+}
+
+/// What a text is, for the limits. Both kinds count against the number, the person and the
+/// global budget. Only codes wait for (and start) a number's cooldown and count against the
+/// client's IP: a notice follows a change the person or an administrator already proved they
+/// may make, it is sent once and never retried, so a cooldown started by the code that
+/// confirmed the change would drop the very notice that tells the person about it; and the
+/// per-IP limit is against anonymous SMS pumping, which notices cannot be (an administrator's
+/// resets would otherwise use up the administrator's own address).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendKind {
+    Code,
+    Notice,
 }
 
 /// A text about to be sent, as the store counts it.
@@ -227,11 +243,12 @@ pub trait CodeStore: Send + Sync {
     async fn reserve_send(
         &self,
         req: &SendRequest<'_>,
+        kind: SendKind,
         limits: &SendLimits,
     ) -> Result<Result<SendTicket, (LimitKind, i64)>, Unavailable>;
 
-    /// The provider did not take the text: it no longer counts against the person or the
-    /// number (it still counts against the client IP and the global budget).
+    /// The provider certainly did not send the text: it no longer counts against the person or
+    /// the number (it still counts against the client IP and the global budget).
     async fn mark_send_failed(&self, ticket: SendTicket) -> Result<(), Unavailable>;
 
     async fn insert_code(&self, code: &NewCode<'_>) -> Result<(), Unavailable>;
@@ -252,16 +269,17 @@ pub trait CodeStore: Send + Sync {
     /// failures are counted (read in one query).
     async fn second_step(&self, user_id: &str, now: i64) -> Result<SecondStep, Unavailable>;
 
-    /// Counts a failure; locks until `now + lock_secs` when `threshold` consecutive failures
-    /// are reached, and returns the lock's end when it did.
+    /// Counts a failure, atomically: locks the second step until an administrator unlocks it
+    /// once `rules.max_failures_before_reset` failures were counted since the last right code,
+    /// else until `now + rules.lock_secs` at every `rules.failures_before_lock` in a row.
     async fn record_failure(
         &self,
         user_id: &str,
         now: i64,
-        threshold: u32,
-        lock_secs: i64,
-    ) -> Result<Option<i64>, Unavailable>;
+        rules: &CodeRules,
+    ) -> Result<Failure, Unavailable>;
 
+    /// Forgets the person's failures and locks (a right code, or an administrator's unlock).
     async fn reset_failures(&self, user_id: &str) -> Result<(), Unavailable>;
 }
 
@@ -269,9 +287,38 @@ pub trait CodeStore: Send + Sync {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SecondStep {
     pub locked_until: Option<i64>,
-    /// Consecutive failures counted; a right code clears them only when there are any, so the
-    /// common sign-in does no delete (a write the database must serialise).
+    /// Locked until an administrator unlocks it: too many wrong codes since the last right one.
+    pub reset_required: bool,
+    /// Failures counted since the last right code (across short locks); a right code clears
+    /// them only when there are any, so the common sign-in does no delete (a write the
+    /// database must serialise).
     pub failures: u32,
+}
+
+impl SecondStep {
+    /// Seconds until codes are accepted again: `Some(None)` when only an administrator can
+    /// unlock, `None` when not locked.
+    fn lock(&self, now: i64) -> Option<Option<i64>> {
+        if self.reset_required {
+            Some(None)
+        } else {
+            self.locked_until.map(|until| Some(until - now))
+        }
+    }
+
+    pub fn is_locked(&self) -> bool {
+        self.reset_required || self.locked_until.is_some()
+    }
+}
+
+/// What a counted failure led to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    Counted,
+    /// The short lock, until then.
+    LockedUntil(i64),
+    /// Locked until an administrator unlocks it.
+    ResetRequired,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -288,8 +335,9 @@ pub enum CodeError {
     Used,
     #[error("too many wrong attempts for this code")]
     TooManyAttempts,
-    #[error("second step locked for {retry_after} s")]
-    Locked { retry_after: i64 },
+    /// `retry_after: None`: locked until an administrator unlocks it.
+    #[error("second step locked (retry after {retry_after:?} s)")]
+    Locked { retry_after: Option<i64> },
     #[error("send limit {limit:?} reached, retry in {retry_after} s")]
     RateLimited { limit: LimitKind, retry_after: i64 },
     #[error("the code store is unavailable")]
@@ -305,7 +353,8 @@ impl CodeError {
             CodeError::Expired => "otp.expired",
             CodeError::Used => "otp.used",
             CodeError::TooManyAttempts => "otp.too_many_attempts",
-            CodeError::Locked { .. } => "otp.locked",
+            CodeError::Locked { retry_after: Some(_) } => "otp.locked",
+            CodeError::Locked { retry_after: None } => "otp.locked_until_unlocked",
             CodeError::RateLimited { limit: LimitKind::Cooldown, .. } => "otp.cooldown",
             CodeError::RateLimited { .. } => "otp.send_limit",
             CodeError::Unavailable => "error.unavailable",
@@ -315,9 +364,8 @@ impl CodeError {
     /// Seconds to wait, for the errors that have one.
     pub fn retry_after(&self) -> Option<i64> {
         match self {
-            CodeError::Locked { retry_after } | CodeError::RateLimited { retry_after, .. } => {
-                Some(*retry_after)
-            }
+            CodeError::Locked { retry_after } => *retry_after,
+            CodeError::RateLimited { retry_after, .. } => Some(*retry_after),
             _ => None,
         }
     }
@@ -363,10 +411,11 @@ impl CodeEngine {
         purpose: Purpose,
         req: &SendRequest<'_>,
     ) -> Result<IssuedCode, CodeError> {
-        if let Some(until) = self.store.second_step(req.user_id, req.now).await?.locked_until {
-            return Err(CodeError::Locked { retry_after: until - req.now });
+        if let Some(retry_after) = self.store.second_step(req.user_id, req.now).await?.lock(req.now)
+        {
+            return Err(CodeError::Locked { retry_after });
         }
-        let ticket = match self.store.reserve_send(req, &self.rules.limits).await? {
+        let ticket = match self.store.reserve_send(req, SendKind::Code, &self.rules.limits).await? {
             Ok(ticket) => ticket,
             Err((limit, retry_after)) => {
                 return Err(CodeError::RateLimited { limit, retry_after: retry_after.max(1) });
@@ -389,12 +438,36 @@ impl CodeEngine {
         Ok(IssuedCode { code, ticket, expires_at })
     }
 
+    /// Reserves a security notice to `req.number` under the limits that apply to notices
+    /// ([`SendKind`]); the caller sends it only with a ticket.
+    pub async fn reserve_notice(&self, req: &SendRequest<'_>) -> Result<SendTicket, CodeError> {
+        match self.store.reserve_send(req, SendKind::Notice, &self.rules.limits).await? {
+            Ok(ticket) => Ok(ticket),
+            Err((limit, retry_after)) => {
+                Err(CodeError::RateLimited { limit, retry_after: retry_after.max(1) })
+            }
+        }
+    }
+
+    /// The provider certainly did not send the text (never after a timeout or a 5xx, when it
+    /// may have): it is given back to the person's and the number's allowance.
     pub async fn send_failed(&self, ticket: SendTicket) -> Result<(), CodeError> {
         Ok(self.store.mark_send_failed(ticket).await?)
     }
 
+    /// The person's second-step failures and locks, for an administrator.
+    pub async fn second_step(&self, user_id: &str, now: i64) -> Result<SecondStep, CodeError> {
+        Ok(self.store.second_step(user_id, now).await?)
+    }
+
+    /// An administrator's unlock: the failures and any lock are forgotten.
+    pub async fn unlock(&self, user_id: &str) -> Result<(), CodeError> {
+        Ok(self.store.reset_failures(user_id).await?)
+    }
+
     /// Checks `input` against the flow's newest code. On success returns the number the code
-    /// was sent to. Every failure counts toward the person's lock; a new code never resets it.
+    /// was sent to. Every failure counts toward the person's locks; a new code never resets
+    /// them, a right one does.
     pub async fn verify(
         &self,
         flow_id: &str,
@@ -404,8 +477,8 @@ impl CodeEngine {
         now: i64,
     ) -> Result<String, CodeError> {
         let second_step = self.store.second_step(user_id, now).await?;
-        if let Some(until) = second_step.locked_until {
-            return Err(CodeError::Locked { retry_after: until - now });
+        if let Some(retry_after) = second_step.lock(now) {
+            return Err(CodeError::Locked { retry_after });
         }
         let outcome = self.check(flow_id, purpose, input, now).await;
         match outcome {
@@ -416,21 +489,16 @@ impl CodeEngine {
                 Ok(number)
             }
             Err(CodeError::Unavailable) => Err(CodeError::Unavailable),
-            Err(e) => {
-                let lock = self
-                    .store
-                    .record_failure(
-                        user_id,
-                        now,
-                        self.rules.failures_before_lock,
-                        self.rules.lock_secs,
-                    )
-                    .await?;
-                match lock {
-                    Some(until) => Err(CodeError::Locked { retry_after: until - now }),
-                    None => Err(e),
+            Err(e) => match self.store.record_failure(user_id, now, &self.rules).await? {
+                Failure::Counted => Err(e),
+                Failure::LockedUntil(until) => {
+                    Err(CodeError::Locked { retry_after: Some(until - now) })
                 }
-            }
+                Failure::ResetRequired => {
+                    tracing::warn!(user_id, "second step locked until an administrator unlocks it");
+                    Err(CodeError::Locked { retry_after: None })
+                }
+            },
         }
     }
 
@@ -561,7 +629,8 @@ mod tests {
             CodeError::Expired,
             CodeError::Used,
             CodeError::TooManyAttempts,
-            CodeError::Locked { retry_after: 60 },
+            CodeError::Locked { retry_after: Some(60) },
+            CodeError::Locked { retry_after: None },
             CodeError::RateLimited { limit: LimitKind::Cooldown, retry_after: 30 },
             CodeError::RateLimited { limit: LimitKind::PerIp, retry_after: 30 },
             CodeError::Unavailable,

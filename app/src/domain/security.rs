@@ -18,7 +18,7 @@ use super::ports::{Unavailable, VerifiedBy};
 use super::sign_in::{
     Authenticated, Client, Notice, SignInStore, failure_detail, random_token, throttle,
 };
-use super::texting::{TextOutcome, Texter};
+use super::texting::{NoticeFor, TextOutcome, Texter};
 use super::verified::PhoneTrust;
 
 /// A phone's metadata as stored (the number itself lives in the directory).
@@ -687,7 +687,7 @@ impl SecurityService {
         self.audit(client, user, "phone.added", "added", Some(number.masked())).await;
         let text = self.p.texter.notice(client.lang, "text.phone_added", number.last4());
         for other in person.phones.iter().filter(|p| **p != number) {
-            self.p.texter.notify(other, &text).await;
+            self.p.texter.notify(&NoticeFor::own(&*self.p.audit, client, user), other, &text).await;
         }
         Ok(Notice::info("security.phone_added"))
     }
@@ -784,7 +784,7 @@ impl SecurityService {
         self.audit(client, user, "phone.removed", "removed", Some(number.masked())).await;
         let text = self.p.texter.notice(client.lang, "text.phone_removed", number.last4());
         for other in person.phones.iter().filter(|p| **p != number) {
-            self.p.texter.notify(other, &text).await;
+            self.p.texter.notify(&NoticeFor::own(&*self.p.audit, client, user), other, &text).await;
         }
         Ok(Notice::info(if plan.turns_off_two_factor {
             "security.phone_removed_two_factor_off"

@@ -12,9 +12,10 @@ pub struct SentText {
     pub provider_id: String,
 }
 
-/// Why a text was not sent. Every variant means the person did **not** get a text (as far as
-/// Latchkey can know), except [`SmsError::Timeout`], where it may have been sent: that is why
-/// nothing ever retries after a timeout.
+/// Why a text was not sent, or may not have been: after [`SmsError::Timeout`],
+/// [`SmsError::Unavailable`] (a 5xx) and a refusal that is not clearly Twilio's, the text may
+/// have gone out ([`SmsError::may_have_been_sent`]). That is why nothing retries after those,
+/// and why they still count against the person's and the number's allowance.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SmsError {
     /// Twilio 21211: the `To` number is not valid.
@@ -43,9 +44,13 @@ pub enum SmsError {
     /// No answer within the timeout: the text may or may not have been sent.
     #[error("Twilio did not answer within {secs} s; the text may or may not have been sent")]
     Timeout { secs: u64 },
-    /// Twilio answered 5xx or could not be reached.
+    /// Twilio answered 5xx, or the connection failed after the request may have been written.
     #[error("Twilio is unavailable: {detail}")]
     Unavailable { detail: String },
+    /// No connection could be made (refused, no route, name not found, TLS handshake failed):
+    /// the request was never written, so nothing was sent.
+    #[error("Twilio could not be reached: {detail}")]
+    Unreachable { detail: String },
     /// Any other refusal, with Twilio's code when it gave one.
     #[error("Twilio refused the message: HTTP {status}, code {code:?}: {message}")]
     Rejected { status: u16, code: Option<u32>, message: String },
@@ -65,6 +70,7 @@ impl SmsError {
             | SmsError::RateLimited
             | SmsError::Timeout { .. }
             | SmsError::Unavailable { .. }
+            | SmsError::Unreachable { .. }
             | SmsError::Rejected { .. } => "sms.not_sent",
         }
     }
@@ -80,7 +86,30 @@ impl SmsError {
             SmsError::BadCredentials => Some(20003),
             SmsError::RateLimited => Some(20429),
             SmsError::Rejected { code, .. } => *code,
-            SmsError::Timeout { .. } | SmsError::Unavailable { .. } => None,
+            SmsError::Timeout { .. }
+            | SmsError::Unavailable { .. }
+            | SmsError::Unreachable { .. } => None,
+        }
+    }
+
+    /// Whether the person may have got the text although the send failed. Only a definite
+    /// refusal says no: one of Twilio's 4xx answers with its error code (or a 401 or 429,
+    /// which Twilio answers before doing anything), or a connection that was never made.
+    /// After a timeout or a 5xx Twilio may have queued the text before failing to answer.
+    pub fn may_have_been_sent(&self) -> bool {
+        match self {
+            SmsError::InvalidNumber
+            | SmsError::RegionNotEnabled
+            | SmsError::TrialUnverified
+            | SmsError::OptedOut
+            | SmsError::NotMobile
+            | SmsError::BadCredentials
+            | SmsError::RateLimited
+            | SmsError::Unreachable { .. } => false,
+            SmsError::Rejected { status, code, .. } => {
+                !((400..500).contains(status) && code.is_some())
+            }
+            SmsError::Timeout { .. } | SmsError::Unavailable { .. } => true,
         }
     }
 }
@@ -144,6 +173,7 @@ mod tests {
             SmsError::RateLimited,
             SmsError::Timeout { secs: 10 },
             SmsError::Unavailable { detail: "HTTP 503".into() },
+            SmsError::Unreachable { detail: "connection refused".into() },
             SmsError::Rejected { status: 400, code: Some(21602), message: "Body required".into() },
         ];
         for e in all {
@@ -151,6 +181,29 @@ mod tests {
             if let Some(code) = e.twilio_code() {
                 assert!(e.to_string().contains(&code.to_string()), "{e}");
             }
+        }
+    }
+
+    #[test]
+    fn only_definite_refusals_say_the_text_was_not_sent() {
+        let refused = |status, code| SmsError::Rejected { status, code, message: String::new() };
+        for certain in [
+            SmsError::InvalidNumber,
+            SmsError::OptedOut,
+            SmsError::BadCredentials,
+            SmsError::RateLimited,
+            SmsError::Unreachable { detail: "connection refused".into() },
+            refused(400, Some(21602)),
+        ] {
+            assert!(!certain.may_have_been_sent(), "{certain:?}");
+        }
+        for maybe in [
+            SmsError::Timeout { secs: 10 },
+            SmsError::Unavailable { detail: "HTTP 503".into() },
+            refused(400, None),
+            refused(302, None),
+        ] {
+            assert!(maybe.may_have_been_sent(), "{maybe:?}");
         }
     }
 }

@@ -1,11 +1,15 @@
 //! Texting a code: issue it under the code engine's limits, put it in the SMS body, send it, and
-//! give the send back to the limits when the provider did not take it. Shared by every flow
-//! that proves a phone (sign-in, adding a phone, confirming it is you).
+//! give the send back to the limits when the provider certainly did not send it. Shared by
+//! every flow that proves a phone (sign-in, adding a phone, confirming it is you), and by the
+//! security notices, which count against the same limits.
 
 use std::sync::Arc;
 
+use super::audit::{self, AuditLog};
 use super::codes::{CodeEngine, CodeError, OtpCode, Purpose, SendRequest};
+use super::directory::UserId;
 use super::phone::E164;
+use super::sign_in::{Authenticated, Client};
 use super::sms::{SmsError, SmsSender};
 use crate::i18n::{Lang, MessageId, t_in};
 
@@ -13,9 +17,38 @@ use crate::i18n::{Lang, MessageId, t_in};
 #[derive(Debug)]
 pub enum TextOutcome {
     Sent,
-    /// The provider refused it or did not answer in time: the person got nothing (or, after
-    /// a timeout, maybe something); it no longer counts against the person and the number.
+    /// The provider refused it or did not answer in time: the person got nothing (or, after a
+    /// timeout or a 5xx, maybe something). Only a certain refusal gives it back to the person's
+    /// and the number's allowance ([`SmsError::may_have_been_sent`]).
     NotSent(SmsError),
+}
+
+/// Whom a security notice is about and who caused it: it counts against that person's
+/// allowance, and one that is not sent is written to the audit trail.
+pub struct NoticeFor<'a> {
+    pub audit: &'a dyn AuditLog,
+    pub client: &'a Client,
+    /// The person whose phones get the notice.
+    pub person: &'a UserId,
+    /// Who acted, as (user id, login): the person, or an administrator.
+    pub actor: (&'a str, &'a str),
+}
+
+impl<'a> NoticeFor<'a> {
+    /// The person changed their own account.
+    pub fn own(audit: &'a dyn AuditLog, client: &'a Client, user: &'a Authenticated) -> Self {
+        Self::by(audit, client, user, &user.user_id)
+    }
+
+    /// `actor` (an administrator) changed `person`'s account.
+    pub fn by(
+        audit: &'a dyn AuditLog,
+        client: &'a Client,
+        actor: &'a Authenticated,
+        person: &'a UserId,
+    ) -> Self {
+        Self { audit, client, person, actor: (actor.user_id.as_str(), actor.login.as_str()) }
+    }
 }
 
 #[derive(Clone)]
@@ -75,7 +108,7 @@ impl Texter {
             }
             Err(e) => {
                 tracing::warn!(to = %req.number, error = %e, twilio_code = ?e.twilio_code(), "code text not sent");
-                self.codes.send_failed(issued.ticket).await?;
+                self.give_back(issued.ticket, &e).await?;
                 Ok(TextOutcome::NotSent(e))
             }
         }
@@ -86,11 +119,57 @@ impl Texter {
         t_in(lang, id).replace("{last4}", last4).replace("{product}", &self.product)
     }
 
-    /// A notice to one of the person's own phones ("a phone was added"). Best effort: a
-    /// failure is logged, never shown as the failure of what the person did.
-    pub async fn notify(&self, to: &E164, text: &str) {
-        if let Err(e) = self.sms.send(to, text, 3600).await {
-            tracing::warn!(to = %to, error = %e, "security notice text not sent");
+    /// A failed send no longer counts against the person and the number, unless the text may
+    /// have gone out (a timeout, a 5xx): then it must, or each timeout would be a free text.
+    async fn give_back(
+        &self,
+        ticket: super::codes::SendTicket,
+        e: &SmsError,
+    ) -> Result<(), CodeError> {
+        if e.may_have_been_sent() {
+            tracing::info!("the text may have been sent: it still counts against the limits");
+            Ok(())
+        } else {
+            self.codes.send_failed(ticket).await
         }
+    }
+
+    /// A notice to one of the person's own phones ("a phone was added"), under the send limits
+    /// notices share with codes (the global budget, the number's and the person's). Best
+    /// effort: a notice a limit or the provider refused is logged and audited, never shown as
+    /// the failure of what the person did.
+    pub async fn notify(&self, about: &NoticeFor<'_>, to: &E164, text: &str) {
+        let req = SendRequest {
+            user_id: about.person.as_str(),
+            number: to,
+            client_ip: &about.client.ip,
+            now: about.client.now,
+        };
+        // (outcome, detail) of a notice that did not go out.
+        let refusal = match self.codes.reserve_notice(&req).await {
+            Ok(ticket) => match self.sms.send(to, text, 3600).await {
+                Ok(_) => return,
+                Err(e) => {
+                    tracing::warn!(to = %to, error = %e, twilio_code = ?e.twilio_code(), "security notice text not sent");
+                    if let Err(store) = self.give_back(ticket, &e).await {
+                        tracing::warn!(error = %store, "the failed notice still counts against the limits");
+                    }
+                    ("failed", format!("{}: {e}", to.masked()))
+                }
+            },
+            Err(e) => {
+                tracing::warn!(to = %to, error = %e, "security notice text not sent: a send limit refused it");
+                ("rejected", format!("{}: {e}", to.masked()))
+            }
+        };
+        let subject = (about.person.as_str() != about.actor.0).then(|| about.person.as_str());
+        let entry = audit::Entry {
+            kind: "security.notice",
+            actor: Some(about.actor),
+            subject,
+            outcome: refusal.0,
+            detail: Some(refusal.1),
+        };
+        audit::write(about.audit, about.client, entry).await;
     }
 }

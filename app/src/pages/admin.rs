@@ -67,7 +67,37 @@ pub struct PersonView {
     pub phones: Vec<AdminPhoneView>,
     pub browsers: Vec<(String, i64)>,
     pub activity: Vec<EventView>,
+    pub second_step: SecondStepView,
     pub notice: Option<NoticeView>,
+}
+
+/// Whether the person's sign-in codes are locked after wrong codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SecondStepView {
+    Open,
+    /// The short lock, ending by itself.
+    Locked,
+    /// Too many wrong codes since the last right one: only an administrator unlocks it.
+    LockedUntilUnlocked,
+}
+
+impl SecondStepView {
+    fn message_id(self) -> &'static str {
+        match self {
+            SecondStepView::Open => "admin.second_step.open",
+            SecondStepView::Locked => "admin.second_step.locked",
+            SecondStepView::LockedUntilUnlocked => "admin.second_step.locked_until_unlocked",
+        }
+    }
+
+    /// For tests and styles: `open`, `locked`, `locked-until-unlocked`.
+    fn attr(self) -> &'static str {
+        match self {
+            SecondStepView::Open => "open",
+            SecondStepView::Locked => "locked",
+            SecondStepView::LockedUntilUnlocked => "locked-until-unlocked",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -196,6 +226,18 @@ pub async fn load_person(id: String) -> Result<PersonView, AppError> {
                 "error.unavailable"
             })
         })?;
+    let lock = crate::auth::state()
+        .admin
+        .second_step(&person.id, crate::auth::now_secs())
+        .await
+        .map_err(|_| AppError::unavailable())?;
+    let second_step = if lock.reset_required {
+        SecondStepView::LockedUntilUnlocked
+    } else if lock.is_locked() {
+        SecondStepView::Locked
+    } else {
+        SecondStepView::Open
+    };
     Ok(PersonView {
         id: person.id.0,
         login: person.login,
@@ -216,6 +258,7 @@ pub async fn load_person(id: String) -> Result<PersonView, AppError> {
             .collect(),
         browsers: person.browsers.into_iter().map(|b| (b.description, b.last_used_at)).collect(),
         activity: server::event_views(person.activity).await,
+        second_step,
         notice,
     })
 }
@@ -244,6 +287,18 @@ pub async fn admin_reset(
 ) -> Result<(), AppError> {
     server::change("reset to password-only", |client, admin| async move {
         crate::auth::state().admin.reset(&client, &admin, &id, &reason, confirm.is_some()).await
+    })
+    .await
+}
+
+#[server(endpoint = "admin_unlock")]
+pub async fn admin_unlock(
+    id: String,
+    reason: String,
+    confirm: Option<String>,
+) -> Result<(), AppError> {
+    server::change("unlock sign-in codes", |client, admin| async move {
+        crate::auth::state().admin.unlock(&client, &admin, &id, &reason, confirm.is_some()).await
     })
     .await
 }
@@ -411,13 +466,15 @@ pub fn AdminPersonPage() -> impl IntoView {
     let params = use_params_map();
     let remove = ServerAction::<AdminRemovePhone>::new();
     let reset = ServerAction::<AdminReset>::new();
+    let unlock = ServerAction::<AdminUnlock>::new();
     let id = move || params.read().get("id").unwrap_or_default();
     let data = Resource::new(
-        move || (id(), remove.version().get(), reset.version().get()),
-        |(id, _, _)| load_person(id),
+        move || (id(), remove.version().get(), reset.version().get(), unlock.version().get()),
+        |(id, _, _, _)| load_person(id),
     );
     crate::components::focus::focus_after_answer(move || {
-        data.get().is_some() && remove.version().get() + reset.version().get() > 0
+        data.get().is_some()
+            && remove.version().get() + reset.version().get() + unlock.version().get() > 0
     });
     view! {
         <Title text=t("admin.title") />
@@ -426,7 +483,7 @@ pub fn AdminPersonPage() -> impl IntoView {
             <Transition fallback=|| view! { <p>{t("sign_in.working")}</p> }>
                 {move || Suspend::new(async move {
                     match data.await {
-                        Ok(v) => person_view(v, remove, reset).into_any(),
+                        Ok(v) => person_view(v, remove, reset, unlock).into_any(),
                         Err(e) => refusal(e),
                     }
                 })}
@@ -455,8 +512,10 @@ fn person_view(
     v: PersonView,
     remove: ServerAction<AdminRemovePhone>,
     reset: ServerAction<AdminReset>,
+    unlock: ServerAction<AdminUnlock>,
 ) -> impl IntoView {
     let id = v.id.clone();
+    let unlock_id = v.id.clone();
     view! {
         <h1 class="text-2xl font-semibold tracking-tight">{v.name.clone()} " (" {v.login.clone()} ")"</h1>
         {notice_box(v.notice.clone())}
@@ -465,6 +524,17 @@ fn person_view(
             <p data-two-factor=if v.two_factor_on { "on" } else { "off" }>
                 {t("admin.two_factor")} ": " {on_off(v.two_factor_on)}
             </p>
+            <p data-second-step=v.second_step.attr()>
+                {t("admin.second_step")} ": " {t(v.second_step.message_id())}
+            </p>
+            {(v.second_step != SecondStepView::Open).then(move || view! {
+                <p class="mt-3 text-sm text-slate-600 dark:text-slate-300">{t("admin.unlock_intro")}</p>
+                <ActionForm action=unlock attr:class="mt-3 flex flex-wrap items-end gap-3">
+                    <input type="hidden" name="id" value=unlock_id />
+                    {reason_fields("unlock")}
+                    <Submit pending=unlock.pending() class=PRIMARY>{t("admin.unlock")}</Submit>
+                </ActionForm>
+            })}
         </section>
         <section class=CARD aria-labelledby="admin-phones">
             <h2 id="admin-phones" class="text-lg font-semibold">{t("security.phones.title")}</h2>

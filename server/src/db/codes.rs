@@ -1,8 +1,8 @@
 //! The code engine's store: codes, send counters and second-step locks, on either database.
 
 use app::domain::codes::{
-    CodeStore, LimitKind, NewCode, Purpose, SecondStep, SendLimits, SendRequest, SendTicket,
-    StoredCode,
+    CodeRules, CodeStore, Failure, LimitKind, NewCode, Purpose, SecondStep, SendKind, SendLimits,
+    SendRequest, SendTicket, StoredCode,
 };
 use app::domain::ports::Unavailable;
 use async_trait::async_trait;
@@ -18,21 +18,37 @@ const DAY: i64 = 86_400;
 /// inserts both see the count below the limit. (SQLite writes one statement at a time anyway.)
 const SEND_LOCK_KEY: i64 = 0x4c61_7463_686b_6579; // "Latchkey"
 
-/// Inserts the send only if every limit allows it, in one statement so it is atomic. Each
+/// Inserts a code's send only if every limit allows it, in one statement so it is atomic. Each
 /// count stops at its limit (`LIMIT` in a subquery): "fewer than N" needs at most N index
 /// entries, so a send costs the same on a busy day as on a quiet one instead of growing with
-/// every text the deployment (or a shared client IP) sent in the window.
-const RESERVE_SEND: &str = "
-    INSERT INTO sms_sends (user_id, number, client_ip, sent_at, failed)
-    SELECT $1, $2, $3, $4, FALSE
+/// every text the deployment (or a shared client IP) sent in the window. Notices count against
+/// the number, the person and the global budget, but not toward the cooldown or the client IP
+/// ([`SendKind`] says why).
+const RESERVE_CODE: &str = "
+    INSERT INTO sms_sends (user_id, number, client_ip, sent_at, failed, notice)
+    SELECT $1, $2, $3, $4, FALSE, FALSE
     WHERE NOT EXISTS (SELECT 1 FROM sms_sends
-                      WHERE number = $2 AND NOT failed AND sent_at > $4 - $5)
+                      WHERE number = $2 AND NOT failed AND NOT notice AND sent_at > $4 - $5)
       AND (SELECT COUNT(*) FROM (SELECT 1 FROM sms_sends
            WHERE number = $2 AND NOT failed AND sent_at > $4 - 600 LIMIT $6) AS n) < $6
       AND (SELECT COUNT(*) FROM (SELECT 1 FROM sms_sends
            WHERE user_id = $1 AND NOT failed AND sent_at > $4 - 86400 LIMIT $7) AS u) < $7
       AND (SELECT COUNT(*) FROM (SELECT 1 FROM sms_sends
-           WHERE client_ip = $3 AND sent_at > $4 - 3600 LIMIT $8) AS i) < $8
+           WHERE client_ip = $3 AND NOT notice AND sent_at > $4 - 3600 LIMIT $8) AS i) < $8
+      AND (SELECT COUNT(*) FROM (SELECT 1 FROM sms_sends
+           WHERE sent_at > $4 - 86400 LIMIT $9) AS g) < $9
+    RETURNING id";
+
+/// A security notice's send: the same statement without the cooldown and the per-IP limit
+/// (their parameters are bound and unused, so both statements bind alike).
+const RESERVE_NOTICE: &str = "
+    INSERT INTO sms_sends (user_id, number, client_ip, sent_at, failed, notice)
+    SELECT $1, $2, $3, $4, FALSE, TRUE
+    WHERE $5 = $5 AND $8 = $8
+      AND (SELECT COUNT(*) FROM (SELECT 1 FROM sms_sends
+           WHERE number = $2 AND NOT failed AND sent_at > $4 - 600 LIMIT $6) AS n) < $6
+      AND (SELECT COUNT(*) FROM (SELECT 1 FROM sms_sends
+           WHERE user_id = $1 AND NOT failed AND sent_at > $4 - 86400 LIMIT $7) AS u) < $7
       AND (SELECT COUNT(*) FROM (SELECT 1 FROM sms_sends
            WHERE sent_at > $4 - 86400 LIMIT $9) AS g) < $9
     RETURNING id";
@@ -46,13 +62,20 @@ impl Db {
     async fn explain_refusal(
         &self,
         req: &SendRequest<'_>,
+        kind: SendKind,
         limits: &SendLimits,
     ) -> Result<(LimitKind, i64), StoreError> {
         let number = req.number.as_str();
         let now = req.now;
         // (kind, filter, window, limit); the first exhausted one is reported.
         let checks: [(LimitKind, &str, &str, i64, i64); 5] = [
-            (LimitKind::Cooldown, "number = $1 AND NOT failed", number, limits.cooldown_secs, 1),
+            (
+                LimitKind::Cooldown,
+                "number = $1 AND NOT failed AND NOT notice",
+                number,
+                limits.cooldown_secs,
+                1,
+            ),
             (
                 LimitKind::PerNumber,
                 "number = $1 AND NOT failed",
@@ -69,14 +92,19 @@ impl Db {
             ),
             (
                 LimitKind::PerIp,
-                "client_ip = $1",
+                "client_ip = $1 AND NOT notice",
                 req.client_ip,
                 HOUR,
                 limits.per_ip_per_hour.into(),
             ),
             (LimitKind::Global, "$1 = $1", "", DAY, limits.global_per_day.into()),
         ];
-        for (kind, filter, value, window, limit) in checks {
+        for (limit_kind, filter, value, window, limit) in checks {
+            if kind == SendKind::Notice
+                && matches!(limit_kind, LimitKind::Cooldown | LimitKind::PerIp)
+            {
+                continue;
+            }
             let sql = format!(
                 "SELECT COUNT(*), MIN(sent_at) FROM sms_sends WHERE {filter} AND sent_at > $2"
             );
@@ -84,7 +112,7 @@ impl Db {
                 sqlx::query_as(&sql).bind(value).bind(now - window).fetch_one(pool).await
             })?;
             if count >= limit {
-                let retry_after = match kind {
+                let retry_after = match limit_kind {
                     // The newest send starts the cooldown.
                     LimitKind::Cooldown => {
                         let newest: (Option<i64>,) = on_pool!(self, pool => {
@@ -99,7 +127,7 @@ impl Db {
                     // A slot frees when the oldest send in the window leaves it.
                     _ => oldest.unwrap_or(now) + window - now,
                 };
-                return Ok((kind, retry_after.max(1)));
+                return Ok((limit_kind, retry_after.max(1)));
             }
         }
         // Freed between the insert and this look: ask again shortly.
@@ -109,12 +137,17 @@ impl Db {
     async fn try_reserve(
         &self,
         req: &SendRequest<'_>,
+        kind: SendKind,
         limits: &SendLimits,
     ) -> Result<Option<i64>, StoreError> {
+        let statement = match kind {
+            SendKind::Code => RESERVE_CODE,
+            SendKind::Notice => RESERVE_NOTICE,
+        };
         // The same statement and bindings on either driver's executor.
         macro_rules! reserve {
             ($executor:expr) => {
-                sqlx::query(RESERVE_SEND)
+                sqlx::query(statement)
                     .bind(req.user_id)
                     .bind(req.number.as_str())
                     .bind(req.client_ip)
@@ -178,11 +211,12 @@ impl CodeStore for Db {
     async fn reserve_send(
         &self,
         req: &SendRequest<'_>,
+        kind: SendKind,
         limits: &SendLimits,
     ) -> Result<Result<SendTicket, (LimitKind, i64)>, Unavailable> {
-        match self.try_reserve(req, limits).await.map_err(unavailable)? {
+        match self.try_reserve(req, kind, limits).await.map_err(unavailable)? {
             Some(id) => Ok(Ok(SendTicket(id))),
-            None => Ok(Err(self.explain_refusal(req, limits).await.map_err(unavailable)?)),
+            None => Ok(Err(self.explain_refusal(req, kind, limits).await.map_err(unavailable)?)),
         }
     }
 
@@ -259,16 +293,22 @@ impl CodeStore for Db {
     }
 
     async fn second_step(&self, user_id: &str, now: i64) -> Result<SecondStep, Unavailable> {
-        let row: Option<(i32, Option<i64>)> = on_pool!(self, pool => {
-            sqlx::query_as("SELECT consecutive, locked_until FROM second_step_failures WHERE user_id = $1")
-                .bind(user_id)
-                .fetch_optional(pool)
-                .await
+        let row: Option<(i32, Option<i64>, Option<i64>)> = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT since_success, locked_until, reset_required_at FROM second_step_failures
+                 WHERE user_id = $1",
+            )
+            .bind(user_id)
+            .fetch_optional(pool)
+            .await
         })
         .map_err(unavailable)?;
-        Ok(row.map_or_else(SecondStep::default, |(consecutive, until)| SecondStep {
-            locked_until: until.filter(|&until| until > now),
-            failures: u32::try_from(consecutive).unwrap_or(0),
+        Ok(row.map_or_else(SecondStep::default, |(since_success, until, reset_required_at)| {
+            SecondStep {
+                locked_until: until.filter(|&until| until > now),
+                reset_required: reset_required_at.is_some(),
+                failures: u32::try_from(since_success).unwrap_or(0),
+            }
         }))
     }
 
@@ -276,24 +316,46 @@ impl CodeStore for Db {
         &self,
         user_id: &str,
         now: i64,
-        threshold: u32,
-        lock_secs: i64,
-    ) -> Result<Option<i64>, Unavailable> {
-        let (consecutive,): (i32,) = on_pool!(self, pool => {
+        rules: &CodeRules,
+    ) -> Result<Failure, Unavailable> {
+        // Both counts in one atomic statement: `consecutive` starts again after each short
+        // lock, `since_success` only after a right code (or an administrator's unlock).
+        let (consecutive, since_success): (i32, i32) = on_pool!(self, pool => {
             sqlx::query_as(
-                "INSERT INTO second_step_failures (user_id, consecutive, locked_until) VALUES ($1, 1, NULL)
-                 ON CONFLICT (user_id) DO UPDATE SET consecutive = second_step_failures.consecutive + 1
-                 RETURNING consecutive",
+                "INSERT INTO second_step_failures (user_id, consecutive, locked_until, since_success)
+                 VALUES ($1, 1, NULL, 1)
+                 ON CONFLICT (user_id) DO UPDATE SET
+                     consecutive = second_step_failures.consecutive + 1,
+                     since_success = second_step_failures.since_success + 1
+                 RETURNING consecutive, since_success",
             )
             .bind(user_id)
             .fetch_one(pool)
             .await
         })
         .map_err(unavailable)?;
-        if u32::try_from(consecutive).unwrap_or(0) < threshold {
-            return Ok(None);
+        let count = |n: i32| u32::try_from(n).unwrap_or(0);
+        if count(since_success) >= rules.max_failures_before_reset {
+            // The first to reach the cap records when; a parallel one keeps that time.
+            on_pool!(self, pool => {
+                sqlx::query(
+                    "UPDATE second_step_failures
+                     SET consecutive = 0, reset_required_at = COALESCE(reset_required_at, $2)
+                     WHERE user_id = $1",
+                )
+                .bind(user_id)
+                .bind(now)
+                .execute(pool)
+                .await
+                .map(|_| ())
+            })
+            .map_err(unavailable)?;
+            return Ok(Failure::ResetRequired);
         }
-        let until = now + lock_secs;
+        if count(consecutive) < rules.failures_before_lock {
+            return Ok(Failure::Counted);
+        }
+        let until = now + rules.lock_secs;
         on_pool!(self, pool => {
             sqlx::query("UPDATE second_step_failures SET consecutive = 0, locked_until = $2 WHERE user_id = $1")
                 .bind(user_id)
@@ -303,7 +365,7 @@ impl CodeStore for Db {
                 .map(|_| ())
         })
         .map_err(unavailable)?;
-        Ok(Some(until))
+        Ok(Failure::LockedUntil(until))
     }
 
     async fn reset_failures(&self, user_id: &str) -> Result<(), Unavailable> {
