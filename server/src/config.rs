@@ -261,6 +261,10 @@ pub struct SecurityConfig {
     pub session_idle_timeout_secs: u64,
     #[serde(default = "defaults::session_absolute_timeout_secs")]
     pub session_absolute_timeout_secs: u64,
+    /// A session asks the directory whether the password changed since it signed in at most
+    /// this often (seconds): how long a session can outlive a password change. 0: every request.
+    #[serde(default = "defaults::session_recheck_secs")]
+    pub session_recheck_secs: u64,
     /// A sign-in older than this asks for the password again before sensitive changes.
     #[serde(default = "defaults::reauth_window_secs")]
     pub reauth_window_secs: u64,
@@ -278,10 +282,6 @@ pub struct SecurityConfig {
     #[serde(default = "defaults::ip_failures_before_lock")]
     pub ip_failures_before_lock: u32,
     /// Days the audit trail keeps an event; older ones are deleted (hourly).
-    /// A session asks the directory whether the password changed since it signed in at most
-    /// this often (seconds): how long a session can outlive a password change. 0: every request.
-    #[serde(default = "defaults::session_recheck_secs")]
-    pub session_recheck_secs: u64,
     #[serde(default = "defaults::audit_retention_days")]
     pub audit_retention_days: u32,
 }
@@ -394,6 +394,9 @@ mod defaults {
     pub fn session_absolute_timeout_secs() -> u64 {
         12 * 3600
     }
+    pub fn session_recheck_secs() -> u64 {
+        60
+    }
     pub fn reauth_window_secs() -> u64 {
         10 * 60
     }
@@ -414,9 +417,6 @@ mod defaults {
     }
     pub fn audit_retention_days() -> u32 {
         365
-    pub fn session_recheck_secs() -> u64 {
-        60
-    }
     }
 }
 
@@ -647,6 +647,11 @@ impl Config {
         if sec.session_absolute_timeout_secs < sec.session_idle_timeout_secs {
             p.push("security.session_absolute_timeout_secs must not be shorter than security.session_idle_timeout_secs".into());
         }
+        // A page view writes the session (extending its idle timeout) only when it looks at the
+        // directory again, so the look must come well within the idle timeout.
+        if sec.session_recheck_secs.saturating_mul(2) > sec.session_idle_timeout_secs {
+            p.push("security.session_recheck_secs must be at most half of security.session_idle_timeout_secs".into());
+        }
         if sec.remember_browser_days > 365 {
             p.push("security.remember_browser_days must be at most 365".into());
         }
@@ -672,11 +677,6 @@ impl Config {
         if !is_region(&self.phone.default_region) {
             p.push(format!(
                 "phone.default_region = {:?} is not a region code: write two capital letters, e.g. \"US\" or \"GB\"",
-        // A page view writes the session (extending its idle timeout) only when it looks at the
-        // directory again, so the look must come well within the idle timeout.
-        if sec.session_recheck_secs.saturating_mul(2) > sec.session_idle_timeout_secs {
-            p.push("security.session_recheck_secs must be at most half of security.session_idle_timeout_secs".into());
-        }
                 self.phone.default_region
             ));
         }
@@ -1031,17 +1031,6 @@ fn redact<S: Serializer>(_: &SecretString, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(REDACTED)
 }
 
-fn redact_opt<S: Serializer>(v: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
-    match v {
-        Some(_) => s.serialize_str(REDACTED),
-        None => s.serialize_str(""),
-    }
-}
-
-fn redact_many<S: Serializer>(v: &[SecretString], s: S) -> Result<S::Ok, S::Error> {
-    use serde::ser::SerializeSeq;
-    let mut seq = s.serialize_seq(Some(v.len()))?;
-    for _ in v {
 /// TLS to the directory: passwords never go to another host in clear unless the operator
 /// says so in words (issue 14, finding 5), and the CA file is checked before start-up.
 fn validate_directory_transport(d: &DirectoryConfig, url: &url::Url, p: &mut Vec<String>) {
@@ -1074,6 +1063,17 @@ fn validate_directory_transport(d: &DirectoryConfig, url: &url::Url, p: &mut Vec
     }
 }
 
+fn redact_opt<S: Serializer>(v: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(_) => s.serialize_str(REDACTED),
+        None => s.serialize_str(""),
+    }
+}
+
+fn redact_many<S: Serializer>(v: &[SecretString], s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeSeq;
+    let mut seq = s.serialize_seq(Some(v.len()))?;
+    for _ in v {
         seq.serialize_element(REDACTED)?;
     }
     seq.end()
@@ -1265,27 +1265,6 @@ mod tests {
     }
 
     #[test]
-    fn an_unknown_enum_value_lists_the_choices() {
-        let mut e = minimal();
-        e.push(("LATCHKEY_POLICY__TWO_FACTOR".into(), "always".into()));
-        let line = one_problem(e);
-        assert!(line.contains("policy.two_factor"), "{line}");
-        assert!(line.contains("optional") && line.contains("required"), "{line}");
-    }
-
-    #[test]
-    fn twilio_needs_credentials_and_a_sender() {
-        let mut e = minimal();
-        e.push(("LATCHKEY_SMS__PROVIDER".into(), "twilio".into()));
-        let problems = load(e.clone()).unwrap_err().problems;
-        assert!(problems.iter().any(|p| p.starts_with("sms.twilio.account_sid")), "{problems:?}");
-        assert!(problems.iter().any(|p| p.starts_with("sms.twilio needs credentials")));
-        assert!(problems.iter().any(|p| p.starts_with("sms.twilio needs a sender")));
-
-        e.push(("LATCHKEY_SMS__TWILIO__ACCOUNT_SID".into(), format!("AC{}", "a".repeat(32))));
-        e.push(("LATCHKEY_SMS__TWILIO__AUTH_TOKEN".into(), "token".into()));
-        e.push(("LATCHKEY_SMS__TWILIO__FROM".into(), "+15017122661".into()));
-    #[test]
     fn plain_ldap_to_another_host_is_refused_unless_allowed_in_words() {
         let with = |pairs: &[(&str, &str)]| {
             let mut e = minimal();
@@ -1354,6 +1333,27 @@ mod tests {
         assert!(line.starts_with("directory.ca_certificates is set but"), "{line}");
     }
 
+    #[test]
+    fn an_unknown_enum_value_lists_the_choices() {
+        let mut e = minimal();
+        e.push(("LATCHKEY_POLICY__TWO_FACTOR".into(), "always".into()));
+        let line = one_problem(e);
+        assert!(line.contains("policy.two_factor"), "{line}");
+        assert!(line.contains("optional") && line.contains("required"), "{line}");
+    }
+
+    #[test]
+    fn twilio_needs_credentials_and_a_sender() {
+        let mut e = minimal();
+        e.push(("LATCHKEY_SMS__PROVIDER".into(), "twilio".into()));
+        let problems = load(e.clone()).unwrap_err().problems;
+        assert!(problems.iter().any(|p| p.starts_with("sms.twilio.account_sid")), "{problems:?}");
+        assert!(problems.iter().any(|p| p.starts_with("sms.twilio needs credentials")));
+        assert!(problems.iter().any(|p| p.starts_with("sms.twilio needs a sender")));
+
+        e.push(("LATCHKEY_SMS__TWILIO__ACCOUNT_SID".into(), format!("AC{}", "a".repeat(32))));
+        e.push(("LATCHKEY_SMS__TWILIO__AUTH_TOKEN".into(), "token".into()));
+        e.push(("LATCHKEY_SMS__TWILIO__FROM".into(), "+15017122661".into()));
         let c = load(e).unwrap();
         assert_eq!(c.sms.provider, SmsProvider::Twilio);
     }
