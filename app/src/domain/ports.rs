@@ -33,6 +33,46 @@ pub trait DemoOutbox: Send + Sync {
     async fn recent(&self, limit: u32) -> Result<Vec<DemoText>, Unavailable>;
 }
 
+/// What a password-throttle key has counted: attempts in a row that did not succeed (including
+/// any still being checked), and when the last one started (Unix seconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThrottleCount {
+    pub attempts: u32,
+    pub last_at: i64,
+}
+
+/// Password-attempt counters, shared by every instance. Implemented by the SQL store
+/// (`server/src/db/sign_in.rs`).
+#[async_trait]
+pub trait ThrottleStore: Send + Sync {
+    /// What `key` has counted, if anything.
+    async fn throttle_count(&self, key: &str) -> Result<Option<ThrottleCount>, Unavailable>;
+    /// Sets `key`'s count to `attempts` (last attempt `now`) if it still is `seen`; false when
+    /// another request counted first (the caller reads again and decides again).
+    async fn count_attempt(
+        &self,
+        key: &str,
+        seen: Option<ThrottleCount>,
+        attempts: u32,
+        now: i64,
+    ) -> Result<bool, Unavailable>;
+    /// Gives one attempt back (it succeeded, or the directory could not answer it).
+    async fn give_back_attempt(&self, key: &str) -> Result<(), Unavailable>;
+    /// Forgets `key`'s count (the right password for that login).
+    async fn clear_attempts(&self, key: &str) -> Result<(), Unavailable>;
+}
+
+/// Each person's session generation (implemented by the SQL store): a session signed in at an
+/// older generation than the person's current one is over. See [`super::sessions`].
+#[async_trait]
+pub trait SessionGenerations: Send + Sync {
+    /// The person's current generation (0 until the first [`Self::bump`]).
+    async fn generation(&self, user_id: &super::directory::UserId) -> Result<i64, Unavailable>;
+    /// Moves the person to a new generation, atomically, and returns it: every session stamped
+    /// with an older one is refused at its next request.
+    async fn bump(&self, user_id: &super::directory::UserId, now: i64) -> Result<i64, Unavailable>;
+}
+
 /// How Latchkey came to trust a phone number as a second factor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum VerifiedBy {
@@ -93,15 +133,4 @@ pub trait VerifiedPhones: Send + Sync {
         user_id: &super::directory::UserId,
         number: &str,
     ) -> Result<(), Unavailable>;
-}
-
-/// Each person's session generation (implemented by the SQL store): a session signed in at an
-/// older generation than the person's current one is over. See [`super::sessions`].
-#[async_trait]
-pub trait SessionGenerations: Send + Sync {
-    /// The person's current generation (0 until the first [`Self::bump`]).
-    async fn generation(&self, user_id: &super::directory::UserId) -> Result<i64, Unavailable>;
-    /// Moves the person to a new generation, atomically, and returns it: every session stamped
-    /// with an older one is refused at its next request.
-    async fn bump(&self, user_id: &super::directory::UserId, now: i64) -> Result<i64, Unavailable>;
 }

@@ -14,7 +14,7 @@ use super::audit::{self as audit, AuditLog, StoredAuditEvent};
 use super::codes::{CodeError, CodeHasher, Purpose, SendRequest};
 use super::directory::{Directory, PasswordCheck, Person, UserId};
 use super::phone::{E164, PhonePolicy};
-use super::ports::{Unavailable, VerifiedBy};
+use super::ports::{ThrottleStore, Unavailable, VerifiedBy};
 use super::sign_in::{
     Authenticated, Client, Notice, SignInStore, failure_detail, random_token, throttle,
 };
@@ -313,12 +313,12 @@ pub struct SecurityParts {
     pub accounts: Arc<dyn AccountStore>,
     pub sign_in_store: Arc<dyn SignInStore>,
     pub audit: Arc<dyn AuditLog>,
+    /// Ends the person's other sessions when their second factors shrink.
+    pub generations: Arc<dyn super::ports::SessionGenerations>,
     pub texter: Texter,
     pub phones: PhonePolicy,
     /// Which directory numbers are second factors; records the numbers proved here.
     pub phone_trust: PhoneTrust,
-    /// Ends the person's other sessions when their second factors shrink.
-    pub generations: Arc<dyn super::ports::SessionGenerations>,
     pub keys: CodeHasher,
     pub settings: SecuritySettings,
 }
@@ -775,12 +775,12 @@ impl SecurityService {
         self.p.directory.remove_phone(&person, &number).await?;
         self.p.accounts.forget_phone(&user.user_id, number.as_str()).await?;
         self.p.phone_trust.forget(&user.user_id, &number).await?;
+        // A session that stole this phone's code must not outlive its removal.
+        self.p.generations.bump(&user.user_id, client.now).await?;
         if plan.turns_off_two_factor {
             self.p.sign_in_store.set_two_factor(&user.user_id, false, client.now).await?;
             self.audit(client, user, "two_factor.off", "phone_removed", None).await;
         }
-        // A session that stole this phone's code must not outlive its removal.
-        self.p.generations.bump(&user.user_id, client.now).await?;
         self.audit(client, user, "phone.removed", "removed", Some(number.masked())).await;
         let text = self.p.texter.notice(client.lang, "text.phone_removed", number.last4());
         for other in person.phones.iter().filter(|p| **p != number) {
@@ -813,13 +813,13 @@ impl SecurityService {
             self.require_recent(user, client.now)?;
         }
         self.p.sign_in_store.set_two_factor(&user.user_id, on, client.now).await?;
+        if !on {
+            self.p.generations.bump(&user.user_id, client.now).await?;
+        }
         self.audit(
             client,
             user,
             if on { "two_factor.on" } else { "two_factor.off" },
-        if !on {
-            self.p.generations.bump(&user.user_id, client.now).await?;
-        }
             "changed",
             None,
         )
@@ -849,10 +849,6 @@ impl SecurityService {
         Ok(Notice::info("security.browsers_forgotten"))
     }
 
-    /// Confirming it is you: the password (throttled like sign-in), then, with 2-step sign-in
-    /// on, a code to the preferred phone. `Ok(true)` when done.
-    pub async fn reauth_password(
-        &self,
     /// "Sign out of all other browsers": every other session of the person ends at its next
     /// request. The caller stamps its own session with the new generation (returned).
     pub async fn sign_out_others(
@@ -865,6 +861,10 @@ impl SecurityService {
         Ok(generation)
     }
 
+    /// Confirming it is you: the password (throttled like sign-in), then, with 2-step sign-in
+    /// on, a code to the preferred phone. `Ok(true)` when done.
+    pub async fn reauth_password(
+        &self,
         client: &Client,
         user: &Authenticated,
         flow: &mut Flow,
@@ -873,32 +873,43 @@ impl SecurityService {
         if flow.kind != FlowKind::Reauth || flow.step != Step::Password {
             return Err(SecurityError::OutOfOrder);
         }
+        // Counted before the bind, like the sign-in's password step (same key, same rule).
         let key = throttle::login_key(&user.login);
-        let throttle =
-            self.p.sign_in_store.login_throttle(std::slice::from_ref(&key), client.now).await?;
-        if let Some(until) = throttle.blocked_until {
-            return Err(SecurityError::Throttled { retry_after: until - client.now });
+        let store: &dyn ThrottleStore = &*self.p.sign_in_store;
+        let rule = self.p.settings.throttle.account;
+        if let Err(wait) = throttle::admit(store, &key, rule, client.now).await? {
+            return Err(SecurityError::Throttled { retry_after: wait });
         }
-        let person = self.person(user).await?;
-        if self.p.directory.check_password(&person, password).await? != PasswordCheck::Accepted {
-            let failures = self
+        let checked = match self.person(user).await {
+            Ok(person) => self
                 .p
-                .sign_in_store
-                .record_login_failure(
-                    &key,
-                    client.now,
-                    self.p.settings.throttle.account.window_secs,
-                )
-                .await?;
-            if let Some(wait) = self.p.settings.throttle.account.wait_after(failures) {
-                self.p.sign_in_store.block_login(&key, client.now + wait).await?;
+                .directory
+                .check_password(&person, password)
+                .await
+                .map(|check| (person, check))
+                .map_err(SecurityError::from),
+            Err(e) => Err(e),
+        };
+        let (person, check) = match checked {
+            Ok(checked) => checked,
+            Err(e) => {
+                // The directory did not answer: not the person's failure.
+                store.give_back_attempt(&key).await?;
+                return Err(e);
             }
+        };
+        if check == PasswordCheck::MustChangePassword {
+            // The right password, due for a change after a reset: say so (issue 14, finding 13).
+            store.give_back_attempt(&key).await?;
+            let reason = Some("must_change_password".to_owned());
+            self.audit(client, user, "reauth.password", "rejected", reason).await;
+            return Err(SecurityError::MustChangePassword);
+        }
+        if check != PasswordCheck::Accepted {
             self.audit(client, user, "reauth.password", "rejected", None).await;
             return Err(SecurityError::WrongPassword);
         }
-        if throttle.counted.contains(&key) {
-            self.p.sign_in_store.clear_login_failures(&key).await?;
-        }
+        store.clear_attempts(&key).await?;
         let two_factor_on = self.p.sign_in_store.two_factor_enabled(&user.user_id).await?;
         // The code goes to a second factor only: the preferred phone among the verified ones.
         let phones = self.phone_views(user, &person, client.now).await?;
@@ -1063,9 +1074,9 @@ mod tests {
             SecurityError::RequiredByPolicy,
             SecurityError::NicknameTooLong,
             SecurityError::Unavailable,
+            SecurityError::MustChangePassword,
         ] {
             assert!(crate::i18n::has(&e.notice().id), "{e:?}");
         }
     }
 }
-            SecurityError::MustChangePassword,

@@ -5,8 +5,8 @@ use app::domain::admin::{AuditFilter, AuditTrail};
 use app::domain::audit::{AuditEvent, AuditLog, StoredAuditEvent};
 use app::domain::directory::UserId;
 use app::domain::phone::E164;
-use app::domain::ports::Unavailable;
-use app::domain::sign_in::{FlowPerson, FlowRecord, LoginThrottle, NewTrustedBrowser, SignInStore};
+use app::domain::ports::{ThrottleCount, ThrottleStore, Unavailable};
+use app::domain::sign_in::{FlowPerson, FlowRecord, NewTrustedBrowser, SignInStore};
 use async_trait::async_trait;
 
 use super::{Db, StoreError};
@@ -20,81 +20,84 @@ fn corrupt(what: &str, e: serde_json::Error) -> Unavailable {
     Unavailable { kind: "database" }
 }
 
+/// The password throttle's counters (`login_failures`: `failures` counts attempts in a row that
+/// did not succeed, `last_failure_at` when the last one started). Every change is one statement,
+/// and counting is a compare-and-set on what the caller read, so parallel attempts each see the
+/// count the one before them made.
 #[async_trait]
-impl SignInStore for Db {
-    async fn login_throttle(
-        &self,
-        keys: &[String],
-        now: i64,
-    ) -> Result<LoginThrottle, Unavailable> {
-        let mut throttle = LoginThrottle::default();
-        if keys.is_empty() {
-            return Ok(throttle);
-        }
-        // One query for every key ($1, $2, …), not one per key.
-        let placeholders: Vec<String> = (1..=keys.len()).map(|i| format!("${i}")).collect();
-        let sql = format!(
-            "SELECT throttle_key, blocked_until FROM login_failures WHERE throttle_key IN ({})",
-            placeholders.join(", ")
-        );
-        let rows: Vec<(String, Option<i64>)> = on_pool!(self, pool => {
-            let mut query = sqlx::query_as(&sql);
-            for key in keys {
-                query = query.bind(key);
-            }
-            query.fetch_all(pool).await
-        })
-        .map_err(unavailable)?;
-        for (key, blocked_until) in rows {
-            if let Some(until) = blocked_until
-                && until > now
-            {
-                throttle.blocked_until = throttle.blocked_until.max(Some(until));
-            }
-            throttle.counted.push(key);
-        }
-        Ok(throttle)
-    }
-
-    async fn record_login_failure(
-        &self,
-        key: &str,
-        now: i64,
-        window_secs: i64,
-    ) -> Result<u32, Unavailable> {
-        // One statement: parallel failures each count (no lost update).
-        let (failures,): (i32,) = on_pool!(self, pool => {
+impl ThrottleStore for Db {
+    async fn throttle_count(&self, key: &str) -> Result<Option<ThrottleCount>, Unavailable> {
+        let row: Option<(i32, i64)> = on_pool!(self, pool => {
             sqlx::query_as(
-                "INSERT INTO login_failures (throttle_key, failures, last_failure_at) VALUES ($1, 1, $2)
-                 ON CONFLICT (throttle_key) DO UPDATE SET
-                   failures = CASE WHEN login_failures.last_failure_at < $2 - $3 THEN 1
-                                   ELSE login_failures.failures + 1 END,
-                   last_failure_at = $2
-                 RETURNING failures",
+                "SELECT failures, last_failure_at FROM login_failures WHERE throttle_key = $1",
             )
             .bind(key)
-            .bind(now)
-            .bind(window_secs)
-            .fetch_one(pool)
+            .fetch_optional(pool)
             .await
         })
         .map_err(unavailable)?;
-        Ok(u32::try_from(failures).unwrap_or(0))
+        Ok(row.map(|(attempts, last_at)| ThrottleCount {
+            attempts: u32::try_from(attempts).unwrap_or(0),
+            last_at,
+        }))
     }
 
-    async fn block_login(&self, key: &str, until: i64) -> Result<(), Unavailable> {
-        on_pool!(self, pool => {
-            sqlx::query("UPDATE login_failures SET blocked_until = $2 WHERE throttle_key = $1")
+    async fn count_attempt(
+        &self,
+        key: &str,
+        seen: Option<ThrottleCount>,
+        attempts: u32,
+        now: i64,
+    ) -> Result<bool, Unavailable> {
+        let attempts = i32::try_from(attempts).unwrap_or(i32::MAX);
+        let changed = match seen {
+            // Nobody counted yet: only one of several parallel first attempts inserts the row.
+            None => on_pool!(self, pool => {
+                sqlx::query(
+                    "INSERT INTO login_failures (throttle_key, failures, last_failure_at)
+                     VALUES ($1, $2, $3) ON CONFLICT (throttle_key) DO NOTHING",
+                )
                 .bind(key)
-                .bind(until)
+                .bind(attempts)
+                .bind(now)
                 .execute(pool)
                 .await
-                .map(|_| ())
+                .map(|r| r.rows_affected())
+            }),
+            Some(seen) => on_pool!(self, pool => {
+                sqlx::query(
+                    "UPDATE login_failures SET failures = $2, last_failure_at = $3
+                     WHERE throttle_key = $1 AND failures = $4 AND last_failure_at = $5",
+                )
+                .bind(key)
+                .bind(attempts)
+                .bind(now)
+                .bind(i32::try_from(seen.attempts).unwrap_or(i32::MAX))
+                .bind(seen.last_at)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+            }),
+        }
+        .map_err(unavailable)?;
+        Ok(changed == 1)
+    }
+
+    async fn give_back_attempt(&self, key: &str) -> Result<(), Unavailable> {
+        on_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE login_failures SET failures = failures - 1
+                 WHERE throttle_key = $1 AND failures > 0",
+            )
+            .bind(key)
+            .execute(pool)
+            .await
+            .map(|_| ())
         })
         .map_err(unavailable)
     }
 
-    async fn clear_login_failures(&self, key: &str) -> Result<(), Unavailable> {
+    async fn clear_attempts(&self, key: &str) -> Result<(), Unavailable> {
         on_pool!(self, pool => {
             sqlx::query("DELETE FROM login_failures WHERE throttle_key = $1")
                 .bind(key)
@@ -104,7 +107,10 @@ impl SignInStore for Db {
         })
         .map_err(unavailable)
     }
+}
 
+#[async_trait]
+impl SignInStore for Db {
     async fn two_factor_enabled(&self, user_id: &UserId) -> Result<bool, Unavailable> {
         Db::two_factor_enabled(self, user_id.as_str()).await.map_err(unavailable)
     }

@@ -2,6 +2,7 @@
 //! required, a code texted to one of the person's phones. The flow's state machine is in
 //! [`flow`]; this module runs it against the ports.
 
+mod answer_floor;
 pub mod flow;
 pub mod throttle;
 
@@ -16,8 +17,8 @@ use super::audit::{self as audit, AuditLog};
 use super::codes::{CodeError, CodeHasher, Purpose, SendRequest};
 use super::directory::{Directory, PasswordCheck, Person, UserId, Username};
 use super::phone::{E164, PhonePolicy};
-use super::ports::Unavailable;
 use super::ports::VerifiedBy;
+use super::ports::{ThrottleStore, Unavailable};
 use super::texting::{TextOutcome, Texter};
 use super::verified::PhoneTrust;
 use crate::i18n::MessageId;
@@ -31,6 +32,10 @@ pub enum AuthMethod {
     Password,
     PasswordAndSms,
     PasswordAndRememberedBrowser,
+    /// The password, then a code to a number the person gave during this sign-in (policy
+    /// `required`, no phone yet): the code proves the new phone, not that the person is who
+    /// they say — no factor they had before was used.
+    PasswordAndNewPhone,
 }
 
 impl AuthMethod {
@@ -39,6 +44,7 @@ impl AuthMethod {
             AuthMethod::Password => "password",
             AuthMethod::PasswordAndSms => "password_and_sms",
             AuthMethod::PasswordAndRememberedBrowser => "password_and_remembered_browser",
+            AuthMethod::PasswordAndNewPhone => "password_and_new_phone",
         }
     }
 }
@@ -131,33 +137,9 @@ pub struct NewTrustedBrowser<'a> {
     pub expires_at: i64,
 }
 
-/// What the store knows about some password-throttle keys, read in one query.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LoginThrottle {
-    /// The latest `blocked_until` among the keys, if any is still in the future.
-    pub blocked_until: Option<i64>,
-    /// The keys with failures counted: only these need clearing after a right password (most
-    /// sign-ins have none, and a delete is a write the database must serialise).
-    pub counted: Vec<String>,
-}
-
-/// What signing in keeps in SQL besides codes.
+/// What signing in keeps in SQL besides codes (the password throttle's counters included).
 #[async_trait]
-pub trait SignInStore: Send + Sync {
-    /// Blocks and counted failures for `keys`.
-    async fn login_throttle(&self, keys: &[String], now: i64)
-    -> Result<LoginThrottle, Unavailable>;
-    /// Counts a failed password for `key` (restarting the count when the last failure is older
-    /// than `window_secs`) and returns the count.
-    async fn record_login_failure(
-        &self,
-        key: &str,
-        now: i64,
-        window_secs: i64,
-    ) -> Result<u32, Unavailable>;
-    async fn block_login(&self, key: &str, until: i64) -> Result<(), Unavailable>;
-    async fn clear_login_failures(&self, key: &str) -> Result<(), Unavailable>;
-
+pub trait SignInStore: ThrottleStore + Send + Sync {
     async fn two_factor_enabled(&self, user_id: &UserId) -> Result<bool, Unavailable>;
     async fn set_two_factor(&self, user_id: &UserId, on: bool, now: i64)
     -> Result<(), Unavailable>;
@@ -206,8 +188,9 @@ pub struct SignInSettings {
     pub flow_lifetime_secs: i64,
     /// Seconds before a code may be sent again (the send cooldown), for the countdown.
     pub resend_after_secs: i64,
-    /// Every password answer takes at least this long, so that timing does not tell an unknown
-    /// account from a wrong password.
+    /// Every refused password takes at least this long, and at least as long as real entries'
+    /// password steps recently took, so that timing does not tell an unknown account from a
+    /// wrong password.
     pub min_password_answer: Duration,
 }
 
@@ -216,9 +199,6 @@ pub struct SignInSettings {
 pub enum SignInError {
     /// Unknown person, wrong password, locked or expired account: one message for all.
     #[error("the username or password is not right")]
-    /// The password is right but must be changed first, elsewhere (after a reset).
-    #[error("the password must be changed first")]
-    MustChangePassword,
     Failed,
     #[error("too many attempts, wait {retry_after} s")]
     Throttled { retry_after: i64 },
@@ -236,9 +216,11 @@ pub enum SignInError {
     NumberTaken,
     #[error("a service is unavailable")]
     Unavailable,
+    /// The password is right but must be changed first, elsewhere (after a reset).
+    #[error("the password must be changed first")]
+    MustChangePassword,
 }
 
-            SignInError::MustChangePassword => Notice::error("sign_in.must_change_password"),
 impl SignInError {
     pub fn notice(&self) -> Notice {
         match self {
@@ -256,6 +238,7 @@ impl SignInError {
             SignInError::Phone(id) => Notice::error(id),
             SignInError::NumberTaken => Notice::error("enrol.number_taken"),
             SignInError::Unavailable => Notice::error("error.unavailable"),
+            SignInError::MustChangePassword => Notice::error("sign_in.must_change_password"),
         }
     }
 }
@@ -305,6 +288,7 @@ pub struct SignInService {
     tokens: CodeHasher,
     phone_trust: PhoneTrust,
     settings: SignInSettings,
+    floor: answer_floor::AnswerFloor,
 }
 
 impl std::fmt::Debug for SignInService {
@@ -337,6 +321,7 @@ impl SignInService {
             phones: p.phones,
             tokens: p.tokens,
             phone_trust: p.phone_trust,
+            floor: answer_floor::AnswerFloor::new(p.settings.min_password_answer),
             settings: p.settings,
         }
     }
@@ -372,67 +357,135 @@ impl SignInService {
         remembered: Option<&str>,
     ) -> Result<PasswordOutcome, SignInError> {
         let started = tokio::time::Instant::now();
-        let result = self.password_inner(client, login_input, password, remembered).await;
-        // Failures answer no sooner than the floor: an unknown login must not answer faster.
-        if matches!(result, Err(SignInError::Failed)) {
-            tokio::time::sleep_until(started + self.settings.min_password_answer).await;
+        let (result, real_entry) = self.password_inner(client, login_input, password).await;
+        if real_entry {
+            self.floor.observe(started.elapsed());
         }
-        result
+        match result {
+            // Failures answer no sooner than the floor: an unknown login must not answer faster.
+            Err(SignInError::Failed) => {
+                tokio::time::sleep_until(started + self.floor.floor()).await;
+                Err(SignInError::Failed)
+            }
+            Err(e) => Err(e),
+            Ok(person) => self.after_password(client, person, remembered).await,
+        }
     }
 
+    /// Throttle, look-up, bind. Also says whether a real entry's password was checked (for the
+    /// answer floor).
     async fn password_inner(
         &self,
         client: &Client,
         login_input: &str,
         password: &SecretString,
-        remembered: Option<&str>,
-    ) -> Result<PasswordOutcome, SignInError> {
+    ) -> (Result<Person, SignInError>, bool) {
         use secrecy::ExposeSecret;
-        let login_key = throttle::login_key(login_input);
+        let store: &dyn ThrottleStore = &*self.store;
+        let rules = self.settings.throttle;
         let ip_key = throttle::ip_key(&client.ip);
-        let keys = [login_key.clone(), ip_key.clone()];
-        let throttle = self.store.login_throttle(&keys, client.now).await?;
-        if let Some(until) = throttle.blocked_until {
-            self.audit(client, "sign_in.password", None, "throttled", Some(login_key)).await;
-            return Err(SignInError::Throttled { retry_after: until - client.now });
-        }
-
+        // The network first: a throttled network never reaches the directory.
+        let ip_attempt = match throttle::admit(store, &ip_key, rules.ip, client.now).await {
+            Ok(Ok(attempt)) => attempt,
+            Ok(Err(wait)) => return (Err(self.throttled(client, &ip_key, wait).await), false),
+            Err(e) => return (Err(e.into()), false),
+        };
         let login = Username::parse(login_input).ok();
         let empty_password = password.expose_secret().is_empty();
         let person = match &login {
             // An empty password would be an anonymous bind that "succeeds": never send one.
-            Some(login) if !empty_password => self.directory.find_by_login(login).await?,
+            Some(login) if !empty_password => match self.directory.find_by_login(login).await {
+                Ok(person) => person,
+                Err(e) => return (Err(self.give_back(&[&ip_key], e.into()).await), false),
+            },
             _ => None,
         };
-        let check = match &person {
-            Some(person) => self.directory.check_password(person, password).await?,
-            None => {
-                // Same work as a real check, so the answer takes as long.
-                if !empty_password {
-                    self.directory.decoy_password_check(password).await?;
-                }
-                PasswordCheck::WrongPassword
+        // The directory's spelling when the person exists: every form the directory matches
+        // to them (full-width, other case, compatibility characters) shares one counter.
+        let login_key = throttle::login_key(person.as_ref().map_or(login_input, |p| &p.login));
+        let attempt = match throttle::admit(store, &login_key, rules.account, client.now).await {
+            Ok(Ok(attempt)) => attempt,
+            Ok(Err(wait)) => {
+                let e = self.throttled(client, &login_key, wait).await;
+                return (Err(self.give_back(&[&ip_key], e).await), false);
             }
+            Err(e) => return (Err(self.give_back(&[&ip_key], e.into()).await), false),
         };
+        let keys = [ip_key.as_str(), login_key.as_str()];
+        let check = match &person {
+            Some(person) => self.directory.check_password(person, password).await,
+            // Same work as a real check, so the answer takes as long.
+            None if !empty_password => self
+                .directory
+                .decoy_password_check(password)
+                .await
+                .map(|()| PasswordCheck::WrongPassword),
+            None => Ok(PasswordCheck::WrongPassword),
+        };
+        let real_entry = person.is_some();
+        let check = match check {
+            Ok(check) => check,
+            // The directory did not answer: not a failure of the person's, so nothing counts.
+            Err(e) => return (Err(self.give_back(&keys, e.into()).await), real_entry),
+        };
+        if let (Some(person), PasswordCheck::MustChangePassword) = (&person, check) {
+            let e = self.must_change_password(client, person).await;
+            return (Err(self.give_back(&keys, e).await), real_entry);
+        }
         let person = match (person, check) {
             (Some(person), PasswordCheck::Accepted) => person,
             (person, check) => {
-                return Err(self.password_failed(client, &keys, check, person.as_ref()).await);
+                let counted =
+                    [(&*login_key, attempt, rules.account), (&*ip_key, ip_attempt, rules.ip)];
+                let e = self.password_failed(client, counted, check, person.as_ref()).await;
+                return (Err(e), real_entry);
             }
         };
-
-        if throttle.counted.contains(&login_key) {
-            self.store.clear_login_failures(&login_key).await?;
+        // Right: the login's count starts again, and the network gets its attempt back (an
+        // office's sign-ins must not add up to a lock).
+        let cleared =
+            tokio::try_join!(store.clear_attempts(&login_key), store.give_back_attempt(&ip_key));
+        if let Err(e) = cleared {
+            return (Err(e.into()), real_entry);
         }
         self.audit(client, "sign_in.password", Some((&person.id, &person.login)), "accepted", None)
             .await;
-        self.after_password(client, person, remembered).await
+        (Ok(person), real_entry)
     }
 
+    /// Gives the attempts counted for `keys` back (the step ended for a reason that is not the
+    /// person's) and returns `e`.
+    async fn give_back(&self, keys: &[&str], e: SignInError) -> SignInError {
+        for key in keys {
+            if let Err(e) = self.store.give_back_attempt(key).await {
+                tracing::warn!(error = %e, "a password attempt could not be given back");
+            }
+        }
+        e
+    }
+
+    async fn throttled(&self, client: &Client, key: &str, wait: i64) -> SignInError {
+        self.audit(client, "sign_in.password", None, "throttled", Some(key.to_owned())).await;
+        SignInError::Throttled { retry_after: wait }
+    }
+
+    /// The right password, which the directory wants changed first (issue 14, finding 13): the
+    /// person is told so, since they proved they know it. Not a sign-in; the caller gives the
+    /// attempts back, as for a right password.
+    async fn must_change_password(&self, client: &Client, person: &Person) -> SignInError {
+        tracing::info!(reason = "must_change_password", "password refused");
+        let who = Some((&person.id, person.login.as_str()));
+        let reason = Some("must_change_password".to_owned());
+        self.audit(client, "sign_in.password", who, "rejected", reason).await;
+        SignInError::MustChangePassword
+    }
+
+    /// A refused password: logged and audited with the reason, and a lock audited when this
+    /// attempt (already counted, for each key) reached it.
     async fn password_failed(
         &self,
         client: &Client,
-        keys: &[String; 2],
+        counted: [(&str, u32, throttle::Rule); 2],
         check: PasswordCheck,
         person: Option<&Person>,
     ) -> SignInError {
@@ -443,42 +496,17 @@ impl SignInService {
             (Some(_), PasswordCheck::PasswordExpired) => "password_expired".to_owned(),
             (Some(_), PasswordCheck::Refused(rc)) => format!("refused_rc_{rc}"),
             (Some(_), PasswordCheck::Accepted) => "accepted".to_owned(),
+            // Handled before (must_change_password); named for the log all the same.
+            (Some(_), PasswordCheck::MustChangePassword) => "must_change_password".to_owned(),
         };
         tracing::info!(reason, "password refused");
-        self.audit(
-            client,
-            "sign_in.password",
-            person.map(|p| (&p.id, p.login.as_str())),
-            "rejected",
-            Some(reason),
-        )
-        .await;
-        let rules = self.settings.throttle;
-        let mut locked = None;
-        for (key, rule) in keys.iter().zip([rules.account, rules.ip]) {
-            let Ok(failures) =
-                self.store.record_login_failure(key, client.now, rule.window_secs).await
-            else {
-                return SignInError::Unavailable;
-            };
-            if let Some(wait) = rule.wait_after(failures) {
-                if self.store.block_login(key, client.now + wait).await.is_err() {
-                    return SignInError::Unavailable;
-                }
-                if failures >= rule.lock_after {
-                    locked = Some((key.clone(), wait));
-                }
+        let who = person.map(|p| (&p.id, p.login.as_str()));
+        self.audit(client, "sign_in.password", who, "rejected", Some(reason)).await;
+        for (key, attempt, rule) in counted {
+            if attempt >= rule.lock_after {
+                let detail = Some(format!("{key} for {} s", rule.lock_secs));
+                self.audit(client, "sign_in.locked", who, "password_throttle", detail).await;
             }
-        }
-        if let Some((key, wait)) = locked {
-            self.audit(
-                client,
-                "sign_in.locked",
-                person.map(|p| (&p.id, p.login.as_str())),
-                "password_throttle",
-                Some(format!("{key} for {wait} s")),
-            )
-            .await;
         }
         SignInError::Failed
     }
@@ -496,8 +524,6 @@ impl SignInService {
             async { Ok::<_, SignInError>(self.directory.is_admin(&person).await?) },
             self.ordered_phones(&person),
         )?;
-            // Handled before (must_change_password); named for the log all the same.
-            (Some(_), PasswordCheck::MustChangePassword) => "must_change_password".to_owned(),
         let remembered_browser = match remembered {
             Some(token) if two_factor_on || self.settings.policy_required => {
                 self.check_remembered(&person.id, token, client.now).await?
@@ -821,7 +847,13 @@ impl SignInService {
         }
         self.store.phone_used(&record.person.user_id, &number, client.now).await?;
         self.audit(client, "sign_in.code", Some(user), "accepted", None).await;
-        let user = self.signed_in(client, &record.person, AuthMethod::PasswordAndSms).await;
+        // A code to a number given during this very sign-in proves the phone, not the person.
+        let method = if enrolling.is_some() {
+            AuthMethod::PasswordAndNewPhone
+        } else {
+            AuthMethod::PasswordAndSms
+        };
+        let user = self.signed_in(client, &record.person, method).await;
         let remember = if remember && self.settings.remember_browser_days > 0 {
             Some(self.remember_browser(client, &user.user_id).await?)
         } else {

@@ -1,7 +1,19 @@
 //! Password throttling: after a few failures each further try must wait longer (2 s, 4 s, 8 s …
-//! up to a cap), and after many the key is locked for a while. Keys are the login as typed
-//! (so unknown logins are throttled exactly like real ones: no enumeration) and the client IP
-//! (with more room, since an office shares one address).
+//! up to a cap), and after many the key is locked for a while. Keys are the person's login as the
+//! directory spells it (or, for a login nobody has, the typed login in its compatibility-folded
+//! form, so unknown logins are throttled exactly like real ones: no enumeration) and the client
+//! network (with more room, since an office shares one address).
+//!
+//! An attempt is counted *before* the password is checked, by a compare-and-set on the key's
+//! count, and admitted or refused on the count it read: parallel guesses cannot all pass a check
+//! made before the first failure was recorded. An attempt that succeeds clears the login key and
+//! gives the network its attempt back; one the directory could not answer is given back too.
+
+use std::net::IpAddr;
+
+use unicode_normalization::UnicodeNormalization;
+
+use crate::domain::ports::{ThrottleCount, ThrottleStore, Unavailable};
 
 /// The rule for one kind of key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +42,18 @@ impl Rule {
         let doublings = (failures - self.free).min(20) + 1;
         Some((1i64 << doublings).min(self.max_delay_secs))
     }
+
+    /// Whether one more attempt may go ahead at `now`, given what the key has counted: `Ok`
+    /// with the count the attempt makes, or `Err` with the seconds to wait.
+    pub fn admit(&self, counted: Option<ThrottleCount>, now: i64) -> Result<u32, i64> {
+        let Some(c) = counted.filter(|c| c.last_at >= now - self.window_secs) else {
+            return Ok(1); // nothing counted, or all of it older than the window: start again
+        };
+        match self.wait_after(c.attempts) {
+            Some(wait) if c.last_at + wait > now => Err(c.last_at + wait - now),
+            _ => Ok(c.attempts.saturating_add(1)),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,15 +62,59 @@ pub struct ThrottleRules {
     pub ip: Rule,
 }
 
-/// The account key: the login as typed, case-folded and trimmed (directories match logins
-/// case-insensitively), so `Alice` and `alice ` share one counter.
+/// The account key for a login as the directory spells it (or as typed, for a login nobody
+/// has): trimmed, NFKC-normalised and case-folded, because directories match logins that way.
+/// OpenLDAP finds `alice` for `ａｌｉｃｅ` (full-width), `𝐚𝐥𝐢𝐜𝐞` (mathematical bold) and `ªlice`;
+/// each of those must count against alice, not against a counter of its own.
 pub fn login_key(login: &str) -> String {
-    let folded: String = login.trim().to_lowercase().chars().take(128).collect();
-    format!("login:{folded}")
+    format!("login:{}", fold(login))
 }
 
+/// NFKC, then lower case, then NFKC again (lower-casing can leave a string that is no longer in
+/// normal form), at most 128 characters: close to LDAP's caseIgnoreMatch preparation (RFC 4518).
+pub fn fold(login: &str) -> String {
+    let nfkc: String = login.trim().nfkc().collect();
+    nfkc.to_lowercase().nfkc().take(128).collect()
+}
+
+/// The client key: the address for IPv4, the /64 network for IPv6 — one subscriber is given a
+/// whole /64 and can pick any address in it, so a per-address key would give them 2^64 keys.
 pub fn ip_key(ip: &str) -> String {
-    format!("ip:{ip}")
+    match ip.parse::<IpAddr>() {
+        Ok(IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            format!("ip:{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Ok(IpAddr::V6(v6)) => {
+            format!("ip:{}", v6.to_ipv4_mapped().map_or(ip.into(), |v4| v4.to_string()))
+        }
+        _ => format!("ip:{ip}"),
+    }
+}
+
+/// Compare-and-set rounds before an attempt gives up and is told to wait a second: each round
+/// some request's count goes through, so this only runs out under a burst on one key.
+const MAX_ROUNDS: usize = 8;
+
+/// Counts an attempt for `key` under `rule` if the rule lets it go ahead now: `Ok(Ok(count))`,
+/// or `Ok(Err(seconds to wait))` without counting it.
+pub async fn admit(
+    store: &dyn ThrottleStore,
+    key: &str,
+    rule: Rule,
+    now: i64,
+) -> Result<Result<u32, i64>, Unavailable> {
+    for _ in 0..MAX_ROUNDS {
+        let counted = store.throttle_count(key).await?;
+        let next = match rule.admit(counted, now) {
+            Ok(next) => next,
+            Err(wait) => return Ok(Err(wait)),
+        };
+        if store.count_attempt(key, counted, next, now).await? {
+            return Ok(Ok(next));
+        }
+    }
+    Ok(Err(1))
 }
 
 #[cfg(test)]
@@ -81,13 +149,46 @@ mod tests {
     fn huge_counts_do_not_overflow() {
         let lax = Rule { lock_after: u32::MAX, ..RULE };
         assert_eq!(lax.wait_after(u32::MAX - 1), Some(30));
+        let c = ThrottleCount { attempts: u32::MAX - 1, last_at: 0 };
+        assert_eq!(lax.admit(Some(c), 100), Ok(u32::MAX));
     }
 
     #[test]
-    fn login_keys_fold_case_and_space() {
+    fn admission_follows_the_counted_attempts() {
+        let at = |attempts, last_at| Some(ThrottleCount { attempts, last_at });
+        assert_eq!(RULE.admit(None, 1_000), Ok(1));
+        assert_eq!(RULE.admit(at(2, 1_000), 1_000), Ok(3), "still free");
+        // The third failure asks for 2 s: a fourth attempt in the same second waits.
+        assert_eq!(RULE.admit(at(3, 1_000), 1_000), Err(2));
+        assert_eq!(RULE.admit(at(3, 1_000), 1_002), Ok(4));
+        assert_eq!(RULE.admit(at(10, 1_000), 1_899), Err(1), "locked");
+        assert_eq!(RULE.admit(at(10, 1_000), 1_900), Ok(11));
+        assert_eq!(RULE.admit(at(10, 1_000), 1_000 + 3_601), Ok(1), "outside the window");
+    }
+
+    #[test]
+    fn login_keys_fold_case_space_and_compatibility_forms() {
         assert_eq!(login_key(" Alice "), login_key("alice"));
         assert_ne!(login_key("alice"), login_key("bob"));
         assert_eq!(login_key("ZOË"), "login:zoë");
+        // What OpenLDAP matches to `alice` on a stock slapd.
+        for variant in ["ａｌｉｃｅ", "𝐚𝐥𝐢𝐜𝐞", "ªlice", "ＡＬＩＣＥ", "Ａlice"]
+        {
+            assert_eq!(login_key(variant), "login:alice", "{variant}");
+        }
+        // Decomposed and composed forms are one key.
+        assert_eq!(login_key("zoe\u{308}"), login_key("zoë"));
         assert_ne!(login_key("alice"), ip_key("alice"), "the two kinds never collide");
+    }
+
+    #[test]
+    fn ipv6_clients_are_keyed_by_their_64() {
+        assert_eq!(ip_key("2001:db8:1:2:aaaa::1"), ip_key("2001:db8:1:2:ffff:ffff:ffff:ffff"));
+        assert_eq!(ip_key("2001:db8:1:2::5"), "ip:2001:db8:1:2::/64");
+        assert_ne!(ip_key("2001:db8:1:2::1"), ip_key("2001:db8:1:3::1"));
+        assert_eq!(ip_key("203.0.113.9"), "ip:203.0.113.9");
+        assert_ne!(ip_key("203.0.113.9"), ip_key("203.0.113.10"));
+        assert_eq!(ip_key("::ffff:203.0.113.9"), ip_key("203.0.113.9"), "IPv4-mapped is IPv4");
+        assert_eq!(ip_key("unknown"), "ip:unknown");
     }
 }
