@@ -269,6 +269,10 @@ static EN: &[(&str, &str)] = &[
     ),
     ("home.last_sign_in", "Signed in at"),
     ("home.method.password", "with your password"),
+    (
+        "home.method.password_and_new_phone",
+        "with your password and a code sent to the phone you added",
+    ),
     ("home.method.password_and_remembered_browser", "with your password, on a remembered browser"),
     ("home.method.password_and_sms", "with your password and a code sent by text message"),
     ("home.security_link", "Manage your phones and 2-step sign-in"),
@@ -296,11 +300,11 @@ static EN: &[(&str, &str)] = &[
     ("otp.cooldown", "A code was just sent. Please wait a moment before asking for another."),
     ("otp.expired", "This code has expired. Ask for a new one."),
     ("otp.locked", "Too many wrong codes. For your safety, codes are blocked for a while."),
-    ("otp.malformed", "Enter the code from the text message: digits only."),
     (
         "otp.locked_until_unlocked",
         "Too many wrong codes. For your safety, codes are blocked until an administrator unlocks them: contact your help desk.",
     ),
+    ("otp.malformed", "Enter the code from the text message: digits only."),
     ("otp.none_sent", "No code has been sent yet. Ask for one first."),
     ("otp.send_limit", "Too many codes were requested. Please wait before asking for another."),
     ("otp.sent", "We texted you a code. It can take a moment to arrive."),
@@ -437,6 +441,10 @@ static EN: &[(&str, &str)] = &[
     ("sign_in.expired", "Your sign-in took too long or has ended. Please start again."),
     ("sign_in.failed", "The username or password is not right."),
     ("sign_in.intro", "Use your organisation account."),
+    (
+        "sign_in.must_change_password",
+        "Your password must be changed before you can sign in. Change it where your organisation changes passwords, then sign in with the new one.",
+    ),
     ("sign_in.out_of_order", "That step no longer applies. This is where your sign-in stands now."),
     ("sign_in.password", "Password"),
     ("sign_in.send_failed.retry", "Try again"),
@@ -458,10 +466,6 @@ static EN: &[(&str, &str)] = &[
     ("sign_in.working", "One moment…"),
     ("sms.invalid_number", "This number cannot receive our texts. Check it, or use another phone."),
     ("sms.not_mobile", "This number cannot receive text messages. Use a mobile number."),
-    (
-        "sign_in.must_change_password",
-        "Your password must be changed before you can sign in. Change it where your organisation changes passwords, then sign in with the new one.",
-    ),
     (
         "sms.not_sent",
         "We could not send the text just now. Try again in a moment, or use another phone.",
@@ -498,10 +502,10 @@ static EN: &[(&str, &str)] = &[
         "An administrator removed the phone ending {last4} from your {product} account.",
     ),
     (
-    (
         "text.second_step_unlocked_by_admin",
         "An administrator unlocked sign-in codes for your {product} account. If you did not ask for this, contact your help desk now.",
     ),
+    (
         "text.two_factor_off_by_admin",
         "An administrator turned 2-step sign-in off for your {product} account.",
     ),

@@ -263,7 +263,9 @@ async fn several_phones_are_offered_masked_preferred_first(backend: Backend) {
 }
 
 async fn a_refused_text_is_never_reported_as_sent(backend: Backend) {
-    let s = setup(backend, &[]).await;
+    // A short cooldown (longer than the 2 s Twilio timeout), so the test can wait it out; three
+    // texts per number per 10 minutes.
+    let s = setup(backend, &[("LATCHKEY_SECURITY__SEND_COOLDOWN_SECS", "5")]).await;
     let b = Browser::new(&s.app);
     s.standin.fail_next(1, Fault::Error { status: 400, code: 21610 });
     b.password("alice", "alice-demo-pw").await;
@@ -272,32 +274,37 @@ async fn a_refused_text_is_never_reported_as_sent(backend: Backend) {
     assert_eq!(notice_of(&page), "sms.opted_out");
     assert!(s.standin.texts().is_empty());
 
-    // Twilio stalls past the timeout: "not sent", never "sent".
-    s.standin.fail_next(1, Fault::Stall { millis: 4000 });
+    // Twilio answering 429 twice (one retry, then give up): "not sent". Twilio refused it, so
+    // it does not count against the number (nor start its cooldown).
+    s.standin.fail_next(2, Fault::Error { status: 429, code: 20429 });
     b.submit("sign_in_resend", &[]).await;
     let page = b.sign_in_page().await;
-    assert_eq!(step_of(&page), "send-failed");
-    assert_eq!(notice_of(&page), "sms.not_sent");
+    assert_eq!((step_of(&page), notice_of(&page)), ("send-failed", "sms.not_sent"));
 
-    // Twilio answering 500, and 429 twice (one retry, then give up): "not sent" each time.
-    let texts_before = s.standin.texts().len();
-    for (fault, times) in [
-        (Fault::Error { status: 500, code: 20500 }, 1),
-        (Fault::Error { status: 429, code: 20429 }, 2),
-    ] {
-        s.standin.fail_next(times, fault);
+    // Twilio stalls past the timeout, then answers 500: "not sent", never "sent" — but the
+    // text may have gone out, so each counts against the number (and starts its cooldown).
+    for fault in [Fault::Stall { millis: 4000 }, Fault::Error { status: 500, code: 20500 }] {
+        let what = format!("{fault:?}");
+        s.standin.fail_next(1, fault);
         b.submit("sign_in_resend", &[]).await;
         let page = b.sign_in_page().await;
         assert_eq!((step_of(&page), notice_of(&page)), ("send-failed", "sms.not_sent"));
+        b.submit("sign_in_resend", &[]).await;
+        assert_eq!(notice_of(&b.sign_in_page().await), "otp.cooldown", "{what} counted");
+        tokio::time::sleep(std::time::Duration::from_millis(5_100)).await;
     }
-    assert_eq!(s.standin.texts().len(), texts_before, "refused requests text nobody");
+    assert!(s.standin.texts().is_empty(), "refused requests text nobody");
 
-    // The failed sends did not use up the number's allowance: a retry goes through.
+    // The third text of ten minutes goes out; a fourth is over the number's limit, which the
+    // timed-out and failed texts used.
     b.submit("sign_in_resend", &[]).await;
     let page = b.sign_in_page().await;
     assert_eq!(step_of(&page), "code");
     assert_eq!(notice_of(&page), "otp.sent");
     let code = code_sent_to(&s.standin, ALICE_PHONE);
+    tokio::time::sleep(std::time::Duration::from_millis(5_100)).await;
+    b.submit("sign_in_resend", &[]).await;
+    assert_eq!(notice_of(&b.sign_in_page().await), "otp.send_limit");
     assert_eq!(b.submit("sign_in_code", &[("code", &code)]).await, "/");
     let kinds = audit_kinds(&s.app).await;
     assert_eq!(kinds.iter().filter(|(k, o)| k == "sign_in.code_sent" && o == "failed").count(), 4);
@@ -371,7 +378,11 @@ async fn required_policy_makes_a_person_without_phone_enrol_one(backend: Backend
     assert_eq!(step_of(&page), "code");
     let code = code_sent_to(&s.standin, "+12015550177");
     assert_eq!(b.submit("sign_in_code", &[("code", &code)]).await, "/");
-    assert_eq!(signed_in_as(&b).await.as_deref(), Some("password_and_sms"));
+    // The code proved the new phone, not the person: no factor they had before was used.
+    assert_eq!(signed_in_as(&b).await.as_deref(), Some("password_and_new_phone"));
+    let kinds = audit_kinds(&s.app).await;
+    assert!(kinds.contains(&("sign_in.success".into(), "password_and_new_phone".into())));
+    assert!(!kinds.contains(&("sign_in.success".into(), "password_and_sms".into())));
 
     // The number is now in the directory, where other consumers see it.
     let directory = server::directory::LdapDirectory::new(s.app.config.directory.clone());

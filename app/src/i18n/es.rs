@@ -165,6 +165,10 @@ pub(super) static ES: &[(&str, &str)] = &[
     ),
     ("home.last_sign_in", "Sesión iniciada a las"),
     ("home.method.password", "con tu contraseña"),
+    (
+        "home.method.password_and_new_phone",
+        "con tu contraseña y un código enviado al teléfono que añadiste",
+    ),
     ("home.method.password_and_remembered_browser", "con tu contraseña, en un navegador recordado"),
     ("home.method.password_and_sms", "con tu contraseña y un código enviado por mensaje de texto"),
     ("home.security_link", "Gestiona tus teléfonos y la verificación en dos pasos"),
@@ -195,11 +199,11 @@ pub(super) static ES: &[(&str, &str)] = &[
         "otp.locked",
         "Demasiados códigos incorrectos. Por tu seguridad, los códigos quedan bloqueados durante un tiempo.",
     ),
-    ("otp.malformed", "Escribe el código del mensaje de texto: solo dígitos."),
     (
         "otp.locked_until_unlocked",
         "Demasiados códigos incorrectos. Por tu seguridad, los códigos quedan bloqueados hasta que un administrador los desbloquee: contacta con el servicio de ayuda.",
     ),
+    ("otp.malformed", "Escribe el código del mensaje de texto: solo dígitos."),
     ("otp.none_sent", "Todavía no se ha enviado ningún código. Pide uno primero."),
     ("otp.send_limit", "Se pidieron demasiados códigos. Espera antes de pedir otro."),
     ("otp.sent", "Te enviamos un código por SMS. Puede tardar un momento en llegar."),
@@ -346,6 +350,10 @@ pub(super) static ES: &[(&str, &str)] = &[
     ("sign_in.failed", "El nombre de usuario o la contraseña no son correctos."),
     ("sign_in.intro", "Usa la cuenta de tu organización."),
     (
+        "sign_in.must_change_password",
+        "Debes cambiar tu contraseña antes de iniciar sesión. Cámbiala donde tu organización cambia las contraseñas y luego inicia sesión con la nueva.",
+    ),
+    (
         "sign_in.out_of_order",
         "Ese paso ya no corresponde. Este es el estado actual de tu inicio de sesión.",
     ),
@@ -372,10 +380,6 @@ pub(super) static ES: &[(&str, &str)] = &[
         "Este número no puede recibir nuestros mensajes. Revísalo o usa otro teléfono.",
     ),
     ("sms.not_mobile", "Este número no puede recibir mensajes de texto. Usa un número de móvil."),
-    (
-        "sign_in.must_change_password",
-        "Debes cambiar tu contraseña antes de iniciar sesión. Cámbiala donde tu organización cambia las contraseñas y luego inicia sesión con la nueva.",
-    ),
     (
         "sms.not_sent",
         "No pudimos enviar el mensaje en este momento. Inténtalo de nuevo en un rato o usa otro teléfono.",
@@ -415,10 +419,10 @@ pub(super) static ES: &[(&str, &str)] = &[
         "Un administrador ha quitado el teléfono acabado en {last4} de tu cuenta de {product}.",
     ),
     (
-    (
         "text.second_step_unlocked_by_admin",
         "Un administrador ha desbloqueado las claves de tu cuenta de {product}. Si no lo pediste, avisa ya al servicio de ayuda.",
     ),
+    (
         "text.two_factor_off_by_admin",
         "Un administrador ha desactivado el acceso en dos pasos de tu cuenta de {product}.",
     ),

@@ -32,6 +32,7 @@ pub fn HomePage() -> impl IntoView {
 fn signed_in(user: SignedInUser) -> impl IntoView {
     let method = match user.method.as_str() {
         "password_and_sms" => t("home.method.password_and_sms"),
+        "password_and_new_phone" => t("home.method.password_and_new_phone"),
         "password_and_remembered_browser" => t("home.method.password_and_remembered_browser"),
         _ => t("home.method.password"),
     };
