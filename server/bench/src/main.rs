@@ -16,6 +16,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use app::domain::ports::{VerifiedBy, VerifiedPhones};
 use server::devkit::slapd::{self, Slapd};
 use server::devkit::twilio_standin::{StandinAccount, TwilioStandin};
 use signin::Person;
@@ -267,7 +268,7 @@ async fn two_step_on(env: &Env) {
         .and_then(ldap3::LdapResult::success)
         .expect("root bind");
     let (entries, _) = ldap
-        .search(slapd::PEOPLE_DN, ldap3::Scope::OneLevel, "(mobile=*)", vec!["entryUUID"])
+        .search(slapd::PEOPLE_DN, ldap3::Scope::OneLevel, "(mobile=*)", vec!["entryUUID", "mobile"])
         .await
         .and_then(ldap3::SearchResult::success)
         .expect("list people");
@@ -283,6 +284,16 @@ async fn two_step_on(env: &Env) {
         let entry = ldap3::SearchEntry::construct(entry);
         let id = entry.attrs.get("entryUUID").and_then(|v| v.first()).expect("entryUUID");
         db.set_two_factor(id, true, now).await.expect("2-step on");
+        // Codes only go to numbers Latchkey verified: vouch for the seeded ones, as an operator
+        // migrating from another system would (`latchkey phones mark-verified`).
+        let user = app::domain::directory::UserId(id.clone());
+        for raw in entry.attrs.get("mobile").into_iter().flatten() {
+            let number =
+                app::domain::phone::PhonePolicy::from_directory(raw).expect("a seeded number");
+            VerifiedPhones::mark_verified(&db, &user, &number, VerifiedBy::Operator, now)
+                .await
+                .expect("number verified");
+        }
     }
     db.close().await;
     let _ = ldap.unbind().await;
