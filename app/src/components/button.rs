@@ -10,7 +10,9 @@ pub fn Submit(
     /// The action's `pending()`.
     #[prop(into)]
     pending: Signal<bool>,
-    class: &'static str,
+    /// Its look: one of the roles in [`crate::components::form::style`], or its own.
+    #[prop(into)]
+    class: String,
     children: Children,
 ) -> impl IntoView {
     view! {

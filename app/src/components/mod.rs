@@ -1,5 +1,6 @@
 pub mod button;
 pub mod focus;
+pub mod form;
 pub mod layout;
 pub mod notice;
 pub mod time;

@@ -8,7 +8,7 @@ use leptos_router::components::Form;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use serde::{Deserialize, Serialize};
 
-use crate::components::button::Submit;
+use crate::components::form::{CARD, Card, DANGER, Field, INPUT, LINK, PRIMARY, Submit};
 use crate::components::notice::notice_box;
 use crate::components::time::LocalTime;
 use crate::error::AppError;
@@ -354,13 +354,6 @@ pub async fn load_audit(
     }
 }
 
-const CARD: &str = "rounded-2xl bg-white p-6 shadow-sm ring-1 ring-slate-200 dark:bg-slate-900 dark:ring-slate-800";
-const INPUT: &str = "block w-full rounded-lg border-0 px-3 py-2 text-slate-900 ring-1 ring-inset ring-slate-300 focus:ring-2 focus:ring-inset focus:ring-accent-600 dark:bg-slate-800 dark:text-white dark:ring-slate-700";
-const PRIMARY: &str = "inline-flex items-center justify-center rounded-lg bg-accent-600 px-4 py-2 text-sm font-semibold text-white shadow-sm hover:bg-accent-500 focus-visible:outline focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-accent-600";
-const DANGER: &str = "inline-flex items-center justify-center rounded-lg px-3 py-1.5 text-sm font-medium text-red-700 ring-1 ring-inset ring-red-300 hover:bg-red-50 dark:text-red-300 dark:ring-red-800 dark:hover:bg-red-950";
-const LABEL: &str = "block text-sm font-medium text-slate-800 dark:text-slate-200";
-const LINK: &str = "font-medium text-accent-700 underline dark:text-accent-300";
-
 fn refusal(e: AppError) -> AnyView {
     view! { <p role="alert" class=CARD data-notice=e.id.clone()>{e.text()}</p> }.into_any()
 }
@@ -390,10 +383,9 @@ pub fn AdminPeoplePage() -> impl IntoView {
             <h1 class="text-2xl font-semibold tracking-tight">{t("admin.people.title")}</h1>
             {admin_nav()}
             <Form method="GET" action="" attr:class="flex flex-wrap items-end gap-3" attr:role="search">
-                <div class="grow">
-                    <label for="q" class=LABEL>{t("admin.search_label")}</label>
+                <Field id="q" label=t("admin.search_label") class="grow">
                     <input id="q" name="q" type="search" minlength="2" maxlength="64" class=INPUT prop:value=q />
-                </div>
+                </Field>
                 <button type="submit" class=PRIMARY>{t("admin.search")}</button>
             </Form>
             <Transition fallback=|| view! { <p>{t("sign_in.working")}</p> }>
@@ -496,10 +488,9 @@ fn reason_fields(prefix: &str) -> AnyView {
     let reason_id = format!("{prefix}-reason");
     let confirm_id = format!("{prefix}-confirm");
     view! {
-        <div class="grow">
-            <label for=reason_id.clone() class=LABEL>{t("admin.reason")}</label>
+        <Field id=reason_id.clone() label=t("admin.reason") class="grow">
             <input id=reason_id name="reason" type="text" required maxlength="500" class=INPUT />
-        </div>
+        </Field>
         <div class="flex items-center gap-2">
             <input id=confirm_id.clone() name="confirm" type="checkbox" value="yes" required class="h-4 w-4" />
             <label for=confirm_id class="text-sm">{t("admin.confirm")}</label>
@@ -519,7 +510,7 @@ fn person_view(
     view! {
         <h1 class="text-2xl font-semibold tracking-tight">{v.name.clone()} " (" {v.login.clone()} ")"</h1>
         {notice_box(v.notice.clone())}
-        <section class=CARD>
+        <Card>
             <p>{t("admin.mail")} ": " {v.mail.clone()}</p>
             <p data-two-factor=if v.two_factor_on { "on" } else { "off" }>
                 {t("admin.two_factor")} ": " {on_off(v.two_factor_on)}
@@ -535,8 +526,8 @@ fn person_view(
                     <Submit pending=unlock.pending() class=PRIMARY>{t("admin.unlock")}</Submit>
                 </ActionForm>
             })}
-        </section>
-        <section class=CARD aria-labelledby="admin-phones">
+        </Card>
+        <Card labelled_by="admin-phones">
             <h2 id="admin-phones" class="text-lg font-semibold">{t("security.phones.title")}</h2>
             <ul class="mt-3 divide-y divide-slate-200 dark:divide-slate-800" data-testid="admin-phones">
                 {v.phones.into_iter().map(|p| {
@@ -565,8 +556,8 @@ fn person_view(
                     }
                 }).collect_view()}
             </ul>
-        </section>
-        <section class=CARD aria-labelledby="admin-reset">
+        </Card>
+        <Card labelled_by="admin-reset">
             <h2 id="admin-reset" class="text-lg font-semibold">{t("admin.reset")}</h2>
             <p class="mt-1 text-sm text-slate-600 dark:text-slate-300">{t("admin.reset_intro")}</p>
             <ActionForm action=reset attr:class="mt-3 flex flex-wrap items-end gap-3">
@@ -574,18 +565,18 @@ fn person_view(
                 {reason_fields("reset")}
                 <Submit pending=reset.pending() class=DANGER>{t("admin.reset")}</Submit>
             </ActionForm>
-        </section>
-        <section class=CARD>
+        </Card>
+        <Card>
             <h2 class="text-lg font-semibold">{t("admin.browsers")}</h2>
             {v.browsers.is_empty().then(|| view! { <p class="mt-2 text-sm">{t("security.browsers.none")}</p> })}
             <ul class="mt-2 text-sm">
                 {v.browsers.into_iter().map(|(d, at)| view! { <li>{d} " · " {t("security.last_used")} " " <LocalTime unix_ms=at * 1000 /></li> }).collect_view()}
             </ul>
-        </section>
-        <section class=CARD>
+        </Card>
+        <Card>
             <h2 class="text-lg font-semibold">{t("admin.recent_activity")}</h2>
             {events_table(v.activity)}
-        </section>
+        </Card>
     }
 }
 
@@ -663,10 +654,9 @@ pub fn AdminAuditPage() -> impl IntoView {
                 {[("person", t("admin.audit.person")), ("actor", t("admin.audit.actor")), ("kind", t("admin.audit.kind")), ("from", t("admin.audit.from")), ("to", t("admin.audit.to"))]
                     .into_iter()
                     .map(|(name, label)| view! {
-                        <div>
-                            <label for=format!("f-{name}") class=LABEL>{label}</label>
+                        <Field id=format!("f-{name}") label=label>
                             <input id=format!("f-{name}") name=name type="text" maxlength="64" class=INPUT prop:value=field(name) />
-                        </div>
+                        </Field>
                     })
                     .collect_view()}
                 <button type="submit" class=PRIMARY>{t("admin.audit.filter")}</button>

@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::{DemoTextView, load_demo_texts};
+use crate::components::form::LINK;
 use crate::error::AppError;
 use crate::i18n::t;
 use crate::pages::not_found::NotFound;
@@ -40,7 +41,7 @@ fn render_inbox(result: Result<Vec<DemoTextView>, AppError>) -> AnyView {
             <section class="mx-auto max-w-sm rounded-[2rem] border-8 border-slate-800 bg-white p-4 shadow-xl dark:border-slate-700 dark:bg-slate-900">
                 <div class="flex items-center justify-between">
                     <h1 class="text-lg font-semibold">{t("demo.phone.title")}</h1>
-                    <a href="/demo/phone" class="text-sm font-medium text-accent-700 underline dark:text-accent-300">
+                    <a href="/demo/phone" class=format!("text-sm {LINK}")>
                         {t("demo.phone.refresh")}
                     </a>
                 </div>

@@ -5,18 +5,17 @@ use leptos_meta::Title;
 use leptos_router::components::A;
 
 use crate::api::SignedInUser;
+use crate::components::form::{PAGE_CARD, PRIMARY};
 use crate::components::layout::SiteInfoResource;
 use crate::components::time::LocalTime;
 use crate::i18n::t;
-
-const BUTTON: &str = "mt-6 inline-flex items-center rounded-lg bg-accent-600 px-4 py-2 text-sm font-semibold text-white shadow-sm hover:bg-accent-500 focus-visible:outline focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-accent-600";
 
 #[component]
 pub fn HomePage() -> impl IntoView {
     let info = expect_context::<SiteInfoResource>();
     view! {
         <Title text=t("home.title") />
-        <section class="rounded-2xl bg-white p-8 shadow-sm ring-1 ring-slate-200 dark:bg-slate-900 dark:ring-slate-800">
+        <section class=PAGE_CARD>
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     match info.await.ok().and_then(|i| i.user) {
@@ -43,7 +42,7 @@ fn signed_in(user: SignedInUser) -> impl IntoView {
         <p class="mt-3 max-w-prose text-slate-600 dark:text-slate-300" data-method=user.method.clone()>
             {t("home.last_sign_in")} " " <LocalTime unix_ms=user.signed_in_at * 1000 time_only=true /> ", " {method} "."
         </p>
-        <A href="/security" attr:class=BUTTON>{t("home.security_link")}</A>
+        <A href="/security" attr:class=format!("mt-6 {PRIMARY}")>{t("home.security_link")}</A>
     }
 }
 
@@ -51,6 +50,6 @@ fn signed_out() -> impl IntoView {
     view! {
         <h1 class="text-2xl font-semibold tracking-tight">{t("home.title")}</h1>
         <p class="mt-3 max-w-prose text-slate-600 dark:text-slate-300">{t("home.intro")}</p>
-        <A href="/sign-in" attr:class=BUTTON>{t("home.sign_in")}</A>
+        <A href="/sign-in" attr:class=format!("mt-6 {PRIMARY}")>{t("home.sign_in")}</A>
     }
 }

@@ -2,6 +2,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 
+use crate::components::form::LINK;
 use crate::i18n::t;
 
 /// The 404 page; during SSR it also sets the response status.
@@ -18,7 +19,7 @@ pub fn NotFound() -> impl IntoView {
             <p class="text-sm font-semibold text-accent-600 dark:text-accent-400">"404"</p>
             <h1 class="mt-2 text-2xl font-semibold tracking-tight">{t("not_found.title")}</h1>
             <p class="mx-auto mt-3 max-w-prose text-slate-600 dark:text-slate-300">{t("not_found.text")}</p>
-            <A href="/" attr:class="mt-6 inline-block font-medium text-accent-700 underline dark:text-accent-300">
+            <A href="/" attr:class=format!("mt-6 inline-block {LINK}")>
                 {t("not_found.back")}
             </A>
         </section>

@@ -7,7 +7,9 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
-use crate::components::button::Submit;
+use crate::components::form::{
+    CARD, Card, Confirm, DANGER, Field, INPUT, LINK, PRIMARY, SECONDARY, Submit, field_aria,
+};
 use crate::components::notice::notice_box;
 use crate::components::time::LocalTime;
 use crate::error::AppError;
@@ -588,13 +590,6 @@ pub async fn forget_browser(id: Option<String>) -> Result<(), AppError> {
     .await
 }
 
-const CARD: &str = "rounded-2xl bg-white p-6 shadow-sm ring-1 ring-slate-200 dark:bg-slate-900 dark:ring-slate-800";
-const PRIMARY: &str = "inline-flex items-center justify-center rounded-lg bg-accent-600 px-4 py-2 text-sm font-semibold text-white shadow-sm hover:bg-accent-500 focus-visible:outline focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-accent-600 disabled:opacity-60";
-const SECONDARY: &str = "inline-flex items-center justify-center rounded-lg px-3 py-1.5 text-sm font-medium text-accent-700 ring-1 ring-inset ring-slate-300 hover:bg-slate-50 focus-visible:outline focus-visible:outline-2 focus-visible:outline-accent-600 dark:text-accent-300 dark:ring-slate-700 dark:hover:bg-slate-800";
-const DANGER: &str = "inline-flex items-center justify-center rounded-lg px-3 py-1.5 text-sm font-medium text-red-700 ring-1 ring-inset ring-red-300 hover:bg-red-50 focus-visible:outline focus-visible:outline-2 focus-visible:outline-red-600 dark:text-red-300 dark:ring-red-800 dark:hover:bg-red-950";
-const INPUT: &str = "block w-full rounded-lg border-0 px-3 py-2 text-slate-900 ring-1 ring-inset ring-slate-300 focus:ring-2 focus:ring-inset focus:ring-accent-600 dark:bg-slate-800 dark:text-white dark:ring-slate-700";
-const LABEL: &str = "block text-sm font-medium text-slate-800 dark:text-slate-200";
-
 #[derive(Clone, Copy)]
 struct Actions {
     add_start: ServerAction<AddPhoneStart>,
@@ -683,7 +678,7 @@ pub fn SecurityPage() -> impl IntoView {
                         Ok(_) => view! {
                             <p class=CARD data-testid="security-signed-out">
                                 {t("security.sign_in_first")} " "
-                                <a href="/sign-in" class="font-medium text-accent-700 underline dark:text-accent-300">{t("nav.sign_in")}</a>
+                                <a href="/sign-in" class=LINK>{t("nav.sign_in")}</a>
                             </p>
                         }
                         .into_any(),
@@ -722,8 +717,7 @@ fn flow_panel(f: FlowStep, v: &SecurityView, a: Actions) -> AnyView {
     // An error while a flow is open is about its field: marked, described by the notice, and
     // focused; otherwise the flow's first field takes the focus.
     let invalid = v.notice.as_ref().is_some_and(|n| n.error);
-    let aria_invalid = invalid.then_some("true");
-    let described = invalid.then_some("notice");
+    let (aria_invalid, described) = field_aria(invalid, None);
     let regions = v.regions.clone();
     let code_length = v.code_length;
     let body = match f {
@@ -731,11 +725,10 @@ fn flow_panel(f: FlowStep, v: &SecurityView, a: Actions) -> AnyView {
             <h2 class="text-lg font-semibold">{t("security.reauth.title")}</h2>
             <p class="mt-1 text-sm text-slate-600 dark:text-slate-300">{t("security.reauth.intro")}</p>
             <ActionForm action=a.reauth_password attr:class="mt-4 flex flex-wrap items-end gap-3" attr:data-step="reauth-password">
-                <div class="grow">
-                    <label for="reauth-password" class=LABEL>{t("sign_in.password")}</label>
+                <Field id="reauth-password" label=t("sign_in.password") class="grow">
                     <input id="reauth-password" name="password" type="password" required autocomplete="current-password" class=INPUT
-                        autofocus=true aria-invalid=aria_invalid aria-describedby=described />
-                </div>
+                        autofocus=true aria-invalid=aria_invalid aria-describedby=described.clone() />
+                </Field>
                 <Submit pending=a.reauth_password.pending() class=PRIMARY>{t("security.reauth.submit")}</Submit>
             </ActionForm>
         }
@@ -743,20 +736,18 @@ fn flow_panel(f: FlowStep, v: &SecurityView, a: Actions) -> AnyView {
         FlowStep::AddNumber => view! {
             <h2 class="text-lg font-semibold">{t("security.add.title")}</h2>
             <ActionForm action=a.add_number attr:class="mt-4 grid gap-3 sm:grid-cols-[10rem_1fr_auto] sm:items-end" attr:data-step="add-number">
-                <div>
-                    <label for="region" class=LABEL>{t("security.add.country")}</label>
+                <Field id="region" label=t("security.add.country")>
                     <select id="region" name="region" class=INPUT autofocus=!invalid>
                         {regions
                             .into_iter()
                             .map(|(code, calling)| view! { <option value=code.clone()>{format!("{code} +{calling}")}</option> })
                             .collect_view()}
                     </select>
-                </div>
-                <div>
-                    <label for="number" class=LABEL>{t("enrol.number")}</label>
+                </Field>
+                <Field id="number" label=t("enrol.number")>
                     <input id="number" name="number" type="tel" required autocomplete="tel" maxlength="40" class=INPUT
-                        autofocus=invalid aria-invalid=aria_invalid aria-describedby=described />
-                </div>
+                        autofocus=invalid aria-invalid=aria_invalid aria-describedby=described.clone() />
+                </Field>
                 <Submit pending=a.add_number.pending() class=PRIMARY>{t("enrol.send")}</Submit>
             </ActionForm>
         }
@@ -772,22 +763,20 @@ fn flow_panel(f: FlowStep, v: &SecurityView, a: Actions) -> AnyView {
                 (false, t("security.reauth.title"))
             };
             let code_input = view! {
-                <div>
-                    <label for="security-code" class=LABEL>{t("sign_in.code.label")}</label>
+                <Field id="security-code" label=t("sign_in.code.label")>
                     <input id="security-code" name="code" type="text" required autocomplete="one-time-code"
                         inputmode="numeric" pattern="[0-9 \\-]*" maxlength=(usize::from(code_length) + 4).to_string()
-                        autofocus=true aria-invalid=aria_invalid aria-describedby=described
+                        autofocus=true aria-invalid=aria_invalid aria-describedby=described.clone()
                         class=format!("{INPUT} font-mono tracking-widest") />
-                </div>
+                </Field>
             };
             let form = if form_action_add {
                 view! {
                     <ActionForm action=a.add_verify attr:class="mt-4 grid gap-3 sm:grid-cols-[12rem_1fr_auto] sm:items-end" attr:data-step="add-code">
                         {code_input}
-                        <div>
-                            <label for="nickname" class=LABEL>{t("security.add.nickname")}</label>
+                        <Field id="nickname" label=t("security.add.nickname")>
                             <input id="nickname" name="nickname" type="text" maxlength="40" placeholder=nickname_default class=INPUT />
-                        </div>
+                        </Field>
                         <Submit pending=a.add_verify.pending() class=PRIMARY>{t("security.add.finish")}</Submit>
                     </ActionForm>
                 }
@@ -845,33 +834,33 @@ fn flow_panel(f: FlowStep, v: &SecurityView, a: Actions) -> AnyView {
         .into_any(),
     };
     view! {
-        <section class=format!("{CARD} ring-2 ring-accent-500") aria-labelledby="flow-title">
+        <Card labelled_by="flow-title" extra="ring-2 ring-accent-500">
             <span id="flow-title" class="sr-only">{t("security.in_progress")}</span>
             {body}
             <div class="mt-4 border-t border-slate-200 pt-3 dark:border-slate-800">{cancel_button(a)}</div>
-        </section>
+        </Card>
     }
     .into_any()
 }
 
 fn removal_panel(r: RemovalItem, a: Actions) -> impl IntoView {
+    let title = t_n("security.remove.title", &r.label);
+    let text = if r.turns_off_two_factor {
+        t("security.remove.turns_off")
+    } else {
+        t("security.remove.text")
+    };
     view! {
-        <section class=format!("{CARD} ring-2 ring-red-500") role="alertdialog" aria-labelledby="remove-title" aria-describedby="remove-text" data-step="confirm-remove">
-            <h2 id="remove-title" class="text-lg font-semibold">{t_n("security.remove.title", &r.label)}</h2>
-            <p id="remove-text" class="mt-1 text-sm text-slate-700 dark:text-slate-300">
-                {if r.turns_off_two_factor { t("security.remove.turns_off") } else { t("security.remove.text") }}
-            </p>
-            <div class="mt-4 flex flex-wrap gap-2">
-                <ActionForm action=a.remove_confirm>
-                    <input type="hidden" name="key" value=r.key />
-                    <Submit pending=a.remove_confirm.pending() class=DANGER>{t("security.remove.confirm")}</Submit>
-                </ActionForm>
-                // The safe choice has the focus, as in any confirmation dialog.
-                <ActionForm action=a.cancel>
-                    <Submit pending=a.cancel.pending() class=SECONDARY attr:autofocus=true>{t("security.cancel")}</Submit>
-                </ActionForm>
-            </div>
-        </section>
+        <Confirm id="remove" title=title text=text step="confirm-remove">
+            <ActionForm action=a.remove_confirm>
+                <input type="hidden" name="key" value=r.key />
+                <Submit pending=a.remove_confirm.pending() class=DANGER>{t("security.remove.confirm")}</Submit>
+            </ActionForm>
+            // The safe choice has the focus, as in any confirmation dialog.
+            <ActionForm action=a.cancel>
+                <Submit pending=a.cancel.pending() class=SECONDARY attr:autofocus=true>{t("security.cancel")}</Submit>
+            </ActionForm>
+        </Confirm>
     }
 }
 
@@ -881,7 +870,7 @@ fn two_factor_card(v: &SecurityView, a: Actions) -> AnyView {
     let can_turn_on = v.phones.iter().filter(|p| p.usable).count() as u32 >= v.min_phones;
     let required = v.policy_required;
     view! {
-        <section class=CARD aria-labelledby="two-factor-title">
+        <Card labelled_by="two-factor-title">
             <div class="flex flex-wrap items-center justify-between gap-3">
                 <div>
                     <h2 id="two-factor-title" class="text-lg font-semibold">{t("security.two_factor.title")}</h2>
@@ -908,7 +897,7 @@ fn two_factor_card(v: &SecurityView, a: Actions) -> AnyView {
                     (false, _) => view! { <p class="text-sm text-slate-600 dark:text-slate-400">{t("security.two_factor.needs_phone")}</p> }.into_any(),
                 }}
             </div>
-        </section>
+        </Card>
     }
     .into_any()
 }
@@ -917,7 +906,7 @@ fn phones_card(v: &SecurityView, a: Actions) -> AnyView {
     let phones = v.phones.clone();
     let adding = v.flow.is_some();
     view! {
-        <section class=CARD aria-labelledby="phones-title">
+        <Card labelled_by="phones-title">
             <div class="flex flex-wrap items-center justify-between gap-3">
                 <h2 id="phones-title" class="text-lg font-semibold">{t("security.phones.title")}</h2>
                 {(!adding).then(|| view! {
@@ -936,7 +925,7 @@ fn phones_card(v: &SecurityView, a: Actions) -> AnyView {
                 }
                 .into_any()
             }}
-        </section>
+        </Card>
     }
     .into_any()
 }
@@ -1003,7 +992,7 @@ fn browsers_card(v: &SecurityView, a: Actions) -> AnyView {
     let browsers = v.browsers.clone();
     let any = !browsers.is_empty();
     view! {
-        <section class=CARD aria-labelledby="browsers-title">
+        <Card labelled_by="browsers-title">
             <div class="flex flex-wrap items-center justify-between gap-3">
                 <h2 id="browsers-title" class="text-lg font-semibold">{t("security.browsers.title")}</h2>
                 {any.then(|| view! {
@@ -1035,7 +1024,7 @@ fn browsers_card(v: &SecurityView, a: Actions) -> AnyView {
             } else {
                 view! { <p class="mt-3 text-sm text-slate-600 dark:text-slate-300">{t("security.browsers.none")}</p> }.into_any()
             }}
-        </section>
+        </Card>
     }
     .into_any()
 }
@@ -1043,7 +1032,7 @@ fn browsers_card(v: &SecurityView, a: Actions) -> AnyView {
 /// "Sign out of all other browsers".
 fn sessions_card(a: Actions) -> AnyView {
     view! {
-        <section class=CARD aria-labelledby="sessions-title">
+        <Card labelled_by="sessions-title">
             <h2 id="sessions-title" class="text-lg font-semibold">{t("security.sessions.title")}</h2>
             <p class="mt-1 text-sm text-slate-600 dark:text-slate-300">{t("security.sessions.text")}</p>
             <ActionForm action=a.sign_out_others attr:class="mt-3">
@@ -1051,7 +1040,7 @@ fn sessions_card(a: Actions) -> AnyView {
                     {t("security.sessions.sign_out_others")}
                 </Submit>
             </ActionForm>
-        </section>
+        </Card>
     }
     .into_any()
 }
@@ -1061,7 +1050,7 @@ fn activity_card(v: &SecurityView) -> AnyView {
     let older = v.older_than;
     let empty = items.is_empty();
     view! {
-        <section class=CARD aria-labelledby="activity-title">
+        <Card labelled_by="activity-title">
             <h2 id="activity-title" class="text-lg font-semibold">{t("security.activity.title")}</h2>
             {empty.then(|| view! { <p class="mt-3 text-sm text-slate-600 dark:text-slate-300">{t("security.activity.none")}</p> })}
             <ul class="mt-3 space-y-2 text-sm" data-testid="activity">
@@ -1073,11 +1062,11 @@ fn activity_card(v: &SecurityView) -> AnyView {
                 }).collect_view()}
             </ul>
             {older.map(|id| view! {
-                <a href=format!("/security?older_than={id}") class="mt-3 inline-block text-sm font-medium text-accent-700 underline dark:text-accent-300">
+                <a href=format!("/security?older_than={id}") class=format!("mt-3 inline-block text-sm {LINK}")>
                     {t("security.activity.older")}
                 </a>
             })}
-        </section>
+        </Card>
     }
     .into_any()
 }

@@ -8,7 +8,9 @@ use leptos_meta::Title;
 use leptos_router::components::Redirect;
 use serde::{Deserialize, Serialize};
 
-use crate::components::button::Submit;
+use crate::components::form::{
+    Field, INPUT, LINK, PAGE_CARD, PRIMARY, SECONDARY, Submit, field_aria,
+};
 use crate::error::AppError;
 use crate::i18n::{t, t_n};
 
@@ -351,12 +353,6 @@ pub async fn sign_out() -> Result<(), AppError> {
     server::sign_out().await
 }
 
-const CARD: &str = "mx-auto max-w-md rounded-2xl bg-white p-8 shadow-sm ring-1 ring-slate-200 dark:bg-slate-900 dark:ring-slate-800";
-const PRIMARY: &str = "inline-flex w-full items-center justify-center rounded-lg bg-accent-600 px-4 py-2.5 text-sm font-semibold text-white shadow-sm hover:bg-accent-500 focus-visible:outline focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-accent-600 disabled:opacity-60";
-const SECONDARY: &str = "inline-flex items-center justify-center rounded-lg px-3 py-2 text-sm font-medium text-accent-700 ring-1 ring-inset ring-slate-300 hover:bg-slate-50 focus-visible:outline focus-visible:outline-2 focus-visible:outline-accent-600 disabled:opacity-60 dark:text-accent-300 dark:ring-slate-700 dark:hover:bg-slate-800";
-const INPUT: &str = "mt-1 block w-full rounded-lg border-0 px-3 py-2 text-slate-900 ring-1 ring-inset ring-slate-300 placeholder:text-slate-400 focus:ring-2 focus:ring-inset focus:ring-accent-600 dark:bg-slate-800 dark:text-white dark:ring-slate-700";
-const LABEL: &str = "block text-sm font-medium text-slate-800 dark:text-slate-200";
-
 /// Every action the page can take; any of them finishing reloads the page's data.
 #[derive(Clone, Copy)]
 struct Actions {
@@ -435,7 +431,7 @@ pub fn SignInPage() -> impl IntoView {
 
     view! {
         <Title text=t("sign_in.title") />
-        <section class=CARD aria-busy=move || actions.pending().to_string()>
+        <section class=format!("mx-auto max-w-md {PAGE_CARD}") aria-busy=move || actions.pending().to_string()>
             <Transition fallback=|| view! { <p>{t("sign_in.working")}</p> }>
                 {move || {
                     view_data
@@ -467,7 +463,8 @@ fn render_step(v: SignInView, actions: Actions) -> impl IntoView {
         Step::ChoosePhone { phones } => choose_phone_view(phones, actions).into_any(),
         Step::Code { phone, enrolling, other_phones, resend_in } => {
             let lengths = (v.code_length, v.remember_days);
-            code_form(lengths, phone, (enrolling, other_phones, invalid), resend_in, actions).into_any()
+            code_form(lengths, phone, (enrolling, other_phones, invalid), resend_in, actions)
+                .into_any()
         }
         Step::SendFailed { phone, enrolling, other_phones } => {
             send_failed_view(phone, enrolling, other_phones, actions).into_any()
@@ -478,7 +475,7 @@ fn render_step(v: SignInView, actions: Actions) -> impl IntoView {
             <Redirect path="/" />
             <p data-step="signed-in">
                 {t("sign_in.already")} " "
-                <a href="/" class="font-medium text-accent-700 underline dark:text-accent-300">{t("not_found.back")}</a>
+                <a href="/" class=LINK>{t("not_found.back")}</a>
             </p>
         }
         .into_any(),
@@ -486,38 +483,23 @@ fn render_step(v: SignInView, actions: Actions) -> impl IntoView {
     view! { {notice} {body} }
 }
 
-/// `aria-invalid` and `aria-describedby` of a field the page's error is about.
-fn invalid_attrs(
-    invalid: bool,
-    hint: Option<&'static str>,
-) -> (Option<&'static str>, Option<String>) {
-    let described = match (invalid, hint) {
-        (true, Some(h)) => Some(format!("notice {h}")),
-        (true, None) => Some("notice".to_owned()),
-        (false, h) => h.map(str::to_owned),
-    };
-    (invalid.then_some("true"), described)
-}
-
 fn password_form(actions: Actions, invalid: bool, login: String) -> impl IntoView {
-    let (aria_invalid, described) = invalid_attrs(invalid, None);
+    let (aria_invalid, described) = field_aria(invalid, None);
     let busy = move || actions.password.pending().get();
     view! {
         <h1 class="text-2xl font-semibold tracking-tight">{t("sign_in.title")}</h1>
         <p class="mt-1 mb-6 text-sm text-slate-600 dark:text-slate-300">{t("sign_in.intro")}</p>
         <ActionForm action=actions.password attr:class="space-y-4" attr:data-step="password">
-            <div>
-                <label for="username" class=LABEL>{t("sign_in.username")}</label>
+            <Field id="username" label=t("sign_in.username")>
                 <input id="username" name="username" type="text" required autocomplete="username"
                     autocapitalize="none" spellcheck="false" maxlength="128" class=INPUT value=login
                     aria-invalid=aria_invalid aria-describedby=described autofocus=invalid />
-            </div>
-            <div>
-                <label for="password" class=LABEL>{t("sign_in.password")}</label>
+            </Field>
+            <Field id="password" label=t("sign_in.password")>
                 <input id="password" name="password" type="password" required
                     autocomplete="current-password" class=INPUT />
-            </div>
-            <Submit pending=actions.password.pending() class=PRIMARY>
+            </Field>
+            <Submit pending=actions.password.pending() class=format!("{PRIMARY} w-full")>
                 {move || if busy() { t("sign_in.submitting") } else { t("sign_in.submit") }}
             </Submit>
         </ActionForm>
@@ -576,7 +558,7 @@ fn code_form(
     resend_in: i64,
     actions: Actions,
 ) -> impl IntoView {
-    let (aria_invalid, described) = invalid_attrs(invalid, None);
+    let (aria_invalid, described) = field_aria(invalid, None);
     let title = if enrolling { t("enrol.title") } else { t("sign_in.code.title") };
     // The countdown only runs once hydrated; without JavaScript the button stays usable and
     // the server answers with the wait if it comes too early.
@@ -601,14 +583,13 @@ fn code_form(
             {t("sign_in.code.intro")} " " <span class="font-mono font-medium" data-testid="code-phone">{phone}</span>"."
         </p>
         <ActionForm action=actions.code attr:class="space-y-4" attr:data-step="code">
-            <div>
-                <label for="code" class=LABEL>{t("sign_in.code.label")}</label>
+            <Field id="code" label=t("sign_in.code.label")>
                 <input id="code" name="code" type="text" required autofocus
                     autocomplete="one-time-code" inputmode="numeric"
                     pattern="[0-9 \\-]*" maxlength=(usize::from(code_length) + 4).to_string()
                     aria-invalid=aria_invalid aria-describedby=described
                     class=format!("{INPUT} font-mono text-lg tracking-widest") />
-            </div>
+            </Field>
             <Show when=move || !enrolling>
                 <div class="flex items-start gap-2">
                     <input id="remember" name="remember" type="checkbox" value="on"
@@ -619,7 +600,7 @@ fn code_form(
                     </div>
                 </div>
             </Show>
-            <Submit pending=actions.code.pending() class=PRIMARY>{t("sign_in.code.submit")}</Submit>
+            <Submit pending=actions.code.pending() class=format!("{PRIMARY} w-full")>{t("sign_in.code.submit")}</Submit>
         </ActionForm>
         <div class="mt-4 flex flex-wrap gap-2">
             <ActionForm action=actions.resend>
@@ -681,19 +662,17 @@ fn send_failed_view(
 }
 
 fn enrol_form(actions: Actions, invalid: bool) -> impl IntoView {
-    let (aria_invalid, described) = invalid_attrs(invalid, Some("number-hint"));
+    let (aria_invalid, described) = field_aria(invalid, Some("number-hint"));
     view! {
         {step_heading(t("enrol.title"))}
         <p class="mt-1 mb-6 text-sm text-slate-600 dark:text-slate-300">{t("enrol.intro")}</p>
         <ActionForm action=actions.enrol attr:class="space-y-4" attr:data-step="enrol-number">
-            <div>
-                <label for="number" class=LABEL>{t("enrol.number")}</label>
+            <Field id="number" label=t("enrol.number") hint=("number-hint", t("enrol.number_hint"))>
                 <input id="number" name="number" type="tel" required autocomplete="tel"
                     maxlength="40" aria-invalid=aria_invalid aria-describedby=described
                     autofocus=invalid class=INPUT />
-                <p id="number-hint" class="mt-1 text-xs text-slate-500 dark:text-slate-400">{t("enrol.number_hint")}</p>
-            </div>
-            <Submit pending=actions.enrol.pending() class=PRIMARY>{t("enrol.send")}</Submit>
+            </Field>
+            <Submit pending=actions.enrol.pending() class=format!("{PRIMARY} w-full")>{t("enrol.send")}</Submit>
         </ActionForm>
         {cancel_form(actions)}
     }

@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::{CheckSystemStatus, SystemStatus, check_system_status};
+use crate::components::form::{PAGE_CARD, PRIMARY};
 use crate::components::time::LocalTime;
 use crate::error::AppError;
 use crate::i18n::t;
@@ -19,7 +20,7 @@ pub fn StatusPage() -> impl IntoView {
 
     view! {
         <Title text=t("status.title") />
-        <section class="rounded-2xl bg-white p-8 shadow-sm ring-1 ring-slate-200 dark:bg-slate-900 dark:ring-slate-800">
+        <section class=PAGE_CARD>
             <h1 class="text-2xl font-semibold tracking-tight">{t("status.title")}</h1>
             <p class="mt-2 text-slate-600 dark:text-slate-300">{t("status.intro")}</p>
             <div aria-live="polite" class="mt-6">
@@ -30,7 +31,7 @@ pub fn StatusPage() -> impl IntoView {
             <ActionForm action=check_again attr:class="mt-6">
                 <button
                     type="submit"
-                    class="inline-flex items-center rounded-lg bg-accent-600 px-4 py-2 text-sm font-semibold text-white shadow-sm hover:bg-accent-500 focus-visible:outline focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-accent-600 disabled:opacity-60"
+                    class=PRIMARY
                     disabled=move || check_again.pending().get()
                     aria-busy=move || check_again.pending().get().to_string()
                 >
