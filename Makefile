@@ -5,10 +5,10 @@ SHELL := bash
 
 CARGO ?= cargo
 # Packages built for the server (ssr) and for the browser (hydrate, wasm32).
-SSR := -p app -p server -p latchkey-bench --features app/ssr
+SSR := -p domain -p messages -p app -p server -p latchkey-bench -p devkit --features app/ssr
 WASM := -p frontend -p app --target wasm32-unknown-unknown
 
-.PHONY: help setup demo test lint fmt-check clippy unit e2e build-release frontend fuzz bench
+.PHONY: help setup demo test lint fmt-check domain-deps clippy unit e2e build-release frontend fuzz bench
 
 help:
 	@echo "make demo   set everything up and serve the demo at http://127.0.0.1:3000"
@@ -26,13 +26,23 @@ setup:
 build-release: setup
 	$(CARGO) leptos build --release --precompress
 
-demo: build-release
-	./target/release/latchkey demo --listen 127.0.0.1:3000
+# The demo is the devkit's `latchkey-demo` (the real server in-process, with a throwaway slapd and
+# SQLite), serving the release browser assets; nothing of it is in the `latchkey` binary.
+demo: frontend
+	$(CARGO) build --release -p devkit --bin latchkey-demo
+	./target/release/latchkey-demo --listen 127.0.0.1:3000
 
 test: setup lint unit e2e
 	@echo "make test: everything passed"
 
-lint: fmt-check clippy
+lint: fmt-check domain-deps clippy
+
+# The domain crate depends on no web, storage or network crate: a fact of its Cargo.toml, kept.
+DOMAIN_MUST_NOT_USE := leptos|leptos_axum|leptos_router|leptos_meta|axum|axum-core|sqlx|ldap3|reqwest|tower-sessions|tower-http|hyper
+domain-deps:
+	@bad=$$($(CARGO) tree -p domain -e normal,build --prefix none --format '{p}' | awk '{print $$1}' | { grep -Ex '$(DOMAIN_MUST_NOT_USE)' || true; } | sort -u | tr '\n' ' '); \
+	if [ -n "$$bad" ]; then echo "domain-deps: the domain crate must not depend on $$bad(see domain/Cargo.toml)"; exit 1; fi; \
+	echo "domain-deps: the domain crate uses no web, storage or network crate"
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
@@ -50,11 +60,13 @@ unit:
 frontend: setup
 	$(CARGO) leptos build --release --frontend-only --precompress
 
-# End-to-end in Chromium: the server binary the integration tests build (dev profile, so no
-# second compile of every dependency) serving the release browser assets.
+# End-to-end in Chromium: the devkit's `latchkey-demo` and `twilio-standin` as the tests build
+# them (dev profile, so no second compile of every dependency; devkit/tests/binaries.rs makes
+# `cargo test` build them), the demo serving the release browser assets.
 e2e: frontend
 	$(CARGO) test $(SSR) --no-run
-	LATCHKEY_BIN=target/debug/latchkey node --test --test-concurrency=1 end2end/tests/
+	LATCHKEY_DEMO_BIN=target/debug/latchkey-demo TWILIO_STANDIN_BIN=target/debug/twilio-standin \
+	  node --test --test-concurrency=1 end2end/tests/
 
 # Fuzzing (not part of `make test`): phone numbers, codes and configuration, each for FUZZ_SECS
 # seconds on nightly with sanitizers. A crash leaves its input in server/fuzz/artifacts/; turn it

@@ -1,5 +1,6 @@
 //! Latchkey's pages, components and server functions, shared by the server (SSR) and the
-//! browser (hydrate). The domain lives behind the `ssr` feature in [`domain`].
+//! browser (hydrate). Behind the `ssr` feature the pages reach the `domain` crate's services
+//! through [`state::AppState`].
 
 pub mod api;
 #[cfg(feature = "ssr")]
@@ -10,7 +11,14 @@ pub mod i18n;
 pub mod pages;
 
 #[cfg(feature = "ssr")]
-pub mod domain;
+pub mod state;
+
+/// Transitional while the code moves to the `domain` crate: the old `app::domain` paths.
+#[cfg(feature = "ssr")]
+pub mod domain {
+    pub use crate::state::{AppState, LOGO_PATH, SessionPolicy, SiteSettings};
+    pub use ::domain::*;
+}
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -39,7 +47,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     let product_name = site_name();
     // The configured accent, as the one inline style the CSP lets through (by nonce).
     #[cfg(feature = "ssr")]
-    let accent = use_context::<domain::AppState>().map(|s| s.site.accent_color.clone());
+    let accent = use_context::<state::AppState>().map(|s| s.site.accent_color.clone());
     #[cfg(not(feature = "ssr"))]
     let accent: Option<String> = None;
     let accent_style = accent.map(|colour| {
@@ -81,7 +89,7 @@ pub fn content_security_policy(nonce: &str) -> String {
 pub fn site_name() -> String {
     #[cfg(feature = "ssr")]
     {
-        use_context::<domain::AppState>()
+        use_context::<state::AppState>()
             .map(|s| s.site.product_name.clone())
             .unwrap_or_else(|| "Latchkey".to_owned())
     }

@@ -21,8 +21,8 @@ use super::ports::VerifiedBy;
 use super::ports::{ThrottleStore, Unavailable};
 use super::texting::{TextOutcome, Texter};
 use super::verified::PhoneTrust;
-use crate::i18n::MessageId;
 use flow::{Event, Facts, Start, State};
+use messages::MessageId;
 use throttle::ThrottleRules;
 
 /// How the person proved who they are, for the session and later "recent sign-in" checks.
@@ -71,7 +71,7 @@ pub struct Client {
     /// Unix seconds.
     pub now: i64,
     /// The language of the page: texts sent for this request are written in it.
-    pub lang: crate::i18n::Lang,
+    pub lang: messages::Lang,
 }
 
 /// Something to tell the person, by message id.
@@ -1080,7 +1080,7 @@ mod tests {
         ];
         for e in all {
             let n = e.notice();
-            assert!(crate::i18n::has(&n.id), "{e:?} → {}", n.id);
+            assert!(messages::has(&n.id), "{e:?} → {}", n.id);
             assert!(n.error);
         }
         assert_eq!(SignInError::Throttled { retry_after: 0 }.notice().retry_after, Some(1));

@@ -11,7 +11,7 @@ use super::directory::UserId;
 use super::phone::E164;
 use super::sign_in::{Authenticated, Client};
 use super::sms::{SmsError, SmsSender};
-use crate::i18n::{Lang, MessageId, t_in};
+use messages::{Lang, MessageId, t_in};
 
 /// What became of a text the limits allowed.
 #[derive(Debug)]

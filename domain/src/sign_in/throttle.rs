@@ -13,7 +13,7 @@ use std::net::IpAddr;
 
 use unicode_normalization::UnicodeNormalization;
 
-use crate::domain::ports::{ThrottleCount, ThrottleStore, Unavailable};
+use crate::ports::{ThrottleCount, ThrottleStore, Unavailable};
 
 /// The rule for one kind of key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,7 +7,7 @@ use std::str::FromStr;
 use phonenumber::country::Id as Region;
 use phonenumber::{Mode, PhoneNumber, Type};
 
-use crate::i18n::MessageId;
+use messages::MessageId;
 
 /// A phone number in E.164 form (`+15551234567`), known valid. Only constructed by parsing.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
@@ -236,7 +236,7 @@ impl fmt::Display for E164 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::i18n;
+    use messages as i18n;
     use proptest::prelude::*;
 
     fn us() -> PhonePolicy {

@@ -13,7 +13,7 @@ use sha2::Sha256;
 
 use super::phone::E164;
 use super::ports::Unavailable;
-use crate::i18n::MessageId;
+use messages::MessageId;
 
 /// What a code is for: a code issued for one purpose never verifies another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -636,7 +636,7 @@ mod tests {
             CodeError::Unavailable,
         ];
         for e in all {
-            assert!(crate::i18n::has(e.message_id()), "{e:?}");
+            assert!(messages::has(e.message_id()), "{e:?}");
         }
     }
 }

@@ -525,7 +525,7 @@ impl AdminService {
 
 /// The language of a text an administrator's action sends: the person's own when the directory
 /// records one, else the administrator's.
-fn text_language(person: &Person, client: &Client) -> crate::i18n::Lang {
+fn text_language(person: &Person, client: &Client) -> messages::Lang {
     person.language.unwrap_or(client.lang)
 }
 
@@ -605,7 +605,7 @@ mod tests {
             AdminError::BadFilter("admin.audit.bad_kind"),
             AdminError::Unavailable,
         ] {
-            assert!(crate::i18n::has(&e.notice().id), "{e:?}");
+            assert!(messages::has(&e.notice().id), "{e:?}");
         }
     }
 }

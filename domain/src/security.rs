@@ -972,7 +972,7 @@ mod tests {
     use super::*;
 
     fn n(s: &str) -> E164 {
-        crate::domain::phone::PhonePolicy::from_directory(s).expect("valid")
+        crate::phone::PhonePolicy::from_directory(s).expect("valid")
     }
 
     #[test]
@@ -1076,7 +1076,7 @@ mod tests {
             SecurityError::Unavailable,
             SecurityError::MustChangePassword,
         ] {
-            assert!(crate::i18n::has(&e.notice().id), "{e:?}");
+            assert!(messages::has(&e.notice().id), "{e:?}");
         }
     }
 }

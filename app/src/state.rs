@@ -1,45 +1,12 @@
-//! The domain: what Latchkey does, independent of axum, SQL and LDAP. Server-only.
-//!
-//! Adapters in the `server` crate implement the ports; pages reach them through [`AppState`],
-//! which leptos_axum provides as context to every server function and route.
-
-/// A store or the directory not answering becomes the error type's `Unavailable` (the adapter
-/// has logged why, where it converted its own error).
-macro_rules! unavailable_from {
-    ($error:ty) => {
-        impl From<$crate::domain::ports::Unavailable> for $error {
-            fn from(_: $crate::domain::ports::Unavailable) -> Self {
-                <$error>::Unavailable
-            }
-        }
-
-        impl From<$crate::domain::directory::DirectoryError> for $error {
-            fn from(_: $crate::domain::directory::DirectoryError) -> Self {
-                <$error>::Unavailable
-            }
-        }
-    };
-}
-
-pub mod admin;
-pub mod audit;
-pub mod client_ip;
-pub mod codes;
-pub mod directory;
-pub mod phone;
-pub mod ports;
-pub mod security;
-pub mod sessions;
-pub mod sign_in;
-pub mod sms;
-pub mod texting;
-pub mod verified;
+//! What every server function and route receives: the domain's services, built once at
+//! start-up by the server, and the site's settings. leptos_axum provides it as context.
+//! Server-only.
 
 use std::sync::Arc;
 
+use domain::client_ip;
+use domain::{DemoOutbox, Probe, admin, security, sessions, sign_in};
 use leptos::config::LeptosOptions;
-
-pub use ports::{DemoOutbox, DemoText, Probe, Unavailable};
 
 /// Site-wide facts a page may show (never secrets).
 #[derive(Debug, Clone)]
@@ -95,11 +62,4 @@ impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AppState").field("site", &self.site).finish_non_exhaustive()
     }
-}
-
-/// Now, in Unix milliseconds.
-pub fn now_ms() -> i64 {
-    let since_epoch =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
 }

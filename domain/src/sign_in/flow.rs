@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::phone::E164;
+use crate::phone::E164;
 
 /// Where a sign-in stands after the password. Phones are indexes into the flow's phone list,
 /// which is fixed when the flow starts (preferred first).
@@ -144,7 +144,7 @@ mod tests {
     use super::*;
 
     fn num() -> E164 {
-        crate::domain::phone::PhonePolicy::from_directory("+12015550123").expect("valid")
+        crate::phone::PhonePolicy::from_directory("+12015550123").expect("valid")
     }
 
     fn states() -> Vec<State> {

@@ -136,7 +136,7 @@ mod tests {
             mail: None,
             phones: phones
                 .iter()
-                .map(|p| crate::domain::phone::PhonePolicy::from_directory(p).expect("valid"))
+                .map(|p| crate::phone::PhonePolicy::from_directory(p).expect("valid"))
                 .collect(),
             language: None,
         }

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 
 use super::phone::E164;
-use crate::i18n::MessageId;
+use messages::MessageId;
 
 /// The provider accepted the text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,6 +152,26 @@ pub trait SmsSender: Send + Sync {
 mod tests {
     use super::*;
 
+    /// Every text message in every language is one SMS segment: GSM-7 only (one accent outside
+    /// it turns the whole text into UCS-2, 70 characters a segment) and at most 160 septets with
+    /// a product name, a long host in the autofill line and the largest placeholders.
+    #[test]
+    fn text_messages_fit_one_gsm7_segment() {
+        for lang in messages::Lang::ALL {
+            for (id, text) in lang.catalog().iter().filter(|(id, _)| id.starts_with("text.")) {
+                let filled = text
+                    .replace("{product}", "Latchkey")
+                    .replace("{code}", "12345678")
+                    .replace("{minutes}", "10")
+                    .replace("{last4}", "0188");
+                let body = format!("{filled}\n\n@accounts.example.org #12345678");
+                let septets = super::gsm7_septets(&body);
+                assert!(septets.is_some(), "{lang:?} {id} has a character outside GSM-7: {text}");
+                assert!(septets <= Some(160), "{lang:?} {id} takes {septets:?} septets: {text}");
+            }
+        }
+    }
+
     #[test]
     fn gsm7_counts_septets_and_refuses_what_needs_ucs2() {
         assert_eq!(gsm7_septets("Your code is 123456."), Some(20));
@@ -177,7 +197,7 @@ mod tests {
             SmsError::Rejected { status: 400, code: Some(21602), message: "Body required".into() },
         ];
         for e in all {
-            assert!(crate::i18n::has(e.message_id()), "{e:?}");
+            assert!(messages::has(e.message_id()), "{e:?}");
             if let Some(code) = e.twilio_code() {
                 assert!(e.to_string().contains(&code.to_string()), "{e}");
             }

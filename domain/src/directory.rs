@@ -62,7 +62,7 @@ pub struct Person {
     pub phones: Vec<E164>,
     /// The entry's `preferredLanguage` (RFC 2798, `Accept-Language` syntax) when it names one
     /// we speak: texts sent on an administrator's action are written in it.
-    pub language: Option<crate::i18n::Lang>,
+    pub language: Option<messages::Lang>,
 }
 
 /// The outcome of a password check. The reasons are for the operator's log only: a person is
