@@ -3,15 +3,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use app::domain::admin::{AdminParts, AdminService};
-use app::domain::audit::AuditLog;
-use app::domain::codes::{CodeEngine, CodeHasher, CodeStore};
-use app::domain::directory::Directory;
-use app::domain::security::{SecurityParts, SecurityService, SecuritySettings};
-use app::domain::sign_in::{SignInParts, SignInService, SignInSettings};
-use app::domain::sms::SmsSender;
-use app::domain::texting::Texter;
-use app::domain::{AppState, DemoOutbox, SessionPolicy, SiteSettings};
+use app::domain::AppState;
 use app::i18n::t;
 use axum::Router;
 use axum::body::Body;
@@ -20,7 +12,6 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
-use leptos::config::LeptosOptions;
 use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 use serde_json::json;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -30,10 +21,11 @@ use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
-use crate::config::{Config, SmsProvider, TwoFactorPolicy};
-use crate::db::{Db, DemoInbox};
+use crate::config::Config;
+use crate::db::Db;
 use crate::directory::LdapDirectory;
-use crate::metrics::{MeteredAudit, MeteredDirectory, MeteredSms, Metrics};
+use crate::metrics::Metrics;
+use crate::services::Services;
 
 mod read_body;
 mod readiness;
@@ -41,145 +33,16 @@ mod readiness;
 pub use read_body::BODY_DEADLINE;
 pub use readiness::READINESS_CACHE;
 
-/// The name cargo-leptos gives the wasm, JS and CSS (`[[workspace.metadata.leptos]] name`).
-const OUTPUT_NAME: &str = "latchkey";
-
-/// Every refused password answers no sooner than this: a bind to a real entry and the decoy
-/// bind for an unknown login take about as long, and the floor hides what difference is left.
-const MIN_PASSWORD_ANSWER_MS: u64 = 300;
-
 /// Builds the whole application. Tests call this and drive it with `oneshot` or a real socket.
 pub fn build_app(config: &Config, db: Db, directory: LdapDirectory) -> Result<Router, String> {
-    let leptos_options = LeptosOptions::builder()
-        .output_name(OUTPUT_NAME)
-        .site_root(config.server.site_root.as_str())
-        .site_pkg_dir("pkg")
-        .build();
-    let demo = config.sms.provider == SmsProvider::Demo;
-    // Checked when the configuration loaded; read again here, so a file gone since says so.
-    let logo = (!config.server.logo.is_empty())
-        .then(|| crate::branding::load_logo(&config.server.logo))
-        .transpose()?
-        .map(Arc::new);
-    let metrics = Metrics::default();
+    let Services { state, metrics, logo } = crate::services::build(config, db.clone(), directory)?;
     let metrics_token = config
         .server
         .metrics_token
         .clone()
         .filter(|t| !secrecy::ExposeSecret::expose_secret(t).is_empty())
         .map(Arc::new);
-    let directory = Arc::new(directory);
-    // The services see measured ports; the readiness probe asks the directory itself.
-    let measured: Arc<dyn Directory> =
-        Arc::new(MeteredDirectory { inner: directory.clone(), metrics: metrics.clone() });
-    let audit: Arc<dyn AuditLog> =
-        Arc::new(MeteredAudit { inner: db.clone(), metrics: metrics.clone() });
-    let sms: Arc<dyn SmsSender> = Arc::new(MeteredSms {
-        inner: crate::sms::build(&config.sms, &db)?,
-        metrics: metrics.clone(),
-    });
-    let hasher = CodeHasher::new(config.security.hmac_keys.clone());
-    let codes = CodeEngine::new(
-        Arc::new(db.clone()) as Arc<dyn CodeStore>,
-        hasher.clone(),
-        config.code_rules(),
-    );
-    let secs = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-    let phone_trust = app::domain::verified::PhoneTrust::new(
-        Arc::new(db.clone()),
-        config.policy.trust_unverified_directory_phones,
-    );
-    let texter = Texter::new(
-        codes,
-        sms,
-        config.sms.template.clone(),
-        config.server.product_name.clone(),
-        config.public_host(),
-    );
-    let sign_in = SignInService::new(SignInParts {
-        directory: measured.clone(),
-        store: Arc::new(db.clone()),
-        audit: audit.clone(),
-        texter: texter.clone(),
-        phones: config.phone_policy()?,
-        tokens: hasher,
-        phone_trust: phone_trust.clone(),
-        settings: SignInSettings {
-            policy_required: config.policy.two_factor == TwoFactorPolicy::Required,
-            remember_browser_days: config.security.remember_browser_days,
-            throttle: config.throttle_rules(),
-            flow_lifetime_secs: 15 * 60,
-            resend_after_secs: secs(config.security.send_cooldown_secs),
-            min_password_answer: std::time::Duration::from_millis(MIN_PASSWORD_ANSWER_MS),
-        },
-    });
-    let security = SecurityService::new(SecurityParts {
-        directory: measured.clone(),
-        accounts: Arc::new(db.clone()),
-        sign_in_store: Arc::new(db.clone()),
-        audit: audit.clone(),
-        generations: Arc::new(db.clone()),
-        texter: texter.clone(),
-        phones: config.phone_policy()?,
-        phone_trust: phone_trust.clone(),
-        keys: CodeHasher::new(config.security.hmac_keys.clone()),
-        settings: SecuritySettings {
-            policy_required: config.policy.two_factor == TwoFactorPolicy::Required,
-            min_phones: config.policy.min_phones,
-            reauth_window_secs: secs(config.security.reauth_window_secs),
-            resend_after_secs: secs(config.security.send_cooldown_secs),
-            throttle: config.throttle_rules(),
-            activity_page_size: 10,
-        },
-    });
-    let admin = AdminService::new(AdminParts {
-        directory: measured.clone(),
-        accounts: Arc::new(db.clone()),
-        sign_in_store: Arc::new(db.clone()),
-        audit: audit.clone(),
-        generations: Arc::new(db.clone()),
-        trail: Arc::new(db.clone()),
-        texter: texter.clone(),
-        phone_trust,
-        keys: CodeHasher::new(config.security.hmac_keys.clone()),
-        reauth_window_secs: secs(config.security.reauth_window_secs),
-        page_size: 20,
-    });
-    let https = config.is_https();
-    let state = AppState {
-        leptos_options: leptos_options.clone(),
-        site: Arc::new(SiteSettings {
-            product_name: config.server.product_name.clone(),
-            demo_phone: demo,
-            // Normalised to `#rrggbb`: it goes into a <style> element verbatim.
-            accent_color: crate::branding::check_accent(&config.server.accent_color)?,
-            logo: logo.is_some(),
-        }),
-        database: Arc::new(db.clone()),
-        directory,
-        demo_outbox: demo.then(|| Arc::new(DemoInbox(db.clone())) as Arc<dyn DemoOutbox>),
-        sign_in: Arc::new(sign_in),
-        security: Arc::new(security),
-        admin: Arc::new(admin),
-        sessions: Arc::new(app::domain::sessions::SessionGuard::new(
-            Arc::new(db.clone()),
-            measured.clone(),
-            secs(config.security.session_recheck_secs),
-        )),
-        session_policy: SessionPolicy {
-            absolute_timeout_secs: secs(config.security.session_absolute_timeout_secs),
-            remember_cookie: if https { "__Host-latchkey-remember" } else { "latchkey-remember" }
-                .to_owned(),
-            secure_cookies: https,
-            // Checked when the configuration loaded.
-            trusted_proxies: config
-                .server
-                .trusted_proxies
-                .iter()
-                .filter_map(|r| app::domain::client_ip::IpRange::parse(r).ok())
-                .collect(),
-        },
-    };
+    let leptos_options = state.leptos_options.clone();
 
     let routes = route_list();
     let shell = move || app::shell(leptos_options.clone());

@@ -9,6 +9,7 @@ pub mod devkit;
 pub mod directory;
 pub mod http;
 pub mod metrics;
+pub mod services;
 pub mod sms;
 pub mod telemetry;
 
