@@ -1,0 +1,346 @@
+//! The sign-in page's wire types and server functions: each reads the session, calls the
+//! sign-in service and stores the outcome (the session's flow, a notice) for the view to show.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+/// Which step the page shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Step {
+    Password,
+    ChoosePhone { phones: Vec<String> },
+    Code { phone: String, enrolling: bool, other_phones: bool, resend_in: i64 },
+    SendFailed { phone: String, enrolling: bool, other_phones: bool },
+    EnrolNumber,
+    SignedIn,
+}
+
+/// A message on the page, already worded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoticeView {
+    pub id: String,
+    pub text: String,
+    pub error: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignInView {
+    pub step: Step,
+    pub notice: Option<NoticeView>,
+    /// The login the person typed before a refused password, so they need not type it again.
+    #[serde(default)]
+    pub login: String,
+    pub code_length: u8,
+    pub remember_days: u32,
+}
+
+/// A notice, worded (with the wait, when there is one).
+#[cfg(feature = "ssr")]
+pub(crate) fn notice_view(n: crate::domain::sign_in::Notice) -> NoticeView {
+    let mut text = crate::i18n::t(&n.id).to_owned();
+    if let Some(secs) = n.retry_after {
+        text = format!("{text} {}", crate::i18n::wait_text(secs));
+    }
+    NoticeView { id: n.id, text, error: n.error }
+}
+
+#[cfg(feature = "ssr")]
+mod server {
+    use secrecy::SecretString;
+
+    use super::notice_view;
+    use super::{SignInView, Step};
+    use crate::auth::{
+        SESSION_AUTH_KEY, SESSION_FLOW_KEY, client, current_user, session, session_error,
+        set_notice, state, take_notice,
+    };
+    use crate::domain::sign_in::flow::State;
+    use crate::domain::sign_in::{
+        Authenticated, Notice, PasswordOutcome, SignInError, StepOutcome,
+    };
+    use crate::error::AppError;
+
+    /// Longest password sent to the directory; longer ones are refused like a wrong one.
+    const MAX_PASSWORD_CHARS: usize = 1024;
+
+    pub async fn load() -> Result<SignInView, AppError> {
+        let state = state();
+        let session = session().await?;
+        // Who is signed in first: a session ended elsewhere leaves a notice saying so.
+        let signed_in = current_user(&session).await?.is_some();
+        let mut notice = take_notice(&session).await?;
+        let login = crate::auth::take::<String>(&session, crate::auth::SESSION_LOGIN_KEY)
+            .await?
+            .unwrap_or_default();
+        let step = if signed_in {
+            Step::SignedIn
+        } else if let Some(flow_id) =
+            session.get::<String>(SESSION_FLOW_KEY).await.map_err(session_error)?
+        {
+            let now = crate::auth::now_secs();
+            match state.sign_in.view(&flow_id, now).await {
+                Ok(Some(view)) => {
+                    let other_phones = view.phones.len() > 1;
+                    let phone_at = |i: usize| view.phones.get(i).cloned().unwrap_or_default();
+                    match view.state {
+                        State::ChoosePhone => Step::ChoosePhone { phones: view.phones.clone() },
+                        State::CodeSent { phone } => Step::Code {
+                            phone: phone_at(phone),
+                            enrolling: false,
+                            other_phones,
+                            resend_in: view.resend_in,
+                        },
+                        State::SendFailed { phone } => Step::SendFailed {
+                            phone: phone_at(phone),
+                            enrolling: false,
+                            other_phones,
+                        },
+                        State::EnrolNumber => Step::EnrolNumber,
+                        State::EnrolCodeSent { number } => Step::Code {
+                            phone: number.masked(),
+                            enrolling: true,
+                            other_phones: false,
+                            resend_in: view.resend_in,
+                        },
+                        State::EnrolSendFailed { number } => Step::SendFailed {
+                            phone: number.masked(),
+                            enrolling: true,
+                            other_phones: false,
+                        },
+                        State::Done => Step::Password,
+                    }
+                }
+                Ok(None) => {
+                    session.remove::<String>(SESSION_FLOW_KEY).await.map_err(session_error)?;
+                    notice = notice.or(Some(Notice::error("sign_in.expired")));
+                    Step::Password
+                }
+                Err(e) => {
+                    notice = Some(e.notice());
+                    Step::Password
+                }
+            }
+        } else {
+            Step::Password
+        };
+        Ok(SignInView {
+            step,
+            notice: notice.map(notice_view),
+            login,
+            code_length: state.sign_in.code_length(),
+            remember_days: state.sign_in.settings().remember_browser_days,
+        })
+    }
+
+    /// Signs the session in: a new session id (no fixation), stamped with the person's session
+    /// generation, the person, the flow gone.
+    async fn sign_in_session(
+        session: &tower_sessions::Session,
+        user: &Authenticated,
+    ) -> Result<(), AppError> {
+        let stamp = state()
+            .sessions
+            .stamp(&user.user_id, crate::auth::now_secs())
+            .await
+            .map_err(|_| AppError::unavailable())?;
+        crate::auth::stamp_session(session, stamp).await?;
+        session.remove::<String>(SESSION_FLOW_KEY).await.map_err(session_error)?;
+        session.insert(SESSION_AUTH_KEY, user).await.map_err(session_error)?;
+        leptos_axum::redirect("/");
+        Ok(())
+    }
+
+    pub async fn password(username: String, password: String) -> Result<(), AppError> {
+        let state = state();
+        let session = session().await?;
+        let client = client().await;
+        let password = if password.chars().count() > MAX_PASSWORD_CHARS {
+            SecretString::from(String::new())
+        } else {
+            SecretString::from(password)
+        };
+        let remembered = crate::auth::request_cookie(&state.session_policy.remember_cookie).await;
+        // A new password attempt replaces any sign-in in progress or done in this session, and
+        // starts clean: nothing the previous person left in this browser (a flow on the security
+        // page, a change waiting for "confirm it is you", a notice) carries over to whoever signs
+        // in now. The id is cycled when the password is accepted.
+        if let Some(old) = session.get::<String>(SESSION_FLOW_KEY).await.map_err(session_error)? {
+            let _ = state.sign_in.cancel(&old).await;
+        }
+        session.clear().await;
+        match state.sign_in.password(&client, &username, &password, remembered.as_deref()).await {
+            Ok(PasswordOutcome::SignedIn(user)) => {
+                set_notice(&session, None).await?;
+                sign_in_session(&session, &user).await
+            }
+            Ok(PasswordOutcome::SecondStep { flow_id, notice }) => {
+                // The password step is a step up: a new session id from here on.
+                session.cycle_id().await.map_err(session_error)?;
+                session.insert(SESSION_FLOW_KEY, flow_id).await.map_err(session_error)?;
+                set_notice(&session, notice).await
+            }
+            Err(e) => {
+                let login: String = username.chars().take(128).collect();
+                session
+                    .insert(crate::auth::SESSION_LOGIN_KEY, login)
+                    .await
+                    .map_err(session_error)?;
+                set_notice(&session, Some(e.notice())).await
+            }
+        }
+    }
+
+    /// Runs one step of the flow in the session and records what to tell the person.
+    pub async fn step<F, Fut>(run: F) -> Result<(), AppError>
+    where
+        F: FnOnce(crate::domain::sign_in::Client, String) -> Fut,
+        Fut: std::future::Future<Output = Result<Option<Notice>, SignInError>>,
+    {
+        let session = session().await?;
+        let Some(flow_id) = session.get::<String>(SESSION_FLOW_KEY).await.map_err(session_error)?
+        else {
+            return set_notice(&session, Some(Notice::error("sign_in.expired"))).await;
+        };
+        let client = client().await;
+        match run(client, flow_id).await {
+            Ok(notice) => set_notice(&session, notice).await,
+            Err(e) => {
+                if e == SignInError::FlowExpired {
+                    session.remove::<String>(SESSION_FLOW_KEY).await.map_err(session_error)?;
+                }
+                set_notice(&session, Some(e.notice())).await
+            }
+        }
+    }
+
+    pub async fn code(code: String, remember: bool) -> Result<(), AppError> {
+        let state = state();
+        let session = session().await?;
+        let Some(flow_id) = session.get::<String>(SESSION_FLOW_KEY).await.map_err(session_error)?
+        else {
+            return set_notice(&session, Some(Notice::error("sign_in.expired"))).await;
+        };
+        let client = client().await;
+        match state.sign_in.verify_code(&client, &flow_id, &code, remember).await {
+            Ok(StepOutcome::SignedIn { user, remember }) => {
+                if let Some(token) = remember {
+                    set_remember_cookie(&state, &token.0);
+                }
+                set_notice(&session, None).await?;
+                sign_in_session(&session, &user).await
+            }
+            Ok(StepOutcome::Continue(notice)) => set_notice(&session, notice).await,
+            Err(e) => {
+                if e == SignInError::FlowExpired {
+                    session.remove::<String>(SESSION_FLOW_KEY).await.map_err(session_error)?;
+                }
+                set_notice(&session, Some(e.notice())).await
+            }
+        }
+    }
+
+    fn set_remember_cookie(state: &crate::domain::AppState, token: &str) {
+        use tower_sessions::cookie::{Cookie, SameSite, time::Duration};
+        let days = i64::from(state.sign_in.settings().remember_browser_days);
+        let cookie =
+            Cookie::build((state.session_policy.remember_cookie.clone(), token.to_owned()))
+                .path("/")
+                .http_only(true)
+                .secure(state.session_policy.secure_cookies)
+                .same_site(SameSite::Lax)
+                .max_age(Duration::days(days))
+                .build();
+        crate::auth::set_cookie(&cookie);
+    }
+
+    pub async fn cancel() -> Result<(), AppError> {
+        let state = state();
+        let session = session().await?;
+        if let Some(flow_id) =
+            session.remove::<String>(SESSION_FLOW_KEY).await.map_err(session_error)?
+        {
+            state.sign_in.cancel(&flow_id).await.map_err(|_| AppError::unavailable())?;
+        }
+        set_notice(&session, None).await
+    }
+
+    pub async fn sign_out() -> Result<(), AppError> {
+        let state = state();
+        let session = session().await?;
+        if let Some(user) = current_user(&session).await? {
+            state.sign_in.sign_out(&client().await, &user).await;
+        }
+        // A new, empty session: nothing of the old one survives, not even its id.
+        session.flush().await.map_err(session_error)?;
+        set_notice(&session, Some(Notice::info("sign_in.signed_out"))).await?;
+        leptos_axum::redirect("/sign-in");
+        Ok(())
+    }
+}
+
+#[server(endpoint = "sign_in_view")]
+pub async fn load_sign_in() -> Result<SignInView, AppError> {
+    server::load().await
+}
+
+#[server(endpoint = "sign_in_password")]
+pub async fn submit_password(username: String, password: String) -> Result<(), AppError> {
+    server::password(username, password).await
+}
+
+#[server(endpoint = "sign_in_choose_phone")]
+pub async fn choose_phone(phone: usize) -> Result<(), AppError> {
+    let s = crate::auth::state();
+    server::step(|client, flow| async move { s.sign_in.choose_phone(&client, &flow, phone).await })
+        .await
+}
+
+#[server(endpoint = "sign_in_resend")]
+pub async fn resend_code() -> Result<(), AppError> {
+    let s = crate::auth::state();
+    server::step(|client, flow| async move { s.sign_in.resend(&client, &flow).await }).await
+}
+
+#[server(endpoint = "sign_in_another_phone")]
+pub async fn use_another_phone() -> Result<(), AppError> {
+    let s = crate::auth::state();
+    server::step(|client, flow| async move {
+        s.sign_in.use_another_phone(&client, &flow).await.map(|()| None)
+    })
+    .await
+}
+
+#[server(endpoint = "sign_in_code")]
+pub async fn submit_code(code: String, remember: Option<String>) -> Result<(), AppError> {
+    server::code(code, remember.is_some()).await
+}
+
+#[server(endpoint = "sign_in_enrol_number")]
+pub async fn submit_enrol_number(number: String) -> Result<(), AppError> {
+    let s = crate::auth::state();
+    server::step(
+        |client, flow| async move { s.sign_in.enrol_number(&client, &flow, &number).await },
+    )
+    .await
+}
+
+#[server(endpoint = "sign_in_change_number")]
+pub async fn change_number() -> Result<(), AppError> {
+    let s = crate::auth::state();
+    server::step(|client, flow| async move {
+        s.sign_in.change_number(&client, &flow).await.map(|()| None)
+    })
+    .await
+}
+
+#[server(endpoint = "sign_in_cancel")]
+pub async fn cancel_sign_in() -> Result<(), AppError> {
+    server::cancel().await
+}
+
+#[server(endpoint = "sign_out")]
+pub async fn sign_out() -> Result<(), AppError> {
+    server::sign_out().await
+}
