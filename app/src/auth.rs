@@ -9,8 +9,8 @@ use leptos::prelude::*;
 use tower_sessions::Session;
 
 use crate::domain::sessions::{Stamp, Verdict};
-use crate::domain::sign_in::{Authenticated, Client, Notice};
 use crate::domain::{AppState, now_ms};
+use crate::domain::{authenticated::Authenticated, client::Client, notice::Notice};
 use crate::error::AppError;
 
 /// The signed-in person.

@@ -13,9 +13,9 @@ use super::directory::{Directory, Person, UserId, Username};
 use super::phone::E164;
 use super::ports::Unavailable;
 use super::security::{AccountStore, PhoneSettings, TrustedBrowser};
-use super::sign_in::{Authenticated, Client, Notice, SignInStore};
 use super::texting::{NoticeFor, Texter};
 use super::verified::PhoneTrust;
+use super::{authenticated::Authenticated, client::Client, notice::Notice, sign_in::SignInStore};
 
 /// Which events to read from the trail. Empty fields do not filter.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

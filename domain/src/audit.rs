@@ -3,8 +3,8 @@
 
 use async_trait::async_trait;
 
+use super::client::Client;
 use super::ports::Unavailable;
-use super::sign_in::Client;
 
 /// One security event. `kind` is a stable dotted name (`sign_in.success`); `outcome` a short
 /// word (`accepted`, `rejected`, `sent`, …); `detail` never holds a secret or a full number.

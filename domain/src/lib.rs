@@ -26,9 +26,12 @@ macro_rules! unavailable_from {
 
 pub mod admin;
 pub mod audit;
+pub mod authenticated;
+pub mod client;
 pub mod client_ip;
 pub mod codes;
 pub mod directory;
+pub mod notice;
 pub mod phone;
 pub mod ports;
 pub mod security;
@@ -36,6 +39,7 @@ pub mod sessions;
 pub mod sign_in;
 pub mod sms;
 pub mod texting;
+pub mod tokens;
 pub mod verified;
 
 pub use ports::{DemoOutbox, DemoText, Probe, Unavailable};

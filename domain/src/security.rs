@@ -15,11 +15,16 @@ use super::codes::{CodeError, CodeHasher, Purpose, SendRequest};
 use super::directory::{Directory, PasswordCheck, Person, UserId};
 use super::phone::{E164, PhonePolicy};
 use super::ports::{ThrottleStore, Unavailable, VerifiedBy};
-use super::sign_in::{
-    Authenticated, Client, Notice, SignInStore, failure_detail, random_token, throttle,
-};
 use super::texting::{NoticeFor, TextOutcome, Texter};
 use super::verified::PhoneTrust;
+use super::{
+    authenticated::Authenticated,
+    client::Client,
+    notice::Notice,
+    sign_in::{SignInStore, throttle},
+    sms::failure_detail,
+    tokens::random_token,
+};
 
 /// A phone's metadata as stored (the number itself lives in the directory).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -16,9 +16,9 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::authenticated::Authenticated;
 use super::directory::{Directory, DirectoryError, UserId};
 use super::ports::{SessionGenerations, Unavailable};
-use super::sign_in::Authenticated;
 
 /// What a signed-in session remembers about its own validity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -116,6 +116,14 @@ impl SmsError {
 
 /// GSM 03.38's basic alphabet; the second string is its extension table (two septets each).
 /// For the catalog's test that every text is one segment.
+/// What the audit trail says of a text that was not sent: the masked number and Twilio's code.
+pub fn failure_detail(number: &E164, e: &SmsError) -> String {
+    match e.twilio_code() {
+        Some(code) => format!("{} twilio {code}", number.masked()),
+        None => format!("{} {}", number.masked(), e.message_id()),
+    }
+}
+
 #[cfg(test)]
 const GSM7_BASIC: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?\
     ¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";

@@ -9,8 +9,8 @@ use super::audit::{self, AuditLog};
 use super::codes::{CodeEngine, CodeError, OtpCode, Purpose, SendRequest};
 use super::directory::UserId;
 use super::phone::E164;
-use super::sign_in::{Authenticated, Client};
 use super::sms::{SmsError, SmsSender};
+use super::{authenticated::Authenticated, client::Client};
 use messages::{Lang, MessageId, t_in};
 
 /// What became of a text the limits allowed.

@@ -1,4 +1,4 @@
-//! The subcommands: `serve`, `migrate`, `check`, `print-config` (and `demo`, in devkit).
+//! The subcommands: `serve`, `migrate`, `check`, `print-config`, `send-test-sms`, `phones`.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -24,8 +24,6 @@ pub enum StartupError {
         #[source]
         source: std::io::Error,
     },
-    #[error("demo: {0}")]
-    Demo(String),
     #[error("sms: {0}")]
     Sms(String),
     #[error("phones: {0}")]
@@ -426,7 +424,7 @@ pub async fn phones_mark_verified(
     };
     let command = selection.command();
     let operator = std::env::var("USER").unwrap_or_else(|_| "unknown".to_owned());
-    let client = app::domain::sign_in::Client {
+    let client = app::domain::client::Client {
         ip: "local".to_owned(),
         user_agent: format!("{command} (run by {operator})"),
         now,

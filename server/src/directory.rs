@@ -1120,7 +1120,7 @@ impl Directory for LdapDirectory {
         // connection and bind work a real check does, and no real entry's lockout is touched.
         let dn = format!(
             "cn=latchkey-decoy-{},{}",
-            app::domain::sign_in::random_token(8),
+            app::domain::tokens::random_token(8),
             self.config().base_dn
         );
         let mut ldap = self.connect().await.map_err(|e| domain_error(e, "checking a password"))?;

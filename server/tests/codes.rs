@@ -488,12 +488,12 @@ mod texter {
 
     use super::*;
     use app::domain::audit::AuditLog;
+    use app::domain::client::Client;
     use app::domain::directory::UserId;
-    use app::domain::sign_in::Client;
     use app::domain::texting::{NoticeFor, Texter};
     use app::i18n::Lang;
+    use devkit::twilio_standin::{Fault, StandinAccount, TwilioStandin};
     use server::config::TwilioConfig;
-    use server::devkit::twilio_standin::{Fault, StandinAccount, TwilioStandin};
     use server::sms::TwilioSender;
 
     pub struct Setup {
@@ -598,8 +598,7 @@ async fn a_timed_out_text_still_counts_against_the_number_and_the_person(backend
     assert!(matches!(e, CodeError::RateLimited { limit: LimitKind::PerUser, .. }), "{e:?}");
     // The same for a 5xx, and for the number: three texts in ten minutes, whatever became of them.
     let s = texter::setup(backend, SendLimits { cooldown_secs: 0, ..default_limits() }).await;
-    s.standin
-        .fail_next(1, server::devkit::twilio_standin::Fault::Error { status: 500, code: 20500 });
+    s.standin.fail_next(1, devkit::twilio_standin::Fault::Error { status: 500, code: 20500 });
     assert!(matches!(texter::code(&s, "u2", &n, T0).await, Ok(TextOutcome::NotSent(_))));
     s.standin.fail_next(1, texter::stall());
     assert!(matches!(texter::code(&s, "u2", &n, T0 + 1).await, Ok(TextOutcome::NotSent(_))));

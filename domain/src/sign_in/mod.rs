@@ -14,88 +14,21 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 use super::audit::{self as audit, AuditLog};
+use super::authenticated::{AuthMethod, Authenticated};
+use super::client::{Client, describe_browser};
 use super::codes::{CodeError, CodeHasher, Purpose, SendRequest};
 use super::directory::{Directory, PasswordCheck, Person, UserId, Username};
+use super::notice::Notice;
 use super::phone::{E164, PhonePolicy};
 use super::ports::VerifiedBy;
 use super::ports::{ThrottleStore, Unavailable};
+use super::sms::failure_detail;
 use super::texting::{TextOutcome, Texter};
+use super::tokens::random_token;
 use super::verified::PhoneTrust;
 use flow::{Event, Facts, Start, State};
 use messages::MessageId;
 use throttle::ThrottleRules;
-
-/// How the person proved who they are, for the session and later "recent sign-in" checks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AuthMethod {
-    Password,
-    PasswordAndSms,
-    PasswordAndRememberedBrowser,
-    /// The password, then a code to a number the person gave during this sign-in (policy
-    /// `required`, no phone yet): the code proves the new phone, not that the person is who
-    /// they say — no factor they had before was used.
-    PasswordAndNewPhone,
-}
-
-impl AuthMethod {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AuthMethod::Password => "password",
-            AuthMethod::PasswordAndSms => "password_and_sms",
-            AuthMethod::PasswordAndRememberedBrowser => "password_and_remembered_browser",
-            AuthMethod::PasswordAndNewPhone => "password_and_new_phone",
-        }
-    }
-}
-
-/// A signed-in person, as the session keeps them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Authenticated {
-    pub user_id: UserId,
-    pub login: String,
-    pub display_name: String,
-    pub is_admin: bool,
-    pub method: AuthMethod,
-    /// Unix seconds of the last time the person proved who they are (password, code).
-    pub authenticated_at: i64,
-    /// Unix seconds the session was signed in (for the absolute timeout).
-    pub signed_in_at: i64,
-}
-
-/// Who is asking: for limits and the audit trail.
-#[derive(Debug, Clone)]
-pub struct Client {
-    pub ip: String,
-    pub user_agent: String,
-    /// Unix seconds.
-    pub now: i64,
-    /// The language of the page: texts sent for this request are written in it.
-    pub lang: messages::Lang,
-}
-
-/// Something to tell the person, by message id.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Notice {
-    pub id: String,
-    pub retry_after: Option<i64>,
-    /// False for good news ("code sent"), true for problems.
-    pub error: bool,
-}
-
-impl Notice {
-    pub fn error(id: MessageId) -> Self {
-        Self { id: id.to_owned(), retry_after: None, error: true }
-    }
-
-    pub fn info(id: MessageId) -> Self {
-        Self { id: id.to_owned(), retry_after: None, error: false }
-    }
-
-    pub fn wait(id: MessageId, retry_after: i64) -> Self {
-        Self { id: id.to_owned(), retry_after: Some(retry_after.max(1)), error: true }
-    }
-}
 
 /// The person as the flow remembers them between steps.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -991,80 +924,9 @@ impl SignInService {
     }
 }
 
-/// What the audit trail says of a text that was not sent: the masked number and Twilio's code.
-pub fn failure_detail(number: &E164, e: &super::sms::SmsError) -> String {
-    match e.twilio_code() {
-        Some(code) => format!("{} twilio {code}", number.masked()),
-        None => format!("{} {}", number.masked(), e.message_id()),
-    }
-}
-
-/// A URL-safe random token of `bytes` random bytes (hex), from the OS.
-pub fn random_token(bytes: usize) -> String {
-    use rand::TryRngCore;
-    let mut buf = vec![0u8; bytes];
-    rand::rngs::OsRng
-        .try_fill_bytes(&mut buf)
-        .unwrap_or_else(|e| panic!("the OS has no randomness: {e}"));
-    hex::encode(buf)
-}
-
-/// "Chrome on Linux" from a User-Agent: enough for a person to recognise a browser in a list,
-/// without storing the whole fingerprint-friendly string.
-pub fn describe_browser(user_agent: &str) -> String {
-    let ua = user_agent;
-    let browser = if ua.contains("Edg/") {
-        "Edge"
-    } else if ua.contains("OPR/") {
-        "Opera"
-    } else if ua.contains("Firefox/") {
-        "Firefox"
-    } else if ua.contains("Chrome/") || ua.contains("Chromium/") || ua.contains("HeadlessChrome/") {
-        "Chrome"
-    } else if ua.contains("Safari/") {
-        "Safari"
-    } else {
-        "A browser"
-    };
-    let os = if ua.contains("Android") {
-        "Android"
-    } else if ua.contains("iPhone") || ua.contains("iPad") {
-        "iOS"
-    } else if ua.contains("Windows") {
-        "Windows"
-    } else if ua.contains("Mac OS X") || ua.contains("Macintosh") {
-        "macOS"
-    } else if ua.contains("Linux") || ua.contains("X11") {
-        "Linux"
-    } else {
-        "an unknown system"
-    };
-    format!("{browser} on {os}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn browsers_are_described_briefly() {
-        let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36";
-        assert_eq!(describe_browser(chrome), "Chrome on Linux");
-        let safari = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1";
-        assert_eq!(describe_browser(safari), "Safari on iOS");
-        let firefox =
-            "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0";
-        assert_eq!(describe_browser(firefox), "Firefox on Windows");
-        assert_eq!(describe_browser(""), "A browser on an unknown system");
-    }
-
-    #[test]
-    fn tokens_are_random_hex() {
-        let a = random_token(16);
-        assert_eq!(a.len(), 32);
-        assert!(a.bytes().all(|b| b.is_ascii_hexdigit()));
-        assert_ne!(a, random_token(16));
-    }
 
     #[test]
     fn every_error_maps_to_a_catalog_message() {

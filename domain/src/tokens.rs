@@ -1,0 +1,24 @@
+//! Random tokens (flow ids, remembered-browser ids and secrets) from the operating system.
+
+/// A URL-safe random token of `bytes` random bytes (hex), from the OS.
+pub fn random_token(bytes: usize) -> String {
+    use rand::TryRngCore;
+    let mut buf = vec![0u8; bytes];
+    rand::rngs::OsRng
+        .try_fill_bytes(&mut buf)
+        .unwrap_or_else(|e| panic!("the OS has no randomness: {e}"));
+    hex::encode(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_random_hex() {
+        let a = random_token(16);
+        assert_eq!(a.len(), 32);
+        assert!(a.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_ne!(a, random_token(16));
+    }
+}
