@@ -1,0 +1,584 @@
+//! The security page's wire types and server functions: each runs one change for the signed-in
+//! person through the security service and stores its outcome (a notice, the flow in progress,
+//! a removal to confirm) in the session for the view to show.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+use crate::pages::sign_in::NoticeView;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhoneItem {
+    pub key: String,
+    pub label: String,
+    pub masked: String,
+    pub named: bool,
+    pub preferred: bool,
+    pub added_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+    /// Latchkey proved it; an unverified number is shown as such, with a way to verify it.
+    pub verified: bool,
+    /// It may receive sign-in codes (verified, or the directory is trusted).
+    pub usable: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BrowserItem {
+    pub id: String,
+    pub description: String,
+    pub created_at: i64,
+    pub last_used_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivityItem {
+    pub at: i64,
+    pub text: String,
+    pub ip: String,
+}
+
+/// The small flow in progress on the page, if any.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FlowStep {
+    AddNumber,
+    ReauthPassword,
+    /// A code was sent to `phone`; `adding`: it is the new phone being added; `verifying`: it
+    /// is a number in the directory being proved.
+    Code {
+        phone: String,
+        adding: bool,
+        verifying: bool,
+        resend_in: i64,
+    },
+    SendFailed {
+        phone: String,
+        adding: bool,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemovalItem {
+    pub key: String,
+    pub label: String,
+    pub turns_off_two_factor: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecurityView {
+    pub signed_in: bool,
+    pub two_factor_on: bool,
+    pub policy_required: bool,
+    pub min_phones: u32,
+    pub phones: Vec<PhoneItem>,
+    pub browsers: Vec<BrowserItem>,
+    pub activity: Vec<ActivityItem>,
+    pub older_than: Option<i64>,
+    pub flow: Option<FlowStep>,
+    pub removal: Option<RemovalItem>,
+    /// (ISO region, calling code), the default first.
+    pub regions: Vec<(String, u16)>,
+    pub notice: Option<NoticeView>,
+    pub code_length: u8,
+}
+
+#[cfg(feature = "ssr")]
+mod server {
+    use serde::{Deserialize, Serialize};
+    use tower_sessions::Session;
+
+    use super::*;
+    use crate::i18n::t;
+    use crate::auth::{
+        SESSION_AUTH_KEY, client, current_user, session, session_error, set_notice, state,
+        take_notice,
+    };
+    use crate::domain::security::{Flow, FlowKind, SecurityError, Step};
+    use crate::domain::{authenticated::Authenticated, client::Client, notice::Notice};
+
+    const FLOW_KEY: &str = "latchkey.security.flow";
+    const REMOVAL_KEY: &str = "latchkey.security.removal";
+    const THEN_KEY: &str = "latchkey.security.then";
+
+    /// What to do once the person has confirmed it is them.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub enum Then {
+        AddPhone,
+        RemovePhone(String),
+        TwoFactorOff,
+        /// Verify the phone with this key.
+        VerifyPhone(String),
+    }
+
+    pub struct Ctx {
+        pub session: Session,
+        pub client: Client,
+        pub user: Authenticated,
+    }
+
+    pub async fn load(older_than: Option<i64>) -> Result<SecurityView, AppError> {
+        let state = state();
+        let session = session().await?;
+        // Read now, removed only once the page could be built: a notice is not lost to an
+        // outage that stops the page from rendering.
+        let notice: Option<crate::domain::notice::Notice> =
+            session.get(crate::auth::SESSION_NOTICE_KEY).await.map_err(session_error)?;
+        let notice = notice.map(crate::pages::sign_in::notice_view);
+        let Some(user) = current_user(&session).await? else {
+            take_notice(&session).await?;
+            return Ok(SecurityView {
+                signed_in: false,
+                two_factor_on: false,
+                policy_required: false,
+                min_phones: 0,
+                phones: vec![],
+                browsers: vec![],
+                activity: vec![],
+                older_than: None,
+                flow: None,
+                removal: None,
+                regions: vec![],
+                notice,
+                code_length: 6,
+            });
+        };
+        let now = crate::auth::now_secs();
+        let security = &state.security;
+        let overview = security.overview(&user, now, older_than).await.map_err(|e| {
+            tracing::warn!(error = %e, "security page could not be read");
+            AppError::unavailable()
+        })?;
+        take_notice(&session).await?;
+        let flow: Option<Flow> = session.get(FLOW_KEY).await.map_err(session_error)?;
+        let resend_in = |f: &Flow| {
+            f.last_sent_at
+                .map(|at| (at + security.settings().resend_after_secs - now).max(0))
+                .unwrap_or(0)
+        };
+        let flow_step = flow.as_ref().and_then(|f| {
+            let adding = f.kind == FlowKind::AddPhone;
+            let verifying = f.kind == FlowKind::VerifyPhone;
+            Some(match &f.step {
+                // A verification is kept only once its text went out.
+                Step::EnterNumber if verifying => return None,
+                Step::EnterNumber => FlowStep::AddNumber,
+                Step::Password => FlowStep::ReauthPassword,
+                Step::CodeSent { number } => FlowStep::Code {
+                    phone: number.masked(),
+                    adding,
+                    verifying,
+                    resend_in: resend_in(f),
+                },
+                Step::SendFailed { number } => {
+                    FlowStep::SendFailed { phone: number.masked(), adding }
+                }
+            })
+        });
+        let removal: Option<crate::domain::security::RemovalPlan> =
+            session.get(REMOVAL_KEY).await.map_err(session_error)?;
+        Ok(SecurityView {
+            signed_in: true,
+            two_factor_on: overview.two_factor_on,
+            policy_required: overview.policy_required,
+            min_phones: overview.min_phones,
+            phones: overview
+                .phones
+                .into_iter()
+                .map(|p| PhoneItem {
+                    label: p.nickname.clone().unwrap_or_else(|| t("security.unnamed").to_owned()),
+                    named: p.nickname.is_some(),
+                    key: p.key,
+                    masked: p.masked,
+                    preferred: p.preferred,
+                    added_at: p.added_at,
+                    last_used_at: p.last_used_at,
+                    verified: p.verified,
+                    usable: p.usable,
+                })
+                .collect(),
+            browsers: overview
+                .browsers
+                .into_iter()
+                .map(|b| BrowserItem {
+                    id: b.id,
+                    description: b.description,
+                    created_at: b.created_at,
+                    last_used_at: b.last_used_at,
+                })
+                .collect(),
+            activity: overview
+                .activity
+                .into_iter()
+                .map(|e| ActivityItem {
+                    at: e.at,
+                    text: crate::i18n::activity(&e.kind, &e.outcome),
+                    ip: e.client_ip,
+                })
+                .collect(),
+            older_than: overview.older_than,
+            flow: flow_step,
+            removal: removal.map(|r| RemovalItem {
+                key: r.key,
+                label: r.label,
+                turns_off_two_factor: r.turns_off_two_factor,
+            }),
+            regions: security.picker(),
+            notice,
+            code_length: security.code_length(),
+        })
+    }
+
+    /// Runs an action for the signed-in person and stores its outcome as the page's notice. A
+    /// change that needs a recent sign-in starts "confirm it's you" and remembers `then`.
+    pub async fn act<F, Fut>(then: Option<Then>, run: F) -> Result<(), AppError>
+    where
+        F: FnOnce(Ctx) -> Fut,
+        Fut: std::future::Future<Output = Result<Option<Notice>, SecurityError>>,
+    {
+        let session = session().await?;
+        let Some(user) = current_user(&session).await? else {
+            set_notice(&session, Some(Notice::error("security.sign_in_first"))).await?;
+            leptos_axum::redirect("/sign-in");
+            return Ok(());
+        };
+        let client = client().await;
+        let ctx = Ctx { session: session.clone(), client, user };
+        match run(ctx).await {
+            Ok(notice) => set_notice(&session, notice).await,
+            Err(SecurityError::ReauthRequired) => {
+                session
+                    .insert(FLOW_KEY, Flow::new(FlowKind::Reauth))
+                    .await
+                    .map_err(session_error)?;
+                match then {
+                    Some(then) => session.insert(THEN_KEY, then).await.map_err(session_error)?,
+                    None => {
+                        session.remove::<Then>(THEN_KEY).await.map_err(session_error)?;
+                    }
+                }
+                set_notice(&session, Some(SecurityError::ReauthRequired.notice())).await
+            }
+            Err(e) => set_notice(&session, Some(e.notice())).await,
+        }
+    }
+
+    pub async fn flow(session: &Session) -> Result<Option<Flow>, SecurityError> {
+        session.get(FLOW_KEY).await.map_err(|e| {
+            tracing::error!(error = %e, "session store failed");
+            SecurityError::Unavailable
+        })
+    }
+
+    pub async fn save_flow(session: &Session, flow: Option<&Flow>) -> Result<(), SecurityError> {
+        let result = match flow {
+            Some(f) => session.insert(FLOW_KEY, f).await,
+            None => session.remove::<Flow>(FLOW_KEY).await.map(|_| ()),
+        };
+        result.map_err(|e| {
+            tracing::error!(error = %e, "session store failed");
+            SecurityError::Unavailable
+        })
+    }
+
+    pub async fn set_removal(
+        session: &Session,
+        plan: Option<&crate::domain::security::RemovalPlan>,
+    ) -> Result<(), SecurityError> {
+        let result = match plan {
+            Some(p) => session.insert(REMOVAL_KEY, p).await,
+            None => session
+                .remove::<crate::domain::security::RemovalPlan>(REMOVAL_KEY)
+                .await
+                .map(|_| ()),
+        };
+        result.map_err(|_| SecurityError::Unavailable)
+    }
+
+    /// After an action of this session ended the person's other sessions (a phone removed,
+    /// 2-step sign-in off): this one stays signed in.
+    pub async fn keep_signed_in(ctx: &Ctx) -> Result<(), SecurityError> {
+        crate::auth::keep_signed_in(&ctx.session, &ctx.user)
+            .await
+            .map_err(|_| SecurityError::Unavailable)
+    }
+
+    /// The person proved who they are again: the session says so (new id: a step up), then
+    /// what they were doing continues.
+    pub async fn reauthenticated(ctx: &Ctx) -> Result<Option<Notice>, SecurityError> {
+        let mut user = ctx.user.clone();
+        user.authenticated_at = ctx.client.now;
+        let fail = |_| SecurityError::Unavailable;
+        ctx.session.cycle_id().await.map_err(fail)?;
+        ctx.session.insert(SESSION_AUTH_KEY, &user).await.map_err(fail)?;
+        save_flow(&ctx.session, None).await?;
+        let then: Option<Then> = ctx.session.remove(THEN_KEY).await.map_err(fail)?;
+        let security = &state().security;
+        match then {
+            Some(Then::AddPhone) => {
+                save_flow(&ctx.session, Some(&Flow::new(FlowKind::AddPhone))).await?;
+                Ok(Some(Notice::info("security.reauth_done")))
+            }
+            Some(Then::RemovePhone(key)) => {
+                let plan = security.plan_removal(&ctx.client, &user, &key).await?;
+                set_removal(&ctx.session, Some(&plan)).await?;
+                Ok(Some(Notice::info("security.reauth_done")))
+            }
+            Some(Then::TwoFactorOff) => {
+                let notice = security.set_two_factor(&ctx.client, &user, false).await?;
+                keep_signed_in(ctx).await?;
+                Ok(Some(notice))
+            }
+            Some(Then::VerifyPhone(key)) => verify_start(ctx, &user, &key).await,
+            None => Ok(Some(Notice::info("security.reauth_done"))),
+        }
+    }
+
+    /// Texts a code to the person's unverified phone `key` and keeps the verification in the
+    /// session.
+    pub async fn verify_start(
+        ctx: &Ctx,
+        user: &Authenticated,
+        key: &str,
+    ) -> Result<Option<Notice>, SecurityError> {
+        let mut flow = None;
+        let result = state().security.verify_start(&ctx.client, user, &mut flow, key).await;
+        if flow.is_some() {
+            set_removal(&ctx.session, None).await?;
+            save_flow(&ctx.session, flow.as_ref()).await?;
+        }
+        result.map(Some)
+    }
+}
+
+#[server(endpoint = "security_view")]
+pub async fn load_security(older_than: Option<i64>) -> Result<SecurityView, AppError> {
+    server::load(older_than).await
+}
+
+#[server(endpoint = "security_add_start")]
+pub async fn add_phone_start() -> Result<(), AppError> {
+    use crate::domain::security::{Flow, FlowKind, SecurityError};
+    server::act(Some(server::Then::AddPhone), |ctx| async move {
+        if !crate::auth::state().security.is_recent(&ctx.user, ctx.client.now) {
+            return Err(SecurityError::ReauthRequired);
+        }
+        server::save_flow(&ctx.session, Some(&Flow::new(FlowKind::AddPhone))).await?;
+        Ok(None)
+    })
+    .await
+}
+
+#[server(endpoint = "security_add_number")]
+pub async fn add_phone_number(number: String, region: String) -> Result<(), AppError> {
+    use crate::domain::security::SecurityError;
+    server::act(Some(server::Then::AddPhone), |ctx| async move {
+        let mut flow = server::flow(&ctx.session).await?.ok_or(SecurityError::OutOfOrder)?;
+        let result = crate::auth::state()
+            .security
+            .add_number(&ctx.client, &ctx.user, &mut flow, &number, &region)
+            .await;
+        server::save_flow(&ctx.session, Some(&flow)).await?;
+        result.map(Some)
+    })
+    .await
+}
+
+#[server(endpoint = "security_add_verify")]
+pub async fn add_phone_verify(code: String, nickname: Option<String>) -> Result<(), AppError> {
+    use crate::domain::security::SecurityError;
+    server::act(None, |ctx| async move {
+        let mut flow = server::flow(&ctx.session).await?.ok_or(SecurityError::OutOfOrder)?;
+        let nickname = nickname.unwrap_or_default();
+        let notice = crate::auth::state()
+            .security
+            .add_verify(&ctx.client, &ctx.user, &mut flow, &code, &nickname)
+            .await?;
+        server::save_flow(&ctx.session, None).await?;
+        Ok(Some(notice))
+    })
+    .await
+}
+
+/// "Verify" on a number the directory holds but Latchkey never proved: a code is texted to it.
+#[server(endpoint = "security_verify_start")]
+pub async fn verify_phone_start(key: String) -> Result<(), AppError> {
+    use crate::domain::security::SecurityError;
+    server::act(Some(server::Then::VerifyPhone(key.clone())), |ctx| async move {
+        if !crate::auth::state().security.is_recent(&ctx.user, ctx.client.now) {
+            return Err(SecurityError::ReauthRequired);
+        }
+        server::verify_start(&ctx, &ctx.user, &key).await
+    })
+    .await
+}
+
+#[server(endpoint = "security_verify_code")]
+pub async fn verify_phone_code(code: String) -> Result<(), AppError> {
+    use crate::domain::security::SecurityError;
+    server::act(None, |ctx| async move {
+        let mut flow = server::flow(&ctx.session).await?.ok_or(SecurityError::OutOfOrder)?;
+        let notice = crate::auth::state()
+            .security
+            .verify_finish(&ctx.client, &ctx.user, &mut flow, &code)
+            .await?;
+        server::save_flow(&ctx.session, None).await?;
+        Ok(Some(notice))
+    })
+    .await
+}
+
+#[server(endpoint = "security_resend")]
+pub async fn security_resend() -> Result<(), AppError> {
+    use crate::domain::security::SecurityError;
+    server::act(None, |ctx| async move {
+        let mut flow = server::flow(&ctx.session).await?.ok_or(SecurityError::OutOfOrder)?;
+        let result = crate::auth::state().security.resend(&ctx.client, &ctx.user, &mut flow).await;
+        server::save_flow(&ctx.session, Some(&flow)).await?;
+        result.map(Some)
+    })
+    .await
+}
+
+#[server(endpoint = "security_change_number")]
+pub async fn security_change_number() -> Result<(), AppError> {
+    use crate::domain::security::SecurityError;
+    server::act(None, |ctx| async move {
+        let mut flow = server::flow(&ctx.session).await?.ok_or(SecurityError::OutOfOrder)?;
+        crate::auth::state().security.change_number(&mut flow)?;
+        server::save_flow(&ctx.session, Some(&flow)).await?;
+        Ok(None)
+    })
+    .await
+}
+
+/// Abandons whatever flow or confirmation is open. Nothing was written yet, so nothing is undone.
+#[server(endpoint = "security_cancel")]
+pub async fn security_cancel() -> Result<(), AppError> {
+    server::act(None, |ctx| async move {
+        server::save_flow(&ctx.session, None).await?;
+        server::set_removal(&ctx.session, None).await?;
+        Ok(None)
+    })
+    .await
+}
+
+#[server(endpoint = "security_reauth_password")]
+pub async fn reauth_password(password: String) -> Result<(), AppError> {
+    use crate::domain::security::SecurityError;
+    server::act(None, |ctx| async move {
+        let mut flow = server::flow(&ctx.session).await?.ok_or(SecurityError::OutOfOrder)?;
+        let password = secrecy::SecretString::from(password);
+        let result = crate::auth::state()
+            .security
+            .reauth_password(&ctx.client, &ctx.user, &mut flow, &password)
+            .await;
+        match result {
+            Ok((true, _)) => server::reauthenticated(&ctx).await,
+            Ok((false, notice)) => {
+                server::save_flow(&ctx.session, Some(&flow)).await?;
+                Ok(notice)
+            }
+            Err(e) => Err(e),
+        }
+    })
+    .await
+}
+
+#[server(endpoint = "security_reauth_code")]
+pub async fn reauth_code(code: String) -> Result<(), AppError> {
+    use crate::domain::security::SecurityError;
+    server::act(None, |ctx| async move {
+        let mut flow = server::flow(&ctx.session).await?.ok_or(SecurityError::OutOfOrder)?;
+        crate::auth::state().security.reauth_code(&ctx.client, &ctx.user, &mut flow, &code).await?;
+        server::reauthenticated(&ctx).await
+    })
+    .await
+}
+
+#[server(endpoint = "security_rename")]
+pub async fn rename_phone(key: String, nickname: String) -> Result<(), AppError> {
+    server::act(None, |ctx| async move {
+        crate::auth::state()
+            .security
+            .rename(&ctx.client, &ctx.user, &key, &nickname)
+            .await
+            .map(Some)
+    })
+    .await
+}
+
+#[server(endpoint = "security_prefer")]
+pub async fn prefer_phone(key: String) -> Result<(), AppError> {
+    server::act(None, |ctx| async move {
+        crate::auth::state().security.prefer(&ctx.client, &ctx.user, &key).await.map(Some)
+    })
+    .await
+}
+
+/// First click: what removing would do, for the person to confirm.
+#[server(endpoint = "security_remove")]
+pub async fn remove_phone(key: String) -> Result<(), AppError> {
+    server::act(Some(server::Then::RemovePhone(key.clone())), |ctx| async move {
+        let plan = crate::auth::state().security.plan_removal(&ctx.client, &ctx.user, &key).await?;
+        server::set_removal(&ctx.session, Some(&plan)).await?;
+        Ok(None)
+    })
+    .await
+}
+
+#[server(endpoint = "security_remove_confirm")]
+pub async fn remove_phone_confirm(key: String) -> Result<(), AppError> {
+    server::act(Some(server::Then::RemovePhone(key.clone())), |ctx| async move {
+        let result = crate::auth::state().security.remove(&ctx.client, &ctx.user, &key).await;
+        server::set_removal(&ctx.session, None).await?;
+        let notice = result?;
+        server::keep_signed_in(&ctx).await?;
+        Ok(Some(notice))
+    })
+    .await
+}
+
+#[server(endpoint = "security_two_factor")]
+pub async fn set_two_factor(on: String) -> Result<(), AppError> {
+    let on = on == "on";
+    let then = (!on).then_some(server::Then::TwoFactorOff);
+    server::act(then, |ctx| async move {
+        let notice =
+            crate::auth::state().security.set_two_factor(&ctx.client, &ctx.user, on).await?;
+        if !on {
+            server::keep_signed_in(&ctx).await?;
+        }
+        Ok(Some(notice))
+    })
+    .await
+}
+
+/// "Sign out of all other browsers": every other session of the person ends at its next
+/// request; this one is stamped with the new generation and stays signed in.
+#[server(endpoint = "security_sign_out_others")]
+pub async fn sign_out_others() -> Result<(), AppError> {
+    use crate::domain::security::SecurityError;
+    server::act(None, |ctx| async move {
+        let generation =
+            crate::auth::state().security.sign_out_others(&ctx.client, &ctx.user).await?;
+        let stamp = crate::domain::sessions::Stamp { generation, checked_at: ctx.client.now };
+        crate::auth::stamp_session(&ctx.session, stamp)
+            .await
+            .map_err(|_| SecurityError::Unavailable)?;
+        Ok(Some(crate::domain::notice::Notice::info("security.sessions.signed_out_others")))
+    })
+    .await
+}
+
+/// One remembered browser (`id`), or all of them (no `id`).
+#[server(endpoint = "security_forget_browser")]
+pub async fn forget_browser(id: Option<String>) -> Result<(), AppError> {
+    server::act(None, |ctx| async move {
+        crate::auth::state()
+            .security
+            .forget_browsers(&ctx.client, &ctx.user, id.as_deref())
+            .await
+            .map(Some)
+    })
+    .await
+}
