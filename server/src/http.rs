@@ -7,9 +7,9 @@ use app::domain::AppState;
 use app::i18n::t;
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use axum::middleware::{self, Next};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
 use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
@@ -18,19 +18,20 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
-use tower_sessions::cookie::SameSite;
-use tower_sessions::{Expiry, SessionManagerLayer};
 
 use crate::config::Config;
 use crate::db::Db;
 use crate::directory::LdapDirectory;
 use crate::metrics::Metrics;
 use crate::services::Services;
+use middleware::{
+    body_deadline, cross_site, panic_page, security_headers, session, turns, unreadable_400,
+};
 
-mod read_body;
+mod middleware;
 mod readiness;
 
-pub use read_body::BODY_DEADLINE;
+pub use middleware::body_deadline::BODY_DEADLINE;
 pub use readiness::READINESS_CACHE;
 
 /// Builds the whole application. Tests call this and drive it with `oneshot` or a real socket.
@@ -60,6 +61,20 @@ pub fn build_app(config: &Config, db: Db, directory: LdapDirectory) -> Result<Ro
         );
     }
 
+    // The layers, as a request meets them (the last `.layer` is the outermost):
+    //  1. catch-panic: a panic becomes a plain 500 page (`middleware/panic_page.rs`);
+    //  2. trace: a span per request;
+    //  3. timeout: 503 after `REQUEST_TIMEOUT`;
+    //  4. body limit: `server.max_body_bytes`, 413 beyond;
+    //  5. body deadline: the whole body read within `BODY_DEADLINE`, 408 otherwise
+    //     (`middleware/body_deadline.rs`);
+    //  6. turns: at most `server.max_concurrent_requests` pages at once (`middleware/turns.rs`);
+    //  7. security headers on the answer (`middleware/security_headers.rs`);
+    //  8. cross-site refusal: 403 for state changes from another origin (`middleware/cross_site.rs`);
+    //  9. the session cookie (`middleware/session.rs`);
+    // 10. unreadable server-function arguments answer 400 (`middleware/unreadable_400.rs`);
+    // then the routes: health, readiness, audit export, logo, metrics, the app's pages and server
+    // functions, and static files with the 404 page as fallback.
     Ok(Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(move || async move { readiness.answer().await }))
@@ -79,22 +94,25 @@ pub fn build_app(config: &Config, db: Db, directory: LdapDirectory) -> Result<Ro
         )
         .leptos_routes_with_context(&state, routes, || {}, shell)
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
-        .layer(middleware::from_fn(unreadable_requests_are_400))
-        .layer(session_layer(config, &db))
-        .layer(middleware::from_fn_with_state(Arc::new(public_origin(config)), refuse_cross_site))
-        .layer(middleware::from_fn_with_state(config.is_https(), security_headers))
-        .layer(middleware::from_fn_with_state(
+        .layer(from_fn(unreadable_400::unreadable_requests_are_400))
+        .layer(session::session_layer(config, &db))
+        .layer(from_fn_with_state(
+            Arc::new(cross_site::public_origin(config)),
+            cross_site::refuse_cross_site,
+        ))
+        .layer(from_fn_with_state(config.is_https(), security_headers::security_headers))
+        .layer(from_fn_with_state(
             Arc::new(tokio::sync::Semaphore::new(config.server.max_concurrent_requests)),
-            take_a_turn,
+            turns::take_a_turn,
         ))
         // Inside the body limit, outside the turns: a slow body holds no turn.
-        .layer(middleware::from_fn(read_body::read_body_in_time))
+        .layer(from_fn(body_deadline::read_body_in_time))
         .layer(RequestBodyLimitLayer::new(config.server.max_body_bytes))
         // Nothing may hold a connection forever: every dependency has its own, shorter timeout,
         // so this only catches a bug (a render that never completes) and says so.
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT))
         .layer(TraceLayer::new_for_http())
-        .layer(CatchPanicLayer::custom(internal_error_page))
+        .layer(CatchPanicLayer::custom(panic_page::internal_error_page))
         .with_state(state))
 }
 
@@ -108,163 +126,6 @@ const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 fn route_list() -> Vec<AxumRouteListing> {
     static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
     ROUTES.get_or_init(|| generate_route_list(app::App)).clone()
-}
-
-/// A bug must not reach a person as a dropped connection: log it, answer a plain 500 page.
-fn internal_error_page(panic: Box<dyn std::any::Any + Send + 'static>) -> Response<Body> {
-    let detail = panic
-        .downcast_ref::<String>()
-        .map(String::as_str)
-        .or_else(|| panic.downcast_ref::<&str>().copied())
-        .unwrap_or("(no message)");
-    tracing::error!(panic = detail, "a request handler panicked");
-    let mut response = (
-        StatusCode::INTERNAL_SERVER_ERROR,
-        axum::response::Html(format!(
-            "<!DOCTYPE html><html lang=\"en\"><meta charset=\"utf-8\"><title>{title}</title>\
-             <body style=\"font-family:system-ui;max-width:40rem;margin:4rem auto;padding:0 1rem\">\
-             <h1>{title}</h1><p>{text}</p><p><a href=\"/\">{back}</a></p></body></html>",
-            title = t("error.title"),
-            text = t("error.internal"),
-            back = t("not_found.back"),
-        )),
-    )
-        .into_response();
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
-}
-
-fn session_layer(config: &Config, db: &Db) -> SessionManagerLayer<crate::db::SqlSessionStore> {
-    let https = config.is_https();
-    // `__Host-` makes the browser refuse the cookie unless it is Secure, host-only and for
-    // path `/`: nobody on a sibling subdomain can plant or read it.
-    let name = if https { "__Host-latchkey" } else { "latchkey" };
-    let idle = time::Duration::seconds(
-        i64::try_from(config.security.session_idle_timeout_secs).unwrap_or(i64::MAX),
-    );
-    SessionManagerLayer::new(db.session_store())
-        .with_name(name)
-        .with_http_only(true)
-        .with_secure(https)
-        .with_same_site(SameSite::Lax)
-        .with_path("/")
-        .with_expiry(Expiry::OnInactivity(idle))
-}
-
-/// `scheme://host[:port]` of the configured public URL.
-fn public_origin(config: &Config) -> String {
-    url::Url::parse(&config.server.public_url)
-        .map(|u| u.origin().ascii_serialization())
-        .unwrap_or_default()
-}
-
-/// At most `server.max_concurrent_requests` pages and server functions at once; the rest wait
-/// their turn (the semaphore is first come, first served) within the request timeout. More
-/// renders in flight than that add no throughput on a few cores, only memory (each holds its
-/// page, its session and its connections) and tail latency. Health checks, metrics and static
-/// files never queue behind pages.
-async fn take_a_turn(
-    State(turns): State<Arc<tokio::sync::Semaphore>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let path = request.uri().path();
-    if ["/healthz", "/readyz", "/metrics", app::domain::LOGO_PATH].contains(&path)
-        || path.starts_with("/pkg/")
-    {
-        return next.run(request).await;
-    }
-    // `Err` only for a closed semaphore, which this never is.
-    let _turn = turns.acquire().await.ok();
-    next.run(request).await
-}
-
-/// server_fn answers every error 500; a request whose arguments could not be read is the
-/// caller's fault, so say 400 (the body, a JSON `AppError`, names it).
-async fn unreadable_requests_are_400(request: Request, next: Next) -> Response {
-    let is_api = request.uri().path().starts_with("/api/");
-    let response = next.run(request).await;
-    if !is_api || response.status() != StatusCode::INTERNAL_SERVER_ERROR {
-        return response;
-    }
-    let (mut parts, body) = response.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
-        return (StatusCode::INTERNAL_SERVER_ERROR, t("error.internal")).into_response();
-    };
-    let marker = format!("\"{}\"", app::error::BAD_REQUEST);
-    if bytes.windows(marker.len()).any(|w| w == marker.as_bytes()) {
-        parts.status = StatusCode::BAD_REQUEST;
-    }
-    Response::from_parts(parts, Body::from(bytes))
-}
-
-/// CSRF defence for every state-changing request: browsers say where a request comes from
-/// (`Sec-Fetch-Site`, else `Origin`); anything not from our own origin is refused. Requests
-/// with neither header do not come from a browser page, so they cannot carry a victim's cookie
-/// on an attacker's behalf.
-async fn refuse_cross_site(
-    State(origin): State<Arc<String>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    if is_safe_method(request.method()) || is_same_origin(request.headers(), &origin) {
-        return next.run(request).await;
-    }
-    tracing::warn!(
-        method = %request.method(),
-        path = %request.uri().path(),
-        "refused a cross-site request"
-    );
-    (StatusCode::FORBIDDEN, "Cross-site request refused.").into_response()
-}
-
-fn is_safe_method(method: &Method) -> bool {
-    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
-}
-
-fn is_same_origin(headers: &HeaderMap, origin: &str) -> bool {
-    if let Some(site) = headers.get("sec-fetch-site") {
-        // "none": the person typed the URL or used a bookmark.
-        return matches!(site.to_str(), Ok("same-origin" | "none"));
-    }
-    match headers.get(header::ORIGIN) {
-        Some(value) => value.to_str().is_ok_and(|v| v == origin),
-        None => true,
-    }
-}
-
-async fn security_headers(State(https): State<bool>, request: Request, next: Next) -> Response {
-    let mut response = next.run(request).await;
-    let headers = response.headers_mut();
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    // same-origin keeps the Referer that no-JavaScript form posts need to come back to their page.
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    // Pages set their own policy with the response's script nonce; everything else (server
-    // function answers, assets, errors) gets a policy that allows nothing to run.
-    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
-        headers.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(
-                "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-            ),
-        );
-    }
-    if https {
-        headers.insert(
-            header::STRICT_TRANSPORT_SECURITY,
-            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
-        );
-    }
-    let is_html = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/html"));
-    if is_html {
-        // Pages can show personal data: no cache may keep them.
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    }
-    response
 }
 
 /// The trail's filters as the audit page's query string carries them.
@@ -450,6 +311,7 @@ async fn serve_logo(logo: Option<Arc<crate::branding::Logo>>) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::HeaderValue;
 
     #[test]
     fn metrics_go_to_this_machine_or_to_the_token_holder() {
@@ -497,37 +359,5 @@ mod tests {
             h.insert(*k, HeaderValue::from_static(v));
         }
         h
-    }
-
-    const ORIGIN: &str = "https://security.example.org";
-
-    #[test]
-    fn same_origin_requests_pass() {
-        assert!(is_same_origin(&headers(&[("sec-fetch-site", "same-origin")]), ORIGIN));
-        assert!(is_same_origin(&headers(&[("sec-fetch-site", "none")]), ORIGIN));
-        assert!(is_same_origin(&headers(&[("origin", ORIGIN)]), ORIGIN));
-        // No browser provenance at all: not a browser, so no ambient cookie to abuse.
-        assert!(is_same_origin(&headers(&[]), ORIGIN));
-    }
-
-    #[test]
-    fn cross_site_requests_are_refused() {
-        assert!(!is_same_origin(&headers(&[("sec-fetch-site", "cross-site")]), ORIGIN));
-        assert!(!is_same_origin(&headers(&[("sec-fetch-site", "same-site")]), ORIGIN));
-        assert!(!is_same_origin(&headers(&[("origin", "https://evil.example")]), ORIGIN));
-        assert!(!is_same_origin(&headers(&[("origin", "null")]), ORIGIN));
-        // Sec-Fetch-Site wins over a forged-looking Origin.
-        assert!(!is_same_origin(
-            &headers(&[("sec-fetch-site", "cross-site"), ("origin", ORIGIN)]),
-            ORIGIN
-        ));
-    }
-
-    #[test]
-    fn only_unsafe_methods_are_checked() {
-        assert!(is_safe_method(&Method::GET));
-        assert!(is_safe_method(&Method::HEAD));
-        assert!(!is_safe_method(&Method::POST));
-        assert!(!is_safe_method(&Method::DELETE));
     }
 }

@@ -1,4 +1,4 @@
-//! Request bodies are read in full, under a deadline, before a request may take one of the
+//! The body deadline. Request bodies are read in full, under a deadline, before a request may take one of the
 //! `server.max_concurrent_requests` turns. Otherwise a client that sends its headers and then
 //! trickles (or never sends) its body holds a turn for the whole request timeout: a few such
 //! clients, costing them nothing, would stop everyone else being served.
