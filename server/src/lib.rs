@@ -5,7 +5,6 @@ pub mod branding;
 pub mod commands;
 pub mod config;
 pub mod db;
-pub mod devkit;
 pub mod directory;
 pub mod http;
 pub mod metrics;

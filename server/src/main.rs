@@ -38,22 +38,6 @@ enum Command {
         #[command(subcommand)]
         action: PhonesCommand,
     },
-    /// Run the local Twilio stand-in (for the end-to-end tests): prints one JSON line with its
-    /// URL and credentials, then serves until interrupted.
-    #[command(hide = true)]
-    TwilioStandin {
-        #[arg(long, default_value = "127.0.0.1:0")]
-        listen: std::net::SocketAddr,
-    },
-    /// Run a self-contained demo: throwaway directory with demo people, SQLite, demo phone page.
-    Demo {
-        /// Address to serve on.
-        #[arg(long, default_value = "127.0.0.1:3000")]
-        listen: String,
-        /// Scratch directory for the demo database (emptied at every start).
-        #[arg(long, default_value = "target/demo")]
-        data_dir: PathBuf,
-    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -95,15 +79,6 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<(), StartupError> {
     let command = cli.command.unwrap_or(Command::Serve);
-    match &command {
-        Command::Demo { listen, data_dir } => {
-            return server::devkit::demo::run(listen, data_dir).await;
-        }
-        Command::TwilioStandin { listen } => {
-            return server::devkit::twilio_standin::serve(*listen).await;
-        }
-        _ => {}
-    }
     let config = Config::load(cli.config.as_deref())?;
     match command {
         Command::Serve => commands::serve(&config).await,
@@ -121,6 +96,5 @@ async fn run(cli: Cli) -> Result<(), StartupError> {
             };
             commands::phones_mark_verified(&config, &selection).await
         }
-        Command::Demo { .. } | Command::TwilioStandin { .. } => unreachable!("handled above"),
     }
 }

@@ -1,5 +1,5 @@
 //! A throwaway OpenLDAP server: its own cn=config and mdb database in a temporary directory, on
-//! a free loopback port, seeded from LDIF. Used by the tests and by `latchkey demo`; removed
+//! a free loopback port, seeded from LDIF. Used by the tests, the benchmark and the demo; removed
 //! (process and files) when dropped, also when a test panics.
 
 use std::io::Write;
@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use secrecy::SecretString;
 
-use crate::config::{DirectoryConfig, PhoneFormat};
+use server::config::{DirectoryConfig, PhoneFormat};
 
 pub const SUFFIX: &str = "dc=example,dc=org";
 pub const PEOPLE_DN: &str = "ou=people,dc=example,dc=org";

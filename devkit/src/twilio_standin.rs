@@ -149,13 +149,10 @@ impl Drop for TwilioStandin {
     }
 }
 
-/// `latchkey twilio-standin`: prints one JSON line (URL, account SID, auth token) for a test
-/// harness to read, then serves until interrupted.
-pub async fn serve(addr: SocketAddr) -> Result<(), crate::commands::StartupError> {
-    let standin =
-        TwilioStandin::start_on(addr, StandinAccount::test()).await.map_err(|source| {
-            crate::commands::StartupError::Listen { addr: addr.to_string(), source }
-        })?;
+/// The `twilio-standin` binary: prints one JSON line (URL, account SID, auth token) for a test
+/// harness to read, then serves until interrupted. Fails only when it cannot listen on `addr`.
+pub async fn serve(addr: SocketAddr) -> std::io::Result<()> {
+    let standin = TwilioStandin::start_on(addr, StandinAccount::test()).await?;
     println!(
         "{}",
         json!({

@@ -1,14 +1,25 @@
-//! `latchkey demo`: a throwaway directory with demo people, a fresh SQLite file, texts shown on
-//! the demo phone page, and the portal served — everything a newcomer needs to try Latchkey.
+//! The demo (`latchkey-demo`, `make demo`): a throwaway directory with demo people, a fresh
+//! SQLite file, texts shown on the demo phone page, and the real server run in-process —
+//! everything a newcomer needs to try Latchkey.
 
 use std::path::Path;
 
 use ldap3::{Scope, SearchEntry};
 
-use super::slapd::{self, Slapd};
-use crate::commands::{self, StartupError};
-use crate::config::Config;
-use crate::directory::LdapDirectory;
+use server::commands::{self, StartupError};
+use server::config::Config;
+use server::directory::LdapDirectory;
+
+use crate::slapd::{self, Slapd};
+
+/// Why the demo stopped: the server's own start-up errors, or the demo's setting up.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error(transparent)]
+    Startup(#[from] StartupError),
+    #[error("demo: {0}")]
+    Demo(String),
+}
 
 /// A demo person: login, password, display name, phones, 2-step sign-in on, administrator.
 pub struct DemoPerson {
@@ -72,7 +83,7 @@ pub fn demo_config(
     data_dir: &Path,
     slapd: &Slapd,
     env: &[(String, String)],
-) -> Result<Config, StartupError> {
+) -> Result<Config, DemoError> {
     let d = slapd.directory_config();
     let key = format!("demo-only-{}", random_hex(32));
     let mut vars: Vec<(String, String)> = vec![
@@ -98,7 +109,7 @@ pub fn demo_config(
         ("LATCHKEY_DIRECTORY__BASE_DN".into(), d.base_dn.clone()),
         ("LATCHKEY_DIRECTORY__ADMIN_GROUP_DN".into(), d.admin_group_dn.clone()),
     ]);
-    Ok(Config::load_layers(None, &vars)?)
+    Config::load_layers(None, &vars).map_err(|e| StartupError::Config(e).into())
 }
 
 fn random_hex(len: usize) -> String {
@@ -106,24 +117,24 @@ fn random_hex(len: usize) -> String {
 }
 
 /// Runs the demo until interrupted. The directory and database are thrown away at every start.
-pub async fn run(listen: &str, data_dir: &Path) -> Result<(), StartupError> {
+pub async fn run(listen: &str, data_dir: &Path) -> Result<(), DemoError> {
     if data_dir.exists() {
         std::fs::remove_dir_all(data_dir)
-            .map_err(|e| StartupError::Demo(format!("cannot clear {}: {e}", data_dir.display())))?;
+            .map_err(|e| DemoError::Demo(format!("cannot clear {}: {e}", data_dir.display())))?;
     }
     std::fs::create_dir_all(data_dir)
-        .map_err(|e| StartupError::Demo(format!("cannot create {}: {e}", data_dir.display())))?;
-    let slapd = Slapd::start(&seed_ldif()).map_err(|e| StartupError::Demo(e.to_string()))?;
+        .map_err(|e| DemoError::Demo(format!("cannot create {}: {e}", data_dir.display())))?;
+    let slapd = Slapd::start(&seed_ldif()).map_err(|e| DemoError::Demo(e.to_string()))?;
     let env: Vec<(String, String)> = std::env::vars().collect();
     let config = demo_config(listen, data_dir, &slapd, &env)?;
 
     let prepared = commands::prepare(&config).await?;
     seed_settings(&config, &prepared.db).await?;
-    let addr = prepared.listener.local_addr().map_err(|e| StartupError::Demo(e.to_string()))?;
+    let addr = prepared.listener.local_addr().map_err(|e| DemoError::Demo(e.to_string()))?;
     print_banner(&config, addr, &slapd);
     let served = commands::run(prepared, &config).await;
     drop(slapd);
-    served
+    Ok(served?)
 }
 
 /// Turns 2-step sign-in on for the demo people who have it, keyed by their directory id, and
@@ -131,9 +142,9 @@ pub async fn run(listen: &str, data_dir: &Path) -> Result<(), StartupError> {
 /// `latchkey phones mark-verified --all` (the demo's numbers stand for numbers proved before;
 /// a test that wants an unverified number writes it into the directory afterwards). The
 /// command's audit events are not written: this is the fixture, not an operator's decision.
-pub async fn seed_settings(config: &Config, db: &crate::db::Db) -> Result<(), StartupError> {
+pub async fn seed_settings(config: &Config, db: &server::db::Db) -> Result<(), DemoError> {
     let directory = LdapDirectory::new(config.directory.clone());
-    let mut ldap = directory.service_connection().await?;
+    let mut ldap = directory.service_connection().await.map_err(StartupError::from)?;
     let id_attr = config.directory.user_id_attribute.as_str();
     for person in PEOPLE.iter().filter(|p| p.two_factor) {
         let filter = format!("(uid={})", ldap3::ldap_escape(person.uid));
@@ -141,14 +152,16 @@ pub async fn seed_settings(config: &Config, db: &crate::db::Db) -> Result<(), St
             .search(&config.directory.base_dn, Scope::Subtree, &filter, vec![id_attr])
             .await
             .and_then(ldap3::SearchResult::success)
-            .map_err(|e| StartupError::Demo(format!("cannot read {}: {e}", person.uid)))?;
+            .map_err(|e| DemoError::Demo(format!("cannot read {}: {e}", person.uid)))?;
         let id = entries
             .into_iter()
             .next()
             .map(SearchEntry::construct)
             .and_then(|e| e.attrs.get(id_attr).and_then(|v| v.first().cloned()))
-            .ok_or_else(|| StartupError::Demo(format!("{} has no {id_attr}", person.uid)))?;
-        db.set_two_factor(&id, true, app::domain::now_ms() / 1000).await?;
+            .ok_or_else(|| DemoError::Demo(format!("{} has no {id_attr}", person.uid)))?;
+        db.set_two_factor(&id, true, app::domain::now_ms() / 1000)
+            .await
+            .map_err(StartupError::from)?;
     }
     let _ = ldap.unbind().await;
     let now = app::domain::now_ms() / 1000;
@@ -159,7 +172,7 @@ pub async fn seed_settings(config: &Config, db: &crate::db::Db) -> Result<(), St
 fn print_banner(config: &Config, addr: std::net::SocketAddr, slapd: &Slapd) {
     let base = format!("http://{addr}");
     let phone = match config.sms.provider {
-        crate::config::SmsProvider::Demo => format!("{base}/demo/phone"),
+        server::config::SmsProvider::Demo => format!("{base}/demo/phone"),
         _ => "(texts go through the configured SMS provider)".into(),
     };
     println!();
