@@ -1,3 +1,4 @@
+pub mod actions;
 pub mod button;
 pub mod focus;
 pub mod form;

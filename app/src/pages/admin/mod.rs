@@ -117,20 +117,23 @@ fn urlencode(s: &str) -> String {
         .collect()
 }
 
+crate::components::actions::page_actions! {
+    /// Every action of a person's page; any of them finishing reloads the person.
+    struct PersonActions {
+        remove: AdminRemovePhone,
+        reset: AdminReset,
+        unlock: AdminUnlock,
+    }
+}
+
 #[component]
 pub fn AdminPersonPage() -> impl IntoView {
     let params = use_params_map();
-    let remove = ServerAction::<AdminRemovePhone>::new();
-    let reset = ServerAction::<AdminReset>::new();
-    let unlock = ServerAction::<AdminUnlock>::new();
+    let actions = PersonActions::new();
     let id = move || params.read().get("id").unwrap_or_default();
-    let data = Resource::new(
-        move || (id(), remove.version().get(), reset.version().get(), unlock.version().get()),
-        |(id, _, _, _)| load_person(id),
-    );
+    let data = Resource::new(move || (id(), actions.versions()), |(id, _)| load_person(id));
     crate::components::focus::focus_after_answer(move || {
-        data.get().is_some()
-            && remove.version().get() + reset.version().get() + unlock.version().get() > 0
+        data.get().is_some() && actions.versions() > 0
     });
     view! {
         <Title text=t("admin.title") />
@@ -139,7 +142,7 @@ pub fn AdminPersonPage() -> impl IntoView {
             <Transition fallback=|| view! { <p>{t("sign_in.working")}</p> }>
                 {move || Suspend::new(async move {
                     match data.await {
-                        Ok(v) => person_view(v, remove, reset, unlock).into_any(),
+                        Ok(v) => person_view(v, actions).into_any(),
                         Err(e) => refusal(e),
                     }
                 })}
@@ -163,12 +166,8 @@ fn reason_fields(prefix: &str) -> AnyView {
     .into_any()
 }
 
-fn person_view(
-    v: PersonView,
-    remove: ServerAction<AdminRemovePhone>,
-    reset: ServerAction<AdminReset>,
-    unlock: ServerAction<AdminUnlock>,
-) -> impl IntoView {
+fn person_view(v: PersonView, actions: PersonActions) -> impl IntoView {
+    let PersonActions { remove, reset, unlock } = actions;
     let id = v.id.clone();
     let unlock_id = v.id.clone();
     view! {

@@ -17,68 +17,26 @@ use crate::components::notice::notice_box;
 use crate::components::time::LocalTime;
 use crate::i18n::{t, t_n};
 
-#[derive(Clone, Copy)]
-struct Actions {
-    add_start: ServerAction<AddPhoneStart>,
-    add_number: ServerAction<AddPhoneNumber>,
-    add_verify: ServerAction<AddPhoneVerify>,
-    resend: ServerAction<SecurityResend>,
-    change_number: ServerAction<SecurityChangeNumber>,
-    cancel: ServerAction<SecurityCancel>,
-    reauth_password: ServerAction<ReauthPassword>,
-    reauth_code: ServerAction<ReauthCode>,
-    rename: ServerAction<RenamePhone>,
-    prefer: ServerAction<PreferPhone>,
-    remove: ServerAction<RemovePhone>,
-    remove_confirm: ServerAction<RemovePhoneConfirm>,
-    two_factor: ServerAction<SetTwoFactor>,
-    forget: ServerAction<ForgetBrowser>,
-    verify_start: ServerAction<VerifyPhoneStart>,
-    verify_code: ServerAction<VerifyPhoneCode>,
-    sign_out_others: ServerAction<SignOutOthers>,
-}
-
-impl Actions {
-    fn new() -> Self {
-        Self {
-            add_start: ServerAction::new(),
-            add_number: ServerAction::new(),
-            add_verify: ServerAction::new(),
-            resend: ServerAction::new(),
-            change_number: ServerAction::new(),
-            cancel: ServerAction::new(),
-            reauth_password: ServerAction::new(),
-            reauth_code: ServerAction::new(),
-            rename: ServerAction::new(),
-            prefer: ServerAction::new(),
-            remove: ServerAction::new(),
-            remove_confirm: ServerAction::new(),
-            two_factor: ServerAction::new(),
-            forget: ServerAction::new(),
-            verify_start: ServerAction::new(),
-            verify_code: ServerAction::new(),
-            sign_out_others: ServerAction::new(),
-        }
-    }
-
-    fn versions(&self) -> usize {
-        self.add_start.version().get()
-            + self.add_number.version().get()
-            + self.add_verify.version().get()
-            + self.resend.version().get()
-            + self.change_number.version().get()
-            + self.cancel.version().get()
-            + self.reauth_password.version().get()
-            + self.reauth_code.version().get()
-            + self.rename.version().get()
-            + self.prefer.version().get()
-            + self.remove.version().get()
-            + self.remove_confirm.version().get()
-            + self.two_factor.version().get()
-            + self.forget.version().get()
-            + self.verify_start.version().get()
-            + self.verify_code.version().get()
-            + self.sign_out_others.version().get()
+crate::components::actions::page_actions! {
+    /// Every action the page can take; any of them finishing reloads the page's data.
+    struct Actions {
+        add_start: AddPhoneStart,
+        add_number: AddPhoneNumber,
+        add_verify: AddPhoneVerify,
+        resend: SecurityResend,
+        change_number: SecurityChangeNumber,
+        cancel: SecurityCancel,
+        reauth_password: ReauthPassword,
+        reauth_code: ReauthCode,
+        rename: RenamePhone,
+        prefer: PreferPhone,
+        remove: RemovePhone,
+        remove_confirm: RemovePhoneConfirm,
+        two_factor: SetTwoFactor,
+        forget: ForgetBrowser,
+        verify_start: VerifyPhoneStart,
+        verify_code: VerifyPhoneCode,
+        sign_out_others: SignOutOthers,
     }
 }
 

@@ -16,74 +16,19 @@ use leptos_router::components::Redirect;
 use crate::components::form::{
     Field, INPUT, LINK, PAGE_CARD, PRIMARY, SECONDARY, Submit, field_aria,
 };
-use crate::error::AppError;
 use crate::i18n::{t, t_n};
 
-/// Every action the page can take; any of them finishing reloads the page's data.
-#[derive(Clone, Copy)]
-struct Actions {
-    password: ServerAction<SubmitPassword>,
-    choose: ServerAction<ChoosePhone>,
-    resend: ServerAction<ResendCode>,
-    another: ServerAction<UseAnotherPhone>,
-    code: ServerAction<SubmitCode>,
-    enrol: ServerAction<SubmitEnrolNumber>,
-    change_number: ServerAction<ChangeNumber>,
-    cancel: ServerAction<CancelSignIn>,
-}
-
-impl Actions {
-    fn new() -> Self {
-        Self {
-            password: ServerAction::new(),
-            choose: ServerAction::new(),
-            resend: ServerAction::new(),
-            another: ServerAction::new(),
-            code: ServerAction::new(),
-            enrol: ServerAction::new(),
-            change_number: ServerAction::new(),
-            cancel: ServerAction::new(),
-        }
-    }
-
-    fn versions(&self) -> [usize; 8] {
-        [
-            self.password.version().get(),
-            self.choose.version().get(),
-            self.resend.version().get(),
-            self.another.version().get(),
-            self.code.version().get(),
-            self.enrol.version().get(),
-            self.change_number.version().get(),
-            self.cancel.version().get(),
-        ]
-    }
-
-    fn pending(&self) -> bool {
-        self.password.pending().get()
-            || self.choose.pending().get()
-            || self.resend.pending().get()
-            || self.another.pending().get()
-            || self.code.pending().get()
-            || self.enrol.pending().get()
-            || self.change_number.pending().get()
-            || self.cancel.pending().get()
-    }
-
-    /// A failure of the request itself (network, server error), which the session's notice
-    /// cannot carry.
-    fn transport_error(&self) -> Option<AppError> {
-        fn err<T>(v: Option<Result<T, AppError>>) -> Option<AppError> {
-            v.and_then(Result::err)
-        }
-        err(self.password.value().get())
-            .or_else(|| err(self.choose.value().get()))
-            .or_else(|| err(self.resend.value().get()))
-            .or_else(|| err(self.another.value().get()))
-            .or_else(|| err(self.code.value().get()))
-            .or_else(|| err(self.enrol.value().get()))
-            .or_else(|| err(self.change_number.value().get()))
-            .or_else(|| err(self.cancel.value().get()))
+crate::components::actions::page_actions! {
+    /// Every action the page can take; any of them finishing reloads the page's data.
+    struct Actions {
+        password: SubmitPassword,
+        choose: ChoosePhone,
+        resend: ResendCode,
+        another: UseAnotherPhone,
+        code: SubmitCode,
+        enrol: SubmitEnrolNumber,
+        change_number: ChangeNumber,
+        cancel: CancelSignIn,
     }
 }
 
@@ -92,7 +37,7 @@ pub fn SignInPage() -> impl IntoView {
     let actions = Actions::new();
     let view_data = Resource::new(move || actions.versions(), |_| load_sign_in());
     crate::components::focus::focus_after_answer(move || {
-        view_data.get().is_some() && actions.versions().iter().any(|v| *v > 0)
+        view_data.get().is_some() && actions.versions() > 0
     });
 
     view! {
