@@ -5,7 +5,7 @@
 #[macro_use]
 mod common;
 
-use app::domain::directory::{Directory, Username};
+use app::domain::{directory::Username, ports::Directory};
 use common::Backend;
 use common::browser::*;
 use reqwest::StatusCode;
@@ -300,7 +300,7 @@ async fn the_audit_trail_filters_and_exports_csv(backend: Backend) {
 async fn people_search_pages_through_a_large_directory() {
     let mut seed = common::demo_seed();
     for i in 0..5000 {
-        seed.push_str(&server::devkit::slapd::person_ldif(
+        seed.push_str(&devkit::slapd::person_ldif(
             &format!("member{i:05}"),
             &format!("Member {i:05}"),
             "pw",
@@ -350,12 +350,8 @@ async fn people_search_pages_through_a_large_directory() {
 async fn texts_on_an_administrators_action_speak_the_persons_language(backend: Backend) {
     use app::i18n::{Lang, t_in};
     const ELENA_PHONE: &str = "+12015550177";
-    let mut elena = server::devkit::slapd::person_ldif(
-        "elena",
-        "Elena Esteban",
-        "elena-demo-pw",
-        &[ELENA_PHONE],
-    );
+    let mut elena =
+        devkit::slapd::person_ldif("elena", "Elena Esteban", "elena-demo-pw", &[ELENA_PHONE]);
     elena.insert_str(elena.len() - 1, "preferredLanguage: es-ES, en;q=0.5\n");
     let s = setup_seeded(backend, &[], &format!("{}{elena}", common::demo_seed())).await;
     let admin = sign_in_with_code(&s, "carol", "carol-demo-pw", CAROL_PHONE).await;
@@ -382,7 +378,7 @@ async fn second_step_on_page(admin: &Browser, id: &str) -> String {
 }
 
 async fn audit_details(s: &Setup, id: &str, kind: &str) -> Vec<String> {
-    use app::domain::audit::AuditLog;
+    use app::domain::ports::AuditLog;
     let events = s.app.db.for_user(id, None, 100).await.unwrap();
     events.into_iter().filter(|e| e.kind == kind).map(|e| e.detail.unwrap_or_default()).collect()
 }

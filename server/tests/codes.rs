@@ -487,7 +487,7 @@ mod texter {
     //! The texter between the code engine and the Twilio stand-in.
 
     use super::*;
-    use app::domain::audit::AuditLog;
+    use app::domain::ports::AuditLog;
     use app::domain::client::Client;
     use app::domain::directory::UserId;
     use app::domain::texting::{NoticeFor, Texter};

@@ -5,14 +5,14 @@ mod common;
 
 use std::process::Command;
 
-use app::domain::directory::{Directory, DirectoryError, PasswordCheck, UserId, Username};
+use app::domain::{directory::{DirectoryError, PasswordCheck, UserId, Username}, ports::Directory};
 use app::domain::phone::PhonePolicy;
 use base64::Engine;
 use common::Backend;
 use common::browser::*;
+use devkit::slapd::{self, Options, Slapd};
 use secrecy::SecretString;
 use server::config::PhoneFormat;
-use server::devkit::slapd::{self, Options, Slapd};
 use server::directory::{LdapDirectory, LdapError, SelfWrite};
 
 on_both!(

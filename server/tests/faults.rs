@@ -5,7 +5,7 @@
 #[macro_use]
 mod common;
 
-use app::domain::directory::{Directory, Username};
+use app::domain::{directory::Username, ports::Directory};
 use common::Backend;
 use common::browser::*;
 use server::directory::LdapDirectory;

@@ -351,7 +351,7 @@ async fn every_forwarded_for_line_is_read_in_order(backend: Backend) {
 /// served), and health checks never wait.
 async fn requests_beyond_the_concurrency_limit_wait_their_turn(backend: Backend) {
     use common::browser::{Browser, setup, step_of};
-    use server::devkit::twilio_standin::Fault;
+    use devkit::twilio_standin::Fault;
     // A stall well inside a long Twilio timeout: the checks below have seconds to run, even on
     // a machine busy with every other test.
     let extra = [
@@ -554,7 +554,7 @@ async fn counting_proxy(upstream: std::net::SocketAddr) -> (String, std::sync::A
 /// not turn each hit into a directory connection and bind.
 async fn readiness_probes_are_shared_and_use_the_pool(backend: Backend) {
     use server::http::READINESS_CACHE;
-    let slapd = server::devkit::slapd::Slapd::start(&common::demo_seed()).expect("slapd");
+    let slapd = devkit::slapd::Slapd::start(&common::demo_seed()).expect("slapd");
     let (url, traffic) = counting_proxy(slapd.addr()).await;
     let db = common::TestDb::new(backend).await;
     let env = common::env_for(&slapd, &db.url, &[("LATCHKEY_DIRECTORY__URL", &url)]);

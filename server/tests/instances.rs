@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 
 use common::browser::{ALICE_PHONE, Browser, code_sent_to, step_of};
 use common::{Backend, KEY, TestDb, env_for};
-use server::devkit::slapd::Slapd;
-use server::devkit::twilio_standin::{StandinAccount, TwilioStandin};
+use devkit::slapd::Slapd;
+use devkit::twilio_standin::{StandinAccount, TwilioStandin};
 
 /// A `latchkey serve` process on a free port, its output collected.
 struct Instance {
@@ -101,7 +101,7 @@ async fn cluster(extra: &[(&str, &str)]) -> Cluster {
     // 2-step sign-in on for the demo people who have it, as `latchkey demo` does.
     let config = server::config::Config::load_layers(None, &env).expect("config");
     let pool = db.open().await;
-    server::devkit::demo::seed_settings(&config, &pool).await.expect("settings");
+    devkit::demo::seed_settings(&config, &pool).await.expect("settings");
     pool.close().await;
     Cluster { slapd, standin, _db: db, env }
 }
@@ -138,7 +138,7 @@ async fn two_instances_share_flows_limits_and_changes() {
     let code = code_sent_to(&c.standin, "+447400123456");
     assert_eq!(admin.submit("sign_in_code", &[("code", &code)]).await, "/");
     let directory = server::directory::LdapDirectory::new(c.slapd.directory_config());
-    use app::domain::directory::{Directory, Username};
+    use app::domain::{directory::Username, ports::Directory};
     let dave = directory.find_by_login(&Username::parse("dave").unwrap()).await.unwrap().unwrap();
     let page = admin.get(&format!("/admin/person/{}", dave.id.as_str())).await;
     let key = common::browser::form_key(&page, "data-number=\"+447400654321\"");
@@ -248,7 +248,7 @@ async fn a_crash_mid_enrolment_leaves_directory_and_metadata_consistent() {
         .await
         .unwrap();
     let directory = server::directory::LdapDirectory::new(c.slapd.directory_config());
-    use app::domain::directory::{Directory, Username};
+    use app::domain::{directory::Username, ports::Directory};
     let phones = |d: &server::directory::LdapDirectory| {
         let d = d.clone();
         async move {

@@ -4,7 +4,7 @@
 #[macro_use]
 mod common;
 
-use app::domain::directory::{Directory, Username};
+use app::domain::{directory::Username, ports::Directory};
 use common::Backend;
 use common::browser::*;
 use server::directory::LdapDirectory;
@@ -32,9 +32,9 @@ async fn directory_phones(s: &Setup, login: &str) -> Vec<String> {
 /// The raw values of the phone attribute, as other directory consumers read them.
 fn raw_phone_values(s: &Setup, login: &str) -> Vec<String> {
     let out = std::process::Command::new("ldapsearch")
-        .args(["-x", "-LLL", "-H", &s.app.slapd.url(), "-D", server::devkit::slapd::ROOT_DN, "-w"])
+        .args(["-x", "-LLL", "-H", &s.app.slapd.url(), "-D", devkit::slapd::ROOT_DN, "-w"])
         .arg(&s.app.slapd.root_password)
-        .args(["-b", server::devkit::slapd::PEOPLE_DN, &format!("(uid={login})"), "mobile"])
+        .args(["-b", devkit::slapd::PEOPLE_DN, &format!("(uid={login})"), "mobile"])
         .output()
         .expect("ldapsearch");
     String::from_utf8_lossy(&out.stdout)

@@ -6,11 +6,11 @@
 #[macro_use]
 mod common;
 
-use app::domain::directory::{Directory, Username};
+use app::domain::{directory::Username, ports::Directory};
 use common::Backend;
 use common::browser::*;
-use server::devkit::slapd::{PEOPLE_DN, Slapd};
-use server::devkit::twilio_standin::Fault;
+use devkit::slapd::{PEOPLE_DN, Slapd};
+use devkit::twilio_standin::Fault;
 use server::directory::LdapDirectory;
 
 on_both!(

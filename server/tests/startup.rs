@@ -6,7 +6,7 @@ mod common;
 use std::process::{Command, Output};
 
 use common::{Backend, TestDb, env_for};
-use server::devkit::slapd::{self, Options, Slapd};
+use devkit::slapd::{self, Options, Slapd};
 
 fn latchkey(args: &[&str], env: &[(String, String)], cwd: &std::path::Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_latchkey"))
@@ -223,7 +223,7 @@ async fn migrate_creates_the_schema_on_both_databases() {
 
 mod sms {
     use super::*;
-    use server::devkit::twilio_standin::{StandinAccount, TwilioStandin};
+    use devkit::twilio_standin::{StandinAccount, TwilioStandin};
 
     fn twilio_env(
         slapd: &Slapd,
@@ -293,10 +293,7 @@ mod sms {
             ["latchkey: sms: \"1-800-555-0199\" cannot be used: Toll-free numbers cannot be used."]
         );
 
-        standin.fail_next(
-            1,
-            server::devkit::twilio_standin::Fault::Error { status: 400, code: 21610 },
-        );
+        standin.fail_next(1, devkit::twilio_standin::Fault::Error { status: 400, code: 21610 });
         let out = latchkey(&["send-test-sms", "--to", "+12015550123"], &env, dir.path());
         let lines = stderr_lines(&out);
         assert_eq!(out.status.code(), Some(2));

@@ -156,7 +156,7 @@ async fn an_unknown_login_answers_as_slowly_as_a_slow_hash(backend: Backend) {
     let mut seed = common::demo_seed();
     seed.push_str(&format!(
         "dn: uid=slowhash,{people}\nobjectClass: inetOrgPerson\nuid: slowhash\ncn: Slow Hash\nsn: Hash\nuserPassword: {{CRYPT}}{SLOW_HASH}\n\n",
-        people = server::devkit::slapd::PEOPLE_DN,
+        people = devkit::slapd::PEOPLE_DN,
     ));
     let s =
         setup_seeded(backend, &[("LATCHKEY_SECURITY__LOGIN_FAILURES_BEFORE_DELAY", "5")], &seed)

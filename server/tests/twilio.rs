@@ -5,11 +5,11 @@
 use std::time::Duration;
 
 use app::domain::phone::{E164, PhonePolicy};
-use app::domain::sms::{SmsError, SmsSender};
+use app::domain::{sms::SmsError, ports::SmsSender};
+use devkit::twilio_standin::{Fault, StandinAccount, TwilioStandin};
 use secrecy::SecretString;
 use serde_json::Value;
 use server::config::TwilioConfig;
-use server::devkit::twilio_standin::{Fault, StandinAccount, TwilioStandin};
 use server::sms::TwilioSender;
 
 fn config(standin: &TwilioStandin) -> TwilioConfig {

@@ -7,11 +7,11 @@
 #[macro_use]
 mod common;
 
-use app::domain::directory::{Directory, Username};
+use app::domain::{directory::Username, ports::Directory};
 use common::Backend;
 use common::browser::*;
-use server::devkit::slapd;
-use server::devkit::twilio_standin::Fault;
+use devkit::slapd;
+use devkit::twilio_standin::Fault;
 use server::directory::LdapDirectory;
 
 on_both!(

@@ -17,8 +17,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use app::domain::ports::{VerifiedBy, VerifiedPhones};
-use server::devkit::slapd::{self, Slapd};
-use server::devkit::twilio_standin::{StandinAccount, TwilioStandin};
+use devkit::slapd::{self, Slapd};
+use devkit::twilio_standin::{StandinAccount, TwilioStandin};
 use signin::Person;
 
 #[derive(Debug, Clone)]
@@ -115,7 +115,7 @@ struct Env {
     slapd: Slapd,
     standin: Arc<TwilioStandin>,
     db_url: String,
-    _pg: Option<server::devkit::postgres::TempPostgres>,
+    _pg: Option<devkit::postgres::TempPostgres>,
     dir: PathBuf,
     _tmp: tempfileless::Dir,
 }
@@ -460,9 +460,8 @@ async fn main() {
     let dir = std::env::temp_dir().join(format!("latchkey-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let (db_url, pg) = if args.db == "postgres" {
-        let pg = server::devkit::postgres::TempPostgres::create()
-            .await
-            .expect("PostgreSQL on 127.0.0.1:5432");
+        let pg =
+            devkit::postgres::TempPostgres::create().await.expect("PostgreSQL on 127.0.0.1:5432");
         (pg.url.clone(), Some(pg))
     } else {
         (format!("sqlite://{}", dir.join("latchkey.db").display()), None)

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use server::devkit::twilio_standin::TwilioStandin;
+use devkit::twilio_standin::TwilioStandin;
 
 use crate::html;
 use crate::stats::Tally;

@@ -4,10 +4,10 @@
 
 use std::sync::Arc;
 
+use devkit::slapd::Slapd;
+use devkit::twilio_standin::{StandinAccount, TwilioStandin};
 use reqwest::StatusCode;
 use reqwest::cookie::CookieStore;
-use server::devkit::slapd::Slapd;
-use server::devkit::twilio_standin::{StandinAccount, TwilioStandin};
 
 use super::{Backend, TestApp};
 
@@ -43,7 +43,7 @@ pub async fn setup_with_slapd(backend: Backend, extra: &[(&str, &str)], slapd: S
     ];
     env.extend_from_slice(extra);
     let app = super::spawn_app_with_slapd(backend, &env, slapd).await;
-    server::devkit::demo::seed_settings(&app.config, &app.db).await.expect("2-step settings");
+    devkit::demo::seed_settings(&app.config, &app.db).await.expect("2-step settings");
     Setup { app, standin }
 }
 

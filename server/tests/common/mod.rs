@@ -6,10 +6,10 @@ use std::net::SocketAddr;
 
 pub mod browser;
 
+use devkit::postgres::TempPostgres;
+use devkit::slapd::Slapd;
 use server::config::Config;
 use server::db::Db;
-use server::devkit::postgres::TempPostgres;
-use server::devkit::slapd::Slapd;
 
 /// Declares each listed `async fn name(backend: Backend)` as two tests, one on SQLite and one
 /// on PostgreSQL: one contract, every store.
@@ -98,7 +98,7 @@ pub fn env_for(slapd: &Slapd, db_url: &str, extra: &[(&str, &str)]) -> Vec<(Stri
 }
 
 pub fn demo_seed() -> String {
-    server::devkit::demo::seed_ldif()
+    devkit::demo::seed_ldif()
 }
 
 /// A running server with its own directory and database.
