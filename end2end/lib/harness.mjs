@@ -1,5 +1,6 @@
-// Starts what an end-to-end test needs: `latchkey demo` (its own throwaway slapd
-// and SQLite, demo SMS provider) on a free port, and Debian's Chromium through playwright-core.
+// Starts what an end-to-end test needs: the devkit's `latchkey-demo` (the real server with its
+// own throwaway slapd and SQLite, demo SMS provider) on a free port, the devkit's
+// `twilio-standin`, and Debian's Chromium through playwright-core.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -10,8 +11,11 @@ import { before, after } from 'node:test';
 import { chromium } from 'playwright-core';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-// The dev-profile binary `make unit` builds; `make e2e` names it explicitly.
-const BINARY = process.env.LATCHKEY_BIN ?? join(ROOT, 'target', 'debug', 'latchkey');
+// The dev-profile devkit binaries `make unit` builds; `make e2e` names them explicitly.
+const DEMO_BINARY =
+  process.env.LATCHKEY_DEMO_BIN ?? join(ROOT, 'target', 'debug', 'latchkey-demo');
+const STANDIN_BINARY =
+  process.env.TWILIO_STANDIN_BIN ?? join(ROOT, 'target', 'debug', 'twilio-standin');
 
 export const CHROMIUM_ARGS = [
   '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -43,12 +47,12 @@ async function waitReady(url, child, output, ms = 20_000) {
   throw new Error(`latchkey was not ready within ${ms} ms:\n${output.join('')}`);
 }
 
-/** Starts `latchkey demo`; returns { url, output, stop }. `env` adds LATCHKEY_… settings. */
+/** Starts `latchkey-demo`; returns { url, output, stop }. `env` adds LATCHKEY_… settings. */
 export async function startDemo(env = {}) {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'latchkey-e2e-'));
   const output = [];
-  const child = spawn(BINARY, ['demo', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir], {
+  const child = spawn(DEMO_BINARY, ['--listen', `127.0.0.1:${port}`, '--data-dir', dataDir], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, LATCHKEY_LOG: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -87,9 +91,9 @@ export async function waitHydrated(page) {
   await page.waitForSelector('[data-hydrated="true"]', { timeout: 15_000 });
 }
 
-/** Starts `latchkey twilio-standin`; returns { url, accountSid, authToken, texts(to), stop }. */
+/** Starts `twilio-standin`; returns { url, accountSid, authToken, texts(to), stop }. */
 export async function startTwilioStandin() {
-  const child = spawn(BINARY, ['twilio-standin', '--listen', '127.0.0.1:0'], {
+  const child = spawn(STANDIN_BINARY, ['--listen', '127.0.0.1:0'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, LATCHKEY_LOG: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
