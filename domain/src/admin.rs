@@ -2,35 +2,28 @@
 //! password-only, and read the audit trail. Every operation starts with [`AdminService::authorize`],
 //! which asks the directory again: a session flag is never trusted for this.
 
+use crate::audit::AuditFilter;
+use crate::ports::AuditTrail;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use async_trait::async_trait;
-
-use super::audit::{self as audit, AuditLog, StoredAuditEvent};
 use super::codes::{CodeError, CodeHasher, SecondStep};
-use super::directory::{Directory, Person, UserId, Username};
 use super::phone::E164;
-use super::ports::Unavailable;
-use super::security::{AccountStore, PhoneSettings, TrustedBrowser};
 use super::texting::{NoticeFor, Texter};
 use super::verified::PhoneTrust;
-use super::{authenticated::Authenticated, client::Client, notice::Notice, sign_in::SignInStore};
-
-/// Which events to read from the trail. Empty fields do not filter.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AuditFilter {
-    /// Events by or about this person (actor or subject).
-    pub person: Option<String>,
-    /// Events by this actor.
-    pub actor: Option<String>,
-    /// Events whose kind starts with this (`sign_in` matches `sign_in.success`).
-    pub kind: Option<String>,
-    /// Unix seconds, inclusive.
-    pub from: Option<i64>,
-    /// Unix seconds, exclusive.
-    pub to: Option<i64>,
-}
+use super::{
+    audit::{self as audit, StoredAuditEvent},
+    ports::AuditLog,
+};
+use super::{authenticated::Authenticated, client::Client, notice::Notice, ports::SignInStore};
+use super::{
+    directory::{Person, UserId, Username},
+    ports::Directory,
+};
+use super::{
+    ports::AccountStore,
+    security::{PhoneSettings, TrustedBrowser},
+};
 
 /// The trail's filters as an administrator types them: logins, a kind prefix, a time range.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -44,17 +37,6 @@ pub struct TrailQuery {
 
 /// How many people one page or export of the audit trail reads from the directory for logins.
 pub const MAX_SUBJECT_LOOKUPS: usize = 200;
-
-#[async_trait]
-pub trait AuditTrail: Send + Sync {
-    /// Events matching `filter`, newest first, older than `older_than` when given.
-    async fn search(
-        &self,
-        filter: &AuditFilter,
-        older_than: Option<i64>,
-        limit: u32,
-    ) -> Result<Vec<StoredAuditEvent>, Unavailable>;
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AdminError {

@@ -2,9 +2,6 @@
 
 use std::fmt;
 
-use async_trait::async_trait;
-use secrecy::SecretString;
-
 use super::phone::E164;
 
 /// What a person signs in with, as typed: trimmed, 1 to 128 characters, no control characters.
@@ -95,36 +92,6 @@ pub enum DirectoryError {
     /// The person's entry is gone.
     #[error("no such person")]
     NoSuchPerson,
-}
-
-#[async_trait]
-pub trait Directory: Send + Sync {
-    async fn find_by_login(&self, login: &Username) -> Result<Option<Person>, DirectoryError>;
-    async fn find_by_id(&self, id: &UserId) -> Result<Option<Person>, DirectoryError>;
-    /// When the person's password was last changed (Unix seconds), where the directory keeps
-    /// it (`pwdChangedTime` with a password policy, `pwdLastSet` on Active Directory); `None`
-    /// when it does not. [`DirectoryError::NoSuchPerson`] when the entry is gone.
-    async fn password_changed_at(&self, id: &UserId) -> Result<Option<i64>, DirectoryError>;
-    /// Binds as the person on a connection of its own.
-    async fn check_password(
-        &self,
-        person: &Person,
-        password: &SecretString,
-    ) -> Result<PasswordCheck, DirectoryError>;
-    /// Does the work of a failed password check without a real entry (a bind to a DN that
-    /// does not exist), so an unknown login takes as long to refuse as a wrong password.
-    async fn decoy_password_check(&self, password: &SecretString) -> Result<(), DirectoryError>;
-    /// Adds one phone value (done if it is already there, in either stored form).
-    async fn add_phone(&self, person: &Person, number: &E164) -> Result<(), DirectoryError>;
-    /// Deletes the values that are this number, in whatever form they are stored (done if
-    /// none is left).
-    async fn remove_phone(&self, person: &Person, number: &E164) -> Result<(), DirectoryError>;
-    /// Everyone who has this number registered, in either stored form.
-    async fn phone_owners(&self, number: &E164) -> Result<Vec<UserId>, DirectoryError>;
-    async fn is_admin(&self, person: &Person) -> Result<bool, DirectoryError>;
-    /// People whose login, name or mail contains `term`, at most `limit`, read through the
-    /// paged-results control.
-    async fn search_people(&self, term: &str, limit: usize) -> Result<Vec<Person>, DirectoryError>;
 }
 
 #[cfg(test)]

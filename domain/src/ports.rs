@@ -1,6 +1,21 @@
-//! Ports: the narrow async traits the domain needs from the outside world.
+//! Ports: every narrow async trait the domain needs from the outside world, in one place, each
+//! saying who implements it. The data they exchange lives in modules that never import this one
+//! (`directory`, `phone`, `sms`, `codes::records`, `audit::events`, `security::records`,
+//! `sign_in::records`), so no module imports one that imports it back.
 
 use async_trait::async_trait;
+use secrecy::SecretString;
+
+use crate::audit::events::{AuditEvent, AuditFilter, StoredAuditEvent};
+use crate::codes::records::{
+    CodeRules, Failure, LimitKind, NewCode, Purpose, SecondStep, SendKind, SendLimits, SendRequest,
+    SendTicket, StoredCode,
+};
+use crate::directory::{DirectoryError, PasswordCheck, Person, UserId, Username};
+use crate::phone::E164;
+use crate::security::records::{PhoneSettings, TrustedBrowser};
+use crate::sign_in::records::{FlowRecord, NewTrustedBrowser};
+use crate::sms::{SentText, SmsError};
 
 /// A dependency did not answer. `kind` is a short word safe for a health endpoint or a page
 /// ("unreachable", "timeout", "refused", "query"), never a password, a URL with credentials or
@@ -11,7 +26,8 @@ pub struct Unavailable {
     pub kind: &'static str,
 }
 
-/// A dependency that can say whether it is answering (the database, the directory).
+/// A dependency that can say whether it is answering (the database, the directory), for
+/// `/readyz`. Implemented by the SQL store (`server/src/db/mod.rs`) and the directory.
 #[async_trait]
 pub trait Probe: Send + Sync {
     async fn probe(&self) -> Result<(), Unavailable>;
@@ -26,7 +42,8 @@ pub struct DemoText {
     pub sent_at: i64,
 }
 
-/// The demo phone's inbox. Only exists when the demo SMS provider is in use.
+/// The demo phone's inbox. Only exists when the demo SMS provider is in use. Implemented by
+/// `server/src/db/mod.rs` (`DemoInbox`).
 #[async_trait]
 pub trait DemoOutbox: Send + Sync {
     /// The newest `limit` texts, newest first.
@@ -62,8 +79,9 @@ pub trait ThrottleStore: Send + Sync {
     async fn clear_attempts(&self, key: &str) -> Result<(), Unavailable>;
 }
 
-/// Each person's session generation (implemented by the SQL store): a session signed in at an
-/// older generation than the person's current one is over. See [`super::sessions`].
+/// Each person's session generation: a session signed in at an older generation than the
+/// person's current one is over (see `sessions`). Implemented by the SQL store
+/// (`server/src/db/sessions.rs`).
 #[async_trait]
 pub trait SessionGenerations: Send + Sync {
     /// The person's current generation (0 until the first [`Self::bump`]).
@@ -133,4 +151,215 @@ pub trait VerifiedPhones: Send + Sync {
         user_id: &super::directory::UserId,
         number: &str,
     ) -> Result<(), Unavailable>;
+}
+
+/// The organisation's directory: people, their passwords (checked by a bind), phone numbers and
+/// the administrators group. Implemented by `server/src/directory.rs` (ldap3).
+#[async_trait]
+pub trait Directory: Send + Sync {
+    async fn find_by_login(&self, login: &Username) -> Result<Option<Person>, DirectoryError>;
+    async fn find_by_id(&self, id: &UserId) -> Result<Option<Person>, DirectoryError>;
+    /// When the person's password was last changed (Unix seconds), where the directory keeps
+    /// it (`pwdChangedTime` with a password policy, `pwdLastSet` on Active Directory); `None`
+    /// when it does not. [`DirectoryError::NoSuchPerson`] when the entry is gone.
+    async fn password_changed_at(&self, id: &UserId) -> Result<Option<i64>, DirectoryError>;
+    /// Binds as the person on a connection of its own.
+    async fn check_password(
+        &self,
+        person: &Person,
+        password: &SecretString,
+    ) -> Result<PasswordCheck, DirectoryError>;
+    /// Does the work of a failed password check without a real entry (a bind to a DN that
+    /// does not exist), so an unknown login takes as long to refuse as a wrong password.
+    async fn decoy_password_check(&self, password: &SecretString) -> Result<(), DirectoryError>;
+    /// Adds one phone value (done if it is already there, in either stored form).
+    async fn add_phone(&self, person: &Person, number: &E164) -> Result<(), DirectoryError>;
+    /// Deletes the values that are this number, in whatever form they are stored (done if
+    /// none is left).
+    async fn remove_phone(&self, person: &Person, number: &E164) -> Result<(), DirectoryError>;
+    /// Everyone who has this number registered, in either stored form.
+    async fn phone_owners(&self, number: &E164) -> Result<Vec<UserId>, DirectoryError>;
+    async fn is_admin(&self, person: &Person) -> Result<bool, DirectoryError>;
+    /// People whose login, name or mail contains `term`, at most `limit`, read through the
+    /// paged-results control.
+    async fn search_people(&self, term: &str, limit: usize) -> Result<Vec<Person>, DirectoryError>;
+}
+
+/// Sends a text. Implemented by `server/src/sms.rs`: Twilio over reqwest, the console and the
+/// demo phone.
+#[async_trait]
+pub trait SmsSender: Send + Sync {
+    /// Sends `body` to `to`. `validity_secs`: how long the text is worth delivering (the code's
+    /// lifetime); a provider that supports it drops the text after that.
+    async fn send(&self, to: &E164, body: &str, validity_secs: u64) -> Result<SentText, SmsError>;
+
+    /// Whether the provider accepts our credentials (for `latchkey check`), with a line saying
+    /// what was checked.
+    async fn verify_credentials(&self) -> Result<String, SmsError>;
+}
+
+/// Storage the code engine needs; every method is atomic on its own, so several instances can
+/// share one database.
+///
+/// Implemented by the SQL store (`server/src/db/codes.rs`).
+#[async_trait]
+pub trait CodeStore: Send + Sync {
+    /// Records a send if no limit forbids it, atomically: of 20 parallel calls at a limit of 3,
+    /// exactly 3 succeed. On refusal, says which limit and when it frees up.
+    async fn reserve_send(
+        &self,
+        req: &SendRequest<'_>,
+        kind: SendKind,
+        limits: &SendLimits,
+    ) -> Result<Result<SendTicket, (LimitKind, i64)>, Unavailable>;
+
+    /// The provider certainly did not send the text: it no longer counts against the person or
+    /// the number (it still counts against the client IP and the global budget).
+    async fn mark_send_failed(&self, ticket: SendTicket) -> Result<(), Unavailable>;
+
+    async fn insert_code(&self, code: &NewCode<'_>) -> Result<(), Unavailable>;
+
+    /// Counts one attempt against the newest code of `flow_id`/`purpose` (before any
+    /// comparison) and returns it; `None` when there is none.
+    async fn count_attempt(
+        &self,
+        flow_id: &str,
+        purpose: Purpose,
+        max_attempts: u32,
+    ) -> Result<Option<StoredCode>, Unavailable>;
+
+    /// Marks the code used; false if it already was (a parallel verification won).
+    async fn consume(&self, code_id: i64, now: i64) -> Result<bool, Unavailable>;
+
+    /// The person's second-step failures: until when it is locked, if it is, and whether any
+    /// failures are counted (read in one query).
+    async fn second_step(&self, user_id: &str, now: i64) -> Result<SecondStep, Unavailable>;
+
+    /// Counts a failure, atomically: locks the second step until an administrator unlocks it
+    /// once `rules.max_failures_before_reset` failures were counted since the last right code,
+    /// else until `now + rules.lock_secs` at every `rules.failures_before_lock` in a row.
+    async fn record_failure(
+        &self,
+        user_id: &str,
+        now: i64,
+        rules: &CodeRules,
+    ) -> Result<Failure, Unavailable>;
+
+    /// Forgets the person's failures and locks (a right code, or an administrator's unlock).
+    async fn reset_failures(&self, user_id: &str) -> Result<(), Unavailable>;
+}
+
+/// Where security events are written. Implemented by the SQL store (`server/src/db/sign_in.rs`),
+/// measured by `server/src/metrics.rs`.
+#[async_trait]
+pub trait AuditLog: Send + Sync {
+    async fn record(&self, event: &AuditEvent) -> Result<(), Unavailable>;
+    /// Events that involve `user_id` (as actor or subject), newest first, at most `limit`,
+    /// only those older than event `older_than` when given (keyset paging: stable while new
+    /// events arrive).
+    async fn for_user(
+        &self,
+        user_id: &str,
+        older_than: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<StoredAuditEvent>, Unavailable>;
+    /// Someone not signed in was refused `what` (an administrator page, operation or export).
+    /// Not an event in the trail: anyone can cause any number of them, and a row each would let
+    /// them grow the table at will. Counted where the log is measured (`MeteredAudit`).
+    fn anonymous_refusal(&self, _what: &str) {}
+}
+
+/// The SQL side of the security page.
+///
+/// Phone metadata and remembered browsers. Implemented by the SQL store
+/// (`server/src/db/account.rs`).
+#[async_trait]
+pub trait AccountStore: Send + Sync {
+    async fn phone_settings(&self, user_id: &UserId) -> Result<Vec<PhoneSettings>, Unavailable>;
+    /// Creates or renames a phone's metadata.
+    async fn name_phone(
+        &self,
+        user_id: &UserId,
+        number: &str,
+        nickname: &str,
+        now: i64,
+    ) -> Result<(), Unavailable>;
+    /// Makes `number` the one preferred phone (one statement: never two, never a lost update).
+    async fn prefer_phone(
+        &self,
+        user_id: &UserId,
+        number: &str,
+        now: i64,
+    ) -> Result<(), Unavailable>;
+    async fn forget_phone(&self, user_id: &UserId, number: &str) -> Result<(), Unavailable>;
+    /// Deletes metadata whose number is no longer in the directory.
+    async fn prune_phones(&self, user_id: &UserId, keep: &[String]) -> Result<(), Unavailable>;
+    async fn trusted_browsers(
+        &self,
+        user_id: &UserId,
+        now: i64,
+    ) -> Result<Vec<TrustedBrowser>, Unavailable>;
+    /// Revokes one remembered browser (or all, with `None`); how many were revoked.
+    async fn forget_browsers(
+        &self,
+        user_id: &UserId,
+        id: Option<&str>,
+        now: i64,
+    ) -> Result<u64, Unavailable>;
+}
+
+/// Reading the audit trail back (the administrators' page and export). Implemented by the SQL
+/// store (`server/src/db/sign_in.rs`).
+#[async_trait]
+pub trait AuditTrail: Send + Sync {
+    /// Events matching `filter`, newest first, older than `older_than` when given.
+    async fn search(
+        &self,
+        filter: &AuditFilter,
+        older_than: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<StoredAuditEvent>, Unavailable>;
+}
+
+/// What signing in keeps in SQL besides codes (the password throttle's counters included).
+///
+/// Implemented by the SQL store (`server/src/db/sign_in.rs`).
+#[async_trait]
+pub trait SignInStore: ThrottleStore + Send + Sync {
+    async fn two_factor_enabled(&self, user_id: &UserId) -> Result<bool, Unavailable>;
+    async fn set_two_factor(&self, user_id: &UserId, on: bool, now: i64)
+    -> Result<(), Unavailable>;
+    async fn preferred_phone(&self, user_id: &UserId) -> Result<Option<String>, Unavailable>;
+    /// Records a phone's metadata (added now, unnamed) if it has none.
+    async fn add_phone_metadata(
+        &self,
+        user_id: &UserId,
+        number: &E164,
+        now: i64,
+    ) -> Result<(), Unavailable>;
+    async fn phone_used(&self, user_id: &UserId, number: &str, now: i64)
+    -> Result<(), Unavailable>;
+
+    async fn create_flow(&self, flow: &FlowRecord, now: i64) -> Result<(), Unavailable>;
+    /// The flow, unless it is gone or expired.
+    async fn load_flow(&self, id: &str, now: i64) -> Result<Option<FlowRecord>, Unavailable>;
+    /// Stores a new state if the flow is still at `flow.version`; false if another request
+    /// moved it first.
+    async fn update_flow(&self, flow: &FlowRecord, now: i64) -> Result<bool, Unavailable>;
+    async fn delete_flow(&self, id: &str) -> Result<(), Unavailable>;
+    /// Deletes a finished flow if it is still at `flow.version` (one write instead of storing
+    /// the last state and then deleting); false if another request moved it first.
+    async fn finish_flow(&self, flow: &FlowRecord, now: i64) -> Result<bool, Unavailable>;
+
+    async fn add_trusted_browser(&self, browser: &NewTrustedBrowser<'_>)
+    -> Result<(), Unavailable>;
+    /// The stored digest of trusted browser `id` if it belongs to `user_id`, is not revoked
+    /// and has not expired.
+    async fn trusted_browser_digest(
+        &self,
+        id: &str,
+        user_id: &UserId,
+        now: i64,
+    ) -> Result<Option<String>, Unavailable>;
+    async fn trusted_browser_used(&self, id: &str, now: i64) -> Result<(), Unavailable>;
 }

@@ -17,8 +17,11 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::authenticated::Authenticated;
-use super::directory::{Directory, DirectoryError, UserId};
 use super::ports::{SessionGenerations, Unavailable};
+use super::{
+    directory::{DirectoryError, UserId},
+    ports::Directory,
+};
 
 /// What a signed-in session remembers about its own validity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

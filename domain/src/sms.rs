@@ -1,7 +1,5 @@
 //! The SMS port: send one text to one number, and say precisely why not.
 
-use async_trait::async_trait;
-
 use super::phone::E164;
 use messages::MessageId;
 
@@ -143,17 +141,6 @@ pub(crate) fn gsm7_septets(text: &str) -> Option<usize> {
             None
         }
     })
-}
-
-#[async_trait]
-pub trait SmsSender: Send + Sync {
-    /// Sends `body` to `to`. `validity_secs`: how long the text is worth delivering (the code's
-    /// lifetime); a provider that supports it drops the text after that.
-    async fn send(&self, to: &E164, body: &str, validity_secs: u64) -> Result<SentText, SmsError>;
-
-    /// Whether the provider accepts our credentials (for `latchkey check`), with a line saying
-    /// what was checked.
-    async fn verify_credentials(&self) -> Result<String, SmsError>;
 }
 
 #[cfg(test)]

@@ -5,12 +5,15 @@
 
 use std::sync::Arc;
 
-use super::audit::{self, AuditLog};
 use super::codes::{CodeEngine, CodeError, OtpCode, Purpose, SendRequest};
 use super::directory::UserId;
 use super::phone::E164;
-use super::sms::{SmsError, SmsSender};
+use super::{
+    audit::{self},
+    ports::AuditLog,
+};
 use super::{authenticated::Authenticated, client::Client};
+use super::{ports::SmsSender, sms::SmsError};
 use messages::{Lang, MessageId, t_in};
 
 /// What became of a text the limits allowed.

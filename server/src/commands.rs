@@ -325,8 +325,11 @@ pub async fn mark_phones_verified(
     selection: &PhoneSelection,
     now: i64,
 ) -> Result<Vec<MarkedPhones>, StartupError> {
-    use app::domain::directory::{Directory, UserId, Username};
     use app::domain::ports::{VerifiedBy, VerifiedPhones};
+    use app::domain::{
+        directory::{UserId, Username},
+        ports::Directory,
+    };
     let failed = |e: app::domain::directory::DirectoryError| StartupError::Phones(e.to_string());
     let people = match selection {
         PhoneSelection::Login(login) => {

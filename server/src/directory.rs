@@ -5,9 +5,12 @@ use std::time::Duration;
 
 use std::collections::HashSet;
 
-use app::domain::directory::{Directory, DirectoryError, PasswordCheck, Person, UserId, Username};
 use app::domain::phone::{E164, PhonePolicy};
 use app::domain::{Probe, Unavailable};
+use app::domain::{
+    directory::{DirectoryError, PasswordCheck, Person, UserId, Username},
+    ports::Directory,
+};
 use async_trait::async_trait;
 use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
 use ldap3::controls::RawControl;

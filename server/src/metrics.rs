@@ -8,11 +8,20 @@ use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use app::domain::audit::{AuditEvent, AuditLog, StoredAuditEvent};
-use app::domain::directory::{Directory, DirectoryError, PasswordCheck, Person, UserId, Username};
 use app::domain::phone::E164;
 use app::domain::ports::Unavailable;
-use app::domain::sms::{SentText, SmsError, SmsSender};
+use app::domain::{
+    audit::{AuditEvent, StoredAuditEvent},
+    ports::AuditLog,
+};
+use app::domain::{
+    directory::{DirectoryError, PasswordCheck, Person, UserId, Username},
+    ports::Directory,
+};
+use app::domain::{
+    ports::SmsSender,
+    sms::{SentText, SmsError},
+};
 use async_trait::async_trait;
 use secrecy::SecretString;
 

@@ -8,14 +8,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use app::domain::admin::{AdminParts, AdminService};
-use app::domain::audit::AuditLog;
 use app::domain::client_ip::IpRange;
 use app::domain::codes::{CodeEngine, CodeHasher};
-use app::domain::directory::Directory;
+use app::domain::ports::AuditLog;
+use app::domain::ports::Directory;
+use app::domain::ports::SmsSender;
 use app::domain::security::{SecurityParts, SecurityService, SecuritySettings};
 use app::domain::sessions::SessionGuard;
 use app::domain::sign_in::{SignInParts, SignInService, SignInSettings};
-use app::domain::sms::SmsSender;
 use app::domain::texting::Texter;
 use app::domain::verified::PhoneTrust;
 use app::domain::{AppState, DemoOutbox, SessionPolicy, SiteSettings};

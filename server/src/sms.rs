@@ -5,7 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use app::domain::phone::E164;
-use app::domain::sms::{SentText, SmsError, SmsSender};
+use app::domain::{
+    ports::SmsSender,
+    sms::{SentText, SmsError},
+};
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;

@@ -4,112 +4,36 @@
 
 mod answer_floor;
 pub mod flow;
+pub mod records;
 pub mod throttle;
 
+pub use records::{BrowserToken, FlowPerson, FlowRecord, NewTrustedBrowser};
+
+use crate::ports::SignInStore;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use secrecy::SecretString;
-use serde::{Deserialize, Serialize};
 
-use super::audit::{self as audit, AuditLog};
 use super::authenticated::{AuthMethod, Authenticated};
 use super::client::{Client, describe_browser};
 use super::codes::{CodeError, CodeHasher, Purpose, SendRequest};
-use super::directory::{Directory, PasswordCheck, Person, UserId, Username};
 use super::notice::Notice;
 use super::phone::{E164, PhonePolicy};
+use super::ports::ThrottleStore;
 use super::ports::VerifiedBy;
-use super::ports::{ThrottleStore, Unavailable};
 use super::sms::failure_detail;
 use super::texting::{TextOutcome, Texter};
 use super::tokens::random_token;
 use super::verified::PhoneTrust;
+use super::{audit as audit, ports::AuditLog};
+use super::{
+    directory::{PasswordCheck, Person, UserId, Username},
+    ports::Directory,
+};
 use flow::{Event, Facts, Start, State};
 use messages::MessageId;
 use throttle::ThrottleRules;
-
-/// The person as the flow remembers them between steps.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FlowPerson {
-    pub user_id: UserId,
-    pub dn: String,
-    pub login: String,
-    pub display_name: String,
-    pub is_admin: bool,
-    /// Preferred first.
-    pub phones: Vec<E164>,
-}
-
-/// A sign-in flow as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FlowRecord {
-    pub id: String,
-    pub person: FlowPerson,
-    pub state: State,
-    /// When the last text was sent, for the resend countdown (Unix seconds).
-    pub last_sent_at: Option<i64>,
-    /// Optimistic concurrency: an update names the version it read.
-    pub version: i64,
-    pub expires_at: i64,
-}
-
-/// A "remember this browser" token to set as a cookie: `id.secret`.
-#[derive(Debug, Clone)]
-pub struct BrowserToken(pub String);
-
-/// A trusted browser to store (the token itself never is, only its HMAC).
-#[derive(Debug, Clone)]
-pub struct NewTrustedBrowser<'a> {
-    pub id: &'a str,
-    pub user_id: &'a str,
-    pub digest: &'a str,
-    pub description: &'a str,
-    pub created_at: i64,
-    pub expires_at: i64,
-}
-
-/// What signing in keeps in SQL besides codes (the password throttle's counters included).
-#[async_trait]
-pub trait SignInStore: ThrottleStore + Send + Sync {
-    async fn two_factor_enabled(&self, user_id: &UserId) -> Result<bool, Unavailable>;
-    async fn set_two_factor(&self, user_id: &UserId, on: bool, now: i64)
-    -> Result<(), Unavailable>;
-    async fn preferred_phone(&self, user_id: &UserId) -> Result<Option<String>, Unavailable>;
-    /// Records a phone's metadata (added now, unnamed) if it has none.
-    async fn add_phone_metadata(
-        &self,
-        user_id: &UserId,
-        number: &E164,
-        now: i64,
-    ) -> Result<(), Unavailable>;
-    async fn phone_used(&self, user_id: &UserId, number: &str, now: i64)
-    -> Result<(), Unavailable>;
-
-    async fn create_flow(&self, flow: &FlowRecord, now: i64) -> Result<(), Unavailable>;
-    /// The flow, unless it is gone or expired.
-    async fn load_flow(&self, id: &str, now: i64) -> Result<Option<FlowRecord>, Unavailable>;
-    /// Stores a new state if the flow is still at `flow.version`; false if another request
-    /// moved it first.
-    async fn update_flow(&self, flow: &FlowRecord, now: i64) -> Result<bool, Unavailable>;
-    async fn delete_flow(&self, id: &str) -> Result<(), Unavailable>;
-    /// Deletes a finished flow if it is still at `flow.version` (one write instead of storing
-    /// the last state and then deleting); false if another request moved it first.
-    async fn finish_flow(&self, flow: &FlowRecord, now: i64) -> Result<bool, Unavailable>;
-
-    async fn add_trusted_browser(&self, browser: &NewTrustedBrowser<'_>)
-    -> Result<(), Unavailable>;
-    /// The stored digest of trusted browser `id` if it belongs to `user_id`, is not revoked
-    /// and has not expired.
-    async fn trusted_browser_digest(
-        &self,
-        id: &str,
-        user_id: &UserId,
-        now: i64,
-    ) -> Result<Option<String>, Unavailable>;
-    async fn trusted_browser_used(&self, id: &str, now: i64) -> Result<(), Unavailable>;
-}
 
 /// Settings the flow needs from configuration.
 #[derive(Debug, Clone)]

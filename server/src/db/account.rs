@@ -2,7 +2,10 @@
 
 use app::domain::directory::UserId;
 use app::domain::ports::Unavailable;
-use app::domain::security::{AccountStore, PhoneSettings, TrustedBrowser};
+use app::domain::{
+    ports::AccountStore,
+    security::{PhoneSettings, TrustedBrowser},
+};
 use async_trait::async_trait;
 
 use super::{Db, StoreError};

@@ -1,10 +1,13 @@
 //! The code engine's store: codes, send counters and second-step locks, on either database.
 
-use app::domain::codes::{
-    CodeRules, CodeStore, Failure, LimitKind, NewCode, Purpose, SecondStep, SendKind, SendLimits,
-    SendRequest, SendTicket, StoredCode,
-};
 use app::domain::ports::Unavailable;
+use app::domain::{
+    codes::{
+        CodeRules, Failure, LimitKind, NewCode, Purpose, SecondStep, SendKind, SendLimits,
+        SendRequest, SendTicket, StoredCode,
+    },
+    ports::CodeStore,
+};
 use async_trait::async_trait;
 use sqlx::Row;
 

@@ -1,12 +1,18 @@
 //! The sign-in store (flows, password throttling, trusted browsers, phone settings) and the
 //! audit log, on either database.
 
-use app::domain::admin::{AuditFilter, AuditTrail};
-use app::domain::audit::{AuditEvent, AuditLog, StoredAuditEvent};
 use app::domain::directory::UserId;
 use app::domain::phone::E164;
 use app::domain::ports::{ThrottleCount, ThrottleStore, Unavailable};
-use app::domain::sign_in::{FlowPerson, FlowRecord, NewTrustedBrowser, SignInStore};
+use app::domain::{audit::AuditFilter, ports::AuditTrail};
+use app::domain::{
+    audit::{AuditEvent, StoredAuditEvent},
+    ports::AuditLog,
+};
+use app::domain::{
+    ports::SignInStore,
+    sign_in::{FlowPerson, FlowRecord, NewTrustedBrowser},
+};
 use async_trait::async_trait;
 
 use super::{Db, StoreError};

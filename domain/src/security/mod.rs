@@ -4,82 +4,33 @@
 //! Adding a phone and confirming it is you (re-authentication) are small state machines
 //! ([`next`]); their state lives in the person's session, which is stored in SQL.
 
+pub mod records;
+
+pub use records::{PhoneSettings, TrustedBrowser};
+
+use crate::ports::AccountStore;
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
-use super::audit::{self as audit, AuditLog, StoredAuditEvent};
 use super::codes::{CodeError, CodeHasher, Purpose, SendRequest};
-use super::directory::{Directory, PasswordCheck, Person, UserId};
 use super::phone::{E164, PhonePolicy};
-use super::ports::{ThrottleStore, Unavailable, VerifiedBy};
+use super::ports::{ThrottleStore, VerifiedBy};
 use super::texting::{NoticeFor, TextOutcome, Texter};
 use super::verified::PhoneTrust;
 use super::{
-    authenticated::Authenticated,
-    client::Client,
-    notice::Notice,
-    sign_in::{SignInStore, throttle},
-    sms::failure_detail,
-    tokens::random_token,
+    audit::{self as audit, StoredAuditEvent},
+    ports::AuditLog,
 };
-
-/// A phone's metadata as stored (the number itself lives in the directory).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PhoneSettings {
-    pub number: String,
-    pub nickname: Option<String>,
-    pub preferred: bool,
-    pub added_at: i64,
-    pub last_used_at: Option<i64>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TrustedBrowser {
-    pub id: String,
-    pub description: String,
-    pub created_at: i64,
-    pub last_used_at: i64,
-    pub expires_at: i64,
-}
-
-/// The SQL side of the security page.
-#[async_trait]
-pub trait AccountStore: Send + Sync {
-    async fn phone_settings(&self, user_id: &UserId) -> Result<Vec<PhoneSettings>, Unavailable>;
-    /// Creates or renames a phone's metadata.
-    async fn name_phone(
-        &self,
-        user_id: &UserId,
-        number: &str,
-        nickname: &str,
-        now: i64,
-    ) -> Result<(), Unavailable>;
-    /// Makes `number` the one preferred phone (one statement: never two, never a lost update).
-    async fn prefer_phone(
-        &self,
-        user_id: &UserId,
-        number: &str,
-        now: i64,
-    ) -> Result<(), Unavailable>;
-    async fn forget_phone(&self, user_id: &UserId, number: &str) -> Result<(), Unavailable>;
-    /// Deletes metadata whose number is no longer in the directory.
-    async fn prune_phones(&self, user_id: &UserId, keep: &[String]) -> Result<(), Unavailable>;
-    async fn trusted_browsers(
-        &self,
-        user_id: &UserId,
-        now: i64,
-    ) -> Result<Vec<TrustedBrowser>, Unavailable>;
-    /// Revokes one remembered browser (or all, with `None`); how many were revoked.
-    async fn forget_browsers(
-        &self,
-        user_id: &UserId,
-        id: Option<&str>,
-        now: i64,
-    ) -> Result<u64, Unavailable>;
-}
+use super::{
+    authenticated::Authenticated, client::Client, notice::Notice, ports::SignInStore,
+    sign_in::throttle, sms::failure_detail, tokens::random_token,
+};
+use super::{
+    directory::{PasswordCheck, Person},
+    ports::Directory,
+};
 
 /// Which small flow is running.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,38 +3,20 @@
 //! counted before comparison, a lock after repeated failures, and send limits that several
 //! instances share through the store.
 
+pub mod records;
+
+pub use records::*;
+
+use crate::ports::CodeStore;
 use std::fmt;
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
 
-use super::phone::E164;
 use super::ports::Unavailable;
 use messages::MessageId;
-
-/// What a code is for: a code issued for one purpose never verifies another.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Purpose {
-    SignIn,
-    Enrol,
-    Reauth,
-    /// Not a code: the digest of a "remember this browser" token, kept apart from codes.
-    RememberBrowser,
-}
-
-impl Purpose {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Purpose::SignIn => "sign_in",
-            Purpose::Enrol => "enrol",
-            Purpose::Reauth => "reauth",
-            Purpose::RememberBrowser => "remember_browser",
-        }
-    }
-}
 
 /// A code as typed: exactly `length` ASCII digits. Spaces and dashes people add are dropped;
 /// digits from other scripts (`٣`, `３`) are refused rather than guessed at.
@@ -146,179 +128,6 @@ impl CodeHasher {
             .iter()
             .any(|key| Self::mac(key, flow_id, purpose, code).verify_slice(&stored).is_ok())
     }
-}
-
-/// The numbers from configuration.
-#[derive(Debug, Clone)]
-pub struct CodeRules {
-    pub length: u8,
-    pub lifetime_secs: i64,
-    pub max_attempts_per_code: u32,
-    pub failures_before_lock: u32,
-    pub lock_secs: i64,
-    /// Wrong codes since the last right one, across the short locks, after which the second
-    /// step stays locked until an administrator unlocks it (NIST SP 800-63B-4: at most 100).
-    pub max_failures_before_reset: u32,
-    pub limits: SendLimits,
-}
-
-#[derive(Debug, Clone, Copy)]
-pub struct SendLimits {
-    pub cooldown_secs: i64,
-    pub per_number_per_10min: u32,
-    pub per_user_per_day: u32,
-    pub per_ip_per_hour: u32,
-    pub global_per_day: u32,
-}
-
-/// Which send limit stopped a text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LimitKind {
-    Cooldown,
-    PerNumber,
-    PerUser,
-    PerIp,
-    Global,
-}
-
-/// What a text is, for the limits. Both kinds count against the number, the person and the
-/// global budget. Only codes wait for (and start) a number's cooldown and count against the
-/// client's IP: a notice follows a change the person or an administrator already proved they
-/// may make, it is sent once and never retried, so a cooldown started by the code that
-/// confirmed the change would drop the very notice that tells the person about it; and the
-/// per-IP limit is against anonymous SMS pumping, which notices cannot be (an administrator's
-/// resets would otherwise use up the administrator's own address).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SendKind {
-    Code,
-    Notice,
-}
-
-/// A text about to be sent, as the store counts it.
-#[derive(Debug, Clone)]
-pub struct SendRequest<'a> {
-    pub user_id: &'a str,
-    pub number: &'a E164,
-    pub client_ip: &'a str,
-    pub now: i64,
-}
-
-/// A reserved send, to be marked failed if the provider does not take the text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SendTicket(pub i64);
-
-/// A stored code, as the store hands it back for verification.
-#[derive(Debug, Clone)]
-pub struct StoredCode {
-    pub id: i64,
-    pub number: String,
-    pub digest: String,
-    pub expires_at: i64,
-    pub used_at: Option<i64>,
-    /// Attempts including this one.
-    pub attempts: u32,
-    /// True when the attempt limit was already reached: this attempt was not counted and the
-    /// code must not be compared.
-    pub exhausted: bool,
-}
-
-/// A new code to store.
-#[derive(Debug, Clone)]
-pub struct NewCode<'a> {
-    pub flow_id: &'a str,
-    pub purpose: Purpose,
-    pub user_id: &'a str,
-    pub number: &'a E164,
-    pub digest: &'a str,
-    pub created_at: i64,
-    pub expires_at: i64,
-}
-
-/// Storage the code engine needs; every method is atomic on its own, so several instances can
-/// share one database.
-#[async_trait]
-pub trait CodeStore: Send + Sync {
-    /// Records a send if no limit forbids it, atomically: of 20 parallel calls at a limit of 3,
-    /// exactly 3 succeed. On refusal, says which limit and when it frees up.
-    async fn reserve_send(
-        &self,
-        req: &SendRequest<'_>,
-        kind: SendKind,
-        limits: &SendLimits,
-    ) -> Result<Result<SendTicket, (LimitKind, i64)>, Unavailable>;
-
-    /// The provider certainly did not send the text: it no longer counts against the person or
-    /// the number (it still counts against the client IP and the global budget).
-    async fn mark_send_failed(&self, ticket: SendTicket) -> Result<(), Unavailable>;
-
-    async fn insert_code(&self, code: &NewCode<'_>) -> Result<(), Unavailable>;
-
-    /// Counts one attempt against the newest code of `flow_id`/`purpose` (before any
-    /// comparison) and returns it; `None` when there is none.
-    async fn count_attempt(
-        &self,
-        flow_id: &str,
-        purpose: Purpose,
-        max_attempts: u32,
-    ) -> Result<Option<StoredCode>, Unavailable>;
-
-    /// Marks the code used; false if it already was (a parallel verification won).
-    async fn consume(&self, code_id: i64, now: i64) -> Result<bool, Unavailable>;
-
-    /// The person's second-step failures: until when it is locked, if it is, and whether any
-    /// failures are counted (read in one query).
-    async fn second_step(&self, user_id: &str, now: i64) -> Result<SecondStep, Unavailable>;
-
-    /// Counts a failure, atomically: locks the second step until an administrator unlocks it
-    /// once `rules.max_failures_before_reset` failures were counted since the last right code,
-    /// else until `now + rules.lock_secs` at every `rules.failures_before_lock` in a row.
-    async fn record_failure(
-        &self,
-        user_id: &str,
-        now: i64,
-        rules: &CodeRules,
-    ) -> Result<Failure, Unavailable>;
-
-    /// Forgets the person's failures and locks (a right code, or an administrator's unlock).
-    async fn reset_failures(&self, user_id: &str) -> Result<(), Unavailable>;
-}
-
-/// A person's second-step failure record.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct SecondStep {
-    pub locked_until: Option<i64>,
-    /// Locked until an administrator unlocks it: too many wrong codes since the last right one.
-    pub reset_required: bool,
-    /// Failures counted since the last right code (across short locks); a right code clears
-    /// them only when there are any, so the common sign-in does no delete (a write the
-    /// database must serialise).
-    pub failures: u32,
-}
-
-impl SecondStep {
-    /// Seconds until codes are accepted again: `Some(None)` when only an administrator can
-    /// unlock, `None` when not locked.
-    fn lock(&self, now: i64) -> Option<Option<i64>> {
-        if self.reset_required {
-            Some(None)
-        } else {
-            self.locked_until.map(|until| Some(until - now))
-        }
-    }
-
-    pub fn is_locked(&self) -> bool {
-        self.reset_required || self.locked_until.is_some()
-    }
-}
-
-/// What a counted failure led to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Failure {
-    Counted,
-    /// The short lock, until then.
-    LockedUntil(i64),
-    /// Locked until an administrator unlocks it.
-    ResetRequired,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

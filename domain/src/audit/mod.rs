@@ -1,0 +1,40 @@
+//! The audit trail: security events, stored in SQL, for people (their activity) and
+//! administrators (the trail).
+
+pub mod events;
+
+pub use events::*;
+
+use crate::ports::AuditLog;
+
+use super::client::Client;
+
+/// What happened, for [`write`]: `actor` is (user id, login); `subject` whom it was done to,
+/// when that is someone else.
+#[derive(Debug, Clone)]
+pub struct Entry<'a> {
+    pub kind: &'static str,
+    pub actor: Option<(&'a str, &'a str)>,
+    pub subject: Option<&'a str>,
+    pub outcome: &'a str,
+    pub detail: Option<String>,
+}
+
+/// Records `entry` for the request from `client`. A write that fails must not stop what the
+/// person is doing, but is loud in the log.
+pub async fn write(log: &dyn AuditLog, client: &Client, entry: Entry<'_>) {
+    let event = AuditEvent {
+        at: client.now,
+        kind: entry.kind,
+        actor_id: entry.actor.map(|(id, _)| id.to_owned()),
+        login: entry.actor.map(|(_, login)| login.to_owned()),
+        subject_id: entry.subject.map(str::to_owned),
+        client_ip: client.ip.clone(),
+        user_agent: client.user_agent.clone(),
+        outcome: entry.outcome.to_owned(),
+        detail: entry.detail,
+    };
+    if let Err(e) = log.record(&event).await {
+        tracing::error!(kind = entry.kind, error = %e, "could not write an audit event");
+    }
+}
