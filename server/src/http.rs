@@ -78,7 +78,7 @@ pub fn build_app(config: &Config, db: Db, directory: LdapDirectory) -> Result<Ro
     Ok(Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(move || async move { readiness.answer().await }))
-        .route("/admin/audit.csv", get(audit_csv))
+        .route("/admin/audit.csv", get(app::pages::admin::export::audit_csv))
         .route(app::domain::LOGO_PATH, get(move || serve_logo(logo.clone())))
         .route(
             "/metrics",
@@ -126,102 +126,6 @@ const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 fn route_list() -> Vec<AxumRouteListing> {
     static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
     ROUTES.get_or_init(|| generate_route_list(app::App)).clone()
-}
-
-/// The trail's filters as the audit page's query string carries them.
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(default)]
-struct AuditQuery {
-    person: String,
-    actor: String,
-    kind: String,
-    from: String,
-    to: String,
-}
-
-/// Most rows one CSV export holds; narrow the filters for more.
-const CSV_MAX_ROWS: u32 = 10_000;
-
-/// The audit trail as CSV, for administrators only (checked against the directory, like every
-/// admin server function; a refusal is audited).
-async fn audit_csv(
-    State(state): State<AppState>,
-    session: tower_sessions::Session,
-    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
-    headers: HeaderMap,
-    axum::extract::Query(q): axum::extract::Query<AuditQuery>,
-) -> Response<Body> {
-    use app::domain::admin::{TrailQuery, csv_field, parse_date};
-    let client =
-        app::auth::client_from(Some(peer), &headers, &state.session_policy.trusted_proxies);
-    let now = client.now;
-    // The same checks as every page: timeouts, and sessions ended elsewhere.
-    let user = match app::auth::current_user_in(&state, &session, now).await {
-        Ok(user) => user,
-        Err(_) => {
-            return (StatusCode::SERVICE_UNAVAILABLE, t("error.unavailable")).into_response();
-        }
-    };
-    if state.admin.authorize(&client, user.as_ref(), "audit export").await.is_err() {
-        return (StatusCode::FORBIDDEN, t("admin.forbidden")).into_response();
-    }
-    let date =
-        |s: &str| if s.trim().is_empty() { Ok(None) } else { parse_date(s).map(Some).ok_or(()) };
-    let (Ok(from), Ok(to)) = (date(&q.from), date(&q.to)) else {
-        return (StatusCode::BAD_REQUEST, t("admin.audit.bad_date")).into_response();
-    };
-    let events = match state
-        .admin
-        .trail(
-            &TrailQuery { person: q.person, actor: q.actor, kind: q.kind, from, to },
-            None,
-            CSV_MAX_ROWS,
-        )
-        .await
-    {
-        Ok(events) => events,
-        Err(e) => {
-            let status = if e == app::domain::admin::AdminError::Unavailable {
-                StatusCode::SERVICE_UNAVAILABLE
-            } else {
-                StatusCode::BAD_REQUEST
-            };
-            return (status, t(&e.notice().id)).into_response();
-        }
-    };
-    let mut csv = String::from(
-        "id,time_utc,unix_time,kind,outcome,actor_id,actor_login,subject_id,subject_login,client_ip,user_agent,detail\r\n",
-    );
-    let logins = state.admin.subject_logins(&events).await;
-    for e in events {
-        let subject_login =
-            e.subject_id.as_ref().and_then(|id| logins.get(id)).cloned().unwrap_or_default();
-        let fields = [
-            e.id.to_string(),
-            app::components::time::format_utc_date_time(e.at),
-            e.at.to_string(),
-            e.kind,
-            e.outcome,
-            e.actor_id.unwrap_or_default(),
-            e.login.unwrap_or_default(),
-            e.subject_id.unwrap_or_default(),
-            subject_login,
-            e.client_ip,
-            e.user_agent,
-            e.detail.unwrap_or_default(),
-        ];
-        csv.push_str(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
-        csv.push_str("\r\n");
-    }
-    (
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (header::CONTENT_DISPOSITION, "attachment; filename=\"latchkey-audit.csv\""),
-            (header::CACHE_CONTROL, "no-store"),
-        ],
-        csv,
-    )
-        .into_response()
 }
 
 /// The process is up and serving HTTP.

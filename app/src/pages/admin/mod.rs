@@ -3,6 +3,8 @@
 //! is only a convenience.
 
 mod api;
+#[cfg(feature = "ssr")]
+pub mod export;
 
 pub use api::*;
 
