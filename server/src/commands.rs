@@ -7,7 +7,8 @@ use tokio::net::TcpListener;
 
 use crate::config::{Config, ConfigError, redact_url_str};
 use crate::db::{Db, StoreError};
-use crate::directory::{LdapDirectory, LdapError, SelfWrite, Transport};
+use crate::directory::{LdapDirectory, LdapError, SelfWrite};
+use crate::ldap_transport::Transport;
 
 /// Why the program could not do what it was asked. Displayed as one line per problem.
 #[derive(Debug, thiserror::Error)]
@@ -170,7 +171,7 @@ pub async fn check(config: &Config) -> Result<(), StartupError> {
 
     let directory = LdapDirectory::new(config.directory.clone());
     let d = &config.directory;
-    let transport = match Transport::of(d) {
+    let transport = match Transport::of(&d.url, d.starttls) {
         Transport::Plain => "no TLS".to_owned(),
         tls if d.ca_certificates.is_empty() => format!("{}, system CA roots", tls.describe()),
         tls => format!("{}, CA {}", tls.describe(), d.ca_certificates),

@@ -1034,9 +1034,9 @@ fn redact<S: Serializer>(_: &SecretString, s: S) -> Result<S::Ok, S::Error> {
 /// TLS to the directory: passwords never go to another host in clear unless the operator
 /// says so in words (issue 14, finding 5), and the CA file is checked before start-up.
 fn validate_directory_transport(d: &DirectoryConfig, url: &url::Url, p: &mut Vec<String>) {
-    use crate::directory::{Transport, is_loopback_url, tls_client_config};
+    use crate::ldap_transport::{Transport, is_loopback_url, tls_client_config};
     let host = url.host_str().unwrap_or_default();
-    match Transport::of(d) {
+    match Transport::of(&d.url, d.starttls) {
         Transport::Ldaps if d.starttls => p.push(format!(
             "directory.starttls = true does not go with directory.url = {:?}: ldaps:// is TLS from the start; set starttls = false, or use ldap:// with StartTLS",
             d.url

@@ -7,6 +7,7 @@ pub mod config;
 pub mod db;
 pub mod directory;
 pub mod http;
+pub mod ldap_transport;
 pub mod metrics;
 pub mod services;
 pub mod sms;
