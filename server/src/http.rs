@@ -6,13 +6,9 @@
 use std::sync::{Arc, OnceLock};
 
 use app::domain::AppState;
-use app::i18n::t;
 use axum::Router;
-use axum::body::Body;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::StatusCode;
 use axum::middleware::{from_fn, from_fn_with_state};
-use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 use tower_http::catch_panic::CatchPanicLayer;
@@ -61,8 +57,9 @@ pub fn build_app(config: &Config, db: Db, directory: LdapDirectory) -> Result<Ro
     //  8. cross-site refusal: 403 for state changes from another origin (`middleware/cross_site.rs`);
     //  9. the session cookie (`middleware/session.rs`);
     // 10. unreadable server-function arguments answer 400 (`middleware/unreadable_400.rs`);
-    // then the routes: health, readiness, audit export, logo, metrics, the app's pages and server
-    // functions, and static files with the 404 page as fallback.
+    // then the routes: health, readiness, the audit export (`app/src/pages/admin/export.rs`),
+    // logo, metrics, the app's pages and server functions, and static files with the 404 page
+    // as fallback.
     Ok(Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(move || async move { readiness.answer().await }))
@@ -104,4 +101,3 @@ fn route_list() -> Vec<AxumRouteListing> {
     static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
     ROUTES.get_or_init(|| generate_route_list(app::App)).clone()
 }
-
