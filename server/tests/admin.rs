@@ -58,12 +58,6 @@ async fn person_id(s: &Setup, login: &str) -> String {
     directory.find_by_login(&Username::parse(login).unwrap()).await.unwrap().unwrap().id.0
 }
 
-async fn phones_of(s: &Setup, login: &str) -> Vec<String> {
-    let directory = LdapDirectory::new(s.app.config.directory.clone());
-    let p = directory.find_by_login(&Username::parse(login).unwrap()).await.unwrap().unwrap();
-    p.phones.iter().map(|n| n.as_str().to_owned()).collect()
-}
-
 /// The notice the admin pages would show next (read through the people page's server function).
 async fn admin_notice(b: &Browser) -> String {
     let (status, body) = call(b, "admin_people", &[("q", ""), ("page", "0")]).await;
@@ -133,7 +127,7 @@ async fn every_admin_function_refuses_anonymous_and_ordinary_people(backend: Bac
         .sum();
     assert_eq!(counted, (calls.len() + anonymous_csv_requests + 1) as u64, "counted in metrics");
     // Nothing changed, and every refusal of a signed-in person is in the audit trail.
-    assert_eq!(phones_of(&s, "dave").await.len(), 2);
+    assert_eq!(directory_phones(&s, "dave").await.len(), 2);
     assert_eq!(denied().await, calls.len() + 2);
     // The navigation shows Admin only to administrators.
     assert!(!ordinary.get("/").await.contains("href=\"/admin\""));
@@ -175,12 +169,12 @@ async fn an_administrator_removes_a_phone_with_a_reason(backend: Backend) {
     form[2] = ("reason", "   ");
     call(&admin, "admin_remove_phone", &form).await;
     assert_eq!(admin_notice(&admin).await, "admin.reason_required");
-    assert_eq!(phones_of(&s, "dave").await.len(), 2, "nothing removed yet");
+    assert_eq!(directory_phones(&s, "dave").await.len(), 2, "nothing removed yet");
 
     form[2] = ("reason", "lost phone, ticket 4711");
     call(&admin, "admin_remove_phone", &form).await;
     assert_eq!(admin_notice(&admin).await, "admin.phone_removed");
-    assert_eq!(phones_of(&s, "dave").await, vec!["+12015550142"]);
+    assert_eq!(directory_phones(&s, "dave").await, vec!["+12015550142"]);
     // The remaining phone is told; the audit event names actor, subject and reason.
     assert!(
         s.standin.texts().iter().any(|t| t.to == "+12015550142" && t.body.contains("ending 4321"))
@@ -229,7 +223,7 @@ async fn reset_to_password_only(backend: Backend) {
         .await;
     assert_eq!(admin_notice(&admin).await, "admin.reset_done");
     assert!(!s.app.db.two_factor_enabled(&alice).await.unwrap());
-    assert_eq!(phones_of(&s, "alice").await, vec![ALICE_PHONE], "phones stay");
+    assert_eq!(directory_phones(&s, "alice").await, vec![ALICE_PHONE], "phones stay");
     let page = admin.get(&format!("/admin/person/{alice}")).await;
     assert_eq!(attr(&page, "data-two-factor"), Some("off"));
     // Password alone now; the remembered browser is no longer trusted.

@@ -16,12 +16,6 @@ on_both!(
     junk_in_every_field_is_refused_cleanly,
 );
 
-async fn phones(s: &Setup, login: &str) -> Vec<String> {
-    let d = LdapDirectory::new(s.app.config.directory.clone());
-    let p = d.find_by_login(&Username::parse(login).unwrap()).await.unwrap().unwrap();
-    p.phones.iter().map(|n| n.as_str().to_owned()).collect()
-}
-
 async fn page_after(b: &Browser, endpoint: &str, form: &[(&str, &str)], page: &str) -> String {
     b.post_from(page, endpoint, form).await
 }
@@ -70,13 +64,13 @@ async fn a_directory_outage_while_changing_phones_writes_nothing_and_recovers(ba
             .await;
     assert!(page.contains("data-notice=\"error.unavailable\""));
     s.app.slapd.restart().unwrap();
-    assert_eq!(phones(&s, "alice").await, vec![ALICE_PHONE], "nothing was written");
+    assert_eq!(directory_phones(&s, "alice").await, vec![ALICE_PHONE], "nothing was written");
     // Back up: the same code still works (it was not used up by the failed try).
     let page =
         page_after(&b, "security_add_verify", &[("code", &code), ("nickname", "")], "/security")
             .await;
     assert_eq!(notice_of(&page), "security.phone_added");
-    assert_eq!(phones(&s, "alice").await, vec![ALICE_PHONE, "+12015550166"]);
+    assert_eq!(directory_phones(&s, "alice").await, vec![ALICE_PHONE, "+12015550166"]);
 
     // Removing while the directory is down: refused, metadata kept, then it works.
     let key = form_key(&b.get("/security").await, "data-phone=\"•••• 0166\"");
@@ -85,13 +79,13 @@ async fn a_directory_outage_while_changing_phones_writes_nothing_and_recovers(ba
     let page = page_after(&b, "security_remove_confirm", &[("key", &key)], "/security").await;
     assert!(page.contains("data-notice=\"error.unavailable\""), "the page says what happened");
     s.app.slapd.restart().unwrap();
-    assert_eq!(phones(&s, "alice").await.len(), 2);
+    assert_eq!(directory_phones(&s, "alice").await.len(), 2);
     let page = b.get("/security").await;
     assert!(page.contains("data-phone=\"•••• 0166\""), "its metadata is intact");
     page_after(&b, "security_remove", &[("key", &key)], "/security").await;
     let page = page_after(&b, "security_remove_confirm", &[("key", &key)], "/security").await;
     assert_eq!(notice_of(&page), "security.phone_removed");
-    assert_eq!(phones(&s, "alice").await, vec![ALICE_PHONE]);
+    assert_eq!(directory_phones(&s, "alice").await, vec![ALICE_PHONE]);
 }
 
 async fn junk_in_every_field_is_refused_cleanly(backend: Backend) {
@@ -150,7 +144,7 @@ async fn junk_in_every_field_is_refused_cleanly(backend: Backend) {
     let ok = Browser::new(&s.app);
     ok.password("alice", "alice-demo-pw").await;
     assert_eq!(step_of(&ok.sign_in_page().await), "code");
-    assert_eq!(phones(&s, "alice").await, vec![ALICE_PHONE]);
+    assert_eq!(directory_phones(&s, "alice").await, vec![ALICE_PHONE]);
 }
 
 /// SQLite locked by another writer past the busy timeout: a clean "try again", then recovery.
@@ -237,7 +231,7 @@ async fn a_directory_outage_during_an_admin_removal() {
         "says what happened"
     );
     s.app.slapd.restart().unwrap();
-    assert_eq!(phones(&s, "dave").await.len(), 2, "nothing removed");
+    assert_eq!(directory_phones(&s, "dave").await.len(), 2, "nothing removed");
     page_after(&admin, "admin_remove_phone", &form, "/admin").await;
-    assert_eq!(phones(&s, "dave").await, vec!["+12015550142"]);
+    assert_eq!(directory_phones(&s, "dave").await, vec!["+12015550142"]);
 }

@@ -23,12 +23,6 @@ on_both!(
     numbers_added_elsewhere_show_unnamed_and_stale_metadata_is_pruned,
 );
 
-async fn directory_phones(s: &Setup, login: &str) -> Vec<String> {
-    let directory = LdapDirectory::new(s.app.config.directory.clone());
-    let person = directory.find_by_login(&Username::parse(login).unwrap()).await.unwrap().unwrap();
-    person.phones.iter().map(|p| p.as_str().to_owned()).collect()
-}
-
 /// The raw values of the phone attribute, as other directory consumers read them.
 fn raw_phone_values(s: &Setup, login: &str) -> Vec<String> {
     let out = std::process::Command::new("ldapsearch")

@@ -7,12 +7,10 @@
 #[macro_use]
 mod common;
 
-use app::domain::{directory::Username, ports::Directory};
 use common::Backend;
 use common::browser::*;
 use devkit::slapd;
 use devkit::twilio_standin::Fault;
-use server::directory::LdapDirectory;
 
 on_both!(
     a_number_written_into_the_directory_is_not_a_factor_until_verified,
@@ -42,17 +40,6 @@ fn ldap_add_mobile(s: &Setup, login: &str, number: &str) {
     );
     child.stdin.take().expect("stdin").write_all(ldif.as_bytes()).expect("ldif");
     assert!(child.wait().expect("ldapmodify").success(), "ldapmodify as root");
-}
-
-async fn directory_phones(s: &Setup, login: &str) -> Vec<String> {
-    let directory = LdapDirectory::new(s.app.config.directory.clone());
-    let person = directory.find_by_login(&Username::parse(login).unwrap()).await.unwrap().unwrap();
-    person.phones.iter().map(|p| p.as_str().to_owned()).collect()
-}
-
-async fn person_id(s: &Setup, login: &str) -> String {
-    let directory = LdapDirectory::new(s.app.config.directory.clone());
-    directory.find_by_login(&Username::parse(login).unwrap()).await.unwrap().unwrap().id.0
 }
 
 async fn count(s: &Setup, sql: &str) -> i64 {
@@ -129,7 +116,7 @@ async fn a_number_written_into_the_directory_is_not_a_factor_until_verified(back
 
     // So does the administrator's view of alice.
     let admin = signed_in_with(&s, "carol", "carol-demo-pw", "+447400123456").await;
-    let id = person_id(&s, "alice").await;
+    let id = person(&s, "alice").await.id.0;
     let person = admin.get(&format!("/admin/person/{id}")).await;
     assert!(person.contains("data-number=\"+12015550178\" data-verified=\"no\""), "{person}");
     assert!(person.contains("data-number=\"+12015550123\" data-verified=\"yes\""));
@@ -239,7 +226,7 @@ async fn the_operator_command_marks_numbers_verified_and_audits(backend: Backend
             server::db::Db::Postgres(p) => sqlx::query_as(sql).fetch_one(p).await.unwrap(),
         }
     };
-    assert_eq!(subject, person_id(&s, "alice").await);
+    assert_eq!(subject, person(&s, "alice").await.id.0);
     assert_eq!(detail, "latchkey phones mark-verified --login alice: •••• 0178");
     assert!(agent.contains("ops-person"), "the operator is named: {agent}");
     let page = signed_in_with(&s, "alice", "alice-demo-pw", "+12015550178").await;
@@ -280,7 +267,7 @@ async fn removing_a_number_forgets_its_proof(backend: Backend) {
 
     // An administrator's removal forgets it too.
     let admin = signed_in_with(&s, "carol", "carol-demo-pw", "+447400123456").await;
-    let id = person_id(&s, "dave").await;
+    let id = person(&s, "dave").await.id.0;
     assert_eq!(verified_rows(&s, "+447400654321").await, 1);
     let person = admin.get(&format!("/admin/person/{id}")).await;
     let key = form_key(&person, "data-number=\"+447400654321\"");
@@ -356,7 +343,7 @@ async fn enrolling_cannot_prove_one_number_and_store_another(backend: Backend) {
     b.submit("sign_in_enrol_number", &[("number", "+12015550171")]).await;
     let code_a = code_sent_to(&s.standin, "+12015550171");
     // The state a racing post for B leaves: the flow names B, the newest code is A's.
-    let bob = person_id(&s, "bob").await;
+    let bob = person(&s, "bob").await.id.0;
     let state: (String,) = {
         let sql = format!("SELECT state FROM sign_in_flows WHERE user_id = '{bob}'");
         match &s.app.db {

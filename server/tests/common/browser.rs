@@ -218,3 +218,17 @@ pub async fn signed_in_as(b: &Browser) -> Option<String> {
     let home = b.get("/").await;
     attr(&home, "data-method").map(str::to_owned)
 }
+
+/// The person with `login` as Latchkey's directory adapter reads them.
+pub async fn person(s: &Setup, login: &str) -> app::domain::directory::Person {
+    use app::domain::directory::Username;
+    use app::domain::ports::Directory;
+    let directory = server::directory::LdapDirectory::new(s.app.config.directory.clone());
+    let login = Username::parse(login).expect("a login");
+    directory.find_by_login(&login).await.expect("the directory answers").expect("the person")
+}
+
+/// The person's phone numbers in the directory (E.164), in directory order.
+pub async fn directory_phones(s: &Setup, login: &str) -> Vec<String> {
+    person(s, login).await.phones.iter().map(|n| n.as_str().to_owned()).collect()
+}
