@@ -98,7 +98,7 @@ async fn cluster(extra: &[(&str, &str)]) -> Cluster {
     vars.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
     let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let env = env_for(&slapd, &db.url, &vars);
-    // 2-step sign-in on for the demo people who have it, as `latchkey demo` does.
+    // 2-step sign-in on for the demo people who have it, as `latchkey-demo` does.
     let config = server::config::Config::load_layers(None, &env).expect("config");
     let pool = db.open().await;
     devkit::demo::seed_settings(&config, &pool).await.expect("settings");
