@@ -1,6 +1,7 @@
 use leptos::prelude::*;
 
 use super::style::CARD;
+use crate::error::AppError;
 
 /// A section of a page, named by its heading (`labelled_by`, the heading's id) when it has one.
 #[component]
@@ -13,4 +14,10 @@ pub fn Card(
 ) -> impl IntoView {
     let class = if extra.is_empty() { CARD.to_owned() } else { format!("{CARD} {extra}") };
     view! { <section class=class aria-labelledby=labelled_by>{children()}</section> }
+}
+
+/// Why the page cannot be shown (signed out, not an administrator, an outage), as a card; its
+/// message id in `data-notice` for the tests.
+pub fn refusal(e: AppError) -> AnyView {
+    view! { <p role="alert" class=CARD data-notice=e.id.clone()>{e.text()}</p> }.into_any()
 }

@@ -7,7 +7,7 @@ mod field;
 pub mod style;
 
 pub use crate::components::button::Submit;
-pub use card::Card;
+pub use card::{Card, refusal};
 pub use confirm::Confirm;
 pub use field::{Field, field_aria};
 pub use style::{CARD, DANGER, INPUT, LABEL, LINK, PAGE_CARD, PRIMARY, SECONDARY};

@@ -13,16 +13,11 @@ use leptos_meta::Title;
 use leptos_router::components::Form;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::components::form::{CARD, Card, DANGER, Field, INPUT, LINK, PRIMARY, Submit};
+use crate::components::form::{Card, DANGER, Field, INPUT, LINK, PRIMARY, Submit, refusal};
 use crate::components::notice::notice_box;
 use crate::components::time::LocalTime;
-use crate::error::AppError;
 use crate::i18n::t;
 use crate::pages::security::phone_dates;
-
-fn refusal(e: AppError) -> AnyView {
-    view! { <p role="alert" class=CARD data-notice=e.id.clone()>{e.text()}</p> }.into_any()
-}
 
 fn on_off(on: bool) -> &'static str {
     if on { t("admin.on") } else { t("admin.off") }

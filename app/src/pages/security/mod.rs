@@ -12,6 +12,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::components::form::{
     CARD, Card, Confirm, DANGER, Field, INPUT, LINK, PRIMARY, SECONDARY, Submit, field_aria,
+    refusal,
 };
 use crate::components::notice::notice_box;
 use crate::components::time::LocalTime;
@@ -67,7 +68,7 @@ pub fn SecurityPage() -> impl IntoView {
                             </p>
                         }
                         .into_any(),
-                        Err(e) => view! { <p role="alert" class=CARD data-notice=e.id.clone()>{e.text()}</p> }.into_any(),
+                        Err(e) => refusal(e),
                     }
                 })}
             </Transition>
