@@ -4,6 +4,8 @@
 
 use leptos::prelude::*;
 
+use crate::i18n::t;
+
 /// A moment, shown with its date (`time_only` for today's clock times, as on the status page).
 #[component]
 pub fn LocalTime(unix_ms: i64, #[prop(optional)] time_only: bool) -> impl IntoView {
@@ -20,6 +22,23 @@ pub fn LocalTime(unix_ms: i64, #[prop(optional)] time_only: bool) -> impl IntoVi
         }
     });
     view! { <time datetime=iso_8601(unix_ms) title=utc>{text}</time> }
+}
+
+/// "Added … · last used …" (or "never used") under a phone or a remembered browser, on the
+/// security and admin pages.
+pub fn phone_dates(added_at: Option<i64>, last_used_at: Option<i64>) -> impl IntoView {
+    view! {
+        {t("security.added")} " "
+        {match added_at {
+            Some(at) => view! { <LocalTime unix_ms=at * 1000 /> }.into_any(),
+            None => "—".into_any(),
+        }}
+        " · "
+        {match last_used_at {
+            Some(at) => view! { {t("security.last_used")} " " <LocalTime unix_ms=at * 1000 /> }.into_any(),
+            None => t("security.never_used").into_any(),
+        }}
+    }
 }
 
 #[cfg(all(feature = "hydrate", target_arch = "wasm32"))]

@@ -15,9 +15,8 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::components::form::{Card, DANGER, Field, INPUT, LINK, PRIMARY, Submit, refusal};
 use crate::components::notice::notice_box;
-use crate::components::time::LocalTime;
+use crate::components::time::{LocalTime, phone_dates};
 use crate::i18n::t;
-use crate::pages::security::phone_dates;
 
 fn on_off(on: bool) -> &'static str {
     if on { t("admin.on") } else { t("admin.off") }

@@ -15,7 +15,7 @@ use crate::components::form::{
     refusal,
 };
 use crate::components::notice::notice_box;
-use crate::components::time::LocalTime;
+use crate::components::time::{LocalTime, phone_dates};
 use crate::i18n::{t, t_n};
 
 crate::components::actions::page_actions! {
@@ -455,21 +455,4 @@ fn activity_card(v: &SecurityView) -> AnyView {
         </Card>
     }
     .into_any()
-}
-
-/// "Added … · last used …" (or "never used") under a phone or a remembered browser, here and on
-/// the admin pages.
-pub(crate) fn phone_dates(added_at: Option<i64>, last_used_at: Option<i64>) -> impl IntoView {
-    view! {
-        {t("security.added")} " "
-        {match added_at {
-            Some(at) => view! { <LocalTime unix_ms=at * 1000 /> }.into_any(),
-            None => "—".into_any(),
-        }}
-        " · "
-        {match last_used_at {
-            Some(at) => view! { {t("security.last_used")} " " <LocalTime unix_ms=at * 1000 /> }.into_any(),
-            None => t("security.never_used").into_any(),
-        }}
-    }
 }
