@@ -88,13 +88,13 @@ mod server {
     use tower_sessions::Session;
 
     use super::*;
-    use crate::i18n::t;
     use crate::auth::{
         SESSION_AUTH_KEY, client, current_user, session, session_error, set_notice, state,
         take_notice,
     };
     use crate::domain::security::{Flow, FlowKind, SecurityError, Step};
     use crate::domain::{authenticated::Authenticated, client::Client, notice::Notice};
+    use crate::i18n::t;
 
     const FLOW_KEY: &str = "latchkey.security.flow";
     const REMOVAL_KEY: &str = "latchkey.security.removal";

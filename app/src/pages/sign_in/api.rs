@@ -38,7 +38,7 @@ pub struct SignInView {
 
 /// A notice, worded (with the wait, when there is one).
 #[cfg(feature = "ssr")]
-pub(crate) fn notice_view(n: crate::domain::sign_in::Notice) -> NoticeView {
+pub(crate) fn notice_view(n: crate::domain::notice::Notice) -> NoticeView {
     let mut text = crate::i18n::t(&n.id).to_owned();
     if let Some(secs) = n.retry_after {
         text = format!("{text} {}", crate::i18n::wait_text(secs));
@@ -57,8 +57,10 @@ mod server {
         set_notice, state, take_notice,
     };
     use crate::domain::sign_in::flow::State;
-    use crate::domain::sign_in::{
-        Authenticated, Notice, PasswordOutcome, SignInError, StepOutcome,
+    use crate::domain::{
+        authenticated::Authenticated,
+        notice::Notice,
+        sign_in::{PasswordOutcome, SignInError, StepOutcome},
     };
     use crate::error::AppError;
 
@@ -195,7 +197,7 @@ mod server {
     /// Runs one step of the flow in the session and records what to tell the person.
     pub async fn step<F, Fut>(run: F) -> Result<(), AppError>
     where
-        F: FnOnce(crate::domain::sign_in::Client, String) -> Fut,
+        F: FnOnce(crate::domain::client::Client, String) -> Fut,
         Fut: std::future::Future<Output = Result<Option<Notice>, SignInError>>,
     {
         let session = session().await?;
