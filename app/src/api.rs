@@ -59,12 +59,12 @@ pub struct SystemStatus {
 
 #[server(endpoint = "check_system_status")]
 pub async fn check_system_status() -> Result<SystemStatus, AppError> {
-    let state = expect_context::<crate::domain::AppState>();
+    let state = expect_context::<crate::state::AppState>();
     let (database, directory) = tokio::join!(state.database.probe(), state.directory.probe());
     Ok(SystemStatus {
         database_ok: database.is_ok(),
         directory_ok: directory.is_ok(),
-        checked_at_ms: crate::domain::now_ms(),
+        checked_at_ms: domain::now_ms(),
     })
 }
 
@@ -80,7 +80,7 @@ pub struct DemoTextView {
 /// use, so a production deployment never serves codes to a web page.
 #[server(endpoint = "demo_texts")]
 pub async fn load_demo_texts() -> Result<Vec<DemoTextView>, AppError> {
-    let state = expect_context::<crate::domain::AppState>();
+    let state = expect_context::<crate::state::AppState>();
     let Some(outbox) = state.demo_outbox.as_ref() else {
         return Err(AppError::not_found());
     };

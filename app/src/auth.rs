@@ -8,10 +8,10 @@ use axum::http::{HeaderMap, header};
 use leptos::prelude::*;
 use tower_sessions::Session;
 
-use crate::domain::sessions::{Stamp, Verdict};
-use crate::domain::{AppState, now_ms};
-use crate::domain::{authenticated::Authenticated, client::Client, notice::Notice};
 use crate::error::AppError;
+use domain::sessions::{Stamp, Verdict};
+use domain::{authenticated::Authenticated, client::Client, notice::Notice};
+use {crate::state::AppState, domain::now_ms};
 
 /// The signed-in person.
 pub const SESSION_AUTH_KEY: &str = "latchkey.auth";
@@ -56,17 +56,16 @@ pub async fn client() -> Client {
 pub fn client_from(
     peer: Option<SocketAddr>,
     headers: &HeaderMap,
-    trusted_proxies: &[crate::domain::client_ip::IpRange],
+    trusted_proxies: &[domain::client_ip::IpRange],
 ) -> Client {
     let ip = peer.map_or_else(
         || "unknown".to_owned(),
         |peer| {
             // Every line, in order: a proxy may append its own line after the client's.
-            let forwarded = crate::domain::client_ip::forwarded_for(
+            let forwarded = domain::client_ip::forwarded_for(
                 headers.get_all("x-forwarded-for").iter().map(|v| v.as_bytes()),
             );
-            crate::domain::client_ip::client_ip(peer.ip(), Some(&forwarded), trusted_proxies)
-                .to_string()
+            domain::client_ip::client_ip(peer.ip(), Some(&forwarded), trusted_proxies).to_string()
         },
     );
     let user_agent = headers
@@ -78,7 +77,7 @@ pub fn client_from(
 }
 
 /// The signed-in person, if the session has one that is still within the absolute timeout and
-/// has not been ended elsewhere ([`crate::domain::sessions`]). An ended sign-in is removed from
+/// has not been ended elsewhere ([`domain::sessions`]). An ended sign-in is removed from
 /// the session, which is left holding only a notice saying why.
 pub async fn current_user(session: &Session) -> Result<Option<Authenticated>, AppError> {
     current_user_in(&state(), session, now_secs()).await

@@ -13,13 +13,6 @@ pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod state;
 
-/// Transitional while the code moves to the `domain` crate: the old `app::domain` paths.
-#[cfg(feature = "ssr")]
-pub mod domain {
-    pub use crate::state::{AppState, LOGO_PATH, SessionPolicy, SiteSettings};
-    pub use ::domain::*;
-}
-
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{

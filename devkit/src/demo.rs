@@ -159,12 +159,10 @@ pub async fn seed_settings(config: &Config, db: &server::db::Db) -> Result<(), D
             .map(SearchEntry::construct)
             .and_then(|e| e.attrs.get(id_attr).and_then(|v| v.first().cloned()))
             .ok_or_else(|| DemoError::Demo(format!("{} has no {id_attr}", person.uid)))?;
-        db.set_two_factor(&id, true, app::domain::now_ms() / 1000)
-            .await
-            .map_err(StartupError::from)?;
+        db.set_two_factor(&id, true, domain::now_ms() / 1000).await.map_err(StartupError::from)?;
     }
     let _ = ldap.unbind().await;
-    let now = app::domain::now_ms() / 1000;
+    let now = domain::now_ms() / 1000;
     commands::mark_phones_verified(db, &directory, &commands::PhoneSelection::All, now).await?;
     Ok(())
 }

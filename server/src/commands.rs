@@ -313,8 +313,8 @@ impl PhoneSelection {
 /// A person whose numbers were just recorded as verified.
 #[derive(Debug, Clone)]
 pub struct MarkedPhones {
-    pub person: app::domain::directory::Person,
-    pub numbers: Vec<app::domain::phone::E164>,
+    pub person: domain::directory::Person,
+    pub numbers: Vec<domain::phone::E164>,
 }
 
 /// Reads the selected people from the directory and records each of their numbers that is not
@@ -326,12 +326,12 @@ pub async fn mark_phones_verified(
     selection: &PhoneSelection,
     now: i64,
 ) -> Result<Vec<MarkedPhones>, StartupError> {
-    use app::domain::ports::{VerifiedBy, VerifiedPhones};
-    use app::domain::{
+    use domain::ports::{VerifiedBy, VerifiedPhones};
+    use domain::{
         directory::{UserId, Username},
         ports::Directory,
     };
-    let failed = |e: app::domain::directory::DirectoryError| StartupError::Phones(e.to_string());
+    let failed = |e: domain::directory::DirectoryError| StartupError::Phones(e.to_string());
     let people = match selection {
         PhoneSelection::Login(login) => {
             let username = Username::parse(login)
@@ -351,7 +351,7 @@ pub async fn mark_phones_verified(
             people
         }
     };
-    let database = |e: app::domain::ports::Unavailable| StartupError::Phones(e.to_string());
+    let database = |e: domain::ports::Unavailable| StartupError::Phones(e.to_string());
     let mut marked = Vec::new();
     for person in people {
         let known = db.verified_phones(&person.id).await.map_err(database)?;
@@ -417,7 +417,7 @@ pub async fn phones_mark_verified(
 ) -> Result<(), StartupError> {
     let db = open_database(config).await?;
     let directory = LdapDirectory::new(config.directory.clone());
-    let now = app::domain::now_ms() / 1000;
+    let now = domain::now_ms() / 1000;
     let outcome = mark_phones_verified(&db, &directory, selection, now).await;
     let marked = match outcome {
         Ok(marked) => marked,
@@ -428,7 +428,7 @@ pub async fn phones_mark_verified(
     };
     let command = selection.command();
     let operator = std::env::var("USER").unwrap_or_else(|_| "unknown".to_owned());
-    let client = app::domain::client::Client {
+    let client = domain::client::Client {
         ip: "local".to_owned(),
         user_agent: format!("{command} (run by {operator})"),
         now,
@@ -436,14 +436,14 @@ pub async fn phones_mark_verified(
     };
     for m in &marked {
         let masked: Vec<String> = m.numbers.iter().map(|n| n.masked()).collect();
-        let entry = app::domain::audit::Entry {
+        let entry = domain::audit::Entry {
             kind: "phone.marked_verified",
             actor: None,
             subject: Some(m.person.id.as_str()),
             outcome: "operator",
             detail: Some(format!("{command}: {}", masked.join(", "))),
         };
-        app::domain::audit::write(&db, &client, entry).await;
+        domain::audit::write(&db, &client, entry).await;
         println!("{}: marked {} verified", m.person.login, masked.join(", "));
     }
     let numbers: usize = marked.iter().map(|m| m.numbers.len()).sum();

@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use app::domain::codes::{CodeRules, SendLimits};
-use app::domain::phone::PhonePolicy;
-use app::domain::sign_in::throttle::{Rule, ThrottleRules};
+use domain::codes::{CodeRules, SendLimits};
+use domain::phone::PhonePolicy;
+use domain::sign_in::throttle::{Rule, ThrottleRules};
 use figment::providers::{Format, Serialized, Toml};
 use figment::value::{Dict, Map, Value};
 use figment::{Figment, Metadata, Profile, Provider};
@@ -528,7 +528,7 @@ impl Config {
             p.push(problem);
         }
         for range in &s.trusted_proxies {
-            if let Err(problem) = app::domain::client_ip::IpRange::parse(range) {
+            if let Err(problem) = domain::client_ip::IpRange::parse(range) {
                 p.push(format!("server.trusted_proxies: {problem}"));
             }
         }

@@ -5,13 +5,13 @@ use std::time::Duration;
 
 use std::collections::HashSet;
 
-use app::domain::phone::{E164, PhonePolicy};
-use app::domain::{Probe, Unavailable};
-use app::domain::{
+use async_trait::async_trait;
+use domain::phone::{E164, PhonePolicy};
+use domain::{Probe, Unavailable};
+use domain::{
     directory::{DirectoryError, PasswordCheck, Person, UserId, Username},
     ports::Directory,
 };
-use async_trait::async_trait;
 use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
 use ldap3::controls::RawControl;
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, Mod, Scope, SearchEntry};
@@ -1030,7 +1030,7 @@ impl Directory for LdapDirectory {
         // connection and bind work a real check does, and no real entry's lockout is touched.
         let dn = format!(
             "cn=latchkey-decoy-{},{}",
-            app::domain::tokens::random_token(8),
+            domain::tokens::random_token(8),
             self.config().base_dn
         );
         let mut ldap = self.connect().await.map_err(|e| domain_error(e, "checking a password"))?;

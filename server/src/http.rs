@@ -5,7 +5,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use app::domain::AppState;
+use app::state::AppState;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::middleware::{from_fn, from_fn_with_state};
@@ -64,7 +64,7 @@ pub fn build_app(config: &Config, db: Db, directory: LdapDirectory) -> Result<Ro
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(move || async move { readiness.answer().await }))
         .route("/admin/audit.csv", get(app::pages::admin::export::audit_csv))
-        .route(app::domain::LOGO_PATH, get(move || logo::serve_logo(configured_logo.clone())))
+        .route(app::state::LOGO_PATH, get(move || logo::serve_logo(configured_logo.clone())))
         .route("/metrics", metrics_route)
         .leptos_routes_with_context(&state, routes, || {}, shell)
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))

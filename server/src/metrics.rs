@@ -8,21 +8,21 @@ use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use app::domain::phone::E164;
-use app::domain::ports::Unavailable;
-use app::domain::{
+use async_trait::async_trait;
+use domain::phone::E164;
+use domain::ports::Unavailable;
+use domain::{
     audit::{AuditEvent, StoredAuditEvent},
     ports::AuditLog,
 };
-use app::domain::{
+use domain::{
     directory::{DirectoryError, PasswordCheck, Person, UserId, Username},
     ports::Directory,
 };
-use app::domain::{
+use domain::{
     ports::SmsSender,
     sms::{SentText, SmsError},
 };
-use async_trait::async_trait;
 use secrecy::SecretString;
 
 /// Upper bounds of the latency buckets, in seconds.

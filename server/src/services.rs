@@ -7,19 +7,22 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::domain::admin::{AdminParts, AdminService};
-use app::domain::client_ip::IpRange;
-use app::domain::codes::{CodeEngine, CodeHasher};
-use app::domain::ports::AuditLog;
-use app::domain::ports::Directory;
-use app::domain::ports::SmsSender;
-use app::domain::security::{SecurityParts, SecurityService, SecuritySettings};
-use app::domain::sessions::SessionGuard;
-use app::domain::sign_in::{SignInParts, SignInService, SignInSettings};
-use app::domain::texting::Texter;
-use app::domain::verified::PhoneTrust;
-use app::domain::{AppState, DemoOutbox, SessionPolicy, SiteSettings};
+use domain::admin::{AdminParts, AdminService};
+use domain::client_ip::IpRange;
+use domain::codes::{CodeEngine, CodeHasher};
+use domain::ports::AuditLog;
+use domain::ports::Directory;
+use domain::ports::SmsSender;
+use domain::security::{SecurityParts, SecurityService, SecuritySettings};
+use domain::sessions::SessionGuard;
+use domain::sign_in::{SignInParts, SignInService, SignInSettings};
+use domain::texting::Texter;
+use domain::verified::PhoneTrust;
 use leptos::config::LeptosOptions;
+use {
+    app::state::{AppState, SessionPolicy, SiteSettings},
+    domain::DemoOutbox,
+};
 
 use crate::branding::Logo;
 use crate::config::{Config, SmsProvider, TwoFactorPolicy};

@@ -4,12 +4,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::domain::phone::E164;
-use app::domain::{
+use async_trait::async_trait;
+use domain::phone::E164;
+use domain::{
     ports::SmsSender,
     sms::{SentText, SmsError},
 };
-use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
@@ -56,7 +56,7 @@ pub struct DemoSender {
 impl SmsSender for DemoSender {
     async fn send(&self, to: &E164, body: &str, _validity_secs: u64) -> Result<SentText, SmsError> {
         print_text(to, body);
-        let now = app::domain::now_ms() / 1000;
+        let now = domain::now_ms() / 1000;
         self.db.record_demo_text(to.as_str(), body, now).await.map_err(|e| {
             tracing::error!(error = %e, "cannot store the demo text");
             SmsError::Unavailable { detail: "demo inbox unavailable".into() }

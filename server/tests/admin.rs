@@ -5,9 +5,9 @@
 #[macro_use]
 mod common;
 
-use app::domain::{directory::Username, ports::Directory};
 use common::Backend;
 use common::browser::*;
+use domain::{directory::Username, ports::Directory};
 use reqwest::StatusCode;
 use server::directory::LdapDirectory;
 
@@ -372,7 +372,7 @@ async fn second_step_on_page(admin: &Browser, id: &str) -> String {
 }
 
 async fn audit_details(s: &Setup, id: &str, kind: &str) -> Vec<String> {
-    use app::domain::ports::AuditLog;
+    use domain::ports::AuditLog;
     let events = s.app.db.for_user(id, None, 100).await.unwrap();
     events.into_iter().filter(|e| e.kind == kind).map(|e| e.detail.unwrap_or_default()).collect()
 }

@@ -6,13 +6,13 @@ mod common;
 
 use std::sync::Arc;
 
-use app::domain::codes::{
+use common::{Backend, TestDb};
+use domain::codes::{
     CodeEngine, CodeError, CodeHasher, CodeRules, IssuedCode, LimitKind, Purpose, SendLimits,
     SendRequest,
 };
-use app::domain::phone::{E164, PhonePolicy};
-use app::domain::texting::TextOutcome;
-use common::{Backend, TestDb};
+use domain::phone::{E164, PhonePolicy};
+use domain::texting::TextOutcome;
 use secrecy::SecretString;
 
 on_both!(
@@ -487,12 +487,12 @@ mod texter {
     //! The texter between the code engine and the Twilio stand-in.
 
     use super::*;
-    use app::domain::ports::AuditLog;
-    use app::domain::client::Client;
-    use app::domain::directory::UserId;
-    use app::domain::texting::{NoticeFor, Texter};
     use app::i18n::Lang;
     use devkit::twilio_standin::{Fault, StandinAccount, TwilioStandin};
+    use domain::client::Client;
+    use domain::directory::UserId;
+    use domain::ports::AuditLog;
+    use domain::texting::{NoticeFor, Texter};
     use server::config::TwilioConfig;
     use server::sms::TwilioSender;
 
@@ -590,7 +590,7 @@ async fn a_timed_out_text_still_counts_against_the_number_and_the_person(backend
         s.standin.fail_next(1, texter::stall());
         let outcome = texter::code(&s, "u1", &n, T0 + i).await.unwrap();
         assert!(
-            matches!(outcome, TextOutcome::NotSent(app::domain::sms::SmsError::Timeout { .. })),
+            matches!(outcome, TextOutcome::NotSent(domain::sms::SmsError::Timeout { .. })),
             "{outcome:?}"
         );
     }

@@ -5,12 +5,15 @@ mod common;
 
 use std::process::Command;
 
-use app::domain::{directory::{DirectoryError, PasswordCheck, UserId, Username}, ports::Directory};
-use app::domain::phone::PhonePolicy;
 use base64::Engine;
 use common::Backend;
 use common::browser::*;
 use devkit::slapd::{self, Options, Slapd};
+use domain::phone::PhonePolicy;
+use domain::{
+    directory::{DirectoryError, PasswordCheck, UserId, Username},
+    ports::Directory,
+};
 use secrecy::SecretString;
 use server::config::PhoneFormat;
 use server::directory::{LdapDirectory, LdapError, SelfWrite};
@@ -47,7 +50,7 @@ fn directory(slapd: &Slapd) -> LdapDirectory {
     LdapDirectory::new(slapd.directory_config())
 }
 
-fn number(n: &str) -> app::domain::phone::E164 {
+fn number(n: &str) -> domain::phone::E164 {
     PhonePolicy::from_directory(n).unwrap()
 }
 
@@ -464,7 +467,7 @@ async fn a_wrong_ca_is_refused_with_a_clear_message() {
         assert!(text.contains("check directory.ca_certificates"), "{text}");
         assert_eq!(e.kind(), "tls");
         // Nothing reaches the directory: no password is sent.
-        let someone = app::domain::directory::Person {
+        let someone = domain::directory::Person {
             id: UserId("x".into()),
             dn: format!("uid=alice,{}", slapd::PEOPLE_DN),
             login: "alice".into(),

@@ -5,9 +5,9 @@
 #[macro_use]
 mod common;
 
-use app::domain::{directory::Username, ports::Directory};
 use common::Backend;
 use common::browser::*;
+use domain::{directory::Username, ports::Directory};
 use server::directory::LdapDirectory;
 
 on_both!(

@@ -138,7 +138,7 @@ async fn two_instances_share_flows_limits_and_changes() {
     let code = code_sent_to(&c.standin, "+447400123456");
     assert_eq!(admin.submit("sign_in_code", &[("code", &code)]).await, "/");
     let directory = server::directory::LdapDirectory::new(c.slapd.directory_config());
-    use app::domain::{directory::Username, ports::Directory};
+    use domain::{directory::Username, ports::Directory};
     let dave = directory.find_by_login(&Username::parse("dave").unwrap()).await.unwrap().unwrap();
     let page = admin.get(&format!("/admin/person/{}", dave.id.as_str())).await;
     let key = common::browser::form_key(&page, "data-number=\"+447400654321\"");
@@ -248,7 +248,7 @@ async fn a_crash_mid_enrolment_leaves_directory_and_metadata_consistent() {
         .await
         .unwrap();
     let directory = server::directory::LdapDirectory::new(c.slapd.directory_config());
-    use app::domain::{directory::Username, ports::Directory};
+    use domain::{directory::Username, ports::Directory};
     let phones = |d: &server::directory::LdapDirectory| {
         let d = d.clone();
         async move {

@@ -4,9 +4,9 @@
 #[macro_use]
 mod common;
 
-use app::domain::{directory::Username, ports::Directory};
 use common::Backend;
 use common::browser::*;
+use domain::{directory::Username, ports::Directory};
 use server::directory::LdapDirectory;
 
 on_both!(
@@ -319,7 +319,7 @@ async fn numbers_added_elsewhere_show_unnamed_and_stale_metadata_is_pruned(backe
     let directory = LdapDirectory::new(s.app.config.directory.clone());
     let bob = directory.find_by_login(&Username::parse("bob").unwrap()).await.unwrap().unwrap();
     // Another tool wrote a Casa-style digits-only value.
-    let number = app::domain::phone::PhonePolicy::from_directory("12015550190").unwrap();
+    let number = domain::phone::PhonePolicy::from_directory("12015550190").unwrap();
     directory.add_phone(&bob, &number).await.unwrap();
     exec(
         &s.app,

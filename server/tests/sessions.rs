@@ -6,11 +6,11 @@
 #[macro_use]
 mod common;
 
-use app::domain::{directory::Username, ports::Directory};
 use common::Backend;
 use common::browser::*;
 use devkit::slapd::{PEOPLE_DN, Slapd};
 use devkit::twilio_standin::Fault;
+use domain::{directory::Username, ports::Directory};
 use server::directory::LdapDirectory;
 
 on_both!(
@@ -159,7 +159,7 @@ async fn a_password_changed_in_the_directory_ends_older_sessions(backend: Backen
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let directory = LdapDirectory::new(s.app.config.directory.clone());
     let bob = person_id(&s, "bob").await;
-    let changed = directory.password_changed_at(&app::domain::directory::UserId(bob)).await;
+    let changed = directory.password_changed_at(&domain::directory::UserId(bob)).await;
     assert!(matches!(changed, Ok(Some(_))), "the directory keeps pwdChangedTime: {changed:?}");
 
     assert!(!still_signed_in(&a).await, "signed in before the change: ended");

@@ -221,7 +221,7 @@ async fn several_phones_are_offered_masked_preferred_first(backend: Backend) {
     let s = setup(backend, &[]).await;
     // Dave prefers his second number.
     let directory = server::directory::LdapDirectory::new(s.app.config.directory.clone());
-    use app::domain::{directory::Username, ports::Directory};
+    use domain::{directory::Username, ports::Directory};
     let person = directory.find_by_login(&Username::parse("dave").unwrap()).await.unwrap().unwrap();
     exec(
         &s.app,
@@ -386,7 +386,7 @@ async fn required_policy_makes_a_person_without_phone_enrol_one(backend: Backend
 
     // The number is now in the directory, where other consumers see it.
     let directory = server::directory::LdapDirectory::new(s.app.config.directory.clone());
-    use app::domain::{directory::Username, ports::Directory};
+    use domain::{directory::Username, ports::Directory};
     let bob = directory.find_by_login(&Username::parse("bob").unwrap()).await.unwrap().unwrap();
     assert_eq!(bob.phones.iter().map(|p| p.as_str()).collect::<Vec<_>>(), vec!["+12015550177"]);
     assert!(s.app.db.two_factor_enabled(bob.id.as_str()).await.unwrap());

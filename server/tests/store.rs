@@ -133,8 +133,8 @@ async fn a_session_saves_its_changes(backend: Backend) {
 }
 
 async fn session_generations_only_go_up(backend: Backend) {
-    use app::domain::directory::UserId;
-    use app::domain::ports::SessionGenerations;
+    use domain::directory::UserId;
+    use domain::ports::SessionGenerations;
     let test_db = TestDb::new(backend).await;
     let db = test_db.open().await;
     let (alice, bob) = (UserId("alice-id".into()), UserId("bob-id".into()));

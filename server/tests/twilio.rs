@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
-use app::domain::phone::{E164, PhonePolicy};
-use app::domain::{sms::SmsError, ports::SmsSender};
 use devkit::twilio_standin::{Fault, StandinAccount, TwilioStandin};
+use domain::phone::{E164, PhonePolicy};
+use domain::{ports::SmsSender, sms::SmsError};
 use secrecy::SecretString;
 use serde_json::Value;
 use server::config::TwilioConfig;

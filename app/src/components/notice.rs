@@ -1,8 +1,16 @@
-//! A message on a page: problems interrupt (`alert`), good news waits its turn (`status`).
+//! A message on a page, already worded (the wire form every page's view carries): problems
+//! interrupt (`alert`), good news waits its turn (`status`).
 
 use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
 
-use crate::pages::sign_in::NoticeView;
+/// A message on the page, already worded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoticeView {
+    pub id: String,
+    pub text: String,
+    pub error: bool,
+}
 
 /// The ARIA role and the classes of a notice.
 pub fn notice_style(error: bool) -> (&'static str, &'static str) {

@@ -26,7 +26,7 @@ use super::sms::failure_detail;
 use super::texting::{TextOutcome, Texter};
 use super::tokens::random_token;
 use super::verified::PhoneTrust;
-use super::{audit as audit, ports::AuditLog};
+use super::{audit, ports::AuditLog};
 use super::{
     directory::{PasswordCheck, Person, UserId, Username},
     ports::Directory,

@@ -16,9 +16,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use app::domain::ports::{VerifiedBy, VerifiedPhones};
 use devkit::slapd::{self, Slapd};
 use devkit::twilio_standin::{StandinAccount, TwilioStandin};
+use domain::ports::{VerifiedBy, VerifiedPhones};
 use signin::Person;
 
 #[derive(Debug, Clone)]
@@ -286,10 +286,9 @@ async fn two_step_on(env: &Env) {
         db.set_two_factor(id, true, now).await.expect("2-step on");
         // Codes only go to numbers Latchkey verified: vouch for the seeded ones, as an operator
         // migrating from another system would (`latchkey phones mark-verified`).
-        let user = app::domain::directory::UserId(id.clone());
+        let user = domain::directory::UserId(id.clone());
         for raw in entry.attrs.get("mobile").into_iter().flatten() {
-            let number =
-                app::domain::phone::PhonePolicy::from_directory(raw).expect("a seeded number");
+            let number = domain::phone::PhonePolicy::from_directory(raw).expect("a seeded number");
             VerifiedPhones::mark_verified(&db, &user, &number, VerifiedBy::Operator, now)
                 .await
                 .expect("number verified");
@@ -567,7 +566,7 @@ mod tests {
     fn benchmark_people_have_mobile_numbers_the_portal_reads() {
         for i in [0, 999, 99_999] {
             let p = person(i);
-            let number = app::domain::phone::PhonePolicy::from_directory(&p.phone);
+            let number = domain::phone::PhonePolicy::from_directory(&p.phone);
             assert_eq!(number.map(|n| n.as_str().to_owned()), Some(p.phone.clone()));
         }
         let ldif = seed_ldif(&[person(7)]);

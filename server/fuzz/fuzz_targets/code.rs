@@ -1,7 +1,7 @@
 //! Anything typed as a one-time code: exactly the configured number of ASCII digits, or refused.
 #![no_main]
 
-use app::domain::codes::OtpCode;
+use domain::codes::OtpCode;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|input: &str| {

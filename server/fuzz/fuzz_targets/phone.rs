@@ -2,7 +2,7 @@
 //! accepted is canonical E.164 that reads back the same.
 #![no_main]
 
-use app::domain::phone::PhonePolicy;
+use domain::phone::PhonePolicy;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|input: &str| {

@@ -1,12 +1,12 @@
 //! The security page's store: phone metadata and remembered browsers, on either database.
 
-use app::domain::directory::UserId;
-use app::domain::ports::Unavailable;
-use app::domain::{
+use async_trait::async_trait;
+use domain::directory::UserId;
+use domain::ports::Unavailable;
+use domain::{
     ports::AccountStore,
     security::{PhoneSettings, TrustedBrowser},
 };
-use async_trait::async_trait;
 
 use super::{Db, StoreError};
 

@@ -1,14 +1,14 @@
 //! The code engine's store: codes, send counters and second-step locks, on either database.
 
-use app::domain::ports::Unavailable;
-use app::domain::{
+use async_trait::async_trait;
+use domain::ports::Unavailable;
+use domain::{
     codes::{
         CodeRules, Failure, LimitKind, NewCode, Purpose, SecondStep, SendKind, SendLimits,
         SendRequest, SendTicket, StoredCode,
     },
     ports::CodeStore,
 };
-use async_trait::async_trait;
 use sqlx::Row;
 
 use super::{Db, StoreError};

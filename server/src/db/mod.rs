@@ -6,8 +6,8 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use app::domain::{DemoOutbox, DemoText, Probe, Unavailable};
 use async_trait::async_trait;
+use domain::{DemoOutbox, DemoText, Probe, Unavailable};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,

@@ -148,7 +148,7 @@ pub async fn prune_every_hour(db: Db, retention: Retention) {
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         every.tick().await;
-        let now = app::domain::now_ms() / 1000;
+        let now = domain::now_ms() / 1000;
         match db.prune(&retention, now).await {
             Ok(pruned) if pruned.total() > 0 => tracing::info!(?pruned, "pruned old rows"),
             Ok(_) => {}

@@ -1,9 +1,9 @@
 //! Sessions: each person's session generation ([`SessionGenerations`]), and the session store
 //! tower-sessions writes through, whose save can never bring a deleted session back.
 
-use app::domain::directory::UserId;
-use app::domain::ports::{SessionGenerations, Unavailable};
 use async_trait::async_trait;
+use domain::directory::UserId;
+use domain::ports::{SessionGenerations, Unavailable};
 
 use super::{Db, StoreError};
 

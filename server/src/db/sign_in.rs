@@ -1,19 +1,19 @@
 //! The sign-in store (flows, password throttling, trusted browsers, phone settings) and the
 //! audit log, on either database.
 
-use app::domain::directory::UserId;
-use app::domain::phone::E164;
-use app::domain::ports::{ThrottleCount, ThrottleStore, Unavailable};
-use app::domain::{audit::AuditFilter, ports::AuditTrail};
-use app::domain::{
+use async_trait::async_trait;
+use domain::directory::UserId;
+use domain::phone::E164;
+use domain::ports::{ThrottleCount, ThrottleStore, Unavailable};
+use domain::{audit::AuditFilter, ports::AuditTrail};
+use domain::{
     audit::{AuditEvent, StoredAuditEvent},
     ports::AuditLog,
 };
-use app::domain::{
+use domain::{
     ports::SignInStore,
     sign_in::{FlowPerson, FlowRecord, NewTrustedBrowser},
 };
-use async_trait::async_trait;
 
 use super::{Db, StoreError};
 

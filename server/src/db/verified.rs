@@ -1,9 +1,9 @@
 //! The numbers Latchkey verified (table `verified_phones`), on either database.
 
-use app::domain::directory::UserId;
-use app::domain::phone::E164;
-use app::domain::ports::{Unavailable, VerifiedBy, VerifiedPhone, VerifiedPhones};
 use async_trait::async_trait;
+use domain::directory::UserId;
+use domain::phone::E164;
+use domain::ports::{Unavailable, VerifiedBy, VerifiedPhone, VerifiedPhones};
 
 use super::{Db, StoreError};
 

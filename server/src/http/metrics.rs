@@ -4,12 +4,12 @@
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-use app::domain::AppState;
-use app::domain::client_ip::IpRange;
+use app::state::AppState;
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
+use domain::client_ip::IpRange;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::config::Config;
@@ -77,11 +77,10 @@ fn serve_metrics(
     headers: &HeaderMap,
 ) -> Response {
     // The client as everything else sees it: through a trusted proxy, the forwarded address.
-    let forwarded = app::domain::client_ip::forwarded_for(
+    let forwarded = domain::client_ip::forwarded_for(
         headers.get_all("x-forwarded-for").iter().map(|v| v.as_bytes()),
     );
-    let client =
-        app::domain::client_ip::client_ip(peer.ip(), Some(&forwarded), &access.trusted_proxies);
+    let client = domain::client_ip::client_ip(peer.ip(), Some(&forwarded), &access.trusted_proxies);
     if !access.allows(client, headers) {
         if access.token.is_some() || access.trusted_proxies.is_empty() {
             tracing::warn!(client = %client, "refused /metrics (see server.metrics_token)");

@@ -7,10 +7,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use app::domain::{Probe, Unavailable};
 use axum::body::Body;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Json, Response};
+use domain::{Probe, Unavailable};
 use serde_json::json;
 
 /// How long one readiness answer is reused.

@@ -5,10 +5,10 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::components::notice::NoticeView;
 use crate::error::AppError;
 #[cfg(feature = "ssr")]
 use crate::i18n::t;
-use crate::pages::sign_in::NoticeView;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PersonRowView {
@@ -105,9 +105,9 @@ pub struct AuditView {
 pub(crate) mod server {
     use super::*;
     use crate::auth::{client, current_user, session, set_notice, state, take_notice};
-    use crate::domain::admin::AdminError;
-    use crate::domain::audit::StoredAuditEvent;
-    use crate::domain::authenticated::Authenticated;
+    use domain::admin::AdminError;
+    use domain::audit::StoredAuditEvent;
+    use domain::authenticated::Authenticated;
     use std::collections::HashMap;
 
     /// The signed-in administrator, or a refusal (403) that is audited.
@@ -161,8 +161,8 @@ pub(crate) mod server {
     /// Runs a change as an administrator; its outcome becomes the page's notice.
     pub async fn change<F, Fut>(what: &str, run: F) -> Result<(), AppError>
     where
-        F: FnOnce(crate::domain::client::Client, Authenticated) -> Fut,
-        Fut: std::future::Future<Output = Result<crate::domain::notice::Notice, AdminError>>,
+        F: FnOnce(domain::client::Client, Authenticated) -> Fut,
+        Fut: std::future::Future<Output = Result<domain::notice::Notice, AdminError>>,
     {
         let admin = admin(what).await?;
         let session = session().await?;
@@ -214,7 +214,7 @@ pub async fn load_person(id: String) -> Result<PersonView, AppError> {
     let notice = server::notice().await?;
     let person =
         crate::auth::state().admin.person(&id, crate::auth::now_secs()).await.map_err(|e| {
-            AppError::new(if e == crate::domain::admin::AdminError::NoSuchPerson {
+            AppError::new(if e == domain::admin::AdminError::NoSuchPerson {
                 "admin.no_such_person"
             } else {
                 "error.unavailable"
@@ -312,7 +312,7 @@ pub async fn load_audit(
         if s.trim().is_empty() {
             Ok(None)
         } else {
-            crate::domain::admin::parse_date(s).map(Some).ok_or(())
+            domain::admin::parse_date(s).map(Some).ok_or(())
         }
     };
     let (Ok(from), Ok(to)) = (date(&from), date(&to)) else {
@@ -327,7 +327,7 @@ pub async fn load_audit(
         });
     };
     const PAGE: u32 = 50;
-    let query = crate::domain::admin::TrailQuery { person, actor, kind, from, to };
+    let query = domain::admin::TrailQuery { person, actor, kind, from, to };
     match crate::auth::state().admin.trail(&query, older_than, PAGE + 1).await {
         Ok(mut events) => {
             let older = (events.len() > PAGE as usize).then(|| {

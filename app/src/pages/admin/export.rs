@@ -11,9 +11,9 @@ use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::domain::AppState;
-use crate::domain::admin::{AdminError, TrailQuery, csv_field, parse_date};
 use crate::i18n::t;
+use crate::state::AppState;
+use domain::admin::{AdminError, TrailQuery, csv_field, parse_date};
 
 /// The trail's filters as the audit page's query string carries them.
 #[derive(Debug, Default, serde::Deserialize)]

@@ -5,8 +5,8 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::components::notice::NoticeView;
 use crate::error::AppError;
-use crate::pages::sign_in::NoticeView;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PhoneItem {
@@ -92,9 +92,9 @@ mod server {
         SESSION_AUTH_KEY, client, current_user, session, session_error, set_notice, state,
         take_notice,
     };
-    use crate::domain::security::{Flow, FlowKind, SecurityError, Step};
-    use crate::domain::{authenticated::Authenticated, client::Client, notice::Notice};
     use crate::i18n::t;
+    use domain::security::{Flow, FlowKind, SecurityError, Step};
+    use domain::{authenticated::Authenticated, client::Client, notice::Notice};
 
     const FLOW_KEY: &str = "latchkey.security.flow";
     const REMOVAL_KEY: &str = "latchkey.security.removal";
@@ -121,7 +121,7 @@ mod server {
         let session = session().await?;
         // Read now, removed only once the page could be built: a notice is not lost to an
         // outage that stops the page from rendering.
-        let notice: Option<crate::domain::notice::Notice> =
+        let notice: Option<domain::notice::Notice> =
             session.get(crate::auth::SESSION_NOTICE_KEY).await.map_err(session_error)?;
         let notice = notice.map(crate::pages::sign_in::notice_view);
         let Some(user) = current_user(&session).await? else {
@@ -174,7 +174,7 @@ mod server {
                 }
             })
         });
-        let removal: Option<crate::domain::security::RemovalPlan> =
+        let removal: Option<domain::security::RemovalPlan> =
             session.get(REMOVAL_KEY).await.map_err(session_error)?;
         Ok(SecurityView {
             signed_in: true,
@@ -282,14 +282,11 @@ mod server {
 
     pub async fn set_removal(
         session: &Session,
-        plan: Option<&crate::domain::security::RemovalPlan>,
+        plan: Option<&domain::security::RemovalPlan>,
     ) -> Result<(), SecurityError> {
         let result = match plan {
             Some(p) => session.insert(REMOVAL_KEY, p).await,
-            None => session
-                .remove::<crate::domain::security::RemovalPlan>(REMOVAL_KEY)
-                .await
-                .map(|_| ()),
+            None => session.remove::<domain::security::RemovalPlan>(REMOVAL_KEY).await.map(|_| ()),
         };
         result.map_err(|_| SecurityError::Unavailable)
     }
@@ -357,7 +354,7 @@ pub async fn load_security(older_than: Option<i64>) -> Result<SecurityView, AppE
 
 #[server(endpoint = "security_add_start")]
 pub async fn add_phone_start() -> Result<(), AppError> {
-    use crate::domain::security::{Flow, FlowKind, SecurityError};
+    use domain::security::{Flow, FlowKind, SecurityError};
     server::act(Some(server::Then::AddPhone), |ctx| async move {
         if !crate::auth::state().security.is_recent(&ctx.user, ctx.client.now) {
             return Err(SecurityError::ReauthRequired);
@@ -370,7 +367,7 @@ pub async fn add_phone_start() -> Result<(), AppError> {
 
 #[server(endpoint = "security_add_number")]
 pub async fn add_phone_number(number: String, region: String) -> Result<(), AppError> {
-    use crate::domain::security::SecurityError;
+    use domain::security::SecurityError;
     server::act(Some(server::Then::AddPhone), |ctx| async move {
         let mut flow = server::flow(&ctx.session).await?.ok_or(SecurityError::OutOfOrder)?;
         let result = crate::auth::state()
@@ -385,7 +382,7 @@ pub async fn add_phone_number(number: String, region: String) -> Result<(), AppE
 
 #[server(endpoint = "security_add_verify")]
 pub async fn add_phone_verify(code: String, nickname: Option<String>) -> Result<(), AppError> {
-    use crate::domain::security::SecurityError;
+    use domain::security::SecurityError;
     server::act(None, |ctx| async move {
         let mut flow = server::flow(&ctx.session).await?.ok_or(SecurityError::OutOfOrder)?;
         let nickname = nickname.unwrap_or_default();
@@ -402,7 +399,7 @@ pub async fn add_phone_verify(code: String, nickname: Option<String>) -> Result<
 /// "Verify" on a number the directory holds but Latchkey never proved: a code is texted to it.
 #[server(endpoint = "security_verify_start")]
 pub async fn verify_phone_start(key: String) -> Result<(), AppError> {
-    use crate::domain::security::SecurityError;
+    use domain::security::SecurityError;
     server::act(Some(server::Then::VerifyPhone(key.clone())), |ctx| async move {
         if !crate::auth::state().security.is_recent(&ctx.user, ctx.client.now) {
             return Err(SecurityError::ReauthRequired);
@@ -414,7 +411,7 @@ pub async fn verify_phone_start(key: String) -> Result<(), AppError> {
 
 #[server(endpoint = "security_verify_code")]
 pub async fn verify_phone_code(code: String) -> Result<(), AppError> {
-    use crate::domain::security::SecurityError;
+    use domain::security::SecurityError;
     server::act(None, |ctx| async move {
         let mut flow = server::flow(&ctx.session).await?.ok_or(SecurityError::OutOfOrder)?;
         let notice = crate::auth::state()
@@ -429,7 +426,7 @@ pub async fn verify_phone_code(code: String) -> Result<(), AppError> {
 
 #[server(endpoint = "security_resend")]
 pub async fn security_resend() -> Result<(), AppError> {
-    use crate::domain::security::SecurityError;
+    use domain::security::SecurityError;
     server::act(None, |ctx| async move {
         let mut flow = server::flow(&ctx.session).await?.ok_or(SecurityError::OutOfOrder)?;
         let result = crate::auth::state().security.resend(&ctx.client, &ctx.user, &mut flow).await;
@@ -441,7 +438,7 @@ pub async fn security_resend() -> Result<(), AppError> {
 
 #[server(endpoint = "security_change_number")]
 pub async fn security_change_number() -> Result<(), AppError> {
-    use crate::domain::security::SecurityError;
+    use domain::security::SecurityError;
     server::act(None, |ctx| async move {
         let mut flow = server::flow(&ctx.session).await?.ok_or(SecurityError::OutOfOrder)?;
         crate::auth::state().security.change_number(&mut flow)?;
@@ -464,7 +461,7 @@ pub async fn security_cancel() -> Result<(), AppError> {
 
 #[server(endpoint = "security_reauth_password")]
 pub async fn reauth_password(password: String) -> Result<(), AppError> {
-    use crate::domain::security::SecurityError;
+    use domain::security::SecurityError;
     server::act(None, |ctx| async move {
         let mut flow = server::flow(&ctx.session).await?.ok_or(SecurityError::OutOfOrder)?;
         let password = secrecy::SecretString::from(password);
@@ -486,7 +483,7 @@ pub async fn reauth_password(password: String) -> Result<(), AppError> {
 
 #[server(endpoint = "security_reauth_code")]
 pub async fn reauth_code(code: String) -> Result<(), AppError> {
-    use crate::domain::security::SecurityError;
+    use domain::security::SecurityError;
     server::act(None, |ctx| async move {
         let mut flow = server::flow(&ctx.session).await?.ok_or(SecurityError::OutOfOrder)?;
         crate::auth::state().security.reauth_code(&ctx.client, &ctx.user, &mut flow, &code).await?;
@@ -557,15 +554,15 @@ pub async fn set_two_factor(on: String) -> Result<(), AppError> {
 /// request; this one is stamped with the new generation and stays signed in.
 #[server(endpoint = "security_sign_out_others")]
 pub async fn sign_out_others() -> Result<(), AppError> {
-    use crate::domain::security::SecurityError;
+    use domain::security::SecurityError;
     server::act(None, |ctx| async move {
         let generation =
             crate::auth::state().security.sign_out_others(&ctx.client, &ctx.user).await?;
-        let stamp = crate::domain::sessions::Stamp { generation, checked_at: ctx.client.now };
+        let stamp = domain::sessions::Stamp { generation, checked_at: ctx.client.now };
         crate::auth::stamp_session(&ctx.session, stamp)
             .await
             .map_err(|_| SecurityError::Unavailable)?;
-        Ok(Some(crate::domain::notice::Notice::info("security.sessions.signed_out_others")))
+        Ok(Some(domain::notice::Notice::info("security.sessions.signed_out_others")))
     })
     .await
 }

@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+pub use crate::components::notice::NoticeView;
 use crate::error::AppError;
 
 /// Which step the page shows.
@@ -15,14 +16,6 @@ pub enum Step {
     SendFailed { phone: String, enrolling: bool, other_phones: bool },
     EnrolNumber,
     SignedIn,
-}
-
-/// A message on the page, already worded.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NoticeView {
-    pub id: String,
-    pub text: String,
-    pub error: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,7 +31,7 @@ pub struct SignInView {
 
 /// A notice, worded (with the wait, when there is one).
 #[cfg(feature = "ssr")]
-pub(crate) fn notice_view(n: crate::domain::notice::Notice) -> NoticeView {
+pub(crate) fn notice_view(n: domain::notice::Notice) -> NoticeView {
     let mut text = crate::i18n::t(&n.id).to_owned();
     if let Some(secs) = n.retry_after {
         text = format!("{text} {}", crate::i18n::wait_text(secs));
@@ -56,13 +49,13 @@ mod server {
         SESSION_AUTH_KEY, SESSION_FLOW_KEY, client, current_user, session, session_error,
         set_notice, state, take_notice,
     };
-    use crate::domain::sign_in::flow::State;
-    use crate::domain::{
+    use crate::error::AppError;
+    use domain::sign_in::flow::State;
+    use domain::{
         authenticated::Authenticated,
         notice::Notice,
         sign_in::{PasswordOutcome, SignInError, StepOutcome},
     };
-    use crate::error::AppError;
 
     /// Longest password sent to the directory; longer ones are refused like a wrong one.
     const MAX_PASSWORD_CHARS: usize = 1024;
@@ -197,7 +190,7 @@ mod server {
     /// Runs one step of the flow in the session and records what to tell the person.
     pub async fn step<F, Fut>(run: F) -> Result<(), AppError>
     where
-        F: FnOnce(crate::domain::client::Client, String) -> Fut,
+        F: FnOnce(domain::client::Client, String) -> Fut,
         Fut: std::future::Future<Output = Result<Option<Notice>, SignInError>>,
     {
         let session = session().await?;
@@ -243,7 +236,7 @@ mod server {
         }
     }
 
-    fn set_remember_cookie(state: &crate::domain::AppState, token: &str) {
+    fn set_remember_cookie(state: &crate::state::AppState, token: &str) {
         use tower_sessions::cookie::{Cookie, SameSite, time::Duration};
         let days = i64::from(state.sign_in.settings().remember_browser_days);
         let cookie =

@@ -18,7 +18,7 @@ pub async fn take_a_turn(
     next: Next,
 ) -> Response {
     let path = request.uri().path();
-    if ["/healthz", "/readyz", "/metrics", app::domain::LOGO_PATH].contains(&path)
+    if ["/healthz", "/readyz", "/metrics", app::state::LOGO_PATH].contains(&path)
         || path.starts_with("/pkg/")
     {
         return next.run(request).await;
