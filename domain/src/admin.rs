@@ -356,7 +356,7 @@ impl AdminService {
         self.p.accounts.forget_phone(&person.id, number.as_str()).await?;
         self.p.phone_trust.forget(&person.id, &number).await?;
         self.p.generations.bump(&person.id, client.now).await?;
-        let left: Vec<&E164> = person.phones.iter().filter(|n| **n != number).collect();
+        let left: Vec<E164> = person.phones.iter().filter(|n| **n != number).cloned().collect();
         if left.is_empty() {
             self.p.sign_in_store.set_two_factor(&person.id, false, client.now).await?;
         }
@@ -369,15 +369,8 @@ impl AdminService {
             Some(format!("{}: {reason}", number.masked())),
         )
         .await;
-        let text = self.p.texter.notice(
-            text_language(&person, client),
-            "text.phone_removed_by_admin",
-            number.last4(),
-        );
-        let about = NoticeFor::by(&*self.p.audit, client, admin, &person.id);
-        for other in left {
-            self.p.texter.notify(&about, other, &text).await;
-        }
+        self.tell(client, admin, &person, &left, "text.phone_removed_by_admin", number.last4())
+            .await;
         Ok(Notice::info("admin.phone_removed"))
     }
 
@@ -409,16 +402,27 @@ impl AdminService {
             Some(format!("{forgotten} browsers forgotten{unlocked}: {reason}")),
         )
         .await;
-        let text = self.p.texter.notice(
-            text_language(&person, client),
-            "text.two_factor_off_by_admin",
-            "",
-        );
+        self.tell(client, admin, &person, &person.phones, "text.two_factor_off_by_admin", "").await;
+        Ok(Notice::info("admin.reset_done"))
+    }
+
+    /// Texts `phones` of `person` that an administrator changed their account: notice
+    /// `text_id` in the person's language (else the administrator's), counted against the send
+    /// limits like every text, and audited when refused.
+    async fn tell(
+        &self,
+        client: &Client,
+        admin: &Authenticated,
+        person: &Person,
+        phones: &[E164],
+        text_id: &'static str,
+        last4: &str,
+    ) {
+        let text = self.p.texter.notice(text_language(person, client), text_id, last4);
         let about = NoticeFor::by(&*self.p.audit, client, admin, &person.id);
-        for phone in &person.phones {
+        for phone in phones {
             self.p.texter.notify(&about, phone, &text).await;
         }
-        Ok(Notice::info("admin.reset_done"))
     }
 
     /// Whether the person's sign-in codes are locked (for the person page), by the id of a
@@ -456,15 +460,8 @@ impl AdminService {
             Some(format!("locked {lock} after {} wrong codes: {reason}", state.failures)),
         )
         .await;
-        let text = self.p.texter.notice(
-            text_language(&person, client),
-            "text.second_step_unlocked_by_admin",
-            "",
-        );
-        let about = NoticeFor::by(&*self.p.audit, client, admin, &person.id);
-        for phone in &person.phones {
-            self.p.texter.notify(&about, phone, &text).await;
-        }
+        let phones = &person.phones;
+        self.tell(client, admin, &person, phones, "text.second_step_unlocked_by_admin", "").await;
         Ok(Notice::info("admin.unlocked"))
     }
 
