@@ -197,7 +197,7 @@ test('keyboard only: sign in, add and remove a phone, sign out', async () => {
   await kb.press('Enter');
   await page.locator('[data-notice="security.phone_removed"]').waitFor();
 
-  await tabTo(page, page.getByRole('button', { name: 'Sign out' }));
+  await tabTo(page, page.getByRole('button', { name: 'Sign out', exact: true }));
   await kb.press('Enter');
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Sign in' }).waitFor();
   await context.close();

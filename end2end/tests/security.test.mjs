@@ -81,3 +81,47 @@ test('hydrated: add, rename, prefer, remove a phone; 2-step off and on; forget t
 test('without JavaScript: the same, as plain form posts', async () => {
   await run(false, 'carol', '+447400123456', '201-555-0172', '•••• 0172');
 });
+
+// Two browsers signed in as one person (bob: password only, so no text is spent):
+// "Sign out of all other browsers" in one ends the other's session at its next page, and keeps
+// this one signed in.
+async function signOutOthers(js) {
+  const here = await demo.browser.newContext({ javaScriptEnabled: js });
+  const elsewhere = await demo.browser.newContext();
+  const page = await here.newPage();
+  const other = await elsewhere.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  for (const [p, hydrated] of [[other, true], [page, js]]) {
+    await p.goto(`${demo.server.url}/sign-in`);
+    if (hydrated) await waitHydrated(p);
+    await p.getByLabel('Username').fill('bob');
+    await p.getByLabel('Password').fill('bob-demo-pw');
+    await press(p, p.getByRole('button', { name: 'Sign in' }), hydrated);
+    await p.waitForURL(`${demo.server.url}/`);
+  }
+  await page.goto(`${demo.server.url}/security`);
+  if (js) await waitHydrated(page);
+
+  await press(page, page.getByRole('button', { name: 'Sign out of all other browsers' }), js);
+  await page.locator('[data-notice="security.sessions.signed_out_others"]').waitFor();
+
+  // The other browser's next page asks it to sign in again, saying why.
+  await other.goto(`${demo.server.url}/sign-in`);
+  await other.locator('[data-notice="sign_in.session_ended"]').waitFor();
+  assert.equal(await other.getByLabel('Username').count(), 1, 'the other browser must sign in again');
+  // This one is still signed in.
+  await page.goto(`${demo.server.url}/security`);
+  assert.equal(await page.getByRole('button', { name: 'Sign out of all other browsers' }).count(), 1);
+  assert.deepEqual(errors, []);
+  await here.close();
+  await elsewhere.close();
+}
+
+test('hydrated: signing out of all other browsers ends the other session, keeps this one', async () => {
+  await signOutOthers(true);
+});
+
+test('without JavaScript: the same, as a plain form post', async () => {
+  await signOutOthers(false);
+});

@@ -57,7 +57,7 @@ test('hydrated: password, a code from the phone, remembered browser, sign out', 
   assert.equal(await page.evaluate(() => window.__noReload), true, 'all without a page reload');
 
   // Sign out, and back in: the remembered browser skips the code.
-  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('button', { name: 'Sign out', exact: true }).click();
   await page.waitForURL(`${demo.server.url}/sign-in`);
   await page.locator('[data-notice="sign_in.signed_out"]').waitFor();
   const texts = (await demo.standin.texts(alice)).length;
@@ -100,7 +100,7 @@ test('without JavaScript: choose one of two phones, type the code, signed in', a
   assert.match(await page.textContent('[data-testid="signed-in-as"]'), /Dave Dias/);
 
   // Sign out works as a plain form too.
-  await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Sign out' }).click()]);
+  await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Sign out', exact: true }).click()]);
   assert.equal(page.url(), `${demo.server.url}/sign-in`);
   await page.locator('[data-notice="sign_in.signed_out"]').waitFor();
   await context.close();
