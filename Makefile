@@ -5,7 +5,7 @@ SHELL := bash
 
 CARGO ?= cargo
 # Packages built for the server (ssr) and for the browser (hydrate, wasm32).
-SSR := -p domain -p messages -p app -p server -p latchkey-bench -p devkit --features app/ssr
+SSR := -p domain -p jose -p messages -p app -p server -p latchkey-bench -p devkit --features app/ssr
 WASM := -p frontend -p app --target wasm32-unknown-unknown
 
 .PHONY: help setup demo test lint fmt-check domain-deps clippy unit e2e build-release frontend fuzz bench

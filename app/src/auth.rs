@@ -21,6 +21,8 @@ pub const SESSION_FLOW_KEY: &str = "latchkey.flow";
 pub const SESSION_NOTICE_KEY: &str = "latchkey.notice";
 /// The login typed on a refused password form, to fill the form in again (taken once).
 pub const SESSION_LOGIN_KEY: &str = "latchkey.login";
+/// An app's authorization request waiting for this browser's sign-in (its id).
+pub const SESSION_OIDC_REQUEST_KEY: &str = "latchkey.oidc_request";
 /// The signed-in session's [`Stamp`]: its session generation and last look at the directory.
 pub const SESSION_STAMP_KEY: &str = "latchkey.stamp";
 

@@ -8,6 +8,8 @@ pub mod auth;
 pub mod components;
 pub mod error;
 pub mod i18n;
+#[cfg(feature = "ssr")]
+pub mod oidc;
 pub mod pages;
 
 #[cfg(feature = "ssr")]

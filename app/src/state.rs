@@ -35,6 +35,8 @@ pub struct AppState {
     pub sign_in: Arc<sign_in::SignInService>,
     pub security: Arc<security::SecurityService>,
     pub admin: Arc<admin::AdminService>,
+    /// The OpenID Connect provider: apps that sign people in through Latchkey.
+    pub oidc: Arc<domain::oidc::provider::OidcProvider>,
     /// Whether a signed-in session may go on (generations, password changes).
     pub sessions: Arc<sessions::SessionGuard>,
     pub session_policy: SessionPolicy,

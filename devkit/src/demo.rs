@@ -108,6 +108,7 @@ pub fn demo_config(
         ("LATCHKEY_DIRECTORY__BIND_PASSWORD".into(), slapd.service_password.clone()),
         ("LATCHKEY_DIRECTORY__BASE_DN".into(), d.base_dn.clone()),
         ("LATCHKEY_DIRECTORY__ADMIN_GROUP_DN".into(), d.admin_group_dn.clone()),
+        ("LATCHKEY_DIRECTORY__GROUP_BASE_DN".into(), d.group_base_dn.clone()),
     ]);
     Config::load_layers(None, &vars).map_err(|e| StartupError::Config(e).into())
 }

@@ -300,6 +300,7 @@ impl Slapd {
             phone_format: PhoneFormat::E164,
             display_name_attribute: "cn".into(),
             admin_group_dn: ADMIN_GROUP_DN.into(),
+            group_base_dn: GROUPS_DN.into(),
             timeout_secs: 5,
             pool_size: 4,
             starttls: false,

@@ -40,4 +40,9 @@ pub struct Authenticated {
     pub authenticated_at: i64,
     /// Unix seconds the session was signed in (for the absolute timeout).
     pub signed_in_at: i64,
+    /// This sign-in's id, random: the OpenID Connect `sid` of the apps it signed in to, whose
+    /// grants end with it. Empty in sessions signed in before it existed (they sign in again
+    /// before an app is granted anything).
+    #[serde(default)]
+    pub sid: String,
 }

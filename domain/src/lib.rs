@@ -32,6 +32,7 @@ pub mod client_ip;
 pub mod codes;
 pub mod directory;
 pub mod notice;
+pub mod oidc;
 pub mod phone;
 pub mod ports;
 pub mod security;

@@ -12,6 +12,9 @@ use crate::codes::records::{
     SendTicket, StoredCode,
 };
 use crate::directory::{DirectoryError, PasswordCheck, Person, UserId, Username};
+use crate::oidc::records::{
+    Grant, GrantsOf, PendingRequest, StoredKey, Taken, TokenKind, TokenRecord,
+};
 use crate::phone::E164;
 use crate::security::records::{PhoneSettings, TrustedBrowser};
 use crate::sign_in::records::{FlowRecord, NewTrustedBrowser};
@@ -180,6 +183,9 @@ pub trait Directory: Send + Sync {
     /// Everyone who has this number registered, in either stored form.
     async fn phone_owners(&self, number: &E164) -> Result<Vec<UserId>, DirectoryError>;
     async fn is_admin(&self, person: &Person) -> Result<bool, DirectoryError>;
+    /// The names (`cn`) of the groups the person is a member of (`member` or `uniqueMember`
+    /// naming their DN), for the OpenID Connect `groups` claim and clients' allowed groups.
+    async fn groups(&self, person: &Person) -> Result<Vec<String>, DirectoryError>;
     /// People whose login, name or mail contains `term`, at most `limit`, read through the
     /// paged-results control.
     async fn search_people(&self, term: &str, limit: usize) -> Result<Vec<Person>, DirectoryError>;
@@ -362,4 +368,67 @@ pub trait SignInStore: ThrottleStore + Send + Sync {
         now: i64,
     ) -> Result<Option<String>, Unavailable>;
     async fn trusted_browser_used(&self, id: &str, now: i64) -> Result<(), Unavailable>;
+}
+
+/// The OpenID Connect provider's state, shared by every instance: signing keys, authorization
+/// requests waiting for a sign-in, grants (a person's sign-in to one app) and their codes and
+/// tokens (by HMAC). Implemented by the SQL store (`server/src/db/oidc.rs`).
+#[async_trait]
+pub trait OidcStore: Send + Sync {
+    /// Every stored signing key, oldest generation first.
+    async fn signing_keys(&self) -> Result<Vec<StoredKey>, Unavailable>;
+    /// Adds a key unless (alg, generation) exists; false when another instance added it first.
+    async fn add_signing_key(&self, key: &StoredKey) -> Result<bool, Unavailable>;
+    async fn delete_signing_key(&self, kid: &str) -> Result<(), Unavailable>;
+
+    async fn save_request(&self, request: &PendingRequest) -> Result<(), Unavailable>;
+    /// The request, unless it is gone or expired.
+    async fn load_request(&self, id: &str, now: i64)
+    -> Result<Option<PendingRequest>, Unavailable>;
+    async fn delete_request(&self, id: &str) -> Result<(), Unavailable>;
+
+    /// A grant and its first token (the code), in one transaction.
+    async fn create_grant(&self, grant: &Grant, code: &TokenRecord) -> Result<(), Unavailable>;
+    async fn add_token(&self, token: &TokenRecord) -> Result<(), Unavailable>;
+    /// Uses a single-use value (code or refresh token) of `kind`: marks it used in the same
+    /// statement that checks it was not, so of two uses at once exactly one is `Fresh`.
+    async fn take_once(
+        &self,
+        digest: &str,
+        kind: TokenKind,
+        now: i64,
+    ) -> Result<Taken, Unavailable>;
+    /// An access or refresh token that is live (not expired, not used, its grant not revoked
+    /// nor expired), with its grant.
+    async fn live_token(
+        &self,
+        digest: &str,
+        kind: TokenKind,
+        now: i64,
+    ) -> Result<Option<(TokenRecord, Grant)>, Unavailable>;
+    async fn delete_token(&self, digest: &str) -> Result<(), Unavailable>;
+    /// Revokes one grant and deletes its tokens.
+    async fn revoke_grant(&self, grant_id: &str, now: i64) -> Result<(), Unavailable>;
+    /// Revokes the live grants `which` names, deletes their tokens, and returns them.
+    async fn revoke_grants(&self, which: GrantsOf<'_>, now: i64)
+    -> Result<Vec<Grant>, Unavailable>;
+    /// A person's live grants that issued tokens, newest first.
+    async fn live_grants(&self, user_id: &UserId, now: i64) -> Result<Vec<Grant>, Unavailable>;
+    async fn touch_grant(&self, grant_id: &str, now: i64) -> Result<(), Unavailable>;
+}
+
+/// The provider's signing keys: signs ID tokens, publishes the JWKS, and checks tokens it
+/// signed (an `id_token_hint`). Implemented by `server/src/oidc_keys.rs` (`KeyRing`, on the
+/// `jose` crate, keys in [`OidcStore`]).
+#[async_trait]
+pub trait TokenSigner: Send + Sync {
+    /// A compact JWS of `claims` under the current key of `alg` ("RS256", "ES256", "EdDSA").
+    async fn sign(&self, alg: &str, claims: &serde_json::Value) -> Result<String, Unavailable>;
+    /// The JWKS document: every published key.
+    async fn jwks(&self) -> Result<serde_json::Value, Unavailable>;
+    /// The claims of `token` if a published key of this provider signed it (the signature
+    /// only: expiry and audience are the caller's to check).
+    async fn verify_own(&self, token: &str) -> Result<Option<serde_json::Value>, Unavailable>;
+    /// The `at_hash` of `access_token` for an ID token signed with `alg`.
+    fn half_hash(&self, alg: &str, access_token: &str) -> String;
 }

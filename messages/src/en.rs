@@ -166,6 +166,10 @@ pub(super) static EN: &[(&str, &str)] = &[
         "The page you asked for does not exist. It may have moved, or the link may be mistyped.",
     ),
     ("not_found.title", "Page not found"),
+    (
+        "oidc.request_gone",
+        "The app that sent you here waited too long. Go back to it and sign in again.",
+    ),
     ("otp.cooldown", "A code was just sent. Please wait a moment before asking for another."),
     ("otp.expired", "This code has expired. Ask for a new one."),
     ("otp.locked", "Too many wrong codes. For your safety, codes are blocked for a while."),

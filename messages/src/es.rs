@@ -193,6 +193,10 @@ pub(super) static ES: &[(&str, &str)] = &[
         "La página que buscas no existe. Puede que se haya movido o que el enlace esté mal escrito.",
     ),
     ("not_found.title", "Página no encontrada"),
+    (
+        "oidc.request_gone",
+        "La aplicación que le envió aquí esperó demasiado. Vuelva a ella e inicie sesión de nuevo.",
+    ),
     ("otp.cooldown", "Acabamos de enviar un código. Espera un momento antes de pedir otro."),
     ("otp.expired", "Este código expiró. Pide uno nuevo."),
     (

@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use domain::codes::{CodeRules, SendLimits};
+use domain::oidc::levels::{self, Level};
 use domain::phone::PhonePolicy;
 use domain::sign_in::throttle::{Rule, ThrottleRules};
 use figment::providers::{Format, Serialized, Toml};
@@ -44,6 +45,8 @@ pub struct Config {
     pub policy: PolicyConfig,
     #[serde(default)]
     pub phone: PhoneConfig,
+    #[serde(default)]
+    pub oidc: OidcConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -147,6 +150,10 @@ pub struct DirectoryConfig {
     /// Members of this group (its `member` values) are administrators. Empty: nobody is.
     #[serde(default)]
     pub admin_group_dn: String,
+    /// Where groups are looked for (the OpenID Connect `groups` claim, clients'
+    /// `allowed_groups`). Empty: under `base_dn`.
+    #[serde(default)]
+    pub group_base_dn: String,
     #[serde(default = "defaults::timeout_secs")]
     pub timeout_secs: u64,
     #[serde(default = "defaults::pool_size")]
@@ -332,8 +339,114 @@ impl Default for PhoneConfig {
     }
 }
 
+/// The OpenID Connect provider: token lifetimes, signing keys and the apps (clients) that may
+/// ask Latchkey who someone is. Clients are `[[oidc.clients]]` tables in `latchkey.toml` only:
+/// arrays of tables do not fit in environment variables, and a secret in one would be the
+/// weakest place to keep it (`secret_file` is the way to keep it out of the file).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OidcConfig {
+    /// The acr applied when an app asks for none and its client sets no `default_acr`.
+    pub default_acr: String,
+    /// Seconds an access token lives (60 to 86400).
+    pub access_token_lifetime_secs: u64,
+    /// Seconds an ID token's `exp` is after issue (60 to 86400).
+    pub id_token_lifetime_secs: u64,
+    /// Upper bound for a refresh token family (300 to 2592000); it never outlives the person's
+    /// sign-in anyway.
+    pub refresh_token_lifetime_secs: u64,
+    /// Days a signing key signs before the next one takes over; 0 = never rotate.
+    pub key_rotation_days: u32,
+    /// Operator-supplied signing keys: PEM files (PKCS#8 or PKCS#1 RSA), the first signs, the
+    /// rest are published. Empty: keys generated at first start and stored encrypted in the
+    /// database. Only read here; parsing the PEM is done at start-up.
+    pub signing_key_files: Vec<String>,
+    /// Whether a person who has no phone may add one during sign-in when an app requires the
+    /// code level.
+    pub enrol_at_sign_in: bool,
+    pub clients: Vec<OidcClientConfig>,
+}
+
+impl Default for OidcConfig {
+    fn default() -> Self {
+        Self {
+            default_acr: levels::PASSWORD_ACR.into(),
+            access_token_lifetime_secs: 600,
+            id_token_lifetime_secs: 600,
+            refresh_token_lifetime_secs: 8 * 3600,
+            key_rotation_days: 90,
+            signing_key_files: Vec::new(),
+            enrol_at_sign_in: true,
+            clients: Vec::new(),
+        }
+    }
+}
+
+/// One app that signs people in through Latchkey.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcClientConfig {
+    /// The `client_id`: 1 to 128 of `A-Z a-z 0-9 . _ ~ -`, unique among clients.
+    pub id: String,
+    /// Shown to people ("Signed in to Grafana"). Empty in the file: the id (filled in at load).
+    #[serde(default)]
+    pub name: String,
+    /// Absent: a public client (token endpoint auth "none", PKCE required). Filled from
+    /// `secret_file` at load, so the rest of the code looks only here.
+    #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "redact_opt")]
+    pub secret: Option<SecretString>,
+    /// A file holding the secret (trailing newline trimmed), instead of `secret`. Cleared once
+    /// read at load.
+    #[serde(default)]
+    pub secret_file: Option<String>,
+    /// Where the app receives sign-ins: absolute https URLs (http only for this machine, or
+    /// while `server.public_url` is itself http), no fragment, no wildcards. Matched exactly.
+    pub redirect_uris: Vec<String>,
+    /// Where the app may send people after signing out; the same rules.
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Scopes the app may ask for: a subset of [`OIDC_SCOPES`] that includes `openid`.
+    #[serde(default = "defaults::oidc_scopes")]
+    pub scopes: Vec<String>,
+    /// The acr applied when this app asks for none. Unset: `oidc.default_acr`.
+    #[serde(default)]
+    pub default_acr: Option<String>,
+    /// Directory groups (their cn) whose members may sign in to this app. Empty: everyone.
+    #[serde(default)]
+    pub allowed_groups: Vec<String>,
+    /// How ID tokens for this app are signed: "RS256", "ES256" or "EdDSA".
+    #[serde(default = "defaults::signing_alg")]
+    pub signing_alg: String,
+    /// Whether the app gets refresh tokens.
+    #[serde(default)]
+    pub refresh_tokens: bool,
+    /// Whether a browser the person chose to remember counts as the code level for this app.
+    /// Off: a remembered browser never claims `sms` here.
+    #[serde(default)]
+    pub remembered_browser_satisfies_code: bool,
+}
+
+impl OidcClientConfig {
+    /// A public client has no secret: it authenticates with nothing at the token endpoint and
+    /// must use PKCE. (A `secret_file` not yet read still makes it confidential.)
+    pub fn is_public(&self) -> bool {
+        self.secret.is_none() && self.secret_file.is_none()
+    }
+}
+
+/// Scopes a client may be allowed (the default: all of them).
+pub const OIDC_SCOPES: &[&str] = &["openid", "profile", "email", "phone", "groups"];
+/// Algorithms an ID token can be signed with.
+pub const OIDC_SIGNING_ALGS: &[&str] = &["RS256", "ES256", "EdDSA"];
+
 mod defaults {
     use super::PhoneFormat;
+    pub fn oidc_scopes() -> Vec<String> {
+        super::OIDC_SCOPES.iter().map(|s| s.to_string()).collect()
+    }
+    pub fn signing_alg() -> String {
+        "RS256".into()
+    }
     pub fn login_attribute() -> String {
         "uid".into()
     }
@@ -485,11 +598,30 @@ impl Config {
 
     fn finish(figment: Figment, env: &[(String, String)]) -> Result<Self, ConfigError> {
         let figment = figment.merge(EnvProvider::new(env)?);
-        let config: Config = figment.extract().map_err(|e| ConfigError {
+        let mut config: Config = figment.extract().map_err(|e| ConfigError {
             problems: e.into_iter().map(describe_figment_error).collect(),
         })?;
+        config.resolve();
         config.validate()?;
         Ok(config)
+    }
+
+    /// Fills in what the rest of the code expects settled: each client's name (its id when
+    /// unset) and its secret from `secret_file`, like `…_FILE` for the other secrets. A file
+    /// that cannot be used stays named in `secret_file`, for `validate` to report.
+    fn resolve(&mut self) {
+        for c in &mut self.oidc.clients {
+            if c.name.is_empty() {
+                c.name = c.id.clone();
+            }
+            if c.secret.is_none()
+                && let Some(path) = &c.secret_file
+                && let Ok(secret) = read_secret_file(path)
+            {
+                c.secret = Some(SecretString::from(secret));
+                c.secret_file = None;
+            }
+        }
     }
 
     /// Checks what serde cannot: formats, ranges and combinations.
@@ -569,6 +701,12 @@ impl Config {
                     "{key} = {dn:?} is not a DN: write e.g. \"cn=latchkey,ou=services,dc=example,dc=org\""
                 ));
             }
+        }
+        if !d.group_base_dn.is_empty() && !looks_like_dn(&d.group_base_dn) {
+            p.push(format!(
+                "directory.group_base_dn = {:?} is not a DN: write e.g. \"ou=groups,dc=example,dc=org\", or leave it empty to look under base_dn",
+                d.group_base_dn
+            ));
         }
         if !d.admin_group_dn.is_empty() && !looks_like_dn(&d.admin_group_dn) {
             p.push(format!(
@@ -692,6 +830,8 @@ impl Config {
         {
             p.push(format!("phone: {unknown:?} is not a region libphonenumber knows (ISO 3166 alpha-2, e.g. \"GB\", not \"UK\")"));
         }
+
+        validate_oidc(&self.oidc, self.is_https(), &mut p);
 
         if p.is_empty() { Ok(()) } else { Err(ConfigError { problems: p }) }
     }
@@ -837,6 +977,175 @@ fn validate_twilio(t: &TwilioConfig, p: &mut Vec<String>) {
     }
 }
 
+fn validate_oidc(o: &OidcConfig, public_https: bool, p: &mut Vec<String>) {
+    let acrs =
+        || levels::supported_acrs().iter().map(|a| format!("{a:?}")).collect::<Vec<_>>().join(", ");
+    if Level::from_acr(&o.default_acr).is_none() {
+        p.push(format!(
+            "oidc.default_acr = {:?} is not an acr Latchkey knows: use one of {}",
+            o.default_acr,
+            acrs()
+        ));
+    }
+    for (key, value) in [
+        ("oidc.access_token_lifetime_secs", o.access_token_lifetime_secs),
+        ("oidc.id_token_lifetime_secs", o.id_token_lifetime_secs),
+    ] {
+        if !(60..=86_400).contains(&value) {
+            p.push(format!("{key} must be between 60 and 86400 (a minute to a day)"));
+        }
+    }
+    if !(300..=2_592_000).contains(&o.refresh_token_lifetime_secs) {
+        p.push("oidc.refresh_token_lifetime_secs must be between 300 and 2592000 (5 minutes to 30 days)".into());
+    }
+    for (k, path) in o.signing_key_files.iter().enumerate() {
+        match std::fs::read(path) {
+            Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => p.push(format!(
+                "oidc.signing_key_files[{k}] = {path:?} is empty: put a PEM private key in it, or leave signing_key_files empty for keys Latchkey generates"
+            )),
+            Ok(_) => {}
+            Err(e) => p.push(format!(
+                "oidc.signing_key_files[{k}] = {path:?} cannot be read ({e}): point it at a PEM private key Latchkey's user can read"
+            )),
+        }
+    }
+
+    for (i, c) in o.clients.iter().enumerate() {
+        let at = format!("oidc.clients[{i}]");
+        if !is_client_id(&c.id) {
+            p.push(format!(
+                "{at}.id = {:?} is not a client id: write 1 to 128 of A-Z a-z 0-9 . _ ~ -, e.g. \"grafana\"",
+                c.id
+            ));
+        }
+        if let Some(j) = o.clients[..i].iter().position(|earlier| earlier.id == c.id) {
+            p.push(format!(
+                "{at}.id = {:?} is already the id of oidc.clients[{j}]: give each client its own id",
+                c.id
+            ));
+        }
+        let secret_hint = "use a random secret, e.g. `openssl rand -base64 48`";
+        match (&c.secret, &c.secret_file) {
+            (Some(_), Some(_)) => p.push(format!(
+                "{at}.secret_file is set together with {at}.secret: keep one (secret_file keeps the secret out of latchkey.toml)"
+            )),
+            (Some(secret), None) => {
+                if secret.expose_secret().chars().count() < 32 {
+                    p.push(format!(
+                        "{at}.secret is shorter than 32 characters: {secret_hint}; or leave it out for a public client (PKCE, no secret)"
+                    ));
+                }
+            }
+            // Not read yet (validate called on its own) or not readable: say which.
+            (None, Some(path)) => match read_secret_file(path) {
+                Ok(secret) if secret.chars().count() < 32 => p.push(format!(
+                    "{at}.secret_file = {path:?} holds a secret shorter than 32 characters: {secret_hint}"
+                )),
+                Ok(_) => {}
+                Err(problem) => p.push(format!("{at}.secret_file = {path:?} {problem}")),
+            },
+            (None, None) => {}
+        }
+        if c.redirect_uris.is_empty() {
+            p.push(format!(
+                "{at}.redirect_uris is empty: list where the app receives sign-ins, e.g. [\"https://grafana.example.org/login/generic_oauth\"]"
+            ));
+        }
+        for (key, uris) in [
+            ("redirect_uris", &c.redirect_uris),
+            ("post_logout_redirect_uris", &c.post_logout_redirect_uris),
+        ] {
+            for (k, uri) in uris.iter().enumerate() {
+                if let Err(problem) = check_redirect_uri(uri, public_https) {
+                    p.push(format!("{at}.{key}[{k}] = {uri:?} {problem}"));
+                }
+            }
+        }
+        for scope in &c.scopes {
+            if !OIDC_SCOPES.contains(&scope.as_str()) {
+                p.push(format!(
+                    "{at}.scopes contains {scope:?}: use only {} (refresh tokens are refresh_tokens = true)",
+                    OIDC_SCOPES.join(", ")
+                ));
+            }
+        }
+        if !c.scopes.iter().any(|s| s == "openid") {
+            p.push(format!(
+                "{at}.scopes must include \"openid\" (without it this is not OpenID Connect)"
+            ));
+        }
+        if let Some(acr) = &c.default_acr
+            && Level::from_acr(acr).is_none()
+        {
+            p.push(format!(
+                "{at}.default_acr = {acr:?} is not an acr Latchkey knows: use one of {}, or leave it out for oidc.default_acr",
+                acrs()
+            ));
+        }
+        for (k, group) in c.allowed_groups.iter().enumerate() {
+            if group.trim().is_empty() {
+                p.push(format!(
+                    "{at}.allowed_groups[{k}] is empty: write a group's name (its cn), e.g. \"grafana-users\""
+                ));
+            } else if group.contains(',') && looks_like_dn(group) {
+                p.push(format!(
+                    "{at}.allowed_groups[{k}] = {group:?} is a DN: write the group's name (its cn) only, e.g. \"grafana-users\""
+                ));
+            }
+        }
+        if !OIDC_SIGNING_ALGS.contains(&c.signing_alg.as_str()) {
+            p.push(format!(
+                "{at}.signing_alg = {:?} is not supported: use \"RS256\" (the default, what every app understands), \"ES256\" or \"EdDSA\"",
+                c.signing_alg
+            ));
+        }
+    }
+}
+
+/// Why a redirect URI cannot be used, said after `key = "uri"`. Redirect URIs are matched
+/// exactly, so a wildcard or a fragment is a mistake, and a code sent over plain http to
+/// another machine can be read on the way.
+fn check_redirect_uri(uri: &str, public_https: bool) -> Result<(), String> {
+    if uri.contains('*') {
+        return Err("has a wildcard: list every URI in full (they are matched exactly)".into());
+    }
+    let Ok(parsed) = url::Url::parse(uri) else {
+        return Err(
+            "is not an absolute URL: write e.g. \"https://grafana.example.org/login/generic_oauth\""
+                .into(),
+        );
+    };
+    if parsed.fragment().is_some() {
+        return Err("has a fragment (#…): remove it (redirect URIs must not have one)".into());
+    }
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" if !public_https || crate::ldap_transport::is_loopback_url(uri) => Ok(()),
+        "http" => Err("uses http: use https (http only for localhost, 127.0.0.1 or [::1], or while server.public_url is itself http)".into()),
+        _ => Err("is not an https URL: write e.g. \"https://grafana.example.org/login/generic_oauth\" (http only for localhost, or while server.public_url is itself http)".into()),
+    }
+}
+
+fn is_client_id(value: &str) -> bool {
+    (1..=128).contains(&value.len())
+        && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"._~-".contains(&b))
+}
+
+/// A client secret from its file: the trailing newline trimmed, as for `…_FILE`. The error is
+/// said after `secret_file = "path"`.
+fn read_secret_file(path: &str) -> Result<String, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        format!("cannot be read ({e}): point it at a file holding the client secret")
+    })?;
+    let secret = text.trim_end_matches(['\n', '\r']);
+    if secret.trim().is_empty() {
+        return Err(format!(
+            "is empty: write the client secret into it, e.g. `openssl rand -base64 48 > {path}`"
+        ));
+    }
+    Ok(secret.to_owned())
+}
+
 fn is_sid(value: &str, prefix: &str) -> bool {
     value.len() == 34
         && value.starts_with(prefix)
@@ -866,7 +1175,18 @@ fn looks_like_dn(value: &str) -> bool {
 /// Turns a figment error into one line naming the key, where it came from, and the fix.
 fn describe_figment_error(e: figment::Error) -> String {
     use figment::error::Kind;
-    let key = e.path.join(".");
+    // `oidc.clients[0].id`, as validation names it, not figment's `oidc.clients.0.id`.
+    let key = e.path.iter().fold(String::new(), |mut key, part| {
+        if part.bytes().all(|b| b.is_ascii_digit()) && !key.is_empty() {
+            key.push_str(&format!("[{part}]"));
+        } else {
+            if !key.is_empty() {
+                key.push('.');
+            }
+            key.push_str(part);
+        }
+        key
+    });
     let origin = e
         .metadata
         .as_ref()
@@ -883,7 +1203,9 @@ fn describe_figment_error(e: figment::Error) -> String {
         Kind::MissingField(field) => {
             let full = if key.is_empty() { field.to_string() } else { format!("{key}.{field}") };
             let env = format!("{ENV_PREFIX}{}", full.replace('.', "__").to_uppercase());
-            if SECRET_KEYS.contains(&full.as_str()) {
+            if full.starts_with("oidc.clients") {
+                format!("{full} is missing: set it in the [[oidc.clients]] table of latchkey.toml")
+            } else if SECRET_KEYS.contains(&full.as_str()) {
                 format!("{full} is missing: set it in latchkey.toml, {env} or {env}_FILE")
             } else {
                 format!("{full} is missing: set it in latchkey.toml or {env}")
@@ -936,6 +1258,12 @@ impl EnvProvider {
                 None => (rest, false),
             };
             let path: Vec<String> = rest.split("__").map(str::to_lowercase).collect();
+            if path.starts_with(&["oidc".to_owned(), "clients".to_owned()]) {
+                problems.push(format!(
+                    "{name}: OpenID Connect clients can only be set in latchkey.toml, as [[oidc.clients]] tables (a client's secret can come from a file with secret_file)"
+                ));
+                continue;
+            }
             let key = path.join(".");
             let is_secret = SECRET_KEYS.contains(&key.as_str());
             let value = if from_file {
@@ -1378,22 +1706,408 @@ mod tests {
         assert!(!format!("{c:?}").contains("hunter2-bind"), "Debug must redact");
     }
 
+    const CLIENT_SECRET: &str = "grafana-client-secret-0123456789abcdef-test";
+
+    /// A client table with its required keys, `overrides` replacing (or adding) keys; an empty
+    /// value leaves the key out.
+    fn client(overrides: &[(&str, &str)]) -> String {
+        let mut keys = vec![
+            ("id", r#""grafana""#.to_owned()),
+            ("redirect_uris", r#"["https://grafana.example.org/login/generic_oauth"]"#.to_owned()),
+        ];
+        for (key, value) in overrides {
+            keys.retain(|(k, _)| k != key);
+            keys.push((key, value.to_string()));
+        }
+        let mut text = String::from("[[oidc.clients]]\n");
+        for (key, value) in keys.iter().filter(|(_, v)| !v.is_empty()) {
+            text.push_str(&format!("{key} = {value}\n"));
+        }
+        text
+    }
+
+    fn from_toml(text: &str) -> Result<Config, ConfigError> {
+        Config::from_toml_str(text, &minimal())
+    }
+
+    fn one_toml_problem(text: &str) -> String {
+        let e = from_toml(text).expect_err("config must be refused");
+        assert_eq!(e.problems.len(), 1, "expected one problem, got {:?}", e.problems);
+        e.problems[0].clone()
+    }
+
+    #[test]
+    fn without_an_oidc_section_the_defaults_apply_and_there_are_no_clients() {
+        let o = load(minimal()).unwrap().oidc;
+        assert_eq!(o.default_acr, "urn:latchkey:acr:password");
+        assert_eq!(o.access_token_lifetime_secs, 600);
+        assert_eq!(o.id_token_lifetime_secs, 600);
+        assert_eq!(o.refresh_token_lifetime_secs, 28_800);
+        assert_eq!(o.key_rotation_days, 90);
+        assert!(o.signing_key_files.is_empty());
+        assert!(o.enrol_at_sign_in);
+        assert!(o.clients.is_empty());
+    }
+
+    #[test]
+    fn a_full_oidc_section_with_a_confidential_and_a_public_client_parses() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("signing.pem");
+        std::fs::write(&key, "-----BEGIN PRIVATE KEY-----\nnot parsed here\n").unwrap();
+        let text = format!(
+            r#"
+[server]
+public_url = "https://sso.example.org"
+
+[oidc]
+default_acr = "urn:latchkey:acr:password+code"
+access_token_lifetime_secs = 300
+id_token_lifetime_secs = 120
+refresh_token_lifetime_secs = 3600
+key_rotation_days = 0
+signing_key_files = [{key:?}]
+enrol_at_sign_in = false
+
+[[oidc.clients]]
+id = "grafana"
+name = "Grafana"
+secret = "{CLIENT_SECRET}"
+redirect_uris = ["https://grafana.example.org/login/generic_oauth"]
+post_logout_redirect_uris = ["https://grafana.example.org/login"]
+scopes = ["openid", "profile", "email", "groups"]
+default_acr = "twilio_sms"
+allowed_groups = ["grafana-users", "ops"]
+signing_alg = "ES256"
+refresh_tokens = true
+remembered_browser_satisfies_code = true
+
+[[oidc.clients]]
+id = "cli.tool_~-1"
+redirect_uris = ["http://127.0.0.1:8400/callback", "http://localhost/cb", "http://[::1]:9/cb"]
+"#,
+            key = key.display().to_string()
+        );
+        let o = from_toml(&text).unwrap().oidc;
+        assert_eq!(o.default_acr, "urn:latchkey:acr:password+code");
+        assert_eq!(o.access_token_lifetime_secs, 300);
+        assert_eq!(o.id_token_lifetime_secs, 120);
+        assert_eq!(o.refresh_token_lifetime_secs, 3600);
+        assert_eq!(o.key_rotation_days, 0);
+        assert_eq!(o.signing_key_files, vec![key.display().to_string()]);
+        assert!(!o.enrol_at_sign_in);
+        assert_eq!(o.clients.len(), 2);
+
+        let grafana = &o.clients[0];
+        assert_eq!(grafana.id, "grafana");
+        assert_eq!(grafana.name, "Grafana");
+        assert!(!grafana.is_public());
+        assert_eq!(grafana.secret.as_ref().unwrap().expose_secret(), CLIENT_SECRET);
+        assert_eq!(grafana.secret_file, None);
+        assert_eq!(grafana.redirect_uris, ["https://grafana.example.org/login/generic_oauth"]);
+        assert_eq!(grafana.post_logout_redirect_uris, ["https://grafana.example.org/login"]);
+        assert_eq!(grafana.scopes, ["openid", "profile", "email", "groups"]);
+        assert_eq!(grafana.default_acr.as_deref(), Some("twilio_sms"));
+        assert_eq!(grafana.allowed_groups, ["grafana-users", "ops"]);
+        assert_eq!(grafana.signing_alg, "ES256");
+        assert!(grafana.refresh_tokens);
+        assert!(grafana.remembered_browser_satisfies_code);
+
+        let cli = &o.clients[1];
+        assert_eq!(cli.id, "cli.tool_~-1");
+        assert_eq!(cli.name, "cli.tool_~-1", "the name defaults to the id");
+        assert!(cli.is_public());
+        assert!(cli.secret.is_none());
+        assert_eq!(cli.redirect_uris.len(), 3);
+        assert!(cli.post_logout_redirect_uris.is_empty());
+        assert_eq!(cli.scopes, ["openid", "profile", "email", "phone", "groups"]);
+        assert_eq!(cli.default_acr, None);
+        assert!(cli.allowed_groups.is_empty());
+        assert_eq!(cli.signing_alg, "RS256");
+        assert!(!cli.refresh_tokens);
+        assert!(!cli.remembered_browser_satisfies_code);
+    }
+
+    #[test]
+    fn each_invalid_oidc_value_is_one_line_naming_its_key_and_the_fix() {
+        let https = "[server]\npublic_url = \"https://sso.example.org\"\n";
+        let section = |lines: &str| format!("{https}[oidc]\n{lines}\n{}", client(&[]));
+        let at = "oidc.clients[0]";
+        let secret = format!("{CLIENT_SECRET:?}");
+        let cases: Vec<(String, String)> = vec![
+            (
+                section("default_acr = \"sms\""),
+                r#"oidc.default_acr = "sms" is not an acr Latchkey knows: use one of "urn:latchkey:acr:password", "urn:latchkey:acr:password+code", "twilio_sms""#.into(),
+            ),
+            (
+                section("access_token_lifetime_secs = 59"),
+                "oidc.access_token_lifetime_secs must be between 60 and 86400 (a minute to a day)".into(),
+            ),
+            (
+                section("access_token_lifetime_secs = 86401"),
+                "oidc.access_token_lifetime_secs must be between 60 and 86400 (a minute to a day)".into(),
+            ),
+            (
+                section("id_token_lifetime_secs = 0"),
+                "oidc.id_token_lifetime_secs must be between 60 and 86400 (a minute to a day)".into(),
+            ),
+            (
+                section("refresh_token_lifetime_secs = 299"),
+                "oidc.refresh_token_lifetime_secs must be between 300 and 2592000 (5 minutes to 30 days)".into(),
+            ),
+            (
+                section("refresh_token_lifetime_secs = 2592001"),
+                "oidc.refresh_token_lifetime_secs must be between 300 and 2592000 (5 minutes to 30 days)".into(),
+            ),
+            (
+                format!("{https}{}", client(&[("id", r#""graf ana""#)])),
+                format!(r#"{at}.id = "graf ana" is not a client id: write 1 to 128 of A-Z a-z 0-9 . _ ~ -, e.g. "grafana""#),
+            ),
+            (
+                format!("{https}{}", client(&[("id", &format!("{:?}", "a".repeat(129)))])),
+                format!(r#"{at}.id = "{}" is not a client id: write 1 to 128 of A-Z a-z 0-9 . _ ~ -, e.g. "grafana""#, "a".repeat(129)),
+            ),
+            (
+                format!("{https}{}", client(&[("id", r#""""#)])),
+                format!(r#"{at}.id = "" is not a client id: write 1 to 128 of A-Z a-z 0-9 . _ ~ -, e.g. "grafana""#),
+            ),
+            (
+                format!("{https}{}{}{}", client(&[]), client(&[("id", r#""other""#)]), client(&[])),
+                r#"oidc.clients[2].id = "grafana" is already the id of oidc.clients[0]: give each client its own id"#.into(),
+            ),
+            (
+                format!("{https}{}", client(&[("secret", r#""too-short""#)])),
+                format!("{at}.secret is shorter than 32 characters: use a random secret, e.g. `openssl rand -base64 48`; or leave it out for a public client (PKCE, no secret)"),
+            ),
+            (
+                format!("{https}{}", client(&[("secret", &secret), ("secret_file", r#""/nonexistent/s""#)])),
+                format!("{at}.secret_file is set together with {at}.secret: keep one (secret_file keeps the secret out of latchkey.toml)"),
+            ),
+            (
+                format!("{https}{}", client(&[("redirect_uris", "[]")])),
+                format!(r#"{at}.redirect_uris is empty: list where the app receives sign-ins, e.g. ["https://grafana.example.org/login/generic_oauth"]"#),
+            ),
+            (
+                format!("{https}{}", client(&[("redirect_uris", r#"["https://grafana.example.org/ok", "/login/generic_oauth"]"#)])),
+                format!(r#"{at}.redirect_uris[1] = "/login/generic_oauth" is not an absolute URL: write e.g. "https://grafana.example.org/login/generic_oauth""#),
+            ),
+            (
+                format!("{https}{}", client(&[("redirect_uris", r#"["https://*.example.org/cb"]"#)])),
+                format!(r#"{at}.redirect_uris[0] = "https://*.example.org/cb" has a wildcard: list every URI in full (they are matched exactly)"#),
+            ),
+            (
+                format!("{https}{}", client(&[("redirect_uris", r#"["https://grafana.example.org/cb#x"]"#)])),
+                format!(r#"{at}.redirect_uris[0] = "https://grafana.example.org/cb#x" has a fragment (#…): remove it (redirect URIs must not have one)"#),
+            ),
+            (
+                format!("{https}{}", client(&[("redirect_uris", r#"["http://grafana.example.org/cb"]"#)])),
+                format!(r#"{at}.redirect_uris[0] = "http://grafana.example.org/cb" uses http: use https (http only for localhost, 127.0.0.1 or [::1], or while server.public_url is itself http)"#),
+            ),
+            (
+                format!("{https}{}", client(&[("redirect_uris", r#"["com.example.app:/cb"]"#)])),
+                format!(r#"{at}.redirect_uris[0] = "com.example.app:/cb" is not an https URL: write e.g. "https://grafana.example.org/login/generic_oauth" (http only for localhost, or while server.public_url is itself http)"#),
+            ),
+            (
+                format!("{https}{}", client(&[("post_logout_redirect_uris", r#"["http://grafana.example.org/"]"#)])),
+                format!(r#"{at}.post_logout_redirect_uris[0] = "http://grafana.example.org/" uses http: use https (http only for localhost, 127.0.0.1 or [::1], or while server.public_url is itself http)"#),
+            ),
+            (
+                format!("{https}{}", client(&[("scopes", r#"["openid", "offline_access"]"#)])),
+                format!(r#"{at}.scopes contains "offline_access": use only openid, profile, email, phone, groups (refresh tokens are refresh_tokens = true)"#),
+            ),
+            (
+                format!("{https}{}", client(&[("scopes", r#"["profile", "email"]"#)])),
+                format!(r#"{at}.scopes must include "openid" (without it this is not OpenID Connect)"#),
+            ),
+            (
+                format!("{https}{}", client(&[("default_acr", r#""urn:latchkey:acr:code""#)])),
+                format!(r#"{at}.default_acr = "urn:latchkey:acr:code" is not an acr Latchkey knows: use one of "urn:latchkey:acr:password", "urn:latchkey:acr:password+code", "twilio_sms", or leave it out for oidc.default_acr"#),
+            ),
+            (
+                format!("{https}{}", client(&[("allowed_groups", r#"["ops", " "]"#)])),
+                format!(r#"{at}.allowed_groups[1] is empty: write a group's name (its cn), e.g. "grafana-users""#),
+            ),
+            (
+                format!("{https}{}", client(&[("allowed_groups", r#"["cn=ops,ou=groups,dc=example,dc=org"]"#)])),
+                format!(r#"{at}.allowed_groups[0] = "cn=ops,ou=groups,dc=example,dc=org" is a DN: write the group's name (its cn) only, e.g. "grafana-users""#),
+            ),
+            (
+                format!("{https}{}", client(&[("signing_alg", r#""HS256""#)])),
+                format!(r#"{at}.signing_alg = "HS256" is not supported: use "RS256" (the default, what every app understands), "ES256" or "EdDSA""#),
+            ),
+        ];
+        for (text, expected) in &cases {
+            assert_eq!(&one_toml_problem(text), expected, "for:\n{text}");
+        }
+    }
+
+    #[test]
+    fn http_redirect_uris_are_fine_while_latchkey_itself_is_on_http() {
+        // The default public_url is http://127.0.0.1:3000: a development setup.
+        let c = from_toml(&client(&[("redirect_uris", r#"["http://grafana.lan/cb"]"#)])).unwrap();
+        assert_eq!(c.oidc.clients[0].redirect_uris, ["http://grafana.lan/cb"]);
+    }
+
+    #[test]
+    fn signing_key_files_must_be_readable_and_not_empty() {
+        let line = one_toml_problem("[oidc]\nsigning_key_files = [\"/nonexistent/key.pem\"]\n");
+        assert!(
+            line.starts_with(
+                "oidc.signing_key_files[0] = \"/nonexistent/key.pem\" cannot be read ("
+            ) && line.ends_with("): point it at a PEM private key Latchkey's user can read"),
+            "{line}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let empty = dir.path().join("empty.pem");
+        std::fs::write(&empty, "\n").unwrap();
+        let line = one_toml_problem(&format!(
+            "[oidc]\nsigning_key_files = [{:?}]\n",
+            empty.display().to_string()
+        ));
+        assert_eq!(
+            line,
+            format!(
+                "oidc.signing_key_files[0] = {:?} is empty: put a PEM private key in it, or leave signing_key_files empty for keys Latchkey generates",
+                empty.display().to_string()
+            )
+        );
+    }
+
+    #[test]
+    fn an_unknown_key_in_a_client_is_named_with_the_allowed_ones() {
+        let text = client(&[
+            ("redirect_uris", ""),
+            ("redirect_uri", r#"["https://grafana.example.org/cb"]"#),
+        ]);
+        let line = from_toml(&text).unwrap_err().problems.join("\n");
+        assert!(line.contains("unknown key oidc.clients[0].redirect_uri"), "{line}");
+        assert!(line.contains("redirect_uris, post_logout_redirect_uris"), "{line}");
+    }
+
+    #[test]
+    fn a_missing_client_key_says_where_to_set_it() {
+        let line = one_toml_problem(&client(&[("redirect_uris", "")]));
+        assert_eq!(
+            line,
+            "oidc.clients[0].redirect_uris is missing: set it in the [[oidc.clients]] table of latchkey.toml"
+        );
+    }
+
+    #[test]
+    fn a_client_secret_file_is_read_trimmed_and_becomes_the_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("grafana.secret");
+        std::fs::write(&file, format!("{CLIENT_SECRET}\r\n")).unwrap();
+        let path = format!("{:?}", file.display().to_string());
+        let c = from_toml(&client(&[("secret_file", &path)])).unwrap();
+        let grafana = &c.oidc.clients[0];
+        assert_eq!(grafana.secret.as_ref().unwrap().expose_secret(), CLIENT_SECRET);
+        assert_eq!(grafana.secret_file, None, "the rest of the code sees only secret");
+        assert!(!grafana.is_public());
+
+        std::fs::write(&file, "short\n").unwrap();
+        assert_eq!(
+            one_toml_problem(&client(&[("secret_file", &path)])),
+            "oidc.clients[0].secret is shorter than 32 characters: use a random secret, e.g. `openssl rand -base64 48`; or leave it out for a public client (PKCE, no secret)"
+        );
+
+        std::fs::write(&file, "\n").unwrap();
+        assert_eq!(
+            one_toml_problem(&client(&[("secret_file", &path)])),
+            format!(
+                "oidc.clients[0].secret_file = {path} is empty: write the client secret into it, e.g. `openssl rand -base64 48 > {}`",
+                file.display()
+            )
+        );
+
+        let line =
+            one_toml_problem(&client(&[("secret_file", r#""/nonexistent/grafana.secret""#)]));
+        assert!(
+            line.starts_with(
+                "oidc.clients[0].secret_file = \"/nonexistent/grafana.secret\" cannot be read ("
+            ) && line.ends_with("): point it at a file holding the client secret"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn oidc_scalars_come_from_the_environment_but_clients_only_from_the_file() {
+        let mut e = minimal();
+        e.push(("LATCHKEY_OIDC__DEFAULT_ACR".into(), "urn:latchkey:acr:password+code".into()));
+        e.push(("LATCHKEY_OIDC__ACCESS_TOKEN_LIFETIME_SECS".into(), "120".into()));
+        e.push(("LATCHKEY_OIDC__ENROL_AT_SIGN_IN".into(), "false".into()));
+        e.push(("LATCHKEY_OIDC__SIGNING_KEY_FILES".into(), "[]".into()));
+        let c = Config::from_toml_str(&client(&[]), &e).unwrap();
+        assert_eq!(c.oidc.default_acr, "urn:latchkey:acr:password+code");
+        assert_eq!(c.oidc.access_token_lifetime_secs, 120);
+        assert!(!c.oidc.enrol_at_sign_in);
+        assert_eq!(c.oidc.clients.len(), 1, "the file's clients stay");
+
+        for var in ["LATCHKEY_OIDC__CLIENTS", "LATCHKEY_OIDC__CLIENTS__0__SECRET_FILE"] {
+            let mut e = minimal();
+            e.push((var.into(), "x".into()));
+            assert_eq!(
+                one_problem(e),
+                format!(
+                    "{var}: OpenID Connect clients can only be set in latchkey.toml, as [[oidc.clients]] tables (a client's secret can come from a file with secret_file)"
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn printing_never_shows_a_client_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("s");
+        let from_file = "client-secret-read-from-a-file-0123456789";
+        std::fs::write(&file, format!("{from_file}\n")).unwrap();
+        let text = format!(
+            "{}{}",
+            client(&[("secret", &format!("{CLIENT_SECRET:?}"))]),
+            client(&[
+                ("id", "\"other\""),
+                ("secret_file", &format!("{:?}", file.display().to_string()))
+            ])
+        );
+        let c = from_toml(&text).unwrap();
+        let printed = c.to_redacted_toml();
+        let debug = format!("{c:?}");
+        for secret in [CLIENT_SECRET, from_file] {
+            assert!(!printed.contains(secret), "{secret} leaked:\n{printed}");
+            assert!(!debug.contains(secret), "{secret} leaked by Debug");
+        }
+        assert_eq!(printed.matches("secret = \"<redacted>\"").count(), 2, "{printed}");
+        // A public client prints without a secret line, so it reads as public.
+        let printed = from_toml(&client(&[])).unwrap().to_redacted_toml();
+        let (_, public) = printed.split_once("[[oidc.clients]]").expect("the client is printed");
+        assert!(public.contains("id = \"grafana\"") && !public.contains("secret"), "{public}");
+    }
+
     #[test]
     fn the_example_config_parses_and_documents_every_key() {
         let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/latchkey.example.toml");
         let c = Config::load_from(Some(Path::new(example)), &[]).unwrap();
         assert_eq!(c.sms.provider, SmsProvider::Console);
-        // Every key the structs know appears in the example, so the example stays a reference.
+        // The worked client is live, so the checks above cover it too.
+        let grafana = &c.oidc.clients[0];
+        assert_eq!((grafana.id.as_str(), grafana.name.as_str()), ("grafana", "Grafana"));
+        assert!(!grafana.is_public());
+        // Every key the structs know appears in the example (at the start of a line, set or
+        // commented out), so the example stays a reference.
         let text = std::fs::read_to_string(example).unwrap();
         let known = toml::to_string(&c).unwrap();
         for line in known.lines() {
             if let Some((key, _)) = line.split_once(" = ") {
-                assert!(
-                    text.contains(&format!("{key} =")),
-                    "docs/latchkey.example.toml does not document {key}"
-                );
+                let documented = text.lines().any(|l| {
+                    l.trim_start_matches('#').trim_start().starts_with(&format!("{key} ="))
+                });
+                assert!(documented, "docs/latchkey.example.toml does not document {key}");
             }
         }
+        // Unset options are not printed, so name them here.
+        assert!(
+            text.contains("\n# secret_file ="),
+            "docs/latchkey.example.toml does not document secret_file"
+        );
     }
 
     #[test]

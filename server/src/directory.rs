@@ -1125,6 +1125,44 @@ impl Directory for LdapDirectory {
         .map_err(|e| domain_error(e, "checking administrator membership"))
     }
 
+    async fn groups(&self, person: &Person) -> Result<Vec<String>, DirectoryError> {
+        let dn = ldap3::ldap_escape(&person.dn);
+        // groupOfNames (OpenLDAP, 389-ds), groupOfUniqueNames, and Active Directory's group.
+        let filter = format!("(|(member={dn})(uniqueMember={dn}))");
+        let base = if self.cfg.group_base_dn.is_empty() {
+            self.cfg.base_dn.clone()
+        } else {
+            self.cfg.group_base_dn.clone()
+        };
+        let timeout = self.timeout();
+        let entries = self
+            .with_connection(|mut ldap| {
+                let (base, filter) = (base.clone(), filter.clone());
+                async move {
+                    let ldap3::SearchResult(entries, result) = ldap
+                        .with_timeout(timeout)
+                        .search(&base, Scope::Subtree, &filter, vec!["cn"])
+                        .await?;
+                    match result.rc {
+                        // 4: size limit; the groups found so far are still the person's.
+                        0 | 4 => Ok(entries),
+                        _ => Err(ldap3::LdapError::LdapResult { result }),
+                    }
+                }
+            })
+            .await
+            .map_err(|e| domain_error(e, "listing group memberships"))?;
+        let mut names: Vec<String> = entries
+            .into_iter()
+            .filter_map(|entry| {
+                ldap3::SearchEntry::construct(entry).attrs.remove("cn")?.into_iter().next()
+            })
+            .collect();
+        names.sort();
+        names.dedup();
+        Ok(names)
+    }
+
     async fn search_people(&self, term: &str, limit: usize) -> Result<Vec<Person>, DirectoryError> {
         let c = &self.cfg;
         let t = ldap3::ldap_escape(term.trim());

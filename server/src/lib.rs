@@ -9,6 +9,7 @@ pub mod directory;
 pub mod http;
 pub mod ldap_transport;
 pub mod metrics;
+pub mod oidc_keys;
 pub mod services;
 pub mod sms;
 pub mod telemetry;

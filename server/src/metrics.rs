@@ -60,6 +60,11 @@ const HELP: &[(&str, &str, &str)] = &[
     ),
     ("latchkey_code_checks_total", "counter", "Typed codes by outcome."),
     ("latchkey_locks_total", "counter", "Locks: password throttle or second step."),
+    (
+        "latchkey_oidc_events_total",
+        "counter",
+        "OpenID Connect provider events by kind (oidc.authorize, oidc.token, oidc.userinfo, oidc.revoke, oidc.logout) and outcome.",
+    ),
     ("latchkey_sms_seconds", "histogram", "Time to hand a text to the SMS provider."),
     (
         "latchkey_sms_errors_total",
@@ -163,6 +168,11 @@ impl<A: AuditLog> AuditLog for MeteredAudit<A> {
             }
             "sign_in.code" => m.count("latchkey_code_checks_total", outcome()),
             "sign_in.locked" => m.count("latchkey_locks_total", vec![("what", e.outcome.clone())]),
+            // Every grant, refusal, token use and logout of the OpenID Connect provider.
+            kind if kind.starts_with("oidc.") => m.count(
+                "latchkey_oidc_events_total",
+                vec![("kind", kind.to_owned()), ("outcome", e.outcome.clone())],
+            ),
             _ => {}
         }
         m.count("latchkey_audit_events_total", vec![("kind", e.kind.to_owned())]);
@@ -273,6 +283,10 @@ impl<D: Directory> Directory for MeteredDirectory<D> {
     }
     async fn is_admin(&self, person: &Person) -> Result<bool, DirectoryError> {
         self.timed("is_admin", self.inner.is_admin(person)).await
+    }
+
+    async fn groups(&self, person: &Person) -> Result<Vec<String>, DirectoryError> {
+        self.timed("groups", self.inner.groups(person)).await
     }
     async fn search_people(&self, term: &str, limit: usize) -> Result<Vec<Person>, DirectoryError> {
         self.timed("search_people", self.inner.search_people(term, limit)).await

@@ -10,6 +10,8 @@ use std::time::Duration;
 use domain::admin::{AdminParts, AdminService};
 use domain::client_ip::IpRange;
 use domain::codes::{CodeEngine, CodeHasher};
+use domain::oidc::provider::{OidcProvider, ProviderParts, ProviderSettings, RegisteredClient};
+use domain::oidc::request::ClientInfo;
 use domain::ports::AuditLog;
 use domain::ports::Directory;
 use domain::ports::SmsSender;
@@ -29,6 +31,7 @@ use crate::config::{Config, SmsProvider, TwoFactorPolicy};
 use crate::db::{Db, DemoInbox};
 use crate::directory::LdapDirectory;
 use crate::metrics::{MeteredAudit, MeteredDirectory, MeteredSms, Metrics};
+use crate::oidc_keys::{KeyRing, KeyRingParts};
 
 /// The name cargo-leptos gives the wasm, JS and CSS (`[[workspace.metadata.leptos]] name`).
 const OUTPUT_NAME: &str = "latchkey";
@@ -139,6 +142,7 @@ pub fn build(config: &Config, db: Db, directory: LdapDirectory) -> Result<Servic
             activity_page_size: ACTIVITY_PAGE_SIZE,
         },
     });
+    let oidc = build_provider(config, &db, measured.clone(), audit.clone(), &phone_trust, &hasher)?;
     let admin = AdminService::new(AdminParts {
         directory: measured.clone(),
         accounts: store.clone(),
@@ -171,6 +175,7 @@ pub fn build(config: &Config, db: Db, directory: LdapDirectory) -> Result<Servic
         sign_in: Arc::new(sign_in),
         security: Arc::new(security),
         admin: Arc::new(admin),
+        oidc: Arc::new(oidc),
         sessions: Arc::new(sessions),
         session_policy: SessionPolicy {
             absolute_timeout_secs: secs(config.security.session_absolute_timeout_secs),
@@ -187,4 +192,108 @@ pub fn build(config: &Config, db: Db, directory: LdapDirectory) -> Result<Servic
         },
     };
     Ok(Services { state, metrics, logo })
+}
+
+/// An authorization request waits this long for the person to sign in (as a sign-in flow).
+const OIDC_REQUEST_LIFETIME_SECS: i64 = FLOW_LIFETIME_SECS;
+
+/// The OpenID Connect provider: its clients from `[[oidc.clients]]`, its keys (the operator's
+/// PEM files, or generated at first start and kept sealed in the database).
+fn build_provider(
+    config: &Config,
+    db: &Db,
+    directory: Arc<dyn Directory>,
+    audit: Arc<dyn AuditLog>,
+    phone_trust: &PhoneTrust,
+    hasher: &CodeHasher,
+) -> Result<OidcProvider, String> {
+    let secs = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    let o = &config.oidc;
+    let mut algs = Vec::new();
+    let mut clients = Vec::new();
+    for c in &o.clients {
+        // Checked when the configuration loaded.
+        let alg = jose::Alg::parse(&c.signing_alg).ok_or_else(|| {
+            format!("oidc.clients: signing_alg {:?} is not supported", c.signing_alg)
+        })?;
+        if !algs.contains(&alg) {
+            algs.push(alg);
+        }
+        clients.push(RegisteredClient {
+            info: ClientInfo {
+                id: c.id.clone(),
+                name: if c.name.is_empty() { c.id.clone() } else { c.name.clone() },
+                confidential: !c.is_public(),
+                redirect_uris: c.redirect_uris.clone(),
+                post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
+                scopes: c.scopes.clone(),
+                default_acr: c.default_acr.clone(),
+                allowed_groups: c.allowed_groups.clone(),
+                refresh_tokens: c.refresh_tokens,
+                remembered_satisfies_code: c.remembered_browser_satisfies_code,
+            },
+            secret: c.secret.clone(),
+            signing_alg: alg.as_str().to_owned(),
+        });
+    }
+    let mut operator = Vec::new();
+    for file in &o.signing_key_files {
+        let pem = std::fs::read_to_string(file)
+            .map_err(|e| format!("oidc.signing_key_files: {file} cannot be read: {e}"))?;
+        let key = jose::SigningKey::from_pem(&pem)
+            .map_err(|e| format!("oidc.signing_key_files: {file}: {e}"))?;
+        operator.push(key);
+    }
+    for alg in &algs {
+        if !operator.is_empty() && !operator.iter().any(|k| k.alg() == *alg) {
+            return Err(format!(
+                "oidc.signing_key_files has no {} key, which a client's signing_alg needs",
+                alg.as_str()
+            ));
+        }
+    }
+    let absolute = secs(config.security.session_absolute_timeout_secs);
+    let id_token = secs(o.id_token_lifetime_secs);
+    // A retired key stays published as long as anything it signed can be presented: an ID
+    // token until it expires, an id_token_hint while its sign-in may last.
+    let keep_secs = absolute.max(id_token).max(secs(o.refresh_token_lifetime_secs));
+    let store: Arc<dyn domain::ports::OidcStore> = Arc::new(db.clone());
+    let keys = Arc::new(KeyRing::new(KeyRingParts {
+        store: store.clone(),
+        secrets: config.security.hmac_keys.clone(),
+        algs,
+        rotation_days: o.key_rotation_days,
+        keep_secs,
+        operator,
+        generate: Arc::new(jose::SigningKey::generate),
+    }));
+    // Keys are made at first start, not at the first sign-in (an RSA key takes a moment).
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        let keys = keys.clone();
+        runtime.spawn(async move {
+            if let Err(e) = keys.ensure(domain::now_ms() / 1000).await {
+                tracing::error!(error = %e, "OpenID Connect signing keys are not ready");
+            }
+        });
+    }
+    Ok(OidcProvider::new(ProviderParts {
+        settings: ProviderSettings {
+            issuer: config.server.public_url.trim_end_matches('/').to_owned(),
+            default_acr: o.default_acr.clone(),
+            access_token_secs: secs(o.access_token_lifetime_secs),
+            id_token_secs: id_token,
+            refresh_token_secs: secs(o.refresh_token_lifetime_secs),
+            request_lifetime_secs: OIDC_REQUEST_LIFETIME_SECS,
+            session_absolute_secs: absolute,
+            enrol_at_sign_in: o.enrol_at_sign_in,
+        },
+        clients,
+        store,
+        signer: keys,
+        directory,
+        generations: Arc::new(db.clone()),
+        phone_trust: phone_trust.clone(),
+        audit,
+        hasher: hasher.clone(),
+    }))
 }

@@ -101,6 +101,25 @@ impl CodeHasher {
         }
     }
 
+    /// Hex HMACs of a bearer value (an OpenID Connect code or token) under every key, newest
+    /// first: stored under the newest, looked up under each, so that rotating
+    /// `security.hmac_keys` does not end the tokens in flight. Bearer values are 256-bit random,
+    /// so a look-up by digest tells an attacker nothing a comparison would hide.
+    pub fn bearer_digests(&self, kind: &str, value: &str) -> Vec<String> {
+        self.keys
+            .iter()
+            .map(|key| {
+                let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key.expose_secret().as_bytes())
+                    .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
+                for part in [b"bearer".as_slice(), kind.as_bytes(), value.as_bytes()] {
+                    mac.update(&(part.len() as u64).to_be_bytes());
+                    mac.update(part);
+                }
+                hex::encode(mac.finalize().into_bytes())
+            })
+            .collect()
+    }
+
     /// Whether a token's secret matches `stored_hex` under any key, in constant time per key.
     pub fn token_matches(&self, id: &str, secret: &str, stored_hex: &str) -> bool {
         let Ok(stored) = hex::decode(stored_hex) else {

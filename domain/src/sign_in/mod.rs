@@ -7,7 +7,7 @@ pub mod flow;
 pub mod records;
 pub mod throttle;
 
-pub use records::{BrowserToken, FlowPerson, FlowRecord, NewTrustedBrowser};
+pub use records::{BrowserToken, FlowPerson, FlowRecord, NewTrustedBrowser, StepUpOf};
 
 use crate::ports::SignInStore;
 use std::sync::Arc;
@@ -400,8 +400,9 @@ impl SignInService {
             display_name: person.display_name.clone(),
             is_admin,
             phones,
+            step_up: None,
         };
-        let state = match flow::start(facts) {
+        match flow::start(facts) {
             Start::SignedIn => {
                 return Ok(PasswordOutcome::SignedIn(
                     self.signed_in(client, &flow_person, AuthMethod::Password).await,
@@ -421,12 +422,61 @@ impl SignInService {
                         .await,
                 ));
             }
-            Start::SendTo(_) | Start::ChoosePhone => State::ChoosePhone,
+            Start::SendTo(_) | Start::ChoosePhone | Start::EnrolNumber => {}
+        }
+        let (flow_id, notice) = self.start_flow(client, flow_person, facts).await?;
+        Ok(PasswordOutcome::SecondStep { flow_id, notice })
+    }
+
+    /// An app asked for the code level of a person signed in with less (the OpenID Connect
+    /// provider decided so): the second step alone, for the sign-in that exists, which keeps its
+    /// id and start. With no phone the flow asks for one (the provider only asks for this when
+    /// policy lets people add a phone while signing in). Returns the flow id and a notice.
+    pub async fn step_up(
+        &self,
+        client: &Client,
+        user: &Authenticated,
+    ) -> Result<(String, Option<Notice>), SignInError> {
+        let person =
+            self.directory.find_by_id(&user.user_id).await?.ok_or(SignInError::FlowExpired)?;
+        let phones = self.ordered_phones(&person).await?;
+        // The code is the point: 2-step sign-in being off, or a remembered browser, changes
+        // nothing here.
+        let facts = Facts {
+            two_factor_on: true,
+            policy_required: true,
+            remembered_browser: false,
+            phones: phones.len(),
+        };
+        let flow_person = FlowPerson {
+            user_id: person.id.clone(),
+            dn: person.dn.clone(),
+            login: person.login.clone(),
+            display_name: person.display_name.clone(),
+            is_admin: user.is_admin,
+            phones,
+            step_up: Some(StepUpOf { sid: user.sid.clone(), signed_in_at: user.signed_in_at }),
+        };
+        self.audit(client, "sign_in.step_up", Some((&person.id, &person.login)), "started", None)
+            .await;
+        self.start_flow(client, flow_person, facts).await
+    }
+
+    /// Stores a new flow for `person` at the second step `facts` lead to and, with one phone,
+    /// texts it at once.
+    async fn start_flow(
+        &self,
+        client: &Client,
+        person: FlowPerson,
+        facts: Facts,
+    ) -> Result<(String, Option<Notice>), SignInError> {
+        let state = match flow::start(facts) {
             Start::EnrolNumber => State::EnrolNumber,
+            _ => State::ChoosePhone,
         };
         let mut record = FlowRecord {
             id: random_token(16),
-            person: flow_person,
+            person,
             state,
             last_sent_at: None,
             version: 0,
@@ -443,7 +493,7 @@ impl SignInService {
             Start::EnrolNumber => Some(Notice::info("enrol.required")),
             _ => None,
         };
-        Ok(PasswordOutcome::SecondStep { flow_id: record.id, notice })
+        Ok((record.id, notice))
     }
 
     /// The person's phones that may receive sign-in codes (those Latchkey verified, unless the
@@ -500,6 +550,12 @@ impl SignInService {
             None,
         )
         .await;
+        // A step up raises the sign-in that exists: same id, same start (its absolute timeout
+        // does not move), a new time of proof.
+        let (sid, signed_in_at) = match &person.step_up {
+            Some(of) => (of.sid.clone(), of.signed_in_at),
+            None => (random_token(16), client.now),
+        };
         Authenticated {
             user_id: person.user_id.clone(),
             login: person.login.clone(),
@@ -507,7 +563,8 @@ impl SignInService {
             is_admin: person.is_admin,
             method,
             authenticated_at: client.now,
-            signed_in_at: client.now,
+            signed_in_at,
+            sid,
         }
     }
 

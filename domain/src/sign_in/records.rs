@@ -16,6 +16,17 @@ pub struct FlowPerson {
     pub is_admin: bool,
     /// Preferred first.
     pub phones: Vec<E164>,
+    /// Set when the flow is a step up of a sign-in that exists (an app asked for the code
+    /// level): the sign-in keeps its id and start when the code is accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_up: Option<StepUpOf>,
+}
+
+/// The sign-in a step-up flow raises.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepUpOf {
+    pub sid: String,
+    pub signed_in_at: i64,
 }
 
 /// A sign-in flow as stored.

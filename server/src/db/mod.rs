@@ -54,6 +54,7 @@ macro_rules! on_pool {
 
 mod account;
 mod codes;
+mod oidc;
 pub mod retention;
 mod sessions;
 mod sign_in;

@@ -85,6 +85,7 @@ pub fn env_for(slapd: &Slapd, db_url: &str, extra: &[(&str, &str)]) -> Vec<(Stri
         ("LATCHKEY_DIRECTORY__BIND_PASSWORD", slapd.service_password.as_str()),
         ("LATCHKEY_DIRECTORY__BASE_DN", d.base_dn.as_str()),
         ("LATCHKEY_DIRECTORY__ADMIN_GROUP_DN", d.admin_group_dn.as_str()),
+        ("LATCHKEY_DIRECTORY__GROUP_BASE_DN", d.group_base_dn.as_str()),
         ("LATCHKEY_SECURITY__HMAC_KEYS", KEY),
     ]
     .iter()
@@ -154,6 +155,11 @@ pub async fn spawn_app_with_slapd(
     let test_db = TestDb::new(backend).await;
     let env = env_for(&slapd, &test_db.url, extra);
     let config = Config::load_layers(None, &env).expect("config");
+    spawn_configured(config, slapd, test_db).await
+}
+
+/// Starts the server with a configuration of the test's own (e.g. from a file).
+pub async fn spawn_configured(config: Config, slapd: Slapd, test_db: TestDb) -> TestApp {
     let prepared = server::commands::prepare(&config).await.expect("start-up");
     let addr = prepared.listener.local_addr().expect("addr");
     let db = prepared.db.clone();

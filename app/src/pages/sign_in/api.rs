@@ -69,9 +69,13 @@ mod server {
         let login = crate::auth::take::<String>(&session, crate::auth::SESSION_LOGIN_KEY)
             .await?
             .unwrap_or_default();
-        let step = if signed_in {
-            Step::SignedIn
-        } else if let Some(flow_id) =
+        let app_waiting = session
+            .get::<String>(crate::auth::SESSION_OIDC_REQUEST_KEY)
+            .await
+            .map_err(session_error)?
+            .is_some();
+        // A flow first: a signed-in person an app asked for more (a step up) is in one.
+        let step = if let Some(flow_id) =
             session.get::<String>(SESSION_FLOW_KEY).await.map_err(session_error)?
         {
             let now = crate::auth::now_secs();
@@ -110,14 +114,17 @@ mod server {
                 Ok(None) => {
                     session.remove::<String>(SESSION_FLOW_KEY).await.map_err(session_error)?;
                     notice = notice.or(Some(Notice::error("sign_in.expired")));
-                    Step::Password
+                    if signed_in { Step::SignedIn } else { Step::Password }
                 }
                 Err(e) => {
                     notice = Some(e.notice());
-                    Step::Password
+                    if signed_in { Step::SignedIn } else { Step::Password }
                 }
             }
+        } else if signed_in && !app_waiting {
+            Step::SignedIn
         } else {
+            // An app asked for a new sign-in (prompt=login, max_age): the password again.
             Step::Password
         };
         Ok(SignInView {
@@ -131,11 +138,14 @@ mod server {
 
     /// Signs the session in: a new session id (no fixation), stamped with the person's session
     /// generation, the person, the flow gone.
+    /// Then back to the app whose request waits in the session, if one does.
     async fn sign_in_session(
         session: &tower_sessions::Session,
         user: &Authenticated,
+        client: &domain::client::Client,
     ) -> Result<(), AppError> {
-        let stamp = state()
+        let state = state();
+        let stamp = state
             .sessions
             .stamp(&user.user_id, crate::auth::now_secs())
             .await
@@ -143,7 +153,16 @@ mod server {
         crate::auth::stamp_session(session, stamp).await?;
         session.remove::<String>(SESSION_FLOW_KEY).await.map_err(session_error)?;
         session.insert(SESSION_AUTH_KEY, user).await.map_err(session_error)?;
-        leptos_axum::redirect("/");
+        let to = match crate::oidc::resume_waiting(&state, session, client, user).await {
+            None => "/".to_owned(),
+            Some(Ok(location)) => location,
+            Some(Err(e)) => {
+                tracing::info!(error = %e, "the app request waiting for this sign-in is gone");
+                set_notice(session, Some(Notice::error("oidc.request_gone"))).await?;
+                "/".to_owned()
+            }
+        };
+        leptos_axum::redirect(&to);
         Ok(())
     }
 
@@ -164,11 +183,22 @@ mod server {
         if let Some(old) = session.get::<String>(SESSION_FLOW_KEY).await.map_err(session_error)? {
             let _ = state.sign_in.cancel(&old).await;
         }
+        // An app's request waiting for this sign-in is the one thing that carries over.
+        let waiting = session
+            .get::<String>(crate::auth::SESSION_OIDC_REQUEST_KEY)
+            .await
+            .map_err(session_error)?;
         session.clear().await;
+        if let Some(waiting) = waiting {
+            session
+                .insert(crate::auth::SESSION_OIDC_REQUEST_KEY, waiting)
+                .await
+                .map_err(session_error)?;
+        }
         match state.sign_in.password(&client, &username, &password, remembered.as_deref()).await {
             Ok(PasswordOutcome::SignedIn(user)) => {
                 set_notice(&session, None).await?;
-                sign_in_session(&session, &user).await
+                sign_in_session(&session, &user, &client).await
             }
             Ok(PasswordOutcome::SecondStep { flow_id, notice }) => {
                 // The password step is a step up: a new session id from here on.
@@ -224,7 +254,7 @@ mod server {
                     set_remember_cookie(&state, &token.0);
                 }
                 set_notice(&session, None).await?;
-                sign_in_session(&session, &user).await
+                sign_in_session(&session, &user, &client).await
             }
             Ok(StepOutcome::Continue(notice)) => set_notice(&session, notice).await,
             Err(e) => {
@@ -265,7 +295,10 @@ mod server {
         let state = state();
         let session = session().await?;
         if let Some(user) = current_user(&session).await? {
-            state.sign_in.sign_out(&client().await, &user).await;
+            let client = client().await;
+            // The apps this sign-in reached end with it.
+            state.oidc.signed_out(&user, &client).await;
+            state.sign_in.sign_out(&client, &user).await;
         }
         // A new, empty session: nothing of the old one survives, not even its id.
         session.flush().await.map_err(session_error)?;

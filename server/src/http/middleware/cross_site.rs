@@ -26,7 +26,13 @@ pub async fn refuse_cross_site(
     request: Request,
     next: Next,
 ) -> Response {
-    if is_safe_method(request.method()) || is_same_origin(request.headers(), &origin) {
+    // The OpenID Connect endpoints take apps' posts by design; each guards itself (tokens and
+    // client secrets, or no effect without a same-site confirmation: `http/oidc.rs`).
+    let provider_path = crate::http::oidc::CROSS_SITE_PATHS.contains(&request.uri().path());
+    if is_safe_method(request.method())
+        || provider_path
+        || is_same_origin(request.headers(), &origin)
+    {
         return next.run(request).await;
     }
     tracing::warn!(
@@ -41,7 +47,7 @@ fn is_safe_method(method: &Method) -> bool {
     matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
-fn is_same_origin(headers: &HeaderMap, origin: &str) -> bool {
+pub fn is_same_origin(headers: &HeaderMap, origin: &str) -> bool {
     if let Some(site) = headers.get("sec-fetch-site") {
         // "none": the person typed the URL or used a bookmark.
         return matches!(site.to_str(), Ok("same-origin" | "none"));

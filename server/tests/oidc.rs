@@ -1,0 +1,454 @@
+//! The OpenID Connect provider driven by a real relying-party library (the `openidconnect`
+//! crate), on both databases, with the real slapd and the Twilio stand-in; the person's browser
+//! is the no-JavaScript test browser.
+
+mod common;
+
+use std::io::Write as _;
+
+use common::browser::{ALICE_PHONE, Browser, code_sent_to};
+use common::{Backend, TestApp, TestDb};
+use devkit::slapd::Slapd;
+use devkit::twilio_standin::{StandinAccount, TwilioStandin};
+use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
+use openidconnect::{
+    AccessTokenHash, AuthenticationContextClass, AuthorizationCode, ClientId, ClientSecret,
+    CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, RedirectUrl, Scope,
+    TokenResponse,
+};
+use reqwest::StatusCode;
+
+const SECRET_A: &str = "app-a-secret-0123456789-abcdefghijklmnop";
+const APP_A: &str = "https://app-a.example/callback";
+const APP_B: &str = "http://127.0.0.1:9/cb";
+
+/// The relying party's HTTP: our reqwest, no redirects followed (OpenID Connect forbids it).
+async fn rp_http(
+    request: openidconnect::HttpRequest,
+) -> Result<openidconnect::HttpResponse, reqwest::Error> {
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
+    let (parts, body) = request.into_parts();
+    let mut builder = client.request(parts.method, parts.uri.to_string()).body(body);
+    for (name, value) in &parts.headers {
+        builder = builder.header(name, value);
+    }
+    let response = builder.send().await?;
+    let mut out = openidconnect::http::Response::builder().status(response.status());
+    for (name, value) in response.headers() {
+        out = out.header(name, value);
+    }
+    let body = response.bytes().await?.to_vec();
+    Ok(out.body(body).expect("a response"))
+}
+
+/// A fixture key as an operator's PKCS#8 PEM file.
+fn pem(alg: jose::Alg) -> String {
+    use base64::Engine as _;
+    let der = jose::fixtures::key(alg).pkcs8_der().to_vec();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let lines: Vec<&str> =
+        b64.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).unwrap()).collect();
+    format!("-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n", lines.join("\n"))
+}
+
+struct Provider {
+    app: TestApp,
+    standin: TwilioStandin,
+    _config_dir: tempfile::TempDir,
+}
+
+/// A provider with two apps: A (confidential, RS256, asks for the code level by Gluu's name,
+/// refresh tokens on) and B (public, ES256, password level).
+async fn provider(backend: Backend) -> Provider {
+    server::sms::install_crypto_provider();
+    let slapd = Slapd::start(&devkit::demo::seed_ldif()).expect("slapd");
+    let standin = TwilioStandin::start(StandinAccount::test()).await.expect("stand-in");
+    // The issuer must be the address the server answers on: a free port, taken again below.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let base = format!("http://127.0.0.1:{port}");
+    let dir = tempfile::tempdir().unwrap();
+    let rs = dir.path().join("rs256.pem");
+    let es = dir.path().join("es256.pem");
+    let ed = dir.path().join("ed25519.pem");
+    std::fs::write(&rs, pem(jose::Alg::RS256)).unwrap();
+    std::fs::write(&es, pem(jose::Alg::ES256)).unwrap();
+    std::fs::write(&ed, pem(jose::Alg::EdDSA)).unwrap();
+    let toml = format!(
+        r#"
+[oidc]
+signing_key_files = [{rs:?}, {es:?}, {ed:?}]
+
+[[oidc.clients]]
+id = "app-a"
+name = "App A"
+secret = "{SECRET_A}"
+redirect_uris = ["{APP_A}"]
+post_logout_redirect_uris = ["https://app-a.example/bye"]
+refresh_tokens = true
+
+[[oidc.clients]]
+id = "app-b"
+name = "App B"
+redirect_uris = ["{APP_B}"]
+signing_alg = "ES256"
+
+[[oidc.clients]]
+id = "app-c"
+name = "App C"
+secret = "{SECRET_A}"
+redirect_uris = ["{APP_A}"]
+signing_alg = "EdDSA"
+allowed_groups = ["latchkey-admins"]
+"#
+    );
+    let path = dir.path().join("latchkey.toml");
+    std::fs::File::create(&path).unwrap().write_all(toml.as_bytes()).unwrap();
+    let test_db = TestDb::new(backend).await;
+    let (sid, token, url) = (
+        standin.account.account_sid.clone(),
+        standin.account.auth_token.clone(),
+        standin.url.clone(),
+    );
+    let address = format!("127.0.0.1:{port}");
+    let extra: Vec<(&str, &str)> = vec![
+        ("LATCHKEY_SERVER__ADDRESS", &address),
+        ("LATCHKEY_SERVER__PUBLIC_URL", &base),
+        ("LATCHKEY_SMS__PROVIDER", "twilio"),
+        ("LATCHKEY_SMS__TWILIO__ACCOUNT_SID", &sid),
+        ("LATCHKEY_SMS__TWILIO__AUTH_TOKEN", &token),
+        ("LATCHKEY_SMS__TWILIO__FROM", "+15017122661"),
+        ("LATCHKEY_SMS__TWILIO__BASE_URL", &url),
+    ];
+    let env = common::env_for(&slapd, &test_db.url, &extra);
+    let config = server::config::Config::load_layers(Some(&path), &env).expect("config");
+    let app = common::spawn_configured(config, slapd, test_db).await;
+    devkit::demo::seed_settings(&app.config, &app.db).await.expect("2-step settings");
+    Provider { app, standin, _config_dir: dir }
+}
+
+fn query_param(location: &str, name: &str) -> Option<String> {
+    let url = reqwest::Url::parse(location).ok()?;
+    url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+}
+
+/// Where GET `url` in `browser` sends it.
+async fn follow(browser: &Browser, url: &str) -> (StatusCode, String) {
+    let res = browser.http.get(url).send().await.expect("get");
+    let status = res.status();
+    let location =
+        res.headers().get("location").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+    (status, location)
+}
+
+async fn signed_in_alice(p: &Provider, browser: &Browser) -> String {
+    assert_eq!(browser.password("alice", "alice-demo-pw").await, format!("{}/sign-in", p.app.url));
+    let code = code_sent_to(&p.standin, ALICE_PHONE);
+    browser.submit("sign_in_code", &[("code", &code)]).await
+}
+
+async fn code_level_app_then_single_sign_on(backend: Backend) {
+    let p = provider(backend).await;
+    let issuer = IssuerUrl::new(p.app.url.clone()).unwrap();
+    let metadata = CoreProviderMetadata::discover_async(issuer, &rp_http).await.expect("discovery");
+    let a = CoreClient::from_provider_metadata(
+        metadata.clone(),
+        ClientId::new("app-a".into()),
+        Some(ClientSecret::new(SECRET_A.into())),
+    )
+    .set_redirect_uri(RedirectUrl::new(APP_A.into()).unwrap());
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (url, state, nonce) = a
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .add_scope(Scope::new("profile".into()))
+        .add_scope(Scope::new("email".into()))
+        .add_auth_context_value(AuthenticationContextClass::new("twilio_sms".into()))
+        .set_pkce_challenge(challenge)
+        .url();
+
+    // Nobody is signed in: to the sign-in page, then password and code, then back to the app.
+    let browser = Browser::new(&p.app);
+    let (status, location) = follow(&browser, url.as_str()).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location, "/sign-in");
+    let back = signed_in_alice(&p, &browser).await;
+    assert!(back.starts_with(APP_A), "back to the app: {back}");
+    assert_eq!(query_param(&back, "state").as_deref(), Some(state.secret().as_str()));
+    assert_eq!(query_param(&back, "iss").as_deref(), Some(p.app.url.as_str()), "RFC 9207");
+    let code = query_param(&back, "code").expect("a code");
+
+    let response = a
+        .exchange_code(AuthorizationCode::new(code.clone()))
+        .unwrap()
+        .set_pkce_verifier(verifier)
+        .request_async(&rp_http)
+        .await
+        .expect("the code is exchanged");
+    let id_token = response.id_token().expect("an ID token");
+    let verifier = a.id_token_verifier();
+    let claims = id_token.claims(&verifier, &nonce).expect("a valid ID token (signature, nonce)");
+    assert_eq!(claims.auth_context_ref().map(|c| c.as_str()), Some("twilio_sms"), "the acr asked");
+    let amr: Vec<String> =
+        claims.auth_method_refs().unwrap().iter().map(|m| m.as_str().to_owned()).collect();
+    assert_eq!(amr, ["pwd", "sms", "mfa"]);
+    let expected = claims.access_token_hash().expect("at_hash");
+    let actual = AccessTokenHash::from_token(
+        response.access_token(),
+        id_token.signing_alg().unwrap(),
+        id_token.signing_key(&verifier).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(&actual, expected);
+    assert_eq!(claims.preferred_username().map(|u| u.as_str()), Some("alice"));
+    assert!(response.refresh_token().is_some(), "app A has refresh tokens on");
+
+    // userinfo with the access token.
+    let http = reqwest::Client::new();
+    let info: serde_json::Value = http
+        .get(format!("{}/oidc/userinfo", p.app.url))
+        .bearer_auth(response.access_token().secret())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["sub"], claims.subject().as_str());
+    assert_eq!(info["email"], "alice@example.org");
+
+    // The code again: refused, and what the first use issued is revoked.
+    let again =
+        a.exchange_code(AuthorizationCode::new(code)).unwrap().request_async(&rp_http).await;
+    assert!(again.is_err(), "a code works once");
+    let revoked = http
+        .get(format!("{}/oidc/userinfo", p.app.url))
+        .bearer_auth(response.access_token().secret())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), StatusCode::UNAUTHORIZED, "the reused code's tokens are revoked");
+
+    // App B asks for the password level: straight back, no new text.
+    let texts = p.standin.texts().len();
+    let b = CoreClient::from_provider_metadata(metadata, ClientId::new("app-b".into()), None)
+        .set_redirect_uri(RedirectUrl::new(APP_B.into()).unwrap());
+    let (challenge, pkce) = PkceCodeChallenge::new_random_sha256();
+    let (url, _, nonce) = b
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .set_pkce_challenge(challenge)
+        .url();
+    let (status, back) = follow(&browser, url.as_str()).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(back.starts_with(APP_B), "single sign-on: {back}");
+    assert_eq!(p.standin.texts().len(), texts, "no new text for a level already reached");
+    let code = query_param(&back, "code").unwrap();
+    // A wrong verifier first: refused.
+    let wrong = b
+        .exchange_code(AuthorizationCode::new(code.clone()))
+        .unwrap()
+        .set_pkce_verifier(openidconnect::PkceCodeVerifier::new("x".repeat(50)))
+        .request_async(&rp_http)
+        .await;
+    assert!(wrong.is_err(), "a wrong PKCE verifier is refused");
+    let _ = pkce;
+    let _ = nonce;
+
+    // prompt=none in a browser nobody signed in to: login_required, no text.
+    let stranger = Browser::new(&p.app);
+    let (url, _, _) = b
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .set_pkce_challenge(PkceCodeChallenge::new_random_sha256().0)
+        .add_prompt(openidconnect::core::CoreAuthPrompt::None)
+        .url();
+    let (_, back) = follow(&stranger, url.as_str()).await;
+    assert_eq!(query_param(&back, "error").as_deref(), Some("login_required"));
+
+    // An unregistered redirect_uri is never redirected to.
+    let evil = format!(
+        "{}/oidc/authorize?client_id=app-a&response_type=code&scope=openid&redirect_uri={}",
+        p.app.url, "https%3A%2F%2Fevil.example%2Fcb"
+    );
+    let (status, location) = follow(&browser, &evil).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(location.is_empty());
+
+    // Logout with the hint: signed out everywhere, back to the registered page with the state.
+    let logout = format!(
+        "{}/oidc/logout?id_token_hint={}&post_logout_redirect_uri={}&state=s1",
+        p.app.url, id_token, "https%3A%2F%2Fapp-a.example%2Fbye"
+    );
+    let (status, location) = follow(&browser, &logout).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location, "https://app-a.example/bye?state=s1");
+    assert_eq!(common::browser::signed_in_as(&browser).await, None, "signed out of Latchkey");
+
+    // Every grant, refusal, token use and logout is in the audit trail.
+    let kinds = common::browser::audit_kinds(&p.app).await;
+    for (kind, outcome) in [
+        ("oidc.authorize", "granted"),
+        ("oidc.authorize", "refused"),
+        ("oidc.token", "issued_with_refresh"),
+        ("oidc.token", "revoked"),
+        ("oidc.token", "refused"),
+        ("oidc.userinfo", "answered"),
+        ("oidc.logout", "revoked"),
+    ] {
+        assert!(
+            kinds.iter().any(|(k, o)| k == kind && o == outcome),
+            "{kind} {outcome} audited: {kinds:?}"
+        );
+    }
+}
+
+/// A person signed in with the password only, then an app asks for the code level: only the
+/// code step, exactly one text, and the app gets back the acr it asked for; `prompt=login`
+/// asks for the password again; an app for a group the person is not in refuses them.
+async fn step_up_sends_one_text(backend: Backend) {
+    use domain::ports::Directory as _;
+    let p = provider(backend).await;
+    // alice with 2-step sign-in off: her password alone signs her in.
+    let directory = server::directory::LdapDirectory::new(p.app.config.directory.clone());
+    let alice = directory
+        .find_by_login(&domain::directory::Username::parse("alice").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    p.app.db.set_two_factor(alice.id.as_str(), false, domain::now_ms() / 1000).await.unwrap();
+
+    let issuer = IssuerUrl::new(p.app.url.clone()).unwrap();
+    let metadata = CoreProviderMetadata::discover_async(issuer, &rp_http).await.expect("discovery");
+    let browser = Browser::new(&p.app);
+    let b =
+        CoreClient::from_provider_metadata(metadata.clone(), ClientId::new("app-b".into()), None)
+            .set_redirect_uri(RedirectUrl::new(APP_B.into()).unwrap());
+    let (url, _, _) = b
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .set_pkce_challenge(PkceCodeChallenge::new_random_sha256().0)
+        .url();
+    assert_eq!(follow(&browser, url.as_str()).await.1, "/sign-in");
+    let back = browser.password("alice", "alice-demo-pw").await;
+    assert!(back.starts_with(APP_B), "the password level needs no code: {back}");
+    assert!(p.standin.texts().is_empty());
+
+    // App A asks for the code level (as Gluu's twilio_sms): the code step only.
+    let a = CoreClient::from_provider_metadata(
+        metadata.clone(),
+        ClientId::new("app-a".into()),
+        Some(ClientSecret::new(SECRET_A.into())),
+    )
+    .set_redirect_uri(RedirectUrl::new(APP_A.into()).unwrap());
+    let (url, _, nonce) = a
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .add_auth_context_value(AuthenticationContextClass::new("twilio_sms".into()))
+        .url();
+    assert_eq!(follow(&browser, url.as_str()).await.1, "/sign-in");
+    assert_eq!(p.standin.texts().len(), 1, "exactly one text");
+    let page = browser.sign_in_page().await;
+    assert_eq!(common::browser::step_of(&page), "code", "the code step, not the password");
+    let code = code_sent_to(&p.standin, ALICE_PHONE);
+    let back = browser.submit("sign_in_code", &[("code", &code)]).await;
+    assert!(back.starts_with(APP_A), "back to app A: {back}");
+    let response = a
+        .exchange_code(AuthorizationCode::new(query_param(&back, "code").unwrap()))
+        .unwrap()
+        .request_async(&rp_http)
+        .await
+        .expect("exchange");
+    let claims = response.id_token().unwrap().claims(&a.id_token_verifier(), &nonce).unwrap();
+    assert_eq!(claims.auth_context_ref().map(|c| c.as_str()), Some("twilio_sms"));
+    assert_eq!(p.standin.texts().len(), 1, "still one text");
+
+    // prompt=login: the password again, even though signed in.
+    let (url, _, _) = b
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .set_pkce_challenge(PkceCodeChallenge::new_random_sha256().0)
+        .add_prompt(openidconnect::core::CoreAuthPrompt::Login)
+        .url();
+    assert_eq!(follow(&browser, url.as_str()).await.1, "/sign-in");
+    let page = browser.sign_in_page().await;
+    assert_eq!(common::browser::step_of(&page), "password", "prompt=login asks for the password");
+    let back = browser.password("alice", "alice-demo-pw").await;
+    assert!(back.starts_with(APP_B), "then back to the app: {back}");
+
+    // App C is for the administrators group; alice is not in it.
+    let stranger = Browser::new(&p.app);
+    let c = CoreClient::from_provider_metadata(
+        metadata,
+        ClientId::new("app-c".into()),
+        Some(ClientSecret::new(SECRET_A.into())),
+    )
+    .set_redirect_uri(RedirectUrl::new(APP_A.into()).unwrap());
+    let (url, _, _) = c
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .url();
+    assert_eq!(follow(&stranger, url.as_str()).await.1, "/sign-in");
+    let back = stranger.password("alice", "alice-demo-pw").await;
+    assert_eq!(query_param(&back, "error").as_deref(), Some("access_denied"), "{back}");
+
+    // carol is an administrator: app C lets her in, with EdDSA ID tokens and her groups.
+    let admin = Browser::new(&p.app);
+    let (url, _, nonce) = c
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .add_scope(Scope::new("groups".into()))
+        .url();
+    assert_eq!(follow(&admin, url.as_str()).await.1, "/sign-in");
+    assert_eq!(admin.password("carol", "carol-demo-pw").await, format!("{}/sign-in", p.app.url));
+    let code = code_sent_to(&p.standin, "+447400123456");
+    let back = admin.submit("sign_in_code", &[("code", &code)]).await;
+    assert!(back.starts_with(APP_A), "{back}");
+    let response = c
+        .exchange_code(AuthorizationCode::new(query_param(&back, "code").unwrap()))
+        .unwrap()
+        .request_async(&rp_http)
+        .await
+        .expect("exchange");
+    let id_token = response.id_token().unwrap();
+    assert_eq!(
+        id_token.signing_alg().unwrap(),
+        &openidconnect::core::CoreJwsSigningAlgorithm::EdDsa
+    );
+    id_token.claims(&c.id_token_verifier(), &nonce).expect("an EdDSA ID token verifies");
+    let info: serde_json::Value = reqwest::Client::new()
+        .get(format!("{}/oidc/userinfo", p.app.url))
+        .bearer_auth(response.access_token().secret())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["groups"], serde_json::json!(["latchkey-admins"]), "group names, not DNs");
+}
+
+on_both!(code_level_app_then_single_sign_on, step_up_sends_one_text);
