@@ -126,11 +126,13 @@ impl KeyRing {
         let mut changed = false;
         for &alg in &self.algs {
             let mine: Vec<&StoredKey> = stored.iter().filter(|k| k.alg == alg.as_str()).collect();
+            // Published ahead by two days, or half the rotation period if that is shorter.
+            let ahead = PUBLISH_AHEAD_SECS.min(self.rotation_secs / 2);
             let next = match mine.last() {
                 None => Some((1, now)),
                 Some(newest)
                     if self.rotation_secs > 0
-                        && newest.activates_at + self.rotation_secs - PUBLISH_AHEAD_SECS <= now =>
+                        && newest.activates_at + self.rotation_secs - ahead <= now =>
                 {
                     Some((
                         newest.generation + 1,

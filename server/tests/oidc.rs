@@ -93,6 +93,14 @@ redirect_uris = ["{APP_B}"]
 signing_alg = "ES256"
 
 [[oidc.clients]]
+id = "app-d"
+name = "App D"
+secret = "{SECRET_A}"
+redirect_uris = ["{APP_A}"]
+default_acr = "urn:latchkey:acr:password+code"
+remembered_browser_satisfies_code = true
+
+[[oidc.clients]]
 id = "app-c"
 name = "App C"
 secret = "{SECRET_A}"
@@ -451,4 +459,308 @@ async fn step_up_sends_one_text(backend: Backend) {
     assert_eq!(info["groups"], serde_json::json!(["latchkey-admins"]), "group names, not DNs");
 }
 
-on_both!(code_level_app_then_single_sign_on, step_up_sends_one_text);
+/// A code for app A, exchanged by hand: (token response JSON).
+async fn tokens_for_alice(p: &Provider, browser: &Browser) -> serde_json::Value {
+    let url = format!(
+        "{}/oidc/authorize?client_id=app-a&response_type=code&scope=openid%20email&redirect_uri={}&state=s",
+        p.app.url, "https%3A%2F%2Fapp-a.example%2Fcallback"
+    );
+    let (_, location) = follow(browser, &url).await;
+    let back = if location == "/sign-in" { signed_in_alice(p, browser).await } else { location };
+    let code = query_param(&back, "code").expect("a code");
+    let res = reqwest::Client::new()
+        .post(format!("{}/oidc/token", p.app.url))
+        .basic_auth("app-a", Some(SECRET_A))
+        .form(&[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", APP_A)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    res.json().await.unwrap()
+}
+
+async fn token_request(p: &Provider, form: &[(&str, &str)]) -> (StatusCode, serde_json::Value) {
+    let res = reqwest::Client::new()
+        .post(format!("{}/oidc/token", p.app.url))
+        .basic_auth("app-a", Some(SECRET_A))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    (res.status(), res.json().await.unwrap_or_default())
+}
+
+async fn userinfo_status(p: &Provider, access_token: &str) -> StatusCode {
+    reqwest::Client::new()
+        .get(format!("{}/oidc/userinfo", p.app.url))
+        .bearer_auth(access_token)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+/// Refresh tokens rotate; presenting an old one again revokes the whole family.
+async fn refresh_rotates_and_reuse_revokes_the_family(backend: Backend) {
+    let p = provider(backend).await;
+    let browser = Browser::new(&p.app);
+    let first = tokens_for_alice(&p, &browser).await;
+    let r1 = first["refresh_token"].as_str().unwrap().to_owned();
+    let (status, second) =
+        token_request(&p, &[("grant_type", "refresh_token"), ("refresh_token", &r1)]).await;
+    assert_eq!(status, StatusCode::OK, "{second}");
+    let r2 = second["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(r1, r2, "a new refresh token each time");
+    let access2 = second["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(userinfo_status(&p, &access2).await, StatusCode::OK);
+    // Narrowing is fine, widening is not.
+    let (status, body) = token_request(
+        &p,
+        &[("grant_type", "refresh_token"), ("refresh_token", &r2), ("scope", "openid phone")],
+    )
+    .await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_scope")));
+    // r1 again: a thief's copy. The family is revoked: r2 and the access tokens too.
+    let (status, body) =
+        token_request(&p, &[("grant_type", "refresh_token"), ("refresh_token", &r1)]).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
+    let (_, body) =
+        token_request(&p, &[("grant_type", "refresh_token"), ("refresh_token", &r2)]).await;
+    assert_eq!(body["error"], "invalid_grant", "the rest of the family is revoked");
+    assert_eq!(userinfo_status(&p, &access2).await, StatusCode::UNAUTHORIZED);
+}
+
+/// client_secret_basic with the id and secret form-encoded inside (as real clients send
+/// `%2D`), client_secret_post, and the refusals; userinfo by header and by POSTed body.
+async fn client_authentication_and_userinfo_forms(backend: Backend) {
+    use base64::Engine as _;
+    let p = provider(backend).await;
+    let browser = Browser::new(&p.app);
+    let tokens = tokens_for_alice(&p, &browser).await;
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let http = reqwest::Client::new();
+    let token_url = format!("{}/oidc/token", p.app.url);
+    // Basic with "app%2Da" (form-encoded "app-a").
+    let basic = base64::engine::general_purpose::STANDARD
+        .encode(format!("app%2Da:{}", SECRET_A.replace('-', "%2D")));
+    let res = http
+        .post(&token_url)
+        .header("authorization", format!("Basic {basic}"))
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", &refresh)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "form-encoded Basic credentials");
+    let body: serde_json::Value = res.json().await.unwrap();
+    let refresh = body["refresh_token"].as_str().unwrap().to_owned();
+    let access = body["access_token"].as_str().unwrap().to_owned();
+    // client_secret_post.
+    let res = http
+        .post(&token_url)
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &refresh),
+            ("client_id", "app-a"),
+            ("client_secret", SECRET_A),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "client_secret_post");
+    let body: serde_json::Value = res.json().await.unwrap();
+    let refresh = body["refresh_token"].as_str().unwrap().to_owned();
+    // A wrong secret: 401 with a Basic challenge; both methods at once: invalid_request.
+    let res = http
+        .post(&token_url)
+        .basic_auth("app-a", Some("wrong-secret-0123456789-abcdefghijklmnop"))
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", &refresh)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert!(res.headers()["www-authenticate"].to_str().unwrap().starts_with("Basic"));
+    let res = http
+        .post(&token_url)
+        .basic_auth("app-a", Some(SECRET_A))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &refresh),
+            ("client_secret", SECRET_A),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    // A repeated parameter is refused (OAuth 2.0 §3.1).
+    let res = http
+        .post(&token_url)
+        .basic_auth("app-a", Some(SECRET_A))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("grant_type=refresh_token&refresh_token={refresh}&refresh_token=x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    // userinfo: header (GET and POST), body (POST).
+    let userinfo = format!("{}/oidc/userinfo", p.app.url);
+    let res = http.post(&userinfo).bearer_auth(&access).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "POST with the header");
+    let res = http.post(&userinfo).form(&[("access_token", &access)]).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "POST with the token in the body");
+    let res = http.get(&userinfo).bearer_auth("not-a-token").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert!(res.headers()["www-authenticate"].to_str().unwrap().contains("invalid_token"));
+    // Revocation of the access token (RFC 7009): 200, and it no longer works.
+    let res = http
+        .post(format!("{}/oidc/revoke", p.app.url))
+        .basic_auth("app-a", Some(SECRET_A))
+        .form(&[("token", access.as_str()), ("token_type_hint", "access_token")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(userinfo_status(&p, &access).await, StatusCode::UNAUTHORIZED);
+}
+
+/// Requests apps make from their own pages: a cross-site POST to the authorization endpoint
+/// is taken (and its redirect_uri checked), a repeated parameter refused, max_age=0 asks for
+/// the password again.
+async fn authorization_request_forms(backend: Backend) {
+    let p = provider(backend).await;
+    let browser = Browser::new(&p.app);
+    let res = browser
+        .http
+        .post(format!("{}/oidc/authorize", p.app.url))
+        .header("sec-fetch-site", "cross-site")
+        .header("origin", "https://app-a.example")
+        .form(&[
+            ("client_id", "app-a"),
+            ("response_type", "code"),
+            ("scope", "openid"),
+            ("redirect_uri", APP_A),
+            ("state", "post-1"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "an app's form post is taken");
+    assert_eq!(res.headers()["location"], "/sign-in");
+    let back = signed_in_alice(&p, &browser).await;
+    assert_eq!(query_param(&back, "state").as_deref(), Some("post-1"));
+
+    let repeated = format!(
+        "{}/oidc/authorize?client_id=app-a&client_id=app-b&response_type=code&scope=openid&redirect_uri={}",
+        p.app.url, "https%3A%2F%2Fapp-a.example%2Fcallback"
+    );
+    let (status, location) = follow(&browser, &repeated).await;
+    assert_eq!((status, location.as_str()), (StatusCode::BAD_REQUEST, ""));
+
+    let max_age_0 = format!(
+        "{}/oidc/authorize?client_id=app-a&response_type=code&scope=openid&max_age=0&redirect_uri={}",
+        p.app.url, "https%3A%2F%2Fapp-a.example%2Fcallback"
+    );
+    assert_eq!(follow(&browser, &max_age_0).await.1, "/sign-in");
+    assert_eq!(common::browser::step_of(&browser.sign_in_page().await), "password");
+}
+
+/// A browser the person chose to remember never claims `sms`: app A (code level) still gets a
+/// code step; app D, which lets a remembered browser count, gets `pwd` only in `amr`.
+async fn a_remembered_browser_never_claims_sms(backend: Backend) {
+    let p = provider(backend).await;
+    let browser = Browser::new(&p.app);
+    assert_eq!(browser.password("alice", "alice-demo-pw").await, format!("{}/sign-in", p.app.url));
+    let code = code_sent_to(&p.standin, ALICE_PHONE);
+    browser.submit("sign_in_code", &[("code", &code), ("remember", "on")]).await;
+    browser.submit("sign_out", &[]).await;
+    // The password alone now: the remembered browser stands in for the code.
+    assert_eq!(browser.password("alice", "alice-demo-pw").await, "/");
+    let texts = p.standin.texts().len();
+    let d = format!(
+        "{}/oidc/authorize?client_id=app-d&response_type=code&scope=openid&redirect_uri={}&nonce=n",
+        p.app.url, "https%3A%2F%2Fapp-a.example%2Fcallback"
+    );
+    let (_, back) = follow(&browser, &d).await;
+    let code = query_param(&back, "code").expect("app D takes the remembered browser");
+    let res = reqwest::Client::new()
+        .post(format!("{}/oidc/token", p.app.url))
+        .basic_auth("app-d", Some(SECRET_A))
+        .form(&[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", APP_A)])
+        .send()
+        .await
+        .unwrap();
+    let body: serde_json::Value = res.json().await.unwrap();
+    let id_token = body["id_token"].as_str().unwrap();
+    let payload = id_token.split('.').nth(1).unwrap();
+    let claims: serde_json::Value =
+        serde_json::from_slice(&jose::b64url_decode(payload).unwrap()).unwrap();
+    assert_eq!(claims["amr"], serde_json::json!(["pwd"]), "no sms claimed");
+    assert_eq!(p.standin.texts().len(), texts);
+
+    // App A does not count it: the code step, one text.
+    let a = format!(
+        "{}/oidc/authorize?client_id=app-a&response_type=code&scope=openid&acr_values=twilio_sms&redirect_uri={}",
+        p.app.url, "https%3A%2F%2Fapp-a.example%2Fcallback"
+    );
+    assert_eq!(follow(&browser, &a).await.1, "/sign-in", "no code for app A yet");
+    // The second step (its text may wait for the send cooldown of the code sent just before).
+    let step = common::browser::step_of(&browser.sign_in_page().await).to_owned();
+    assert!(step == "code" || step == "choose-phone", "the second step: {step}");
+}
+
+/// Logout without a hint asks first; the confirmation (same site only) signs out.
+async fn logout_without_a_hint_asks_first(backend: Backend) {
+    let p = provider(backend).await;
+    let browser = Browser::new(&p.app);
+    let _ = tokens_for_alice(&p, &browser).await;
+    let url = format!(
+        "{}/oidc/logout?client_id=app-a&post_logout_redirect_uri={}&state=z",
+        p.app.url, "https%3A%2F%2Fapp-a.example%2Fbye"
+    );
+    let page = browser.get(&url.replace(&p.app.url, "")).await;
+    assert!(page.contains("Sign out?"), "a confirmation page");
+    assert!(common::browser::signed_in_as(&browser).await.is_some(), "nothing ended yet");
+    // From another site the confirmation does nothing.
+    let res = browser
+        .http
+        .post(format!("{}/oidc/logout", p.app.url))
+        .header("sec-fetch-site", "cross-site")
+        .form(&[("confirm", "yes"), ("client_id", "app-a")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "shown again, not acted on");
+    assert!(common::browser::signed_in_as(&browser).await.is_some());
+    let res = browser
+        .http
+        .post(format!("{}/oidc/logout", p.app.url))
+        .header("sec-fetch-site", "same-origin")
+        .form(&[
+            ("confirm", "yes"),
+            ("client_id", "app-a"),
+            ("post_logout_redirect_uri", "https://app-a.example/bye"),
+            ("state", "z"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()["location"], "https://app-a.example/bye?state=z");
+    assert_eq!(common::browser::signed_in_as(&browser).await, None);
+    // An unregistered post-logout URI is never redirected to.
+    let evil = format!(
+        "{}/oidc/logout?client_id=app-a&post_logout_redirect_uri=https%3A%2F%2Fevil.example%2F",
+        p.app.url
+    );
+    let (status, location) = follow(&browser, &evil).await;
+    assert_eq!((status, location.as_str()), (StatusCode::BAD_REQUEST, ""));
+}
+
+on_both!(
+    code_level_app_then_single_sign_on,
+    step_up_sends_one_text,
+    refresh_rotates_and_reuse_revokes_the_family,
+    client_authentication_and_userinfo_forms,
+    authorization_request_forms,
+    a_remembered_browser_never_claims_sms,
+    logout_without_a_hint_asks_first,
+);

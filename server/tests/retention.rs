@@ -143,14 +143,59 @@ async fn rows_past_their_retention_go_and_younger_ones_stay(backend: Backend) {
         .await;
     }
 
+    // OpenID Connect: waiting requests once expired; grants past their sign-in or revoked;
+    // codes and tokens once expired (a used refresh token stays until then, to catch reuse).
+    for (id, expires) in [("old", NOW - 1), ("live", NOW + 600)] {
+        exec(
+            &db,
+            &format!(
+                "INSERT INTO oidc_requests (id, client_id, request, created_at, expires_at)
+                 VALUES ('{id}', 'app', '{{}}', {}, {expires})",
+                expires - 900
+            ),
+        )
+        .await;
+    }
+    for (id, expires, revoked) in [
+        ("ended", NOW - 1, "NULL".to_owned()),
+        ("revoked", NOW + DAY, (NOW - 60).to_string()),
+        ("live", NOW + DAY, "NULL".to_owned()),
+    ] {
+        exec(
+            &db,
+            &format!(
+                "INSERT INTO oidc_grants (id, client_id, user_id, sid, generation, details, created_at, last_used_at, expires_at, revoked_at)
+                 VALUES ('{id}', 'app', 'u-1', 's', 0, '{{}}', {NOW}, {NOW}, {expires}, {revoked})"
+            ),
+        )
+        .await;
+    }
+    for (digest, expires, used) in [
+        ("expired", NOW - 1, "NULL".to_owned()),
+        ("used-refresh", NOW + DAY, (NOW - 60).to_string()),
+        ("live", NOW + 60, "NULL".to_owned()),
+    ] {
+        exec(
+            &db,
+            &format!(
+                "INSERT INTO oidc_tokens (digest, kind, grant_id, details, created_at, expires_at, used_at)
+                 VALUES ('{digest}', 'refresh', 'live', '{{}}', {NOW}, {expires}, {used})"
+            ),
+        )
+        .await;
+    }
+
     let pruned = db.prune(&r, NOW).await.unwrap();
+    assert_eq!(left(&db, "oidc_requests", "id").await, ["live"]);
+    assert_eq!(left(&db, "oidc_grants", "id").await, ["live"]);
+    assert_eq!(left(&db, "oidc_tokens", "digest").await, ["live", "used-refresh"]);
     assert_eq!(left(&db, "audit_events", "at").await, [(NOW - 364 * DAY).to_string()]);
     assert_eq!(left(&db, "login_failures", "throttle_key").await, ["login:young"]);
     assert_eq!(left(&db, "otp_codes", "flow_id").await, ["live", "young"]);
     assert_eq!(left(&db, "sms_sends", "user_id").await, ["young"]);
     assert_eq!(left(&db, "sign_in_flows", "id").await, ["live"]);
     assert_eq!(left(&db, "trusted_browsers", "id").await, ["kept"]);
-    assert_eq!(pruned.total(), 7, "{pruned:?}");
+    assert_eq!(pruned.total(), 11, "{pruned:?}");
 
     // A second pass finds nothing more.
     assert_eq!(db.prune(&r, NOW).await.unwrap().total(), 0);

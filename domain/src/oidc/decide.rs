@@ -103,7 +103,9 @@ fn is_stale(f: &Facts, s: &Session) -> bool {
     if s.auth_time >= f.requested_at {
         return false;
     }
-    f.prompt.login || f.max_age.is_some_and(|max| f.now.saturating_sub(s.auth_time) > max)
+    // max_age=0 is prompt=login: within the same second `now - auth_time > 0` would not say so.
+    f.prompt.login
+        || f.max_age.is_some_and(|max| max == 0 || f.now.saturating_sub(s.auth_time) > max)
 }
 
 #[cfg(test)]
@@ -261,7 +263,9 @@ mod tests {
             (REQUESTED_AT, PLAIN, Some(50), NOW, I),
             // A clock that went backwards does not make an old sign-in stale, nor a new one.
             (NOW + 100, PLAIN, Some(0), NOW, I),
-            (EARLIER, PLAIN, Some(0), EARLIER - 10, I),
+            (EARLIER, PLAIN, Some(5), EARLIER - 10, I),
+            // max_age=0 is prompt=login, even within the second of the sign-in.
+            (EARLIER, PLAIN, Some(0), EARLIER, S),
             // Extreme times do not overflow.
             (i64::MIN, PLAIN, Some(i64::MAX), i64::MAX, I),
             (i64::MIN, PLAIN, Some(0), i64::MAX, S),

@@ -218,8 +218,9 @@ pub enum Logout {
     SignOut { redirect: Option<String> },
     /// Nobody is signed in here: nothing to end; go to `redirect` (if any).
     NothingToEnd { redirect: Option<String> },
-    /// No hint, or one for another sign-in: ask the person first.
-    Confirm { app: Option<String>, redirect: Option<String> },
+    /// No hint, or one for another sign-in: ask the person first. `client_id`: the app the
+    /// request names (by hint or parameter), for the confirmation to carry.
+    Confirm { app: Option<String>, client_id: Option<String>, redirect: Option<String> },
 }
 
 /// An app a person is signed in to, for the security and admin pages.
@@ -889,8 +890,10 @@ impl OidcProvider {
                     grant_id: grant.id.clone(),
                     details,
                     created_at: now,
-                    // Never past the sign-in it came from.
-                    expires_at: (now + self.settings.refresh_token_secs).min(grant.expires_at),
+                    // The family lives refresh_token_secs from the sign-in to this app, and
+                    // never past the Latchkey sign-in it came from: rotation does not extend it.
+                    expires_at: (grant.created_at + self.settings.refresh_token_secs)
+                        .min(grant.expires_at),
                     used_at: None,
                 })
                 .await?;
@@ -1090,7 +1093,11 @@ impl OidcProvider {
         if hint_matches {
             Ok(Logout::SignOut { redirect })
         } else {
-            Ok(Logout::Confirm { app: registered.map(|c| c.info.name.clone()), redirect })
+            Ok(Logout::Confirm {
+                app: registered.map(|c| c.info.name.clone()),
+                client_id: registered.map(|c| c.info.id.clone()),
+                redirect,
+            })
         }
     }
 

@@ -41,6 +41,9 @@ pub struct Pruned {
     pub sms_sends: u64,
     pub sign_in_flows: u64,
     pub trusted_browsers: u64,
+    pub oidc_requests: u64,
+    pub oidc_tokens: u64,
+    pub oidc_grants: u64,
 }
 
 impl Pruned {
@@ -51,6 +54,9 @@ impl Pruned {
             + self.sms_sends
             + self.sign_in_flows
             + self.trusted_browsers
+            + self.oidc_requests
+            + self.oidc_tokens
+            + self.oidc_grants
     }
 }
 
@@ -107,6 +113,34 @@ impl Db {
                     "DELETE FROM trusted_browsers WHERE id IN
                      (SELECT id FROM trusted_browsers WHERE expires_at < $1 OR revoked_at < $1
                       LIMIT $2)",
+                    &[now],
+                    r.batch,
+                )
+                .await?,
+            // Authorization requests nobody finished signing in for.
+            oidc_requests: self
+                .delete_in_batches(
+                    "DELETE FROM oidc_requests WHERE id IN
+                     (SELECT id FROM oidc_requests WHERE expires_at < $1 LIMIT $2)",
+                    &[now],
+                    r.batch,
+                )
+                .await?,
+            // Expired codes and tokens; a used refresh token stays until it expires, so its
+            // reuse is still recognised (and revokes its family) until then.
+            oidc_tokens: self
+                .delete_in_batches(
+                    "DELETE FROM oidc_tokens WHERE digest IN
+                     (SELECT digest FROM oidc_tokens WHERE expires_at < $1 LIMIT $2)",
+                    &[now],
+                    r.batch,
+                )
+                .await?,
+            // Grants past their sign-in's end or revoked (their tokens are already gone).
+            oidc_grants: self
+                .delete_in_batches(
+                    "DELETE FROM oidc_grants WHERE id IN
+                     (SELECT id FROM oidc_grants WHERE expires_at < $1 OR revoked_at < $1 LIMIT $2)",
                     &[now],
                     r.batch,
                 )

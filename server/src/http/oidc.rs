@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use app::auth::{client_from, current_user_in};
 use app::state::AppState;
 use axum::Router;
-use axum::extract::{ConnectInfo, RawForm, State};
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -135,7 +135,7 @@ async fn authorize(
     headers: HeaderMap,
     session: Session,
     uri: axum::http::Uri,
-    RawForm(body): RawForm,
+    body: axum::body::Bytes,
 ) -> Response {
     let client = who(&state, &extensions, &headers);
     let raw: RawAuthorize = match parameters(&method, uri.query(), &body) {
@@ -224,7 +224,7 @@ async fn token(
     State(state): State<AppState>,
     extensions: axum::http::Extensions,
     headers: HeaderMap,
-    RawForm(body): RawForm,
+    body: axum::body::Bytes,
 ) -> Response {
     let client = who(&state, &extensions, &headers);
     let form: TokenRequest = match read_form(&headers, &body) {
@@ -252,7 +252,7 @@ async fn userinfo(
     extensions: axum::http::Extensions,
     method: Method,
     headers: HeaderMap,
-    RawForm(body): RawForm,
+    body: axum::body::Bytes,
 ) -> Response {
     let client = who(&state, &extensions, &headers);
     let from_header = headers
@@ -303,7 +303,7 @@ async fn revoke(
     State(state): State<AppState>,
     extensions: axum::http::Extensions,
     headers: HeaderMap,
-    RawForm(body): RawForm,
+    body: axum::body::Bytes,
 ) -> Response {
     let client = who(&state, &extensions, &headers);
     let form: RevokeRequest = match read_form(&headers, &body) {
@@ -344,7 +344,7 @@ async fn logout(
     headers: HeaderMap,
     session: Session,
     uri: axum::http::Uri,
-    RawForm(body): RawForm,
+    body: axum::body::Bytes,
 ) -> Response {
     let client = who(&state, &extensions, &headers);
     let form: LogoutForm = match parameters(&method, uri.query(), &body) {
@@ -382,7 +382,9 @@ async fn logout(
             sign_out(&state, &session, &client, user.as_ref()).await;
             redirect
         }
-        Logout::Confirm { app, .. } => return confirm_page(&request, app.as_deref()),
+        Logout::Confirm { app, client_id, .. } => {
+            return confirm_page(&request, client_id.as_deref(), app.as_deref());
+        }
     };
     Redirect::to(redirect.as_deref().unwrap_or("/sign-in")).into_response()
 }
@@ -404,7 +406,7 @@ async fn sign_out(
     let _ = session.insert(app::auth::SESSION_NOTICE_KEY, Notice::info("sign_in.signed_out")).await;
 }
 
-fn confirm_page(request: &LogoutRequest, app: Option<&str>) -> Response {
+fn confirm_page(request: &LogoutRequest, client_id: Option<&str>, app: Option<&str>) -> Response {
     let esc = |s: &str| {
         s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
     };
@@ -412,7 +414,7 @@ fn confirm_page(request: &LogoutRequest, app: Option<&str>) -> Response {
     for (name, value) in [
         ("post_logout_redirect_uri", &request.post_logout_redirect_uri),
         ("state", &request.state),
-        ("client_id", &request.client_id),
+        ("client_id", &client_id.map(str::to_owned)),
     ] {
         if let Some(value) = value {
             hidden.push_str(&format!(
