@@ -290,3 +290,109 @@ async fn a_crash_mid_enrolment_leaves_directory_and_metadata_consistent() {
         post(&b2, "security_cancel", vec![]).await.unwrap();
     }
 }
+
+/// The OpenID Connect provider on two instances: signing keys made once although both start
+/// together, a code issued by one exchanged at the other, tokens used across them, and a
+/// refresh token's reuse caught whichever instance sees it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_share_oidc_codes_tokens_and_keys() {
+    const SECRET: &str = "app-secret-0123456789-abcdefghijklmnopqr";
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("latchkey.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[[oidc.clients]]\nid = \"app\"\nsecret = \"{SECRET}\"\n\
+             redirect_uris = [\"https://app.example/cb\"]\nrefresh_tokens = true\n"
+        ),
+    )
+    .unwrap();
+    let mut c = cluster(&[]).await;
+    c.env.push(("LATCHKEY_CONFIG".into(), path.display().to_string()));
+    // Both start at once: each would make an RS256 key; one key is stored and used by both.
+    let (a, b) = tokio::join!(Instance::start(&c.env, "warn"), Instance::start(&c.env, "warn"));
+    let http = reqwest::Client::new();
+    let mut jwks = Vec::new();
+    for instance in [&a, &b] {
+        // Keys are made in the background at start: ask until they are there.
+        for _ in 0..100 {
+            let res = http.get(format!("{}/oidc/jwks", instance.url)).send().await.unwrap();
+            if res.status().is_success() {
+                jwks.push(res.json::<serde_json::Value>().await.unwrap());
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+    assert_eq!(jwks.len(), 2);
+    assert_eq!(jwks[0], jwks[1], "one key set");
+    assert_eq!(jwks[0]["keys"].as_array().unwrap().len(), 1, "one RS256 key made");
+
+    // Authorize and password on A, the code on B: back to the app with a code.
+    let on_a = Browser::at(&a.url);
+    let authorize = format!(
+        "{}/oidc/authorize?client_id=app&response_type=code&scope=openid%20profile&state=st&nonce=nn&redirect_uri=https%3A%2F%2Fapp.example%2Fcb",
+        a.url
+    );
+    let res = on_a.http.get(&authorize).send().await.unwrap();
+    assert_eq!(res.headers()["location"], "/sign-in");
+    on_a.password("alice", "alice-demo-pw").await;
+    let on_b = browser_at(&on_a, &b.url);
+    let code = code_sent_to(&c.standin, ALICE_PHONE);
+    let back = on_b.submit("sign_in_code", &[("code", &code)]).await;
+    assert!(back.starts_with("https://app.example/cb?code="), "{back}");
+    let code = reqwest::Url::parse(&back)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+        .unwrap();
+
+    // The code at A; the tokens at B.
+    let token = |url: &str, form: Vec<(&'static str, String)>| {
+        let request =
+            http.post(format!("{url}/oidc/token")).basic_auth("app", Some(SECRET)).form(&form);
+        async move {
+            let res = request.send().await.unwrap();
+            (res.status(), res.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    let (status, tokens) = token(
+        &a.url,
+        vec![
+            ("grant_type", "authorization_code".into()),
+            ("code", code),
+            ("redirect_uri", "https://app.example/cb".into()),
+        ],
+    )
+    .await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{tokens}");
+    let id_token = tokens["id_token"].as_str().unwrap();
+    let keys: Vec<jose::VerifyingKey> = jwks[1]["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| jose::VerifyingKey::from_jwk(k).unwrap())
+        .collect();
+    let claims = jose::verify_jwt(id_token, &keys).expect("B's JWKS verifies A's ID token");
+    assert_eq!(claims["nonce"], "nn");
+    let info = http
+        .get(format!("{}/oidc/userinfo", b.url))
+        .bearer_auth(tokens["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(info.status(), reqwest::StatusCode::OK, "A's access token works at B");
+    let r1 = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let (status, _) =
+        token(&b.url, vec![("grant_type", "refresh_token".into()), ("refresh_token", r1.clone())])
+            .await;
+    assert_eq!(status, reqwest::StatusCode::OK, "refreshed at B");
+    let (status, body) =
+        token(&a.url, vec![("grant_type", "refresh_token".into()), ("refresh_token", r1)]).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (reqwest::StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
+    drop(dir);
+}
