@@ -173,6 +173,7 @@ async fn code_level_app_then_single_sign_on(backend: Backend) {
         )
         .add_scope(Scope::new("profile".into()))
         .add_scope(Scope::new("email".into()))
+        .add_scope(Scope::new("phone".into()))
         .add_auth_context_value(AuthenticationContextClass::new("twilio_sms".into()))
         .set_pkce_challenge(challenge)
         .url();
@@ -226,6 +227,8 @@ async fn code_level_app_then_single_sign_on(backend: Backend) {
         .unwrap();
     assert_eq!(info["sub"], claims.subject().as_str());
     assert_eq!(info["email"], "alice@example.org");
+    assert_eq!(info["phone_number"], ALICE_PHONE, "a number Latchkey verified");
+    assert_eq!(info["phone_number_verified"], true);
 
     // The code again: refused, and what the first use issued is revoked.
     let again =

@@ -958,8 +958,16 @@ impl OidcProvider {
         } else {
             Vec::new()
         };
+        // Only a number Latchkey verified is released (as phone_number_verified): with
+        // policy.trust_unverified_directory_phones a usable number may not be one.
         let phone = if scopes.contains("phone") {
-            self.phone_trust.usable(person).await?.first().map(|p| p.as_str().to_owned())
+            let verified = self.phone_trust.records(&person.id).await?;
+            self.phone_trust
+                .usable(person)
+                .await?
+                .into_iter()
+                .find(|n| verified.iter().any(|v| v.number == n.as_str()))
+                .map(|n| n.as_str().to_owned())
         } else {
             None
         };
