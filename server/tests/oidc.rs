@@ -651,6 +651,17 @@ async fn authorization_request_forms(backend: Backend) {
     let back = signed_in_alice(&p, &browser).await;
     assert_eq!(query_param(&back, "state").as_deref(), Some("post-1"));
 
+    // login_hint only fills in the login field.
+    let hinted = Browser::new(&p.app);
+    let url = format!(
+        "{}/oidc/authorize?client_id=app-a&response_type=code&scope=openid&login_hint=dave&redirect_uri={}",
+        p.app.url, "https%3A%2F%2Fapp-a.example%2Fcallback"
+    );
+    assert_eq!(follow(&hinted, &url).await.1, "/sign-in");
+    let page = hinted.sign_in_page().await;
+    assert!(page.contains(r#"value="dave""#), "the login is filled in");
+    assert_eq!(common::browser::step_of(&page), "password", "and nothing else happened");
+
     let repeated = format!(
         "{}/oidc/authorize?client_id=app-a&client_id=app-b&response_type=code&scope=openid&redirect_uri={}",
         p.app.url, "https%3A%2F%2Fapp-a.example%2Fcallback"
