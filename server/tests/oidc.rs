@@ -304,6 +304,14 @@ async fn code_level_app_then_single_sign_on(backend: Backend) {
     assert_eq!(location, "https://app-a.example/bye?state=s1");
     assert_eq!(common::browser::signed_in_as(&browser).await, None, "signed out of Latchkey");
 
+    // And counted in /metrics.
+    let metrics =
+        reqwest::get(format!("{}/metrics", p.app.url)).await.unwrap().text().await.unwrap();
+    assert!(
+        metrics.contains(r#"latchkey_oidc_events_total{kind="oidc.authorize",outcome="granted"}"#),
+        "{metrics}"
+    );
+
     // Every grant, refusal, token use and logout is in the audit trail.
     let kinds = common::browser::audit_kinds(&p.app).await;
     for (kind, outcome) in [
