@@ -9,6 +9,7 @@ use crate::components::notice::NoticeView;
 use crate::error::AppError;
 #[cfg(feature = "ssr")]
 use crate::i18n::t;
+use crate::pages::security::AppItem;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PersonRowView {
@@ -26,6 +27,25 @@ pub struct PeopleView {
     pub has_more: bool,
     pub page: usize,
     pub notice: Option<NoticeView>,
+    /// The apps that sign people in through Latchkey, as configured.
+    pub apps: Vec<ConfiguredAppView>,
+}
+
+/// A configured app (`[[oidc.clients]]`) as administrators see it: never its secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfiguredAppView {
+    pub id: String,
+    pub name: String,
+    /// It authenticates with a secret (else a public client, with PKCE).
+    pub confidential: bool,
+    pub redirect_uris: Vec<String>,
+    /// The level it gets when it asks for none, worded, and the acr as configured; `None`: the
+    /// server's default.
+    pub default_acr: Option<(String, String)>,
+    /// Empty: everyone may use it.
+    pub allowed_groups: Vec<String>,
+    pub refresh_tokens: bool,
+    pub remembered_satisfies_code: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,6 +80,8 @@ pub struct PersonView {
     pub two_factor_on: bool,
     pub phones: Vec<AdminPhoneView>,
     pub browsers: Vec<(String, i64)>,
+    /// The apps the person is signed in to; `None` when no app is configured.
+    pub apps: Option<Vec<AppItem>>,
     pub activity: Vec<EventView>,
     pub second_step: SecondStepView,
     pub notice: Option<NoticeView>,
@@ -158,6 +180,39 @@ pub(crate) mod server {
         }
     }
 
+    /// The configured apps, for the people page.
+    pub fn configured_apps() -> Vec<ConfiguredAppView> {
+        use crate::pages::security::server::level_text;
+        state()
+            .oidc
+            .clients()
+            .map(|c| ConfiguredAppView {
+                id: c.id.clone(),
+                name: c.name.clone(),
+                confidential: c.confidential,
+                redirect_uris: c.redirect_uris.clone(),
+                default_acr: c.default_acr.as_ref().map(|acr| (level_text(acr), acr.clone())),
+                allowed_groups: c.allowed_groups.clone(),
+                refresh_tokens: c.refresh_tokens,
+                remembered_satisfies_code: c.remembered_satisfies_code,
+            })
+            .collect()
+    }
+
+    /// After an administrator's change to a person's credentials: the person's app sessions
+    /// end now (the new session generation would refuse their tokens at next use anyway; this
+    /// makes the pages true at once).
+    pub async fn end_app_sessions(client: &domain::client::Client, id: &str, why: &str) {
+        let state = state();
+        // The login goes in the audit trail beside the id; the id stands in for it if the
+        // directory does not answer now.
+        let (user_id, login) = match state.admin.person(id, client.now).await {
+            Ok(p) => (p.id, p.login),
+            Err(_) => (domain::directory::UserId(id.to_owned()), id.to_owned()),
+        };
+        state.oidc.end_all(&user_id, &login, client, why).await;
+    }
+
     /// Runs a change as an administrator; its outcome becomes the page's notice.
     pub async fn change<F, Fut>(what: &str, run: F) -> Result<(), AppError>
     where
@@ -178,8 +233,9 @@ pub(crate) mod server {
 pub async fn load_people(q: String, page: usize) -> Result<PeopleView, AppError> {
     server::admin("people search").await?;
     let notice = server::notice().await?;
+    let apps = server::configured_apps();
     if q.trim().is_empty() {
-        return Ok(PeopleView { rows: vec![], has_more: false, page: 0, notice });
+        return Ok(PeopleView { rows: vec![], has_more: false, page: 0, notice, apps });
     }
     match crate::auth::state().admin.search(&q, page).await {
         Ok(found) => Ok(PeopleView {
@@ -198,12 +254,14 @@ pub async fn load_people(q: String, page: usize) -> Result<PeopleView, AppError>
             has_more: found.has_more,
             page,
             notice,
+            apps,
         }),
         Err(e) => Ok(PeopleView {
             rows: vec![],
             has_more: false,
             page,
             notice: Some(crate::pages::sign_in::notice_view(e.notice())),
+            apps,
         }),
     }
 }
@@ -225,6 +283,8 @@ pub async fn load_person(id: String) -> Result<PersonView, AppError> {
         .second_step(&person.id, crate::auth::now_secs())
         .await
         .map_err(|_| AppError::unavailable())?;
+    let apps =
+        crate::pages::security::server::app_items(&person.id, crate::auth::now_secs()).await?;
     let second_step = if lock.reset_required {
         SecondStepView::LockedUntilUnlocked
     } else if lock.is_locked() {
@@ -251,6 +311,7 @@ pub async fn load_person(id: String) -> Result<PersonView, AppError> {
             })
             .collect(),
         browsers: person.browsers.into_iter().map(|b| (b.description, b.last_used_at)).collect(),
+        apps,
         activity: server::event_views(person.activity).await,
         second_step,
         notice,
@@ -265,10 +326,12 @@ pub async fn admin_remove_phone(
     confirm: Option<String>,
 ) -> Result<(), AppError> {
     server::change("remove a phone", |client, admin| async move {
-        crate::auth::state()
+        let notice = crate::auth::state()
             .admin
             .remove_phone(&client, &admin, &id, &key, &reason, confirm.is_some())
-            .await
+            .await?;
+        server::end_app_sessions(&client, &id, "admin_phone_removed").await;
+        Ok(notice)
     })
     .await
 }
@@ -280,7 +343,12 @@ pub async fn admin_reset(
     confirm: Option<String>,
 ) -> Result<(), AppError> {
     server::change("reset to password-only", |client, admin| async move {
-        crate::auth::state().admin.reset(&client, &admin, &id, &reason, confirm.is_some()).await
+        let notice = crate::auth::state()
+            .admin
+            .reset(&client, &admin, &id, &reason, confirm.is_some())
+            .await?;
+        server::end_app_sessions(&client, &id, "admin_reset").await;
+        Ok(notice)
     })
     .await
 }

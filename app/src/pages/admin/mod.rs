@@ -17,6 +17,7 @@ use crate::components::form::{Card, DANGER, Field, INPUT, LINK, PRIMARY, Submit,
 use crate::components::notice::notice_box;
 use crate::components::time::{LocalTime, phone_dates};
 use crate::i18n::t;
+use crate::pages::security::app_dates;
 
 fn on_off(on: bool) -> &'static str {
     if on { t("admin.on") } else { t("admin.off") }
@@ -98,6 +99,62 @@ fn people_table(v: PeopleView, q: String) -> impl IntoView {
             {(page > 0).then(|| view! { <a href=link(page - 1) class=LINK>{t("admin.previous")}</a> })}
             {v.has_more.then(|| view! { <a href=link(page + 1) class=LINK rel="next">{t("admin.next")}</a> })}
         </div>
+        {configured_apps(v.apps)}
+    }
+}
+
+/// The apps configured to sign people in through Latchkey (`[[oidc.clients]]`), never a secret.
+fn configured_apps(apps: Vec<ConfiguredAppView>) -> impl IntoView {
+    let row = |label: &'static str, value: AnyView| {
+        view! {
+            <div class="sm:flex sm:gap-2">
+                <dt class="font-medium text-slate-700 dark:text-slate-300">{label}</dt>
+                <dd class="break-all">{value}</dd>
+            </div>
+        }
+    };
+    let yes_no = |yes: bool| if yes { t("admin.apps.yes") } else { t("admin.apps.no") }.into_any();
+    let list = |items: Vec<String>| {
+        view! { <span class="font-mono text-xs">{items.join(" ")}</span> }.into_any()
+    };
+    view! {
+        <Card labelled_by="configured-apps">
+            <h2 id="configured-apps" class="text-lg font-semibold">{t("admin.apps.title")}</h2>
+            {apps.is_empty().then(|| view! { <p class="mt-2 text-sm">{t("admin.apps.none")}</p> })}
+            <ul class="mt-2 divide-y divide-slate-200 text-sm dark:divide-slate-800" data-testid="configured-apps">
+                {apps.into_iter().map(|c| {
+                    let kind = if c.confidential { t("admin.apps.confidential") } else { t("admin.apps.public") };
+                    let default_acr = match c.default_acr {
+                        Some((level, acr)) => view! {
+                            {level} " " <span class="font-mono text-xs">"(" {acr} ")"</span>
+                        }
+                        .into_any(),
+                        None => t("admin.apps.server_default").into_any(),
+                    };
+                    let groups = if c.allowed_groups.is_empty() {
+                        t("admin.apps.everyone").into_any()
+                    } else {
+                        list(c.allowed_groups)
+                    };
+                    view! {
+                        <li class="py-3" data-client=c.id.clone()>
+                            <p>
+                                <span class="font-medium">{c.name}</span> " "
+                                <span class="font-mono text-xs text-slate-600 dark:text-slate-400">{c.id.clone()}</span>
+                                " · " {kind}
+                            </p>
+                            <dl class="mt-1 space-y-1">
+                                {row(t("admin.apps.redirect_uris"), list(c.redirect_uris))}
+                                {row(t("admin.apps.default_acr"), default_acr)}
+                                {row(t("admin.apps.allowed_groups"), groups)}
+                                {row(t("admin.apps.refresh_tokens"), yes_no(c.refresh_tokens))}
+                                {row(t("admin.apps.remembered_counts"), yes_no(c.remembered_satisfies_code))}
+                            </dl>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+        </Card>
     }
 }
 
@@ -232,6 +289,21 @@ fn person_view(v: PersonView, actions: PersonActions) -> impl IntoView {
                 {v.browsers.into_iter().map(|(d, at)| view! { <li>{d} " · " {t("security.last_used")} " " <LocalTime unix_ms=at * 1000 /></li> }).collect_view()}
             </ul>
         </Card>
+        {v.apps.map(|apps| view! {
+            <Card labelled_by="admin-apps">
+                <h2 id="admin-apps" class="text-lg font-semibold">{t("admin.person_apps")}</h2>
+                {apps.is_empty().then(|| view! { <p class="mt-2 text-sm" data-testid="admin-apps-none">{t("admin.person_apps.none")}</p> })}
+                <ul class="mt-2 text-sm" data-testid="admin-apps">
+                    {apps.into_iter().map(|app| view! {
+                        <li class="py-1" data-app=app.client_id.clone()>
+                            <span class="font-medium">{app.name}</span> " · "
+                            <span data-testid="app-level">{app.level}</span> " · "
+                            <span class="text-slate-600 dark:text-slate-400">{app_dates(app.since, app.last_used)}</span>
+                        </li>
+                    }).collect_view()}
+                </ul>
+            </Card>
+        })}
         <Card>
             <h2 class="text-lg font-semibold">{t("admin.recent_activity")}</h2>
             {events_table(v.activity)}

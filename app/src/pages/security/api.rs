@@ -31,6 +31,18 @@ pub struct BrowserItem {
     pub last_used_at: i64,
 }
 
+/// An app the person is signed in to through Latchkey (the security and admin pages).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppItem {
+    pub client_id: String,
+    pub name: String,
+    pub since: i64,
+    pub last_used: i64,
+    /// How strongly the sign-in proved it was the person, worded ("Password + code"); an acr
+    /// Latchkey does not know is shown as it is.
+    pub level: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActivityItem {
     pub at: i64,
@@ -72,6 +84,8 @@ pub struct SecurityView {
     pub min_phones: u32,
     pub phones: Vec<PhoneItem>,
     pub browsers: Vec<BrowserItem>,
+    /// The apps signed in through Latchkey; `None` when no app is configured (no card then).
+    pub apps: Option<Vec<AppItem>>,
     pub activity: Vec<ActivityItem>,
     pub older_than: Option<i64>,
     pub flow: Option<FlowStep>,
@@ -83,7 +97,7 @@ pub struct SecurityView {
 }
 
 #[cfg(feature = "ssr")]
-mod server {
+pub(crate) mod server {
     use serde::{Deserialize, Serialize};
     use tower_sessions::Session;
 
@@ -133,6 +147,7 @@ mod server {
                 min_phones: 0,
                 phones: vec![],
                 browsers: vec![],
+                apps: None,
                 activity: vec![],
                 older_than: None,
                 flow: None,
@@ -148,6 +163,7 @@ mod server {
             tracing::warn!(error = %e, "security page could not be read");
             AppError::unavailable()
         })?;
+        let apps = app_items(&user.user_id, now).await?;
         take_notice(&session).await?;
         let flow: Option<Flow> = session.get(FLOW_KEY).await.map_err(session_error)?;
         let resend_in = |f: &Flow| {
@@ -206,6 +222,7 @@ mod server {
                     last_used_at: b.last_used_at,
                 })
                 .collect(),
+            apps,
             activity: overview
                 .activity
                 .into_iter()
@@ -226,6 +243,43 @@ mod server {
             notice,
             code_length: security.code_length(),
         })
+    }
+
+    /// The wording of an app sign-in's level: the acr's level, or the acr itself when Latchkey
+    /// does not know it (a grant from before a configuration change, say).
+    pub fn level_text(acr: &str) -> String {
+        use domain::oidc::levels::Level;
+        match Level::from_acr(acr) {
+            Some(Level::Password) => t("apps.level.password").to_owned(),
+            Some(Level::Code) => t("apps.level.code").to_owned(),
+            None => acr.to_owned(),
+        }
+    }
+
+    /// The apps `user_id` is signed in to; `None` when no app is configured at all.
+    pub async fn app_items(
+        user_id: &domain::directory::UserId,
+        now: i64,
+    ) -> Result<Option<Vec<AppItem>>, AppError> {
+        let oidc = &state().oidc;
+        if oidc.clients().next().is_none() {
+            return Ok(None);
+        }
+        let apps = oidc.apps(user_id, now).await.map_err(|e| {
+            tracing::warn!(error = %e, "app sessions could not be read");
+            AppError::unavailable()
+        })?;
+        Ok(Some(
+            apps.into_iter()
+                .map(|a| AppItem {
+                    level: level_text(&a.acr),
+                    client_id: a.client_id,
+                    name: a.name,
+                    since: a.since,
+                    last_used: a.last_used,
+                })
+                .collect(),
+        ))
     }
 
     /// Runs an action for the signed-in person and stores its outcome as the page's notice. A
@@ -567,15 +621,43 @@ pub async fn sign_out_others() -> Result<(), AppError> {
     .await
 }
 
-/// One remembered browser (`id`), or all of them (no `id`).
+/// One remembered browser (`id`), or all of them (no `id`). The person's app sessions end too:
+/// a browser they no longer trust may have signed them in to any of them.
 #[server(endpoint = "security_forget_browser")]
 pub async fn forget_browser(id: Option<String>) -> Result<(), AppError> {
     server::act(None, |ctx| async move {
-        crate::auth::state()
-            .security
-            .forget_browsers(&ctx.client, &ctx.user, id.as_deref())
-            .await
-            .map(Some)
+        let state = crate::auth::state();
+        let notice = state.security.forget_browsers(&ctx.client, &ctx.user, id.as_deref()).await?;
+        state
+            .oidc
+            .end_all(&ctx.user.user_id, &ctx.user.login, &ctx.client, "browsers_forgotten")
+            .await;
+        Ok(Some(notice))
+    })
+    .await
+}
+
+/// "Sign out of this app": the app's tokens for the person stop working at once; the app asks
+/// them to sign in again.
+#[server(endpoint = "security_app_sign_out")]
+pub async fn sign_out_of_app(client_id: String) -> Result<(), AppError> {
+    use domain::security::SecurityError;
+    server::act(None, |ctx| async move {
+        // Client ids are short; anything longer is no app of ours and not worth a query.
+        let ended = client_id.len() <= 256
+            && crate::auth::state()
+                .oidc
+                .sign_out_of_app(&ctx.user.user_id, &ctx.user.login, &client_id, &ctx.client)
+                .await
+                .map_err(|e| {
+                    tracing::warn!(error = %e, "an app session could not be ended");
+                    SecurityError::Unavailable
+                })?;
+        Ok(Some(domain::notice::Notice::info(if ended {
+            "security.apps.signed_out"
+        } else {
+            "security.apps.not_signed_in"
+        })))
     })
     .await
 }

@@ -38,6 +38,7 @@ crate::components::actions::page_actions! {
         verify_start: VerifyPhoneStart,
         verify_code: VerifyPhoneCode,
         sign_out_others: SignOutOthers,
+        app_sign_out: SignOutOfApp,
     }
 }
 
@@ -87,6 +88,7 @@ fn render(v: SecurityView, a: Actions) -> impl IntoView {
         {phones_card(&v, a)}
         {browsers_card(&v, a)}
         {sessions_card(a)}
+        {apps_card(&v, a)}
         {activity_card(&v)}
     }
 }
@@ -429,6 +431,59 @@ fn sessions_card(a: Actions) -> AnyView {
         </Card>
     }
     .into_any()
+}
+
+/// "Signed in since … · last used …" under an app, on the security and admin pages.
+pub(crate) fn app_dates(since: i64, last_used: i64) -> impl IntoView {
+    view! {
+        {t("apps.since")} " " <LocalTime unix_ms=since * 1000 />
+        " · " {t("security.last_used")} " " <LocalTime unix_ms=last_used * 1000 />
+    }
+}
+
+/// "Apps you are signed in to", each with "Sign out of this app"; no card when no app is
+/// configured.
+fn apps_card(v: &SecurityView, a: Actions) -> Option<AnyView> {
+    let apps = v.apps.clone()?;
+    Some(
+        view! {
+            <Card labelled_by="apps-title">
+                <h2 id="apps-title" class="text-lg font-semibold">{t("security.apps.title")}</h2>
+                <p class="mt-1 text-sm text-slate-600 dark:text-slate-300">{t("security.apps.text")}</p>
+                {if apps.is_empty() {
+                    view! { <p class="mt-3 text-sm text-slate-600 dark:text-slate-300" data-testid="apps-none">{t("security.apps.none")}</p> }.into_any()
+                } else {
+                    view! {
+                        <ul class="mt-3 divide-y divide-slate-200 dark:divide-slate-800" data-testid="apps">
+                            {apps.into_iter().map(|app| {
+                                let client_id = app.client_id.clone();
+                                let name = app.name.clone();
+                                view! {
+                                    <li class="flex flex-wrap items-center justify-between gap-2 py-3" data-app=app.client_id>
+                                        <div>
+                                            <span class="font-medium">{app.name.clone()}</span>
+                                            " " <span class="rounded-full bg-slate-100 px-2 py-0.5 text-xs font-medium text-slate-700 dark:bg-slate-800 dark:text-slate-200" data-testid="app-level">{app.level.clone()}</span>
+                                            <p class="text-xs text-slate-500 dark:text-slate-400">{app_dates(app.since, app.last_used)}</p>
+                                        </div>
+                                        <ActionForm action=a.app_sign_out>
+                                            <input type="hidden" name="client_id" value=client_id />
+                                            <Submit pending=a.app_sign_out.pending() class=DANGER attr:data-action="sign-out-of-app">
+                                                {t("security.apps.sign_out")}
+                                                // Which app, for a screen reader going from button to button.
+                                                <span class="sr-only">" (" {name} ")"</span>
+                                            </Submit>
+                                        </ActionForm>
+                                    </li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                    }
+                    .into_any()
+                }}
+            </Card>
+        }
+        .into_any(),
+    )
 }
 
 fn activity_card(v: &SecurityView) -> AnyView {
