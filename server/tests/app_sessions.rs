@@ -20,6 +20,7 @@ use reqwest::StatusCode;
 on_both!(
     the_security_page_lists_apps_and_signs_out_of_one,
     forgetting_browsers_ends_app_sessions,
+    ending_the_other_sessions_ends_their_app_sessions,
     an_administrators_reset_or_phone_removal_ends_the_persons_app_sessions,
     administrators_see_configured_apps_without_secrets,
     without_configured_apps_the_pages_show_no_app_sessions,
@@ -93,6 +94,8 @@ allowed_groups = ["latchkey-admins", "staff"]
         ("LATCHKEY_SMS__TWILIO__AUTH_TOKEN", &token),
         ("LATCHKEY_SMS__TWILIO__FROM", "+15017122661"),
         ("LATCHKEY_SMS__TWILIO__BASE_URL", &url),
+        // Several sign-ins of one person in a test: no wait between their codes.
+        ("LATCHKEY_SECURITY__SEND_COOLDOWN_SECS", "0"),
     ];
     let env = common::env_for(&slapd, &test_db.url, &extra);
     let config = server::config::Config::load_layers(Some(&path), &env).expect("config");
@@ -307,6 +310,22 @@ async fn forgetting_browsers_ends_app_sessions(backend: Backend) {
     assert_eq!(logout_details(&s).await, [("revoked".into(), "app-a browsers_forgotten".into())]);
     // This browser stays signed in to Latchkey.
     assert!(signed_in_as(&b).await.is_some());
+}
+
+/// "Sign out of all other browsers" moves the person's session generation on: the apps signed
+/// in from another browser are neither listed nor served any more.
+async fn ending_the_other_sessions_ends_their_app_sessions(backend: Backend) {
+    let (s, _dir) = with_apps(backend).await;
+    let elsewhere = Browser::new(&s.app);
+    let tokens =
+        sign_in_to_app(&s, &elsewhere, ("app-a", APP_A), ("alice", "alice-demo-pw", ALICE_PHONE))
+            .await;
+    let here = Browser::new(&s.app);
+    let _ =
+        sign_in_to_app(&s, &here, ("app-b", APP_B), ("alice", "alice-demo-pw", ALICE_PHONE)).await;
+    let page = here.post_from("/security", "security_sign_out_others", &[]).await;
+    assert!(!page.contains("data-app=\"app-a\""), "the other browser's app is gone");
+    assert_eq!(userinfo(&s, &tokens.access).await, StatusCode::UNAUTHORIZED);
 }
 
 async fn an_administrators_reset_or_phone_removal_ends_the_persons_app_sessions(backend: Backend) {

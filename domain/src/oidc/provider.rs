@@ -1142,9 +1142,13 @@ impl OidcProvider {
     /// The apps a person is signed in to.
     pub async fn apps(&self, user_id: &UserId, now: i64) -> Result<Vec<AppSession>, Unavailable> {
         let grants = self.store.live_grants(user_id, now).await?;
+        // A grant from before the person's sessions were last ended (a reset, "sign out of all
+        // other browsers", a phone removed) is refused at its next use: not listed either.
+        let generation = self.generations.generation(user_id).await?;
         let mut seen = std::collections::BTreeSet::new();
         Ok(grants
             .into_iter()
+            .filter(|g| g.generation >= generation)
             // Newest first: one line per app, its latest sign-in.
             .filter(|g| seen.insert(g.client_id.clone()))
             .map(|g| AppSession {
