@@ -23,6 +23,8 @@ pub const SESSION_NOTICE_KEY: &str = "latchkey.notice";
 pub const SESSION_LOGIN_KEY: &str = "latchkey.login";
 /// An app's authorization request waiting for this browser's sign-in (its id).
 pub const SESSION_OIDC_REQUEST_KEY: &str = "latchkey.oidc_request";
+/// Where a signed-out visitor was going (a local page), to go on to after signing in.
+pub const SESSION_RETURN_KEY: &str = "latchkey.return_to";
 /// The signed-in session's [`Stamp`]: its session generation and last look at the directory.
 pub const SESSION_STAMP_KEY: &str = "latchkey.stamp";
 
@@ -137,6 +139,30 @@ pub async fn keep_signed_in(session: &Session, user: &Authenticated) -> Result<(
     stamp_session(session, stamp).await
 }
 
+/// Whether `path` may be gone back to after signing in: a path of this site's own pages
+/// (letters, digits, `/`, `-`, `_`), never `//host` or anything with a scheme, so that the
+/// return can never become an open redirect.
+pub fn is_local_page(path: &str) -> bool {
+    path.starts_with('/')
+        && !path.starts_with("//")
+        && path.len() <= 200
+        && path.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_'))
+}
+
+/// A signed-out visitor asked for this request's page (`/security`, `/admin/…`): remember it,
+/// so that signing in goes on there. Only page loads count (not server-function calls), and
+/// only local pages.
+pub async fn return_here_after_sign_in(session: &Session) -> Result<(), AppError> {
+    let Ok(uri) = leptos_axum::extract::<axum::http::Uri>().await else {
+        return Ok(());
+    };
+    let path = uri.path();
+    if path.starts_with("/api/") || !is_local_page(path) || path == "/sign-in" {
+        return Ok(());
+    }
+    session.insert(SESSION_RETURN_KEY, path.to_owned()).await.map_err(session_error)
+}
+
 /// Whether a session signed in at `signed_in_at` has reached its absolute timeout at `now`.
 /// A sign-in "in the future" (another instance's clock a little ahead) is not expired.
 pub fn past_absolute_timeout(signed_in_at: i64, now: i64, limit_secs: i64) -> bool {
@@ -191,7 +217,27 @@ pub fn set_cookie(cookie: &tower_sessions::cookie::Cookie<'_>) {
 
 #[cfg(test)]
 mod tests {
-    use super::past_absolute_timeout;
+    use super::{is_local_page, past_absolute_timeout};
+
+    #[test]
+    fn only_local_pages_are_returned_to() {
+        for ok in ["/security", "/admin", "/admin/person/3f2a-77_b"] {
+            assert!(is_local_page(ok), "{ok}");
+        }
+        for bad in [
+            "//evil.example/x",
+            "https://evil.example/",
+            "/\\evil.example",
+            "security",
+            "/a?next=//evil",
+            "/a#x",
+            "/%2F%2Fevil",
+            "",
+        ] {
+            assert!(!is_local_page(bad), "{bad}");
+        }
+        assert!(!is_local_page(&format!("/{}", "a".repeat(200))));
+    }
 
     #[test]
     fn sessions_end_at_the_absolute_timeout() {

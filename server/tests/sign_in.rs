@@ -25,7 +25,31 @@ on_both!(
     cross_site_sign_in_posts_are_refused,
     sign_out_ends_the_session,
     metrics_count_sign_ins_codes_and_latencies,
+    signing_in_goes_on_to_the_page_asked_for,
 );
+
+/// A signed-out visitor to `/security` or `/admin/…` goes on there after signing in (local
+/// pages only); without such a visit, home.
+async fn signing_in_goes_on_to_the_page_asked_for(backend: Backend) {
+    let s = setup(backend, &[]).await;
+    let b = Browser::new(&s.app);
+    assert!(b.get("/security").await.contains("/sign-in"), "asked to sign in");
+    assert_eq!(b.password("bob", "bob-demo-pw").await, "/security", "back where bob was going");
+    // Once: the next sign-in goes home.
+    b.submit("sign_out", &[]).await;
+    assert_eq!(b.password("bob", "bob-demo-pw").await, "/");
+
+    let admin = Browser::new(&s.app);
+    let _ = admin.http.get(format!("{}/admin/audit", s.app.url)).send().await.unwrap();
+    assert_eq!(admin.password("carol", "carol-demo-pw").await, format!("{}/sign-in", s.app.url));
+    let code = code_sent_to(&s.standin, "+447400123456");
+    assert_eq!(admin.submit("sign_in_code", &[("code", &code)]).await, "/admin/audit");
+
+    // A server-function call is not a page: it never becomes the return address.
+    let other = Browser::new(&s.app);
+    let _ = other.post("security_view", &[]).await;
+    assert_eq!(other.password("bob", "bob-demo-pw").await, "/");
+}
 
 async fn password_only_sign_in_cycles_the_session(backend: Backend) {
     let s = setup(backend, &[]).await;

@@ -136,6 +136,9 @@ pub(crate) mod server {
     pub async fn admin(what: &str) -> Result<Authenticated, AppError> {
         let session = session().await?;
         let user = current_user(&session).await?;
+        if user.is_none() {
+            crate::auth::return_here_after_sign_in(&session).await?;
+        }
         let client = client().await;
         match (state().admin.authorize(&client, user.as_ref(), what).await, user) {
             (Ok(()), Some(user)) => Ok(user),

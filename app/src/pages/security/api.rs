@@ -140,6 +140,7 @@ pub(crate) mod server {
         let notice = notice.map(crate::pages::sign_in::notice_view);
         let Some(user) = current_user(&session).await? else {
             take_notice(&session).await?;
+            crate::auth::return_here_after_sign_in(&session).await?;
             return Ok(SecurityView {
                 signed_in: false,
                 two_factor_on: false,

@@ -154,7 +154,11 @@ mod server {
         session.remove::<String>(SESSION_FLOW_KEY).await.map_err(session_error)?;
         session.insert(SESSION_AUTH_KEY, user).await.map_err(session_error)?;
         let to = match crate::oidc::resume_waiting(&state, session, client, user).await {
-            None => "/".to_owned(),
+            // Where the person was going before signing in, if it was a page of ours.
+            None => crate::auth::take::<String>(session, crate::auth::SESSION_RETURN_KEY)
+                .await?
+                .filter(|path| crate::auth::is_local_page(path))
+                .unwrap_or_else(|| "/".to_owned()),
             Some(Ok(location)) => location,
             Some(Err(e)) => {
                 tracing::info!(error = %e, "the app request waiting for this sign-in is gone");
@@ -183,17 +187,17 @@ mod server {
         if let Some(old) = session.get::<String>(SESSION_FLOW_KEY).await.map_err(session_error)? {
             let _ = state.sign_in.cancel(&old).await;
         }
-        // An app's request waiting for this sign-in is the one thing that carries over.
-        let waiting = session
-            .get::<String>(crate::auth::SESSION_OIDC_REQUEST_KEY)
-            .await
-            .map_err(session_error)?;
+        // Where the sign-in goes on to (an app's waiting request, a page of ours) is all that
+        // carries over.
+        let mut carried = Vec::new();
+        for key in [crate::auth::SESSION_OIDC_REQUEST_KEY, crate::auth::SESSION_RETURN_KEY] {
+            if let Some(value) = session.get::<String>(key).await.map_err(session_error)? {
+                carried.push((key, value));
+            }
+        }
         session.clear().await;
-        if let Some(waiting) = waiting {
-            session
-                .insert(crate::auth::SESSION_OIDC_REQUEST_KEY, waiting)
-                .await
-                .map_err(session_error)?;
+        for (key, value) in carried {
+            session.insert(key, value).await.map_err(session_error)?;
         }
         match state.sign_in.password(&client, &username, &password, remembered.as_deref()).await {
             Ok(PasswordOutcome::SignedIn(user)) => {
