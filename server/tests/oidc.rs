@@ -785,4 +785,39 @@ on_both!(
     authorization_request_forms,
     a_remembered_browser_never_claims_sms,
     logout_without_a_hint_asks_first,
+    a_person_without_a_phone_adds_one_for_the_code_level,
 );
+
+/// bob has no phone: an app asking for the code level has him add and prove one (policy
+/// permitting), and gets the level with `amr` saying a code to a new phone was used.
+async fn a_person_without_a_phone_adds_one_for_the_code_level(backend: Backend) {
+    let p = provider(backend).await;
+    let browser = Browser::new(&p.app);
+    let url = format!(
+        "{}/oidc/authorize?client_id=app-a&response_type=code&scope=openid&acr_values=twilio_sms&nonce=n&redirect_uri={}",
+        p.app.url, "https%3A%2F%2Fapp-a.example%2Fcallback"
+    );
+    assert_eq!(follow(&browser, &url).await.1, "/sign-in");
+    // The password alone signs bob in, then the request asks for more: add a phone.
+    let next = browser.password("bob", "bob-demo-pw").await;
+    assert_eq!(next, "/sign-in", "not back to the app yet");
+    assert_eq!(common::browser::step_of(&browser.sign_in_page().await), "enrol-number");
+    browser.submit("sign_in_enrol_number", &[("number", "+1 (201) 555-0177")]).await;
+    let code = code_sent_to(&p.standin, "+12015550177");
+    let back = browser.submit("sign_in_code", &[("code", &code)]).await;
+    assert!(back.starts_with(APP_A), "{back}");
+    let (_, tokens) = token_request(
+        &p,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &query_param(&back, "code").unwrap()),
+            ("redirect_uri", APP_A),
+        ],
+    )
+    .await;
+    let payload = tokens["id_token"].as_str().unwrap().split('.').nth(1).unwrap().to_owned();
+    let claims: serde_json::Value =
+        serde_json::from_slice(&jose::b64url_decode(&payload).unwrap()).unwrap();
+    assert_eq!(claims["acr"], "twilio_sms");
+    assert_eq!(claims["amr"], serde_json::json!(["pwd", "sms"]), "no mfa: the phone is new");
+}
