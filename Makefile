@@ -11,7 +11,7 @@ WASM := -p frontend -p app --target wasm32-unknown-unknown
 .PHONY: help setup demo test lint fmt-check domain-deps clippy unit e2e build-release frontend fuzz bench
 
 help:
-	@echo "make demo   set everything up and serve the demo at http://127.0.0.1:3000"
+	@echo "make demo   set everything up and serve the demo at http://127.0.0.1:3000 (demo apps on :3001, :3002)"
 	@echo "make test   set everything up and run every test (lint, unit, integration, end-to-end)"
 	@echo "make setup  install the toolchain pieces only"
 	@echo "make lint | unit | e2e   parts of make test"
@@ -27,7 +27,8 @@ build-release: setup
 	$(CARGO) leptos build --release --precompress
 
 # The demo is the devkit's `latchkey-demo` (the real server in-process, with a throwaway slapd and
-# SQLite), serving the release browser assets; nothing of it is in the `latchkey` binary.
+# SQLite, and two demo apps under Node that sign in through it), serving the release browser
+# assets; nothing of it is in the `latchkey` binary.
 demo: frontend
 	$(CARGO) build --release -p devkit --bin latchkey-demo
 	./target/release/latchkey-demo --listen 127.0.0.1:3000

@@ -71,11 +71,19 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 /// The page's Content-Security-Policy: scripts only with this response's nonce (the hydration
 /// script and the resource scripts carry it; the wasm module loads from them), styles from the
 /// site plus the one inline accent-colour style (same nonce), nothing from other origins.
-pub fn content_security_policy(nonce: &str) -> String {
+/// `app_origins`: the origins of the registered apps' redirect URIs — browsers apply
+/// `form-action` to where a form's answer redirects too, so a sign-in posted without
+/// JavaScript that ends back at an app must be allowed to go there (and nowhere else).
+pub fn content_security_policy(nonce: &str, app_origins: &[String]) -> String {
+    let mut form_action = String::from("'self'");
+    for origin in app_origins {
+        form_action.push(' ');
+        form_action.push_str(origin);
+    }
     format!(
         "default-src 'self'; script-src 'nonce-{nonce}' 'strict-dynamic' 'wasm-unsafe-eval'; \
          style-src 'self' 'nonce-{nonce}'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
-         frame-ancestors 'none'; base-uri 'none'; object-src 'none'; form-action 'self'"
+         frame-ancestors 'none'; base-uri 'none'; object-src 'none'; form-action {form_action}"
     )
 }
 
@@ -109,7 +117,10 @@ pub fn App() -> impl IntoView {
     #[cfg(feature = "ssr")]
     if let (Some(nonce), Some(response)) =
         (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>())
-        && let Ok(value) = axum::http::HeaderValue::from_str(&content_security_policy(&nonce))
+        && let Ok(value) = axum::http::HeaderValue::from_str(&content_security_policy(
+            &nonce,
+            use_context::<state::AppState>().as_ref().map_or(&[], |s| s.oidc.app_origins()),
+        ))
     {
         response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, value);
     }

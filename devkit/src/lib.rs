@@ -4,6 +4,7 @@
 //! and `twilio-standin` (the end-to-end suite).
 
 pub mod demo;
+pub mod demo_apps;
 pub mod postgres;
 pub mod slapd;
 pub mod twilio_standin;

@@ -1,6 +1,7 @@
 // Starts what an end-to-end test needs: the devkit's `latchkey-demo` (the real server with its
 // own throwaway slapd and SQLite, demo SMS provider) on a free port, the devkit's
-// `twilio-standin`, and Debian's Chromium through playwright-core.
+// `twilio-standin`, the demo app that signs in through Latchkey (end2end/demo-app/app.mjs), and
+// Debian's Chromium through playwright-core.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -22,7 +23,7 @@ export const CHROMIUM_ARGS = [
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
 ];
 
-function freePort() {
+export function freePort() {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.unref();
@@ -47,12 +48,16 @@ async function waitReady(url, child, output, ms = 20_000) {
   throw new Error(`latchkey was not ready within ${ms} ms:\n${output.join('')}`);
 }
 
-/** Starts `latchkey-demo`; returns { url, output, stop }. `env` adds LATCHKEY_… settings. */
-export async function startDemo(env = {}) {
+/** Starts `latchkey-demo`; returns { url, output, stop }. `env` adds LATCHKEY_… settings, `args`
+ *  command-line flags (e.g. `--oidc-demo-app URL`); without that flag it starts no demo app of
+ *  its own (the tests start theirs, on ports they know). */
+export async function startDemo(env = {}, args = []) {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'latchkey-e2e-'));
   const output = [];
-  const child = spawn(DEMO_BINARY, ['--listen', `127.0.0.1:${port}`, '--data-dir', dataDir], {
+  const apps = args.includes('--oidc-demo-app') ? [] : ['--no-demo-apps'];
+  const flags = ['--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, ...apps, ...args];
+  const child = spawn(DEMO_BINARY, flags, {
     cwd: ROOT,
     env: { PATH: process.env.PATH, LATCHKEY_LOG: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -131,8 +136,8 @@ export async function startTwilioStandin() {
 }
 
 /** The demo (its people and directory) with texts going through a Twilio stand-in, as every
- *  flow test wants it; returns { server, standin, stop }. `env` adds settings. */
-export async function startDemoWithStandin(env = {}) {
+ *  flow test wants it; returns { server, standin, stop }. `env` adds settings, `args` flags. */
+export async function startDemoWithStandin(env = {}, args = []) {
   const standin = await startTwilioStandin();
   try {
     const server = await startDemo({
@@ -142,7 +147,7 @@ export async function startDemoWithStandin(env = {}) {
       LATCHKEY_SMS__TWILIO__FROM: '+15017122661',
       LATCHKEY_SMS__TWILIO__BASE_URL: standin.url,
       ...env,
-    });
+    }, args);
     return {
       server,
       standin,
@@ -186,10 +191,12 @@ export async function press(page, locator, js) {
 }
 
 /** Registers a test file's `before`/`after`: the demo with the Twilio stand-in (`env` adds
- *  settings) and Chromium. Returns an object whose `server`, `standin` and `browser` are set once
+ *  settings, `args` flags, or an async function returning them, called in `before`) and
+ *  Chromium. Returns an object whose `server`, `standin` and `browser` are set once
  *  `before` has run, with `codeFor(to, count)` and `codeCount(to)` for that stand-in, and
- *  `signIn(page, …)`: a demo person's whole sign-in, password then the code texted to `phone`. */
-export function useDemo(env = {}) {
+ *  `signIn(page, …)`: a demo person's whole sign-in, password then the code texted to `phone`;
+ *  and `ready`, a promise of all that. */
+export function useDemo(env = {}, args = []) {
   const demo = {
     codeFor: (to, count) => codeFor(demo.standin, to, count),
     codeCount: (to) => codeCount(demo.standin, to),
@@ -206,15 +213,74 @@ export function useDemo(env = {}) {
       await page.waitForURL(`${demo.server.url}/`);
     },
   };
+  // Resolves once `before` has started everything: a file's own `before` awaits it (Node 20 runs
+  // a file's top-level hooks as they are registered, not one after another).
+  let started;
+  let failed;
+  demo.ready = new Promise((resolve, reject) => { started = resolve; failed = reject; });
+  demo.ready.catch(() => {});
   before(async () => {
-    demo.stack = await startDemoWithStandin(env);
-    demo.server = demo.stack.server;
-    demo.standin = demo.stack.standin;
-    demo.browser = await launchBrowser();
+    try {
+      demo.stack = await startDemoWithStandin(env, typeof args === 'function' ? await args() : args);
+      demo.server = demo.stack.server;
+      demo.standin = demo.stack.standin;
+      demo.browser = await launchBrowser();
+      started();
+    } catch (e) {
+      failed(e);
+      throw e;
+    }
   });
   after(async () => {
     await demo.browser?.close();
     await demo.stack?.stop();
   });
   return demo;
+}
+
+/** The client secret `latchkey-demo --oidc-demo-app` registers for every demo app. */
+export const DEMO_APP_SECRET = 'latchkey-demo-app-secret-not-for-production';
+
+/** Starts end2end/demo-app/app.mjs, an app that signs in through Latchkey with npm
+ *  `openid-client`, at `url` (registered with `latchkey-demo --oidc-demo-app url`, as client
+ *  `clientId`); `acrValues` is what it asks for (empty: nothing). Returns { url, output, stop }. */
+export async function startDemoApp({ issuer, url, clientId, acrValues = '', name }) {
+  const output = [];
+  const child = spawn(process.execPath, [join(ROOT, 'end2end', 'demo-app', 'app.mjs')], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH,
+      LATCHKEY_ISSUER: issuer,
+      DEMO_APP_URL: url,
+      DEMO_APP_CLIENT_ID: clientId,
+      DEMO_APP_CLIENT_SECRET: DEMO_APP_SECRET,
+      DEMO_APP_ACR_VALUES: acrValues,
+      DEMO_APP_NAME: name ?? clientId,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stderr.on('data', (d) => output.push(d.toString()));
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`the demo app did not start:\n${output.join('')}`));
+    }, 10_000);
+    child.stdout.once('data', () => { clearTimeout(timer); resolve(); });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the demo app exited with ${code}:\n${output.join('')}`));
+    });
+  });
+  child.stdout.resume();
+  return {
+    url,
+    output,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await exited;
+      }
+    },
+  };
 }

@@ -67,7 +67,7 @@ pub fn build_app(config: &Config, db: Db, directory: LdapDirectory) -> Result<Ro
         .route("/admin/audit.csv", get(app::pages::admin::export::audit_csv))
         .route(app::state::LOGO_PATH, get(move || logo::serve_logo(configured_logo.clone())))
         .route("/metrics", metrics_route)
-        .merge(oidc::routes())
+        .merge(oidc::routes(&state))
         .leptos_routes_with_context(&state, routes, || {}, shell)
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
         .layer(from_fn(unreadable_400::unreadable_requests_are_400))

@@ -34,16 +34,6 @@ const CAROL_PHONE: &str = "+447400123456";
 const CODE_LEVEL: &str = ">Password + code</span>";
 const PASSWORD_LEVEL: &str = ">Password</span>";
 
-/// The RS256 fixture key as an operator's PEM file: no RSA key generation in a test.
-fn rs256_pem() -> String {
-    use base64::Engine as _;
-    let der = jose::fixtures::key(jose::Alg::RS256).pkcs8_der().to_vec();
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    let lines: Vec<&str> =
-        b64.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).unwrap()).collect();
-    format!("-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n", lines.join("\n"))
-}
-
 /// The server, as the security and admin tests know it, with three apps configured: A asks for
 /// the code level by Gluu's name and has refresh tokens; B gets the server's default (the
 /// password level); C is public and only for two groups (nobody signs in to it here).
@@ -53,7 +43,7 @@ async fn with_apps(backend: Backend) -> (Setup, tempfile::TempDir) {
     let standin = TwilioStandin::start(StandinAccount::test()).await.expect("stand-in");
     let dir = tempfile::tempdir().unwrap();
     let key = dir.path().join("rs256.pem");
-    std::fs::write(&key, rs256_pem()).unwrap();
+    std::fs::write(&key, jose::fixtures::pem(jose::Alg::RS256)).unwrap();
     let toml = format!(
         r#"
 [oidc]

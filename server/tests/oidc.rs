@@ -41,16 +41,6 @@ async fn rp_http(
     Ok(out.body(body).expect("a response"))
 }
 
-/// A fixture key as an operator's PKCS#8 PEM file.
-fn pem(alg: jose::Alg) -> String {
-    use base64::Engine as _;
-    let der = jose::fixtures::key(alg).pkcs8_der().to_vec();
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    let lines: Vec<&str> =
-        b64.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).unwrap()).collect();
-    format!("-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n", lines.join("\n"))
-}
-
 struct Provider {
     app: TestApp,
     standin: TwilioStandin,
@@ -70,9 +60,9 @@ async fn provider(backend: Backend) -> Provider {
     let rs = dir.path().join("rs256.pem");
     let es = dir.path().join("es256.pem");
     let ed = dir.path().join("ed25519.pem");
-    std::fs::write(&rs, pem(jose::Alg::RS256)).unwrap();
-    std::fs::write(&es, pem(jose::Alg::ES256)).unwrap();
-    std::fs::write(&ed, pem(jose::Alg::EdDSA)).unwrap();
+    std::fs::write(&rs, jose::fixtures::pem(jose::Alg::RS256)).unwrap();
+    std::fs::write(&es, jose::fixtures::pem(jose::Alg::ES256)).unwrap();
+    std::fs::write(&ed, jose::fixtures::pem(jose::Alg::EdDSA)).unwrap();
     let toml = format!(
         r#"
 [oidc]
@@ -738,8 +728,22 @@ async fn logout_without_a_hint_asks_first(backend: Backend) {
         "{}/oidc/logout?client_id=app-a&post_logout_redirect_uri={}&state=z",
         p.app.url, "https%3A%2F%2Fapp-a.example%2Fbye"
     );
-    let page = browser.get(&url.replace(&p.app.url, "")).await;
+    let res = browser.http.get(&url).send().await.unwrap();
+    let policy = res.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(policy.contains("style-src 'self'"), "{policy}");
+    // Browsers apply form-action to where the confirmation's answer redirects: the apps.
+    assert!(
+        policy.contains("form-action 'self' http://127.0.0.1:9 https://app-a.example"),
+        "{policy}"
+    );
+    let page = res.text().await.unwrap();
     assert!(page.contains("Sign out?"), "a confirmation page");
+    let sign_in = browser.http.get(format!("{}/sign-in", p.app.url)).send().await.unwrap();
+    let policy = sign_in.headers()["content-security-policy"].to_str().unwrap();
+    assert!(
+        policy.contains("form-action 'self' http://127.0.0.1:9 https://app-a.example"),
+        "a sign-in posted without JavaScript may end at an app: {policy}"
+    );
     assert!(common::browser::signed_in_as(&browser).await.is_some(), "nothing ended yet");
     // From another site the confirmation does nothing.
     let res = browser

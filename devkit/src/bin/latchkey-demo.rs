@@ -1,22 +1,38 @@
 //! `make demo`: the demo people in a throwaway OpenLDAP, a fresh SQLite file, texts shown on the
-//! demo phone page, and the real server run in-process, until interrupted.
+//! demo phone page, the real server run in-process, and two demo apps that sign in through it
+//! with OpenID Connect, until interrupted.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use devkit::demo::DemoApps;
 
 /// Run a self-contained Latchkey demo: throwaway directory with demo people, SQLite, demo phone
-/// page. `LATCHKEY_…` environment variables may override server and SMS settings.
+/// page, and two demo apps that sign in through Latchkey with OpenID Connect. `LATCHKEY_…`
+/// environment variables may override server and SMS settings.
 #[derive(Debug, Parser)]
-#[command(name = "latchkey-demo", version, about)]
+#[command(name = "latchkey-demo", version)]
 struct Cli {
     /// Address to serve on.
     #[arg(long, default_value = "127.0.0.1:3000")]
     listen: String,
-    /// Scratch directory for the demo database (emptied at every start).
+    /// Scratch directory for the demo database, its latchkey.toml and signing key (emptied at
+    /// every start).
     #[arg(long, default_value = "target/demo")]
     data_dir: PathBuf,
+    /// Register an OpenID Connect client for an app you run yourself at this base URL (repeat
+    /// for several). The first is client `demo-app-a`, the next `demo-app-b`, …, each with
+    /// secret `latchkey-demo-app-secret-not-for-production`, redirect URI URL/callback and
+    /// post-logout redirect URI URL/signed-out (what end2end/demo-app/app.mjs uses). The demo
+    /// then starts no app of its own.
+    #[arg(long = "oidc-demo-app", value_name = "URL")]
+    oidc_demo_app: Vec<String>,
+    /// Start no demo app. By default the demo starts two (end2end/demo-app/app.mjs, with Node
+    /// and the npm packages `make setup` installs) on the next two ports: demo app A asks for
+    /// the password and a texted code (acr twilio_sms), demo app B for the password only.
+    #[arg(long, conflicts_with = "oidc_demo_app")]
+    no_demo_apps: bool,
 }
 
 fn main() -> ExitCode {
@@ -30,7 +46,14 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match runtime.block_on(devkit::demo::run(&cli.listen, &cli.data_dir)) {
+    let apps = if cli.no_demo_apps {
+        DemoApps::None
+    } else if cli.oidc_demo_app.is_empty() {
+        DemoApps::Start
+    } else {
+        DemoApps::Register(cli.oidc_demo_app)
+    };
+    match runtime.block_on(devkit::demo::run(&cli.listen, &cli.data_dir, apps)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             for line in e.to_string().lines() {

@@ -70,6 +70,8 @@ pub struct ProviderParts {
 
 pub struct OidcProvider {
     settings: ProviderSettings,
+    /// The origins of every registered redirect and post-logout URI, for `form-action`.
+    app_origins: Vec<String>,
     clients: BTreeMap<String, RegisteredClient>,
     store: Arc<dyn OidcStore>,
     signer: Arc<dyn TokenSigner>,
@@ -261,6 +263,19 @@ fn same_secret(given: &str, expected: &SecretString) -> bool {
     a.iter().zip(b.iter()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// `scheme://authority` of an absolute http(s) URI (configuration checked its form), without
+/// user info; `None` for anything else, so nothing odd reaches a policy header.
+fn origin_of(uri: &str) -> Option<String> {
+    let (scheme, rest) = uri.split_once("://")?;
+    if scheme != "https" && scheme != "http" {
+        return None;
+    }
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let ok = !authority.is_empty()
+        && authority.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b));
+    ok.then(|| format!("{scheme}://{authority}"))
+}
+
 /// `uri` with `pairs` added to its query (application/x-www-form-urlencoded).
 pub fn with_query(uri: &str, pairs: &[(&str, &str)]) -> String {
     let mut out = uri.to_owned();
@@ -290,8 +305,17 @@ fn form_encode(s: &str) -> String {
 
 impl OidcProvider {
     pub fn new(p: ProviderParts) -> Self {
+        let mut app_origins: Vec<String> = p
+            .clients
+            .iter()
+            .flat_map(|c| c.info.redirect_uris.iter().chain(&c.info.post_logout_redirect_uris))
+            .filter_map(|uri| origin_of(uri))
+            .collect();
+        app_origins.sort();
+        app_origins.dedup();
         Self {
             settings: p.settings,
+            app_origins,
             clients: p.clients.into_iter().map(|c| (c.info.id.clone(), c)).collect(),
             store: p.store,
             signer: p.signer,
@@ -305,6 +329,11 @@ impl OidcProvider {
 
     pub fn issuer(&self) -> &str {
         &self.settings.issuer
+    }
+
+    /// The origins (`scheme://host[:port]`) the provider sends browsers back to.
+    pub fn app_origins(&self) -> &[String] {
+        &self.app_origins
     }
 
     /// The configured apps, by id.
@@ -1207,6 +1236,16 @@ mod tests {
             with_query("https://app.example/cb?tenant=1", &[("code", "c")]),
             "https://app.example/cb?tenant=1&code=c"
         );
+    }
+
+    #[test]
+    fn app_origins_are_scheme_and_authority_only() {
+        assert_eq!(origin_of("https://app.example/cb?x=1").as_deref(), Some("https://app.example"));
+        assert_eq!(origin_of("http://127.0.0.1:9/cb").as_deref(), Some("http://127.0.0.1:9"));
+        assert_eq!(origin_of("https://[::1]:8443/").as_deref(), Some("https://[::1]:8443"));
+        assert_eq!(origin_of("https://user@app.example/"), None, "no user info in a header");
+        assert_eq!(origin_of("javascript://x"), None);
+        assert_eq!(origin_of("https://a.example;script-src *"), None);
     }
 
     #[test]

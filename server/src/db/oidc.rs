@@ -102,12 +102,13 @@ impl Db {
     }
 
     async fn delete_tokens_of(&self, grant_id: &str) -> Result<(), Unavailable> {
+        self.run_with("DELETE FROM oidc_tokens WHERE grant_id = $1", grant_id).await
+    }
+
+    /// Runs a statement whose one parameter is `value`.
+    async fn run_with(&self, sql: &'static str, value: &str) -> Result<(), Unavailable> {
         on_pool!(self, pool => {
-            sqlx::query("DELETE FROM oidc_tokens WHERE grant_id = $1")
-                .bind(grant_id)
-                .execute(pool)
-                .await
-                .map(|_| ())
+            sqlx::query(sql).bind(value).execute(pool).await.map(|_| ())
         })
         .map_err(unavailable)
     }
@@ -159,10 +160,7 @@ impl OidcStore for Db {
     }
 
     async fn delete_signing_key(&self, kid: &str) -> Result<(), Unavailable> {
-        on_pool!(self, pool => {
-            sqlx::query("DELETE FROM oidc_keys WHERE kid = $1").bind(kid).execute(pool).await.map(|_| ())
-        })
-        .map_err(unavailable)
+        self.run_with("DELETE FROM oidc_keys WHERE kid = $1", kid).await
     }
 
     async fn save_request(&self, r: &PendingRequest) -> Result<(), Unavailable> {
@@ -209,10 +207,7 @@ impl OidcStore for Db {
     }
 
     async fn delete_request(&self, id: &str) -> Result<(), Unavailable> {
-        on_pool!(self, pool => {
-            sqlx::query("DELETE FROM oidc_requests WHERE id = $1").bind(id).execute(pool).await.map(|_| ())
-        })
-        .map_err(unavailable)
+        self.run_with("DELETE FROM oidc_requests WHERE id = $1", id).await
     }
 
     async fn create_grant(&self, g: &Grant, code: &TokenRecord) -> Result<(), Unavailable> {
@@ -346,10 +341,7 @@ impl OidcStore for Db {
     }
 
     async fn delete_token(&self, digest: &str) -> Result<(), Unavailable> {
-        on_pool!(self, pool => {
-            sqlx::query("DELETE FROM oidc_tokens WHERE digest = $1").bind(digest).execute(pool).await.map(|_| ())
-        })
-        .map_err(unavailable)
+        self.run_with("DELETE FROM oidc_tokens WHERE digest = $1", digest).await
     }
 
     async fn revoke_grant(&self, grant_id: &str, now: i64) -> Result<(), Unavailable> {

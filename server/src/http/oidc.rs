@@ -23,7 +23,7 @@ use tower_sessions::Session;
 
 /// The provider's routes. Their CSRF story is their own (see `middleware/cross_site.rs`):
 /// apps post to them from other origins by design.
-pub fn routes() -> Router<AppState> {
+pub fn routes(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/.well-known/openid-configuration", get(discovery))
         .route("/oidc/jwks", get(jwks))
@@ -32,6 +32,7 @@ pub fn routes() -> Router<AppState> {
         .route("/oidc/userinfo", get(userinfo).post(userinfo))
         .route("/oidc/revoke", axum::routing::post(revoke))
         .route("/oidc/logout", get(logout).post(logout))
+        .layer(axum::middleware::map_response_with_state(state.clone(), page_policy))
 }
 
 /// Paths that take cross-site posts (apps' forms and servers).
@@ -92,12 +93,14 @@ fn parameters<T: serde::de::DeserializeOwned + Default>(
     serde_urlencoded::from_bytes(raw).map_err(|_| "the request's parameters cannot be read")
 }
 
+/// Text for HTML (element content and quoted attribute values).
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
 /// A page for what cannot go back to the app. Plain HTML: it must work wherever the app sent
 /// the person, and it says what to do.
 fn page(status: StatusCode, title: &str, text: &str, extra: &str) -> Response {
-    let esc = |s: &str| {
-        s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-    };
     let body = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
@@ -109,6 +112,32 @@ fn page(status: StatusCode, title: &str, text: &str, extra: &str) -> Response {
         text = esc(text),
     );
     (status, Html(body)).into_response()
+}
+
+/// The provider's own pages (errors, the logout confirmation): the site's stylesheet, no
+/// script, and forms that may end at the registered apps (the confirmation redirects to a
+/// post-logout URI).
+async fn page_policy(State(state): State<AppState>, mut response: Response) -> Response {
+    let is_html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if !is_html {
+        return response;
+    }
+    let mut form_action = String::from("'self'");
+    for origin in state.oidc.app_origins() {
+        form_action.push(' ');
+        form_action.push_str(origin);
+    }
+    let policy = format!(
+        "default-src 'none'; style-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action {form_action}"
+    );
+    if let Ok(value) = HeaderValue::from_str(&policy) {
+        response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    response
 }
 
 fn page_error(e: &PageError) -> Response {
@@ -407,9 +436,6 @@ async fn sign_out(
 }
 
 fn confirm_page(request: &LogoutRequest, client_id: Option<&str>, app: Option<&str>) -> Response {
-    let esc = |s: &str| {
-        s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-    };
     let mut hidden = String::new();
     for (name, value) in [
         ("post_logout_redirect_uri", &request.post_logout_redirect_uri),
