@@ -89,6 +89,7 @@ secret = "{SECRET_A}"
 redirect_uris = ["{APP_A}"]
 default_acr = "urn:latchkey:acr:password+code"
 remembered_browser_satisfies_code = true
+refresh_tokens = true
 
 [[oidc.clients]]
 id = "app-c"
@@ -790,7 +791,122 @@ on_both!(
     a_remembered_browser_never_claims_sms,
     logout_without_a_hint_asks_first,
     a_person_without_a_phone_adds_one_for_the_code_level,
+    the_token_endpoint_refuses_what_does_not_match,
 );
+
+/// An authorization code for `client` (app A's redirect URI), with an optional PKCE challenge
+/// and extra parameters; the browser is signed in already or signs alice in.
+async fn code_for(p: &Provider, browser: &Browser, client: &str, extra: &str) -> String {
+    let url = format!(
+        "{}/oidc/authorize?client_id={client}&response_type=code&scope=openid&redirect_uri={}{extra}",
+        p.app.url, "https%3A%2F%2Fapp-a.example%2Fcallback"
+    );
+    let (_, location) = follow(browser, &url).await;
+    let back = if location == "/sign-in" { signed_in_alice(p, browser).await } else { location };
+    query_param(&back, "code").unwrap_or_else(|| panic!("a code: {back}"))
+}
+
+/// The token endpoint's checks, each on its own code: redirect_uri must match, a PKCE verifier
+/// without a challenge is a downgrade, a code lives 60 s, of parallel exchanges one wins,
+/// another client's code or refresh token is refused, an unknown authorization parameter is
+/// ignored; codes and tokens are stored only as HMACs.
+async fn the_token_endpoint_refuses_what_does_not_match(backend: Backend) {
+    let p = provider(backend).await;
+    let browser = Browser::new(&p.app);
+    let provider = &p;
+    let exchange = |code: String, extra: Vec<(&'static str, String)>| {
+        let mut form = vec![("grant_type", "authorization_code".to_owned()), ("code", code)];
+        form.extend(extra);
+        async move {
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            token_request(provider, &form).await
+        }
+    };
+    // An unknown parameter is ignored (OIDC Core 3.1.2.1).
+    let code = code_for(&p, &browser, "app-a", "&frobnicate=yes").await;
+    // redirect_uri other than the request's.
+    let (status, body) =
+        exchange(code, vec![("redirect_uri", "https://app-a.example/other".into())]).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
+    // A verifier for a code issued without a challenge: a downgrade (RFC 9700).
+    let code = code_for(&p, &browser, "app-a", "").await;
+    let (_, body) =
+        exchange(code, vec![("redirect_uri", APP_A.into()), ("code_verifier", "v".repeat(43))])
+            .await;
+    assert_eq!(body["error"], "invalid_grant", "{body}");
+    // Past its 60 s.
+    let code = code_for(&p, &browser, "app-a", "").await;
+    common::browser::exec(
+        &p.app,
+        &format!(
+            "UPDATE oidc_tokens SET expires_at = {} WHERE kind = 'code' AND used_at IS NULL",
+            domain::now_ms() / 1000 - 1
+        ),
+    )
+    .await;
+    let (_, body) = exchange(code, vec![("redirect_uri", APP_A.into())]).await;
+    assert_eq!(body["error"], "invalid_grant", "an expired code");
+    // App D's code presented by app A.
+    let code = code_for(&p, &browser, "app-d", "").await;
+    let (_, body) = exchange(code, vec![("redirect_uri", APP_A.into())]).await;
+    assert_eq!(body["error"], "invalid_grant", "another client's code");
+    // Eight exchanges of one code at once: exactly one gets tokens.
+    let code = code_for(&p, &browser, "app-a", "").await;
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (url, code) = (format!("{}/oidc/token", p.app.url), code.clone());
+        tasks.push(tokio::spawn(async move {
+            reqwest::Client::new()
+                .post(url)
+                .basic_auth("app-a", Some(SECRET_A))
+                .form(&[
+                    ("grant_type", "authorization_code"),
+                    ("code", &code),
+                    ("redirect_uri", APP_A),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        if t.await.unwrap() == StatusCode::OK {
+            ok += 1;
+        }
+    }
+    assert_eq!(ok, 1, "one exchange wins");
+    // A refresh token of app A presented by app D.
+    let code = code_for(&p, &browser, "app-a", "").await;
+    let (_, tokens) = exchange(code, vec![("redirect_uri", APP_A.into())]).await;
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let res = reqwest::Client::new()
+        .post(format!("{}/oidc/token", p.app.url))
+        .basic_auth("app-d", Some(SECRET_A))
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", refresh.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_grant", "another client's refresh token");
+    // Nothing in the database is a usable value.
+    let stored: Vec<(String,)> = match &p.app.db {
+        server::db::Db::Sqlite(pool) => {
+            sqlx::query_as("SELECT digest FROM oidc_tokens").fetch_all(pool).await.unwrap()
+        }
+        server::db::Db::Postgres(pool) => {
+            sqlx::query_as("SELECT digest FROM oidc_tokens").fetch_all(pool).await.unwrap()
+        }
+    };
+    assert!(!stored.is_empty());
+    for (digest,) in &stored {
+        assert_ne!(digest, &access);
+        assert_ne!(digest, &refresh);
+    }
+}
 
 /// bob has no phone: an app asking for the code level has him add and prove one (policy
 /// permitting), and gets the level with `amr` saying a code to a new phone was used.
