@@ -259,8 +259,36 @@ async fn code_level_app_then_single_sign_on(backend: Backend) {
         .request_async(&rp_http)
         .await;
     assert!(wrong.is_err(), "a wrong PKCE verifier is refused");
-    let _ = pkce;
-    let _ = nonce;
+    drop((pkce, nonce));
+    // Again, with the right verifier: app B's ES256 ID token verifies.
+    let (challenge, pkce) = PkceCodeChallenge::new_random_sha256();
+    let (url, _, nonce) = b
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .set_pkce_challenge(challenge)
+        .url();
+    let (_, back) = follow(&browser, url.as_str()).await;
+    let response = b
+        .exchange_code(AuthorizationCode::new(query_param(&back, "code").unwrap()))
+        .unwrap()
+        .set_pkce_verifier(pkce)
+        .request_async(&rp_http)
+        .await
+        .expect("a public client with PKCE");
+    let b_token = response.id_token().unwrap();
+    assert_eq!(
+        b_token.signing_alg().unwrap(),
+        &openidconnect::core::CoreJwsSigningAlgorithm::EcdsaP256Sha256
+    );
+    let claims = b_token.claims(&b.id_token_verifier(), &nonce).expect("an ES256 ID token");
+    assert_eq!(
+        claims.auth_context_ref().map(|c| c.as_str()),
+        Some("urn:latchkey:acr:password"),
+        "the level asked for (the server's default), which the sign-in satisfies"
+    );
 
     // prompt=none in a browser nobody signed in to: login_required, no text.
     let stranger = Browser::new(&p.app);
