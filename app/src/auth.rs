@@ -134,8 +134,10 @@ pub async fn stamp_session(session: &Session, stamp: Stamp) -> Result<(), AppErr
 /// [`stamp_session`]).
 pub async fn keep_signed_in(session: &Session, user: &Authenticated) -> Result<(), AppError> {
     let now = now_secs();
+    let state = state();
     let stamp =
-        state().sessions.stamp(&user.user_id, now).await.map_err(|_| AppError::unavailable())?;
+        state.sessions.stamp(&user.user_id, now).await.map_err(|_| AppError::unavailable())?;
+    state.oidc.kept_signed_in(user, stamp.generation).await;
     stamp_session(session, stamp).await
 }
 

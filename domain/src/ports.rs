@@ -415,6 +415,9 @@ pub trait OidcStore: Send + Sync {
     /// A person's live grants that issued tokens, newest first.
     async fn live_grants(&self, user_id: &UserId, now: i64) -> Result<Vec<Grant>, Unavailable>;
     async fn touch_grant(&self, grant_id: &str, now: i64) -> Result<(), Unavailable>;
+    /// Moves the live grants of one Latchkey sign-in to `generation`: that sign-in moved its
+    /// person's generation on and stays signed in, and so do the apps it reached.
+    async fn restamp_grants(&self, sid: &str, generation: i64) -> Result<(), Unavailable>;
 }
 
 /// The provider's signing keys: signs ID tokens, publishes the JWKS, and checks tokens it

@@ -303,7 +303,7 @@ async fn forgetting_browsers_ends_app_sessions(backend: Backend) {
 }
 
 /// "Sign out of all other browsers" moves the person's session generation on: the apps signed
-/// in from another browser are neither listed nor served any more.
+/// in from another browser are neither listed nor served any more; this browser's stay.
 async fn ending_the_other_sessions_ends_their_app_sessions(backend: Backend) {
     let (s, _dir) = with_apps(backend).await;
     let elsewhere = Browser::new(&s.app);
@@ -311,11 +311,14 @@ async fn ending_the_other_sessions_ends_their_app_sessions(backend: Backend) {
         sign_in_to_app(&s, &elsewhere, ("app-a", APP_A), ("alice", "alice-demo-pw", ALICE_PHONE))
             .await;
     let here = Browser::new(&s.app);
-    let _ =
+    let mine =
         sign_in_to_app(&s, &here, ("app-b", APP_B), ("alice", "alice-demo-pw", ALICE_PHONE)).await;
     let page = here.post_from("/security", "security_sign_out_others", &[]).await;
     assert!(!page.contains("data-app=\"app-a\""), "the other browser's app is gone");
     assert_eq!(userinfo(&s, &tokens.access).await, StatusCode::UNAUTHORIZED);
+    // This browser stays signed in, and so do the apps it reached.
+    assert!(page.contains("data-app=\"app-b\""), "this browser's app stays");
+    assert_eq!(userinfo(&s, &mine.access).await, StatusCode::OK);
 }
 
 async fn an_administrators_reset_or_phone_removal_ends_the_persons_app_sessions(backend: Backend) {

@@ -1154,6 +1154,17 @@ impl OidcProvider {
         }
     }
 
+    /// This sign-in moved its person's session generation on and stays signed in ("sign out of
+    /// all other browsers", a change made on the security page): its app sessions stay too.
+    pub async fn kept_signed_in(&self, user: &Authenticated, generation: i64) {
+        if user.sid.is_empty() {
+            return;
+        }
+        if let Err(e) = self.store.restamp_grants(&user.sid, generation).await {
+            tracing::error!(error = %e, "this sign-in's app sessions could not follow it");
+        }
+    }
+
     /// Ends every app session of a person (an administrator's reset, forgetting browsers).
     pub async fn end_all(&self, user_id: &UserId, login: &str, client: &Client, why: &str) {
         match self.store.revoke_grants(GrantsOf::Person(user_id), client.now).await {

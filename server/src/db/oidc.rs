@@ -414,4 +414,18 @@ impl OidcStore for Db {
         })
         .map_err(unavailable)
     }
+
+    async fn restamp_grants(&self, sid: &str, generation: i64) -> Result<(), Unavailable> {
+        on_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE oidc_grants SET generation = $2 WHERE sid = $1 AND revoked_at IS NULL",
+            )
+            .bind(sid)
+            .bind(generation)
+            .execute(pool)
+            .await
+            .map(|_| ())
+        })
+        .map_err(unavailable)
+    }
 }

@@ -614,6 +614,8 @@ pub async fn sign_out_others() -> Result<(), AppError> {
         let generation =
             crate::auth::state().security.sign_out_others(&ctx.client, &ctx.user).await?;
         let stamp = domain::sessions::Stamp { generation, checked_at: ctx.client.now };
+        // The apps this browser reached stay signed in with it.
+        crate::auth::state().oidc.kept_signed_in(&ctx.user, generation).await;
         crate::auth::stamp_session(&ctx.session, stamp)
             .await
             .map_err(|_| SecurityError::Unavailable)?;
