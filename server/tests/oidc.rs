@@ -878,13 +878,14 @@ async fn the_token_endpoint_refuses_what_does_not_match(backend: Backend) {
     let code = code_for(&p, &browser, "app-d", "").await;
     let (_, body) = exchange(code, vec![("redirect_uri", APP_A.into())]).await;
     assert_eq!(body["error"], "invalid_grant", "another client's code");
-    // Eight exchanges of one code at once: exactly one gets tokens.
+    // Eight exchanges of one code at once: at most one gets tokens, and the others, as reuses
+    // of the code, revoke them: nobody holds a usable token afterwards.
     let code = code_for(&p, &browser, "app-a", "").await;
     let mut tasks = Vec::new();
     for _ in 0..8 {
         let (url, code) = (format!("{}/oidc/token", p.app.url), code.clone());
         tasks.push(tokio::spawn(async move {
-            reqwest::Client::new()
+            let res = reqwest::Client::new()
                 .post(url)
                 .basic_auth("app-a", Some(SECRET_A))
                 .form(&[
@@ -894,17 +895,23 @@ async fn the_token_endpoint_refuses_what_does_not_match(backend: Backend) {
                 ])
                 .send()
                 .await
-                .unwrap()
-                .status()
+                .unwrap();
+            (res.status(), res.json::<serde_json::Value>().await.unwrap())
         }));
     }
-    let mut ok = 0;
+    let mut issued = Vec::new();
     for t in tasks {
-        if t.await.unwrap() == StatusCode::OK {
-            ok += 1;
+        let (status, body) = t.await.unwrap();
+        if status == StatusCode::OK {
+            issued.push(body["access_token"].as_str().unwrap().to_owned());
+        } else {
+            assert_eq!(body["error"], "invalid_grant", "{body}");
         }
     }
-    assert_eq!(ok, 1, "one exchange wins");
+    assert!(issued.len() <= 1, "one exchange at most: {issued:?}");
+    for access in &issued {
+        assert_eq!(userinfo_status(&p, access).await, StatusCode::UNAUTHORIZED, "revoked by reuse");
+    }
     // A refresh token of app A presented by app D.
     let code = code_for(&p, &browser, "app-a", "").await;
     let (_, tokens) = exchange(code, vec![("redirect_uri", APP_A.into())]).await;
