@@ -8,16 +8,29 @@ say() { printf '\033[1msetup:\033[0m %s\n' "$*"; }
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # Debian packages: OpenLDAP (preseeded so the package creates no instance of its own), the
-# LDAP client tools, and Chromium for the end-to-end tests.
+# LDAP client tools, Chromium for the end-to-end tests, and the reverse proxies the forward-auth
+# tests put in front of an app (nginx with auth_request, Caddy with forward_auth). The tests
+# start their own instances; the packages' post-install scripts start none (policy-rc.d below).
 missing=()
 [ -x /usr/sbin/slapd ] || missing+=(slapd)
 command -v ldapsearch >/dev/null || missing+=(ldap-utils)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -x /usr/sbin/nginx ] || missing+=(nginx)
+[ -x /usr/bin/caddy ] || missing+=(caddy)
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing ${missing[*]} from Debian"
   echo 'slapd slapd/no_configuration boolean true' | as_root debconf-set-selections
   as_root apt-get update -qq
+  # policy-rc.d 101: the packages' post-install scripts start no service (no systemd here, and
+  # a stock nginx on port 80 is nobody's business in a test machine).
+  made_policy=
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | as_root tee /usr/sbin/policy-rc.d >/dev/null
+    as_root chmod +x /usr/sbin/policy-rc.d
+    made_policy=1
+  fi
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  if [ -n "$made_policy" ]; then as_root rm -f /usr/sbin/policy-rc.d; fi
 fi
 
 # The wasm target for the hydrate build.

@@ -1,10 +1,15 @@
 //! Throwaway real parts for the demo, the tests and the benchmark: an OpenLDAP server, PostgreSQL
-//! databases, a Twilio stand-in, and the demo itself. A crate of its own so that none of it is in
-//! the `latchkey` binary; its binaries are `latchkey-demo` (`make demo`, the end-to-end suite)
-//! and `twilio-standin` (the end-to-end suite).
+//! databases, a Twilio stand-in, nginx and Caddy in front of a tiny app, and the demo itself. A
+//! crate of its own so that none of it is in the `latchkey` binary; its binaries are
+//! `latchkey-demo` (`make demo`, the end-to-end suite) and `twilio-standin` (the end-to-end
+//! suite).
 
 pub mod demo;
 pub mod demo_apps;
 pub mod postgres;
+/// nginx and Caddy in front of an app, asking Latchkey about every request (forward auth).
+pub mod proxies;
 pub mod slapd;
 pub mod twilio_standin;
+/// The app the forward-auth proxies protect: shows who the proxy said is signed in.
+pub mod upstream;
