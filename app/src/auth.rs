@@ -23,6 +23,8 @@ pub const SESSION_NOTICE_KEY: &str = "latchkey.notice";
 pub const SESSION_LOGIN_KEY: &str = "latchkey.login";
 /// An app's authorization request waiting for this browser's sign-in (its id).
 pub const SESSION_OIDC_REQUEST_KEY: &str = "latchkey.oidc_request";
+/// A forward-auth journey waiting for this browser's sign-in (`domain::forward_auth`).
+pub const SESSION_FORWARD_KEY: &str = "latchkey.forward";
 /// Where a signed-out visitor was going (a local page), to go on to after signing in.
 pub const SESSION_RETURN_KEY: &str = "latchkey.return_to";
 /// The signed-in session's [`Stamp`]: its session generation and last look at the directory.

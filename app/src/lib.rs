@@ -7,6 +7,8 @@ pub mod api;
 pub mod auth;
 pub mod components;
 pub mod error;
+#[cfg(feature = "ssr")]
+pub mod forward_auth;
 pub mod i18n;
 #[cfg(feature = "ssr")]
 pub mod oidc;

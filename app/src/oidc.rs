@@ -41,20 +41,30 @@ pub async fn next_location(
         Next::StepUp { request_id, .. } => {
             let user = user.ok_or(PageError::RequestGone)?;
             session.insert(SESSION_OIDC_REQUEST_KEY, request_id).await.map_err(store_error)?;
-            match state.sign_in.step_up(client, user).await {
-                Ok((flow_id, notice)) => {
-                    session.insert(SESSION_FLOW_KEY, flow_id).await.map_err(store_error)?;
-                    if let Some(notice) = notice {
-                        session.insert(SESSION_NOTICE_KEY, notice).await.map_err(store_error)?;
-                    }
-                }
-                Err(e) => {
-                    session.insert(SESSION_NOTICE_KEY, e.notice()).await.map_err(store_error)?;
-                }
-            }
+            step_up(state, session, client, user).await.map_err(store_error)?;
             Ok("/sign-in".to_owned())
         }
     }
+}
+
+/// Starts the code step for a signed-in person an app wants more of (OpenID Connect or
+/// forward auth): the flow in the session, or a notice saying why there is none.
+pub async fn step_up(
+    state: &AppState,
+    session: &Session,
+    client: &Client,
+    user: &domain::authenticated::Authenticated,
+) -> Result<(), tower_sessions::session::Error> {
+    match state.sign_in.step_up(client, user).await {
+        Ok((flow_id, notice)) => {
+            session.insert(SESSION_FLOW_KEY, flow_id).await?;
+            if let Some(notice) = notice {
+                session.insert(SESSION_NOTICE_KEY, notice).await?;
+            }
+        }
+        Err(e) => session.insert(SESSION_NOTICE_KEY, e.notice()).await?,
+    }
+    Ok(())
 }
 
 /// After a sign-in (or a step up) completed: the app request waiting in the session, if any,

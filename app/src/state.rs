@@ -37,6 +37,8 @@ pub struct AppState {
     pub admin: Arc<admin::AdminService>,
     /// The OpenID Connect provider: apps that sign people in through Latchkey.
     pub oidc: Arc<domain::oidc::provider::OidcProvider>,
+    /// Forward authentication: apps behind nginx or Caddy that have no sign-in of their own.
+    pub forward_auth: Arc<domain::forward_auth::service::ForwardAuth>,
     /// Whether a signed-in session may go on (generations, password changes).
     pub sessions: Arc<sessions::SessionGuard>,
     pub session_policy: SessionPolicy,

@@ -31,6 +31,7 @@ pub mod client;
 pub mod client_ip;
 pub mod codes;
 pub mod directory;
+pub mod forward_auth;
 pub mod notice;
 pub mod oidc;
 pub mod phone;

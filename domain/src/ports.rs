@@ -418,6 +418,14 @@ pub trait OidcStore: Send + Sync {
     /// Moves the live grants of one Latchkey sign-in to `generation`: that sign-in moved its
     /// person's generation on and stays signed in, and so do the apps it reached.
     async fn restamp_grants(&self, sid: &str, generation: i64) -> Result<(), Unavailable>;
+    /// The live grant of a live token of `kind` (as [`Self::live_token`]), with its person's
+    /// current session generation: what a forward-auth check needs, in one read.
+    async fn live_grant_by_token(
+        &self,
+        digest: &str,
+        kind: TokenKind,
+        now: i64,
+    ) -> Result<Option<(Grant, i64)>, Unavailable>;
 }
 
 /// The provider's signing keys: signs ID tokens, publishes the JWKS, and checks tokens it

@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use domain::codes::{CodeRules, SendLimits};
+use domain::forward_auth::apps::ProtectedApp;
 use domain::oidc::levels::{self, Level};
 use domain::phone::PhonePolicy;
 use domain::sign_in::throttle::{Rule, ThrottleRules};
@@ -47,6 +48,8 @@ pub struct Config {
     pub phone: PhoneConfig,
     #[serde(default)]
     pub oidc: OidcConfig,
+    #[serde(default)]
+    pub forward_auth: ForwardAuthConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -434,6 +437,52 @@ impl OidcClientConfig {
     }
 }
 
+/// Forward authentication: apps behind nginx (`auth_request`) or Caddy (`forward_auth`) that
+/// Latchkey signs people in to. Only in a file, like `[[oidc.clients]]`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ForwardAuthConfig {
+    /// Empty: forward authentication is off and its endpoints refuse every request.
+    pub apps: Vec<ForwardAuthAppConfig>,
+}
+
+/// One app behind a proxy (`[[forward_auth.apps]]`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForwardAuthAppConfig {
+    /// The app's origin as browsers see it, `https://wiki.example.org` (a port if not the
+    /// default). A request for any other host is refused, never redirected to.
+    pub origin: String,
+    /// Shown to people ("Signed in to Wiki"). Empty: the origin.
+    #[serde(default)]
+    pub name: String,
+    /// Directory groups (their cn) whose members may pass. Empty: everyone who can sign in.
+    #[serde(default)]
+    pub allowed_groups: Vec<String>,
+    /// "password", or "code" (the password and a texted code; the default). An acr value
+    /// of the OpenID Connect provider names the same levels.
+    #[serde(default = "defaults::forward_auth_level")]
+    pub level: String,
+    /// Seconds since the person last proved who they are beyond which they prove it again
+    /// (60 to 2592000). Unset: as long as their Latchkey sign-in lasts.
+    #[serde(default)]
+    pub max_age_secs: Option<u64>,
+    /// Whether a browser the person chose to remember counts as the code level here.
+    #[serde(default)]
+    pub remembered_browser_satisfies_code: bool,
+}
+
+impl ForwardAuthAppConfig {
+    /// The level `level` names ("password", "code", or an acr value).
+    pub fn level(&self) -> Option<Level> {
+        match self.level.as_str() {
+            "password" => Some(Level::Password),
+            "code" => Some(Level::Code),
+            acr => Level::from_acr(acr),
+        }
+    }
+}
+
 /// Scopes a client may be allowed (the default: all of them).
 pub const OIDC_SCOPES: &[&str] = &["openid", "profile", "email", "phone", "groups"];
 /// Algorithms an ID token can be signed with.
@@ -441,6 +490,9 @@ pub const OIDC_SIGNING_ALGS: &[&str] = &["RS256", "ES256", "EdDSA"];
 
 mod defaults {
     use super::PhoneFormat;
+    pub fn forward_auth_level() -> String {
+        "code".into()
+    }
     pub fn oidc_scopes() -> Vec<String> {
         super::OIDC_SCOPES.iter().map(|s| s.to_string()).collect()
     }
@@ -832,6 +884,7 @@ impl Config {
         }
 
         validate_oidc(&self.oidc, self.is_https(), &mut p);
+        validate_forward_auth(&self.forward_auth, &s.trusted_proxies, self.is_https(), &mut p);
 
         if p.is_empty() { Ok(()) } else { Err(ConfigError { problems: p }) }
     }
@@ -1126,6 +1179,58 @@ fn check_redirect_uri(uri: &str, public_https: bool) -> Result<(), String> {
     }
 }
 
+fn validate_forward_auth(
+    f: &ForwardAuthConfig,
+    trusted_proxies: &[String],
+    public_https: bool,
+    p: &mut Vec<String>,
+) {
+    if !f.apps.is_empty() && trusted_proxies.is_empty() {
+        p.push(
+            "forward_auth.apps needs server.trusted_proxies: list the proxies (nginx, Caddy) whose X-Forwarded-* and X-Original-* headers say which app a request is for, e.g. [\"127.0.0.1\"]"
+                .into(),
+        );
+    }
+    let mut origins: Vec<String> = Vec::new();
+    for (i, a) in f.apps.iter().enumerate() {
+        let at = format!("forward_auth.apps[{i}]");
+        match ProtectedApp::new(&a.name, &a.origin, Level::Code) {
+            Ok(app) => {
+                if let Some(j) = origins.iter().position(|o| *o == app.origin) {
+                    p.push(format!(
+                        "{at}.origin = {:?} is already the origin of forward_auth.apps[{j}]: list each app once",
+                        a.origin
+                    ));
+                }
+                if let Err(problem) = check_redirect_uri(&app.origin, public_https) {
+                    p.push(format!("{at}.origin = {:?} {problem}", a.origin));
+                }
+                origins.push(app.origin);
+            }
+            Err(problem) => p.push(format!(
+                "{at}.origin = {:?} {problem}, e.g. \"https://wiki.example.org\"",
+                a.origin
+            )),
+        }
+        if a.level().is_none() {
+            p.push(format!(
+                "{at}.level = {:?} is not a level: write \"password\" or \"code\" (the password and a texted code)",
+                a.level
+            ));
+        }
+        if let Some(max) = a.max_age_secs
+            && !(60..=2_592_000).contains(&max)
+        {
+            p.push(format!(
+                "{at}.max_age_secs must be between 60 and 2592000 (a minute to 30 days), or left out"
+            ));
+        }
+        if a.name.chars().any(char::is_control) || a.name.chars().count() > 100 {
+            p.push(format!("{at}.name must be at most 100 characters, on one line"));
+        }
+    }
+}
+
 fn is_client_id(value: &str) -> bool {
     (1..=128).contains(&value.len())
         && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"._~-".contains(&b))
@@ -1261,6 +1366,12 @@ impl EnvProvider {
             if path.starts_with(&["oidc".to_owned(), "clients".to_owned()]) {
                 problems.push(format!(
                     "{name}: OpenID Connect clients can only be set in latchkey.toml, as [[oidc.clients]] tables (a client's secret can come from a file with secret_file)"
+                ));
+                continue;
+            }
+            if path.starts_with(&["forward_auth".to_owned(), "apps".to_owned()]) {
+                problems.push(format!(
+                    "{name}: forward-auth apps can only be set in latchkey.toml, as [[forward_auth.apps]] tables"
                 ));
                 continue;
             }
@@ -2052,6 +2163,59 @@ redirect_uris = ["http://127.0.0.1:8400/callback", "http://localhost/cb", "http:
                 )
             );
         }
+    }
+
+    #[test]
+    fn forward_auth_apps_are_read_and_checked() {
+        let ok = "[server]\ntrusted_proxies = [\"127.0.0.1\"]\n\n[[forward_auth.apps]]\norigin = \"HTTPS://Wiki.Example.org:443\"\nname = \"Wiki\"\nallowed_groups = [\"staff\"]\nmax_age_secs = 3600\n";
+        let c = from_toml(ok).unwrap();
+        let app = &c.forward_auth.apps[0];
+        assert_eq!(app.level(), Some(Level::Code), "the code level unless said otherwise");
+        assert_eq!(app.max_age_secs, Some(3600));
+
+        let without_proxies = "[[forward_auth.apps]]\norigin = \"https://wiki.example.org\"\n";
+        assert!(
+            one_toml_problem(without_proxies)
+                .starts_with("forward_auth.apps needs server.trusted_proxies")
+        );
+
+        let proxies = "[server]\ntrusted_proxies = [\"127.0.0.1\"]\n";
+        for (app, problem) in [
+            (
+                "origin = \"https://wiki.example.org/path\"",
+                "forward_auth.apps[0].origin = \"https://wiki.example.org/path\" is not an origin",
+            ),
+            (
+                "origin = \"wiki.example.org\"",
+                "forward_auth.apps[0].origin = \"wiki.example.org\" is not an origin",
+            ),
+            (
+                "origin = \"http://wiki.example.org\"",
+                "forward_auth.apps[0].origin = \"http://wiki.example.org\" uses http",
+            ),
+            (
+                "origin = \"https://wiki.example.org\"\nlevel = \"sms\"",
+                "forward_auth.apps[0].level = \"sms\" is not a level",
+            ),
+            (
+                "origin = \"https://wiki.example.org\"\nmax_age_secs = 5",
+                "forward_auth.apps[0].max_age_secs must be between 60 and 2592000",
+            ),
+        ] {
+            let text = format!(
+                "[server]\npublic_url = \"https://id.example.org\"\ntrusted_proxies = [\"127.0.0.1\"]\n\n[[forward_auth.apps]]\n{app}\n"
+            );
+            let got = one_toml_problem(&text);
+            assert!(got.starts_with(problem), "{got}");
+        }
+        let twice = format!(
+            "{proxies}\n[[forward_auth.apps]]\norigin = \"http://a.localhost:8080\"\n\n[[forward_auth.apps]]\norigin = \"http://A.localhost:8080/\"\n"
+        );
+        assert!(one_toml_problem(&twice).contains("is already the origin of forward_auth.apps[0]"));
+
+        let mut e = minimal();
+        e.push(("LATCHKEY_FORWARD_AUTH__APPS".into(), "[]".into()));
+        assert!(one_problem(e).contains("forward-auth apps can only be set in latchkey.toml"));
     }
 
     #[test]

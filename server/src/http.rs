@@ -24,11 +24,13 @@ use middleware::{
     body_deadline, cross_site, panic_page, security_headers, session, turns, unreadable_400,
 };
 
+pub mod forward_auth;
 mod health;
 mod logo;
 mod metrics;
 mod middleware;
 pub mod oidc;
+mod plain_page;
 mod readiness;
 
 pub use middleware::body_deadline::BODY_DEADLINE;
@@ -43,6 +45,7 @@ pub fn build_app(config: &Config, db: Db, directory: LdapDirectory) -> Result<Ro
     let shell = move || app::shell(leptos_options.clone());
     let readiness =
         Arc::new(readiness::Readiness::new(state.database.clone(), state.directory.clone()));
+    let forward_auth_routes = forward_auth::routes(&state, counted.clone());
     let metrics_route =
         metrics::endpoint(config, counted, state.session_policy.trusted_proxies.clone());
 
@@ -59,7 +62,8 @@ pub fn build_app(config: &Config, db: Db, directory: LdapDirectory) -> Result<Ro
     //  9. the session cookie (`middleware/session.rs`);
     // 10. unreadable server-function arguments answer 400 (`middleware/unreadable_400.rs`);
     // then the routes: health, readiness, the audit export (`app/src/pages/admin/export.rs`),
-    // logo, metrics, the app's pages and server functions, and static files with the 404 page
+    // logo, metrics, the OpenID Connect provider (`http/oidc.rs`), forward authentication
+    // (`http/forward_auth.rs`), the app's pages and server functions, and static files with the 404 page
     // as fallback.
     Ok(Router::new()
         .route("/healthz", get(health::healthz))
@@ -68,6 +72,7 @@ pub fn build_app(config: &Config, db: Db, directory: LdapDirectory) -> Result<Ro
         .route(app::state::LOGO_PATH, get(move || logo::serve_logo(configured_logo.clone())))
         .route("/metrics", metrics_route)
         .merge(oidc::routes(&state))
+        .merge(forward_auth_routes)
         .leptos_routes_with_context(&state, routes, || {}, shell)
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
         .layer(from_fn(unreadable_400::unreadable_requests_are_400))

@@ -65,6 +65,16 @@ const HELP: &[(&str, &str, &str)] = &[
         "counter",
         "OpenID Connect provider events by kind (oidc.authorize, oidc.token, oidc.userinfo, oidc.revoke, oidc.logout) and outcome.",
     ),
+    (
+        "latchkey_forward_auth_checks_total",
+        "counter",
+        "Proxies' forward-auth checks by app and outcome (allowed, redirected to sign in, refused, unavailable).",
+    ),
+    (
+        "latchkey_forward_auth_events_total",
+        "counter",
+        "Forward-auth sign-ins by kind (forward_auth.authorize, forward_auth.callback, forward_auth.logout) and outcome.",
+    ),
     ("latchkey_sms_seconds", "histogram", "Time to hand a text to the SMS provider."),
     (
         "latchkey_sms_errors_total",
@@ -99,6 +109,15 @@ impl Metrics {
             h.count += 1;
             h.sum += secs;
         }
+    }
+
+    /// One proxy check: counted here, never audited (one per request the app serves). `app` is
+    /// a configured app's name or "unknown", so the series stay few.
+    pub fn forward_auth_check(&self, app: &str, outcome: &'static str) {
+        self.count(
+            "latchkey_forward_auth_checks_total",
+            vec![("app", app.to_owned()), ("outcome", outcome.to_owned())],
+        );
     }
 
     /// Everything, in the Prometheus text exposition format.
@@ -171,6 +190,10 @@ impl<A: AuditLog> AuditLog for MeteredAudit<A> {
             // Every grant, refusal, token use and logout of the OpenID Connect provider.
             kind if kind.starts_with("oidc.") => m.count(
                 "latchkey_oidc_events_total",
+                vec![("kind", kind.to_owned()), ("outcome", e.outcome.clone())],
+            ),
+            kind if kind.starts_with("forward_auth.") => m.count(
+                "latchkey_forward_auth_events_total",
                 vec![("kind", kind.to_owned()), ("outcome", e.outcome.clone())],
             ),
             _ => {}

@@ -10,6 +10,8 @@ use std::time::Duration;
 use domain::admin::{AdminParts, AdminService};
 use domain::client_ip::IpRange;
 use domain::codes::{CodeEngine, CodeHasher};
+use domain::forward_auth::apps::ProtectedApp;
+use domain::forward_auth::service::{ForwardAuth, ForwardAuthParts};
 use domain::oidc::provider::{OidcProvider, ProviderParts, ProviderSettings, RegisteredClient};
 use domain::oidc::request::ClientInfo;
 use domain::ports::AuditLog;
@@ -142,7 +144,21 @@ pub fn build(config: &Config, db: Db, directory: LdapDirectory) -> Result<Servic
             activity_page_size: ACTIVITY_PAGE_SIZE,
         },
     });
+    let protected = protected_apps(config)?;
     let oidc = build_provider(config, &db, measured.clone(), audit.clone(), &phone_trust, &hasher)?;
+    let forward_auth = ForwardAuth::new(ForwardAuthParts {
+        apps: protected,
+        issuer: config.server.public_url.trim_end_matches('/').to_owned(),
+        store: Arc::new(db.clone()),
+        generations: store.clone(),
+        directory: measured.clone(),
+        phone_trust: phone_trust.clone(),
+        audit: audit.clone(),
+        hasher: hasher.clone(),
+        session_absolute_secs: secs(config.security.session_absolute_timeout_secs),
+        journey_lifetime_secs: OIDC_REQUEST_LIFETIME_SECS,
+        can_enrol: config.oidc.enrol_at_sign_in,
+    });
     let admin = AdminService::new(AdminParts {
         directory: measured.clone(),
         accounts: store.clone(),
@@ -176,6 +192,7 @@ pub fn build(config: &Config, db: Db, directory: LdapDirectory) -> Result<Servic
         security: Arc::new(security),
         admin: Arc::new(admin),
         oidc: Arc::new(oidc),
+        forward_auth: Arc::new(forward_auth),
         sessions: Arc::new(sessions),
         session_policy: SessionPolicy {
             absolute_timeout_secs: secs(config.security.session_absolute_timeout_secs),
@@ -192,6 +209,25 @@ pub fn build(config: &Config, db: Db, directory: LdapDirectory) -> Result<Servic
         },
     };
     Ok(Services { state, metrics, logo })
+}
+
+/// `[[forward_auth.apps]]` as the domain takes them (checked when the configuration loaded).
+pub fn protected_apps(config: &Config) -> Result<Vec<ProtectedApp>, String> {
+    config
+        .forward_auth
+        .apps
+        .iter()
+        .map(|a| {
+            let level =
+                a.level().ok_or_else(|| format!("forward_auth.apps: level {:?}", a.level))?;
+            let mut app = ProtectedApp::new(&a.name, &a.origin, level)
+                .map_err(|problem| format!("forward_auth.apps: {:?} {problem}", a.origin))?;
+            app.allowed_groups = a.allowed_groups.clone();
+            app.max_age_secs = a.max_age_secs.map(|s| i64::try_from(s).unwrap_or(i64::MAX));
+            app.remembered_satisfies_code = a.remembered_browser_satisfies_code;
+            Ok(app)
+        })
+        .collect()
 }
 
 /// An authorization request waits this long for the person to sign in (as a sign-in flow).
@@ -295,5 +331,6 @@ fn build_provider(
         phone_trust: phone_trust.clone(),
         audit,
         hasher: hasher.clone(),
+        protected_apps: protected_apps(config)?,
     }))
 }

@@ -25,6 +25,7 @@ use crate::authenticated::Authenticated;
 use crate::client::Client;
 use crate::codes::CodeHasher;
 use crate::directory::{Person, UserId};
+use crate::forward_auth::apps::ProtectedApp;
 use crate::ports::{AuditLog, Directory, OidcStore, SessionGenerations, TokenSigner, Unavailable};
 use crate::tokens::random_token;
 use crate::verified::PhoneTrust;
@@ -66,6 +67,9 @@ pub struct ProviderParts {
     pub audit: Arc<dyn AuditLog>,
     /// HMAC keys for codes' and tokens' digests.
     pub hasher: CodeHasher,
+    /// The apps behind a forward-auth proxy: their grants live here too (listed, ended), and
+    /// the browser is sent to their origins.
+    pub protected_apps: Vec<ProtectedApp>,
 }
 
 pub struct OidcProvider {
@@ -80,6 +84,8 @@ pub struct OidcProvider {
     phone_trust: PhoneTrust,
     audit: Arc<dyn AuditLog>,
     hasher: CodeHasher,
+    /// Forward-auth apps' names by their grants' client id.
+    protected_names: BTreeMap<String, String>,
 }
 
 impl std::fmt::Debug for OidcProvider {
@@ -303,6 +309,15 @@ fn form_encode(s: &str) -> String {
     out
 }
 
+/// The audit kind of an ended app session: a forward-auth app's is `forward_auth.logout`.
+fn logout_kind(client_id: &str) -> &'static str {
+    if client_id.starts_with(crate::forward_auth::apps::CLIENT_ID_PREFIX) {
+        "forward_auth.logout"
+    } else {
+        "oidc.logout"
+    }
+}
+
 impl OidcProvider {
     pub fn new(p: ProviderParts) -> Self {
         let mut app_origins: Vec<String> = p
@@ -310,6 +325,7 @@ impl OidcProvider {
             .iter()
             .flat_map(|c| c.info.redirect_uris.iter().chain(&c.info.post_logout_redirect_uris))
             .filter_map(|uri| origin_of(uri))
+            .chain(p.protected_apps.iter().map(|a| a.origin.clone()))
             .collect();
         app_origins.sort();
         app_origins.dedup();
@@ -324,7 +340,16 @@ impl OidcProvider {
             phone_trust: p.phone_trust,
             audit: p.audit,
             hasher: p.hasher,
+            protected_names: p.protected_apps.into_iter().map(|a| (a.id, a.name)).collect(),
         }
+    }
+
+    /// An app's name by client id: a registered client's or a forward-auth app's.
+    fn app_name(&self, client_id: &str) -> Option<&str> {
+        self.clients
+            .get(client_id)
+            .map(|c| c.info.name.as_str())
+            .or_else(|| self.protected_names.get(client_id).map(String::as_str))
     }
 
     pub fn issuer(&self) -> &str {
@@ -334,6 +359,11 @@ impl OidcProvider {
     /// The origins (`scheme://host[:port]`) the provider sends browsers back to.
     pub fn app_origins(&self) -> &[String] {
         &self.app_origins
+    }
+
+    /// Whether any app is configured: a registered client or a forward-auth app.
+    pub fn has_apps(&self) -> bool {
+        !self.clients.is_empty() || !self.protected_names.is_empty()
     }
 
     /// The configured apps, by id.
@@ -624,6 +654,7 @@ impl OidcProvider {
                 amr: levels::amr(user.method).into_iter().map(str::to_owned).collect(),
                 auth_time: user.authenticated_at,
                 login: person.login.clone(),
+                ..GrantDetails::default()
             },
             created_at: client.now,
             last_used_at: client.now,
@@ -640,6 +671,7 @@ impl OidcProvider {
                 nonce: request.nonce.clone(),
                 code_challenge: request.code_challenge.clone(),
                 scopes: grant.details.scopes.clone(),
+                browser_binding: None,
             },
             created_at: client.now,
             expires_at: client.now + CODE_LIFETIME_SECS,
@@ -1147,7 +1179,8 @@ impl OidcProvider {
             Ok(grants) => {
                 for g in grants {
                     let who = Some((&user.user_id, user.login.as_str()));
-                    self.audit(client, "oidc.logout", who, "revoked", Some(g.client_id)).await;
+                    let kind = logout_kind(&g.client_id);
+                    self.audit(client, kind, who, "revoked", Some(g.client_id)).await;
                 }
             }
             Err(e) => tracing::error!(error = %e, "app sessions could not be ended at sign-out"),
@@ -1170,9 +1203,9 @@ impl OidcProvider {
         match self.store.revoke_grants(GrantsOf::Person(user_id), client.now).await {
             Ok(grants) => {
                 for g in grants {
+                    let kind = logout_kind(&g.client_id);
                     let detail = Some(format!("{} {why}", g.client_id));
-                    self.audit(client, "oidc.logout", Some((user_id, login)), "revoked", detail)
-                        .await;
+                    self.audit(client, kind, Some((user_id, login)), "revoked", detail).await;
                 }
             }
             Err(e) => tracing::error!(error = %e, "app sessions could not be ended"),
@@ -1192,10 +1225,7 @@ impl OidcProvider {
             // Newest first: one line per app, its latest sign-in.
             .filter(|g| seen.insert(g.client_id.clone()))
             .map(|g| AppSession {
-                name: self
-                    .clients
-                    .get(&g.client_id)
-                    .map_or_else(|| g.client_id.clone(), |c| c.info.name.clone()),
+                name: self.app_name(&g.client_id).unwrap_or(&g.client_id).to_owned(),
                 client_id: g.client_id,
                 since: g.created_at,
                 last_used: g.last_used_at,
@@ -1218,8 +1248,8 @@ impl OidcProvider {
             .await?;
         if !grants.is_empty() {
             let detail = Some(client_id.to_owned());
-            self.audit(client, "oidc.logout", Some((user_id, login)), "app_signed_out", detail)
-                .await;
+            let kind = logout_kind(client_id);
+            self.audit(client, kind, Some((user_id, login)), "app_signed_out", detail).await;
         }
         Ok(!grants.is_empty())
     }

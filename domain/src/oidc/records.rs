@@ -44,7 +44,7 @@ pub struct PendingRequest {
 }
 
 /// What a grant says about the sign-in it came from: the claims its tokens carry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct GrantDetails {
     pub scopes: Vec<String>,
     /// The acr value the app asked for (echoed), and what the sign-in achieved.
@@ -52,6 +52,14 @@ pub struct GrantDetails {
     pub amr: Vec<String>,
     pub auth_time: i64,
     pub login: String,
+    /// Forward authentication only: what the proxy passes to the app (`Remote-Name`,
+    /// `Remote-Email`, `Remote-Groups`), as the directory said when the app was reached.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
 }
 
 /// A person's sign-in to one app: its tokens live and die with it.
@@ -77,6 +85,10 @@ pub enum TokenKind {
     Code,
     Access,
     Refresh,
+    /// Forward authentication: the one-time code a browser brings to an app's host.
+    ForwardCode,
+    /// Forward authentication: the app host's cookie.
+    ForwardSession,
 }
 
 impl TokenKind {
@@ -85,6 +97,8 @@ impl TokenKind {
             TokenKind::Code => "code",
             TokenKind::Access => "access",
             TokenKind::Refresh => "refresh",
+            TokenKind::ForwardCode => "forward_code",
+            TokenKind::ForwardSession => "forward_session",
         }
     }
 }
@@ -101,6 +115,10 @@ pub struct TokenDetails {
     /// Scopes of this token (a refresh may narrow them).
     #[serde(default)]
     pub scopes: Vec<String>,
+    /// Forward authentication: SHA-256 (hex) of the state cookie the browser got on the app's
+    /// host when it set out; the code is only good with that cookie (no login CSRF).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub browser_binding: Option<String>,
 }
 
 /// A code or token, by the HMAC of its value.
@@ -117,6 +135,10 @@ pub struct TokenRecord {
 
 /// The outcome of using a single-use value (a code, a refresh token).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one value per use of a code or token, moved once: boxing buys nothing"
+)]
 pub enum Taken {
     /// First use, within its lifetime, its grant live: now marked used.
     Fresh(TokenRecord, Grant),

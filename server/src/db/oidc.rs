@@ -65,6 +65,8 @@ fn kind_from(kind: &str) -> Result<TokenKind, Unavailable> {
         "code" => Ok(TokenKind::Code),
         "access" => Ok(TokenKind::Access),
         "refresh" => Ok(TokenKind::Refresh),
+        "forward_code" => Ok(TokenKind::ForwardCode),
+        "forward_session" => Ok(TokenKind::ForwardSession),
         other => {
             tracing::error!(kind = other, "an OpenID Connect token of an unknown kind");
             Err(Unavailable { kind: "database" })
@@ -393,7 +395,7 @@ impl OidcStore for Db {
             "SELECT {GRANT_COLUMNS} FROM oidc_grants g
              WHERE g.user_id = $1 AND g.revoked_at IS NULL AND g.expires_at > $2
                AND EXISTS (SELECT 1 FROM oidc_tokens t WHERE t.grant_id = g.id
-                           AND t.kind IN ('access', 'refresh'))
+                           AND t.kind IN ('access', 'refresh', 'forward_session'))
              ORDER BY g.created_at DESC"
         );
         let rows: Vec<GrantRow> = on_pool!(self, pool => {
@@ -427,5 +429,46 @@ impl OidcStore for Db {
             .map(|_| ())
         })
         .map_err(unavailable)
+    }
+
+    async fn live_grant_by_token(
+        &self,
+        digest: &str,
+        kind: TokenKind,
+        now: i64,
+    ) -> Result<Option<(Grant, i64)>, Unavailable> {
+        // One statement: it runs for every request a forward-auth proxy lets through.
+        let sql = format!(
+            "SELECT {GRANT_COLUMNS}, COALESCE(s.generation, 0)
+             FROM oidc_tokens t JOIN oidc_grants g ON g.id = t.grant_id
+             LEFT JOIN session_generations s ON s.user_id = g.user_id
+             WHERE t.digest = $1 AND t.kind = $2 AND t.used_at IS NULL AND t.expires_at > $3
+               AND g.revoked_at IS NULL AND g.expires_at > $3"
+        );
+        type Row = (String, String, String, String, i64, String, i64, i64, i64, Option<i64>, i64);
+        let row: Option<Row> = on_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(digest).bind(kind.as_str()).bind(now).fetch_optional(pool).await
+        })
+        .map_err(unavailable)?;
+        let Some((
+            id,
+            client_id,
+            user_id,
+            sid,
+            generation,
+            details,
+            created,
+            used,
+            expires,
+            revoked,
+            current,
+        )) = row
+        else {
+            return Ok(None);
+        };
+        let grant = grant_from((
+            id, client_id, user_id, sid, generation, details, created, used, expires, revoked,
+        ))?;
+        Ok(Some((grant, current)))
     }
 }

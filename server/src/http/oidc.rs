@@ -9,7 +9,9 @@ use app::state::AppState;
 use axum::Router;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
+
+use super::plain_page::{esc, page};
 use axum::routing::get;
 use base64::Engine as _;
 use domain::client::Client;
@@ -93,31 +95,10 @@ fn parameters<T: serde::de::DeserializeOwned + Default>(
     serde_urlencoded::from_bytes(raw).map_err(|_| "the request's parameters cannot be read")
 }
 
-/// Text for HTML (element content and quoted attribute values).
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
-
-/// A page for what cannot go back to the app. Plain HTML: it must work wherever the app sent
-/// the person, and it says what to do.
-fn page(status: StatusCode, title: &str, text: &str, extra: &str) -> Response {
-    let body = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title}</title><link rel=\"stylesheet\" href=\"/pkg/latchkey.css\"></head>\
-         <body class=\"min-h-screen bg-slate-50 text-slate-900 dark:bg-slate-950 dark:text-slate-100\">\
-         <main class=\"mx-auto max-w-lg p-6\"><h1 class=\"text-2xl font-semibold\">{title}</h1>\
-         <p class=\"mt-4\">{text}</p>{extra}</main></body></html>",
-        title = esc(title),
-        text = esc(text),
-    );
-    (status, Html(body)).into_response()
-}
-
 /// The provider's own pages (errors, the logout confirmation): the site's stylesheet, no
 /// script, and forms that may end at the registered apps (the confirmation redirects to a
 /// post-logout URI).
-async fn page_policy(State(state): State<AppState>, mut response: Response) -> Response {
+pub(super) async fn page_policy(State(state): State<AppState>, mut response: Response) -> Response {
     let is_html = response
         .headers()
         .get(header::CONTENT_TYPE)

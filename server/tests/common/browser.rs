@@ -221,9 +221,14 @@ pub async fn signed_in_as(b: &Browser) -> Option<String> {
 
 /// The person with `login` as Latchkey's directory adapter reads them.
 pub async fn person(s: &Setup, login: &str) -> domain::directory::Person {
+    person_of(&s.app, login).await
+}
+
+/// [`person`], for a test with a server of its own.
+pub async fn person_of(app: &TestApp, login: &str) -> domain::directory::Person {
     use domain::directory::Username;
     use domain::ports::Directory;
-    let directory = server::directory::LdapDirectory::new(s.app.config.directory.clone());
+    let directory = server::directory::LdapDirectory::new(app.config.directory.clone());
     let login = Username::parse(login).expect("a login");
     directory.find_by_login(&login).await.expect("the directory answers").expect("the person")
 }

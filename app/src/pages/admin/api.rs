@@ -46,6 +46,11 @@ pub struct ConfiguredAppView {
     pub allowed_groups: Vec<String>,
     pub refresh_tokens: bool,
     pub remembered_satisfies_code: bool,
+    /// Behind a proxy (`[[forward_auth.apps]]`): `redirect_uris` holds its origin and
+    /// `default_acr` the level it requires.
+    pub proxied: bool,
+    /// A proxied app's limit on the sign-in's age, in seconds.
+    pub max_age_secs: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -198,7 +203,21 @@ pub(crate) mod server {
                 allowed_groups: c.allowed_groups.clone(),
                 refresh_tokens: c.refresh_tokens,
                 remembered_satisfies_code: c.remembered_satisfies_code,
+                proxied: false,
+                max_age_secs: None,
             })
+            .chain(state().forward_auth.apps().map(|a| ConfiguredAppView {
+                id: a.id.clone(),
+                name: a.name.clone(),
+                confidential: false,
+                redirect_uris: vec![a.origin.clone()],
+                default_acr: Some((level_text(a.level.acr()), a.level.acr().to_owned())),
+                allowed_groups: a.allowed_groups.clone(),
+                refresh_tokens: false,
+                remembered_satisfies_code: a.remembered_satisfies_code,
+                proxied: true,
+                max_age_secs: a.max_age_secs,
+            }))
             .collect()
     }
 

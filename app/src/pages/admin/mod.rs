@@ -16,7 +16,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use crate::components::form::{Card, DANGER, Field, INPUT, LINK, PRIMARY, Submit, refusal};
 use crate::components::notice::notice_box;
 use crate::components::time::{LocalTime, phone_dates};
-use crate::i18n::t;
+use crate::i18n::{t, t_n};
 use crate::pages::security::app_dates;
 
 fn on_off(on: bool) -> &'static str {
@@ -103,7 +103,8 @@ fn people_table(v: PeopleView, q: String) -> impl IntoView {
     }
 }
 
-/// The apps configured to sign people in through Latchkey (`[[oidc.clients]]`), never a secret.
+/// The apps configured to sign people in through Latchkey (`[[oidc.clients]]`, and
+/// `[[forward_auth.apps]]` behind a proxy), never a secret.
 fn configured_apps(apps: Vec<ConfiguredAppView>) -> impl IntoView {
     let row = |label: &'static str, value: AnyView| {
         view! {
@@ -123,7 +124,13 @@ fn configured_apps(apps: Vec<ConfiguredAppView>) -> impl IntoView {
             {apps.is_empty().then(|| view! { <p class="mt-2 text-sm">{t("admin.apps.none")}</p> })}
             <ul class="mt-2 divide-y divide-slate-200 text-sm dark:divide-slate-800" data-testid="configured-apps">
                 {apps.into_iter().map(|c| {
-                    let kind = if c.confidential { t("admin.apps.confidential") } else { t("admin.apps.public") };
+                    let kind = if c.proxied {
+                        t("admin.apps.proxied")
+                    } else if c.confidential {
+                        t("admin.apps.confidential")
+                    } else {
+                        t("admin.apps.public")
+                    };
                     let default_acr = match c.default_acr {
                         Some((level, acr)) => view! {
                             {level} " " <span class="font-mono text-xs">"(" {acr} ")"</span>
@@ -144,11 +151,29 @@ fn configured_apps(apps: Vec<ConfiguredAppView>) -> impl IntoView {
                                 " · " {kind}
                             </p>
                             <dl class="mt-1 space-y-1">
-                                {row(t("admin.apps.redirect_uris"), list(c.redirect_uris))}
-                                {row(t("admin.apps.default_acr"), default_acr)}
-                                {row(t("admin.apps.allowed_groups"), groups)}
-                                {row(t("admin.apps.refresh_tokens"), yes_no(c.refresh_tokens))}
-                                {row(t("admin.apps.remembered_counts"), yes_no(c.remembered_satisfies_code))}
+                                {if c.proxied {
+                                    let max_age = match c.max_age_secs {
+                                        Some(secs) => t_n("admin.apps.max_age_minutes", (secs + 59) / 60).into_any(),
+                                        None => t("admin.apps.max_age_none").into_any(),
+                                    };
+                                    view! {
+                                        {row(t("admin.apps.address"), list(c.redirect_uris))}
+                                        {row(t("admin.apps.level"), default_acr)}
+                                        {row(t("admin.apps.allowed_groups"), groups)}
+                                        {row(t("admin.apps.max_age"), max_age)}
+                                        {row(t("admin.apps.remembered_counts"), yes_no(c.remembered_satisfies_code))}
+                                    }
+                                    .into_any()
+                                } else {
+                                    view! {
+                                        {row(t("admin.apps.redirect_uris"), list(c.redirect_uris))}
+                                        {row(t("admin.apps.default_acr"), default_acr)}
+                                        {row(t("admin.apps.allowed_groups"), groups)}
+                                        {row(t("admin.apps.refresh_tokens"), yes_no(c.refresh_tokens))}
+                                        {row(t("admin.apps.remembered_counts"), yes_no(c.remembered_satisfies_code))}
+                                    }
+                                    .into_any()
+                                }}
                             </dl>
                         </li>
                     }

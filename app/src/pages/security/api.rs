@@ -263,7 +263,7 @@ pub(crate) mod server {
         now: i64,
     ) -> Result<Option<Vec<AppItem>>, AppError> {
         let oidc = &state().oidc;
-        if oidc.clients().next().is_none() {
+        if !oidc.has_apps() {
             return Ok(None);
         }
         let apps = oidc.apps(user_id, now).await.map_err(|e| {

@@ -69,11 +69,10 @@ mod server {
         let login = crate::auth::take::<String>(&session, crate::auth::SESSION_LOGIN_KEY)
             .await?
             .unwrap_or_default();
-        let app_waiting = session
-            .get::<String>(crate::auth::SESSION_OIDC_REQUEST_KEY)
-            .await
-            .map_err(session_error)?
-            .is_some();
+        let mut app_waiting = false;
+        for key in [crate::auth::SESSION_OIDC_REQUEST_KEY, crate::auth::SESSION_FORWARD_KEY] {
+            app_waiting |= session.get_value(key).await.map_err(session_error)?.is_some();
+        }
         // A flow first: a signed-in person an app asked for more (a step up) is in one.
         let step = if let Some(flow_id) =
             session.get::<String>(SESSION_FLOW_KEY).await.map_err(session_error)?
@@ -154,11 +153,21 @@ mod server {
         session.remove::<String>(SESSION_FLOW_KEY).await.map_err(session_error)?;
         session.insert(SESSION_AUTH_KEY, user).await.map_err(session_error)?;
         let to = match crate::oidc::resume_waiting(&state, session, client, user).await {
-            // Where the person was going before signing in, if it was a page of ours.
-            None => crate::auth::take::<String>(session, crate::auth::SESSION_RETURN_KEY)
-                .await?
-                .filter(|path| crate::auth::is_local_page(path))
-                .unwrap_or_else(|| "/".to_owned()),
+            None => {
+                match crate::forward_auth::resume_waiting(&state, session, client, user).await {
+                    // Where the person was going before signing in, if it was a page of ours.
+                    None => crate::auth::take::<String>(session, crate::auth::SESSION_RETURN_KEY)
+                        .await?
+                        .filter(|path| crate::auth::is_local_page(path))
+                        .unwrap_or_else(|| "/".to_owned()),
+                    Some(Ok(location)) => location,
+                    Some(Err(e)) => {
+                        tracing::info!(error = %e, "the forward-auth journey waiting for this sign-in cannot go on");
+                        set_notice(session, Some(Notice::error(forward_auth_notice(&e)))).await?;
+                        "/".to_owned()
+                    }
+                }
+            }
             Some(Ok(location)) => location,
             Some(Err(e)) => {
                 tracing::info!(error = %e, "the app request waiting for this sign-in is gone");
@@ -168,6 +177,18 @@ mod server {
         };
         leptos_axum::redirect(&to);
         Ok(())
+    }
+
+    /// What the person is told when the app they were signing in to (behind a proxy) cannot
+    /// be reached after all.
+    fn forward_auth_notice(e: &domain::forward_auth::service::JourneyError) -> messages::MessageId {
+        use domain::forward_auth::service::JourneyError;
+        match e {
+            JourneyError::NotAllowed { .. } => "forward_auth.not_allowed",
+            JourneyError::NoSecondFactor { .. } => "forward_auth.no_second_factor",
+            JourneyError::Unavailable => "error.unavailable",
+            _ => "forward_auth.gone",
+        }
     }
 
     pub async fn password(username: String, password: String) -> Result<(), AppError> {
@@ -190,8 +211,12 @@ mod server {
         // Where the sign-in goes on to (an app's waiting request, a page of ours) is all that
         // carries over.
         let mut carried = Vec::new();
-        for key in [crate::auth::SESSION_OIDC_REQUEST_KEY, crate::auth::SESSION_RETURN_KEY] {
-            if let Some(value) = session.get::<String>(key).await.map_err(session_error)? {
+        for key in [
+            crate::auth::SESSION_OIDC_REQUEST_KEY,
+            crate::auth::SESSION_FORWARD_KEY,
+            crate::auth::SESSION_RETURN_KEY,
+        ] {
+            if let Some(value) = session.get_value(key).await.map_err(session_error)? {
                 carried.push((key, value));
             }
         }

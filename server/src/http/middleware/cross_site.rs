@@ -27,8 +27,11 @@ pub async fn refuse_cross_site(
     next: Next,
 ) -> Response {
     // The OpenID Connect endpoints take apps' posts by design; each guards itself (tokens and
-    // client secrets, or no effect without a same-site confirmation: `http/oidc.rs`).
-    let provider_path = crate::http::oidc::CROSS_SITE_PATHS.contains(&request.uri().path());
+    // client secrets, or no effect without a same-site confirmation: `http/oidc.rs`). The
+    // forward-auth checks answer proxies, whatever the method of the request they check.
+    let path = request.uri().path();
+    let provider_path = crate::http::oidc::CROSS_SITE_PATHS.contains(&path)
+        || crate::http::forward_auth::CROSS_SITE_PATHS.contains(&path);
     if is_safe_method(request.method())
         || provider_path
         || is_same_origin(request.headers(), &origin)
