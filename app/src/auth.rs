@@ -200,6 +200,11 @@ pub async fn take<T: serde::de::DeserializeOwned>(
 /// The value of cookie `name` in the request, if sent.
 pub async fn request_cookie(name: &str) -> Option<String> {
     let headers = leptos_axum::extract::<HeaderMap>().await.ok()?;
+    cookie_in(&headers, name).map(str::to_owned)
+}
+
+/// The value of cookie `name` in `headers` (every `Cookie` line), by exact name.
+pub fn cookie_in<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -207,7 +212,7 @@ pub async fn request_cookie(name: &str) -> Option<String> {
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
+        .map(|(_, v)| v)
 }
 
 /// Adds a `Set-Cookie` to the response.

@@ -9,12 +9,9 @@
 #[macro_use]
 mod common;
 
-use std::io::Write as _;
-
+use common::Backend;
 use common::browser::*;
-use common::{Backend, TestDb};
 use devkit::slapd::Slapd;
-use devkit::twilio_standin::{StandinAccount, TwilioStandin};
 use reqwest::StatusCode;
 
 on_both!(
@@ -40,7 +37,6 @@ const PASSWORD_LEVEL: &str = ">Password</span>";
 async fn with_apps(backend: Backend) -> (Setup, tempfile::TempDir) {
     server::sms::install_crypto_provider();
     let slapd = Slapd::start(&common::demo_seed()).expect("slapd");
-    let standin = TwilioStandin::start(StandinAccount::test()).await.expect("stand-in");
     let dir = tempfile::tempdir().unwrap();
     let key = dir.path().join("rs256.pem");
     std::fs::write(&key, jose::fixtures::pem(jose::Alg::RS256)).unwrap();
@@ -70,28 +66,10 @@ redirect_uris = ["{APP_B}"]
 allowed_groups = ["latchkey-admins", "staff"]
 "#
     );
-    let path = dir.path().join("latchkey.toml");
-    std::fs::File::create(&path).unwrap().write_all(toml.as_bytes()).unwrap();
-    let test_db = TestDb::new(backend).await;
-    let (sid, token, url) = (
-        standin.account.account_sid.clone(),
-        standin.account.auth_token.clone(),
-        standin.url.clone(),
-    );
-    let extra: Vec<(&str, &str)> = vec![
-        ("LATCHKEY_SMS__PROVIDER", "twilio"),
-        ("LATCHKEY_SMS__TWILIO__ACCOUNT_SID", &sid),
-        ("LATCHKEY_SMS__TWILIO__AUTH_TOKEN", &token),
-        ("LATCHKEY_SMS__TWILIO__FROM", "+15017122661"),
-        ("LATCHKEY_SMS__TWILIO__BASE_URL", &url),
-        // Several sign-ins of one person in a test: no wait between their codes.
-        ("LATCHKEY_SECURITY__SEND_COOLDOWN_SECS", "0"),
-    ];
-    let env = common::env_for(&slapd, &test_db.url, &extra);
-    let config = server::config::Config::load_layers(Some(&path), &env).expect("config");
-    let app = common::spawn_configured(config, slapd, test_db).await;
-    devkit::demo::seed_settings(&app.config, &app.db).await.expect("2-step settings");
-    (Setup { app, standin }, dir)
+    // Several sign-ins of one person in a test: no wait between their codes.
+    let extra = [("LATCHKEY_SECURITY__SEND_COOLDOWN_SECS", "0")];
+    let setup = common::browser::setup_with_file(backend, slapd, dir.path(), &toml, &extra).await;
+    (setup, dir)
 }
 
 /// What an app holds after the person signed in to it.

@@ -6,15 +6,14 @@
 
 mod common;
 
-use std::io::Write as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use common::browser::{ALICE_PHONE, Browser, audit_kinds, code_sent_to, step_of};
-use common::{Backend, TestApp, TestDb};
+use common::browser::{ALICE_PHONE, Browser, Setup, audit_kinds, code_sent_to, step_of};
+use common::{Backend, TestApp};
 use devkit::proxies::Proxy;
 use devkit::slapd::Slapd;
-use devkit::twilio_standin::{StandinAccount, TwilioStandin};
+use devkit::twilio_standin::TwilioStandin;
 use reqwest::StatusCode;
 
 /// Which proxy stands in front of the apps.
@@ -78,7 +77,6 @@ async fn protected(backend: Backend, kind: Kind) -> Protected {
 async fn protected_with(backend: Backend, kind: Kind, trusted: &[&str]) -> Protected {
     server::sms::install_crypto_provider();
     let slapd = Slapd::start(&devkit::demo::seed_ldif()).expect("slapd");
-    let standin = TwilioStandin::start(StandinAccount::test()).await.expect("stand-in");
     let lk_port = free_port();
     let latchkey = format!("127.0.0.1:{lk_port}");
     let (proxy, upstream, port) = match kind {
@@ -120,29 +118,14 @@ allowed_groups = ["latchkey-admins"]
 "#,
         trusted = trusted.join(", ")
     );
-    let path = dir.path().join("latchkey.toml");
-    std::fs::File::create(&path).unwrap().write_all(toml.as_bytes()).unwrap();
-    let test_db = TestDb::new(backend).await;
-    let (sid, token, url) = (
-        standin.account.account_sid.clone(),
-        standin.account.auth_token.clone(),
-        standin.url.clone(),
-    );
     let base = format!("http://{latchkey}");
-    let extra: Vec<(&str, &str)> = vec![
-        ("LATCHKEY_SERVER__ADDRESS", &latchkey),
+    let extra = [
+        ("LATCHKEY_SERVER__ADDRESS", latchkey.as_str()),
         ("LATCHKEY_SERVER__PUBLIC_URL", &base),
-        ("LATCHKEY_SMS__PROVIDER", "twilio"),
-        ("LATCHKEY_SMS__TWILIO__ACCOUNT_SID", &sid),
-        ("LATCHKEY_SMS__TWILIO__AUTH_TOKEN", &token),
-        ("LATCHKEY_SMS__TWILIO__FROM", "+15017122661"),
-        ("LATCHKEY_SMS__TWILIO__BASE_URL", &url),
         ("LATCHKEY_SERVER__METRICS_TOKEN", METRICS_TOKEN),
     ];
-    let env = common::env_for(&slapd, &test_db.url, &extra);
-    let config = server::config::Config::load_layers(Some(&path), &env).expect("config");
-    let app = common::spawn_configured(config, slapd, test_db).await;
-    devkit::demo::seed_settings(&app.config, &app.db).await.expect("2-step settings");
+    let Setup { app, standin } =
+        common::browser::setup_with_file(backend, slapd, dir.path(), &toml, &extra).await;
     Protected { app, standin, port, _proxy: proxy, _upstream: upstream, _dir: dir }
 }
 

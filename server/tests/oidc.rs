@@ -4,12 +4,10 @@
 
 mod common;
 
-use std::io::Write as _;
-
-use common::browser::{ALICE_PHONE, Browser, code_sent_to};
-use common::{Backend, TestApp, TestDb};
+use common::browser::{ALICE_PHONE, Browser, Setup, code_sent_to};
+use common::{Backend, TestApp};
 use devkit::slapd::Slapd;
-use devkit::twilio_standin::{StandinAccount, TwilioStandin};
+use devkit::twilio_standin::TwilioStandin;
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
 use openidconnect::{
     AccessTokenHash, AuthenticationContextClass, AuthorizationCode, ClientId, ClientSecret,
@@ -52,7 +50,6 @@ struct Provider {
 async fn provider(backend: Backend) -> Provider {
     server::sms::install_crypto_provider();
     let slapd = Slapd::start(&devkit::demo::seed_ldif()).expect("slapd");
-    let standin = TwilioStandin::start(StandinAccount::test()).await.expect("stand-in");
     // The issuer must be the address the server answers on: a free port, taken again below.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let base = format!("http://127.0.0.1:{port}");
@@ -100,28 +97,11 @@ signing_alg = "EdDSA"
 allowed_groups = ["latchkey-admins"]
 "#
     );
-    let path = dir.path().join("latchkey.toml");
-    std::fs::File::create(&path).unwrap().write_all(toml.as_bytes()).unwrap();
-    let test_db = TestDb::new(backend).await;
-    let (sid, token, url) = (
-        standin.account.account_sid.clone(),
-        standin.account.auth_token.clone(),
-        standin.url.clone(),
-    );
     let address = format!("127.0.0.1:{port}");
-    let extra: Vec<(&str, &str)> = vec![
-        ("LATCHKEY_SERVER__ADDRESS", &address),
-        ("LATCHKEY_SERVER__PUBLIC_URL", &base),
-        ("LATCHKEY_SMS__PROVIDER", "twilio"),
-        ("LATCHKEY_SMS__TWILIO__ACCOUNT_SID", &sid),
-        ("LATCHKEY_SMS__TWILIO__AUTH_TOKEN", &token),
-        ("LATCHKEY_SMS__TWILIO__FROM", "+15017122661"),
-        ("LATCHKEY_SMS__TWILIO__BASE_URL", &url),
-    ];
-    let env = common::env_for(&slapd, &test_db.url, &extra);
-    let config = server::config::Config::load_layers(Some(&path), &env).expect("config");
-    let app = common::spawn_configured(config, slapd, test_db).await;
-    devkit::demo::seed_settings(&app.config, &app.db).await.expect("2-step settings");
+    let extra =
+        [("LATCHKEY_SERVER__ADDRESS", address.as_str()), ("LATCHKEY_SERVER__PUBLIC_URL", &base)];
+    let Setup { app, standin } =
+        common::browser::setup_with_file(backend, slapd, dir.path(), &toml, &extra).await;
     Provider { app, standin, _config_dir: dir }
 }
 

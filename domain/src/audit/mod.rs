@@ -38,3 +38,16 @@ pub async fn write(log: &dyn AuditLog, client: &Client, entry: Entry<'_>) {
         tracing::error!(kind = entry.kind, error = %e, "could not write an audit event");
     }
 }
+
+/// [`write`] of an event a person's own request caused (no subject), `user` as (id, login).
+pub async fn write_by(
+    log: &dyn AuditLog,
+    client: &Client,
+    kind: &'static str,
+    user: Option<(&crate::directory::UserId, &str)>,
+    outcome: &str,
+    detail: Option<String>,
+) {
+    let actor = user.map(|(id, login)| (id.as_str(), login));
+    write(log, client, Entry { kind, actor, subject: None, outcome, detail }).await;
+}

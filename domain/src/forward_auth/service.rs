@@ -11,11 +11,12 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::apps::{CALLBACK_PATH, ProtectedApp, is_return_path};
-use crate::audit::{self, Entry};
+use crate::audit;
 use crate::authenticated::Authenticated;
 use crate::client::Client;
 use crate::codes::CodeHasher;
 use crate::directory::UserId;
+use crate::oidc::bearer;
 use crate::oidc::decide::{self, Decision};
 use crate::oidc::levels::{self, Level};
 use crate::oidc::provider::with_query;
@@ -221,9 +222,7 @@ impl ForwardAuth {
         outcome: &str,
         detail: String,
     ) {
-        let actor = user.map(|(id, login)| (id.as_str(), login));
-        let entry = Entry { kind, actor, subject: None, outcome, detail: Some(detail) };
-        audit::write(&*self.audit, client, entry).await;
+        audit::write_by(&*self.audit, client, kind, user, outcome, Some(detail)).await;
     }
 
     /// The proxy's question for one request to `app`: may the browser holding `cookie` see
@@ -404,7 +403,7 @@ impl ForwardAuth {
         };
         let code = random_token(SECRET_BYTES);
         let record = TokenRecord {
-            digest: self.digest(TokenKind::ForwardCode, &code),
+            digest: bearer::digest(&self.hasher, TokenKind::ForwardCode, &code),
             kind: TokenKind::ForwardCode,
             grant_id: grant.id.clone(),
             details: TokenDetails {
@@ -422,10 +421,6 @@ impl ForwardAuth {
         Ok(Next::ToApp(with_query(&format!("{}{CALLBACK_PATH}", app.origin), &[("code", &code)])))
     }
 
-    fn digest(&self, kind: TokenKind, value: &str) -> String {
-        self.hasher.bearer_digests(kind.as_str(), value).into_iter().next().unwrap_or_default()
-    }
-
     /// The callback on the app's host: the one-time `code`, good only with the state cookie of
     /// the browser that set out for it, becomes the app host's cookie. A code used twice ends
     /// the app session it made (someone else may hold it).
@@ -438,13 +433,8 @@ impl ForwardAuth {
     ) -> Result<Landing, JourneyError> {
         let app = self.app(origin).ok_or(JourneyError::UnknownApp)?;
         let code = code.filter(|c| is_secret_shape(c)).ok_or(JourneyError::Invalid)?;
-        let mut taken = Taken::Unknown;
-        for digest in self.hasher.bearer_digests(TokenKind::ForwardCode.as_str(), code) {
-            taken = self.store.take_once(&digest, TokenKind::ForwardCode, client.now).await?;
-            if !matches!(taken, Taken::Unknown) {
-                break;
-            }
-        }
+        let kind = TokenKind::ForwardCode;
+        let taken = bearer::take(&*self.store, &self.hasher, kind, code, client.now).await?;
         let (record, grant) = match taken {
             Taken::Fresh(record, grant) => (record, grant),
             Taken::Reused(grant) => {
@@ -472,7 +462,7 @@ impl ForwardAuth {
         }
         let value = random_token(SECRET_BYTES);
         let session = TokenRecord {
-            digest: self.digest(TokenKind::ForwardSession, &value),
+            digest: bearer::digest(&self.hasher, TokenKind::ForwardSession, &value),
             kind: TokenKind::ForwardSession,
             grant_id: grant.id.clone(),
             details: TokenDetails::default(),

@@ -16,6 +16,7 @@
 //! endpoints (discovery, authorize, token, userinfo, JWKS, end-session), the SQL storage of
 //! requests, codes and tokens (keyed hashes only), and the signing keys.
 
+pub mod bearer;
 pub mod claims;
 pub mod decide;
 pub mod levels;

@@ -20,7 +20,7 @@ use super::records::{
     Grant, GrantDetails, GrantsOf, PendingRequest, Taken, TokenDetails, TokenKind, TokenRecord,
 };
 use super::request::{self, AuthorizeError, AuthorizeRequest, ClientInfo, RawAuthorize};
-use crate::audit::{self, Entry};
+use crate::audit;
 use crate::authenticated::Authenticated;
 use crate::client::Client;
 use crate::codes::CodeHasher;
@@ -387,9 +387,7 @@ impl OidcProvider {
         outcome: &str,
         detail: Option<String>,
     ) {
-        let actor = user.map(|(id, login)| (id.as_str(), login));
-        audit::write(&*self.audit, client, Entry { kind, actor, subject: None, outcome, detail })
-            .await;
+        audit::write_by(&*self.audit, client, kind, user, outcome, detail).await;
     }
 
     /// The discovery document (OpenID Connect Discovery 1.0 §3).
@@ -690,7 +688,7 @@ impl OidcProvider {
 
     /// The stored digest of a bearer value (under the newest HMAC key).
     fn digest(&self, kind: TokenKind, value: &str) -> String {
-        self.hasher.bearer_digests(kind.as_str(), value).into_iter().next().unwrap_or_default()
+        super::bearer::digest(&self.hasher, kind, value)
     }
 
     /// Authenticates the client of a token or revocation request (RFC 6749 §2.3.1; `basic`
@@ -754,16 +752,7 @@ impl OidcProvider {
 
     /// Uses a single-use value under any HMAC key.
     async fn take(&self, kind: TokenKind, value: &str, now: i64) -> Result<Taken, Unavailable> {
-        if value.is_empty() || value.len() > 256 {
-            return Ok(Taken::Unknown);
-        }
-        for digest in self.hasher.bearer_digests(kind.as_str(), value) {
-            match self.store.take_once(&digest, kind, now).await? {
-                Taken::Unknown => continue,
-                taken => return Ok(taken),
-            }
-        }
-        Ok(Taken::Unknown)
+        super::bearer::take(&*self.store, &self.hasher, kind, value, now).await
     }
 
     async fn live(

@@ -16,7 +16,7 @@
 
 use std::net::SocketAddr;
 
-use app::auth::{client_from, current_user_in};
+use app::auth::{client_from, cookie_in as cookie, current_user_in};
 use app::state::AppState;
 use axum::Router;
 use axum::extract::{ConnectInfo, State};
@@ -83,18 +83,6 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 /// The first value of a list header a chain of proxies may have appended to.
 fn first_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     header_str(headers, name).and_then(|v| v.split(',').next()).map(str::trim)
-}
-
-/// The value of cookie `name` in the request.
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
 }
 
 /// The origin of a request that came through a proxy to a path on the app's host: the host
@@ -215,6 +203,15 @@ async fn auth_request(
         Ok(checked) => checked,
         Err(response) => return response,
     };
+    answer(&metrics, checked, |to| location(StatusCode::UNAUTHORIZED, &to))
+}
+
+/// A check's answer, counted: `sign_in` says how this proxy sends a browser to sign in.
+fn answer(
+    metrics: &Metrics,
+    checked: Checked<'_>,
+    sign_in: impl FnOnce(String) -> Response,
+) -> Response {
     let app = &checked.app.name;
     match checked.verdict {
         Verdict::Allowed(identity) => {
@@ -223,7 +220,7 @@ async fn auth_request(
         }
         Verdict::SignIn(to) => {
             metrics.forward_auth_check(app, "redirected");
-            location(StatusCode::UNAUTHORIZED, &to)
+            sign_in(to)
         }
         Verdict::Forbidden => {
             metrics.forward_auth_check(app, "refused");
@@ -267,34 +264,21 @@ async fn forward_auth(
         Ok(checked) => checked,
         Err(response) => return response,
     };
-    let app = &checked.app.name;
-    match checked.verdict {
-        Verdict::Allowed(identity) => {
-            metrics.forward_auth_check(app, "allowed");
-            allowed(&identity)
+    answer(&metrics, checked, |to| {
+        if !takes_html(&headers) {
+            let mut response = (StatusCode::UNAUTHORIZED, "Sign in first.").into_response();
+            no_store(&mut response);
+            return response;
         }
-        Verdict::SignIn(to) => {
-            metrics.forward_auth_check(app, "redirected");
-            if !takes_html(&headers) {
-                let mut response = (StatusCode::UNAUTHORIZED, "Sign in first.").into_response();
-                no_store(&mut response);
-                return response;
-            }
-            let method = header_str(&headers, "x-forwarded-method").unwrap_or("GET");
-            // 303 makes the browser GET the sign-in page after a POST; 302 keeps GET a GET.
-            let status =
-                if method.eq_ignore_ascii_case("GET") || method.eq_ignore_ascii_case("HEAD") {
-                    StatusCode::FOUND
-                } else {
-                    StatusCode::SEE_OTHER
-                };
-            location(status, &to)
-        }
-        Verdict::Forbidden => {
-            metrics.forward_auth_check(app, "refused");
-            refused("You are not allowed to use this app.")
-        }
-    }
+        let method = header_str(&headers, "x-forwarded-method").unwrap_or("GET");
+        // 303 makes the browser GET the sign-in page after a POST; 302 keeps GET a GET.
+        let status = if method.eq_ignore_ascii_case("GET") || method.eq_ignore_ascii_case("HEAD") {
+            StatusCode::FOUND
+        } else {
+            StatusCode::SEE_OTHER
+        };
+        location(status, &to)
+    })
 }
 
 /// A cookie on an app's host: host-only (no `Domain`), `Path=/`, HTTP only, `SameSite=Lax`

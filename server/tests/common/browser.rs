@@ -30,19 +30,45 @@ pub async fn setup_seeded(backend: Backend, extra: &[(&str, &str)], seed: &str) 
 /// [`setup`] on a directory started by the test (it should include the demo people).
 pub async fn setup_with_slapd(backend: Backend, extra: &[(&str, &str)], slapd: Slapd) -> Setup {
     let standin = TwilioStandin::start(StandinAccount::test()).await.expect("stand-in");
-    let sid = standin.account.account_sid.clone();
-    let token = standin.account.auth_token.clone();
-    let url = standin.url.clone();
-    let mut env: Vec<(&str, &str)> = vec![
-        ("LATCHKEY_SMS__PROVIDER", "twilio"),
-        ("LATCHKEY_SMS__TWILIO__ACCOUNT_SID", &sid),
-        ("LATCHKEY_SMS__TWILIO__AUTH_TOKEN", &token),
-        ("LATCHKEY_SMS__TWILIO__FROM", "+15017122661"),
-        ("LATCHKEY_SMS__TWILIO__BASE_URL", &url),
-        ("LATCHKEY_SMS__TWILIO__TIMEOUT_SECS", "2"),
-    ];
+    let twilio = texting_through(&standin);
+    let mut env: Vec<(&str, &str)> = twilio.iter().map(|(k, v)| (*k, v.as_str())).collect();
     env.extend_from_slice(extra);
     let app = super::spawn_app_with_slapd(backend, &env, slapd).await;
+    devkit::demo::seed_settings(&app.config, &app.db).await.expect("2-step settings");
+    Setup { app, standin }
+}
+
+/// The settings that send texts through `standin`.
+pub fn texting_through(standin: &TwilioStandin) -> Vec<(&'static str, String)> {
+    vec![
+        ("LATCHKEY_SMS__PROVIDER", "twilio".into()),
+        ("LATCHKEY_SMS__TWILIO__ACCOUNT_SID", standin.account.account_sid.clone()),
+        ("LATCHKEY_SMS__TWILIO__AUTH_TOKEN", standin.account.auth_token.clone()),
+        ("LATCHKEY_SMS__TWILIO__FROM", "+15017122661".into()),
+        ("LATCHKEY_SMS__TWILIO__BASE_URL", standin.url.clone()),
+        ("LATCHKEY_SMS__TWILIO__TIMEOUT_SECS", "2".into()),
+    ]
+}
+
+/// [`setup`] configured by a `latchkey.toml` of the test's (`toml`, written into `dir`, where
+/// the files it names may be too) on `slapd`, and `extra` settings.
+pub async fn setup_with_file(
+    backend: Backend,
+    slapd: Slapd,
+    dir: &std::path::Path,
+    toml: &str,
+    extra: &[(&str, &str)],
+) -> Setup {
+    let standin = TwilioStandin::start(StandinAccount::test()).await.expect("stand-in");
+    let path = dir.join("latchkey.toml");
+    std::fs::write(&path, toml).expect("latchkey.toml written");
+    let test_db = super::TestDb::new(backend).await;
+    let twilio = texting_through(&standin);
+    let mut vars: Vec<(&str, &str)> = twilio.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    vars.extend_from_slice(extra);
+    let env = super::env_for(&slapd, &test_db.url, &vars);
+    let config = server::config::Config::load_layers(Some(&path), &env).expect("config");
+    let app = super::spawn_configured(config, slapd, test_db).await;
     devkit::demo::seed_settings(&app.config, &app.db).await.expect("2-step settings");
     Setup { app, standin }
 }
