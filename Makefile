@@ -11,7 +11,7 @@ WASM := -p frontend -p app --target wasm32-unknown-unknown
 .PHONY: help setup demo test lint fmt-check domain-deps clippy unit e2e build-release frontend fuzz bench
 
 help:
-	@echo "make demo   set everything up and serve the demo at http://127.0.0.1:3000 (demo apps on :3001, :3002)"
+	@echo "make demo   set everything up and serve the demo at http://127.0.0.1:3000 (OpenID Connect apps on :3001, :3002; apps behind nginx :3003 and Caddy :3004)"
 	@echo "make test   set everything up and run every test (lint, unit, integration, end-to-end)"
 	@echo "make setup  install the toolchain pieces only"
 	@echo "make lint | unit | e2e   parts of make test"

@@ -115,15 +115,28 @@ impl Proxy {
         upstream: &str,
         hosts: &[&str],
     ) -> Result<Self, ProxyError> {
+        Self::start_preferring(kind, None, latchkey, upstream, hosts)
+    }
+
+    /// [`Proxy::start`] on `port` if it is free (the demo's stable addresses), else on a free
+    /// one.
+    pub fn start_preferring(
+        kind: ProxyKind,
+        port: Option<u16>,
+        latchkey: &str,
+        upstream: &str,
+        hosts: &[&str],
+    ) -> Result<Self, ProxyError> {
         if !Path::new(kind.program()).exists() {
             return Err(ProxyError::NotInstalled { kind, path: kind.program() });
         }
         check_inputs(latchkey, upstream, hosts)?;
         // A free port is only free until someone else binds it: another process may take it
         // before the proxy does. Then the next port.
+        let mut preferred = port.filter(|p| std::net::TcpListener::bind(("127.0.0.1", *p)).is_ok());
         let mut attempt = 1;
         loop {
-            match Self::start_once(kind, latchkey, upstream, hosts) {
+            match Self::start_once(kind, preferred.take(), latchkey, upstream, hosts) {
                 Err(ProxyError::PortTaken { .. }) if attempt < START_ATTEMPTS => attempt += 1,
                 outcome => return outcome,
             }
@@ -132,6 +145,7 @@ impl Proxy {
 
     fn start_once(
         kind: ProxyKind,
+        port: Option<u16>,
         latchkey: &str,
         upstream: &str,
         hosts: &[&str],
@@ -141,7 +155,10 @@ impl Proxy {
             .prefix(&format!("latchkey-{kind}-"))
             .tempdir()
             .map_err(io("temp dir"))?;
-        let port = free_port().map_err(io("finding a free port"))?;
+        let port = match port {
+            Some(port) => port,
+            None => free_port().map_err(io("finding a free port"))?,
+        };
         let token = random_token();
         let mut sites: Vec<String> =
             hosts.iter().map(|host| kind.site(host, port, latchkey, upstream)).collect();

@@ -49,13 +49,16 @@ async function waitReady(url, child, output, ms = 20_000) {
 }
 
 /** Starts `latchkey-demo`; returns { url, output, stop }. `env` adds LATCHKEY_… settings, `args`
- *  command-line flags (e.g. `--oidc-demo-app URL`); without that flag it starts no demo app of
- *  its own (the tests start theirs, on ports they know). */
+ *  command-line flags: `--oidc-demo-app URL` (the test starts that app itself, on a port it
+ *  knows), `--no-oidc-apps` (the demo's protected apps behind nginx and Caddy, whose addresses
+ *  are in `output`, the banner); with neither it starts no demo app of its own. */
 export async function startDemo(env = {}, args = []) {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'latchkey-e2e-'));
   const output = [];
-  const apps = args.includes('--oidc-demo-app') ? [] : ['--no-demo-apps'];
+  let apps = ['--no-demo-apps'];
+  if (args.includes('--oidc-demo-app')) apps = ['--no-proxies'];
+  else if (args.includes('--no-oidc-apps')) apps = [];
   const flags = ['--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, ...apps, ...args];
   const child = spawn(DEMO_BINARY, flags, {
     cwd: ROOT,

@@ -34,6 +34,7 @@ pub(super) static EN: &[(&str, &str)] = &[
     ("activity.sign_in.locked", "Sign-in locked after too many attempts"),
     ("activity.sign_in.password", "Password entered"),
     ("activity.sign_in.remembered_browser", "Remembered browser used"),
+    ("activity.sign_in.step_up", "An app asked for a sign-in code"),
     ("activity.sign_in.success", "Signed in"),
     ("activity.sign_out", "Signed out"),
     ("activity.two_factor.off", "2-step sign-in turned off"),

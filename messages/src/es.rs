@@ -37,6 +37,7 @@ pub(super) static ES: &[(&str, &str)] = &[
     ("activity.sign_in.locked", "Inicio de sesión bloqueado tras demasiados intentos"),
     ("activity.sign_in.password", "Contraseña introducida"),
     ("activity.sign_in.remembered_browser", "Se usó un navegador recordado"),
+    ("activity.sign_in.step_up", "Una aplicación pidió un código de acceso"),
     ("activity.sign_in.success", "Sesión iniciada"),
     ("activity.sign_out", "Sesión cerrada"),
     ("activity.two_factor.off", "Verificación en dos pasos desactivada"),
