@@ -147,6 +147,10 @@ pub(super) static EN: &[(&str, &str)] = &[
     ("demo.phone.refresh", "Refresh"),
     ("demo.phone.title", "Demo phone"),
     ("demo.phone.to", "To"),
+    (
+        "enrol.app_requires",
+        "The app you are signing in to asks for a code sent to your phone. Add a phone to continue.",
+    ),
     ("enrol.change_number", "Use a different number"),
     (
         "enrol.intro",

@@ -168,6 +168,10 @@ pub(super) static ES: &[(&str, &str)] = &[
     ("demo.phone.refresh", "Actualizar"),
     ("demo.phone.title", "Teléfono de demostración"),
     ("demo.phone.to", "Para"),
+    (
+        "enrol.app_requires",
+        "La aplicación en la que inicia sesión pide un código enviado a su teléfono. Añada un teléfono para continuar.",
+    ),
     ("enrol.change_number", "Usar otro número"),
     (
         "enrol.intro",

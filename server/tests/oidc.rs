@@ -936,7 +936,9 @@ async fn a_person_without_a_phone_adds_one_for_the_code_level(backend: Backend) 
     // The password alone signs bob in, then the request asks for more: add a phone.
     let next = browser.password("bob", "bob-demo-pw").await;
     assert_eq!(next, "/sign-in", "not back to the app yet");
-    assert_eq!(common::browser::step_of(&browser.sign_in_page().await), "enrol-number");
+    let page = browser.sign_in_page().await;
+    assert_eq!(common::browser::step_of(&page), "enrol-number");
+    assert_eq!(common::browser::notice_of(&page), "enrol.app_requires", "the app asks, not policy");
     browser.submit("sign_in_enrol_number", &[("number", "+1 (201) 555-0177")]).await;
     let code = code_sent_to(&p.standin, "+12015550177");
     let back = browser.submit("sign_in_code", &[("code", &code)]).await;

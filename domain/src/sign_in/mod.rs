@@ -459,7 +459,13 @@ impl SignInService {
         };
         self.audit(client, "sign_in.step_up", Some((&person.id, &person.login)), "started", None)
             .await;
-        self.start_flow(client, flow_person, facts).await
+        let (flow_id, notice) = self.start_flow(client, flow_person, facts).await?;
+        // Adding a phone here is what the app asks for, not the organisation's policy.
+        let notice = notice.map(|n| match n.id.as_str() {
+            "enrol.required" => Notice::info("enrol.app_requires"),
+            _ => n,
+        });
+        Ok((flow_id, notice))
     }
 
     /// Stores a new flow for `person` at the second step `facts` lead to and, with one phone,
