@@ -158,9 +158,13 @@ async fn an_unknown_login_answers_as_slowly_as_a_slow_hash(backend: Backend) {
         "dn: uid=slowhash,{people}\nobjectClass: inetOrgPerson\nuid: slowhash\ncn: Slow Hash\nsn: Hash\nuserPassword: {{CRYPT}}{SLOW_HASH}\n\n",
         people = devkit::slapd::PEOPLE_DN,
     ));
-    let s =
-        setup_seeded(backend, &[("LATCHKEY_SECURITY__LOGIN_FAILURES_BEFORE_DELAY", "5")], &seed)
-            .await;
+    // A second of hashing can take several on a busy machine: the directory's own timeout must
+    // not turn the slow refusal into "unavailable".
+    let settings = [
+        ("LATCHKEY_SECURITY__LOGIN_FAILURES_BEFORE_DELAY", "5"),
+        ("LATCHKEY_DIRECTORY__TIMEOUT_SECS", "30"),
+    ];
+    let s = setup_seeded(backend, &settings, &seed).await;
     let timed = |login: &'static str, password: &'static str| {
         let b = Browser::new(&s.app);
         async move {

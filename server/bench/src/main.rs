@@ -1,10 +1,12 @@
 //! `make bench`: starts the release `latchkey` against a throwaway slapd of 1 000+ people with
 //! phones and 2-step sign-in on, the Twilio stand-in and a fresh database, then measures whole
 //! sign-ins (as a browser without JavaScript) at several concurrencies beside the directory
-//! floor, plus start-up, memory, the sign-in page alone and its weight. Prints a table and writes
-//! JSON and a PNG chart. Figures only: nothing here asserts a time.
+//! floor, plus start-up, memory, the sign-in page alone and its weight, and forward
+//! authentication's allowed check (what a proxy asks before each request to a protected app).
+//! Prints a table and writes JSON and a PNG chart. Figures only: nothing here asserts a time.
 
 mod floor;
+mod forward_auth;
 mod html;
 mod report;
 mod signin;
@@ -137,8 +139,12 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
-fn write_config(env: &Env, args: &Args, port: u16) -> PathBuf {
+/// Writes the server's configuration; `forward_auth`: with the proxy trusted and the app the
+/// forward-auth phase checks.
+fn write_config(env: &Env, args: &Args, port: u16, forward_auth: bool) -> PathBuf {
     let d = env.slapd.directory_config();
+    let (trusted, apps) =
+        if forward_auth { (forward_auth::TRUSTED_PROXIES, forward_auth::APPS) } else { ("", "") };
     let site = std::fs::canonicalize(&args.site).unwrap_or_else(|_| args.site.clone());
     let config = format!(
         r#"# Written by latchkey-bench. The abuse limits are raised because every virtual user comes
@@ -147,6 +153,7 @@ fn write_config(env: &Env, args: &Args, port: u16) -> PathBuf {
 address = "127.0.0.1:{port}"
 public_url = "http://127.0.0.1:{port}"
 site_root = "{site}"
+{trusted}
 
 [database]
 url = "{db}"
@@ -174,7 +181,7 @@ sends_per_number_per_10min = 1000000
 sends_per_user_per_day = 1000000
 sends_per_ip_per_hour = 100000000
 global_sends_per_day = 100000000
-"#,
+{apps}"#,
         site = site.display(),
         db = env.db_url,
         url = d.url,
@@ -191,6 +198,63 @@ global_sends_per_day = 100000000
     path
 }
 
+/// The `latchkey` binary with `config`, in the environment the bench gives it.
+fn latchkey(args: &Args, config: &Path) -> Command {
+    let mut command = Command::new(&args.bin);
+    command
+        .arg("--config")
+        .arg(config)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        // The default filter, as an operator runs it; LATCHKEY_BENCH_LOG overrides it (e.g.
+        // `sqlx::query=debug` to count statements).
+        .env("LATCHKEY_LOG", std::env::var("LATCHKEY_BENCH_LOG").unwrap_or_else(|_| "info".into()))
+        // Any LATCHKEY_… setting of the bench's own environment reaches the server, to try a
+        // configuration (e.g. LATCHKEY_DATABASE__MAX_CONNECTIONS=4) without editing code; so
+        // do glibc's MALLOC_… tunables.
+        .envs(std::env::vars().filter(|(k, _)| {
+            (k.starts_with("LATCHKEY_") && k != "LATCHKEY_BENCH_LOG" && k != "LATCHKEY_LOG")
+                || k.starts_with("MALLOC_")
+        }))
+        .stdin(Stdio::null());
+    command
+}
+
+/// Whether the binary accepts `config` (`latchkey print-config` parses it as `serve` would):
+/// `Err` with the binary's own words when not.
+fn accepts(args: &Args, config: &Path) -> Result<(), String> {
+    let out = latchkey(args, config)
+        .arg("print-config")
+        .output()
+        .map_err(|e| format!("cannot start {}: {e} (run `make bench`)", args.bin.display()))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let said = String::from_utf8_lossy(&out.stderr);
+    Err(said.lines().filter(|l| !l.trim().is_empty()).collect::<Vec<_>>().join(" / "))
+}
+
+/// The configuration to run with, and why the forward-auth phase is skipped if it is: a binary
+/// from before forward authentication refuses its keys (unknown keys are errors), and is then
+/// benchmarked without them, so old and new binaries can be compared on everything else.
+fn config_for(env: &Env, args: &Args, port: u16) -> (PathBuf, Option<String>) {
+    let with = write_config(env, args, port, true);
+    let Err(refused) = accepts(args, &with) else {
+        return (with, None);
+    };
+    let without = write_config(env, args, port, false);
+    if let Err(e) = accepts(args, &without) {
+        panic!("{} refuses the bench's configuration: {e}", args.bin.display());
+    }
+    let why = format!(
+        "{} does not accept the forward-auth configuration (a binary from before forward \
+         authentication?): {refused}",
+        args.bin.display()
+    );
+    eprintln!("  forward-auth phase skipped: {why}");
+    (without, Some(why))
+}
+
 /// The release server, started from its config file; killed when dropped.
 struct Server {
     child: Child,
@@ -203,26 +267,8 @@ impl Server {
         let log =
             std::fs::OpenOptions::new().create(true).append(true).open(log).expect("log file");
         let started = Instant::now();
-        let child = Command::new(&args.bin)
-            .arg("--config")
-            .arg(config)
+        let child = latchkey(args, config)
             .arg("serve")
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            // The default filter, as an operator runs it; LATCHKEY_BENCH_LOG overrides it (e.g.
-            // `sqlx::query=debug` to count statements).
-            .env(
-                "LATCHKEY_LOG",
-                std::env::var("LATCHKEY_BENCH_LOG").unwrap_or_else(|_| "info".into()),
-            )
-            // Any LATCHKEY_… setting of the bench's own environment reaches the server, to try
-            // a configuration (e.g. LATCHKEY_DATABASE__MAX_CONNECTIONS=4) without editing code;
-            // so do glibc's MALLOC_… tunables.
-            .envs(std::env::vars().filter(|(k, _)| {
-                (k.starts_with("LATCHKEY_") && k != "LATCHKEY_BENCH_LOG" && k != "LATCHKEY_LOG")
-                    || k.starts_with("MALLOC_")
-            }))
-            .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log"))
             .stderr(log)
             .spawn()
@@ -432,6 +478,51 @@ async fn run_level(
     level
 }
 
+/// After the sign-in levels: a cookie per virtual user (one journey each, for as many people as
+/// the largest level has users), then allowed checks at each level for `--secs / 2`.
+async fn forward_auth_phase(
+    server: &Server,
+    env: &Env,
+    people: &[Person],
+    args: &Args,
+    skipped: Option<String>,
+) -> report::ForwardAuth {
+    let skip = |why: String, journeys| report::ForwardAuth {
+        skipped: Some(why),
+        journeys,
+        levels: Vec::new(),
+    };
+    if let Some(why) = skipped {
+        return skip(why, report::Journeys::default());
+    }
+    env.standin.clear();
+    let users = args.levels.iter().max().copied().unwrap_or(1);
+    let (cookies, journeys) =
+        forward_auth::journeys(&server.base, &env.standin, &people[..users]).await;
+    eprintln!(
+        "  forward auth: {} of {} journeys gave a cookie in {:.1} s",
+        journeys.cookies, journeys.attempted, journeys.seconds
+    );
+    if cookies.is_empty() {
+        let why = format!("no journey gave a cookie: {:?}", journeys.errors);
+        eprintln!("  forward-auth phase skipped: {why}");
+        return skip(why, journeys);
+    }
+    let secs = args.secs / 2.0;
+    let mut levels = Vec::new();
+    for &c in &args.levels {
+        let level = forward_auth::level(server.pid(), &server.base, &cookies, c, secs).await;
+        eprintln!(
+            "  C={c:<3} forward-auth checks: {:.0}/s, {:.1} µs server CPU each, {} errors",
+            level.checks_per_sec,
+            level.server_cpu_us_per_check,
+            level.errors.values().sum::<u64>()
+        );
+        levels.push(level);
+    }
+    report::ForwardAuth { skipped: None, journeys, levels }
+}
+
 #[tokio::main]
 async fn main() {
     let args = match parse_args() {
@@ -469,7 +560,7 @@ async fn main() {
         Env { slapd, standin, db_url, _pg: pg, dir: dir.clone(), _tmp: tempfileless::Dir(dir) };
 
     let port = free_port();
-    let config = write_config(&env, &args, port);
+    let (config, forward_auth_skipped) = config_for(&env, &args, port);
     let log = args.out.join(format!("latchkey-{}.log", args.db));
     let _ = std::fs::remove_file(&log);
 
@@ -506,6 +597,8 @@ async fn main() {
         levels.push(run_level(&server, &env, &floor_target, &people, c, args.secs).await);
     }
     let after_load = stats::proc_sample(server.pid());
+    let forward_auth =
+        forward_auth_phase(&server, &env, &people, &args, forward_auth_skipped).await;
 
     let results = report::Results {
         database: args.db.clone(),
@@ -526,6 +619,7 @@ async fn main() {
         },
         assets,
         levels,
+        forward_auth,
     };
     let stem = args.out.join(format!("bench-{}", args.db));
     let json = serde_json::to_string_pretty(&results).expect("json");

@@ -24,6 +24,39 @@ pub struct Results {
     pub sign_in_page: PageFigures,
     pub assets: Vec<Asset>,
     pub levels: Vec<Level>,
+    pub forward_auth: ForwardAuth,
+}
+
+/// The forward-auth check phase (`forward_auth.rs`).
+#[derive(Debug, Serialize)]
+pub struct ForwardAuth {
+    /// Why the phase did not run (a binary without forward authentication), if it did not.
+    pub skipped: Option<String>,
+    pub journeys: Journeys,
+    pub levels: Vec<CheckLevel>,
+}
+
+/// Getting the cookies: one whole journey per virtual user.
+#[derive(Debug, Default, Serialize)]
+pub struct Journeys {
+    pub attempted: usize,
+    pub cookies: usize,
+    pub seconds: f64,
+    pub errors: BTreeMap<String, u64>,
+}
+
+/// Allowed checks at one concurrency.
+#[derive(Debug, Serialize)]
+pub struct CheckLevel {
+    pub concurrency: usize,
+    pub seconds: f64,
+    pub checks: u64,
+    pub checks_per_sec: f64,
+    pub latency: Percentiles,
+    pub errors: BTreeMap<String, u64>,
+    pub server_cpu_us_per_check: f64,
+    /// The load generator's own CPU (it shares the machine's cores with the server).
+    pub bench_cpu_us_per_check: f64,
 }
 
 #[derive(Debug, Serialize)]
@@ -132,6 +165,7 @@ pub fn table(r: &Results) -> String {
     for e in errors {
         let _ = writeln!(s, "{e}");
     }
+    forward_auth_table(&mut s, &r.forward_auth);
     let _ = writeln!(
         s,
         "\nstart-up to /readyz: {:.0} ms (restart), {:.0} ms (fresh database, migrations)",
@@ -158,6 +192,47 @@ pub fn table(r: &Results) -> String {
         r.assets.iter().fold((0, 0), |(a, b), x| (a + x.bytes, b + x.brotli_bytes));
     let _ = writeln!(s, "  {:<28} {:>9} B {:>9} B", "total", raw, br);
     s
+}
+
+fn forward_auth_table(s: &mut String, f: &ForwardAuth) {
+    if let Some(why) = &f.skipped {
+        let _ = writeln!(s, "\nforward-auth check: skipped — {why}");
+        return;
+    }
+    let j = &f.journeys;
+    let _ = writeln!(
+        s,
+        "\nforward-auth check (GET /api/authz/auth-request, allowed; cookies from {} of {} \
+         journeys in {:.1} s)",
+        j.cookies, j.attempted, j.seconds
+    );
+    let _ = writeln!(
+        s,
+        "{:>4} {:>9} {:>7} {:>7} {:>12} {:>11} {:>7} {:>8}",
+        "C", "checks/s", "p50 ms", "p99 ms", "CPU µs/chk", "bench µs", "errors", "n"
+    );
+    for l in &f.levels {
+        let _ = writeln!(
+            s,
+            "{:>4} {:>9.0} {:>7.2} {:>7.2} {:>12.1} {:>11.1} {:>7} {:>8}",
+            l.concurrency,
+            l.checks_per_sec,
+            l.latency.p50_ms,
+            l.latency.p99_ms,
+            l.server_cpu_us_per_check,
+            l.bench_cpu_us_per_check,
+            l.errors.values().sum::<u64>(),
+            l.checks,
+        );
+    }
+    for (k, n) in &j.errors {
+        let _ = writeln!(s, "  journey: {n} × {k}");
+    }
+    for l in &f.levels {
+        for (k, n) in &l.errors {
+            let _ = writeln!(s, "  C={} check: {n} × {k}", l.concurrency);
+        }
+    }
 }
 
 /// Draws the chart as SVG beside `stem` and asks Chromium for a PNG of it. Returns the PNG's
@@ -368,6 +443,25 @@ mod tests {
             },
             assets: vec![Asset::of("/sign-in (HTML)", "<html>hello hello hello</html>".as_bytes())],
             levels: vec![level(1, 10.0), level(8, 40.0), level(32, 50.0)],
+            forward_auth: ForwardAuth {
+                skipped: None,
+                journeys: Journeys {
+                    attempted: 8,
+                    cookies: 7,
+                    seconds: 0.5,
+                    errors: BTreeMap::from([("code: no new text at the stand-in".to_owned(), 1)]),
+                },
+                levels: vec![CheckLevel {
+                    concurrency: 8,
+                    seconds: 5.0,
+                    checks: 20_000,
+                    checks_per_sec: 4_000.0,
+                    latency: Percentiles::default(),
+                    errors: BTreeMap::from([("status 401".to_owned(), 3)]),
+                    server_cpu_us_per_check: 123.4,
+                    bench_cpu_us_per_check: 99.0,
+                }],
+            },
         }
     }
 
@@ -381,9 +475,22 @@ mod tests {
             "C=32: 2 × code: timeout",
             "idle RSS: 19.5 MB",
             "total",
+            "cookies from 7 of 8 journeys",
+            "   123.4 ",
+            "journey: 1 × code: no new text at the stand-in",
+            "C=8 check: 3 × status 401",
         ] {
             assert!(t.contains(needle), "{needle:?} in\n{t}");
         }
+    }
+
+    #[test]
+    fn a_skipped_forward_auth_phase_says_why() {
+        let mut r = results();
+        r.forward_auth.skipped = Some("the binary has no forward authentication".into());
+        let t = table(&r);
+        assert!(t.contains("forward-auth check: skipped — the binary has no"), "{t}");
+        assert!(!t.contains("CPU µs/chk"), "{t}");
     }
 
     #[test]
@@ -405,5 +512,7 @@ mod tests {
         let json = serde_json::to_value(results()).unwrap();
         assert_eq!(json["levels"][2]["concurrency"], 32);
         assert_eq!(json["levels"][0]["steps"]["password"]["p99_ms"], 3.0);
+        assert_eq!(json["forward_auth"]["levels"][0]["server_cpu_us_per_check"], 123.4);
+        assert_eq!(json["forward_auth"]["skipped"], serde_json::Value::Null);
     }
 }

@@ -63,6 +63,27 @@ impl Browser {
         res.text().await.map_err(|e| fail(step, transport(&e)))
     }
 
+    /// A navigation arriving from another site (a protected app's redirect) that must be
+    /// answered with a redirect: where to (a path when it is on Latchkey's host).
+    pub async fn arrive(&self, step: &str, url: &str) -> Result<String, String> {
+        let res = self
+            .http
+            .get(url)
+            .header("accept", "text/html,application/xhtml+xml")
+            .header("sec-fetch-site", "cross-site")
+            .header("sec-fetch-mode", "navigate")
+            .send()
+            .await
+            .map_err(|e| format!("{step}: {}", transport(&e)))?;
+        let location = res.headers().get("location").and_then(|l| l.to_str().ok());
+        match location {
+            Some(to) if res.status().is_redirection() => {
+                Ok(to.strip_prefix(&self.base).unwrap_or(to).to_owned())
+            }
+            _ => Err(format!("{step}: GET {url} answered {}", res.status().as_u16())),
+        }
+    }
+
     /// Submits the form posting to `action` on `page` (the page's HTML, as loaded from
     /// `page_path`): its hidden fields plus `typed`, with the headers a browser sends. Returns
     /// where the server redirects to.
@@ -103,7 +124,7 @@ impl Browser {
     }
 }
 
-fn transport(e: &reqwest::Error) -> &'static str {
+pub fn transport(e: &reqwest::Error) -> &'static str {
     if e.is_timeout() {
         "timeout"
     } else if e.is_connect() {
@@ -124,14 +145,16 @@ fn expect_step(step: &str, html: &str, want: &str) -> Result<(), Failure> {
     Err(fail(step, format!("page shows step {shown} (notice {notice}), expected {want}")))
 }
 
-/// Signs `person` in and out once, timing each step into `tally`.
-async fn sign_in_once(
+/// The sign-in page, the password and the code, each step timed into `tally` (the code step
+/// only once the caller has followed its redirect: returned is where it sends the browser and
+/// when the step began).
+async fn password_and_code(
     b: &Browser,
     standin: &TwilioStandin,
     person: &Person,
     last_sid: &mut Option<String>,
     tally: &mut Tally,
-) -> Result<(), Failure> {
+) -> Result<(String, Instant), Failure> {
     let t = Instant::now();
     let page = b.get("page", "/sign-in").await?;
     expect_step("page", &page, "password")?;
@@ -171,6 +194,32 @@ async fn sign_in_once(
 
     let t = Instant::now();
     let to = b.submit("code", "/sign-in", &page, "/api/sign_in_code", &[("code", &code)]).await?;
+    Ok((to, t))
+}
+
+/// Signs `person` in from the sign-in page when something else sent the browser there (a
+/// forward-auth journey): password and code, untimed. Returns where the code step sends the
+/// browser, which is for the caller to judge; the browser stays signed in.
+pub async fn sign_in(
+    b: &Browser,
+    standin: &TwilioStandin,
+    person: &Person,
+) -> Result<String, String> {
+    password_and_code(b, standin, person, &mut None, &mut Tally::default())
+        .await
+        .map(|(to, _)| to)
+        .map_err(|Failure(what)| what)
+}
+
+/// Signs `person` in and out once, timing each step into `tally`.
+async fn sign_in_once(
+    b: &Browser,
+    standin: &TwilioStandin,
+    person: &Person,
+    last_sid: &mut Option<String>,
+    tally: &mut Tally,
+) -> Result<(), Failure> {
+    let (to, t) = password_and_code(b, standin, person, last_sid, tally).await?;
     if to != "/" {
         return Err(fail("code", format!("redirected to {to}")));
     }
