@@ -145,7 +145,15 @@ pub fn build(config: &Config, db: Db, directory: LdapDirectory) -> Result<Servic
         },
     });
     let protected = protected_apps(config)?;
-    let oidc = build_provider(config, &db, measured.clone(), audit.clone(), &phone_trust, &hasher)?;
+    let oidc = build_provider(
+        config,
+        &db,
+        measured.clone(),
+        audit.clone(),
+        &phone_trust,
+        &hasher,
+        protected.clone(),
+    )?;
     let forward_auth = ForwardAuth::new(ForwardAuthParts {
         apps: protected,
         issuer: config.server.public_url.trim_end_matches('/').to_owned(),
@@ -242,6 +250,7 @@ fn build_provider(
     audit: Arc<dyn AuditLog>,
     phone_trust: &PhoneTrust,
     hasher: &CodeHasher,
+    protected_apps: Vec<ProtectedApp>,
 ) -> Result<OidcProvider, String> {
     let secs = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
     let o = &config.oidc;
@@ -331,6 +340,6 @@ fn build_provider(
         phone_trust: phone_trust.clone(),
         audit,
         hasher: hasher.clone(),
-        protected_apps: protected_apps(config)?,
+        protected_apps,
     }))
 }

@@ -19,7 +19,7 @@ use crate::directory::UserId;
 use crate::oidc::bearer;
 use crate::oidc::decide::{self, Decision};
 use crate::oidc::levels::{self, Level};
-use crate::oidc::provider::with_query;
+use crate::oidc::provider::{browser_session, with_query};
 use crate::oidc::records::{Grant, GrantDetails, Taken, TokenDetails, TokenKind, TokenRecord};
 use crate::ports::{AuditLog, Directory, OidcStore, SessionGenerations, Unavailable};
 use crate::tokens::random_token;
@@ -210,10 +210,6 @@ impl ForwardAuth {
         self.apps.values()
     }
 
-    fn app_by_id(&self, id: &str) -> Option<&ProtectedApp> {
-        self.apps.values().find(|a| a.id == id)
-    }
-
     async fn audit(
         &self,
         client: &Client,
@@ -320,11 +316,16 @@ impl ForwardAuth {
         let browser = browser.filter(|user| !user.sid.is_empty());
         let session = match browser {
             None => None,
-            Some(user) => {
-                let level = levels::achieved(user.method, app.remembered_satisfies_code);
-                let has_phone = level < app.level && self.has_usable_phone(&user.user_id).await?;
-                Some(decide::Session { level, auth_time: user.authenticated_at, has_phone })
-            }
+            Some(user) => Some(
+                browser_session::<JourneyError>(
+                    &*self.directory,
+                    &self.phone_trust,
+                    user,
+                    app.remembered_satisfies_code,
+                    app.level,
+                )
+                .await?,
+            ),
         };
         let decision = decide::decide(decide::Facts {
             session,
@@ -347,13 +348,6 @@ impl ForwardAuth {
             }
             _ => Ok(Next::SignIn),
         }
-    }
-
-    async fn has_usable_phone(&self, user_id: &UserId) -> Result<bool, JourneyError> {
-        let Some(person) = self.directory.find_by_id(user_id).await? else {
-            return Ok(false);
-        };
-        Ok(!self.phone_trust.usable(&person).await?.is_empty())
     }
 
     /// A grant for `app` and its one-time code; the callback address with the code.
@@ -479,11 +473,6 @@ impl ForwardAuth {
             cookie_max_age: (grant.expires_at - client.now).max(0),
             location: location.unwrap_or_else(|| "/".to_owned()),
         })
-    }
-
-    /// A protected app's name by its grants' client id, for the lists of app sessions.
-    pub fn name_of(&self, client_id: &str) -> Option<&str> {
-        self.app_by_id(client_id).map(|a| a.name.as_str())
     }
 }
 

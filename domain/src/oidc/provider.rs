@@ -309,6 +309,28 @@ fn form_encode(s: &str) -> String {
     out
 }
 
+/// What [`decide::decide`] needs of the browser's sign-in, for an app that requires `required`
+/// (shared with forward authentication). Only a step up needs to know whether there is a phone
+/// to text, so only then is the directory asked.
+pub(crate) async fn browser_session<E>(
+    directory: &dyn Directory,
+    phone_trust: &PhoneTrust,
+    user: &Authenticated,
+    remembered_satisfies_code: bool,
+    required: Level,
+) -> Result<decide::Session, E>
+where
+    E: From<Unavailable> + From<crate::directory::DirectoryError>,
+{
+    let level = levels::achieved(user.method, remembered_satisfies_code);
+    let has_phone = level < required
+        && match directory.find_by_id(&user.user_id).await? {
+            Some(person) => !phone_trust.usable(&person).await?.is_empty(),
+            None => false,
+        };
+    Ok(decide::Session { level, auth_time: user.authenticated_at, has_phone })
+}
+
 /// The audit kind of an ended app session: a forward-auth app's is `forward_auth.logout`.
 fn logout_kind(client_id: &str) -> &'static str {
     if client_id.starts_with(crate::forward_auth::apps::CLIENT_ID_PREFIX) {
@@ -497,13 +519,16 @@ impl OidcProvider {
         let required = request.requested.level;
         let session = match browser {
             None => None,
-            Some(user) => {
-                let level =
-                    levels::achieved(user.method, registered.info.remembered_satisfies_code);
-                // Only a step up needs to know whether there is a phone to text.
-                let has_phone = level < required && self.has_usable_phone(&user.user_id).await?;
-                Some(decide::Session { level, auth_time: user.authenticated_at, has_phone })
-            }
+            Some(user) => Some(
+                browser_session::<PageError>(
+                    &*self.directory,
+                    &self.phone_trust,
+                    user,
+                    registered.info.remembered_satisfies_code,
+                    required,
+                )
+                .await?,
+            ),
         };
         let decision = decide::decide(decide::Facts {
             session,
@@ -552,13 +577,6 @@ impl OidcProvider {
                 .await
             }
         }
-    }
-
-    async fn has_usable_phone(&self, user_id: &UserId) -> Result<bool, PageError> {
-        let Some(person) = self.directory.find_by_id(user_id).await? else {
-            return Ok(false);
-        };
-        Ok(!self.phone_trust.usable(&person).await?.is_empty())
     }
 
     async fn refused(

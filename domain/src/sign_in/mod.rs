@@ -199,9 +199,7 @@ impl SignInService {
         outcome: &str,
         detail: Option<String>,
     ) {
-        let actor = user.map(|(id, login)| (id.as_str(), login));
-        let entry = audit::Entry { kind, actor, subject: None, outcome, detail };
-        audit::write(&*self.audit, client, entry).await;
+        audit::write_by(&*self.audit, client, kind, user, outcome, detail).await;
     }
 
     /// The password step. `remembered`: the browser's remember-me cookie, if it sent one.

@@ -195,23 +195,28 @@ async fn auth_request(
     extensions: axum::http::Extensions,
     headers: HeaderMap,
 ) -> Response {
-    if !from_proxy(&state, &extensions) {
+    let target = header_str(&headers, "x-original-url").and_then(split_url);
+    let sign_in = |to: String| location(StatusCode::UNAUTHORIZED, &to);
+    answer(&state, &metrics, &extensions, &headers, target, sign_in).await
+}
+
+/// A proxy's question about `target` (origin, path), answered and counted: `sign_in` says how
+/// this proxy sends a browser to sign in.
+async fn answer(
+    state: &AppState,
+    metrics: &Metrics,
+    extensions: &axum::http::Extensions,
+    headers: &HeaderMap,
+    target: Option<(String, String)>,
+    sign_in: impl FnOnce(String) -> Response,
+) -> Response {
+    if !from_proxy(state, extensions) {
         return refused("Only a configured proxy may ask.");
     }
-    let target = header_str(&headers, "x-original-url").and_then(split_url);
-    let checked = match check(&state, &metrics, target, &headers).await {
+    let checked = match check(state, metrics, target, headers).await {
         Ok(checked) => checked,
         Err(response) => return response,
     };
-    answer(&metrics, checked, |to| location(StatusCode::UNAUTHORIZED, &to))
-}
-
-/// A check's answer, counted: `sign_in` says how this proxy sends a browser to sign in.
-fn answer(
-    metrics: &Metrics,
-    checked: Checked<'_>,
-    sign_in: impl FnOnce(String) -> Response,
-) -> Response {
     let app = &checked.app.name;
     match checked.verdict {
         Verdict::Allowed(identity) => {
@@ -253,18 +258,11 @@ async fn forward_auth(
     extensions: axum::http::Extensions,
     headers: HeaderMap,
 ) -> Response {
-    if !from_proxy(&state, &extensions) {
-        return refused("Only a configured proxy may ask.");
-    }
     let target = origin_through_proxy(&headers).map(|origin| {
         let uri = header_str(&headers, "x-forwarded-uri").unwrap_or("/");
         (origin, uri.to_owned())
     });
-    let checked = match check(&state, &metrics, target, &headers).await {
-        Ok(checked) => checked,
-        Err(response) => return response,
-    };
-    answer(&metrics, checked, |to| {
+    answer(&state, &metrics, &extensions, &headers, target, |to| {
         if !takes_html(&headers) {
             let mut response = (StatusCode::UNAUTHORIZED, "Sign in first.").into_response();
             no_store(&mut response);
@@ -279,6 +277,7 @@ async fn forward_auth(
         };
         location(status, &to)
     })
+    .await
 }
 
 /// A cookie on an app's host: host-only (no `Domain`), `Path=/`, HTTP only, `SameSite=Lax`
