@@ -9,14 +9,16 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # Debian packages: OpenLDAP (preseeded so the package creates no instance of its own), the
 # LDAP client tools, Chromium for the end-to-end tests, and the reverse proxies the forward-auth
-# tests put in front of an app (nginx with auth_request, Caddy with forward_auth). The tests
-# start their own instances; the packages' post-install scripts start none (policy-rc.d below).
+# tests put in front of an app (nginx with auth_request, Caddy with forward_auth), and oathtool,
+# the authenticator app the end-to-end tests use (it computes codes from the secret a page
+# shows). The tests start their own instances; the packages' post-install scripts start none (policy-rc.d below).
 missing=()
 [ -x /usr/sbin/slapd ] || missing+=(slapd)
 command -v ldapsearch >/dev/null || missing+=(ldap-utils)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -x /usr/sbin/nginx ] || missing+=(nginx)
 [ -x /usr/bin/caddy ] || missing+=(caddy)
+command -v oathtool >/dev/null || missing+=(oathtool)
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing ${missing[*]} from Debian"
   echo 'slapd slapd/no_configuration boolean true' | as_root debconf-set-selections

@@ -27,6 +27,11 @@ pub const SESSION_OIDC_REQUEST_KEY: &str = "latchkey.oidc_request";
 pub const SESSION_FORWARD_KEY: &str = "latchkey.forward";
 /// Where a signed-out visitor was going (a local page), to go on to after signing in.
 pub const SESSION_RETURN_KEY: &str = "latchkey.return_to";
+/// An authenticator app being added on the security page: its secret sealed to the person, and
+/// when it started (it expires after ten minutes).
+pub const SESSION_APP_ENROLMENT_KEY: &str = "latchkey.app_enrolment";
+/// New recovery codes, sealed, until the page view that shows them once takes them.
+pub const SESSION_RECOVERY_SHOW_KEY: &str = "latchkey.recovery_show";
 /// The signed-in session's [`Stamp`]: its session generation and last look at the directory.
 pub const SESSION_STAMP_KEY: &str = "latchkey.stamp";
 

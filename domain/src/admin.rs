@@ -7,8 +7,10 @@ use crate::ports::AuditTrail;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use super::authenticator::{Authenticators, RecoveryStatus};
 use super::codes::{CodeError, CodeHasher, SecondStep};
 use super::phone::E164;
+use super::security::AppView;
 use super::texting::{NoticeFor, Texter};
 use super::verified::PhoneTrust;
 use super::{
@@ -47,6 +49,8 @@ pub enum AdminError {
     TermTooShort,
     #[error("no such person")]
     NoSuchPerson,
+    #[error("no such app")]
+    NoSuchApp,
     #[error("no such phone")]
     NoSuchPhone,
     #[error("a reason is required")]
@@ -68,6 +72,7 @@ impl AdminError {
             AdminError::TermTooShort => "admin.term_too_short",
             AdminError::NoSuchPerson => "admin.no_such_person",
             AdminError::NoSuchPhone => "security.no_such_phone",
+            AdminError::NoSuchApp => "security.no_such_app",
             AdminError::ReasonRequired => "admin.reason_required",
             AdminError::NotConfirmed => "admin.not_confirmed",
             AdminError::ReauthRequired => "admin.reauth_needed",
@@ -96,6 +101,10 @@ pub struct PersonRow {
     pub mail: Option<String>,
     pub two_factor_on: bool,
     pub phones: usize,
+    /// Authenticator apps.
+    pub apps: u32,
+    /// Unused recovery codes.
+    pub recovery_codes: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,6 +133,8 @@ pub struct PersonDetail {
     pub mail: Option<String>,
     pub two_factor_on: bool,
     pub phones: Vec<AdminPhone>,
+    pub apps: Vec<AppView>,
+    pub recovery: RecoveryStatus,
     pub browsers: Vec<TrustedBrowser>,
     pub activity: Vec<StoredAuditEvent>,
 }
@@ -137,6 +148,7 @@ pub struct AdminParts {
     pub generations: Arc<dyn super::ports::SessionGenerations>,
     pub trail: Arc<dyn AuditTrail>,
     pub texter: Texter,
+    pub authenticators: Arc<Authenticators>,
     /// Whether each of a person's numbers is verified; forgets a removed number's record.
     pub phone_trust: PhoneTrust,
     pub keys: CodeHasher,
@@ -221,11 +233,18 @@ impl AdminService {
         // ones again, a page of the control at a time, and stops one past the page.
         let people = self.p.directory.search_people(term, skip + size + 1).await?;
         let has_more = people.len() > skip + size;
+        let people: Vec<Person> = people.into_iter().skip(skip).take(size).collect();
+        let ids: Vec<UserId> = people.iter().map(|p| p.id.clone()).collect();
+        let counts = self.p.authenticators.counts(&ids).await?;
         let mut rows = Vec::new();
-        for person in people.into_iter().skip(skip).take(size) {
+        for person in people {
+            let (apps, recovery_codes) =
+                counts.get(person.id.as_str()).copied().unwrap_or_default();
             rows.push(PersonRow {
                 two_factor_on: self.p.sign_in_store.two_factor_enabled(&person.id).await?,
                 phones: person.phones.len(),
+                apps,
+                recovery_codes,
                 id: person.id,
                 login: person.login,
                 name: person.display_name,
@@ -302,7 +321,10 @@ impl AdminService {
                 }
             })
             .collect();
+        let factors = self.p.authenticators.factors(&person.id).await?;
         Ok(PersonDetail {
+            apps: factors.apps.iter().map(AppView::from).collect(),
+            recovery: factors.recovery,
             two_factor_on: self.p.sign_in_store.two_factor_enabled(&person.id).await?,
             browsers: self.p.accounts.trusted_browsers(&person.id, now).await?,
             activity: self.p.audit.for_user(person.id.as_str(), None, 20).await?,
@@ -372,6 +394,69 @@ impl AdminService {
         self.tell(client, admin, &person, &left, "text.phone_removed_by_admin", number.last4())
             .await;
         Ok(Notice::info("admin.phone_removed"))
+    }
+
+    /// Removes one of a person's authenticator apps. Leaves 2-step sign-in off if no second
+    /// factor (phone or app) is left.
+    pub async fn remove_app(
+        &self,
+        client: &Client,
+        admin: &Authenticated,
+        id: &str,
+        app_id: &str,
+        reason: &str,
+        confirmed: bool,
+    ) -> Result<Notice, AdminError> {
+        let reason = self.check_change(admin, client.now, reason, confirmed)?;
+        let person = self.subject(id).await?;
+        let factors = self.p.authenticators.factors(&person.id).await?;
+        let app = factors.apps.iter().find(|a| a.id == app_id).ok_or(AdminError::NoSuchApp)?;
+        if !self.p.authenticators.remove_app(&person.id, app_id).await? {
+            return Err(AdminError::NoSuchApp);
+        }
+        self.p.generations.bump(&person.id, client.now).await?;
+        let phones = self.p.phone_trust.usable(&person).await?;
+        if phones.is_empty() && factors.apps.len() <= 1 {
+            self.p.sign_in_store.set_two_factor(&person.id, false, client.now).await?;
+        }
+        self.audit(
+            client,
+            Some(admin),
+            "admin.app_removed",
+            Some(&person.id),
+            "removed",
+            Some(format!("{}: {reason}", app.name)),
+        )
+        .await;
+        self.tell(client, admin, &person, &phones, "text.app_removed_by_admin", "").await;
+        Ok(Notice::info("admin.app_removed"))
+    }
+
+    /// Voids a person's recovery codes.
+    pub async fn remove_recovery_codes(
+        &self,
+        client: &Client,
+        admin: &Authenticated,
+        id: &str,
+        reason: &str,
+        confirmed: bool,
+    ) -> Result<Notice, AdminError> {
+        let reason = self.check_change(admin, client.now, reason, confirmed)?;
+        let person = self.subject(id).await?;
+        let n = self.p.authenticators.remove_recovery_codes(&person.id).await?;
+        self.audit(
+            client,
+            Some(admin),
+            "admin.recovery_codes_removed",
+            Some(&person.id),
+            "removed",
+            Some(format!("{n} codes: {reason}")),
+        )
+        .await;
+        let phones = self.p.phone_trust.usable(&person).await?;
+        self.tell(client, admin, &person, &phones, "text.recovery_codes_removed_by_admin", "")
+            .await;
+        Ok(Notice::info("admin.recovery_codes_removed"))
     }
 
     /// Password-only: 2-step sign-in off, remembered browsers forgotten, sign-in codes
@@ -577,6 +662,7 @@ mod tests {
             AdminError::TermTooShort,
             AdminError::NoSuchPerson,
             AdminError::NoSuchPhone,
+            AdminError::NoSuchApp,
             AdminError::ReasonRequired,
             AdminError::NotConfirmed,
             AdminError::ReauthRequired,

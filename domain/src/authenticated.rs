@@ -15,6 +15,10 @@ pub enum AuthMethod {
     /// `required`, no phone yet): the code proves the new phone, not that the person is who
     /// they say — no factor they had before was used.
     PasswordAndNewPhone,
+    /// The password, then the code of an authenticator app.
+    PasswordAndApp,
+    /// The password, then a recovery code.
+    PasswordAndRecoveryCode,
 }
 
 impl AuthMethod {
@@ -24,6 +28,8 @@ impl AuthMethod {
             AuthMethod::PasswordAndSms => "password_and_sms",
             AuthMethod::PasswordAndRememberedBrowser => "password_and_remembered_browser",
             AuthMethod::PasswordAndNewPhone => "password_and_new_phone",
+            AuthMethod::PasswordAndApp => "password_and_app",
+            AuthMethod::PasswordAndRecoveryCode => "password_and_recovery_code",
         }
     }
 }

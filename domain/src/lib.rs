@@ -27,6 +27,7 @@ macro_rules! unavailable_from {
 pub mod admin;
 pub mod audit;
 pub mod authenticated;
+pub mod authenticator;
 pub mod client;
 pub mod client_ip;
 pub mod codes;

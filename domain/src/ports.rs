@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use secrecy::SecretString;
 
 use crate::audit::events::{AuditEvent, AuditFilter, StoredAuditEvent};
+use crate::authenticator::{RecoveryStatus, StoredApp};
 use crate::codes::records::{
     CodeRules, Failure, LimitKind, NewCode, Purpose, SecondStep, SendKind, SendLimits, SendRequest,
     SendTicket, StoredCode,
@@ -442,4 +443,82 @@ pub trait TokenSigner: Send + Sync {
     async fn verify_own(&self, token: &str) -> Result<Option<serde_json::Value>, Unavailable>;
     /// The `at_hash` of `access_token` for an ID token signed with `alg`.
     fn half_hash(&self, alg: &str, access_token: &str) -> String;
+}
+
+/// Seals secrets that must be read back (authenticator apps' TOTP secrets) with an AEAD under
+/// keys from configuration. `context` is bound to the ciphertext (associated data): a sealed
+/// value copied to another person's row does not open. Implemented by `server/src/sealing.rs`
+/// (AES-256-GCM on the `jose` crate, keys derived from `security.hmac_keys`).
+pub trait SecretSealer: Send + Sync {
+    /// Sealed under the newest key, as text for a column.
+    fn seal(&self, context: &str, plaintext: &[u8]) -> Result<String, Unavailable>;
+    /// The plaintext, and whether an older key opened it (the caller may seal it again).
+    fn open(&self, context: &str, sealed: &str) -> Result<(Vec<u8>, bool), Unavailable>;
+}
+
+/// Authenticator apps and recovery codes. Implemented by the SQL store
+/// (`server/src/db/authenticators.rs`).
+#[async_trait]
+pub trait AuthenticatorStore: Send + Sync {
+    /// The person's apps (oldest first) and their recovery codes' status, in one call.
+    async fn factors(
+        &self,
+        user_id: &UserId,
+    ) -> Result<(Vec<StoredApp>, RecoveryStatus), Unavailable>;
+    async fn add_app(&self, app: &StoredApp) -> Result<(), Unavailable>;
+    /// Records time step `step` as used by the app if it is newer than every step used before
+    /// (one statement: of two uses of one code exactly one wins); false for a replay or an app
+    /// that is gone.
+    async fn use_app_step(
+        &self,
+        user_id: &UserId,
+        app_id: &str,
+        step: i64,
+        now: i64,
+    ) -> Result<bool, Unavailable>;
+    async fn reseal_app(
+        &self,
+        user_id: &UserId,
+        app_id: &str,
+        sealed: &str,
+    ) -> Result<(), Unavailable>;
+    async fn rename_app(
+        &self,
+        user_id: &UserId,
+        app_id: &str,
+        name: &str,
+    ) -> Result<bool, Unavailable>;
+    async fn remove_app(&self, user_id: &UserId, app_id: &str) -> Result<bool, Unavailable>;
+    /// Makes the app the one preferred second factor: no phone and no other app stays
+    /// preferred (one transaction).
+    async fn prefer_app(
+        &self,
+        user_id: &UserId,
+        app_id: &str,
+        now: i64,
+    ) -> Result<bool, Unavailable>;
+    /// Replaces the person's recovery codes with `digests` (one transaction: the old set is
+    /// void the moment the new one exists).
+    async fn replace_recovery_codes(
+        &self,
+        user_id: &UserId,
+        digests: &[String],
+        now: i64,
+    ) -> Result<(), Unavailable>;
+    /// Marks used the unused code whose digest is one of `digests` (one per key), in the
+    /// statement that checks it was unused; the number left when one was, `None` otherwise.
+    async fn use_recovery_code(
+        &self,
+        user_id: &UserId,
+        digests: &[String],
+        now: i64,
+    ) -> Result<Option<u32>, Unavailable>;
+    async fn remove_recovery_codes(&self, user_id: &UserId) -> Result<u64, Unavailable>;
+    /// Every app and recovery code of the person; how many apps and codes were removed.
+    async fn remove_all(&self, user_id: &UserId) -> Result<(u64, u64), Unavailable>;
+    /// For the administrators' people list: per person, apps and unused recovery codes.
+    async fn counts(
+        &self,
+        user_ids: &[UserId],
+    ) -> Result<std::collections::HashMap<String, (u32, u32)>, Unavailable>;
 }

@@ -2,12 +2,17 @@
 
 /// A URL-safe random token of `bytes` random bytes (hex), from the OS.
 pub fn random_token(bytes: usize) -> String {
+    hex::encode(random_bytes(bytes))
+}
+
+/// `n` random bytes from the OS.
+pub fn random_bytes(n: usize) -> Vec<u8> {
     use rand::TryRngCore;
-    let mut buf = vec![0u8; bytes];
+    let mut buf = vec![0u8; n];
     rand::rngs::OsRng
         .try_fill_bytes(&mut buf)
         .unwrap_or_else(|e| panic!("the OS has no randomness: {e}"));
-    hex::encode(buf)
+    buf
 }
 
 #[cfg(test)]

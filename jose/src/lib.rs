@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 pub use error::JoseError;
 pub use jwt::{MAX_TOKEN_LEN, verify_jwt};
-pub use seal::{open, seal};
+pub use seal::{open, open_for, seal, seal_for};
 pub use signing::SigningKey;
 pub use verifying::VerifyingKey;
 

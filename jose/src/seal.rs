@@ -14,13 +14,14 @@ use crate::JoseError;
 const INFO: &[u8] = b"latchkey oidc signing keys v1";
 const TAG_LEN: usize = 16;
 
-fn cipher(secret: &[u8]) -> Result<LessSafeKey, JoseError> {
+fn cipher(secret: &[u8], info: &[u8]) -> Result<LessSafeKey, JoseError> {
     if secret.is_empty() {
         return Err(JoseError::EmptySecret);
     }
     let prk = Salt::new(HKDF_SHA256, &[]).extract(secret);
+    let info = [info];
     let okm = prk
-        .expand(&[INFO], &AES_256_GCM)
+        .expand(&info, &AES_256_GCM)
         // Only fails for outputs longer than 255 hashes; ours is one AES key.
         .map_err(|_| JoseError::Encrypt)?;
     Ok(LessSafeKey::new(UnboundKey::from(okm)))
@@ -28,7 +29,24 @@ fn cipher(secret: &[u8]) -> Result<LessSafeKey, JoseError> {
 
 /// Encrypts `plaintext` under `secret`; two seals of the same input differ.
 pub fn seal(secret: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, JoseError> {
-    let cipher = cipher(secret)?;
+    seal_for(INFO, secret, b"", plaintext)
+}
+
+/// Decrypts what [`seal`] wrote; [`JoseError::Decrypt`] for a wrong secret or any change.
+pub fn open(secret: &[u8], sealed: &[u8]) -> Result<Vec<u8>, JoseError> {
+    open_for(INFO, secret, b"", sealed)
+}
+
+/// [`seal`] for another purpose: `info` derives a key of its own from `secret` (so one server
+/// secret serves several purposes without their ciphertexts opening for each other), and `aad`
+/// is bound to the ciphertext: opening needs the same `aad`.
+pub fn seal_for(
+    info: &[u8],
+    secret: &[u8],
+    aad: &[u8],
+    plaintext: &[u8],
+) -> Result<Vec<u8>, JoseError> {
+    let cipher = cipher(secret, info)?;
     let mut nonce = [0; NONCE_LEN];
     SystemRandom::new().fill(&mut nonce).map_err(|_| JoseError::Random)?;
     let mut sealed = Vec::with_capacity(NONCE_LEN + plaintext.len() + TAG_LEN);
@@ -37,7 +55,7 @@ pub fn seal(secret: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, JoseError> {
     let tag = cipher
         .seal_in_place_separate_tag(
             Nonce::assume_unique_for_key(nonce),
-            Aad::empty(),
+            Aad::from(aad),
             &mut sealed[NONCE_LEN..],
         )
         // Only fails past GCM's 64 GiB limit.
@@ -46,9 +64,14 @@ pub fn seal(secret: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, JoseError> {
     Ok(sealed)
 }
 
-/// Decrypts what [`seal`] wrote; [`JoseError::Decrypt`] for a wrong secret or any change.
-pub fn open(secret: &[u8], sealed: &[u8]) -> Result<Vec<u8>, JoseError> {
-    let cipher = cipher(secret)?;
+/// Decrypts what [`seal_for`] wrote with the same `info` and `aad`.
+pub fn open_for(
+    info: &[u8],
+    secret: &[u8],
+    aad: &[u8],
+    sealed: &[u8],
+) -> Result<Vec<u8>, JoseError> {
+    let cipher = cipher(secret, info)?;
     if sealed.len() < NONCE_LEN + TAG_LEN {
         return Err(JoseError::Decrypt);
     }
@@ -56,7 +79,7 @@ pub fn open(secret: &[u8], sealed: &[u8]) -> Result<Vec<u8>, JoseError> {
     let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| JoseError::Decrypt)?;
     let mut buffer = ciphertext.to_vec();
     let len = cipher
-        .open_in_place(nonce, Aad::empty(), &mut buffer)
+        .open_in_place(nonce, Aad::from(aad), &mut buffer)
         .map_err(|_| JoseError::Decrypt)?
         .len();
     buffer.truncate(len);
@@ -68,6 +91,15 @@ mod tests {
     use super::*;
 
     const SECRET: &[u8] = b"a server secret of reasonable length";
+
+    #[test]
+    fn purposes_and_contexts_do_not_open_for_each_other() {
+        let sealed = seal_for(b"purpose a", SECRET, b"alice", b"secret").unwrap();
+        assert_eq!(open_for(b"purpose a", SECRET, b"alice", &sealed).unwrap(), b"secret");
+        assert!(open_for(b"purpose a", SECRET, b"bob", &sealed).is_err());
+        assert!(open_for(b"purpose b", SECRET, b"alice", &sealed).is_err());
+        assert!(open(SECRET, &sealed).is_err());
+    }
 
     #[test]
     fn round_trips_with_a_fresh_nonce_each_time() {

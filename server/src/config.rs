@@ -305,12 +305,29 @@ pub enum TwoFactorPolicy {
     Required,
 }
 
+/// A kind of second factor (`policy.methods`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// Codes texted to phones.
+    Sms,
+    /// Authenticator apps (RFC 6238).
+    Totp,
+    /// Single-use recovery codes.
+    RecoveryCodes,
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PolicyConfig {
     pub two_factor: TwoFactorPolicy,
-    /// Verified phones needed before 2-step sign-in can be turned on.
-    pub min_phones: u32,
+    /// Second factors (verified phones and authenticator apps; recovery codes do not count)
+    /// needed before 2-step sign-in can be turned on. `min_phones`, its name before apps
+    /// existed, is still read.
+    #[serde(alias = "min_phones")]
+    pub min_credentials: u32,
+    /// Which second factors people may use.
+    pub methods: Vec<Method>,
     /// Send sign-in codes to every number in the phone attribute, also those Latchkey never
     /// verified (anything another tool, or the person, wrote there). Off: only numbers proved
     /// with a code or marked verified by `latchkey phones mark-verified` are second factors.
@@ -321,7 +338,8 @@ impl Default for PolicyConfig {
     fn default() -> Self {
         Self {
             two_factor: TwoFactorPolicy::Optional,
-            min_phones: 1,
+            min_credentials: 1,
+            methods: vec![Method::Sms, Method::Totp, Method::RecoveryCodes],
             trust_unverified_directory_phones: false,
         }
     }
@@ -860,8 +878,13 @@ impl Config {
             }
         }
 
-        if !(1..=5).contains(&self.policy.min_phones) {
-            p.push("policy.min_phones must be between 1 and 5".into());
+        if !(1..=5).contains(&self.policy.min_credentials) {
+            p.push("policy.min_credentials must be between 1 and 5".into());
+        }
+        // Sign-in enrols a phone when someone has no factor yet (policy "required", or an app
+        // asking for the code level), so phones cannot be switched off in this release.
+        if !self.policy.methods.contains(&Method::Sms) {
+            p.push("policy.methods must include \"sms\": people without a second factor enrol a phone while signing in (\"totp\" and \"recovery_codes\" may be left out)".into());
         }
 
         if !is_region(&self.phone.default_region) {
@@ -895,6 +918,16 @@ impl Config {
     }
 
     /// The code engine's rules.
+    /// The second factors people may use, as the domain reads them.
+    pub fn methods(&self) -> domain::authenticator::Methods {
+        let has = |m| self.policy.methods.contains(&m);
+        domain::authenticator::Methods {
+            sms: has(Method::Sms),
+            totp: has(Method::Totp),
+            recovery_codes: has(Method::RecoveryCodes),
+        }
+    }
+
     pub fn code_rules(&self) -> CodeRules {
         let s = &self.security;
         let secs = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
@@ -1687,7 +1720,9 @@ mod tests {
                 "9",
                 "security.max_code_failures_before_reset",
             ),
-            ("LATCHKEY_POLICY__MIN_PHONES", "0", "policy.min_phones"),
+            ("LATCHKEY_POLICY__MIN_PHONES", "0", "policy.min_credentials"),
+            ("LATCHKEY_POLICY__MIN_CREDENTIALS", "6", "policy.min_credentials"),
+            ("LATCHKEY_POLICY__METHODS", r#"["totp"]"#, "policy.methods"),
             ("LATCHKEY_PHONE__DEFAULT_REGION", "usa", "phone.default_region"),
             ("LATCHKEY_PHONE__DEFAULT_REGION", "UK", "phone: \"UK\""),
             ("LATCHKEY_SERVER__TRUSTED_PROXIES", r#"["10.0.0.0/33"]"#, "server.trusted_proxies"),

@@ -10,6 +10,7 @@ pub mod http;
 pub mod ldap_transport;
 pub mod metrics;
 pub mod oidc_keys;
+pub mod sealing;
 pub mod services;
 pub mod sms;
 pub mod telemetry;

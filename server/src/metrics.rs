@@ -59,6 +59,16 @@ const HELP: &[(&str, &str, &str)] = &[
         "Code texts by result: sent, failed (provider), refused (a limit).",
     ),
     ("latchkey_code_checks_total", "counter", "Typed codes by outcome."),
+    (
+        "latchkey_second_factor_checks_total",
+        "counter",
+        "Codes typed at sign-in from an authenticator app (way=app) or recovery codes (way=recovery_code), by outcome.",
+    ),
+    (
+        "latchkey_credential_changes_total",
+        "counter",
+        "Authenticator apps and recovery codes added, renamed, preferred or removed, by the person or an administrator (kind).",
+    ),
     ("latchkey_locks_total", "counter", "Locks: password throttle or second step."),
     (
         "latchkey_oidc_events_total",
@@ -187,6 +197,20 @@ impl<A: AuditLog> AuditLog for MeteredAudit<A> {
             }
             "sign_in.code" => m.count("latchkey_code_checks_total", outcome()),
             "sign_in.locked" => m.count("latchkey_locks_total", vec![("what", e.outcome.clone())]),
+            "sign_in.app_code" | "sign_in.recovery_code" => {
+                let way = if e.kind == "sign_in.app_code" { "app" } else { "recovery_code" };
+                m.count(
+                    "latchkey_second_factor_checks_total",
+                    vec![("way", way.to_owned()), ("outcome", e.outcome.clone())],
+                )
+            }
+            kind if kind.starts_with("app.")
+                || kind.starts_with("recovery_codes.")
+                || kind == "admin.app_removed"
+                || kind == "admin.recovery_codes_removed" =>
+            {
+                m.count("latchkey_credential_changes_total", vec![("kind", kind.to_owned())])
+            }
             // Every grant, refusal, token use and logout of the OpenID Connect provider.
             kind if kind.starts_with("oidc.") => m.count(
                 "latchkey_oidc_events_total",

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use domain::admin::{AdminParts, AdminService};
+use domain::authenticator::{AuthenticatorParts, Authenticators};
 use domain::client_ip::IpRange;
 use domain::codes::{CodeEngine, CodeHasher};
 use domain::forward_auth::apps::ProtectedApp;
@@ -61,6 +62,21 @@ pub struct Services {
     pub logo: Option<Arc<Logo>>,
 }
 
+/// Authenticator apps and recovery codes on `db`, with the configuration's keys, failure lock
+/// and methods (the services share one; tests and the demo seed through their own).
+pub fn authenticators(config: &Config, db: &Db) -> Arc<Authenticators> {
+    let store = Arc::new(db.clone());
+    let hasher = CodeHasher::new(config.security.hmac_keys.clone());
+    Arc::new(Authenticators::new(AuthenticatorParts {
+        store: store.clone(),
+        sealer: Arc::new(crate::sealing::Sealer::new(config.security.hmac_keys.clone())),
+        codes: CodeEngine::new(store, hasher.clone(), config.code_rules()),
+        hasher,
+        methods: config.methods(),
+        issuer: config.server.product_name.clone(),
+    }))
+}
+
 /// Builds every service once. Fails (with what to fix) when the logo, the SMS provider, the
 /// phone regions or the accent colour in the configuration cannot be used.
 pub fn build(config: &Config, db: Db, directory: LdapDirectory) -> Result<Services, String> {
@@ -99,6 +115,7 @@ pub fn build(config: &Config, db: Db, directory: LdapDirectory) -> Result<Servic
     let reauth_window_secs = secs(config.security.reauth_window_secs);
     let phone_trust =
         PhoneTrust::new(store.clone(), config.policy.trust_unverified_directory_phones);
+    let authenticators = authenticators(config, &db);
     let texter = Texter::new(
         CodeEngine::new(store.clone(), hasher.clone(), config.code_rules()),
         sms,
@@ -113,6 +130,7 @@ pub fn build(config: &Config, db: Db, directory: LdapDirectory) -> Result<Servic
         store: store.clone(),
         audit: audit.clone(),
         texter: texter.clone(),
+        authenticators: authenticators.clone(),
         phones: phones.clone(),
         tokens: hasher.clone(),
         phone_trust: phone_trust.clone(),
@@ -132,12 +150,13 @@ pub fn build(config: &Config, db: Db, directory: LdapDirectory) -> Result<Servic
         audit: audit.clone(),
         generations: store.clone(),
         texter: texter.clone(),
+        authenticators: authenticators.clone(),
         phones,
         phone_trust: phone_trust.clone(),
         keys: hasher.clone(),
         settings: SecuritySettings {
             policy_required,
-            min_phones: config.policy.min_phones,
+            min_credentials: config.policy.min_credentials,
             reauth_window_secs,
             resend_after_secs,
             throttle,
@@ -150,7 +169,7 @@ pub fn build(config: &Config, db: Db, directory: LdapDirectory) -> Result<Servic
         &db,
         measured.clone(),
         audit.clone(),
-        &phone_trust,
+        (&phone_trust, &authenticators),
         &hasher,
         protected.clone(),
     )?;
@@ -161,6 +180,7 @@ pub fn build(config: &Config, db: Db, directory: LdapDirectory) -> Result<Servic
         generations: store.clone(),
         directory: measured.clone(),
         phone_trust: phone_trust.clone(),
+        authenticators: authenticators.clone(),
         audit: audit.clone(),
         hasher: hasher.clone(),
         session_absolute_secs: secs(config.security.session_absolute_timeout_secs),
@@ -175,6 +195,7 @@ pub fn build(config: &Config, db: Db, directory: LdapDirectory) -> Result<Servic
         generations: store.clone(),
         trail: store.clone(),
         texter,
+        authenticators: authenticators.clone(),
         phone_trust,
         keys: hasher,
         reauth_window_secs,
@@ -248,7 +269,7 @@ fn build_provider(
     db: &Db,
     directory: Arc<dyn Directory>,
     audit: Arc<dyn AuditLog>,
-    phone_trust: &PhoneTrust,
+    (phone_trust, authenticators): (&PhoneTrust, &Arc<Authenticators>),
     hasher: &CodeHasher,
     protected_apps: Vec<ProtectedApp>,
 ) -> Result<OidcProvider, String> {
@@ -338,6 +359,7 @@ fn build_provider(
         directory,
         generations: Arc::new(db.clone()),
         phone_trust: phone_trust.clone(),
+        authenticators: authenticators.clone(),
         audit,
         hasher: hasher.clone(),
         protected_apps,

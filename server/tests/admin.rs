@@ -43,7 +43,7 @@ async fn sign_in_with_code(s: &Setup, login: &str, password: &str, phone: &str) 
     let before = s.standin.texts().len();
     if b.password(login, password).await != "/" {
         let page = b.sign_in_page().await;
-        if step_of(&page) == "choose-phone" {
+        if step_of(&page) == "choose-method" {
             b.submit("sign_in_choose_phone", &[("phone", "0")]).await;
         }
         assert!(s.standin.texts().len() > before, "a code was texted");
@@ -83,6 +83,11 @@ async fn every_admin_function_refuses_anonymous_and_ordinary_people(backend: Bac
             vec![("id", &dave), ("key", "x"), ("reason", "r"), ("confirm", "yes")],
         ),
         ("admin_reset", vec![("id", &dave), ("reason", "r"), ("confirm", "yes")]),
+        (
+            "admin_remove_app",
+            vec![("id", &dave), ("app_id", "x"), ("reason", "r"), ("confirm", "yes")],
+        ),
+        ("admin_void_recovery_codes", vec![("id", &dave), ("reason", "r"), ("confirm", "yes")]),
         (
             "admin_audit",
             vec![("person", ""), ("actor", ""), ("kind", ""), ("from", ""), ("to", "")],

@@ -725,7 +725,7 @@ async fn a_remembered_browser_never_claims_sms(backend: Backend) {
     assert_eq!(follow(&browser, &a).await.1, "/sign-in", "no code for app A yet");
     // The second step (its text may wait for the send cooldown of the code sent just before).
     let step = common::browser::step_of(&browser.sign_in_page().await).to_owned();
-    assert!(step == "code" || step == "choose-phone", "the second step: {step}");
+    assert!(step == "code" || step == "choose-method", "the second step: {step}");
 }
 
 /// Logout without a hint asks first; the confirmation (same site only) signs out.

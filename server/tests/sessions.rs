@@ -32,7 +32,7 @@ async fn signed_in(s: &Setup, login: &str, password: &str) -> Browser {
     let texts = s.standin.texts().len();
     if b.password(login, password).await != "/" {
         let page = b.sign_in_page().await;
-        if step_of(&page) == "choose-phone" {
+        if step_of(&page) == "choose-method" {
             b.submit("sign_in_choose_phone", &[("phone", "0")]).await;
         }
         let text = s.standin.texts().into_iter().skip(texts).last().expect("a code was texted");

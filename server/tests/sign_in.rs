@@ -259,7 +259,7 @@ async fn several_phones_are_offered_masked_preferred_first(backend: Backend) {
     let b = Browser::new(&s.app);
     b.password("dave", "dave-demo-pw").await;
     let page = b.sign_in_page().await;
-    assert_eq!(step_of(&page), "choose-phone");
+    assert_eq!(step_of(&page), "choose-method");
     assert!(s.standin.texts().is_empty(), "nothing is sent before the person chooses");
     let first = page.find("•••• 4321").expect("preferred phone listed");
     let second = page.find("•••• 0142").expect("other phone listed");
@@ -269,8 +269,8 @@ async fn several_phones_are_offered_masked_preferred_first(backend: Backend) {
     b.submit("sign_in_choose_phone", &[("phone", "0")]).await;
     let code = code_sent_to(&s.standin, "+447400654321");
     // Change of mind: the other phone.
-    b.submit("sign_in_another_phone", &[]).await;
-    assert_eq!(step_of(&b.sign_in_page().await), "choose-phone");
+    b.submit("sign_in_another_way", &[]).await;
+    assert_eq!(step_of(&b.sign_in_page().await), "choose-method");
     b.submit("sign_in_choose_phone", &[("phone", "1")]).await;
     let second_code = code_sent_to(&s.standin, "+12015550142");
     // Only the newest code of the flow verifies.

@@ -60,7 +60,7 @@ async fn signed_in_with(s: &Setup, login: &str, password: &str, phone: &str) -> 
     let before = s.standin.texts().len();
     assert_ne!(b.password(login, password).await, "/", "{login} has 2-step sign-in on");
     let page = b.sign_in_page().await;
-    if step_of(&page) == "choose-phone" {
+    if step_of(&page) == "choose-method" {
         let masked = format!("•••• {}", &phone[phone.len() - 4..]);
         let index = choices(&page).iter().position(|c| *c == masked).expect("the phone is offered");
         b.submit("sign_in_choose_phone", &[("phone", &index.to_string())]).await;
@@ -141,7 +141,7 @@ async fn a_number_written_into_the_directory_is_not_a_factor_until_verified(back
     let c = Browser::new(&s.app);
     c.password("alice", "alice-demo-pw").await;
     let page = c.sign_in_page().await;
-    assert_eq!(step_of(&page), "choose-phone");
+    assert_eq!(step_of(&page), "choose-method");
     assert_eq!(choices(&page), vec!["•••• 0123", "•••• 0178"]);
 }
 
@@ -182,7 +182,7 @@ async fn the_trust_setting_restores_the_old_behaviour(backend: Backend) {
     let b = Browser::new(&s.app);
     b.password("alice", "alice-demo-pw").await;
     let page = b.sign_in_page().await;
-    assert_eq!(step_of(&page), "choose-phone");
+    assert_eq!(step_of(&page), "choose-method");
     assert_eq!(choices(&page), vec!["•••• 0123", "•••• 0178"]);
     b.submit("sign_in_choose_phone", &[("phone", "1")]).await;
     let code = code_sent_to(&s.standin, "+12015550178");

@@ -35,7 +35,7 @@ pub fn Layout(children: Children) -> impl IntoView {
             >
                 {t("nav.skip")}
             </a>
-            <header class="border-b border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
+            <header class="print:hidden border-b border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
                 <div class="mx-auto flex max-w-4xl flex-wrap items-center justify-between gap-3 px-4 py-3">
                     <A href="/" attr:class="flex items-center gap-2 text-lg font-semibold text-slate-900 dark:text-white">
                         // Each boundary awaits the resource (`Suspend`) rather than reading it
@@ -95,7 +95,7 @@ pub fn Layout(children: Children) -> impl IntoView {
             <main id="main" class="mx-auto w-full max-w-4xl flex-1 px-4 py-8">
                 {children()}
             </main>
-            <footer class="border-t border-slate-200 px-4 py-4 text-xs text-slate-600 dark:border-slate-800 dark:text-slate-400">
+            <footer class="print:hidden border-t border-slate-200 px-4 py-4 text-xs text-slate-600 dark:border-slate-800 dark:text-slate-400">
                 <div class="mx-auto flex max-w-4xl flex-wrap items-center justify-between gap-3">
                     <p>{t("app.tagline")}</p>
                     <LanguageSwitcher />

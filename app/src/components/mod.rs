@@ -4,4 +4,5 @@ pub mod focus;
 pub mod form;
 pub mod layout;
 pub mod notice;
+pub mod qr;
 pub mod time;

@@ -33,6 +33,8 @@ fn signed_in(user: SignedInUser) -> impl IntoView {
         "password_and_sms" => t("home.method.password_and_sms"),
         "password_and_new_phone" => t("home.method.password_and_new_phone"),
         "password_and_remembered_browser" => t("home.method.password_and_remembered_browser"),
+        "password_and_app" => t("home.method.password_and_app"),
+        "password_and_recovery_code" => t("home.method.password_and_recovery_code"),
         _ => t("home.method.password"),
     };
     view! {

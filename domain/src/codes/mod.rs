@@ -170,6 +170,16 @@ pub enum CodeError {
     RateLimited { limit: LimitKind, retry_after: i64 },
     #[error("the code store is unavailable")]
     Unavailable,
+    /// Six digits, but not the authenticator app's code now.
+    #[error("wrong authenticator app code")]
+    AppCodeWrong,
+    /// The app's code of a time step already used (replay, or the same code typed twice).
+    #[error("authenticator app code already used")]
+    AppCodeReused,
+    #[error("not a recovery code")]
+    RecoveryCodeMalformed,
+    #[error("wrong or used recovery code")]
+    RecoveryCodeWrong,
 }
 
 impl CodeError {
@@ -186,6 +196,20 @@ impl CodeError {
             CodeError::RateLimited { limit: LimitKind::Cooldown, .. } => "otp.cooldown",
             CodeError::RateLimited { .. } => "otp.send_limit",
             CodeError::Unavailable => "error.unavailable",
+            CodeError::AppCodeWrong => "otp.app_wrong",
+            CodeError::AppCodeReused => "otp.app_reused",
+            CodeError::RecoveryCodeMalformed => "recovery.malformed",
+            CodeError::RecoveryCodeWrong => "recovery.wrong",
+        }
+    }
+
+    /// What the person reads.
+    pub fn notice(&self) -> crate::notice::Notice {
+        crate::notice::Notice {
+            id: self.message_id().to_owned(),
+            retry_after: self.retry_after().map(|s| s.max(1)),
+            error: true,
+            count: None,
         }
     }
 
@@ -304,17 +328,29 @@ impl CodeEngine {
         input: &str,
         now: i64,
     ) -> Result<String, CodeError> {
+        self.guarded(user_id, now, self.check(flow_id, purpose, input, now)).await
+    }
+
+    /// Runs `check` (a texted code's, an app's or a recovery code's comparison) under the
+    /// person's second-step failure lock: refused while locked; a failure counts toward the
+    /// lock, a success clears the count. Every way of typing a code shares one lock, so trying
+    /// another kind of code does not buy more guesses.
+    pub async fn guarded<T>(
+        &self,
+        user_id: &str,
+        now: i64,
+        check: impl std::future::Future<Output = Result<T, CodeError>>,
+    ) -> Result<T, CodeError> {
         let second_step = self.store.second_step(user_id, now).await?;
         if let Some(retry_after) = second_step.lock(now) {
             return Err(CodeError::Locked { retry_after });
         }
-        let outcome = self.check(flow_id, purpose, input, now).await;
-        match outcome {
-            Ok(number) => {
+        match check.await {
+            Ok(value) => {
                 if second_step.failures > 0 {
                     self.store.reset_failures(user_id).await?;
                 }
-                Ok(number)
+                Ok(value)
             }
             Err(CodeError::Unavailable) => Err(CodeError::Unavailable),
             Err(e) => match self.store.record_failure(user_id, now, &self.rules).await? {

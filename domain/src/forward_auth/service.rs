@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use super::apps::{CALLBACK_PATH, ProtectedApp, is_return_path};
 use crate::audit;
 use crate::authenticated::Authenticated;
+use crate::authenticator::Authenticators;
 use crate::client::Client;
 use crate::codes::CodeHasher;
 use crate::directory::UserId;
@@ -41,6 +42,8 @@ pub struct ForwardAuthParts {
     pub generations: Arc<dyn SessionGenerations>,
     pub directory: Arc<dyn Directory>,
     pub phone_trust: PhoneTrust,
+    /// Apps count as a second factor to step up with.
+    pub authenticators: Arc<Authenticators>,
     pub audit: Arc<dyn AuditLog>,
     pub hasher: CodeHasher,
     /// A Latchkey sign-in's absolute limit: no app session outlives it.
@@ -59,6 +62,7 @@ pub struct ForwardAuth {
     generations: Arc<dyn SessionGenerations>,
     directory: Arc<dyn Directory>,
     phone_trust: PhoneTrust,
+    authenticators: Arc<Authenticators>,
     audit: Arc<dyn AuditLog>,
     hasher: CodeHasher,
     session_absolute_secs: i64,
@@ -193,6 +197,7 @@ impl ForwardAuth {
             generations: p.generations,
             directory: p.directory,
             phone_trust: p.phone_trust,
+            authenticators: p.authenticators,
             audit: p.audit,
             hasher: p.hasher,
             session_absolute_secs: p.session_absolute_secs,
@@ -320,6 +325,7 @@ impl ForwardAuth {
                 browser_session::<JourneyError>(
                     &*self.directory,
                     &self.phone_trust,
+                    &self.authenticators,
                     user,
                     app.remembered_satisfies_code,
                     app.level,

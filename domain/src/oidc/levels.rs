@@ -95,11 +95,17 @@ pub fn requested(
 pub fn achieved(method: AuthMethod, remembered_satisfies_code: bool) -> Level {
     match method {
         AuthMethod::Password => Level::Password,
-        AuthMethod::PasswordAndSms | AuthMethod::PasswordAndNewPhone => Level::Code,
+        AuthMethod::PasswordAndSms
+        | AuthMethod::PasswordAndNewPhone
+        | AuthMethod::PasswordAndApp
+        | AuthMethod::PasswordAndRecoveryCode => Level::Code,
         AuthMethod::PasswordAndRememberedBrowser if remembered_satisfies_code => Level::Code,
         AuthMethod::PasswordAndRememberedBrowser => Level::Password,
     }
 }
+
+/// The `amr` value of a recovery code (RFC 8176 has none; see docs/oidc.md).
+pub const RECOVERY_CODE_AMR: &str = "recovery_code";
 
 /// RFC 8176 `amr` values for how the person really signed in — never more than happened:
 /// - a remembered browser is not a code: this sign-in texted nobody, so no `sms` (even when the
@@ -112,6 +118,9 @@ pub fn amr(method: AuthMethod) -> Vec<&'static str> {
         AuthMethod::Password | AuthMethod::PasswordAndRememberedBrowser => vec!["pwd"],
         AuthMethod::PasswordAndSms => vec!["pwd", "sms", "mfa"],
         AuthMethod::PasswordAndNewPhone => vec!["pwd", "sms"],
+        AuthMethod::PasswordAndApp => vec!["pwd", "otp", "mfa"],
+        // RFC 8176 has no value for a recovery code; ours is documented in docs/oidc.md.
+        AuthMethod::PasswordAndRecoveryCode => vec!["pwd", "mfa", RECOVERY_CODE_AMR],
     }
 }
 
@@ -228,5 +237,15 @@ mod tests {
         assert!(!amr(AuthMethod::PasswordAndRememberedBrowser).contains(&"sms"));
         assert!(!amr(AuthMethod::PasswordAndRememberedBrowser).contains(&"mfa"));
         assert!(!amr(AuthMethod::PasswordAndNewPhone).contains(&"mfa"));
+    }
+
+    #[test]
+    fn every_second_factor_meets_the_code_level_and_says_which() {
+        assert_eq!(amr(AuthMethod::PasswordAndApp), ["pwd", "otp", "mfa"]);
+        assert_eq!(amr(AuthMethod::PasswordAndRecoveryCode), ["pwd", "mfa", "recovery_code"]);
+        for m in [AuthMethod::PasswordAndApp, AuthMethod::PasswordAndRecoveryCode] {
+            assert_eq!(achieved(m, false), Level::Code);
+            assert!(!amr(m).contains(&"sms"));
+        }
     }
 }

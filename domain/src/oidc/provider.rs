@@ -22,6 +22,7 @@ use super::records::{
 use super::request::{self, AuthorizeError, AuthorizeRequest, ClientInfo, RawAuthorize};
 use crate::audit;
 use crate::authenticated::Authenticated;
+use crate::authenticator::Authenticators;
 use crate::client::Client;
 use crate::codes::CodeHasher;
 use crate::directory::{Person, UserId};
@@ -64,6 +65,8 @@ pub struct ProviderParts {
     pub directory: Arc<dyn Directory>,
     pub generations: Arc<dyn SessionGenerations>,
     pub phone_trust: PhoneTrust,
+    /// Apps count as a second factor to step up with.
+    pub authenticators: Arc<Authenticators>,
     pub audit: Arc<dyn AuditLog>,
     /// HMAC keys for codes' and tokens' digests.
     pub hasher: CodeHasher,
@@ -82,6 +85,7 @@ pub struct OidcProvider {
     directory: Arc<dyn Directory>,
     generations: Arc<dyn SessionGenerations>,
     phone_trust: PhoneTrust,
+    authenticators: Arc<Authenticators>,
     audit: Arc<dyn AuditLog>,
     hasher: CodeHasher,
     /// Forward-auth apps' names by their grants' client id.
@@ -315,6 +319,7 @@ fn form_encode(s: &str) -> String {
 pub(crate) async fn browser_session<E>(
     directory: &dyn Directory,
     phone_trust: &PhoneTrust,
+    authenticators: &Authenticators,
     user: &Authenticated,
     remembered_satisfies_code: bool,
     required: Level,
@@ -323,11 +328,13 @@ where
     E: From<Unavailable> + From<crate::directory::DirectoryError>,
 {
     let level = levels::achieved(user.method, remembered_satisfies_code);
+    // A second factor to step up with: a phone that receives codes, or an app.
     let has_phone = level < required
-        && match directory.find_by_id(&user.user_id).await? {
-            Some(person) => !phone_trust.usable(&person).await?.is_empty(),
-            None => false,
-        };
+        && (!authenticators.factors(&user.user_id).await?.apps.is_empty()
+            || match directory.find_by_id(&user.user_id).await? {
+                Some(person) => !phone_trust.usable(&person).await?.is_empty(),
+                None => false,
+            });
     Ok(decide::Session { level, auth_time: user.authenticated_at, has_phone })
 }
 
@@ -360,6 +367,7 @@ impl OidcProvider {
             directory: p.directory,
             generations: p.generations,
             phone_trust: p.phone_trust,
+            authenticators: p.authenticators,
             audit: p.audit,
             hasher: p.hasher,
             protected_names: p.protected_apps.into_iter().map(|a| (a.id, a.name)).collect(),
@@ -523,6 +531,7 @@ impl OidcProvider {
                 browser_session::<PageError>(
                     &*self.directory,
                     &self.phone_trust,
+                    &self.authenticators,
                     user,
                     registered.info.remembered_satisfies_code,
                     required,

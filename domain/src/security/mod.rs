@@ -4,8 +4,10 @@
 //! Adding a phone and confirming it is you (re-authentication) are small state machines
 //! ([`next`]); their state lives in the person's session, which is stored in SQL.
 
+mod apps;
 pub mod records;
 
+pub use apps::AppView;
 pub use records::{PhoneSettings, TrustedBrowser};
 
 use crate::ports::AccountStore;
@@ -14,6 +16,7 @@ use std::sync::Arc;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
+use super::authenticator::Authenticators;
 use super::codes::{CodeError, CodeHasher, Purpose, SendRequest};
 use super::phone::{E164, PhonePolicy};
 use super::ports::{ThrottleStore, VerifiedBy};
@@ -55,10 +58,19 @@ pub enum Step {
     SendFailed {
         number: E164,
     },
+    /// Confirming it is you with an authenticator app's code (the preferred way, or the only
+    /// one).
+    AppCode {
+        app: crate::authenticator::AppRef,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
+    /// The password was right; the person's app is asked for a code.
+    AppAsked {
+        app: crate::authenticator::AppRef,
+    },
     TextSent {
         number: E164,
     },
@@ -98,6 +110,10 @@ pub fn next(kind: FlowKind, step: &Step, event: &Event) -> Result<Option<Step>, 
             Some(Some(S::SendFailed { number: number.clone() }))
         }
         (K::Reauth, S::Password, E::PasswordAccepted) => Some(None),
+        (K::Reauth, S::Password, E::AppAsked { app }) => {
+            Some(Some(S::AppCode { app: app.clone() }))
+        }
+        (K::Reauth, S::AppCode { .. }, E::CodeAccepted) => Some(None),
         // Resending goes to the same number only.
         (_, S::CodeSent { number: n } | S::SendFailed { number: n }, E::TextSent { number })
             if n == number =>
@@ -185,6 +201,13 @@ pub enum SecurityError {
     /// The right password, which must be changed first (after a reset), elsewhere.
     #[error("password must be changed")]
     MustChangePassword,
+    #[error("no such app")]
+    NoSuchApp,
+    #[error("too many apps")]
+    TooManyApps,
+    /// The method is not offered here (`policy.methods`).
+    #[error("method not offered")]
+    MethodOff,
 }
 
 impl SecurityError {
@@ -196,11 +219,7 @@ impl SecurityError {
             SecurityError::NumberInUse => Notice::error("security.number_in_use"),
             SecurityError::AlreadyYours => Notice::error("security.already_yours"),
             SecurityError::Phone(id) => Notice::error(id),
-            SecurityError::Code(e) => Notice {
-                id: e.message_id().to_owned(),
-                retry_after: e.retry_after().map(|s| s.max(1)),
-                error: true,
-            },
+            SecurityError::Code(e) => e.notice(),
             SecurityError::WrongPassword => Notice::error("security.wrong_password"),
             SecurityError::Throttled { retry_after } => {
                 Notice::wait("sign_in.throttled", *retry_after)
@@ -210,6 +229,9 @@ impl SecurityError {
             SecurityError::NicknameTooLong => Notice::error("security.nickname_too_long"),
             SecurityError::Unavailable => Notice::error("error.unavailable"),
             SecurityError::MustChangePassword => Notice::error("sign_in.must_change_password"),
+            SecurityError::NoSuchApp => Notice::error("security.no_such_app"),
+            SecurityError::TooManyApps => Notice::error("security.too_many_apps"),
+            SecurityError::MethodOff => Notice::error("security.method_off"),
         }
     }
 }
@@ -237,8 +259,12 @@ pub struct PhoneView {
 pub struct Overview {
     pub two_factor_on: bool,
     pub policy_required: bool,
-    pub min_phones: u32,
+    /// Second factors (phones that receive codes, apps) 2-step sign-in needs.
+    pub min_credentials: u32,
     pub phones: Vec<PhoneView>,
+    pub apps: Vec<AppView>,
+    pub recovery: crate::authenticator::RecoveryStatus,
+    pub methods: crate::authenticator::Methods,
     pub browsers: Vec<TrustedBrowser>,
     pub activity: Vec<StoredAuditEvent>,
     /// The id to page from for older activity, when there is more.
@@ -257,7 +283,9 @@ pub struct RemovalPlan {
 #[derive(Debug, Clone)]
 pub struct SecuritySettings {
     pub policy_required: bool,
-    pub min_phones: u32,
+    /// Second factors (phones that receive codes, apps; recovery codes do not count) needed
+    /// for 2-step sign-in (`policy.min_credentials`).
+    pub min_credentials: u32,
     pub reauth_window_secs: i64,
     pub resend_after_secs: i64,
     pub throttle: throttle::ThrottleRules,
@@ -272,6 +300,7 @@ pub struct SecurityParts {
     /// Ends the person's other sessions when their second factors shrink.
     pub generations: Arc<dyn super::ports::SessionGenerations>,
     pub texter: Texter,
+    pub authenticators: Arc<Authenticators>,
     pub phones: PhonePolicy,
     /// Which directory numbers are second factors; records the numbers proved here.
     pub phone_trust: PhoneTrust,
@@ -335,6 +364,17 @@ impl SecurityService {
         let actor = Some((user.user_id.as_str(), user.login.as_str()));
         let entry = audit::Entry { kind, actor, subject: None, outcome, detail };
         audit::write(&*self.p.audit, client, entry).await;
+    }
+
+    /// The person's second factors: phones that receive codes, and apps (recovery codes do not
+    /// count: they are a way back, not a factor to live on).
+    async fn factor_count(&self, user: &Authenticated) -> Result<u32, SecurityError> {
+        let person = self.person(user).await?;
+        let (phones, factors) = tokio::try_join!(
+            async { Ok::<_, SecurityError>(self.p.phone_trust.usable(&person).await?) },
+            async { Ok::<_, SecurityError>(self.p.authenticators.factors(&user.user_id).await?) },
+        )?;
+        Ok(u32::try_from(phones.len() + factors.apps.len()).unwrap_or(u32::MAX))
     }
 
     async fn person(&self, user: &Authenticated) -> Result<Person, SecurityError> {
@@ -405,7 +445,9 @@ impl SecurityService {
         older_than: Option<i64>,
     ) -> Result<Overview, SecurityError> {
         let person = self.person(user).await?;
-        let phones = self.phone_views(user, &person, now).await?;
+        let (phones, factors) = tokio::try_join!(self.phone_views(user, &person, now), async {
+            Ok(self.p.authenticators.factors(&user.user_id).await?)
+        },)?;
         let size = self.p.settings.activity_page_size;
         let mut activity =
             self.p.audit.for_user(user.user_id.as_str(), older_than, size + 1).await?;
@@ -418,8 +460,11 @@ impl SecurityService {
         Ok(Overview {
             two_factor_on: self.p.sign_in_store.two_factor_enabled(&user.user_id).await?,
             policy_required: self.p.settings.policy_required,
-            min_phones: self.p.settings.min_phones,
+            min_credentials: self.p.settings.min_credentials,
             phones,
+            apps: factors.apps.iter().map(AppView::from).collect(),
+            recovery: factors.recovery,
+            methods: self.p.authenticators.methods(),
             browsers: self.p.accounts.trusted_browsers(&user.user_id, now).await?,
             activity,
             older_than: older,
@@ -699,10 +744,11 @@ impl SecurityService {
         let views = self.phone_views(user, &person, client.now).await?;
         // Only second factors count: removing a number that never was one (unverified) leaves
         // 2-step sign-in as it is.
-        let factors = views.iter().filter(|v| v.usable).count();
+        let apps = self.p.authenticators.factors(&user.user_id).await?.apps.len();
+        let factors = views.iter().filter(|v| v.usable).count() + apps;
         let removes_factor = views.iter().any(|v| v.key == key && v.usable);
         let left = if removes_factor { factors.saturating_sub(1) } else { factors };
-        let below = removes_factor && (left as u32) < self.p.settings.min_phones;
+        let below = removes_factor && (left as u32) < self.p.settings.min_credentials;
         let two_factor_on = self.p.sign_in_store.two_factor_enabled(&user.user_id).await?;
         if below && self.p.settings.policy_required {
             return Err(SecurityError::RequiredByPolicy);
@@ -757,9 +803,7 @@ impl SecurityService {
     ) -> Result<Notice, SecurityError> {
         if on {
             // Only verified numbers are phones for signing in.
-            let person = self.person(user).await?;
-            let factors = self.p.phone_trust.usable(&person).await?;
-            if (factors.len() as u32) < self.p.settings.min_phones {
+            if self.factor_count(user).await? < self.p.settings.min_credentials {
                 return Err(SecurityError::NotEnoughPhones);
             }
         } else {
@@ -867,15 +911,26 @@ impl SecurityService {
         }
         store.clear_attempts(&key).await?;
         let two_factor_on = self.p.sign_in_store.two_factor_enabled(&user.user_id).await?;
-        // The code goes to a second factor only: the preferred phone among the verified ones.
+        // The code comes from a second factor only: the preferred app, else the preferred
+        // phone among the verified ones, else any app.
         let phones = self.phone_views(user, &person, client.now).await?;
         let preferred = phones
             .iter()
             .find(|v| v.usable)
             .and_then(|v| person.phones.iter().find(|n| self.key(user, n) == v.key))
             .cloned();
-        match preferred {
-            Some(number) if two_factor_on => {
+        let mut apps = self.p.authenticators.factors(&user.user_id).await?.apps;
+        apps.sort_by_key(|a| !a.preferred);
+        let app = apps
+            .into_iter()
+            .find(|a| a.preferred || preferred.is_none())
+            .map(|a| crate::authenticator::AppRef { id: a.id, name: a.name });
+        match (app, preferred) {
+            (Some(app), _) if two_factor_on => {
+                flow.advance(&Event::AppAsked { app })?;
+                Ok((false, None))
+            }
+            (None, Some(number)) if two_factor_on => {
                 let notice = self.text(client, user, flow, &number).await?;
                 Ok((false, Some(notice)))
             }
@@ -894,17 +949,31 @@ impl SecurityService {
         flow: &mut Flow,
         code: &str,
     ) -> Result<(), SecurityError> {
-        if flow.kind != FlowKind::Reauth || !matches!(flow.step, Step::CodeSent { .. }) {
+        if flow.kind != FlowKind::Reauth {
             return Err(SecurityError::OutOfOrder);
         }
-        self.p
-            .texter
-            .codes()
-            .verify(&flow.id, Purpose::Reauth, user.user_id.as_str(), code, client.now)
-            .await
-            .map_err(SecurityError::Code)?;
+        let how = match &flow.step {
+            Step::CodeSent { .. } => {
+                self.p
+                    .texter
+                    .codes()
+                    .verify(&flow.id, Purpose::Reauth, user.user_id.as_str(), code, client.now)
+                    .await
+                    .map_err(SecurityError::Code)?;
+                "password_and_sms"
+            }
+            Step::AppCode { app } => {
+                let stored = self.find_app(user, &app.id).await?;
+                let auth = &self.p.authenticators;
+                auth.verify_app(&user.user_id, &stored, code, client.now)
+                    .await
+                    .map_err(SecurityError::Code)?;
+                "password_and_app"
+            }
+            _ => return Err(SecurityError::OutOfOrder),
+        };
         flow.advance(&Event::CodeAccepted)?;
-        self.audit(client, user, "reauth", "password_and_sms", None).await;
+        self.audit(client, user, "reauth", how, None).await;
         Ok(())
     }
 }
@@ -938,11 +1007,13 @@ mod tests {
         use Step as S;
         let a = || n("+12015550123");
         let b = || n("+12015550124");
+        let app = || crate::authenticator::AppRef { id: "1".into(), name: "App".into() };
         let steps = [
             S::EnterNumber,
             S::Password,
             S::CodeSent { number: a() },
             S::SendFailed { number: a() },
+            S::AppCode { app: app() },
         ];
         let events = [
             E::TextSent { number: a() },
@@ -951,6 +1022,7 @@ mod tests {
             E::ChangeNumber,
             E::PasswordAccepted,
             E::CodeAccepted,
+            E::AppAsked { app: app() },
         ];
         let sent = || Some(Some(S::CodeSent { number: a() }));
         let failed = || Some(Some(S::SendFailed { number: a() }));
@@ -976,6 +1048,9 @@ mod tests {
             ((K::Reauth, 2, 5), Some(None)),
             ((K::Reauth, 3, 0), sent()),
             ((K::Reauth, 3, 1), failed()),
+            // With an app: asked after the password, done with its code.
+            ((K::Reauth, 1, 6), Some(Some(S::AppCode { app: app() }))),
+            ((K::Reauth, 4, 5), Some(None)),
             // Verifying: texted at once, resent to the same number only, no other number.
             ((K::VerifyPhone, 0, 0), sent()),
             ((K::VerifyPhone, 0, 1), failed()),

@@ -7,17 +7,22 @@ use serde::{Deserialize, Serialize};
 
 use crate::phone::E164;
 
-/// Where a sign-in stands after the password. Phones are indexes into the flow's phone list,
-/// which is fixed when the flow starts (preferred first).
+/// Where a sign-in stands after the password. Phones and apps are indexes into the flow's
+/// lists, which are fixed when the flow starts (preferred first).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum State {
-    /// Several phones: the person picks one.
-    ChoosePhone,
+    /// Several ways: the person picks one ("use another way" comes back here).
+    #[serde(alias = "choose_phone")]
+    ChooseMethod,
     /// A code was texted to this phone.
     CodeSent { phone: usize },
     /// The text to this phone could not be sent: retry or pick another.
     SendFailed { phone: usize },
+    /// The person types the current code of this authenticator app.
+    AppCode { app: usize },
+    /// The person types one of their recovery codes.
+    RecoveryCode,
     /// Policy requires a phone and there is none: the person must add one first.
     EnrolNumber,
     /// An enrolment code was texted to this new number.
@@ -33,11 +38,27 @@ pub enum State {
 pub enum Event {
     TextSent { phone: usize },
     TextFailed { phone: usize },
+    AppChosen { app: usize },
+    RecoveryChosen,
     CodeAccepted,
-    UseAnotherPhone,
+    UseAnotherWay,
     EnrolTextSent { number: E164 },
     EnrolTextFailed { number: E164 },
     ChangeNumber,
+}
+
+/// The ways a flow's person has: how many phones and apps, and whether recovery codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ways {
+    pub phones: usize,
+    pub apps: usize,
+    pub recovery: bool,
+}
+
+impl Ways {
+    pub fn count(self) -> usize {
+        self.phones + self.apps + usize::from(self.recovery)
+    }
 }
 
 /// How the flow begins once the password is accepted.
@@ -47,9 +68,11 @@ pub enum Start {
     SignedIn,
     /// A remembered browser skips the code.
     Remembered,
-    /// One phone: text it at once.
+    /// A phone is the only way (recovery codes aside): text it at once.
     SendTo(usize),
-    ChoosePhone,
+    /// Ask for this app's code at once (the preferred way, or the only one).
+    AskApp(usize),
+    ChooseMethod,
     EnrolNumber,
 }
 
@@ -60,20 +83,31 @@ pub struct Facts {
     pub policy_required: bool,
     pub remembered_browser: bool,
     pub phones: usize,
+    pub apps: usize,
+    /// The app the person prefers, when it is one (an index into the apps).
+    pub preferred_app: Option<usize>,
 }
 
 pub fn start(f: Facts) -> Start {
     if !f.two_factor_on && !f.policy_required {
         return Start::SignedIn;
     }
-    // With no phone a remembered browser cannot stand in for one: the phone was removed, so
-    // the person proves a new one (an attacker with only the password gains nothing here that
-    // the password alone would not give when 2-step sign-in is optional).
-    match f.phones {
-        0 => Start::EnrolNumber,
-        _ if f.remembered_browser => Start::Remembered,
-        1 => Start::SendTo(0),
-        _ => Start::ChoosePhone,
+    // With no phone nor app a remembered browser cannot stand in for one: the factor was
+    // removed, so the person proves a new one (an attacker with only the password gains nothing
+    // here that the password alone would not give when 2-step sign-in is optional). Recovery
+    // codes alone do not count: they are a way back, not a factor to live on.
+    if f.phones + f.apps == 0 {
+        return Start::EnrolNumber;
+    }
+    if f.remembered_browser {
+        return Start::Remembered;
+    }
+    // An app costs nothing to ask for; a text is sent unasked only when a phone is the one way.
+    match (f.preferred_app.filter(|&a| a < f.apps), f.phones, f.apps) {
+        (Some(app), _, _) => Start::AskApp(app),
+        (None, 1, 0) => Start::SendTo(0),
+        (None, 0, 1) => Start::AskApp(0),
+        _ => Start::ChooseMethod,
     }
 }
 
@@ -84,26 +118,31 @@ pub struct InvalidTransition {
     pub event: Event,
 }
 
-/// The one place a flow changes state. `phones`: how many phones the flow has.
-pub fn next(state: &State, event: &Event, phones: usize) -> Result<State, InvalidTransition> {
+/// The one place a flow changes state.
+pub fn next(state: &State, event: &Event, ways: Ways) -> Result<State, InvalidTransition> {
     use Event as E;
     use State as S;
-    let valid_phone = |p: usize| p < phones;
+    let valid_phone = |p: usize| p < ways.phones;
+    let choosing = matches!(state, S::ChooseMethod | S::CodeSent { .. } | S::SendFailed { .. });
+    let asking = matches!(
+        state,
+        S::CodeSent { .. } | S::SendFailed { .. } | S::AppCode { .. } | S::RecoveryCode
+    );
     let next = match (state, event) {
-        (S::ChoosePhone | S::CodeSent { .. } | S::SendFailed { .. }, E::TextSent { phone })
-            if valid_phone(*phone) =>
-        {
+        (_, E::TextSent { phone }) if choosing && valid_phone(*phone) => {
             Some(S::CodeSent { phone: *phone })
         }
-        (S::ChoosePhone | S::CodeSent { .. } | S::SendFailed { .. }, E::TextFailed { phone })
-            if valid_phone(*phone) =>
-        {
+        (_, E::TextFailed { phone }) if choosing && valid_phone(*phone) => {
             Some(S::SendFailed { phone: *phone })
         }
-        (S::CodeSent { .. }, E::CodeAccepted) => Some(S::Done),
-        (S::CodeSent { .. } | S::SendFailed { .. }, E::UseAnotherPhone) if phones > 1 => {
-            Some(S::ChoosePhone)
+        (S::ChooseMethod, E::AppChosen { app }) if *app < ways.apps => {
+            Some(S::AppCode { app: *app })
         }
+        (S::ChooseMethod, E::RecoveryChosen) if ways.recovery => Some(S::RecoveryCode),
+        (S::CodeSent { .. } | S::AppCode { .. } | S::RecoveryCode, E::CodeAccepted) => {
+            Some(S::Done)
+        }
+        (_, E::UseAnotherWay) if asking && ways.count() > 1 => Some(S::ChooseMethod),
         (
             S::EnrolNumber | S::EnrolCodeSent { .. } | S::EnrolSendFailed { .. },
             E::EnrolTextSent { number },
@@ -147,11 +186,15 @@ mod tests {
         crate::phone::PhonePolicy::from_directory("+12015550123").expect("valid")
     }
 
+    const ALL: Ways = Ways { phones: 2, apps: 2, recovery: true };
+
     fn states() -> Vec<State> {
         vec![
-            State::ChoosePhone,
+            State::ChooseMethod,
             State::CodeSent { phone: 0 },
             State::SendFailed { phone: 1 },
+            State::AppCode { app: 0 },
+            State::RecoveryCode,
             State::EnrolNumber,
             State::EnrolCodeSent { number: num() },
             State::EnrolSendFailed { number: num() },
@@ -163,143 +206,141 @@ mod tests {
         vec![
             Event::TextSent { phone: 1 },
             Event::TextFailed { phone: 1 },
+            Event::AppChosen { app: 1 },
+            Event::RecoveryChosen,
             Event::CodeAccepted,
-            Event::UseAnotherPhone,
+            Event::UseAnotherWay,
             Event::EnrolTextSent { number: num() },
             Event::EnrolTextFailed { number: num() },
             Event::ChangeNumber,
         ]
     }
 
-    /// The whole table, with two phones: every (state, event) pair, the expected outcome.
+    /// The whole table, with two phones, two apps and recovery codes: every (state, event)
+    /// pair not listed is refused.
     #[test]
     fn transition_table() {
         use Event as E;
         use State as S;
         let n = num;
-        let expected: Vec<(State, Event, Option<State>)> = vec![
-            (S::ChoosePhone, E::TextSent { phone: 1 }, Some(S::CodeSent { phone: 1 })),
-            (S::ChoosePhone, E::TextFailed { phone: 1 }, Some(S::SendFailed { phone: 1 })),
-            (S::ChoosePhone, E::CodeAccepted, None),
-            (S::ChoosePhone, E::UseAnotherPhone, None),
-            (S::ChoosePhone, E::EnrolTextSent { number: n() }, None),
-            (S::ChoosePhone, E::EnrolTextFailed { number: n() }, None),
-            (S::ChoosePhone, E::ChangeNumber, None),
-            (S::CodeSent { phone: 0 }, E::TextSent { phone: 1 }, Some(S::CodeSent { phone: 1 })),
-            (
-                S::CodeSent { phone: 0 },
-                E::TextFailed { phone: 1 },
-                Some(S::SendFailed { phone: 1 }),
-            ),
-            (S::CodeSent { phone: 0 }, E::CodeAccepted, Some(S::Done)),
-            (S::CodeSent { phone: 0 }, E::UseAnotherPhone, Some(S::ChoosePhone)),
-            (S::CodeSent { phone: 0 }, E::EnrolTextSent { number: n() }, None),
-            (S::CodeSent { phone: 0 }, E::EnrolTextFailed { number: n() }, None),
-            (S::CodeSent { phone: 0 }, E::ChangeNumber, None),
-            (S::SendFailed { phone: 1 }, E::TextSent { phone: 1 }, Some(S::CodeSent { phone: 1 })),
-            (
-                S::SendFailed { phone: 1 },
-                E::TextFailed { phone: 1 },
-                Some(S::SendFailed { phone: 1 }),
-            ),
+        let allowed: Vec<(State, Event, State)> = vec![
+            (S::ChooseMethod, E::TextSent { phone: 1 }, S::CodeSent { phone: 1 }),
+            (S::ChooseMethod, E::TextFailed { phone: 1 }, S::SendFailed { phone: 1 }),
+            (S::ChooseMethod, E::AppChosen { app: 1 }, S::AppCode { app: 1 }),
+            (S::ChooseMethod, E::RecoveryChosen, S::RecoveryCode),
+            (S::CodeSent { phone: 0 }, E::TextSent { phone: 1 }, S::CodeSent { phone: 1 }),
+            (S::CodeSent { phone: 0 }, E::TextFailed { phone: 1 }, S::SendFailed { phone: 1 }),
+            (S::CodeSent { phone: 0 }, E::CodeAccepted, S::Done),
+            (S::CodeSent { phone: 0 }, E::UseAnotherWay, S::ChooseMethod),
+            (S::SendFailed { phone: 1 }, E::TextSent { phone: 1 }, S::CodeSent { phone: 1 }),
+            (S::SendFailed { phone: 1 }, E::TextFailed { phone: 1 }, S::SendFailed { phone: 1 }),
             // No code was sent, so none can be accepted.
-            (S::SendFailed { phone: 1 }, E::CodeAccepted, None),
-            (S::SendFailed { phone: 1 }, E::UseAnotherPhone, Some(S::ChoosePhone)),
-            (S::SendFailed { phone: 1 }, E::EnrolTextSent { number: n() }, None),
-            (S::SendFailed { phone: 1 }, E::EnrolTextFailed { number: n() }, None),
-            (S::SendFailed { phone: 1 }, E::ChangeNumber, None),
-            (S::EnrolNumber, E::TextSent { phone: 1 }, None),
-            (S::EnrolNumber, E::TextFailed { phone: 1 }, None),
-            (S::EnrolNumber, E::CodeAccepted, None),
-            (S::EnrolNumber, E::UseAnotherPhone, None),
-            (
-                S::EnrolNumber,
-                E::EnrolTextSent { number: n() },
-                Some(S::EnrolCodeSent { number: n() }),
-            ),
+            (S::SendFailed { phone: 1 }, E::UseAnotherWay, S::ChooseMethod),
+            (S::AppCode { app: 0 }, E::CodeAccepted, S::Done),
+            (S::AppCode { app: 0 }, E::UseAnotherWay, S::ChooseMethod),
+            (S::RecoveryCode, E::CodeAccepted, S::Done),
+            (S::RecoveryCode, E::UseAnotherWay, S::ChooseMethod),
+            (S::EnrolNumber, E::EnrolTextSent { number: n() }, S::EnrolCodeSent { number: n() }),
             (
                 S::EnrolNumber,
                 E::EnrolTextFailed { number: n() },
-                Some(S::EnrolSendFailed { number: n() }),
+                S::EnrolSendFailed { number: n() },
             ),
-            (S::EnrolNumber, E::ChangeNumber, None),
-            (S::EnrolCodeSent { number: n() }, E::TextSent { phone: 1 }, None),
-            (S::EnrolCodeSent { number: n() }, E::TextFailed { phone: 1 }, None),
-            (S::EnrolCodeSent { number: n() }, E::CodeAccepted, Some(S::Done)),
-            (S::EnrolCodeSent { number: n() }, E::UseAnotherPhone, None),
+            (S::EnrolCodeSent { number: n() }, E::CodeAccepted, S::Done),
             (
                 S::EnrolCodeSent { number: n() },
                 E::EnrolTextSent { number: n() },
-                Some(S::EnrolCodeSent { number: n() }),
+                S::EnrolCodeSent { number: n() },
             ),
             (
                 S::EnrolCodeSent { number: n() },
                 E::EnrolTextFailed { number: n() },
-                Some(S::EnrolSendFailed { number: n() }),
+                S::EnrolSendFailed { number: n() },
             ),
-            (S::EnrolCodeSent { number: n() }, E::ChangeNumber, Some(S::EnrolNumber)),
-            (S::EnrolSendFailed { number: n() }, E::TextSent { phone: 1 }, None),
-            (S::EnrolSendFailed { number: n() }, E::TextFailed { phone: 1 }, None),
-            (S::EnrolSendFailed { number: n() }, E::CodeAccepted, None),
-            (S::EnrolSendFailed { number: n() }, E::UseAnotherPhone, None),
+            (S::EnrolCodeSent { number: n() }, E::ChangeNumber, S::EnrolNumber),
             (
                 S::EnrolSendFailed { number: n() },
                 E::EnrolTextSent { number: n() },
-                Some(S::EnrolCodeSent { number: n() }),
+                S::EnrolCodeSent { number: n() },
             ),
             (
                 S::EnrolSendFailed { number: n() },
                 E::EnrolTextFailed { number: n() },
-                Some(S::EnrolSendFailed { number: n() }),
+                S::EnrolSendFailed { number: n() },
             ),
-            (S::EnrolSendFailed { number: n() }, E::ChangeNumber, Some(S::EnrolNumber)),
+            (S::EnrolSendFailed { number: n() }, E::ChangeNumber, S::EnrolNumber),
         ];
-        // Done accepts nothing.
-        let mut expected = expected;
-        for e in events() {
-            expected.push((S::Done, e, None));
-        }
-        assert_eq!(expected.len(), states().len() * events().len(), "every pair is listed");
-        for (state, event, want) in expected {
-            let got = next(&state, &event, 2).ok();
-            assert_eq!(got, want, "{state:?} + {event:?}");
+        for state in states() {
+            for event in events() {
+                let want = allowed
+                    .iter()
+                    .find(|(s, e, _)| *s == state && *e == event)
+                    .map(|(_, _, to)| to.clone());
+                assert_eq!(next(&state, &event, ALL).ok(), want, "{state:?} + {event:?}");
+            }
         }
     }
 
     #[test]
-    fn phone_indexes_outside_the_list_are_refused() {
-        assert!(next(&State::ChoosePhone, &Event::TextSent { phone: 2 }, 2).is_err());
-        assert!(next(&State::ChoosePhone, &Event::TextFailed { phone: 5 }, 2).is_err());
-        assert!(next(&State::ChoosePhone, &Event::TextSent { phone: 0 }, 0).is_err());
+    fn indexes_outside_the_lists_are_refused() {
+        let ways = Ways { phones: 2, apps: 1, recovery: false };
+        assert!(next(&State::ChooseMethod, &Event::TextSent { phone: 2 }, ways).is_err());
+        assert!(next(&State::ChooseMethod, &Event::TextFailed { phone: 5 }, ways).is_err());
+        assert!(next(&State::ChooseMethod, &Event::AppChosen { app: 1 }, ways).is_err());
+        assert!(next(&State::ChooseMethod, &Event::RecoveryChosen, ways).is_err());
+        let none = Ways { phones: 0, apps: 0, recovery: false };
+        assert!(next(&State::ChooseMethod, &Event::TextSent { phone: 0 }, none).is_err());
     }
 
     #[test]
-    fn another_phone_needs_more_than_one() {
-        assert!(next(&State::CodeSent { phone: 0 }, &Event::UseAnotherPhone, 1).is_err());
-        assert!(next(&State::SendFailed { phone: 0 }, &Event::UseAnotherPhone, 1).is_err());
+    fn another_way_needs_more_than_one() {
+        let one_phone = Ways { phones: 1, apps: 0, recovery: false };
+        assert!(next(&State::CodeSent { phone: 0 }, &Event::UseAnotherWay, one_phone).is_err());
+        assert!(next(&State::SendFailed { phone: 0 }, &Event::UseAnotherWay, one_phone).is_err());
+        let one_app = Ways { phones: 0, apps: 1, recovery: false };
+        assert!(next(&State::AppCode { app: 0 }, &Event::UseAnotherWay, one_app).is_err());
+        let with_codes = Ways { phones: 1, apps: 0, recovery: true };
+        assert_eq!(
+            next(&State::CodeSent { phone: 0 }, &Event::UseAnotherWay, with_codes),
+            Ok(State::ChooseMethod)
+        );
     }
 
     #[test]
     fn start_table() {
-        let f = |two_factor_on, policy_required, remembered_browser, phones| Facts {
-            two_factor_on,
-            policy_required,
-            remembered_browser,
-            phones,
-        };
-        // (2fa on, required, remembered, phones) → start
+        let f =
+            |two_factor_on, policy_required, remembered_browser, phones, apps, preferred_app| {
+                Facts {
+                    two_factor_on,
+                    policy_required,
+                    remembered_browser,
+                    phones,
+                    apps,
+                    preferred_app,
+                }
+            };
+        // (2fa on, required, remembered, phones, apps, preferred app) → start
         let table = [
-            (f(false, false, false, 0), Start::SignedIn),
-            (f(false, false, true, 2), Start::SignedIn),
-            (f(true, false, false, 1), Start::SendTo(0)),
-            (f(true, false, false, 3), Start::ChoosePhone),
-            (f(true, false, true, 1), Start::Remembered),
-            (f(true, false, false, 0), Start::EnrolNumber),
-            (f(true, false, true, 0), Start::EnrolNumber),
-            (f(false, true, false, 0), Start::EnrolNumber),
-            (f(false, true, false, 1), Start::SendTo(0)),
-            (f(false, true, false, 2), Start::ChoosePhone),
-            (f(false, true, true, 2), Start::Remembered),
+            (f(false, false, false, 0, 0, None), Start::SignedIn),
+            (f(false, false, true, 2, 1, Some(0)), Start::SignedIn),
+            (f(true, false, false, 1, 0, None), Start::SendTo(0)),
+            (f(true, false, false, 3, 0, None), Start::ChooseMethod),
+            (f(true, false, true, 1, 0, None), Start::Remembered),
+            (f(true, false, true, 0, 1, None), Start::Remembered),
+            (f(true, false, false, 0, 0, None), Start::EnrolNumber),
+            (f(true, false, true, 0, 0, None), Start::EnrolNumber),
+            (f(false, true, false, 0, 0, None), Start::EnrolNumber),
+            (f(false, true, false, 1, 0, None), Start::SendTo(0)),
+            (f(false, true, false, 2, 0, None), Start::ChooseMethod),
+            (f(false, true, true, 2, 0, None), Start::Remembered),
+            // Apps: the preferred one is asked for at once; one app alone too.
+            (f(true, false, false, 0, 1, None), Start::AskApp(0)),
+            (f(true, false, false, 0, 2, None), Start::ChooseMethod),
+            (f(true, false, false, 1, 1, None), Start::ChooseMethod),
+            (f(true, false, false, 1, 2, Some(1)), Start::AskApp(1)),
+            (f(true, false, false, 2, 2, Some(0)), Start::AskApp(0)),
+            // A stale preference (the app is gone) is ignored.
+            (f(true, false, false, 1, 0, Some(0)), Start::SendTo(0)),
         ];
         for (facts, want) in table {
             assert_eq!(start(facts), want, "{facts:?}");
@@ -313,5 +354,8 @@ mod tests {
             let back: State = serde_json::from_str(&json).expect("parse");
             assert_eq!(back, s);
         }
+        // Flows stored before apps existed still load.
+        let old: State = serde_json::from_str(r#"{"state":"choose_phone"}"#).expect("parse");
+        assert_eq!(old, State::ChooseMethod);
     }
 }

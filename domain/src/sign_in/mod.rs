@@ -1,5 +1,6 @@
 //! Signing in: the password (an LDAP bind as the person), then, when 2-step sign-in is on or
-//! required, a code texted to one of the person's phones. The flow's state machine is in
+//! required, a second factor: a code texted to one of the person's phones, the code of an
+//! authenticator app, or a recovery code. The flow's state machine is in
 //! [`flow`]; this module runs it against the ports.
 
 mod answer_floor;
@@ -16,6 +17,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 
 use super::authenticated::{AuthMethod, Authenticated};
+use super::authenticator::{AppRef, Authenticators, Factors};
 use super::client::{Client, describe_browser};
 use super::codes::{CodeError, CodeHasher, Purpose, SendRequest};
 use super::notice::Notice;
@@ -23,7 +25,7 @@ use super::phone::{E164, PhonePolicy};
 use super::ports::ThrottleStore;
 use super::ports::VerifiedBy;
 use super::sms::failure_detail;
-use super::texting::{TextOutcome, Texter};
+use super::texting::{NoticeFor, TextOutcome, Texter};
 use super::tokens::random_token;
 use super::verified::PhoneTrust;
 use super::{audit, ports::AuditLog};
@@ -87,11 +89,7 @@ impl SignInError {
             }
             SignInError::FlowExpired => Notice::error("sign_in.expired"),
             SignInError::OutOfOrder => Notice::error("sign_in.out_of_order"),
-            SignInError::Code(e) => Notice {
-                id: e.message_id().to_owned(),
-                retry_after: e.retry_after().map(|s| s.max(1)),
-                error: true,
-            },
+            SignInError::Code(e) => e.notice(),
             SignInError::Phone(id) => Notice::error(id),
             SignInError::NumberTaken => Notice::error("enrol.number_taken"),
             SignInError::Unavailable => Notice::error("error.unavailable"),
@@ -121,6 +119,8 @@ pub enum StepOutcome {
     SignedIn {
         user: Authenticated,
         remember: Option<BrowserToken>,
+        /// Something to tell the person on the page they land on (recovery codes left).
+        notice: Option<Notice>,
     },
 }
 
@@ -131,6 +131,9 @@ pub struct FlowView {
     pub display_name: String,
     /// Masked, preferred first.
     pub phones: Vec<String>,
+    /// Authenticator apps' names, preferred first.
+    pub apps: Vec<String>,
+    pub recovery: bool,
     /// Seconds until "send again" may be used.
     pub resend_in: i64,
     pub expires_in: i64,
@@ -141,6 +144,7 @@ pub struct SignInService {
     store: Arc<dyn SignInStore>,
     audit: Arc<dyn AuditLog>,
     texter: Texter,
+    authenticators: Arc<Authenticators>,
     phones: PhonePolicy,
     tokens: CodeHasher,
     phone_trust: PhoneTrust,
@@ -160,6 +164,8 @@ pub struct SignInParts {
     pub store: Arc<dyn SignInStore>,
     pub audit: Arc<dyn AuditLog>,
     pub texter: Texter,
+    /// Authenticator apps and recovery codes.
+    pub authenticators: Arc<Authenticators>,
     pub phones: PhonePolicy,
     /// Keys for remembered-browser token digests (the same rotatable keys as codes).
     pub tokens: CodeHasher,
@@ -175,6 +181,7 @@ impl SignInService {
             store: p.store,
             audit: p.audit,
             texter: p.texter,
+            authenticators: p.authenticators,
             phones: p.phones,
             tokens: p.tokens,
             phone_trust: p.phone_trust,
@@ -374,11 +381,13 @@ impl SignInService {
     ) -> Result<PasswordOutcome, SignInError> {
         // Three independent look-ups (SQL, the directory, SQL) at once: the password step is
         // the slowest of a sign-in, and each is a round trip to a different server.
-        let (two_factor_on, is_admin, phones) = tokio::try_join!(
+        let (two_factor_on, is_admin, phones, factors) = tokio::try_join!(
             async { Ok::<_, SignInError>(self.store.two_factor_enabled(&person.id).await?) },
             async { Ok::<_, SignInError>(self.directory.is_admin(&person).await?) },
             self.ordered_phones(&person),
+            async { Ok::<_, SignInError>(self.authenticators.factors(&person.id).await?) },
         )?;
+        let (apps, preferred_app, recovery) = Self::ways_of(factors);
         let remembered_browser = match remembered {
             Some(token) if two_factor_on || self.settings.policy_required => {
                 self.check_remembered(&person.id, token, client.now).await?
@@ -390,6 +399,8 @@ impl SignInService {
             policy_required: self.settings.policy_required,
             remembered_browser,
             phones: phones.len(),
+            apps: apps.len(),
+            preferred_app,
         };
         let flow_person = FlowPerson {
             user_id: person.id.clone(),
@@ -398,6 +409,8 @@ impl SignInService {
             display_name: person.display_name.clone(),
             is_admin,
             phones,
+            apps,
+            recovery,
             step_up: None,
         };
         match flow::start(facts) {
@@ -420,7 +433,7 @@ impl SignInService {
                         .await,
                 ));
             }
-            Start::SendTo(_) | Start::ChoosePhone | Start::EnrolNumber => {}
+            Start::SendTo(_) | Start::AskApp(_) | Start::ChooseMethod | Start::EnrolNumber => {}
         }
         let (flow_id, notice) = self.start_flow(client, flow_person, facts).await?;
         Ok(PasswordOutcome::SecondStep { flow_id, notice })
@@ -437,7 +450,10 @@ impl SignInService {
     ) -> Result<(String, Option<Notice>), SignInError> {
         let person =
             self.directory.find_by_id(&user.user_id).await?.ok_or(SignInError::FlowExpired)?;
-        let phones = self.ordered_phones(&person).await?;
+        let (phones, factors) = tokio::try_join!(self.ordered_phones(&person), async {
+            Ok::<_, SignInError>(self.authenticators.factors(&person.id).await?)
+        })?;
+        let (apps, preferred_app, recovery) = Self::ways_of(factors);
         // The code is the point: 2-step sign-in being off, or a remembered browser, changes
         // nothing here.
         let facts = Facts {
@@ -445,6 +461,8 @@ impl SignInService {
             policy_required: true,
             remembered_browser: false,
             phones: phones.len(),
+            apps: apps.len(),
+            preferred_app,
         };
         let flow_person = FlowPerson {
             user_id: person.id.clone(),
@@ -453,6 +471,8 @@ impl SignInService {
             display_name: person.display_name.clone(),
             is_admin: user.is_admin,
             phones,
+            apps,
+            recovery,
             step_up: Some(StepUpOf { sid: user.sid.clone(), signed_in_at: user.signed_in_at }),
         };
         self.audit(client, "sign_in.step_up", Some((&person.id, &person.login)), "started", None)
@@ -476,7 +496,8 @@ impl SignInService {
     ) -> Result<(String, Option<Notice>), SignInError> {
         let state = match flow::start(facts) {
             Start::EnrolNumber => State::EnrolNumber,
-            _ => State::ChoosePhone,
+            Start::AskApp(app) => State::AppCode { app },
+            _ => State::ChooseMethod,
         };
         let mut record = FlowRecord {
             id: random_token(16),
@@ -498,6 +519,16 @@ impl SignInService {
             _ => None,
         };
         Ok((record.id, notice))
+    }
+
+    /// The person's apps (preferred first), which one is preferred, and whether they have
+    /// recovery codes left.
+    fn ways_of(factors: Factors) -> (Vec<AppRef>, Option<usize>, bool) {
+        let mut apps = factors.apps;
+        apps.sort_by_key(|a| !a.preferred);
+        let preferred = apps.first().filter(|a| a.preferred).map(|_| 0);
+        let apps = apps.into_iter().map(|a| AppRef { id: a.id, name: a.name }).collect();
+        (apps, preferred, factors.recovery.remaining > 0)
     }
 
     /// The person's phones that may receive sign-in codes (those Latchkey verified, unless the
@@ -583,7 +614,7 @@ impl SignInService {
         event: &Event,
         now: i64,
     ) -> Result<(), SignInError> {
-        let next = flow::next(&record.state, event, record.person.phones.len()).map_err(|e| {
+        let next = flow::next(&record.state, event, record.person.ways()).map_err(|e| {
             tracing::info!(error = %e, "sign-in step out of order");
             SignInError::OutOfOrder
         })?;
@@ -675,7 +706,7 @@ impl SignInService {
         phone: usize,
     ) -> Result<Option<Notice>, SignInError> {
         let mut record = self.load(flow_id, client.now).await?;
-        flow::next(&record.state, &Event::TextSent { phone }, record.person.phones.len())
+        flow::next(&record.state, &Event::TextSent { phone }, record.person.ways())
             .map_err(|_| SignInError::OutOfOrder)?;
         self.send_code(client, &mut record, phone).await
     }
@@ -696,13 +727,27 @@ impl SignInService {
         Err(SignInError::OutOfOrder)
     }
 
-    pub async fn use_another_phone(
+    /// "Use another way": back to the list of ways.
+    pub async fn use_another_way(&self, client: &Client, flow_id: &str) -> Result<(), SignInError> {
+        let mut record = self.load(flow_id, client.now).await?;
+        self.advance(&mut record, &Event::UseAnotherWay, client.now).await
+    }
+
+    /// The person picked authenticator app `app` from the list.
+    pub async fn choose_app(
         &self,
         client: &Client,
         flow_id: &str,
+        app: usize,
     ) -> Result<(), SignInError> {
         let mut record = self.load(flow_id, client.now).await?;
-        self.advance(&mut record, &Event::UseAnotherPhone, client.now).await
+        self.advance(&mut record, &Event::AppChosen { app }, client.now).await
+    }
+
+    /// The person chose to type a recovery code.
+    pub async fn choose_recovery(&self, client: &Client, flow_id: &str) -> Result<(), SignInError> {
+        let mut record = self.load(flow_id, client.now).await?;
+        self.advance(&mut record, &Event::RecoveryChosen, client.now).await
     }
 
     /// Checks the typed code. On success the flow ends and the person is signed in.
@@ -715,69 +760,146 @@ impl SignInService {
         remember: bool,
     ) -> Result<StepOutcome, SignInError> {
         let record = self.load(flow_id, client.now).await?;
-        let (purpose, enrolling) = match &record.state {
-            State::CodeSent { .. } => (Purpose::SignIn, None),
-            State::EnrolCodeSent { number } => (Purpose::Enrol, Some(number.clone())),
+        let (method, number, notice) = match &record.state {
+            State::CodeSent { .. } => {
+                let number = self.verify_text(client, &record, Purpose::SignIn, input).await?;
+                (AuthMethod::PasswordAndSms, Some(number), None)
+            }
+            State::EnrolCodeSent { number: new_number } => {
+                let number = self.verify_text(client, &record, Purpose::Enrol, input).await?;
+                // The code proves the number it was texted to. When two enrolment posts raced,
+                // the flow may name another number than the newest code's: storing that one
+                // would make an unproved number a factor.
+                if number != new_number.as_str() {
+                    tracing::warn!("an enrolment code was for another number than the flow's");
+                    let detail = Some("number_mismatch".to_owned());
+                    let user = (&record.person.user_id, record.person.login.as_str());
+                    self.audit(client, "sign_in.code", Some(user), "rejected", detail).await;
+                    return Err(SignInError::OutOfOrder);
+                }
+                self.finish_enrolment(client, &record, new_number).await?;
+                // A code to a number given during this very sign-in proves the phone, not the
+                // person.
+                (AuthMethod::PasswordAndNewPhone, Some(number), None)
+            }
+            State::AppCode { app } => {
+                self.verify_app(client, &record, *app, input).await?;
+                (AuthMethod::PasswordAndApp, None, None)
+            }
+            State::RecoveryCode => {
+                let left = self.verify_recovery(client, &record, input).await?;
+                (AuthMethod::PasswordAndRecoveryCode, None, Some(left))
+            }
             _ => return Err(SignInError::OutOfOrder),
         };
-        let (user_id, login) = (record.person.user_id.clone(), record.person.login.clone());
-        let user = (&user_id, login.as_str());
-        let number = match self
-            .texter
-            .codes()
-            .verify(&record.id, purpose, record.person.user_id.as_str(), input, client.now)
-            .await
-        {
-            Ok(number) => number,
-            Err(e) => {
-                let kind = if matches!(e, CodeError::Locked { .. }) {
-                    "sign_in.locked"
-                } else {
-                    "sign_in.code"
-                };
-                self.audit(client, kind, Some(user), "rejected", Some(e.message_id().to_owned()))
-                    .await;
-                return Err(SignInError::Code(e));
-            }
-        };
-        if let Some(new_number) = &enrolling {
-            // The code proves the number it was texted to. When two enrolment posts raced, the
-            // flow may name another number than the newest code's: storing that one would make
-            // an unproved number a factor.
-            if number != new_number.as_str() {
-                tracing::warn!("an enrolment code was for another number than the flow's");
-                let detail = Some("number_mismatch".to_owned());
-                self.audit(client, "sign_in.code", Some(user), "rejected", detail).await;
-                return Err(SignInError::OutOfOrder);
-            }
-            self.finish_enrolment(client, &record, new_number).await?;
-        }
+        let user = (&record.person.user_id, record.person.login.as_str());
         // The last transition is checked like any other, and the flow ends in the same write
         // that checks no other request moved it.
-        flow::next(&record.state, &Event::CodeAccepted, record.person.phones.len()).map_err(
-            |e| {
-                tracing::info!(error = %e, "sign-in step out of order");
-                SignInError::OutOfOrder
-            },
-        )?;
+        flow::next(&record.state, &Event::CodeAccepted, record.person.ways()).map_err(|e| {
+            tracing::info!(error = %e, "sign-in step out of order");
+            SignInError::OutOfOrder
+        })?;
         if !self.store.finish_flow(&record, client.now).await? {
             return Err(SignInError::OutOfOrder);
         }
-        self.store.phone_used(&record.person.user_id, &number, client.now).await?;
-        self.audit(client, "sign_in.code", Some(user), "accepted", None).await;
-        // A code to a number given during this very sign-in proves the phone, not the person.
-        let method = if enrolling.is_some() {
-            AuthMethod::PasswordAndNewPhone
-        } else {
-            AuthMethod::PasswordAndSms
-        };
-        let user = self.signed_in(client, &record.person, method).await;
+        if let Some(number) = &number {
+            self.store.phone_used(&record.person.user_id, number, client.now).await?;
+            self.audit(client, "sign_in.code", Some(user), "accepted", None).await;
+        }
+        let signed_in = self.signed_in(client, &record.person, method).await;
         let remember = if remember && self.settings.remember_browser_days > 0 {
-            Some(self.remember_browser(client, &user.user_id).await?)
+            Some(self.remember_browser(client, &signed_in.user_id).await?)
         } else {
             None
         };
-        Ok(StepOutcome::SignedIn { user, remember })
+        if notice.is_some() {
+            // A recovery code is a way in without any phone or app: the phones hear of it.
+            let text = self.texter.notice(client.lang, "text.recovery_code_used", "");
+            let about = NoticeFor::own(&*self.audit, client, &signed_in);
+            for phone in &record.person.phones {
+                self.texter.notify(&about, phone, &text).await;
+            }
+        }
+        let notice = notice.map(|left| Notice::counted("sign_in.recovery_used", left));
+        Ok(StepOutcome::SignedIn { user: signed_in, remember, notice })
+    }
+
+    /// Checks a texted code of the flow; the number it was sent to.
+    async fn verify_text(
+        &self,
+        client: &Client,
+        record: &FlowRecord,
+        purpose: Purpose,
+        input: &str,
+    ) -> Result<String, SignInError> {
+        let user = (&record.person.user_id, record.person.login.as_str());
+        let checked = self
+            .texter
+            .codes()
+            .verify(&record.id, purpose, record.person.user_id.as_str(), input, client.now)
+            .await;
+        self.code_checked(client, user, "sign_in.code", checked).await
+    }
+
+    /// Audits a typed code's refusal (a lock under its own kind) and passes the result on.
+    async fn code_checked<T>(
+        &self,
+        client: &Client,
+        user: (&UserId, &str),
+        kind: &'static str,
+        checked: Result<T, CodeError>,
+    ) -> Result<T, SignInError> {
+        match checked {
+            Ok(value) => Ok(value),
+            Err(e) => {
+                let kind =
+                    if matches!(e, CodeError::Locked { .. }) { "sign_in.locked" } else { kind };
+                let detail = Some(e.message_id().to_owned());
+                self.audit(client, kind, Some(user), "rejected", detail).await;
+                Err(SignInError::Code(e))
+            }
+        }
+    }
+
+    /// Checks the code of the flow's app `app`, as the app is stored now (one removed since the
+    /// flow started is gone).
+    async fn verify_app(
+        &self,
+        client: &Client,
+        record: &FlowRecord,
+        app: usize,
+        input: &str,
+    ) -> Result<(), SignInError> {
+        let person = &record.person;
+        let wanted = person.apps.get(app).ok_or(SignInError::OutOfOrder)?;
+        let user = (&person.user_id, person.login.as_str());
+        let factors = self.authenticators.factors(&person.user_id).await?;
+        let Some(stored) = factors.apps.into_iter().find(|a| a.id == wanted.id) else {
+            tracing::info!("the app of this sign-in was removed meanwhile");
+            return Err(SignInError::OutOfOrder);
+        };
+        let checked =
+            self.authenticators.verify_app(&person.user_id, &stored, input, client.now).await;
+        self.code_checked(client, user, "sign_in.app_code", checked).await?;
+        self.audit(client, "sign_in.app_code", Some(user), "accepted", Some(stored.name)).await;
+        Ok(())
+    }
+
+    /// Uses one of the person's recovery codes; how many are left.
+    async fn verify_recovery(
+        &self,
+        client: &Client,
+        record: &FlowRecord,
+        input: &str,
+    ) -> Result<u32, SignInError> {
+        let person = &record.person;
+        let user = (&person.user_id, person.login.as_str());
+        let checked =
+            self.authenticators.use_recovery_code(&person.user_id, input, client.now).await;
+        let left = self.code_checked(client, user, "sign_in.recovery_code", checked).await?;
+        let detail = Some(format!("{left} left"));
+        self.audit(client, "sign_in.recovery_code", Some(user), "accepted", detail).await;
+        Ok(left)
     }
 
     async fn remember_browser(
@@ -903,6 +1025,8 @@ impl SignInService {
             state: record.state,
             display_name: record.person.display_name,
             phones: record.person.phones.iter().map(E164::masked).collect(),
+            apps: record.person.apps.into_iter().map(|a| a.name).collect(),
+            recovery: record.person.recovery,
             resend_in,
             expires_in: (record.expires_at - now).max(0),
         }))

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::flow::State;
+use crate::authenticator::AppRef;
 use crate::directory::UserId;
 use crate::phone::E164;
 
@@ -16,6 +17,12 @@ pub struct FlowPerson {
     pub is_admin: bool,
     /// Preferred first.
     pub phones: Vec<E164>,
+    /// Authenticator apps, preferred first.
+    #[serde(default)]
+    pub apps: Vec<AppRef>,
+    /// Whether the person has unused recovery codes.
+    #[serde(default)]
+    pub recovery: bool,
     /// Set when the flow is a step up of a sign-in that exists (an app asked for the code
     /// level): the sign-in keeps its id and start when the code is accepted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -27,6 +34,16 @@ pub struct FlowPerson {
 pub struct StepUpOf {
     pub sid: String,
     pub signed_in_at: i64,
+}
+
+impl FlowPerson {
+    pub fn ways(&self) -> super::flow::Ways {
+        super::flow::Ways {
+            phones: self.phones.len(),
+            apps: self.apps.len(),
+            recovery: self.recovery,
+        }
+    }
 }
 
 /// A sign-in flow as stored.

@@ -69,13 +69,22 @@ impl AccountStore for Db {
         now: i64,
     ) -> Result<(), Unavailable> {
         self.ensure_phone_row(user_id.as_str(), number, now).await.map_err(unavailable)?;
+        // One preferred second factor across phones and apps: both tables in one transaction.
         on_pool!(self, pool => {
-            sqlx::query("UPDATE phone_settings SET preferred = (number = $2) WHERE user_id = $1")
-                .bind(user_id.as_str())
-                .bind(number)
-                .execute(pool)
-                .await
-                .map(|_| ())
+            async {
+                let mut tx = pool.begin().await?;
+                sqlx::query("UPDATE phone_settings SET preferred = (number = $2) WHERE user_id = $1")
+                    .bind(user_id.as_str())
+                    .bind(number)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("UPDATE totp_credentials SET preferred = FALSE WHERE user_id = $1")
+                    .bind(user_id.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await
+            }
+            .await
         })
         .map_err(unavailable)
     }

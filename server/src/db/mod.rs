@@ -53,6 +53,7 @@ macro_rules! on_pool {
 }
 
 mod account;
+mod authenticators;
 mod codes;
 mod oidc;
 pub mod retention;

@@ -9,7 +9,7 @@ use crate::components::notice::NoticeView;
 use crate::error::AppError;
 #[cfg(feature = "ssr")]
 use crate::i18n::t;
-use crate::pages::security::AppItem;
+use crate::pages::security::{AppItem, AuthenticatorItem, RecoveryItem};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PersonRowView {
@@ -19,6 +19,10 @@ pub struct PersonRowView {
     pub mail: String,
     pub two_factor_on: bool,
     pub phones: usize,
+    /// Authenticator apps.
+    pub apps: u32,
+    /// Unused recovery codes.
+    pub recovery_codes: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,6 +88,8 @@ pub struct PersonView {
     pub mail: String,
     pub two_factor_on: bool,
     pub phones: Vec<AdminPhoneView>,
+    pub authenticators: Vec<AuthenticatorItem>,
+    pub recovery: RecoveryItem,
     pub browsers: Vec<(String, i64)>,
     /// The apps the person is signed in to; `None` when no app is configured.
     pub apps: Option<Vec<AppItem>>,
@@ -271,6 +277,8 @@ pub async fn load_people(q: String, page: usize) -> Result<PeopleView, AppError>
                     mail: r.mail.unwrap_or_default(),
                     two_factor_on: r.two_factor_on,
                     phones: r.phones,
+                    apps: r.apps,
+                    recovery_codes: r.recovery_codes,
                 })
                 .collect(),
             has_more: found.has_more,
@@ -332,6 +340,8 @@ pub async fn load_person(id: String) -> Result<PersonView, AppError> {
                 verified: p.verified,
             })
             .collect(),
+        authenticators: crate::pages::security::apps_server::items(person.apps),
+        recovery: crate::pages::security::recovery_server::item(person.recovery),
         browsers: person.browsers.into_iter().map(|b| (b.description, b.last_used_at)).collect(),
         apps,
         activity: server::event_views(person.activity).await,
@@ -354,6 +364,40 @@ pub async fn admin_remove_phone(
             .await?;
         server::end_app_sessions(&client, &id, "admin_phone_removed").await;
         Ok(notice)
+    })
+    .await
+}
+
+#[server(endpoint = "admin_remove_app")]
+pub async fn admin_remove_app(
+    id: String,
+    app_id: String,
+    reason: String,
+    confirm: Option<String>,
+) -> Result<(), AppError> {
+    server::change("remove an authenticator app", |client, admin| async move {
+        let notice = crate::auth::state()
+            .admin
+            .remove_app(&client, &admin, &id, &app_id, &reason, confirm.is_some())
+            .await?;
+        // A session that saw the app's code ends with it.
+        server::end_app_sessions(&client, &id, "admin_app_removed").await;
+        Ok(notice)
+    })
+    .await
+}
+
+#[server(endpoint = "admin_void_recovery_codes")]
+pub async fn admin_void_recovery_codes(
+    id: String,
+    reason: String,
+    confirm: Option<String>,
+) -> Result<(), AppError> {
+    server::change("void recovery codes", |client, admin| async move {
+        crate::auth::state()
+            .admin
+            .remove_recovery_codes(&client, &admin, &id, &reason, confirm.is_some())
+            .await
     })
     .await
 }

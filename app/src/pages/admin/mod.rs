@@ -17,7 +17,9 @@ use crate::components::form::{Card, DANGER, Field, INPUT, LINK, PRIMARY, Submit,
 use crate::components::notice::notice_box;
 use crate::components::time::{LocalTime, phone_dates};
 use crate::i18n::{t, t_n};
-use crate::pages::security::app_dates;
+use crate::pages::security::{
+    AuthenticatorItem, RecoveryItem, app_dates, percent_encode as urlencode,
+};
 
 fn on_off(on: bool) -> &'static str {
     if on { t("admin.on") } else { t("admin.off") }
@@ -79,6 +81,8 @@ fn people_table(v: PeopleView, q: String) -> impl IntoView {
                         <th scope="col" class="hidden sm:table-cell">{t("admin.mail")}</th>
                         <th scope="col">{t("admin.two_factor")}</th>
                         <th scope="col">{t("admin.people.phones")}</th>
+                        <th scope="col">{t("admin.people.apps")}</th>
+                        <th scope="col">{t("admin.people.recovery_codes")}</th>
                     </tr>
                 </thead>
                 <tbody>
@@ -88,7 +92,9 @@ fn people_table(v: PeopleView, q: String) -> impl IntoView {
                             <td>{r.name}</td>
                             <td class="hidden sm:table-cell">{r.mail}</td>
                             <td>{on_off(r.two_factor_on)}</td>
-                            <td>{r.phones}</td>
+                            <td data-phones=r.phones.to_string()>{r.phones}</td>
+                            <td data-apps=r.apps.to_string()>{r.apps}</td>
+                            <td data-recovery-codes=r.recovery_codes.to_string()>{r.recovery_codes}</td>
                         </tr>
                     }).collect_view()}
                 </tbody>
@@ -183,22 +189,12 @@ fn configured_apps(apps: Vec<ConfiguredAppView>) -> impl IntoView {
     }
 }
 
-/// Percent-encodes a query or path value.
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 crate::components::actions::page_actions! {
     /// Every action of a person's page; any of them finishing reloads the person.
     struct PersonActions {
         remove: AdminRemovePhone,
+        remove_app: AdminRemoveApp,
+        void_codes: AdminVoidRecoveryCodes,
         reset: AdminReset,
         unlock: AdminUnlock,
     }
@@ -245,7 +241,7 @@ fn reason_fields(prefix: &str) -> AnyView {
 }
 
 fn person_view(v: PersonView, actions: PersonActions) -> impl IntoView {
-    let PersonActions { remove, reset, unlock } = actions;
+    let PersonActions { remove, reset, unlock, .. } = actions;
     let id = v.id.clone();
     let unlock_id = v.id.clone();
     view! {
@@ -298,6 +294,8 @@ fn person_view(v: PersonView, actions: PersonActions) -> impl IntoView {
                 }).collect_view()}
             </ul>
         </Card>
+        {authenticators_card(v.id.clone(), v.authenticators, actions)}
+        {recovery_card(v.id.clone(), v.recovery, actions)}
         <Card labelled_by="admin-reset">
             <h2 id="admin-reset" class="text-lg font-semibold">{t("admin.reset")}</h2>
             <p class="mt-1 text-sm text-slate-600 dark:text-slate-300">{t("admin.reset_intro")}</p>
@@ -332,6 +330,68 @@ fn person_view(v: PersonView, actions: PersonActions) -> impl IntoView {
         <Card>
             <h2 class="text-lg font-semibold">{t("admin.recent_activity")}</h2>
             {events_table(v.activity)}
+        </Card>
+    }
+}
+
+/// The person's authenticator apps, each with "Remove" (a reason, and sure).
+fn authenticators_card(
+    id: String,
+    apps: Vec<AuthenticatorItem>,
+    a: PersonActions,
+) -> impl IntoView {
+    view! {
+        <Card labelled_by="admin-authenticators">
+            <h2 id="admin-authenticators" class="text-lg font-semibold">{t("security.authenticator.title")}</h2>
+            {apps.is_empty().then(|| view! { <p class="mt-2 text-sm" data-testid="admin-authenticators-none">{t("admin.authenticators.none")}</p> })}
+            <ul class="mt-3 divide-y divide-slate-200 dark:divide-slate-800" data-testid="admin-authenticators">
+                {apps.into_iter().map(|app| {
+                    let prefix = format!("remove-app-{}", app.id);
+                    let (id, app_id) = (id.clone(), app.id.clone());
+                    view! {
+                        <li class="py-3" data-authenticator=app.id>
+                            <p>
+                                <span class="font-medium">{app.name}</span>
+                                {app.preferred.then(|| view! { " · " {t("security.preferred")} })}
+                            </p>
+                            <p class="text-xs text-slate-500 dark:text-slate-400">{phone_dates(Some(app.added_at), app.last_used_at)}</p>
+                            <ActionForm action=a.remove_app attr:class="mt-2 flex flex-wrap items-end gap-3">
+                                <input type="hidden" name="id" value=id />
+                                <input type="hidden" name="app_id" value=app_id />
+                                {reason_fields(&prefix)}
+                                <Submit pending=a.remove_app.pending() class=DANGER>{t("admin.authenticators.remove")}</Submit>
+                            </ActionForm>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+        </Card>
+    }
+}
+
+/// How many recovery codes the person has left, and "Void recovery codes" while any are.
+fn recovery_card(id: String, r: RecoveryItem, a: PersonActions) -> impl IntoView {
+    view! {
+        <Card labelled_by="admin-recovery">
+            <h2 id="admin-recovery" class="text-lg font-semibold">{t("security.recovery.title")}</h2>
+            <p class="mt-2 text-sm" data-recovery-remaining=r.remaining.to_string()>
+                {match r.created_at {
+                    Some(at) => view! {
+                        {t_n("security.recovery.left", r.remaining)}
+                        " · " {t("security.recovery.made_on")} " " <LocalTime unix_ms=at * 1000 />
+                    }
+                    .into_any(),
+                    None => t("admin.recovery.none").into_any(),
+                }}
+            </p>
+            {(r.remaining > 0).then(|| view! {
+                <p class="mt-1 text-sm text-slate-600 dark:text-slate-300">{t("admin.recovery.void_intro")}</p>
+                <ActionForm action=a.void_codes attr:class="mt-3 flex flex-wrap items-end gap-3">
+                    <input type="hidden" name="id" value=id />
+                    {reason_fields("void-codes")}
+                    <Submit pending=a.void_codes.pending() class=DANGER>{t("admin.recovery.void")}</Submit>
+                </ActionForm>
+            })}
         </Card>
     }
 }

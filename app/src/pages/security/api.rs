@@ -5,6 +5,10 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "ssr")]
+use super::act;
+use super::apps::{AuthenticatorItem, Enrolling};
+use super::recovery::{RecoveryItem, ShownCodes};
 use crate::components::notice::NoticeView;
 use crate::error::AppError;
 
@@ -67,6 +71,10 @@ pub enum FlowStep {
         phone: String,
         adding: bool,
     },
+    /// Confirming it is you with a code from the authenticator app named `app`.
+    AppCode {
+        app: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,6 +82,8 @@ pub struct RemovalItem {
     pub key: String,
     pub label: String,
     pub turns_off_two_factor: bool,
+    /// An authenticator app's (else a phone's).
+    pub app: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,8 +91,17 @@ pub struct SecurityView {
     pub signed_in: bool,
     pub two_factor_on: bool,
     pub policy_required: bool,
-    pub min_phones: u32,
+    /// Second factors (phones that receive codes, apps) 2-step sign-in needs.
+    pub min_credentials: u32,
     pub phones: Vec<PhoneItem>,
+    /// `None` when authenticator apps are not offered (`policy.methods`).
+    pub authenticators: Option<Vec<AuthenticatorItem>>,
+    /// An app being added.
+    pub enrolling: Option<Enrolling>,
+    /// `None` when recovery codes are not offered.
+    pub recovery: Option<RecoveryItem>,
+    /// A set just made, shown this once.
+    pub recovery_codes: Option<ShownCodes>,
     pub browsers: Vec<BrowserItem>,
     /// The apps signed in through Latchkey; `None` when no app is configured (no card then).
     pub apps: Option<Vec<AppItem>>,
@@ -98,37 +117,13 @@ pub struct SecurityView {
 
 #[cfg(feature = "ssr")]
 pub(crate) mod server {
-    use serde::{Deserialize, Serialize};
-    use tower_sessions::Session;
-
     use super::*;
-    use crate::auth::{
-        SESSION_AUTH_KEY, client, current_user, session, session_error, set_notice, state,
-        take_notice,
-    };
+    use crate::auth::{SESSION_AUTH_KEY, current_user, session, session_error, state, take_notice};
     use crate::i18n::t;
+    use crate::pages::security::act::{self, Ctx, Then};
+    use crate::pages::security::{apps, recovery};
     use domain::security::{Flow, FlowKind, SecurityError, Step};
-    use domain::{authenticated::Authenticated, client::Client, notice::Notice};
-
-    const FLOW_KEY: &str = "latchkey.security.flow";
-    const REMOVAL_KEY: &str = "latchkey.security.removal";
-    const THEN_KEY: &str = "latchkey.security.then";
-
-    /// What to do once the person has confirmed it is them.
-    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-    pub enum Then {
-        AddPhone,
-        RemovePhone(String),
-        TwoFactorOff,
-        /// Verify the phone with this key.
-        VerifyPhone(String),
-    }
-
-    pub struct Ctx {
-        pub session: Session,
-        pub client: Client,
-        pub user: Authenticated,
-    }
+    use domain::{authenticated::Authenticated, notice::Notice};
 
     pub async fn load(older_than: Option<i64>) -> Result<SecurityView, AppError> {
         let state = state();
@@ -145,8 +140,12 @@ pub(crate) mod server {
                 signed_in: false,
                 two_factor_on: false,
                 policy_required: false,
-                min_phones: 0,
+                min_credentials: 0,
                 phones: vec![],
+                authenticators: None,
+                enrolling: None,
+                recovery: None,
+                recovery_codes: None,
                 browsers: vec![],
                 apps: None,
                 activity: vec![],
@@ -165,8 +164,13 @@ pub(crate) mod server {
             AppError::unavailable()
         })?;
         let apps = app_items(&user.user_id, now).await?;
+        let methods = overview.methods;
+        let enrolling =
+            if methods.totp { apps::server::enrolling(&session, &user, now).await? } else { None };
         take_notice(&session).await?;
-        let flow: Option<Flow> = session.get(FLOW_KEY).await.map_err(session_error)?;
+        // Taken only once the page can be built: the codes are shown exactly once.
+        let recovery_codes = recovery::server::take_shown(&session, &user).await?;
+        let flow: Option<Flow> = act::flow(&session).await.map_err(|_| AppError::unavailable())?;
         let resend_in = |f: &Flow| {
             f.last_sent_at
                 .map(|at| (at + security.settings().resend_after_secs - now).max(0))
@@ -189,15 +193,15 @@ pub(crate) mod server {
                 Step::SendFailed { number } => {
                     FlowStep::SendFailed { phone: number.masked(), adding }
                 }
+                Step::AppCode { app } => FlowStep::AppCode { app: app.name.clone() },
             })
         });
-        let removal: Option<domain::security::RemovalPlan> =
-            session.get(REMOVAL_KEY).await.map_err(session_error)?;
+        let removal = act::removal(&session).await?;
         Ok(SecurityView {
             signed_in: true,
             two_factor_on: overview.two_factor_on,
             policy_required: overview.policy_required,
-            min_phones: overview.min_phones,
+            min_credentials: overview.min_credentials,
             phones: overview
                 .phones
                 .into_iter()
@@ -213,6 +217,10 @@ pub(crate) mod server {
                     usable: p.usable,
                 })
                 .collect(),
+            authenticators: methods.totp.then(|| apps::server::items(overview.apps)),
+            enrolling,
+            recovery: methods.recovery_codes.then(|| recovery::server::item(overview.recovery)),
+            recovery_codes,
             browsers: overview
                 .browsers
                 .into_iter()
@@ -235,10 +243,11 @@ pub(crate) mod server {
                 .collect(),
             older_than: overview.older_than,
             flow: flow_step,
-            removal: removal.map(|r| RemovalItem {
+            removal: removal.map(|(r, app)| RemovalItem {
                 key: r.key,
                 label: r.label,
                 turns_off_two_factor: r.turns_off_two_factor,
+                app,
             }),
             regions: security.picker(),
             notice,
@@ -283,77 +292,6 @@ pub(crate) mod server {
         ))
     }
 
-    /// Runs an action for the signed-in person and stores its outcome as the page's notice. A
-    /// change that needs a recent sign-in starts "confirm it's you" and remembers `then`.
-    pub async fn act<F, Fut>(then: Option<Then>, run: F) -> Result<(), AppError>
-    where
-        F: FnOnce(Ctx) -> Fut,
-        Fut: std::future::Future<Output = Result<Option<Notice>, SecurityError>>,
-    {
-        let session = session().await?;
-        let Some(user) = current_user(&session).await? else {
-            set_notice(&session, Some(Notice::error("security.sign_in_first"))).await?;
-            leptos_axum::redirect("/sign-in");
-            return Ok(());
-        };
-        let client = client().await;
-        let ctx = Ctx { session: session.clone(), client, user };
-        match run(ctx).await {
-            Ok(notice) => set_notice(&session, notice).await,
-            Err(SecurityError::ReauthRequired) => {
-                session
-                    .insert(FLOW_KEY, Flow::new(FlowKind::Reauth))
-                    .await
-                    .map_err(session_error)?;
-                match then {
-                    Some(then) => session.insert(THEN_KEY, then).await.map_err(session_error)?,
-                    None => {
-                        session.remove::<Then>(THEN_KEY).await.map_err(session_error)?;
-                    }
-                }
-                set_notice(&session, Some(SecurityError::ReauthRequired.notice())).await
-            }
-            Err(e) => set_notice(&session, Some(e.notice())).await,
-        }
-    }
-
-    pub async fn flow(session: &Session) -> Result<Option<Flow>, SecurityError> {
-        session.get(FLOW_KEY).await.map_err(|e| {
-            tracing::error!(error = %e, "session store failed");
-            SecurityError::Unavailable
-        })
-    }
-
-    pub async fn save_flow(session: &Session, flow: Option<&Flow>) -> Result<(), SecurityError> {
-        let result = match flow {
-            Some(f) => session.insert(FLOW_KEY, f).await,
-            None => session.remove::<Flow>(FLOW_KEY).await.map(|_| ()),
-        };
-        result.map_err(|e| {
-            tracing::error!(error = %e, "session store failed");
-            SecurityError::Unavailable
-        })
-    }
-
-    pub async fn set_removal(
-        session: &Session,
-        plan: Option<&domain::security::RemovalPlan>,
-    ) -> Result<(), SecurityError> {
-        let result = match plan {
-            Some(p) => session.insert(REMOVAL_KEY, p).await,
-            None => session.remove::<domain::security::RemovalPlan>(REMOVAL_KEY).await.map(|_| ()),
-        };
-        result.map_err(|_| SecurityError::Unavailable)
-    }
-
-    /// After an action of this session ended the person's other sessions (a phone removed,
-    /// 2-step sign-in off): this one stays signed in.
-    pub async fn keep_signed_in(ctx: &Ctx) -> Result<(), SecurityError> {
-        crate::auth::keep_signed_in(&ctx.session, &ctx.user)
-            .await
-            .map_err(|_| SecurityError::Unavailable)
-    }
-
     /// The person proved who they are again: the session says so (new id: a step up), then
     /// what they were doing continues.
     pub async fn reauthenticated(ctx: &Ctx) -> Result<Option<Notice>, SecurityError> {
@@ -362,26 +300,36 @@ pub(crate) mod server {
         let fail = |_| SecurityError::Unavailable;
         ctx.session.cycle_id().await.map_err(fail)?;
         ctx.session.insert(SESSION_AUTH_KEY, &user).await.map_err(fail)?;
-        save_flow(&ctx.session, None).await?;
-        let then: Option<Then> = ctx.session.remove(THEN_KEY).await.map_err(fail)?;
+        act::save_flow(&ctx.session, None).await?;
         let security = &state().security;
-        match then {
+        let done = Some(Notice::info("security.reauth_done"));
+        match act::take_then(&ctx.session).await? {
             Some(Then::AddPhone) => {
-                save_flow(&ctx.session, Some(&Flow::new(FlowKind::AddPhone))).await?;
-                Ok(Some(Notice::info("security.reauth_done")))
+                act::save_flow(&ctx.session, Some(&Flow::new(FlowKind::AddPhone))).await?;
+                Ok(done)
             }
             Some(Then::RemovePhone(key)) => {
                 let plan = security.plan_removal(&ctx.client, &user, &key).await?;
-                set_removal(&ctx.session, Some(&plan)).await?;
-                Ok(Some(Notice::info("security.reauth_done")))
+                act::set_removal(&ctx.session, Some(&plan)).await?;
+                Ok(done)
             }
             Some(Then::TwoFactorOff) => {
                 let notice = security.set_two_factor(&ctx.client, &user, false).await?;
-                keep_signed_in(ctx).await?;
+                act::keep_signed_in(ctx).await?;
                 Ok(Some(notice))
             }
             Some(Then::VerifyPhone(key)) => verify_start(ctx, &user, &key).await,
-            None => Ok(Some(Notice::info("security.reauth_done"))),
+            Some(Then::AddApp) => {
+                apps::server::begin(ctx, &user).await?;
+                Ok(done)
+            }
+            Some(Then::RemoveApp(id)) => {
+                let plan = security.plan_app_removal(&ctx.client, &user, &id).await?;
+                act::set_app_removal(&ctx.session, Some(&plan)).await?;
+                Ok(done)
+            }
+            Some(Then::NewRecoveryCodes) => recovery::server::make(ctx, &user).await,
+            None => Ok(done),
         }
     }
 
@@ -395,8 +343,8 @@ pub(crate) mod server {
         let mut flow = None;
         let result = state().security.verify_start(&ctx.client, user, &mut flow, key).await;
         if flow.is_some() {
-            set_removal(&ctx.session, None).await?;
-            save_flow(&ctx.session, flow.as_ref()).await?;
+            act::clear_removals(&ctx.session).await?;
+            act::save_flow(&ctx.session, flow.as_ref()).await?;
         }
         result.map(Some)
     }
@@ -410,11 +358,11 @@ pub async fn load_security(older_than: Option<i64>) -> Result<SecurityView, AppE
 #[server(endpoint = "security_add_start")]
 pub async fn add_phone_start() -> Result<(), AppError> {
     use domain::security::{Flow, FlowKind, SecurityError};
-    server::act(Some(server::Then::AddPhone), |ctx| async move {
+    act::act(Some(act::Then::AddPhone), |ctx| async move {
         if !crate::auth::state().security.is_recent(&ctx.user, ctx.client.now) {
             return Err(SecurityError::ReauthRequired);
         }
-        server::save_flow(&ctx.session, Some(&Flow::new(FlowKind::AddPhone))).await?;
+        act::save_flow(&ctx.session, Some(&Flow::new(FlowKind::AddPhone))).await?;
         Ok(None)
     })
     .await
@@ -423,13 +371,13 @@ pub async fn add_phone_start() -> Result<(), AppError> {
 #[server(endpoint = "security_add_number")]
 pub async fn add_phone_number(number: String, region: String) -> Result<(), AppError> {
     use domain::security::SecurityError;
-    server::act(Some(server::Then::AddPhone), |ctx| async move {
-        let mut flow = server::flow(&ctx.session).await?.ok_or(SecurityError::OutOfOrder)?;
+    act::act(Some(act::Then::AddPhone), |ctx| async move {
+        let mut flow = act::flow(&ctx.session).await?.ok_or(SecurityError::OutOfOrder)?;
         let result = crate::auth::state()
             .security
             .add_number(&ctx.client, &ctx.user, &mut flow, &number, &region)
             .await;
-        server::save_flow(&ctx.session, Some(&flow)).await?;
+        act::save_flow(&ctx.session, Some(&flow)).await?;
         result.map(Some)
     })
     .await
@@ -438,14 +386,14 @@ pub async fn add_phone_number(number: String, region: String) -> Result<(), AppE
 #[server(endpoint = "security_add_verify")]
 pub async fn add_phone_verify(code: String, nickname: Option<String>) -> Result<(), AppError> {
     use domain::security::SecurityError;
-    server::act(None, |ctx| async move {
-        let mut flow = server::flow(&ctx.session).await?.ok_or(SecurityError::OutOfOrder)?;
+    act::act(None, |ctx| async move {
+        let mut flow = act::flow(&ctx.session).await?.ok_or(SecurityError::OutOfOrder)?;
         let nickname = nickname.unwrap_or_default();
         let notice = crate::auth::state()
             .security
             .add_verify(&ctx.client, &ctx.user, &mut flow, &code, &nickname)
             .await?;
-        server::save_flow(&ctx.session, None).await?;
+        act::save_flow(&ctx.session, None).await?;
         Ok(Some(notice))
     })
     .await
@@ -455,7 +403,7 @@ pub async fn add_phone_verify(code: String, nickname: Option<String>) -> Result<
 #[server(endpoint = "security_verify_start")]
 pub async fn verify_phone_start(key: String) -> Result<(), AppError> {
     use domain::security::SecurityError;
-    server::act(Some(server::Then::VerifyPhone(key.clone())), |ctx| async move {
+    act::act(Some(act::Then::VerifyPhone(key.clone())), |ctx| async move {
         if !crate::auth::state().security.is_recent(&ctx.user, ctx.client.now) {
             return Err(SecurityError::ReauthRequired);
         }
@@ -467,13 +415,13 @@ pub async fn verify_phone_start(key: String) -> Result<(), AppError> {
 #[server(endpoint = "security_verify_code")]
 pub async fn verify_phone_code(code: String) -> Result<(), AppError> {
     use domain::security::SecurityError;
-    server::act(None, |ctx| async move {
-        let mut flow = server::flow(&ctx.session).await?.ok_or(SecurityError::OutOfOrder)?;
+    act::act(None, |ctx| async move {
+        let mut flow = act::flow(&ctx.session).await?.ok_or(SecurityError::OutOfOrder)?;
         let notice = crate::auth::state()
             .security
             .verify_finish(&ctx.client, &ctx.user, &mut flow, &code)
             .await?;
-        server::save_flow(&ctx.session, None).await?;
+        act::save_flow(&ctx.session, None).await?;
         Ok(Some(notice))
     })
     .await
@@ -482,10 +430,10 @@ pub async fn verify_phone_code(code: String) -> Result<(), AppError> {
 #[server(endpoint = "security_resend")]
 pub async fn security_resend() -> Result<(), AppError> {
     use domain::security::SecurityError;
-    server::act(None, |ctx| async move {
-        let mut flow = server::flow(&ctx.session).await?.ok_or(SecurityError::OutOfOrder)?;
+    act::act(None, |ctx| async move {
+        let mut flow = act::flow(&ctx.session).await?.ok_or(SecurityError::OutOfOrder)?;
         let result = crate::auth::state().security.resend(&ctx.client, &ctx.user, &mut flow).await;
-        server::save_flow(&ctx.session, Some(&flow)).await?;
+        act::save_flow(&ctx.session, Some(&flow)).await?;
         result.map(Some)
     })
     .await
@@ -494,10 +442,10 @@ pub async fn security_resend() -> Result<(), AppError> {
 #[server(endpoint = "security_change_number")]
 pub async fn security_change_number() -> Result<(), AppError> {
     use domain::security::SecurityError;
-    server::act(None, |ctx| async move {
-        let mut flow = server::flow(&ctx.session).await?.ok_or(SecurityError::OutOfOrder)?;
+    act::act(None, |ctx| async move {
+        let mut flow = act::flow(&ctx.session).await?.ok_or(SecurityError::OutOfOrder)?;
         crate::auth::state().security.change_number(&mut flow)?;
-        server::save_flow(&ctx.session, Some(&flow)).await?;
+        act::save_flow(&ctx.session, Some(&flow)).await?;
         Ok(None)
     })
     .await
@@ -506,9 +454,10 @@ pub async fn security_change_number() -> Result<(), AppError> {
 /// Abandons whatever flow or confirmation is open. Nothing was written yet, so nothing is undone.
 #[server(endpoint = "security_cancel")]
 pub async fn security_cancel() -> Result<(), AppError> {
-    server::act(None, |ctx| async move {
-        server::save_flow(&ctx.session, None).await?;
-        server::set_removal(&ctx.session, None).await?;
+    act::act(None, |ctx| async move {
+        act::save_flow(&ctx.session, None).await?;
+        act::clear_removals(&ctx.session).await?;
+        super::apps::server::forget(&ctx.session).await?;
         Ok(None)
     })
     .await
@@ -517,8 +466,8 @@ pub async fn security_cancel() -> Result<(), AppError> {
 #[server(endpoint = "security_reauth_password")]
 pub async fn reauth_password(password: String) -> Result<(), AppError> {
     use domain::security::SecurityError;
-    server::act(None, |ctx| async move {
-        let mut flow = server::flow(&ctx.session).await?.ok_or(SecurityError::OutOfOrder)?;
+    act::act(None, |ctx| async move {
+        let mut flow = act::flow(&ctx.session).await?.ok_or(SecurityError::OutOfOrder)?;
         let password = secrecy::SecretString::from(password);
         let result = crate::auth::state()
             .security
@@ -527,7 +476,7 @@ pub async fn reauth_password(password: String) -> Result<(), AppError> {
         match result {
             Ok((true, _)) => server::reauthenticated(&ctx).await,
             Ok((false, notice)) => {
-                server::save_flow(&ctx.session, Some(&flow)).await?;
+                act::save_flow(&ctx.session, Some(&flow)).await?;
                 Ok(notice)
             }
             Err(e) => Err(e),
@@ -539,8 +488,8 @@ pub async fn reauth_password(password: String) -> Result<(), AppError> {
 #[server(endpoint = "security_reauth_code")]
 pub async fn reauth_code(code: String) -> Result<(), AppError> {
     use domain::security::SecurityError;
-    server::act(None, |ctx| async move {
-        let mut flow = server::flow(&ctx.session).await?.ok_or(SecurityError::OutOfOrder)?;
+    act::act(None, |ctx| async move {
+        let mut flow = act::flow(&ctx.session).await?.ok_or(SecurityError::OutOfOrder)?;
         crate::auth::state().security.reauth_code(&ctx.client, &ctx.user, &mut flow, &code).await?;
         server::reauthenticated(&ctx).await
     })
@@ -549,7 +498,7 @@ pub async fn reauth_code(code: String) -> Result<(), AppError> {
 
 #[server(endpoint = "security_rename")]
 pub async fn rename_phone(key: String, nickname: String) -> Result<(), AppError> {
-    server::act(None, |ctx| async move {
+    act::act(None, |ctx| async move {
         crate::auth::state()
             .security
             .rename(&ctx.client, &ctx.user, &key, &nickname)
@@ -561,7 +510,7 @@ pub async fn rename_phone(key: String, nickname: String) -> Result<(), AppError>
 
 #[server(endpoint = "security_prefer")]
 pub async fn prefer_phone(key: String) -> Result<(), AppError> {
-    server::act(None, |ctx| async move {
+    act::act(None, |ctx| async move {
         crate::auth::state().security.prefer(&ctx.client, &ctx.user, &key).await.map(Some)
     })
     .await
@@ -570,9 +519,9 @@ pub async fn prefer_phone(key: String) -> Result<(), AppError> {
 /// First click: what removing would do, for the person to confirm.
 #[server(endpoint = "security_remove")]
 pub async fn remove_phone(key: String) -> Result<(), AppError> {
-    server::act(Some(server::Then::RemovePhone(key.clone())), |ctx| async move {
+    act::act(Some(act::Then::RemovePhone(key.clone())), |ctx| async move {
         let plan = crate::auth::state().security.plan_removal(&ctx.client, &ctx.user, &key).await?;
-        server::set_removal(&ctx.session, Some(&plan)).await?;
+        act::set_removal(&ctx.session, Some(&plan)).await?;
         Ok(None)
     })
     .await
@@ -580,11 +529,11 @@ pub async fn remove_phone(key: String) -> Result<(), AppError> {
 
 #[server(endpoint = "security_remove_confirm")]
 pub async fn remove_phone_confirm(key: String) -> Result<(), AppError> {
-    server::act(Some(server::Then::RemovePhone(key.clone())), |ctx| async move {
+    act::act(Some(act::Then::RemovePhone(key.clone())), |ctx| async move {
         let result = crate::auth::state().security.remove(&ctx.client, &ctx.user, &key).await;
-        server::set_removal(&ctx.session, None).await?;
+        act::set_removal(&ctx.session, None).await?;
         let notice = result?;
-        server::keep_signed_in(&ctx).await?;
+        act::keep_signed_in(&ctx).await?;
         Ok(Some(notice))
     })
     .await
@@ -593,12 +542,12 @@ pub async fn remove_phone_confirm(key: String) -> Result<(), AppError> {
 #[server(endpoint = "security_two_factor")]
 pub async fn set_two_factor(on: String) -> Result<(), AppError> {
     let on = on == "on";
-    let then = (!on).then_some(server::Then::TwoFactorOff);
-    server::act(then, |ctx| async move {
+    let then = (!on).then_some(act::Then::TwoFactorOff);
+    act::act(then, |ctx| async move {
         let notice =
             crate::auth::state().security.set_two_factor(&ctx.client, &ctx.user, on).await?;
         if !on {
-            server::keep_signed_in(&ctx).await?;
+            act::keep_signed_in(&ctx).await?;
         }
         Ok(Some(notice))
     })
@@ -610,7 +559,7 @@ pub async fn set_two_factor(on: String) -> Result<(), AppError> {
 #[server(endpoint = "security_sign_out_others")]
 pub async fn sign_out_others() -> Result<(), AppError> {
     use domain::security::SecurityError;
-    server::act(None, |ctx| async move {
+    act::act(None, |ctx| async move {
         let generation =
             crate::auth::state().security.sign_out_others(&ctx.client, &ctx.user).await?;
         let stamp = domain::sessions::Stamp { generation, checked_at: ctx.client.now };
@@ -628,7 +577,7 @@ pub async fn sign_out_others() -> Result<(), AppError> {
 /// a browser they no longer trust may have signed them in to any of them.
 #[server(endpoint = "security_forget_browser")]
 pub async fn forget_browser(id: Option<String>) -> Result<(), AppError> {
-    server::act(None, |ctx| async move {
+    act::act(None, |ctx| async move {
         let state = crate::auth::state();
         let notice = state.security.forget_browsers(&ctx.client, &ctx.user, id.as_deref()).await?;
         state
@@ -645,7 +594,7 @@ pub async fn forget_browser(id: Option<String>) -> Result<(), AppError> {
 #[server(endpoint = "security_app_sign_out")]
 pub async fn sign_out_of_app(client_id: String) -> Result<(), AppError> {
     use domain::security::SecurityError;
-    server::act(None, |ctx| async move {
+    act::act(None, |ctx| async move {
         // Client ids are short; anything longer is no app of ours and not worth a query.
         let ended = client_id.len() <= 256
             && crate::auth::state()

@@ -1,14 +1,27 @@
-//! The security page: 2-step sign-in, phones, remembered browsers, recent activity. Every action
-//! is a form posting to a server function; the outcome travels through the session as a notice,
-//! so the page reads the same with JavaScript disabled (redirect back) and hydrated (refetch).
+//! The security page: 2-step sign-in, phones, authenticator apps, recovery codes, remembered
+//! browsers, recent activity. Every action is a form posting to a server function; the outcome
+//! travels through the session as a notice, so the page reads the same with JavaScript disabled
+//! (redirect back) and hydrated (refetch).
 
+#[cfg(feature = "ssr")]
+mod act;
 mod api;
+mod apps;
+mod recovery;
 
 pub use api::*;
+pub use apps::AuthenticatorItem;
+pub use recovery::{RecoveryItem, percent_encode};
+/// The administrators' person page shows apps and recovery codes as this page does.
+#[cfg(feature = "ssr")]
+pub(crate) use {apps::server as apps_server, recovery::server as recovery_server};
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
+
+use apps::{AppActions, authenticators_card, enrolment_panel};
+use recovery::{RecoveryActions, codes_panel, recovery_card};
 
 use crate::components::form::{
     CARD, Card, Confirm, DANGER, Field, INPUT, LINK, PRIMARY, SECONDARY, Submit, field_aria,
@@ -45,23 +58,23 @@ crate::components::actions::page_actions! {
 #[component]
 pub fn SecurityPage() -> impl IntoView {
     let actions = Actions::new();
+    let (app_actions, recovery_actions) = (AppActions::create(), RecoveryActions::create());
+    let versions =
+        move || actions.versions() + app_actions.finished() + recovery_actions.finished();
     let query = use_query_map();
     let older_than = move || query.read().get("older_than").and_then(|v| v.parse::<i64>().ok());
-    let data = Resource::new(
-        move || (actions.versions(), older_than()),
-        |(_, older)| load_security(older),
-    );
-    crate::components::focus::focus_after_answer(move || {
-        data.get().is_some() && actions.versions() > 0
-    });
+    let data = Resource::new(move || (versions(), older_than()), |(_, older)| load_security(older));
+    crate::components::focus::focus_after_answer(move || data.get().is_some() && versions() > 0);
     view! {
         <Title text=t("security.title") />
         <div class="space-y-6">
-            <h1 class="text-2xl font-semibold tracking-tight">{t("security.title")}</h1>
+            <h1 class="text-2xl font-semibold tracking-tight print:hidden">{t("security.title")}</h1>
             <Transition fallback=|| view! { <p>{t("sign_in.working")}</p> }>
                 {move || Suspend::new(async move {
                     match data.await {
-                        Ok(v) if v.signed_in => render(v, actions).into_any(),
+                        Ok(v) if v.signed_in => {
+                            render(v, actions, app_actions, recovery_actions).into_any()
+                        }
                         Ok(_) => view! {
                             <p class=CARD data-testid="security-signed-out">
                                 {t("security.sign_in_first")} " "
@@ -77,20 +90,43 @@ pub fn SecurityPage() -> impl IntoView {
     }
 }
 
-fn render(v: SecurityView, a: Actions) -> impl IntoView {
+fn render(v: SecurityView, a: Actions, aa: AppActions, ra: RecoveryActions) -> AnyView {
+    // A new set of recovery codes has the page to itself until the person has saved it (and a
+    // printout holds nothing else).
+    if let Some(codes) = v.recovery_codes.clone() {
+        return view! {
+            <div class="print:hidden">{notice_box(v.notice.clone())}</div>
+            {codes_panel(codes, ra)}
+        }
+        .into_any();
+    }
+    let invalid = v.notice.as_ref().is_some_and(|n| n.error);
     let flow = v.flow.clone().map(|f| flow_panel(f, &v, a));
-    let removal = v.removal.clone().map(|r| removal_panel(r, a));
+    let enrolment = v.enrolling.clone().map(|e| enrolment_panel(e, invalid, aa));
+    let removal = v.removal.clone().map(|r| {
+        if r.app {
+            apps::removal_panel(r.key, r.label, r.turns_off_two_factor, aa)
+        } else {
+            removal_panel(r, a).into_any()
+        }
+    });
+    let authenticators =
+        v.authenticators.clone().map(|list| authenticators_card(list, v.enrolling.is_some(), aa));
     view! {
         {notice_box(v.notice.clone())}
         {flow}
+        {enrolment}
         {removal}
         {two_factor_card(&v, a)}
         {phones_card(&v, a)}
+        {authenticators}
+        {v.recovery.map(|r| recovery_card(r, ra))}
         {browsers_card(&v, a)}
         {sessions_card(a)}
         {apps_card(&v, a)}
         {activity_card(&v)}
     }
+    .into_any()
 }
 
 fn cancel_button(a: Actions) -> impl IntoView {
@@ -205,6 +241,20 @@ fn flow_panel(f: FlowStep, v: &SecurityView, a: Actions) -> AnyView {
             }
             .into_any()
         }
+        FlowStep::AppCode { app } => view! {
+            <h2 class="text-lg font-semibold">{t("security.reauth.title")}</h2>
+            <p class="mt-1 text-sm text-slate-600 dark:text-slate-300">{t("sign_in.app.intro").replace("{app}", &app)}</p>
+            <ActionForm action=a.reauth_code attr:class="mt-4 flex flex-wrap items-end gap-3" attr:data-step="reauth-app-code">
+                <Field id="security-code" label=t("sign_in.app.label")>
+                    <input id="security-code" name="code" type="text" required autocomplete="one-time-code"
+                        inputmode="numeric" pattern="[0-9 ]*" maxlength="8"
+                        autofocus=true aria-invalid=aria_invalid aria-describedby=described.clone()
+                        class=format!("{INPUT} font-mono tracking-widest") />
+                </Field>
+                <Submit pending=a.reauth_code.pending() class=PRIMARY>{t("sign_in.code.submit")}</Submit>
+            </ActionForm>
+        }
+        .into_any(),
         FlowStep::SendFailed { phone, adding } => view! {
             <h2 class="text-lg font-semibold">{t("sign_in.send_failed.title")}</h2>
             <p class="mt-1 text-sm font-mono" data-step="security-send-failed">{phone}</p>
@@ -254,16 +304,27 @@ fn removal_panel(r: RemovalItem, a: Actions) -> impl IntoView {
 
 fn two_factor_card(v: &SecurityView, a: Actions) -> AnyView {
     let on = v.two_factor_on;
-    // Unverified numbers are not phones for signing in.
-    let can_turn_on = v.phones.iter().filter(|p| p.usable).count() as u32 >= v.min_phones;
-    let required = v.policy_required;
+    // Unverified numbers are not phones for signing in; recovery codes are no second factor.
+    let apps = v.authenticators.as_ref().map_or(0, Vec::len);
+    let factors = v.phones.iter().filter(|p| p.usable).count() + apps;
+    let can_turn_on = factors as u32 >= v.min_credentials;
+    let needs = match (v.authenticators.is_some(), v.min_credentials) {
+        (true, n) => t_n("security.two_factor.needs_factors", n),
+        (false, ..=1) => t("security.two_factor.needs_phone").to_owned(),
+        (false, n) => t_n("security.two_factor.needs_phones", n),
+    };
+    let (required, min) = (v.policy_required, v.min_credentials);
     view! {
         <Card labelled_by="two-factor-title">
             <div class="flex flex-wrap items-center justify-between gap-3">
                 <div>
                     <h2 id="two-factor-title" class="text-lg font-semibold">{t("security.two_factor.title")}</h2>
                     <p class="text-sm text-slate-600 dark:text-slate-300" data-two-factor=if on { "on" } else { "off" }>
-                        {if on { t("security.two_factor.on") } else { t("security.two_factor.off") }}
+                        {match (on, apps > 0) {
+                            (true, true) => t("security.two_factor.on_with_apps"),
+                            (true, false) => t("security.two_factor.on"),
+                            (false, _) => t("security.two_factor.off"),
+                        }}
                     </p>
                 </div>
                 {match (on, required) {
@@ -282,7 +343,10 @@ fn two_factor_card(v: &SecurityView, a: Actions) -> AnyView {
                         </ActionForm>
                     }
                     .into_any(),
-                    (false, _) => view! { <p class="text-sm text-slate-600 dark:text-slate-400">{t("security.two_factor.needs_phone")}</p> }.into_any(),
+                    (false, _) => view! {
+                        <p class="text-sm text-slate-600 dark:text-slate-400" data-needs=min.to_string()>{needs}</p>
+                    }
+                    .into_any(),
                 }}
             </div>
         </Card>

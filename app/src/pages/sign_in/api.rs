@@ -11,9 +11,30 @@ use crate::error::AppError;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Step {
     Password,
-    ChoosePhone { phones: Vec<String> },
-    Code { phone: String, enrolling: bool, other_phones: bool, resend_in: i64 },
-    SendFailed { phone: String, enrolling: bool, other_phones: bool },
+    /// "Use another way": the person's phones (masked), apps (by name), recovery codes.
+    ChooseMethod {
+        phones: Vec<String>,
+        apps: Vec<String>,
+        recovery: bool,
+    },
+    Code {
+        phone: String,
+        enrolling: bool,
+        other_ways: bool,
+        resend_in: i64,
+    },
+    SendFailed {
+        phone: String,
+        enrolling: bool,
+        other_ways: bool,
+    },
+    AppCode {
+        app: String,
+        other_ways: bool,
+    },
+    RecoveryCode {
+        other_ways: bool,
+    },
     EnrolNumber,
     SignedIn,
 }
@@ -33,6 +54,9 @@ pub struct SignInView {
 #[cfg(feature = "ssr")]
 pub(crate) fn notice_view(n: domain::notice::Notice) -> NoticeView {
     let mut text = crate::i18n::t(&n.id).to_owned();
+    if let Some(count) = n.count {
+        text = text.replace("{n}", &count.to_string());
+    }
     if let Some(secs) = n.retry_after {
         text = format!("{text} {}", crate::i18n::wait_text(secs));
     }
@@ -80,32 +104,42 @@ mod server {
             let now = crate::auth::now_secs();
             match state.sign_in.view(&flow_id, now).await {
                 Ok(Some(view)) => {
-                    let other_phones = view.phones.len() > 1;
+                    let other_ways =
+                        view.phones.len() + view.apps.len() + usize::from(view.recovery) > 1;
                     let phone_at = |i: usize| view.phones.get(i).cloned().unwrap_or_default();
                     match view.state {
-                        State::ChoosePhone => Step::ChoosePhone { phones: view.phones.clone() },
+                        State::ChooseMethod => Step::ChooseMethod {
+                            phones: view.phones.clone(),
+                            apps: view.apps.clone(),
+                            recovery: view.recovery,
+                        },
                         State::CodeSent { phone } => Step::Code {
                             phone: phone_at(phone),
                             enrolling: false,
-                            other_phones,
+                            other_ways,
                             resend_in: view.resend_in,
                         },
                         State::SendFailed { phone } => Step::SendFailed {
                             phone: phone_at(phone),
                             enrolling: false,
-                            other_phones,
+                            other_ways,
                         },
+                        State::AppCode { app } => Step::AppCode {
+                            app: view.apps.get(app).cloned().unwrap_or_default(),
+                            other_ways,
+                        },
+                        State::RecoveryCode => Step::RecoveryCode { other_ways },
                         State::EnrolNumber => Step::EnrolNumber,
                         State::EnrolCodeSent { number } => Step::Code {
                             phone: number.masked(),
                             enrolling: true,
-                            other_phones: false,
+                            other_ways: false,
                             resend_in: view.resend_in,
                         },
                         State::EnrolSendFailed { number } => Step::SendFailed {
                             phone: number.masked(),
                             enrolling: true,
-                            other_phones: false,
+                            other_ways: false,
                         },
                         State::Done => Step::Password,
                     }
@@ -278,11 +312,25 @@ mod server {
         };
         let client = client().await;
         match state.sign_in.verify_code(&client, &flow_id, &code, remember).await {
-            Ok(StepOutcome::SignedIn { user, remember }) => {
+            Ok(StepOutcome::SignedIn { user, remember, notice }) => {
                 if let Some(token) = remember {
                     set_remember_cookie(&state, &token.0);
                 }
-                set_notice(&session, None).await?;
+                // A recovery code used: the security page says how many are left and makes
+                // new ones (unless an app or a page was waiting).
+                if notice.is_some()
+                    && session
+                        .get_value(crate::auth::SESSION_RETURN_KEY)
+                        .await
+                        .map_err(session_error)?
+                        .is_none()
+                {
+                    session
+                        .insert(crate::auth::SESSION_RETURN_KEY, "/security")
+                        .await
+                        .map_err(session_error)?;
+                }
+                set_notice(&session, notice).await?;
                 sign_in_session(&session, &user, &client).await
             }
             Ok(StepOutcome::Continue(notice)) => set_notice(&session, notice).await,
@@ -360,11 +408,29 @@ pub async fn resend_code() -> Result<(), AppError> {
     server::step(|client, flow| async move { s.sign_in.resend(&client, &flow).await }).await
 }
 
-#[server(endpoint = "sign_in_another_phone")]
-pub async fn use_another_phone() -> Result<(), AppError> {
+#[server(endpoint = "sign_in_another_way")]
+pub async fn use_another_way() -> Result<(), AppError> {
     let s = crate::auth::state();
     server::step(|client, flow| async move {
-        s.sign_in.use_another_phone(&client, &flow).await.map(|()| None)
+        s.sign_in.use_another_way(&client, &flow).await.map(|()| None)
+    })
+    .await
+}
+
+#[server(endpoint = "sign_in_choose_app")]
+pub async fn choose_app(app: usize) -> Result<(), AppError> {
+    let s = crate::auth::state();
+    server::step(|client, flow| async move {
+        s.sign_in.choose_app(&client, &flow, app).await.map(|()| None)
+    })
+    .await
+}
+
+#[server(endpoint = "sign_in_choose_recovery")]
+pub async fn choose_recovery() -> Result<(), AppError> {
+    let s = crate::auth::state();
+    server::step(|client, flow| async move {
+        s.sign_in.choose_recovery(&client, &flow).await.map(|()| None)
     })
     .await
 }

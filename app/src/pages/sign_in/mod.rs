@@ -1,5 +1,6 @@
-//! The sign-in page: password, then (when 2-step sign-in applies) a phone, a code, or adding a
-//! phone. One page shows whichever step the session's flow is at, so every step works as a plain
+//! The sign-in page: password, then (when 2-step sign-in applies) the person's preferred way
+//! (a texted code, an authenticator app's code) with "use another way" (every phone, app and
+//! recovery codes), or adding a phone. One page shows whichever step the session's flow is at, so every step works as a plain
 //! form post (the post redirects back here) and hydrated (the page reloads its data after each
 //! action). Outcomes travel through the session as a notice, the same way for both.
 
@@ -23,8 +24,10 @@ crate::components::actions::page_actions! {
     struct Actions {
         password: SubmitPassword,
         choose: ChoosePhone,
+        choose_app: ChooseApp,
+        choose_recovery: ChooseRecovery,
         resend: ResendCode,
-        another: UseAnotherPhone,
+        another: UseAnotherWay,
         code: SubmitCode,
         enrol: SubmitEnrolNumber,
         change_number: ChangeNumber,
@@ -71,14 +74,24 @@ fn render_step(v: SignInView, actions: Actions) -> impl IntoView {
     let invalid = v.notice.as_ref().is_some_and(|n| n.error);
     let body = match v.step {
         Step::Password => password_form(actions, invalid, v.login.clone()).into_any(),
-        Step::ChoosePhone { phones } => choose_phone_view(phones, actions).into_any(),
-        Step::Code { phone, enrolling, other_phones, resend_in } => {
+        Step::ChooseMethod { phones, apps, recovery } => {
+            choose_method_view(phones, apps, recovery, actions).into_any()
+        }
+        Step::Code { phone, enrolling, other_ways, resend_in } => {
             let lengths = (v.code_length, v.remember_days);
-            code_form(lengths, phone, (enrolling, other_phones, invalid), resend_in, actions)
+            code_form(lengths, phone, (enrolling, other_ways, invalid), resend_in, actions)
                 .into_any()
         }
-        Step::SendFailed { phone, enrolling, other_phones } => {
-            send_failed_view(phone, enrolling, other_phones, actions).into_any()
+        Step::SendFailed { phone, enrolling, other_ways } => {
+            send_failed_view(phone, enrolling, other_ways, actions).into_any()
+        }
+        Step::AppCode { app, other_ways } => {
+            typed_code_form(TypedCode::App(app), other_ways, (invalid, v.remember_days), actions)
+                .into_any()
+        }
+        Step::RecoveryCode { other_ways } => {
+            typed_code_form(TypedCode::Recovery, other_ways, (invalid, v.remember_days), actions)
+                .into_any()
         }
         Step::EnrolNumber => enrol_form(actions, invalid).into_any(),
         // Hydrated, the router moves on; without JavaScript, a link does.
@@ -134,38 +147,160 @@ fn cancel_form(actions: Actions) -> impl IntoView {
     }
 }
 
-fn choose_phone_view(phones: Vec<String>, actions: Actions) -> impl IntoView {
+/// [`SECONDARY`], full width, the arrow at the end.
+const WAY_BUTTON: &str = "flex w-full items-center justify-between rounded-lg px-3 py-2 text-sm font-medium text-accent-700 ring-1 ring-inset ring-slate-300 hover:bg-slate-50 focus-visible:outline focus-visible:outline-2 focus-visible:outline-accent-600 disabled:opacity-60 dark:text-accent-300 dark:ring-slate-700 dark:hover:bg-slate-800";
+
+/// "Use another way": every way the person has, preferred first: a text to each phone, each
+/// app by name, a recovery code.
+fn choose_method_view(
+    phones: Vec<String>,
+    apps: Vec<String>,
+    recovery: bool,
+    actions: Actions,
+) -> impl IntoView {
+    let phone_items = phones.into_iter().enumerate().map({
+        move |(i, phone)| {
+            view! {
+                <li>
+                    <ActionForm action=actions.choose>
+                        <input type="hidden" name="phone" value=i.to_string() />
+                        <button type="submit" class=WAY_BUTTON data-way="phone"
+                            disabled=move || actions.choose.pending().get()>
+                            <span>{t("sign_in.choose.send")} " " <span class="font-mono">{phone}</span></span>
+                            <span aria-hidden="true">"→"</span>
+                        </button>
+                    </ActionForm>
+                </li>
+            }
+        }
+    });
+    let app_items = apps.into_iter().enumerate().map({
+        move |(i, app)| {
+            view! {
+                <li>
+                    <ActionForm action=actions.choose_app>
+                        <input type="hidden" name="app" value=i.to_string() />
+                        <button type="submit" class=WAY_BUTTON data-way="app"
+                            disabled=move || actions.choose_app.pending().get()>
+                            <span>{t("sign_in.choose.app")} " " <span class="font-medium">{app}</span></span>
+                            <span aria-hidden="true">"→"</span>
+                        </button>
+                    </ActionForm>
+                </li>
+            }
+        }
+    });
+    let recovery_item = recovery.then(|| {
+        view! {
+            <li>
+                <ActionForm action=actions.choose_recovery>
+                    <button type="submit" class=WAY_BUTTON data-way="recovery"
+                        disabled=move || actions.choose_recovery.pending().get()>
+                        <span>{t("sign_in.choose.recovery")}</span>
+                        <span aria-hidden="true">"→"</span>
+                    </button>
+                </ActionForm>
+            </li>
+        }
+    });
     view! {
         {step_heading(t("sign_in.choose.title"))}
         <p class="mt-1 mb-6 text-sm text-slate-600 dark:text-slate-300">{t("sign_in.choose.intro")}</p>
-        <ul class="space-y-2" data-step="choose-phone">
-            {phones
-                .into_iter()
-                .enumerate()
-                .map(|(i, phone)| {
-                    view! {
-                        <li>
-                            <ActionForm action=actions.choose>
-                                <input type="hidden" name="phone" value=i.to_string() />
-                                <button type="submit" class=format!("{SECONDARY} w-full justify-between")
-                                    disabled=move || actions.choose.pending().get()>
-                                    <span>{t("sign_in.choose.send")} " " <span class="font-mono">{phone}</span></span>
-                                    <span aria-hidden="true">"→"</span>
-                                </button>
-                            </ActionForm>
-                        </li>
-                    }
-                })
-                .collect_view()}
+        <ul class="space-y-2" data-step="choose-method">
+            {phone_items.collect_view()}
+            {app_items.collect_view()}
+            {recovery_item}
         </ul>
         {cancel_form(actions)}
     }
 }
 
+/// A code the person types from something they hold: an authenticator app, or a recovery code.
+enum TypedCode {
+    App(String),
+    Recovery,
+}
+
+fn typed_code_form(
+    kind: TypedCode,
+    other_ways: bool,
+    (invalid, remember_days): (bool, u32),
+    actions: Actions,
+) -> impl IntoView {
+    let (aria_invalid, described) = field_aria(invalid, None);
+    let (title, intro, step, label) = match &kind {
+        TypedCode::App(app) => (
+            t("sign_in.app.title"),
+            t("sign_in.app.intro").replace("{app}", app),
+            "app-code",
+            t("sign_in.app.label"),
+        ),
+        TypedCode::Recovery => (
+            t("sign_in.recovery.title"),
+            t("sign_in.recovery.intro").to_owned(),
+            "recovery-code",
+            t("sign_in.recovery.label"),
+        ),
+    };
+    let is_app = matches!(kind, TypedCode::App(_));
+    view! {
+        {step_heading(title)}
+        <p class="mt-1 mb-6 text-sm text-slate-600 dark:text-slate-300">{intro}</p>
+        <ActionForm action=actions.code attr:class="space-y-4" attr:data-step=step>
+            <Field id="code" label=label>
+                {if is_app {
+                    view! {
+                        <input id="code" name="code" type="text" required autofocus
+                            autocomplete="one-time-code" inputmode="numeric" pattern="[0-9 \\-]*"
+                            maxlength="10" aria-invalid=aria_invalid aria-describedby=described.clone()
+                            class=format!("{INPUT} font-mono text-lg tracking-widest") />
+                    }
+                    .into_any()
+                } else {
+                    view! {
+                        <input id="code" name="code" type="text" required autofocus
+                            autocomplete="one-time-code" autocapitalize="characters" spellcheck="false"
+                            maxlength="40" aria-invalid=aria_invalid aria-describedby=described.clone()
+                            class=format!("{INPUT} font-mono text-lg tracking-widest uppercase") />
+                    }
+                    .into_any()
+                }}
+            </Field>
+            {remember_box(remember_days)}
+            <Submit pending=actions.code.pending() class=format!("{PRIMARY} w-full")>{t("sign_in.code.submit")}</Submit>
+        </ActionForm>
+        <div class="mt-4 flex flex-wrap gap-2">{another_way_button(other_ways, actions)}</div>
+        {cancel_form(actions)}
+    }
+}
+
+fn remember_box(remember_days: u32) -> impl IntoView {
+    view! {
+        <div class="flex items-start gap-2">
+            <input id="remember" name="remember" type="checkbox" value="on"
+                class="mt-1 h-4 w-4 rounded border-slate-300 text-accent-600 focus:ring-accent-600" />
+            <div>
+                <label for="remember" class="text-sm font-medium">{t_n("sign_in.code.remember", remember_days)}</label>
+                <p class="text-xs text-slate-500 dark:text-slate-400">{t("sign_in.code.remember_hint")}</p>
+            </div>
+        </div>
+    }
+}
+
+fn another_way_button(other_ways: bool, actions: Actions) -> Option<impl IntoView> {
+    other_ways.then(|| {
+        view! {
+            <ActionForm action=actions.another>
+                <Submit pending=actions.another.pending() class=SECONDARY>{t("sign_in.code.other_way")}</Submit>
+            </ActionForm>
+        }
+    })
+}
+
 fn code_form(
     (code_length, remember_days): (u8, u32),
     phone: String,
-    (enrolling, other_phones, invalid): (bool, bool, bool),
+    (enrolling, other_ways, invalid): (bool, bool, bool),
     resend_in: i64,
     actions: Actions,
 ) -> impl IntoView {
@@ -201,16 +336,7 @@ fn code_form(
                     aria-invalid=aria_invalid aria-describedby=described
                     class=format!("{INPUT} font-mono text-lg tracking-widest") />
             </Field>
-            <Show when=move || !enrolling>
-                <div class="flex items-start gap-2">
-                    <input id="remember" name="remember" type="checkbox" value="on"
-                        class="mt-1 h-4 w-4 rounded border-slate-300 text-accent-600 focus:ring-accent-600" />
-                    <div>
-                        <label for="remember" class="text-sm font-medium">{t_n("sign_in.code.remember", remember_days)}</label>
-                        <p class="text-xs text-slate-500 dark:text-slate-400">{t("sign_in.code.remember_hint")}</p>
-                    </div>
-                </div>
-            </Show>
+            <Show when=move || !enrolling>{remember_box(remember_days)}</Show>
             <Submit pending=actions.code.pending() class=format!("{PRIMARY} w-full")>{t("sign_in.code.submit")}</Submit>
         </ActionForm>
         <div class="mt-4 flex flex-wrap gap-2">
@@ -220,14 +346,14 @@ fn code_form(
                     <span aria-live="polite">{resend_label}</span>
                 </button>
             </ActionForm>
-            {switch_phone_buttons(enrolling, other_phones, actions)}
+            {switch_phone_buttons(enrolling, other_ways, actions)}
         </div>
         {cancel_form(actions)}
     }
 }
 
-/// "Use a different number" while enrolling, "Use another phone" with several phones.
-fn switch_phone_buttons(enrolling: bool, other_phones: bool, actions: Actions) -> Option<AnyView> {
+/// "Use a different number" while enrolling, "Use another way" with several ways.
+fn switch_phone_buttons(enrolling: bool, other_ways: bool, actions: Actions) -> Option<AnyView> {
     if enrolling {
         Some(
             view! {
@@ -237,24 +363,15 @@ fn switch_phone_buttons(enrolling: bool, other_phones: bool, actions: Actions) -
             }
             .into_any(),
         )
-    } else if other_phones {
-        Some(
-            view! {
-                <ActionForm action=actions.another>
-                    <Submit pending=actions.another.pending() class=SECONDARY>{t("sign_in.code.other_phone")}</Submit>
-                </ActionForm>
-            }
-            .into_any(),
-        )
     } else {
-        None
+        another_way_button(other_ways, actions).map(IntoAny::into_any)
     }
 }
 
 fn send_failed_view(
     phone: String,
     enrolling: bool,
-    other_phones: bool,
+    other_ways: bool,
     actions: Actions,
 ) -> impl IntoView {
     view! {
@@ -266,7 +383,7 @@ fn send_failed_view(
             <ActionForm action=actions.resend>
                 <Submit pending=actions.resend.pending() class=SECONDARY>{t("sign_in.send_failed.retry")}</Submit>
             </ActionForm>
-            {switch_phone_buttons(enrolling, other_phones, actions)}
+            {switch_phone_buttons(enrolling, other_ways, actions)}
         </div>
         {cancel_form(actions)}
     }
