@@ -419,16 +419,9 @@ impl AdminService {
         if phones.is_empty() && factors.apps.len() <= 1 {
             self.p.sign_in_store.set_two_factor(&person.id, false, client.now).await?;
         }
-        self.audit(
-            client,
-            Some(admin),
-            "admin.app_removed",
-            Some(&person.id),
-            "removed",
-            Some(format!("{}: {reason}", app.name)),
-        )
-        .await;
-        self.tell(client, admin, &person, &phones, "text.app_removed_by_admin", "").await;
+        let detail = format!("{}: {reason}", app.name);
+        let kind = ("admin.app_removed", "text.app_removed_by_admin");
+        self.removed(client, admin, &person, kind, detail, &phones).await;
         Ok(Notice::info("admin.app_removed"))
     }
 
@@ -444,19 +437,25 @@ impl AdminService {
         let reason = self.check_change(admin, client.now, reason, confirmed)?;
         let person = self.subject(id).await?;
         let n = self.p.authenticators.remove_recovery_codes(&person.id).await?;
-        self.audit(
-            client,
-            Some(admin),
-            "admin.recovery_codes_removed",
-            Some(&person.id),
-            "removed",
-            Some(format!("{n} codes: {reason}")),
-        )
-        .await;
         let phones = self.p.phone_trust.usable(&person).await?;
-        self.tell(client, admin, &person, &phones, "text.recovery_codes_removed_by_admin", "")
-            .await;
+        let kind = ("admin.recovery_codes_removed", "text.recovery_codes_removed_by_admin");
+        self.removed(client, admin, &person, kind, format!("{n} codes: {reason}"), &phones).await;
         Ok(Notice::info("admin.recovery_codes_removed"))
+    }
+
+    /// An administrator removed a credential of `person`: audited as `kind.0` with `detail`
+    /// (what, and the reason), and the person's `phones` are texted notice `kind.1`.
+    async fn removed(
+        &self,
+        client: &Client,
+        admin: &Authenticated,
+        person: &Person,
+        kind: (&'static str, &'static str),
+        detail: String,
+        phones: &[E164],
+    ) {
+        self.audit(client, Some(admin), kind.0, Some(&person.id), "removed", Some(detail)).await;
+        self.tell(client, admin, person, phones, kind.1, "").await;
     }
 
     /// Password-only: 2-step sign-in off, remembered browsers forgotten, sign-in codes

@@ -52,7 +52,7 @@ async function signInDave(page, check) {
   await visit(page, 'sign-in with an error', check);
   await page.getByLabel('Password').fill('dave-demo-pw');
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.locator('[data-step="choose-phone"]').waitFor();
+  await page.locator('[data-step="choose-method"]').waitFor();
   await visit(page, 'choose a phone', check);
   const before = await demo.codeCount(DAVE_SECOND);
   await page.getByRole('button', { name: /•••• 4321/ }).click();
@@ -88,6 +88,14 @@ for (const [name, viewport, check] of [
     await page.getByRole('button', { name: 'Text me a code' }).click();
     await page.locator('[role="alert"][data-notice]').waitFor();
     await visit(page, 'add a phone, with an error', check);
+    await page.getByRole('button', { name: 'Cancel', exact: true }).click();
+    await page.getByRole('button', { name: 'Add an authenticator app' }).click();
+    await page.locator('[data-testid="qr"] svg').waitFor();
+    await visit(page, 'add an authenticator app', check);
+    await page.getByRole('button', { name: 'Cancel', exact: true }).click();
+    await page.getByRole('button', { name: 'Get new recovery codes' }).click();
+    await page.locator('[data-recovery-code]').first().waitFor();
+    await visit(page, 'recovery codes, shown once', check);
     await context.close();
 
     const admin = await demo.browser.newContext({ viewport });

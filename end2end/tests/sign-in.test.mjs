@@ -82,9 +82,9 @@ test('without JavaScript: choose one of two phones, type the code, signed in', a
   await page.getByLabel('Password').fill('dave-demo-pw');
   await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Sign in' }).click()]);
 
-  // Two phones: a masked list to choose from, nothing sent yet.
-  await page.getByRole('heading', { name: 'Where should we send your code?' }).waitFor();
-  const choices = await page.locator('[data-step="choose-phone"] button').allTextContents();
+  // Two phones and nothing else: a masked list to choose from, nothing sent yet.
+  await page.getByRole('heading', { name: 'How do you want to sign in?' }).waitFor();
+  const choices = await page.locator('[data-step="choose-method"] button').allTextContents();
   assert.equal(choices.length, 2);
   assert.ok(choices.every((c) => /•••• \d{4}/.test(c)), `masked: ${choices}`);
   await Promise.all([

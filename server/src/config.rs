@@ -1630,6 +1630,21 @@ mod tests {
     }
 
     #[test]
+    fn the_old_min_phones_key_is_still_read_and_methods_default_to_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("latchkey.toml");
+        std::fs::write(&file, "[policy]\nmin_phones = 2\n").unwrap();
+        let c = Config::load_from(Some(&file), &minimal()).unwrap();
+        assert_eq!(c.policy.min_credentials, 2);
+        assert_eq!(c.methods(), domain::authenticator::Methods::default());
+        std::fs::write(&file, "[policy]\nmin_credentials = 3\nmethods = [\"sms\"]\n").unwrap();
+        let c = Config::load_from(Some(&file), &minimal()).unwrap();
+        assert_eq!(c.policy.min_credentials, 3);
+        let m = c.methods();
+        assert!(m.sms && !m.totp && !m.recovery_codes);
+    }
+
+    #[test]
     fn a_typo_in_the_file_names_the_key_and_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("latchkey.toml");

@@ -26,6 +26,7 @@ on_both!(
     removing_the_last_factor_turns_two_factor_off_or_is_refused_under_policy,
     recovery_codes_are_shown_once_and_stored_only_hashed,
     an_administrator_removes_an_app_and_voids_recovery_codes,
+    methods_left_out_are_neither_offered_nor_counted,
 );
 
 /// Signs in through the whole flow: the password, then a texted code when one is asked for.
@@ -441,4 +442,40 @@ async fn an_administrator_removes_an_app_and_voids_recovery_codes(backend: Backe
     let kinds = audit_kinds(&s.app).await;
     assert!(kinds.contains(&("admin.app_removed".into(), "removed".into())), "{kinds:?}");
     assert!(kinds.contains(&("admin.recovery_codes_removed".into(), "removed".into())));
+}
+
+async fn methods_left_out_are_neither_offered_nor_counted(backend: Backend) {
+    // An app and recovery codes from before the operator left those methods out.
+    let s = setup(backend, &[("LATCHKEY_POLICY__METHODS", r#"["sms"]"#)]).await;
+    let mut all = s.app.config.clone();
+    all.policy.methods = vec![
+        server::config::Method::Sms,
+        server::config::Method::Totp,
+        server::config::Method::RecoveryCodes,
+    ];
+    let before = server::services::authenticators(&all, &s.app.db);
+    let alice = person(&s, "alice").await;
+    let enrolment = before.start_enrolment(&alice.id, "alice").expect("enrolment");
+    let secret = TotpSecret::from_base32(&enrolment.grouped).expect("base32");
+    let t = now() - 30;
+    let code = secret.code_at(u64::try_from(t).expect("positive"));
+    let app = before.finish_enrolment(&alice.id, &enrolment.sealed, "", &code, t).await.unwrap();
+    before.prefer_app(&alice.id, &app.id, now()).await.expect("prefer");
+    before.new_recovery_codes(&alice.id, now()).await.expect("codes");
+    // Sign-in offers the phone alone: texted at once, no other way.
+    let b = Browser::new(&s.app);
+    b.password("alice", "alice-demo-pw").await;
+    let page = b.sign_in_page().await;
+    assert_eq!(step_of(&page), "code");
+    assert!(!page.contains("Use another way"));
+    let code = code_sent_to(&s.standin, ALICE_PHONE);
+    assert_eq!(b.submit("sign_in_code", &[("code", &code)]).await, "/");
+    // The security page neither lists them nor adds any.
+    let page = b.get("/security").await;
+    assert!(!page.contains("data-testid=\"authenticators"), "no apps section");
+    assert!(!page.contains("data-recovery-remaining"), "no recovery codes section");
+    let page = post_security(&b, "security_app_start", &[]).await;
+    assert_eq!(notice_of(&page), "security.method_off");
+    let page = post_security(&b, "security_recovery_new", &[]).await;
+    assert_eq!(notice_of(&page), "security.method_off");
 }

@@ -800,6 +800,7 @@ on_both!(
     logout_without_a_hint_asks_first,
     a_person_without_a_phone_adds_one_for_the_code_level,
     the_token_endpoint_refuses_what_does_not_match,
+    an_app_steps_up_a_person_without_a_phone_and_claims_otp,
 );
 
 /// An authorization code for `client` (app A's redirect URI), with an optional PKCE challenge
@@ -957,4 +958,47 @@ async fn a_person_without_a_phone_adds_one_for_the_code_level(backend: Backend) 
         serde_json::from_slice(&jose::b64url_decode(&payload).unwrap()).unwrap();
     assert_eq!(claims["acr"], "twilio_sms");
     assert_eq!(claims["amr"], serde_json::json!(["pwd", "sms"]), "no mfa: the phone is new");
+}
+
+/// Bob has no phone, only an authenticator app: an app asking for `twilio_sms` steps him up with
+/// the app (nothing texted), and the ID token says so: `acr` as asked, `amr` `otp` and `mfa`.
+async fn an_app_steps_up_a_person_without_a_phone_and_claims_otp(backend: Backend) {
+    use domain::authenticator::TotpSecret;
+    let p = provider(backend).await;
+    let auth = server::services::authenticators(&p.app.config, &p.app.db);
+    let bob = common::browser::person_of(&p.app, "bob").await;
+    let now = domain::now_ms() / 1000;
+    let enrolment = auth.start_enrolment(&bob.id, "bob").expect("enrolment");
+    let secret = TotpSecret::from_base32(&enrolment.grouped).expect("base32");
+    let proof = secret.code_at(u64::try_from(now - 30).expect("positive"));
+    auth.finish_enrolment(&bob.id, &enrolment.sealed, "Bob's app", &proof, now - 30)
+        .await
+        .expect("added");
+    let browser = Browser::new(&p.app);
+    // Two-step sign-in is off for bob: the password alone signs him in.
+    assert_eq!(browser.password("bob", "bob-demo-pw").await, "/");
+    let texts = p.standin.texts().len();
+    let a = format!(
+        "{}/oidc/authorize?client_id=app-a&response_type=code&scope=openid&acr_values=twilio_sms&redirect_uri={}&nonce=n",
+        p.app.url, "https%3A%2F%2Fapp-a.example%2Fcallback"
+    );
+    assert_eq!(follow(&browser, &a).await.1, "/sign-in", "the code level is asked for");
+    assert_eq!(common::browser::step_of(&browser.sign_in_page().await), "app-code");
+    let code = secret.code_at(u64::try_from(domain::now_ms() / 1000).expect("positive"));
+    let back = browser.submit("sign_in_code", &[("code", &code)]).await;
+    let code = query_param(&back, "code").unwrap_or_else(|| panic!("back at the app: {back}"));
+    assert_eq!(p.standin.texts().len(), texts, "nothing texted");
+    let res = reqwest::Client::new()
+        .post(format!("{}/oidc/token", p.app.url))
+        .basic_auth("app-a", Some(SECRET_A))
+        .form(&[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", APP_A)])
+        .send()
+        .await
+        .unwrap();
+    let body: serde_json::Value = res.json().await.unwrap();
+    let payload = body["id_token"].as_str().expect("an ID token").split('.').nth(1).unwrap();
+    let claims: serde_json::Value =
+        serde_json::from_slice(&jose::b64url_decode(payload).unwrap()).unwrap();
+    assert_eq!(claims["acr"], "twilio_sms");
+    assert_eq!(claims["amr"], serde_json::json!(["pwd", "otp", "mfa"]));
 }

@@ -358,7 +358,7 @@ pub(super) fn enrolment_panel(e: Enrolling, invalid: bool, a: AppActions) -> Any
             <h2 id="enrol-app-title" class="text-lg font-semibold">{t("security.authenticator.add")}</h2>
             <div class="mt-3 flex flex-wrap items-start gap-6" data-step="enrol-app">
                 {qr_code(e.qr_svg)}
-                <div class="min-w-0 flex-1 space-y-2 text-sm">
+                <div class="min-w-[14rem] flex-1 space-y-2 text-sm">
                     <p>{t("security.authenticator.scan")}</p>
                     <p class="text-slate-600 dark:text-slate-300">{t("security.authenticator.manual")}</p>
                     // Selectable as one piece; read out group by group.

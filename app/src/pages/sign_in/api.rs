@@ -89,7 +89,6 @@ mod server {
         let session = session().await?;
         // Who is signed in first: a session ended elsewhere leaves a notice saying so.
         let signed_in = current_user(&session).await?.is_some();
-        let mut notice = take_notice(&session).await?;
         let login = crate::auth::take::<String>(&session, crate::auth::SESSION_LOGIN_KEY)
             .await?
             .unwrap_or_default();
@@ -97,6 +96,12 @@ mod server {
         for key in [crate::auth::SESSION_OIDC_REQUEST_KEY, crate::auth::SESSION_FORWARD_KEY] {
             app_waiting |= session.get_value(key).await.map_err(session_error)?.is_some();
         }
+        // Signed in and done here: a notice the sign-in left ("recovery codes left") is for the
+        // page it went on to, which a hydrated sign-in page reloading its data must not take.
+        let done = signed_in
+            && !app_waiting
+            && session.get_value(SESSION_FLOW_KEY).await.map_err(session_error)?.is_none();
+        let mut notice = if done { None } else { take_notice(&session).await? };
         // A flow first: a signed-in person an app asked for more (a step up) is in one.
         let step = if let Some(flow_id) =
             session.get::<String>(SESSION_FLOW_KEY).await.map_err(session_error)?
