@@ -35,6 +35,7 @@ pub mod directory;
 pub mod forward_auth;
 pub mod notice;
 pub mod oidc;
+pub mod percent;
 pub mod phone;
 pub mod ports;
 pub mod security;

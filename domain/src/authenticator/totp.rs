@@ -86,11 +86,12 @@ impl TotpSecret {
 
     /// The Key Uri Format URI (`otpauth://totp/Issuer:account?…`) a QR code carries.
     pub fn uri(&self, issuer: &str, account: &str) -> String {
-        let label = format!("{}:{}", encode(issuer), encode(account));
+        let label =
+            format!("{}:{}", crate::percent::encode(issuer), crate::percent::encode(account));
         format!(
             "otpauth://totp/{label}?secret={}&issuer={}&algorithm=SHA1&digits={DIGITS}&period={STEP_SECS}",
             self.base32(),
-            encode(issuer)
+            crate::percent::encode(issuer)
         )
     }
 
@@ -114,19 +115,6 @@ impl TotpSecret {
             None => Check::Wrong,
         }
     }
-}
-
-/// Percent-encodes everything but RFC 3986's unreserved characters.
-fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 #[cfg(test)]

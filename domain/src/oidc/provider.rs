@@ -292,23 +292,10 @@ pub fn with_query(uri: &str, pairs: &[(&str, &str)]) -> String {
     let mut sep = if uri.contains('?') { '&' } else { '?' };
     for (k, v) in pairs {
         out.push(sep);
-        out.push_str(&form_encode(k));
+        out.push_str(&crate::percent::encode(k));
         out.push('=');
-        out.push_str(&form_encode(v));
+        out.push_str(&crate::percent::encode(v));
         sep = '&';
-    }
-    out
-}
-
-fn form_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                out.push(b as char);
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
     }
     out
 }
