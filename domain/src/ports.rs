@@ -465,6 +465,8 @@ pub trait AuthenticatorStore: Send + Sync {
         &self,
         user_id: &UserId,
     ) -> Result<(Vec<StoredApp>, RecoveryStatus), Unavailable>;
+    /// One of the person's apps, if it is still there.
+    async fn app(&self, user_id: &UserId, app_id: &str) -> Result<Option<StoredApp>, Unavailable>;
     async fn add_app(&self, app: &StoredApp) -> Result<(), Unavailable>;
     /// Records time step `step` as used by the app if it is newer than every step used before
     /// (one statement: of two uses of one code exactly one wins); false for a replay or an app

@@ -113,6 +113,19 @@ impl Authenticators {
         })
     }
 
+    /// One app of the person (as `policy.methods` lets it count), read alone: what checking
+    /// its code needs, without the rest of [`Self::factors`].
+    pub async fn app(
+        &self,
+        user_id: &UserId,
+        app_id: &str,
+    ) -> Result<Option<StoredApp>, Unavailable> {
+        if !self.p.methods.totp {
+            return Ok(None);
+        }
+        self.p.store.app(user_id, app_id).await
+    }
+
     /// Starts adding an app: a new secret, sealed for the session, with what the page shows.
     pub fn start_enrolment(
         &self,

@@ -105,8 +105,7 @@ impl SecurityService {
         user: &Authenticated,
         id: &str,
     ) -> Result<StoredApp, SecurityError> {
-        let factors = self.p.authenticators.factors(&user.user_id).await?;
-        factors.apps.into_iter().find(|a| a.id == id).ok_or(SecurityError::NoSuchApp)
+        self.p.authenticators.app(&user.user_id, id).await?.ok_or(SecurityError::NoSuchApp)
     }
 
     pub async fn rename_app(
@@ -145,7 +144,9 @@ impl SecurityService {
     ) -> Result<RemovalPlan, SecurityError> {
         self.require_recent(user, client.now)?;
         let app = self.find_app(user, id).await?;
-        let below = self.count_after_removal(user).await? < self.p.settings.min_credentials;
+        // The person's second factors (phones that receive codes, and apps) less this one.
+        let left = self.factor_count(user).await?.saturating_sub(1);
+        let below = left < self.p.settings.min_credentials;
         if below && self.p.settings.policy_required {
             return Err(SecurityError::RequiredByPolicy);
         }
@@ -155,12 +156,6 @@ impl SecurityService {
             label: app.name,
             turns_off_two_factor: below && two_factor_on,
         })
-    }
-
-    /// The person's second factors (phones that receive codes, and apps) less one.
-    async fn count_after_removal(&self, user: &Authenticated) -> Result<u32, SecurityError> {
-        let count = self.factor_count(user).await?;
-        Ok(count.saturating_sub(1))
     }
 
     /// Removes an app the person confirmed (everything checked again).

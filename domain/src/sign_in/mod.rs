@@ -760,7 +760,7 @@ impl SignInService {
         remember: bool,
     ) -> Result<StepOutcome, SignInError> {
         let record = self.load(flow_id, client.now).await?;
-        let (method, number, notice) = match &record.state {
+        let (method, number, recovery_left) = match &record.state {
             State::CodeSent { .. } => {
                 let number = self.verify_text(client, &record, Purpose::SignIn, input).await?;
                 (AuthMethod::PasswordAndSms, Some(number), None)
@@ -812,7 +812,7 @@ impl SignInService {
         } else {
             None
         };
-        if notice.is_some() {
+        if recovery_left.is_some() {
             // A recovery code is a way in without any phone or app: the phones hear of it.
             let text = self.texter.notice(client.lang, "text.recovery_code_used", "");
             let about = NoticeFor::own(&*self.audit, client, &signed_in);
@@ -820,7 +820,7 @@ impl SignInService {
                 self.texter.notify(&about, phone, &text).await;
             }
         }
-        let notice = notice.map(|left| Notice::counted("sign_in.recovery_used", left));
+        let notice = recovery_left.map(|left| Notice::counted("sign_in.recovery_used", left));
         Ok(StepOutcome::SignedIn { user: signed_in, remember, notice })
     }
 
@@ -873,8 +873,7 @@ impl SignInService {
         let person = &record.person;
         let wanted = person.apps.get(app).ok_or(SignInError::OutOfOrder)?;
         let user = (&person.user_id, person.login.as_str());
-        let factors = self.authenticators.factors(&person.user_id).await?;
-        let Some(stored) = factors.apps.into_iter().find(|a| a.id == wanted.id) else {
+        let Some(stored) = self.authenticators.app(&person.user_id, &wanted.id).await? else {
             tracing::info!("the app of this sign-in was removed meanwhile");
             return Err(SignInError::OutOfOrder);
         };

@@ -17,6 +17,20 @@ fn unavailable(e: impl Into<StoreError>) -> Unavailable {
 
 type AppRow = (String, String, String, i64, Option<i64>, i64, bool);
 
+fn stored_app(user_id: &UserId, row: AppRow) -> StoredApp {
+    let (id, name, sealed_secret, created_at, last_used_at, last_step, preferred) = row;
+    StoredApp {
+        id,
+        user_id: user_id.clone(),
+        name,
+        sealed_secret,
+        created_at,
+        last_used_at,
+        last_step,
+        preferred,
+    }
+}
+
 #[async_trait]
 impl AuthenticatorStore for Db {
     async fn factors(
@@ -43,27 +57,28 @@ impl AuthenticatorStore for Db {
             .await
         })
         .map_err(unavailable)?;
-        let apps = apps
-            .into_iter()
-            .map(|(id, name, sealed_secret, created_at, last_used_at, last_step, preferred)| {
-                StoredApp {
-                    id,
-                    user_id: user_id.clone(),
-                    name,
-                    sealed_secret,
-                    created_at,
-                    last_used_at,
-                    last_step,
-                    preferred,
-                }
-            })
-            .collect();
+        let apps = apps.into_iter().map(|row| stored_app(user_id, row)).collect();
         let recovery = RecoveryStatus {
             remaining: u32::try_from(codes.0).unwrap_or(0),
             created_at: codes.1,
             last_used_at: codes.2,
         };
         Ok((apps, recovery))
+    }
+
+    async fn app(&self, user_id: &UserId, app_id: &str) -> Result<Option<StoredApp>, Unavailable> {
+        let row: Option<AppRow> = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT id, name, sealed_secret, created_at, last_used_at, last_step, preferred
+                 FROM totp_credentials WHERE user_id = $1 AND id = $2",
+            )
+            .bind(user_id.as_str())
+            .bind(app_id)
+            .fetch_optional(pool)
+            .await
+        })
+        .map_err(unavailable)?;
+        Ok(row.map(|row| stored_app(user_id, row)))
     }
 
     async fn add_app(&self, app: &StoredApp) -> Result<(), Unavailable> {

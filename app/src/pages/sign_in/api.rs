@@ -323,7 +323,7 @@ mod server {
                 }
                 // A recovery code used: the security page says how many are left and makes
                 // new ones (unless an app or a page was waiting).
-                if notice.is_some()
+                if user.method == domain::authenticated::AuthMethod::PasswordAndRecoveryCode
                     && session
                         .get_value(crate::auth::SESSION_RETURN_KEY)
                         .await
