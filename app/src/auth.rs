@@ -87,19 +87,43 @@ pub fn client_from(
     Client { ip, user_agent, now: now_secs(), lang: crate::i18n::request_lang(headers) }
 }
 
+/// One request's look at who is signed in. A page asks from several resources at once (the
+/// layout and the page), which take turns here: a session the first look finds ended is ended,
+/// and its notice left, before the next look (which then finds nobody signed in and the
+/// notice, never a moment in between with neither). A second look at the same sign-in reuses
+/// the first one's verdict instead of asking the database again.
+#[derive(Clone, Default)]
+pub struct SignInLook(std::sync::Arc<tokio::sync::Mutex<Option<Authenticated>>>);
+
+/// Gives every request its [`SignInLook`] (a layer of the server's router).
+pub async fn one_look_per_request(
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    request.extensions_mut().insert(SignInLook::default());
+    next.run(request).await
+}
+
 /// The signed-in person, if the session has one that is still within the absolute timeout and
 /// has not been ended elsewhere ([`domain::sessions`]). An ended sign-in is removed from
 /// the session, which is left holding only a notice saying why.
 pub async fn current_user(session: &Session) -> Result<Option<Authenticated>, AppError> {
-    current_user_in(&state(), session, now_secs()).await
+    let look = leptos_axum::extract::<axum::Extension<SignInLook>>().await.ok().map(|e| e.0);
+    current_user_in(&state(), session, now_secs(), look.as_ref()).await
 }
 
-/// [`current_user`], for handlers that run outside a Leptos context (the CSV export).
+/// [`current_user`], for handlers that run outside a Leptos context (the CSV export), with the
+/// request's [`SignInLook`] where it has one.
 pub async fn current_user_in(
     state: &AppState,
     session: &Session,
     now: i64,
+    look: Option<&SignInLook>,
 ) -> Result<Option<Authenticated>, AppError> {
+    let mut seen = match look {
+        Some(look) => Some(look.0.lock().await),
+        None => None,
+    };
     let Some(user) = session.get::<Authenticated>(SESSION_AUTH_KEY).await.map_err(session_error)?
     else {
         return Ok(None);
@@ -109,13 +133,20 @@ pub async fn current_user_in(
         session.flush().await.map_err(session_error)?;
         return Ok(None);
     }
+    if seen.as_deref().is_some_and(|seen| seen.as_ref() == Some(&user)) {
+        return Ok(Some(user));
+    }
     let stamp: Option<Stamp> = session.get(SESSION_STAMP_KEY).await.map_err(session_error)?;
     match state.sessions.check(&user, stamp.as_ref(), now).await {
-        Ok(Verdict::Valid(None)) => Ok(Some(user)),
-        Ok(Verdict::Valid(Some(stamp))) => {
+        Ok(Verdict::Valid(stamp)) => {
             // Also what keeps an active session from reaching its idle timeout: a page view that
             // changes nothing else does not write the session.
-            session.insert(SESSION_STAMP_KEY, stamp).await.map_err(session_error)?;
+            if let Some(stamp) = stamp {
+                session.insert(SESSION_STAMP_KEY, stamp).await.map_err(session_error)?;
+            }
+            if let Some(seen) = seen.as_deref_mut() {
+                *seen = Some(user.clone());
+            }
             Ok(Some(user))
         }
         Ok(Verdict::Ended(why)) => {

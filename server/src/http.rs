@@ -61,6 +61,7 @@ pub fn build_app(config: &Config, db: Db, directory: LdapDirectory) -> Result<Ro
     //  8. cross-site refusal: 403 for state changes from another origin (`middleware/cross_site.rs`);
     //  9. the session cookie (`middleware/session.rs`);
     // 10. unreadable server-function arguments answer 400 (`middleware/unreadable_400.rs`);
+    // 11. one look at who is signed in per request, taken in turns (`app::auth::SignInLook`);
     // then the routes: health, readiness, the audit export (`app/src/pages/admin/export.rs`),
     // logo, metrics, the OpenID Connect provider (`http/oidc.rs`), forward authentication
     // (`http/forward_auth.rs`), the app's pages and server functions, and static files with the 404 page
@@ -75,6 +76,7 @@ pub fn build_app(config: &Config, db: Db, directory: LdapDirectory) -> Result<Ro
         .merge(forward_auth_routes)
         .leptos_routes_with_context(&state, routes, || {}, shell)
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+        .layer(from_fn(app::auth::one_look_per_request))
         .layer(from_fn(unreadable_400::unreadable_requests_are_400))
         .layer(session::session_layer(config, &db))
         .layer(from_fn_with_state(

@@ -428,7 +428,7 @@ async fn journey(
         Ok(journey) => journey,
         Err(e) => return journey_error(&e),
     };
-    let user = match current_user_in(&state, &session, client.now).await {
+    let user = match current_user_in(&state, &session, client.now, None).await {
         Ok(user) => user,
         Err(_) => return journey_error(&JourneyError::Unavailable),
     };

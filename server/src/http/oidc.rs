@@ -155,7 +155,7 @@ async fn authorize(
             return page_error(&PageError::Invalid(reason));
         }
     };
-    let user = match current_user_in(&state, &session, client.now).await {
+    let user = match current_user_in(&state, &session, client.now, None).await {
         Ok(user) => user,
         Err(_) => return page_error(&PageError::Unavailable),
     };
@@ -370,7 +370,7 @@ async fn logout(
         logout_hint: f.logout_hint,
         ui_locales: f.ui_locales,
     };
-    let user = match current_user_in(&state, &session, client.now).await {
+    let user = match current_user_in(&state, &session, client.now, None).await {
         Ok(user) => user,
         Err(_) => return page_error(&PageError::Unavailable),
     };

@@ -42,7 +42,7 @@ pub async fn audit_csv(
     let client =
         crate::auth::client_from(Some(peer), &headers, &state.session_policy.trusted_proxies);
     let now = client.now;
-    let user = match crate::auth::current_user_in(&state, &session, now).await {
+    let user = match crate::auth::current_user_in(&state, &session, now, None).await {
         Ok(user) => user,
         Err(_) => {
             return (StatusCode::SERVICE_UNAVAILABLE, t("error.unavailable")).into_response();
