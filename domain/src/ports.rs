@@ -8,9 +8,9 @@ use secrecy::SecretString;
 
 use crate::audit::events::{AuditEvent, AuditFilter, StoredAuditEvent};
 use crate::authenticator::{RecoveryStatus, StoredApp};
+use crate::codes::counters::{SendPlan, SendTicket};
 use crate::codes::records::{
-    CodeRules, Failure, LimitKind, NewCode, Purpose, SecondStep, SendKind, SendLimits, SendRequest,
-    SendTicket, StoredCode,
+    CodeRules, Failure, LimitKind, NewCode, Purpose, SecondStep, StoredCode,
 };
 use crate::directory::{DirectoryError, PasswordCheck, Person, UserId, Username};
 use crate::oidc::records::{
@@ -211,17 +211,17 @@ pub trait SmsSender: Send + Sync {
 /// Implemented by the SQL store (`server/src/db/codes.rs`).
 #[async_trait]
 pub trait CodeStore: Send + Sync {
-    /// Records a send if no limit forbids it, atomically: of 20 parallel calls at a limit of 3,
-    /// exactly 3 succeed. On refusal, says which limit and when it frees up.
+    /// Adds a send to every counter of `plan` if each has room ([`SendPlan::judge`]),
+    /// atomically: of 20 parallel calls at a limit of 3, exactly 3 succeed. On refusal, says
+    /// which limit and when it frees up.
     async fn reserve_send(
         &self,
-        req: &SendRequest<'_>,
-        kind: SendKind,
-        limits: &SendLimits,
+        plan: &SendPlan,
     ) -> Result<Result<SendTicket, (LimitKind, i64)>, Unavailable>;
 
     /// The provider certainly did not send the text: it no longer counts against the person or
-    /// the number (it still counts against the client IP and the global budget).
+    /// the number, nor starts a cooldown (it still counts against the client IP and the global
+    /// budget): one send less in each of the ticket's buckets.
     async fn mark_send_failed(&self, ticket: SendTicket) -> Result<(), Unavailable>;
 
     async fn insert_code(&self, code: &NewCode<'_>) -> Result<(), Unavailable>;

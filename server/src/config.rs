@@ -985,7 +985,7 @@ impl Config {
                 .max()
                 .unwrap_or(86_400),
             // Per-person and global limits count a day; the cooldown may be set longer.
-            sms_send_secs: secs(s.send_cooldown_secs).max(86_400),
+            send_counter_secs: secs(s.send_cooldown_secs).max(86_400),
             batch: 1000,
         }
     }

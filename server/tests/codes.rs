@@ -33,6 +33,8 @@ on_both!(
     a_notice_a_limit_refuses_is_not_sent_and_is_audited,
     a_timed_out_text_still_counts_against_the_number_and_the_person,
     a_text_twilio_certainly_refused_is_given_back,
+    a_send_reads_a_bounded_number_of_rows_whatever_was_sent,
+    an_upgrade_carries_the_last_days_texts_into_the_counters,
 );
 
 const T0: i64 = 1_800_000_000;
@@ -233,12 +235,14 @@ async fn the_cooldown_and_per_number_limits_hold(backend: Backend) {
     );
     f.send("f", "u1", &n, "ip", T0 + 60).await.unwrap();
     f.send("f", "u1", &n, "ip", T0 + 120).await.unwrap();
-    // Three in ten minutes: the fourth waits until the first leaves the window.
+    // Three in ten minutes: the fourth waits until the minute of the first has left the window
+    // (counted in tenths of it: domain/src/codes/counters.rs).
     assert_eq!(
         f.send("f", "u1", &n, "ip", T0 + 180).await.unwrap_err(),
-        CodeError::RateLimited { limit: LimitKind::PerNumber, retry_after: 420 }
+        CodeError::RateLimited { limit: LimitKind::PerNumber, retry_after: 479 }
     );
-    assert!(f.send("f", "u1", &n, "ip", T0 + 601).await.is_ok());
+    assert!(f.send("f", "u1", &n, "ip", T0 + 658).await.is_err());
+    assert!(f.send("f", "u1", &n, "ip", T0 + 659).await.is_ok());
 }
 
 async fn per_user_per_ip_and_global_limits_hold(backend: Backend) {
@@ -261,8 +265,9 @@ async fn per_user_per_ip_and_global_limits_hold(backend: Backend) {
         f.send("f", &format!("p{i}"), &phone(300 + i), "ip-a", T0 + 10).await.unwrap();
     }
     let e = f.send("f", "p9", &phone(309), "ip-a", T0 + 11).await.unwrap_err();
-    assert_eq!(e, CodeError::RateLimited { limit: LimitKind::PerIp, retry_after: 3600 - 11 });
-    assert_eq!(e.retry_after(), Some(3589));
+    // All five in the hour's first tenth, which leaves the window at T0 + 360 + 3599.
+    assert_eq!(e, CodeError::RateLimited { limit: LimitKind::PerIp, retry_after: 3959 - 11 });
+    assert_eq!(e.retry_after(), Some(3948));
 
     for i in 0..2 {
         f.send("f", &format!("q{i}"), &phone(400 + i), &format!("ip-{i}"), T0 + 20).await.unwrap();
@@ -322,6 +327,120 @@ async fn parallel_sends_never_exceed_a_limit(backend: Backend) {
         }
     }
     assert_eq!(sent, 3, "per number per 10 minutes");
+}
+
+/// Whatever was sent before and however high the limits are, each counter a send reads holds
+/// at most eleven buckets within its window (domain/src/codes/counters.rs): 400 texts from
+/// one address over an hour under limits far above them leave at most 11 rows for that address
+/// and 2 for the day's budget, and the limits still hold exactly.
+async fn a_send_reads_a_bounded_number_of_rows_whatever_was_sent(backend: Backend) {
+    let limits = SendLimits {
+        cooldown_secs: 0,
+        per_number_per_10min: 100_000,
+        per_user_per_day: 100_000,
+        per_ip_per_hour: 400,
+        global_per_day: 100_000,
+    };
+    let test_db = TestDb::new(backend).await;
+    let db = test_db.open().await;
+    let hasher = CodeHasher::new(vec![SecretString::from(common::KEY.to_owned())]);
+    let engine = CodeEngine::new(Arc::new(db.clone()), hasher, rules(limits));
+    for i in 0..400 {
+        let n = phone(1000 + i % 50);
+        let user = format!("p{}", i % 30);
+        engine
+            .issue("f", Purpose::SignIn, &req(&user, &n, "203.0.113.9", T0 + i64::from(i) * 9))
+            .await
+            .unwrap();
+    }
+    let rows = |pattern: &'static str| {
+        let db = db.clone();
+        async move {
+            let sql = format!("SELECT COUNT(*) FROM send_counters WHERE counter LIKE '{pattern}'");
+            let (n,): (i64,) = match &db {
+                server::db::Db::Sqlite(p) => sqlx::query_as(&sql).fetch_one(p).await.unwrap(),
+                server::db::Db::Postgres(p) => sqlx::query_as(&sql).fetch_one(p).await.unwrap(),
+            };
+            n
+        }
+    };
+    assert!(rows("i:203.0.113.9").await <= 11, "one address: buckets, not sends");
+    assert!(rows("g").await <= 2, "the day's budget: buckets, not sends");
+    // The 401st within the hour is refused.
+    let e = engine
+        .issue("f", Purpose::SignIn, &req("p0", &phone(1000), "203.0.113.9", T0 + 3599))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, CodeError::RateLimited { limit: LimitKind::PerIp, .. }), "{e:?}");
+}
+
+/// An upgrade from the release that counted rows of `sms_sends`: the last day's texts become
+/// counters (so nobody gets a fresh allowance by the upgrade), and the table goes.
+async fn an_upgrade_carries_the_last_days_texts_into_the_counters(backend: Backend) {
+    let test_db = TestDb::new(backend).await;
+    let db = server::db::Db::connect(&server::config::DatabaseConfig {
+        url: test_db.url.clone(),
+        max_connections: 2,
+        connect_timeout_secs: 5,
+    })
+    .await
+    .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap();
+    // The schema as the previous release left it, with its texts: three codes to one number a
+    // minute or so ago, one that failed, and one from two days ago.
+    let sends = format!(
+        "INSERT INTO sms_sends (user_id, number, client_ip, sent_at, failed, notice) VALUES
+         ('u-1', '+12015550123', '192.0.2.1', {a}, FALSE, FALSE),
+         ('u-1', '+12015550123', '192.0.2.1', {b}, FALSE, FALSE),
+         ('u-1', '+12015550123', '192.0.2.1', {c}, FALSE, TRUE),
+         ('u-1', '+12015550123', '192.0.2.1', {d}, TRUE, FALSE),
+         ('u-2', '+12015550777', '192.0.2.2', {old}, FALSE, FALSE)",
+        a = now - 200,
+        b = now - 100,
+        c = now - 30,
+        d = now - 20,
+        old = now - 2 * 86_400
+    );
+    macro_rules! previous_release {
+        ($pool:expr, $dir:literal) => {{
+            let mut migrator = sqlx::migrate!($dir);
+            let before: Vec<_> =
+                migrator.migrations.iter().filter(|m| m.version < 10).cloned().collect();
+            migrator.migrations = before.into();
+            migrator.run($pool).await.unwrap();
+            sqlx::query(&sends).execute($pool).await.unwrap();
+        }};
+    }
+    match &db {
+        server::db::Db::Sqlite(p) => previous_release!(p, "../migrations/sqlite"),
+        server::db::Db::Postgres(p) => previous_release!(p, "../migrations/postgres"),
+    }
+    db.migrate().await.unwrap();
+
+    let hasher = CodeHasher::new(vec![SecretString::from(common::KEY.to_owned())]);
+    let engine = CodeEngine::new(Arc::new(db.clone()), hasher, rules(default_limits()));
+    let n = PhonePolicy::from_directory("+12015550123").unwrap();
+    // Three texts to the number in ten minutes (the notice among them; not the failed one).
+    let e =
+        engine.issue("f", Purpose::SignIn, &req("u-1", &n, "192.0.2.9", now)).await.unwrap_err();
+    assert!(matches!(e, CodeError::RateLimited { limit: LimitKind::PerNumber, .. }), "{e:?}");
+    // The two-day-old text counts for nothing.
+    let other = PhonePolicy::from_directory("+12015550777").unwrap();
+    assert!(
+        engine.issue("g", Purpose::SignIn, &req("u-2", &other, "192.0.2.2", now)).await.is_ok()
+    );
+    let gone = match &db {
+        server::db::Db::Sqlite(p) => {
+            sqlx::query("SELECT 1 FROM sms_sends").fetch_all(p).await.is_err()
+        }
+        server::db::Db::Postgres(p) => {
+            sqlx::query("SELECT 1 FROM sms_sends").fetch_all(p).await.is_err()
+        }
+    };
+    assert!(gone, "sms_sends is dropped");
 }
 
 /// Guesses wrong for `user` until the second step locks until unlocked, sitting out each short

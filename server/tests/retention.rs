@@ -104,13 +104,13 @@ async fn rows_past_their_retention_go_and_younger_ones_stay(backend: Backend) {
         )
         .await;
     }
-    // Sent texts: the per-person and global limits count a day.
-    for (user, sent) in [("old", NOW - DAY - 60), ("young", NOW - DAY + 60)] {
+    // Send counters: the per-person and global limits count a day, in buckets of a tenth of
+    // it; a bucket goes once none of its seconds is within a day.
+    for (counter, bucket) in [("u:old", NOW - DAY - DAY / 10 - 60), ("u:young", NOW - DAY - 60)] {
         exec(
             &db,
             &format!(
-                "INSERT INTO sms_sends (user_id, number, client_ip, sent_at)
-                 VALUES ('{user}', '+12015550123', '192.0.2.1', {sent})"
+                "INSERT INTO send_counters (counter, bucket, sends) VALUES ('{counter}', {bucket}, 1)"
             ),
         )
         .await;
@@ -192,7 +192,7 @@ async fn rows_past_their_retention_go_and_younger_ones_stay(backend: Backend) {
     assert_eq!(left(&db, "audit_events", "at").await, [(NOW - 364 * DAY).to_string()]);
     assert_eq!(left(&db, "login_failures", "throttle_key").await, ["login:young"]);
     assert_eq!(left(&db, "otp_codes", "flow_id").await, ["live", "young"]);
-    assert_eq!(left(&db, "sms_sends", "user_id").await, ["young"]);
+    assert_eq!(left(&db, "send_counters", "counter").await, ["u:young"]);
     assert_eq!(left(&db, "sign_in_flows", "id").await, ["live"]);
     assert_eq!(left(&db, "trusted_browsers", "id").await, ["kept"]);
     assert_eq!(pruned.total(), 11, "{pruned:?}");

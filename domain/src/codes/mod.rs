@@ -3,8 +3,10 @@
 //! counted before comparison, a lock after repeated failures, and send limits that several
 //! instances share through the store.
 
+pub mod counters;
 pub mod records;
 
+pub use counters::{SendPlan, SendTicket};
 pub use records::*;
 
 use crate::ports::CodeStore;
@@ -267,7 +269,11 @@ impl CodeEngine {
         {
             return Err(CodeError::Locked { retry_after });
         }
-        let ticket = match self.store.reserve_send(req, SendKind::Code, &self.rules.limits).await? {
+        let ticket = match self
+            .store
+            .reserve_send(&SendPlan::new(req, SendKind::Code, &self.rules.limits))
+            .await?
+        {
             Ok(ticket) => ticket,
             Err((limit, retry_after)) => {
                 return Err(CodeError::RateLimited { limit, retry_after: retry_after.max(1) });
@@ -293,7 +299,11 @@ impl CodeEngine {
     /// Reserves a security notice to `req.number` under the limits that apply to notices
     /// ([`SendKind`]); the caller sends it only with a ticket.
     pub async fn reserve_notice(&self, req: &SendRequest<'_>) -> Result<SendTicket, CodeError> {
-        match self.store.reserve_send(req, SendKind::Notice, &self.rules.limits).await? {
+        match self
+            .store
+            .reserve_send(&SendPlan::new(req, SendKind::Notice, &self.rules.limits))
+            .await?
+        {
             Ok(ticket) => Ok(ticket),
             Err((limit, retry_after)) => {
                 Err(CodeError::RateLimited { limit, retry_after: retry_after.max(1) })

@@ -78,10 +78,6 @@ pub struct SendRequest<'a> {
     pub now: i64,
 }
 
-/// A reserved send, to be marked failed if the provider does not take the text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SendTicket(pub i64);
-
 /// A stored code, as the store hands it back for verification.
 #[derive(Debug, Clone)]
 pub struct StoredCode {

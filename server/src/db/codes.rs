@@ -4,180 +4,115 @@ use async_trait::async_trait;
 use domain::ports::Unavailable;
 use domain::{
     codes::{
-        CodeRules, Failure, LimitKind, NewCode, Purpose, SecondStep, SendKind, SendLimits,
-        SendRequest, SendTicket, StoredCode,
+        CodeRules, Failure, LimitKind, NewCode, Purpose, SecondStep, SendPlan, SendTicket,
+        StoredCode,
     },
     ports::CodeStore,
 };
-use sqlx::Row;
 
 use super::{Db, StoreError};
 
-const TEN_MINUTES: i64 = 600;
-const HOUR: i64 = 3600;
-const DAY: i64 = 86_400;
-
 /// Serialises send reservations on PostgreSQL, where READ COMMITTED would let two parallel
-/// inserts both see the count below the limit. (SQLite writes one statement at a time anyway.)
+/// reservations both read a counter below its limit. (SQLite writes one statement at a time.)
 const SEND_LOCK_KEY: i64 = 0x4c61_7463_686b_6579; // "Latchkey"
-
-/// Inserts a code's send only if every limit allows it, in one statement so it is atomic. Each
-/// count stops at its limit (`LIMIT` in a subquery): "fewer than N" needs at most N index
-/// entries, so a send costs the same on a busy day as on a quiet one instead of growing with
-/// every text the deployment (or a shared client IP) sent in the window. Notices count against
-/// the number, the person and the global budget, but not toward the cooldown or the client IP
-/// ([`SendKind`] says why).
-const RESERVE_CODE: &str = "
-    INSERT INTO sms_sends (user_id, number, client_ip, sent_at, failed, notice)
-    SELECT $1, $2, $3, $4, FALSE, FALSE
-    WHERE NOT EXISTS (SELECT 1 FROM sms_sends
-                      WHERE number = $2 AND NOT failed AND NOT notice AND sent_at > $4 - $5)
-      AND (SELECT COUNT(*) FROM (SELECT 1 FROM sms_sends
-           WHERE number = $2 AND NOT failed AND sent_at > $4 - 600 LIMIT $6) AS n) < $6
-      AND (SELECT COUNT(*) FROM (SELECT 1 FROM sms_sends
-           WHERE user_id = $1 AND NOT failed AND sent_at > $4 - 86400 LIMIT $7) AS u) < $7
-      AND (SELECT COUNT(*) FROM (SELECT 1 FROM sms_sends
-           WHERE client_ip = $3 AND NOT notice AND sent_at > $4 - 3600 LIMIT $8) AS i) < $8
-      AND (SELECT COUNT(*) FROM (SELECT 1 FROM sms_sends
-           WHERE sent_at > $4 - 86400 LIMIT $9) AS g) < $9
-    RETURNING id";
-
-/// A security notice's send: the same statement without the cooldown and the per-IP limit
-/// (their parameters are bound and unused, so both statements bind alike).
-const RESERVE_NOTICE: &str = "
-    INSERT INTO sms_sends (user_id, number, client_ip, sent_at, failed, notice)
-    SELECT $1, $2, $3, $4, FALSE, TRUE
-    WHERE $5 = $5 AND $8 = $8
-      AND (SELECT COUNT(*) FROM (SELECT 1 FROM sms_sends
-           WHERE number = $2 AND NOT failed AND sent_at > $4 - 600 LIMIT $6) AS n) < $6
-      AND (SELECT COUNT(*) FROM (SELECT 1 FROM sms_sends
-           WHERE user_id = $1 AND NOT failed AND sent_at > $4 - 86400 LIMIT $7) AS u) < $7
-      AND (SELECT COUNT(*) FROM (SELECT 1 FROM sms_sends
-           WHERE sent_at > $4 - 86400 LIMIT $9) AS g) < $9
-    RETURNING id";
 
 fn unavailable(e: impl Into<StoreError>) -> Unavailable {
     super::unavailable_in("code", e)
 }
 
-impl Db {
-    /// Which limit refused a send, and in how many seconds it frees up.
-    async fn explain_refusal(
-        &self,
-        req: &SendRequest<'_>,
-        kind: SendKind,
-        limits: &SendLimits,
-    ) -> Result<(LimitKind, i64), StoreError> {
-        let number = req.number.as_str();
-        let now = req.now;
-        // (kind, filter, window, limit); the first exhausted one is reported.
-        let checks: [(LimitKind, &str, &str, i64, i64); 5] = [
-            (
-                LimitKind::Cooldown,
-                "number = $1 AND NOT failed AND NOT notice",
-                number,
-                limits.cooldown_secs,
-                1,
-            ),
-            (
-                LimitKind::PerNumber,
-                "number = $1 AND NOT failed",
-                number,
-                TEN_MINUTES,
-                limits.per_number_per_10min.into(),
-            ),
-            (
-                LimitKind::PerUser,
-                "user_id = $1 AND NOT failed",
-                req.user_id,
-                DAY,
-                limits.per_user_per_day.into(),
-            ),
-            (
-                LimitKind::PerIp,
-                "client_ip = $1 AND NOT notice",
-                req.client_ip,
-                HOUR,
-                limits.per_ip_per_hour.into(),
-            ),
-            (LimitKind::Global, "$1 = $1", "", DAY, limits.global_per_day.into()),
-        ];
-        for (limit_kind, filter, value, window, limit) in checks {
-            if kind == SendKind::Notice
-                && matches!(limit_kind, LimitKind::Cooldown | LimitKind::PerIp)
-            {
-                continue;
-            }
-            let sql = format!(
-                "SELECT COUNT(*), MIN(sent_at) FROM sms_sends WHERE {filter} AND sent_at > $2"
-            );
-            let (count, oldest): (i64, Option<i64>) = on_pool!(self, pool => {
-                sqlx::query_as(&sql).bind(value).bind(now - window).fetch_one(pool).await
-            })?;
-            if count >= limit {
-                let retry_after = match limit_kind {
-                    // The newest send starts the cooldown.
-                    LimitKind::Cooldown => {
-                        let newest: (Option<i64>,) = on_pool!(self, pool => {
-                            sqlx::query_as(&format!("SELECT MAX(sent_at) FROM sms_sends WHERE {filter} AND sent_at > $2"))
-                                .bind(value)
-                                .bind(now - window)
-                                .fetch_one(pool)
-                                .await
-                        })?;
-                        newest.0.unwrap_or(now) + window - now
-                    }
-                    // A slot frees when the oldest send in the window leaves it.
-                    _ => oldest.unwrap_or(now) + window - now,
-                };
-                return Ok((limit_kind, retry_after.max(1)));
-            }
-        }
-        // Freed between the insert and this look: ask again shortly.
-        Ok((LimitKind::Global, 1))
-    }
+/// The buckets of every counter of `plan` that still count, one indexed range per counter.
+fn read_counters_sql(plan: &SendPlan) -> String {
+    (0..plan.counters.len())
+        .map(|i| {
+            format!(
+                "SELECT counter, bucket, sends FROM send_counters WHERE counter = ${} AND bucket >= ${}",
+                2 * i + 1,
+                2 * i + 2
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ")
+}
 
+/// One more send in the newest bucket of every counter of `plan`, only if every counter has
+/// room: one statement, so that on SQLite (one writer at a time) it is atomic on its own. Each
+/// counter binds its key, its oldest counted bucket, its newest bucket and its limit. The rows
+/// to add are selected before any is written (the SELECT reads the table it inserts into), so
+/// every condition sees the counters as they were. Returns one row per counter when it added.
+fn reserve_sql(plan: &SendPlan) -> String {
+    let n = plan.counters.len();
+    let p = |i: usize, k: usize| format!("${}", 4 * i + k);
+    let rows: Vec<String> =
+        (0..n).map(|i| format!("SELECT {} AS k, {} AS b", p(i, 1), p(i, 3))).collect();
+    let room: Vec<String> = (0..n)
+        .map(|i| {
+            format!(
+                "(SELECT COALESCE(SUM(sends), 0) FROM send_counters WHERE counter = {} AND bucket >= {}) < {}",
+                p(i, 1),
+                p(i, 2),
+                p(i, 4)
+            )
+        })
+        .collect();
+    format!(
+        "INSERT INTO send_counters (counter, bucket, sends)
+         SELECT k, b, 1 FROM ({}) AS adds WHERE {}
+         ON CONFLICT (counter, bucket) DO UPDATE SET sends = send_counters.sends + 1
+         RETURNING counter",
+        rows.join(" UNION ALL "),
+        room.join(" AND ")
+    )
+}
+
+impl Db {
+    /// Adds the send to the plan's counters if each has room: of 20 parallel sends at a limit
+    /// of 3, exactly 3 fit. On refusal, reads the counters to say which limit and when.
     async fn try_reserve(
         &self,
-        req: &SendRequest<'_>,
-        kind: SendKind,
-        limits: &SendLimits,
-    ) -> Result<Option<i64>, StoreError> {
-        let statement = match kind {
-            SendKind::Code => RESERVE_CODE,
-            SendKind::Notice => RESERVE_NOTICE,
-        };
-        // The same statement and bindings on either driver's executor.
+        plan: &SendPlan,
+    ) -> Result<Result<SendTicket, (LimitKind, i64)>, StoreError> {
+        let sql = reserve_sql(plan);
         macro_rules! reserve {
-            ($executor:expr) => {
-                sqlx::query(statement)
-                    .bind(req.user_id)
-                    .bind(req.number.as_str())
-                    .bind(req.client_ip)
-                    .bind(req.now)
-                    .bind(limits.cooldown_secs)
-                    .bind(i64::from(limits.per_number_per_10min))
-                    .bind(i64::from(limits.per_user_per_day))
-                    .bind(i64::from(limits.per_ip_per_hour))
-                    .bind(i64::from(limits.global_per_day))
-                    .fetch_optional($executor)
-                    .await?
-                    .map(|row| row.get::<i64, _>(0))
-            };
+            ($executor:expr) => {{
+                let mut query = sqlx::query(&sql);
+                for (key, oldest, newest, max) in plan.adds() {
+                    query = query.bind(key).bind(oldest).bind(newest).bind(max);
+                }
+                query.fetch_all($executor).await?.len()
+            }};
         }
-        match self {
-            Db::Sqlite(pool) => Ok(reserve!(pool)),
-            Db::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                    .bind(SEND_LOCK_KEY)
-                    .execute(&mut *tx)
-                    .await?;
-                let id = reserve!(&mut *tx);
-                tx.commit().await?;
-                Ok(id)
+        // A refusal that the read below does not confirm (a send given back in between) is
+        // tried once more.
+        for _ in 0..2 {
+            let added = match self {
+                Db::Sqlite(pool) => reserve!(pool),
+                Db::Postgres(pool) => {
+                    let mut tx = pool.begin().await?;
+                    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                        .bind(SEND_LOCK_KEY)
+                        .execute(&mut *tx)
+                        .await?;
+                    let added = reserve!(&mut *tx);
+                    tx.commit().await?;
+                    added
+                }
+            };
+            if added == plan.counters.len() {
+                return Ok(Ok(plan.ticket()));
+            }
+            let read = read_counters_sql(plan);
+            let rows: Vec<(String, i64, i64)> = on_pool!(self, pool => {
+                let mut query = sqlx::query_as(&read);
+                for (key, oldest) in plan.reads() {
+                    query = query.bind(key).bind(oldest);
+                }
+                query.fetch_all(pool).await
+            })?;
+            if let Err(refusal) = plan.judge(&rows) {
+                return Ok(Err(refusal));
             }
         }
+        Ok(Err((LimitKind::Global, 1)))
     }
 
     async fn stored_code(
@@ -213,23 +148,28 @@ const NEWEST: &str = "(SELECT MAX(id) FROM otp_codes WHERE flow_id = $1 AND purp
 impl CodeStore for Db {
     async fn reserve_send(
         &self,
-        req: &SendRequest<'_>,
-        kind: SendKind,
-        limits: &SendLimits,
+        plan: &SendPlan,
     ) -> Result<Result<SendTicket, (LimitKind, i64)>, Unavailable> {
-        match self.try_reserve(req, kind, limits).await.map_err(unavailable)? {
-            Some(id) => Ok(Ok(SendTicket(id))),
-            None => Ok(Err(self.explain_refusal(req, kind, limits).await.map_err(unavailable)?)),
-        }
+        self.try_reserve(plan).await.map_err(unavailable)
     }
 
     async fn mark_send_failed(&self, ticket: SendTicket) -> Result<(), Unavailable> {
+        if ticket.give_back.is_empty() {
+            return Ok(());
+        }
+        let buckets: Vec<String> = (0..ticket.give_back.len())
+            .map(|i| format!("(counter = ${} AND bucket = ${})", 2 * i + 1, 2 * i + 2))
+            .collect();
+        let sql = format!(
+            "UPDATE send_counters SET sends = sends - 1 WHERE sends > 0 AND ({})",
+            buckets.join(" OR ")
+        );
         on_pool!(self, pool => {
-            sqlx::query("UPDATE sms_sends SET failed = TRUE WHERE id = $1")
-                .bind(ticket.0)
-                .execute(pool)
-                .await
-                .map(|_| ())
+            let mut query = sqlx::query(&sql);
+            for (key, bucket) in &ticket.give_back {
+                query = query.bind(key.as_str()).bind(*bucket);
+            }
+            query.execute(pool).await.map(|_| ())
         })
         .map_err(unavailable)
     }

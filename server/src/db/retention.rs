@@ -17,9 +17,9 @@ pub struct Retention {
     /// The longest password-throttle window: a count older than that is ignored (it starts
     /// again), so its row is dead.
     pub login_failure_secs: i64,
-    /// The longest send-limit window (a day, or the cooldown if longer): sends older than it
-    /// are counted by no limit.
-    pub sms_send_secs: i64,
+    /// The longest send-limit window (a day, or the cooldown if longer): a counter's bucket
+    /// whose every second is older than it counts for no limit.
+    pub send_counter_secs: i64,
     /// Rows per delete statement.
     pub batch: u32,
 }
@@ -38,7 +38,7 @@ pub struct Pruned {
     pub audit_events: u64,
     pub login_failures: u64,
     pub otp_codes: u64,
-    pub sms_sends: u64,
+    pub send_counters: u64,
     pub sign_in_flows: u64,
     pub trusted_browsers: u64,
     pub oidc_requests: u64,
@@ -51,7 +51,7 @@ impl Pruned {
         self.audit_events
             + self.login_failures
             + self.otp_codes
-            + self.sms_sends
+            + self.send_counters
             + self.sign_in_flows
             + self.trusted_browsers
             + self.oidc_requests
@@ -90,11 +90,12 @@ impl Db {
                     r.batch,
                 )
                 .await?,
-            sms_sends: self
+            // A bucket is a tenth of its window wide (domain/src/codes/counters.rs).
+            send_counters: self
                 .delete_in_batches(
-                    "DELETE FROM sms_sends WHERE id IN
-                     (SELECT id FROM sms_sends WHERE sent_at < $1 LIMIT $2)",
-                    &[now - r.sms_send_secs],
+                    "DELETE FROM send_counters WHERE (counter, bucket) IN
+                     (SELECT counter, bucket FROM send_counters WHERE bucket < $1 LIMIT $2)",
+                    &[now - r.send_counter_secs - r.send_counter_secs / 10],
                     r.batch,
                 )
                 .await?,
