@@ -87,7 +87,18 @@ DB ?= sqlite
 BENCH_SECS ?= 20
 BENCH_LEVELS ?= 1,8,32,128
 BENCH_PEOPLE ?= 1000
+# BENCH_SOAK=N: N sign-ins at C = 8 under production-sized limits instead of the levels, with
+# the CPU per sign-in of each tenth. BENCH_OLD=path: an older latchkey binary measured first in
+# the same run, for new/old ratios.
+BENCH_SOAK ?= 0
+BENCH_OLD ?=
+# Sign-ins counted under valgrind's callgrind for instructions per sign-in (0: none); this VM
+# exposes no hardware counters to perf.
+BENCH_INSTRUCTIONS ?= 100
 bench: build-release
+	@command -v valgrind >/dev/null || { echo "bench: installing valgrind (instructions per sign-in)"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends valgrind; }
 	$(CARGO) build --release -p latchkey-bench
 	./target/release/latchkey-bench --db $(DB) --secs $(BENCH_SECS) --levels $(BENCH_LEVELS) \
-	  --people $(BENCH_PEOPLE) --bin target/release/latchkey --site target/site --out target/bench
+	  --people $(BENCH_PEOPLE) --bin target/release/latchkey --site target/site --out target/bench \
+	  --soak $(BENCH_SOAK) --instructions $(BENCH_INSTRUCTIONS) $(if $(BENCH_OLD),--old $(BENCH_OLD))

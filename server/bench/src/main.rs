@@ -8,8 +8,10 @@
 mod floor;
 mod forward_auth;
 mod html;
+mod instructions;
 mod report;
 mod signin;
+mod soak;
 mod stats;
 
 use std::io::Write;
@@ -32,10 +34,17 @@ struct Args {
     bin: PathBuf,
     site: PathBuf,
     out: PathBuf,
+    /// Sign-ins of the soak (0: no soak, the levels instead).
+    soak: u64,
+    /// An older binary to measure first, for old/new ratios from one run.
+    old: Option<PathBuf>,
+    /// Sign-ins counted under callgrind for instructions per sign-in (0: none).
+    instructions: u64,
 }
 
 const USAGE: &str = "usage: latchkey-bench [--db sqlite|postgres] [--secs N] [--levels 1,8,32,128] \
-[--people N] [--bin target/release/latchkey] [--site target/site] [--out target/bench]";
+[--people N] [--bin target/release/latchkey] [--site target/site] [--out target/bench] [--soak N] \
+[--old path/to/an/older/latchkey] [--instructions N]";
 
 fn parse_args() -> Result<Args, String> {
     let mut a = Args {
@@ -46,6 +55,9 @@ fn parse_args() -> Result<Args, String> {
         bin: "target/release/latchkey".into(),
         site: "target/site".into(),
         out: "target/bench".into(),
+        soak: 0,
+        old: None,
+        instructions: 100,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -63,6 +75,11 @@ fn parse_args() -> Result<Args, String> {
             "--bin" => a.bin = value()?.into(),
             "--site" => a.site = value()?.into(),
             "--out" => a.out = value()?.into(),
+            "--old" => a.old = Some(value()?.into()),
+            "--instructions" => {
+                a.instructions = value()?.parse().map_err(|e| format!("--instructions: {e}"))?;
+            }
+            "--soak" => a.soak = value()?.parse().map_err(|e| format!("--soak: {e}"))?,
             "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown argument {other}\n{USAGE}")),
         }
@@ -143,6 +160,15 @@ fn free_port() -> u16 {
 /// forward-auth phase checks.
 fn write_config(env: &Env, args: &Args, port: u16, forward_auth: bool) -> PathBuf {
     let d = env.slapd.directory_config();
+    let limits = if args.soak > 0 {
+        soak::LIMITS
+    } else {
+        "send_cooldown_secs = 0
+sends_per_number_per_10min = 1000000
+sends_per_user_per_day = 1000000
+sends_per_ip_per_hour = 100000000
+global_sends_per_day = 100000000"
+    };
     let (trusted, apps) =
         if forward_auth { (forward_auth::TRUSTED_PROXIES, forward_auth::APPS) } else { ("", "") };
     let site = std::fs::canonicalize(&args.site).unwrap_or_else(|_| args.site.clone());
@@ -176,11 +202,7 @@ base_url = "{standin}"
 
 [security]
 hmac_keys = ["latchkey-bench-key-0123456789abcdef0123456789"]
-send_cooldown_secs = 0
-sends_per_number_per_10min = 1000000
-sends_per_user_per_day = 1000000
-sends_per_ip_per_hour = 100000000
-global_sends_per_day = 100000000
+{limits}
 {apps}"#,
         site = site.display(),
         db = env.db_url,
@@ -436,7 +458,7 @@ async fn run_level(
                 server.base.clone(),
                 env.standin.clone(),
                 share,
-                deadline,
+                signin::Stop::At(deadline),
             ))
         })
         .collect();
@@ -534,6 +556,69 @@ async fn main() {
     };
     server::sms::install_crypto_provider();
     std::fs::create_dir_all(&args.out).expect("output directory");
+    // With --old, the same measurement of the old binary first, on a fresh directory and
+    // database of its own, so that both binaries meet the same machine in one run.
+    let old = args.old.clone().map(|old| {
+        let out = args.out.join("old");
+        Args { bin: old, out, old: None, ..args.clone() }
+    });
+    let old = match old {
+        Some(old_args) => {
+            std::fs::create_dir_all(&old_args.out).expect("output directory");
+            eprintln!("old binary: {}", old_args.bin.display());
+            Some(measure(&old_args).await)
+        }
+        None => None,
+    };
+    if old.is_some() {
+        eprintln!("new binary: {}", args.bin.display());
+    }
+    let new = measure(&args).await;
+    if let Some(old) = old {
+        println!("{}", report::compare(&old, &new));
+    }
+}
+
+/// Instructions per sign-in under callgrind, on a server of its own over the same database.
+async fn count_instructions(
+    env: &Env,
+    args: &Args,
+    people: &[Person],
+) -> Option<instructions::Instructions> {
+    if args.instructions == 0 {
+        return None;
+    }
+    let port = free_port();
+    let config = write_config(env, args, port, false);
+    let mut command = latchkey(args, &config);
+    command.arg("serve");
+    let people = &people[..people.len().min(50)];
+    match instructions::count(command, port, &args.out, &env.standin, people, args.instructions)
+        .await
+    {
+        Ok(figure) => {
+            eprintln!(
+                "  instructions: {:.2} million per sign-in ({} sign-ins under callgrind)",
+                figure.per_sign_in / 1e6,
+                figure.sign_ins
+            );
+            Some(figure)
+        }
+        Err(why) => {
+            eprintln!("  instructions not counted: {why}");
+            None
+        }
+    }
+}
+
+/// What one binary measured: the levels, or the soak.
+pub enum Measured {
+    Levels(Box<report::Results>),
+    Soak(soak::Soak),
+}
+
+/// Everything `make bench` measures of `args.bin`, printed and written under `args.out`.
+async fn measure(args: &Args) -> Measured {
     let binary_bytes = std::fs::metadata(&args.bin)
         .unwrap_or_else(|e| {
             panic!("{}: {e} (build it with `cargo leptos build --release`)", args.bin.display())
@@ -560,16 +645,16 @@ async fn main() {
         Env { slapd, standin, db_url, _pg: pg, dir: dir.clone(), _tmp: tempfileless::Dir(dir) };
 
     let port = free_port();
-    let (config, forward_auth_skipped) = config_for(&env, &args, port);
+    let (config, forward_auth_skipped) = config_for(&env, args, port);
     let log = args.out.join(format!("latchkey-{}.log", args.db));
     let _ = std::fs::remove_file(&log);
 
     // First start: a fresh database (migrations run). Then 2-step on for everyone, and a second
     // start on the migrated database: what a restart costs.
-    let (first, first_start) = Server::start(&args, &config, port, &log).await;
+    let (first, first_start) = Server::start(args, &config, port, &log).await;
     two_step_on(&env).await;
     drop(first);
-    let (server, cold_start) = Server::start(&args, &config, port, &log).await;
+    let (server, cold_start) = Server::start(args, &config, port, &log).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let idle = stats::proc_sample(server.pid());
     eprintln!(
@@ -578,6 +663,15 @@ async fn main() {
         cold_start.as_secs_f64() * 1000.0,
         idle.rss_kb
     );
+
+    if args.soak > 0 {
+        let soak = soak::run(&server.base, server.pid(), &env.standin, &people, args.soak).await;
+        let path = args.out.join(format!("bench-{}-soak.json", args.db));
+        std::fs::write(&path, serde_json::to_string_pretty(&soak).expect("json"))
+            .expect("write JSON");
+        println!("{}\nwritten: {}", soak::table(&soak), path.display());
+        return Measured::Soak(soak);
+    }
 
     let assets = page_weight(&server.base).await;
     let page_c = 32;
@@ -597,8 +691,9 @@ async fn main() {
         levels.push(run_level(&server, &env, &floor_target, &people, c, args.secs).await);
     }
     let after_load = stats::proc_sample(server.pid());
-    let forward_auth =
-        forward_auth_phase(&server, &env, &people, &args, forward_auth_skipped).await;
+    let forward_auth = forward_auth_phase(&server, &env, &people, args, forward_auth_skipped).await;
+    drop(server);
+    let instructions = count_instructions(&env, args, &people).await;
 
     let results = report::Results {
         database: args.db.clone(),
@@ -620,6 +715,7 @@ async fn main() {
         assets,
         levels,
         forward_auth,
+        instructions,
     };
     let stem = args.out.join(format!("bench-{}", args.db));
     let json = serde_json::to_string_pretty(&results).expect("json");
@@ -629,6 +725,7 @@ async fn main() {
     let _ = out.write_all(report::table(&results).as_bytes());
     let _ =
         writeln!(out, "\nwritten: {} and {}", stem.with_extension("json").display(), png.display());
+    Measured::Levels(Box::new(results))
 }
 
 fn git_commit() -> String {

@@ -25,6 +25,8 @@ pub struct Results {
     pub assets: Vec<Asset>,
     pub levels: Vec<Level>,
     pub forward_auth: ForwardAuth,
+    /// Instructions per whole sign-in at C = 1 under callgrind (None: not counted).
+    pub instructions: Option<crate::instructions::Instructions>,
 }
 
 /// The forward-auth check phase (`forward_auth.rs`).
@@ -134,6 +136,19 @@ pub fn table(r: &Results) -> String {
             l.errors.values().sum::<u64>(),
             l.sign_ins,
         );
+    }
+    match &r.instructions {
+        Some(i) => {
+            let _ = writeln!(
+                s,
+                "\ninstructions per sign-in (C=1, callgrind, {} sign-ins): {:.2} million",
+                i.sign_ins,
+                i.per_sign_in / 1e6
+            );
+        }
+        None => {
+            let _ = writeln!(s, "\ninstructions per sign-in: not counted");
+        }
     }
     let _ = writeln!(s, "\nstep latency, ms (p50 / p95 / p99)");
     let _ = write!(s, "{:>4}", "C");
@@ -391,6 +406,64 @@ impl Panel {
     }
 }
 
+/// Old and new binary side by side, from one run (`--old`): each figure and new / old.
+pub fn compare(old: &crate::Measured, new: &crate::Measured) -> String {
+    use crate::Measured;
+    let ratio = |o: f64, n: f64| if o > 0.0 { format!("{:.2}", n / o) } else { "-".to_owned() };
+    let mut out = String::from("\nOld and new binary, one run (new / old)\n");
+    match (old, new) {
+        (Measured::Levels(o), Measured::Levels(n)) => {
+            out.push_str(
+                "   C   sign-ins/s old → new (×)       server CPU ms/sign-in old → new (×)\n",
+            );
+            for (lo, ln) in o.levels.iter().zip(&n.levels) {
+                let _ = writeln!(
+                    out,
+                    " {:>3}   {:>7.1} → {:>7.1} ({})       {:>6.2} → {:>6.2} ({})",
+                    ln.concurrency,
+                    lo.sign_ins_per_sec,
+                    ln.sign_ins_per_sec,
+                    ratio(lo.sign_ins_per_sec, ln.sign_ins_per_sec),
+                    lo.server_cpu_ms_per_sign_in,
+                    ln.server_cpu_ms_per_sign_in,
+                    ratio(lo.server_cpu_ms_per_sign_in, ln.server_cpu_ms_per_sign_in),
+                );
+            }
+            if let (Some(io), Some(inew)) = (&o.instructions, &n.instructions) {
+                let _ = writeln!(
+                    out,
+                    " instructions per sign-in (millions): {:.2} → {:.2} ({})",
+                    io.per_sign_in / 1e6,
+                    inew.per_sign_in / 1e6,
+                    ratio(io.per_sign_in, inew.per_sign_in)
+                );
+            }
+        }
+        (Measured::Soak(o), Measured::Soak(n)) => {
+            out.push_str(" tenth   server CPU ms/sign-in old → new (×)   sign-ins/s old → new\n");
+            for (i, (to, tn)) in o.tenths.iter().zip(&n.tenths).enumerate() {
+                let _ = writeln!(
+                    out,
+                    " {:>5}   {:>6.2} → {:>6.2} ({})              {:>5.0} → {:>5.0}",
+                    i + 1,
+                    to.server_cpu_ms_per_sign_in,
+                    tn.server_cpu_ms_per_sign_in,
+                    ratio(to.server_cpu_ms_per_sign_in, tn.server_cpu_ms_per_sign_in),
+                    to.sign_ins_per_sec,
+                    tn.sign_ins_per_sec,
+                );
+            }
+            let _ = writeln!(
+                out,
+                " last tenth / first tenth: old {:.2}, new {:.2}",
+                o.last_over_first, n.last_over_first
+            );
+        }
+        _ => out.push_str(" (the two runs measured different things)\n"),
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -462,6 +535,11 @@ mod tests {
                     bench_cpu_us_per_check: 99.0,
                 }],
             },
+            instructions: Some(crate::instructions::Instructions {
+                sign_ins: 100,
+                instructions: 3_210_000_000,
+                per_sign_in: 32_100_000.0,
+            }),
         }
     }
 
@@ -479,6 +557,7 @@ mod tests {
             "   123.4 ",
             "journey: 1 × code: no new text at the stand-in",
             "C=8 check: 3 × status 401",
+            "instructions per sign-in (C=1, callgrind, 100 sign-ins): 32.10 million",
         ] {
             assert!(t.contains(needle), "{needle:?} in\n{t}");
         }
@@ -491,6 +570,33 @@ mod tests {
         let t = table(&r);
         assert!(t.contains("forward-auth check: skipped — the binary has no"), "{t}");
         assert!(!t.contains("CPU µs/chk"), "{t}");
+    }
+
+    #[test]
+    fn old_and_new_soaks_compare_tenth_by_tenth() {
+        let soak = |cpu: [f64; 2]| {
+            crate::Measured::Soak(crate::soak::Soak {
+                sign_ins: 200,
+                concurrency: 8,
+                tenths: cpu
+                    .iter()
+                    .map(|&c| crate::soak::Tenth {
+                        sign_ins: 100,
+                        seconds: 1.0,
+                        sign_ins_per_sec: 100.0,
+                        server_cpu_ms_per_sign_in: c,
+                    })
+                    .collect(),
+                last_over_first: cpu[1] / cpu[0],
+                errors: BTreeMap::new(),
+                server_peak_rss_kb: 1,
+            })
+        };
+        let t = compare(&soak([10.0, 20.0]), &soak([10.0, 10.0]));
+        assert!(t.contains("20.00 →  10.00 (0.50)"), "{t}");
+        assert!(t.contains("old 2.00, new 1.00"), "{t}");
+        let levels = crate::Measured::Levels(Box::new(results()));
+        assert!(compare(&soak([1.0, 1.0]), &levels).contains("different things"));
     }
 
     #[test]

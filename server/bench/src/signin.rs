@@ -3,6 +3,7 @@
 //! the code form, the security page, sign out — each step timed, every failure named.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use devkit::twilio_standin::TwilioStandin;
@@ -244,22 +245,48 @@ async fn sign_in_once(
     Ok(())
 }
 
-/// Signs in as `people` in turn until `deadline`. A failed round is counted by kind and the
-/// next one starts in a fresh browser, as a person would after an error page.
+/// When a virtual user stops: at a time (a level), or once the users together have completed
+/// a number of sign-ins (a soak), each counted in `done` as it completes.
+#[derive(Debug, Clone)]
+pub enum Stop {
+    At(Instant),
+    After { done: Arc<AtomicU64>, total: u64 },
+}
+
+impl Stop {
+    fn reached(&self) -> bool {
+        match self {
+            Stop::At(deadline) => Instant::now() >= *deadline,
+            Stop::After { done, total } => done.load(Ordering::Relaxed) >= *total,
+        }
+    }
+
+    fn completed(&self) {
+        if let Stop::After { done, .. } = self {
+            done.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Signs in as `people` in turn until `stop`. A failed round is counted by kind and the next
+/// one starts in a fresh browser, as a person would after an error page.
 pub async fn virtual_user(
     base: String,
     standin: Arc<TwilioStandin>,
     people: Vec<Person>,
-    deadline: Instant,
+    stop: Stop,
 ) -> Tally {
     let mut tally = Tally::default();
     let mut last_sid: Vec<Option<String>> = vec![None; people.len()];
     let mut browser = Browser::new(&base);
     let mut i = 0;
-    while Instant::now() < deadline {
+    while !stop.reached() {
         let k = i % people.len();
         match sign_in_once(&browser, &standin, &people[k], &mut last_sid[k], &mut tally).await {
-            Ok(()) => tally.completed += 1,
+            Ok(()) => {
+                tally.completed += 1;
+                stop.completed();
+            }
             Err(Failure(kind)) => {
                 tally.error(kind);
                 browser = Browser::new(&base);
