@@ -68,15 +68,18 @@ pub struct ThrottleCount {
 pub trait ThrottleStore: Send + Sync {
     /// What `key` has counted, if anything.
     async fn throttle_count(&self, key: &str) -> Result<Option<ThrottleCount>, Unavailable>;
-    /// Sets `key`'s count to `attempts` (last attempt `now`) if it still is `seen`; false when
-    /// another request counted first (the caller reads again and decides again).
-    async fn count_attempt(
+    /// Counts one attempt for `key` at `now` if `rule` lets it go ahead ([`Rule::admit`] on
+    /// the stored count), in one atomic step: `Some(count)` with the count it made, or `None`
+    /// (nothing counted) when the key must wait. Parallel attempts each see the count the one
+    /// before them made, and none is refused for losing a race.
+    ///
+    /// [`Rule::admit`]: crate::sign_in::throttle::Rule::admit
+    async fn count_if_admitted(
         &self,
         key: &str,
-        seen: Option<ThrottleCount>,
-        attempts: u32,
+        rule: crate::sign_in::throttle::Rule,
         now: i64,
-    ) -> Result<bool, Unavailable>;
+    ) -> Result<Option<u32>, Unavailable>;
     /// Gives one attempt back (it succeeded, or the directory could not answer it).
     async fn give_back_attempt(&self, key: &str) -> Result<(), Unavailable>;
     /// Forgets `key`'s count (the right password for that login).

@@ -15,6 +15,8 @@ use domain::sign_in::throttle::{self, Rule};
 on_both!(
     unicode_forms_of_a_login_share_its_counter,
     parallel_attempts_are_counted_before_any_is_checked,
+    a_burst_within_the_free_attempts_is_admitted_whole,
+    the_stores_judgement_is_the_rules,
     an_ipv6_client_is_one_client_across_its_64,
     an_unknown_login_answers_as_slowly_as_a_slow_hash,
 );
@@ -110,6 +112,63 @@ async fn parallel_attempts_are_counted_before_any_is_checked(backend: Backend) {
     db.clear_attempts("login:alice").await.unwrap();
     assert_eq!(db.throttle_count("login:alice").await.unwrap(), None);
     db.give_back_attempt("login:nobody").await.unwrap(); // nothing to give back: no error
+}
+
+/// An office behind one address: forty sign-ins at once, all within the network's free
+/// attempts, all go ahead, each with its own count (a compare-and-set could lose every retry
+/// and refuse a right password).
+async fn a_burst_within_the_free_attempts_is_admitted_whole(backend: Backend) {
+    let test_db = common::TestDb::new(backend).await;
+    let db = Arc::new(test_db.open().await);
+    let rule =
+        Rule { free: 100, max_delay_secs: 60, lock_after: 200, lock_secs: 900, window_secs: 3600 };
+    let mut tasks = Vec::new();
+    for _ in 0..40 {
+        let db = db.clone();
+        tasks.push(tokio::spawn(async move {
+            throttle::admit(&*db as &dyn ThrottleStore, "ip:192.0.2.1", rule, 1_000_000).await
+        }));
+    }
+    let mut counts = Vec::new();
+    for task in tasks {
+        counts.push(task.await.expect("task").expect("store").expect("admitted"));
+    }
+    counts.sort_unstable();
+    assert_eq!(counts, (1..=40).collect::<Vec<u32>>());
+}
+
+/// The store judges in SQL what [`Rule::admit`] judges in Rust: for stored counts across every
+/// branch (free, escalating, capped, locked, aged out) and times around each wait's end, the
+/// store admits exactly when the rule does, with the same count, and counts nothing otherwise.
+async fn the_stores_judgement_is_the_rules(backend: Backend) {
+    let test_db = common::TestDb::new(backend).await;
+    let db = test_db.open().await;
+    let rule =
+        Rule { free: 3, max_delay_secs: 30, lock_after: 10, lock_secs: 900, window_secs: 3600 };
+    let last_at = 1_000_000;
+    let mut checked = 0;
+    for attempts in 1..=12u32 {
+        for after in [0, 1, 2, 3, 4, 7, 8, 9, 15, 16, 17, 29, 30, 31, 899, 900, 3600, 3601] {
+            let key = format!("login:grid-{attempts}-{after}");
+            // The stored count as earlier attempts left it (counted under a rule that admits all).
+            let lax = Rule { free: u32::MAX, lock_after: u32::MAX, ..rule };
+            for _ in 0..attempts {
+                db.count_if_admitted(&key, lax, last_at).await.unwrap().expect("admitted");
+            }
+            let stored = db.throttle_count(&key).await.unwrap().expect("stored");
+            assert_eq!((stored.attempts, stored.last_at), (attempts, last_at));
+            let now = last_at + after;
+            let expected = rule.admit(Some(stored), now).ok();
+            let got = db.count_if_admitted(&key, rule, now).await.unwrap();
+            assert_eq!(got, expected, "{attempts} attempts, {after} s later");
+            let after_call = db.throttle_count(&key).await.unwrap().unwrap();
+            if got.is_none() {
+                assert_eq!(after_call, stored, "a refusal counts nothing");
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 12 * 18);
 }
 
 /// Behind a trusted proxy, every address of one IPv6 /64 is one client for the network limit.

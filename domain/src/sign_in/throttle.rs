@@ -4,9 +4,9 @@
 //! form, so unknown logins are throttled exactly like real ones: no enumeration) and the client
 //! network (with more room, since an office shares one address).
 //!
-//! An attempt is counted *before* the password is checked, by a compare-and-set on the key's
-//! count, and admitted or refused on the count it read: parallel guesses cannot all pass a check
-//! made before the first failure was recorded. An attempt that succeeds clears the login key and
+//! An attempt is counted *before* the password is checked, in the same atomic step that judges
+//! it on the key's count: parallel guesses cannot all pass a check made before the first failure
+//! was recorded, and none is refused for losing a race to another. An attempt that succeeds clears the login key and
 //! gives the network its attempt back; one the directory could not answer is given back too.
 
 use std::net::IpAddr;
@@ -92,10 +92,6 @@ pub fn ip_key(ip: &str) -> String {
     }
 }
 
-/// Compare-and-set rounds before an attempt gives up and is told to wait a second: each round
-/// some request's count goes through, so this only runs out under a burst on one key.
-const MAX_ROUNDS: usize = 8;
-
 /// Counts an attempt for `key` under `rule` if the rule lets it go ahead now: `Ok(Ok(count))`,
 /// or `Ok(Err(seconds to wait))` without counting it.
 pub async fn admit(
@@ -104,14 +100,14 @@ pub async fn admit(
     rule: Rule,
     now: i64,
 ) -> Result<Result<u32, i64>, Unavailable> {
-    for _ in 0..MAX_ROUNDS {
-        let counted = store.throttle_count(key).await?;
-        let next = match rule.admit(counted, now) {
-            Ok(next) => next,
-            Err(wait) => return Ok(Err(wait)),
-        };
-        if store.count_attempt(key, counted, next, now).await? {
-            return Ok(Ok(next));
+    // Refused: the count says how long to wait. A count that admits by the time it is read was
+    // cleared or aged in between; one more try then, and a second's wait if that loses too.
+    for _ in 0..2 {
+        if let Some(count) = store.count_if_admitted(key, rule, now).await? {
+            return Ok(Ok(count));
+        }
+        if let Err(wait) = rule.admit(store.throttle_count(key).await?, now) {
+            return Ok(Err(wait));
         }
     }
     Ok(Err(1))

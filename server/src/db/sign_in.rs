@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use domain::directory::UserId;
 use domain::phone::E164;
 use domain::ports::{ThrottleCount, ThrottleStore, Unavailable};
+use domain::sign_in::throttle::Rule;
 use domain::{audit::AuditFilter, ports::AuditTrail};
 use domain::{
     audit::{AuditEvent, StoredAuditEvent},
@@ -27,9 +28,38 @@ fn corrupt(what: &str, e: serde_json::Error) -> Unavailable {
 }
 
 /// The password throttle's counters (`login_failures`: `failures` counts attempts in a row that
-/// did not succeed, `last_failure_at` when the last one started). Every change is one statement,
-/// and counting is a compare-and-set on what the caller read, so parallel attempts each see the
-/// count the one before them made.
+/// did not succeed, `last_failure_at` when the last one started). Every change is one statement:
+/// counting judges the stored count by the rule in the same upsert that adds to it (the `WHERE`
+/// of `ON CONFLICT DO UPDATE` is [`Rule::admit`] in SQL), so parallel attempts each see the
+/// count the one before them made and none loses a race.
+/// One attempt counted if admitted (see [`ThrottleStore::count_if_admitted`]); no row when not.
+/// $1 key, $2 now, $3 window, $4 free, $5 lock_after, $6 lock_secs, $7 max_delay_secs.
+const ADMIT_SQLITE: &str = "INSERT INTO login_failures (throttle_key, failures, last_failure_at)
+     VALUES ($1, 1, $2)
+     ON CONFLICT (throttle_key) DO UPDATE SET
+       failures = CASE WHEN login_failures.last_failure_at < $2 - $3 THEN 1
+                       ELSE login_failures.failures + 1 END,
+       last_failure_at = $2
+     WHERE login_failures.last_failure_at < $2 - $3
+        OR CASE WHEN login_failures.failures >= $5 THEN login_failures.last_failure_at + $6 <= $2
+                WHEN login_failures.failures < $4 THEN 1
+                ELSE login_failures.last_failure_at
+                     + min(1 << (min(login_failures.failures - $4, 20) + 1), $7) <= $2 END
+     RETURNING failures";
+
+const ADMIT_POSTGRES: &str = "INSERT INTO login_failures (throttle_key, failures, last_failure_at)
+     VALUES ($1, 1, $2)
+     ON CONFLICT (throttle_key) DO UPDATE SET
+       failures = CASE WHEN login_failures.last_failure_at < $2 - $3 THEN 1
+                       ELSE login_failures.failures + 1 END,
+       last_failure_at = $2
+     WHERE login_failures.last_failure_at < $2 - $3
+        OR CASE WHEN login_failures.failures >= $5 THEN login_failures.last_failure_at + $6 <= $2
+                WHEN login_failures.failures < $4 THEN TRUE
+                ELSE login_failures.last_failure_at
+                     + LEAST(1::bigint << (LEAST(login_failures.failures - $4, 20) + 1), $7) <= $2 END
+     RETURNING failures";
+
 #[async_trait]
 impl ThrottleStore for Db {
     async fn throttle_count(&self, key: &str) -> Result<Option<ThrottleCount>, Unavailable> {
@@ -48,45 +78,32 @@ impl ThrottleStore for Db {
         }))
     }
 
-    async fn count_attempt(
+    async fn count_if_admitted(
         &self,
         key: &str,
-        seen: Option<ThrottleCount>,
-        attempts: u32,
+        rule: Rule,
         now: i64,
-    ) -> Result<bool, Unavailable> {
-        let attempts = i32::try_from(attempts).unwrap_or(i32::MAX);
-        let changed = match seen {
-            // Nobody counted yet: only one of several parallel first attempts inserts the row.
-            None => on_pool!(self, pool => {
-                sqlx::query(
-                    "INSERT INTO login_failures (throttle_key, failures, last_failure_at)
-                     VALUES ($1, $2, $3) ON CONFLICT (throttle_key) DO NOTHING",
-                )
-                .bind(key)
-                .bind(attempts)
-                .bind(now)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-            }),
-            Some(seen) => on_pool!(self, pool => {
-                sqlx::query(
-                    "UPDATE login_failures SET failures = $2, last_failure_at = $3
-                     WHERE throttle_key = $1 AND failures = $4 AND last_failure_at = $5",
-                )
-                .bind(key)
-                .bind(attempts)
-                .bind(now)
-                .bind(i32::try_from(seen.attempts).unwrap_or(i32::MAX))
-                .bind(seen.last_at)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-            }),
-        }
+    ) -> Result<Option<u32>, Unavailable> {
+        // Rule::admit: counts older than the window start again at 1; otherwise the key waits
+        // `lock_secs` from `lock_after` failures, nothing below `free`, else 2^(n - free + 1) s
+        // (n - free at most 20) up to `max_delay_secs`.
+        let counted: Option<i32> = on_pool!(self, pool => {
+            sqlx::query_scalar(match self {
+                Db::Sqlite(_) => ADMIT_SQLITE,
+                Db::Postgres(_) => ADMIT_POSTGRES,
+            })
+            .bind(key)
+            .bind(now)
+            .bind(rule.window_secs)
+            .bind(i32::try_from(rule.free).unwrap_or(i32::MAX))
+            .bind(i32::try_from(rule.lock_after).unwrap_or(i32::MAX))
+            .bind(rule.lock_secs)
+            .bind(rule.max_delay_secs)
+            .fetch_optional(pool)
+            .await
+        })
         .map_err(unavailable)?;
-        Ok(changed == 1)
+        Ok(counted.map(|n| u32::try_from(n).unwrap_or(0)))
     }
 
     async fn give_back_attempt(&self, key: &str) -> Result<(), Unavailable> {
