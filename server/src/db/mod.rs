@@ -57,6 +57,7 @@ mod authenticators;
 mod codes;
 mod oidc;
 pub mod retention;
+mod session_cache;
 mod sessions;
 mod sign_in;
 mod verified;
@@ -157,6 +158,7 @@ impl Db {
                     .with_table_name(SESSIONS_TABLE)
                     .unwrap_or_else(|_| unreachable!("constant table name is valid")),
                 pool.clone(),
+                session_cache::SessionCache::default(),
             ),
             Db::Postgres(pool) => SqlSessionStore::Postgres(
                 PostgresStore::new(pool.clone())
@@ -258,8 +260,9 @@ impl DemoOutbox for DemoInbox {
 /// ends ([`sessions::create_session`], [`sessions::update_session`]).
 #[derive(Debug, Clone)]
 pub enum SqlSessionStore {
-    /// The store (loads, deletes, expiry), and its pool for creates and saves.
-    Sqlite(SqliteStore, SqlitePool),
+    /// The store (loads, deletes, expiry), its pool for creates and saves, and the sessions it
+    /// read or wrote, in memory: SQLite serves one instance, so nobody else changes its rows.
+    Sqlite(SqliteStore, SqlitePool, session_cache::SessionCache),
     /// The store (loads, deletes, expiry), and its pool for creates and saves.
     Postgres(PostgresStore, PgPool),
 }
@@ -268,8 +271,10 @@ pub enum SqlSessionStore {
 impl SessionStore for SqlSessionStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         match self {
-            Self::Sqlite(_, pool) => {
-                sessions::create_session(&Db::Sqlite(pool.clone()), record).await
+            Self::Sqlite(_, pool, cache) => {
+                sessions::create_session(&Db::Sqlite(pool.clone()), record).await?;
+                cache.created(record);
+                Ok(())
             }
             Self::Postgres(_, pool) => {
                 sessions::create_session(&Db::Postgres(pool.clone()), record).await
@@ -279,25 +284,42 @@ impl SessionStore for SqlSessionStore {
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         match self {
-            Self::Sqlite(_, pool) => {
-                sessions::update_session(&Db::Sqlite(pool.clone()), record).await
+            Self::Sqlite(_, pool, cache) => {
+                let written = sessions::update_session(&Db::Sqlite(pool.clone()), record).await?;
+                cache.saved(record, written);
+                Ok(())
             }
             Self::Postgres(_, pool) => {
-                sessions::update_session(&Db::Postgres(pool.clone()), record).await
+                sessions::update_session(&Db::Postgres(pool.clone()), record).await.map(|_| ())
             }
         }
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         match self {
-            Self::Sqlite(s, _) => s.load(id).await,
+            Self::Sqlite(s, _, cache) => match cache.get(id) {
+                session_cache::Cached::Live(record) => Ok(Some(record)),
+                session_cache::Cached::Ended => Ok(None),
+                session_cache::Cached::Unknown => {
+                    let record = s.load(id).await?;
+                    if let Some(record) = &record {
+                        cache.loaded(record);
+                    }
+                    Ok(record)
+                }
+            },
             Self::Postgres(s, _) => s.load(id).await,
         }
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
         match self {
-            Self::Sqlite(s, _) => s.delete(id).await,
+            Self::Sqlite(s, _, cache) => {
+                // Ended in memory first: a request of this session still in flight can no
+                // longer put it back, whatever order the writes land in.
+                cache.ended(id);
+                s.delete(id).await
+            }
             Self::Postgres(s, _) => s.delete(id).await,
         }
     }
@@ -307,7 +329,7 @@ impl SessionStore for SqlSessionStore {
 impl ExpiredDeletion for SqlSessionStore {
     async fn delete_expired(&self) -> session_store::Result<()> {
         match self {
-            Self::Sqlite(s, _) => s.delete_expired().await,
+            Self::Sqlite(s, _, _) => s.delete_expired().await,
             Self::Postgres(s, _) => s.delete_expired().await,
         }
     }

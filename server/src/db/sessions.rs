@@ -52,7 +52,7 @@ impl SessionGenerations for Db {
 pub(super) async fn update_session(
     db: &Db,
     record: &tower_sessions::session::Record,
-) -> tower_sessions::session_store::Result<()> {
+) -> tower_sessions::session_store::Result<bool> {
     use tower_sessions::session_store::Error;
     let data = rmp_serde::to_vec(record).map_err(|e| Error::Encode(e.to_string()))?;
     let sql =
@@ -70,7 +70,7 @@ pub(super) async fn update_session(
     if updated == 0 {
         tracing::info!("a session that ended during the request was not written back");
     }
-    Ok(())
+    Ok(updated == 1)
 }
 
 /// tower-sessions' `create`: a new row under a new random id, whatever id the record carries.
