@@ -51,6 +51,28 @@ pub fn t(id: &str) -> &'static str {
     t_in(current(), id)
 }
 
+/// The texts an island shows, worded on the server in the page's language and passed as a prop:
+/// the catalog (every text of every language) then never reaches the wasm.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Words(Vec<(String, String)>);
+
+impl Words {
+    /// The wording of each of `ids` in the current language.
+    pub fn of(ids: &[&str]) -> Self {
+        Self(ids.iter().map(|id| ((*id).to_owned(), t(id).to_owned())).collect())
+    }
+
+    /// The wording of `id` (empty if it was not asked for: a mistake the tests catch).
+    pub fn get(&self, id: &str) -> String {
+        self.0.iter().find(|(k, _)| k == id).map(|(_, v)| v.clone()).unwrap_or_default()
+    }
+
+    /// The wording of `id` with `{n}` replaced by `n`.
+    pub fn get_n(&self, id: &str, n: impl std::fmt::Display) -> String {
+        self.get(id).replace("{n}", &n.to_string())
+    }
+}
+
 /// The wording of `id` with `{n}` replaced by `n`.
 pub fn t_n(id: &str, n: impl std::fmt::Display) -> String {
     t(id).replace("{n}", &n.to_string())
@@ -129,5 +151,18 @@ mod tests {
     fn lookup_follows_the_current_language() {
         assert_eq!(t("status.ok"), "Working");
         assert_eq!(t_n("sign_in.wait", 5), "Try again in 5 seconds.");
+    }
+}
+
+#[cfg(test)]
+mod words_tests {
+    use super::*;
+
+    #[test]
+    fn words_carry_the_texts_asked_for() {
+        let words = Words::of(&["sign_in.code.resend", "sign_in.code.resend_in"]);
+        assert_eq!(words.get("sign_in.code.resend"), t("sign_in.code.resend"));
+        assert_eq!(words.get_n("sign_in.code.resend_in", 7), t_n("sign_in.code.resend_in", 7));
+        assert_eq!(words.get("status.ok"), "");
     }
 }

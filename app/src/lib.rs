@@ -41,6 +41,11 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     // Every text of this response is in this language; the browser reads it back from `lang`.
     let lang = i18n::current();
     provide_context(lang);
+    // Islands mode: nothing outside an island is hydrated, so the server writes no hydration
+    // markers for it.
+    if let Some(shared) = Owner::current_shared_context() {
+        shared.set_is_hydrating(false);
+    }
     let product_name = site_name();
     // The configured accent, as the one inline style the CSP lets through (by nonce).
     #[cfg(feature = "ssr")]
@@ -60,14 +65,35 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="application-name" content=product_name />
                 {accent_style}
                 <link rel="icon" href="data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 24 24'%3E%3Cpath fill='%234f46e5' d='M12 1 3 5v6c0 5.6 3.8 10.7 9 12 5.2-1.3 9-6.4 9-12V5z'/%3E%3C/svg%3E" />
-                <HydrationScripts options />
                 <MetaTags />
             </head>
             <body class="min-h-screen bg-slate-50 text-slate-900 antialiased dark:bg-slate-950 dark:text-slate-100">
                 <App />
+                <IslandScript options />
             </body>
         </html>
     }
+}
+
+/// Wakes the page's islands, and loads the wasm only when the page has one: a page with nothing
+/// interactive (the password step, most answers) is HTML and CSS alone. Each `<leptos-island>`
+/// names the wasm export that hydrates it (`data-component`); its props are in `data-props`.
+#[component]
+fn IslandScript(options: LeptosOptions) -> impl IntoView {
+    let pkg = format!("/{}/{}", options.site_pkg_dir, options.output_name);
+    let script = format!(
+        "const islands = document.querySelectorAll('leptos-island');\
+         if (islands.length) import('{pkg}.js').then(async (wasm) => {{\
+           await wasm.default({{ module_or_path: '{pkg}.wasm' }});\
+           wasm.hydrate();\
+           for (const island of islands) {{\
+             const wake = wasm[island.dataset.component];\
+             if (wake) await wake(island);\
+             else console.error('no wasm export for the island', island.dataset.component);\
+           }}\
+         }});"
+    );
+    view! { <script type="module" nonce=leptos::nonce::use_nonce()>{script}</script> }
 }
 
 /// The page's Content-Security-Policy: scripts only with this response's nonce (the hydration

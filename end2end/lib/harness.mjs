@@ -96,6 +96,10 @@ export async function launchBrowser() {
 /** Waits until the wasm has hydrated the page (an Effect sets the marker; effects never run
  *  during SSR). Clicking before that would do nothing. */
 export async function waitHydrated(page) {
+  // Islands: only pages with something interactive load the wasm; on the others the
+  // server-rendered HTML is the whole page.
+  await page.waitForLoadState('load');
+  if (await page.locator('leptos-island').count() === 0) return;
   await page.waitForSelector('[data-hydrated="true"]', { timeout: 15_000 });
 }
 
@@ -184,9 +188,13 @@ export async function codeFor(standin, to, count) {
   throw new Error(`no code texted to ${to}`);
 }
 
-/** Clicks a form's button; without JavaScript, waits for the page the post redirects to. */
+/** Clicks a form's button and, unless the form answers in place (in an island, hydrated),
+ *  waits for the page the post redirects to. */
 export async function press(page, locator, js) {
-  if (js) {
+  // A form inside an island answers in place when the page is hydrated; every other form
+  // posts and the answer is a new page, with JavaScript or without.
+  const inPlace = js && await locator.evaluate((el) => !!el.closest('form')?.closest('leptos-island'));
+  if (inPlace) {
     await locator.click();
   } else {
     await Promise.all([page.waitForNavigation(), locator.click()]);

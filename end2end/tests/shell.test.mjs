@@ -105,11 +105,19 @@ test('the demo phone page is linked and shows its empty inbox', async () => {
   await page.close();
 });
 
-test('the browser assets arrive brotli-compressed', async () => {
+test('the wasm loads only on a page with an island, brotli-compressed', async () => {
   const context = await browser.newContext();
   const page = await context.newPage();
-  const wasm = page.waitForResponse((r) => r.url().endsWith('/pkg/latchkey.wasm'));
+  const loaded = [];
+  page.on('request', (r) => { if (/\/pkg\/latchkey\.(js|wasm)$/.test(r.url())) loaded.push(r.url()); });
+  // The password step has nothing interactive: HTML and CSS alone.
   await page.goto(`${server.url}/sign-in`);
+  await page.waitForLoadState('networkidle');
+  assert.equal(await page.locator('leptos-island').count(), 0);
+  assert.deepEqual(loaded, [], 'no JS or wasm for the password step');
+  // The status page's check is an island.
+  const wasm = page.waitForResponse((r) => r.url().endsWith('/pkg/latchkey.wasm'));
+  await page.goto(`${server.url}/status`);
   const response = await wasm;
   assert.equal((await response.allHeaders())['content-encoding'], 'br');
   await waitHydrated(page);

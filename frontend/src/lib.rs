@@ -1,7 +1,11 @@
-//! The browser half: hydrate the server-rendered page. Everything else lives in `app`.
+//! The browser half: wake the page's islands (`#[island]` components in `app`); the rest of
+//! every page is server-rendered HTML that needs no wasm.
+
+// Linked for its islands: each is a wasm-bindgen export the island script calls by name.
+extern crate app;
 
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    leptos::mount::hydrate_islands();
 }

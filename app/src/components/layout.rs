@@ -22,13 +22,11 @@ pub fn Layout(children: Children) -> impl IntoView {
     let info: SiteInfoResource =
         Resource::new(move || (pathname.get(), sign_out.version().get()), |_| load_site_info());
     provide_context(info);
-    // Effects never run during SSR: this flips only once the wasm has taken over the page, so
-    // tests (and people) can tell a hydrated page from a server-rendered one.
-    let (hydrated, set_hydrated) = signal(false);
-    Effect::new(move |_| set_hydrated.set(true));
 
+    // `data-hydrated` turns `true` once one of the page's islands runs in the browser
+    // (`islands::mark_hydrated`), so tests can tell a woken page from server-rendered HTML.
     view! {
-        <div class="flex min-h-screen flex-col" data-hydrated=move || hydrated.get().to_string()>
+        <div class="flex min-h-screen flex-col" data-hydrated="false">
             <a
                 href="#main"
                 class="sr-only focus:not-sr-only focus:absolute focus:left-2 focus:top-2 focus:rounded focus:bg-white focus:px-3 focus:py-2 focus:text-accent-700"

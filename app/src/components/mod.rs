@@ -1,7 +1,7 @@
 pub mod actions;
 pub mod button;
-pub mod focus;
 pub mod form;
+pub mod islands;
 pub mod layout;
 pub mod notice;
 pub mod qr;

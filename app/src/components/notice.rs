@@ -32,6 +32,9 @@ pub fn notice_box(n: Option<NoticeView>) -> impl IntoView {
     n.map(|n| {
         let (role, class) = notice_style(n.error);
         // `notice` is what an invalid field's aria-describedby names; focusable for the focus mover.
-        view! { <div id="notice" tabindex="-1" role=role class=class data-notice=n.id>{n.text}</div> }
+        view! {
+            <div id="notice" tabindex="-1" role=role class=class data-notice=n.id>{n.text}</div>
+            <crate::components::islands::FocusAfterAnswer />
+        }
     })
 }

@@ -1,9 +1,11 @@
 //! Dates and times: rendered in UTC by the server (it does not know the reader's zone), then,
-//! once hydrated, rewritten in the browser's own locale and time zone by `Intl.DateTimeFormat`.
-//! The `<time datetime>` attribute and the UTC `title` stay, for machines and for the curious.
+//! where JavaScript runs, rewritten in the browser's own locale and time zone by
+//! `Intl.DateTimeFormat` (the [`LocalTimes`] island). The `<time datetime>` attribute and the UTC
+//! `title` stay, for machines and for the curious.
 
 use leptos::prelude::*;
 
+use crate::components::islands::LocalTimes;
 use crate::i18n::t;
 
 /// A moment, shown with its date (`time_only` for today's clock times, as on the status page).
@@ -14,14 +16,28 @@ pub fn LocalTime(unix_ms: i64, #[prop(optional)] time_only: bool) -> impl IntoVi
     } else {
         format_utc_date_time(unix_ms.div_euclid(1000))
     };
-    let (text, set_text) = signal(utc.clone());
-    // Effects only run in the browser, after hydration: the server's text is what hydrates.
-    Effect::new(move |_| {
-        if let Some(local) = browser_text(unix_ms, time_only) {
-            set_text.set(local);
-        }
-    });
-    view! { <time datetime=iso_8601(unix_ms) title=utc>{text}</time> }
+    // Each date brings a `LocalTimes` island (an empty element; the first to wake rewrites every
+    // date, the others find nothing left), except inside another island, which localises its
+    // own dates (below): an island within an island is no island of its own.
+    let in_island = use_context::<leptos::reactive::owner::IsHydrating>().is_some_and(|h| h.0);
+    // Inside an island (the status check's answer) the island localises its own dates.
+    #[cfg(feature = "hydrate")]
+    let text = {
+        let (text, set_text) = signal(utc.clone());
+        Effect::new(move |_| {
+            if let Some(local) = browser_text(unix_ms, time_only) {
+                set_text.set(local);
+            }
+        });
+        text
+    };
+    #[cfg(not(feature = "hydrate"))]
+    let text = utc.clone();
+    view! {
+        <time datetime=iso_8601(unix_ms) title=utc data-local=unix_ms
+            data-time-only=time_only.then_some("")>{text}</time>
+        {(!in_island).then(|| view! { <LocalTimes /> })}
+    }
 }
 
 /// "Added … · last used …" (or "never used") under a phone or a remembered browser, on the
@@ -41,8 +57,9 @@ pub fn phone_dates(added_at: Option<i64>, last_used_at: Option<i64>) -> impl Int
     }
 }
 
+/// `unix_ms` in the browser's locale and zone.
 #[cfg(all(feature = "hydrate", target_arch = "wasm32"))]
-fn browser_text(unix_ms: i64, time_only: bool) -> Option<String> {
+pub(crate) fn browser_text(unix_ms: i64, time_only: bool) -> Option<String> {
     use wasm_bindgen::JsValue;
     let options = js_sys::Object::new();
     let set = |key: &str, value: &str| js_sys::Reflect::set(&options, &key.into(), &value.into());
@@ -58,11 +75,6 @@ fn browser_text(unix_ms: i64, time_only: bool) -> Option<String> {
     let format = js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &options);
     let date = js_sys::Date::new(&JsValue::from_f64(unix_ms as f64));
     format.format().call1(&JsValue::NULL, &date).ok()?.as_string()
-}
-
-#[cfg(not(all(feature = "hydrate", target_arch = "wasm32")))]
-fn browser_text(_unix_ms: i64, _time_only: bool) -> Option<String> {
-    None
 }
 
 /// Year, month, day, hour, minute, second (UTC) of Unix seconds, by the civil-from-days
@@ -98,6 +110,11 @@ pub fn format_utc_date_time(unix_secs: i64) -> String {
 fn iso_8601(unix_ms: i64) -> String {
     let (y, mo, d, h, mi, s) = civil(unix_ms.div_euclid(1000));
     format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+}
+
+#[cfg(all(feature = "hydrate", not(target_arch = "wasm32")))]
+pub(crate) fn browser_text(_unix_ms: i64, _time_only: bool) -> Option<String> {
+    None
 }
 
 #[cfg(test)]

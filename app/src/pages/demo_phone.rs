@@ -8,27 +8,16 @@ use leptos_meta::Title;
 use crate::api::{DemoTextView, load_demo_texts};
 use crate::components::form::LINK;
 use crate::error::AppError;
-use crate::i18n::t;
+use crate::i18n::{Words, t};
 use crate::pages::not_found::NotFound;
 
 #[component]
 pub fn DemoPhonePage() -> impl IntoView {
     let texts = Resource::new(|| (), |_| load_demo_texts());
-
-    // Hydrated, the inbox refreshes itself; without JavaScript the Refresh link does it.
-    Effect::new(move |_| {
-        if let Ok(handle) = leptos::leptos_dom::helpers::set_interval_with_handle(
-            move || texts.refetch(),
-            std::time::Duration::from_secs(2),
-        ) {
-            on_cleanup(move || handle.clear());
-        }
-    });
-
     view! {
-        <Transition fallback=|| ()>
-            {move || texts.get().map(render_inbox)}
-        </Transition>
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move { render_inbox(texts.await) })}
+        </Suspense>
     }
 }
 
@@ -46,24 +35,56 @@ fn render_inbox(result: Result<Vec<DemoTextView>, AppError>) -> AnyView {
                     </a>
                 </div>
                 <p class="mt-1 text-xs text-slate-500 dark:text-slate-400">{t("demo.phone.intro")}</p>
-                <ol class="mt-4 space-y-3" aria-live="polite" data-testid="demo-inbox">
-                    {if texts.is_empty() {
-                        view! { <li class="text-sm text-slate-500 dark:text-slate-400">{t("demo.phone.empty")}</li> }.into_any()
-                    } else {
-                        texts
-                            .into_iter()
-                            .map(|text| view! {
-                                <li class="rounded-2xl rounded-bl-sm bg-slate-100 p-3 text-sm dark:bg-slate-800" data-testid="demo-text">
-                                    <p class="text-xs text-slate-500 dark:text-slate-400">{t("demo.phone.to")} " " {text.to}</p>
-                                    <p class="mt-1 whitespace-pre-line break-words">{text.body}</p>
-                                </li>
-                            })
-                            .collect_view()
-                            .into_any()
-                    }}
-                </ol>
+                <DemoInbox texts words=Words::of(&["demo.phone.empty", "demo.phone.to"]) />
             </section>
         }
         .into_any(),
+    }
+}
+
+/// The texts, newest first. Hydrated, the inbox asks again every two seconds; without
+/// JavaScript the Refresh link does it.
+#[island]
+fn DemoInbox(texts: Vec<DemoTextView>, words: Words) -> impl IntoView {
+    let (texts, set_texts) = signal(texts);
+    Effect::new(move |_| {
+        crate::components::islands::mark_hydrated();
+        if let Ok(handle) = leptos::leptos_dom::helpers::set_interval_with_handle(
+            move || {
+                leptos::task::spawn_local(async move {
+                    use leptos::server_fn::ServerFn;
+                    let url = crate::api::LoadDemoTexts::url();
+                    if let Some(fresh) = crate::components::islands::call_server(url).await {
+                        set_texts.set(fresh);
+                    }
+                });
+            },
+            std::time::Duration::from_secs(2),
+        ) {
+            on_cleanup(move || handle.clear());
+        }
+    });
+    let (empty, to) = (words.get("demo.phone.empty"), words.get("demo.phone.to"));
+    view! {
+        <ol class="mt-4 space-y-3" aria-live="polite" data-testid="demo-inbox">
+            {move || {
+                let texts = texts.get();
+                let to = to.clone();
+                if texts.is_empty() {
+                    view! { <li class="text-sm text-slate-500 dark:text-slate-400">{empty.clone()}</li> }.into_any()
+                } else {
+                    texts
+                        .into_iter()
+                        .map(move |text| view! {
+                            <li class="rounded-2xl rounded-bl-sm bg-slate-100 p-3 text-sm dark:bg-slate-800" data-testid="demo-text">
+                                <p class="text-xs text-slate-500 dark:text-slate-400">{to.clone()} " " {text.to}</p>
+                                <p class="mt-1 whitespace-pre-line break-words">{text.body}</p>
+                            </li>
+                        })
+                        .collect_view()
+                        .into_any()
+                }
+            }}
+        </ol>
     }
 }

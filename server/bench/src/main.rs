@@ -410,21 +410,38 @@ async fn page_rps(base: &str, concurrency: usize, secs: f64) -> (f64, stats::Per
     (total.completed as f64 / elapsed, p, errors)
 }
 
-/// The sign-in page and every asset under /pkg/ it names: raw and brotli bytes.
-async fn page_weight(base: &str) -> Vec<report::Asset> {
+/// Each page of a sign-in (password step, code step, home, security) and what the browser
+/// loads for it: the HTML, the stylesheet, and the JS and wasm where the page loads them (a page
+/// with an island; a hydrated page before islands, which preloaded them everywhere). Raw and brotli bytes; the person's second browser is
+/// left at the code step.
+async fn page_weights(
+    base: &str,
+    standin: &TwilioStandin,
+    person: &Person,
+) -> Vec<report::PageWeight> {
     let http = reqwest::Client::new();
     let fetch = |path: String| {
         let http = http.clone();
         let url = format!("{base}{path}");
         async move { http.get(url).send().await.expect("GET").bytes().await.expect("body") }
     };
-    let html = fetch("/sign-in".into()).await;
-    let mut assets = vec![report::Asset::of("/sign-in (HTML)", &html)];
-    for path in html::pkg_assets(&String::from_utf8_lossy(&html)) {
-        let body = fetch(path.clone()).await;
-        assets.push(report::Asset::of(&path, &body));
+    let pages = signin::pages_of_a_sign_in(base, standin, person)
+        .await
+        .unwrap_or_else(|e| panic!("page weights: {e}"));
+    let mut weights = Vec::new();
+    for (label, path, html) in pages {
+        let mut assets = vec![report::Asset::of(&format!("{path} (HTML)"), html.as_bytes())];
+        let loads_wasm = html.contains("<leptos-island") || html.contains("rel=\"modulepreload\"");
+        for asset in html::pkg_assets(&html) {
+            if !loads_wasm && (asset.ends_with(".js") || asset.ends_with(".wasm")) {
+                continue;
+            }
+            let body = fetch(asset.clone()).await;
+            assets.push(report::Asset::of(&asset, &body));
+        }
+        weights.push(report::PageWeight { page: label.to_owned(), loads_wasm, assets });
     }
-    assets
+    weights
 }
 
 async fn run_level(
@@ -673,7 +690,7 @@ async fn measure(args: &Args) -> Measured {
         return Measured::Soak(soak);
     }
 
-    let assets = page_weight(&server.base).await;
+    let pages = page_weights(&server.base, &env.standin, &people[0]).await;
     let page_c = 32;
     let (page_per_sec, page_latency, page_errors) =
         page_rps(&server.base, page_c, (args.secs / 2.0).max(3.0)).await;
@@ -712,7 +729,7 @@ async fn measure(args: &Args) -> Measured {
             latency: page_latency,
             errors: page_errors,
         },
-        assets,
+        pages,
         levels,
         forward_auth,
         instructions,

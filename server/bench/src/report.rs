@@ -22,7 +22,8 @@ pub struct Results {
     pub rss_after_load_kb: u64,
     pub binary_bytes: u64,
     pub sign_in_page: PageFigures,
-    pub assets: Vec<Asset>,
+    /// What the browser loads for each page of a sign-in.
+    pub pages: Vec<PageWeight>,
     pub levels: Vec<Level>,
     pub forward_auth: ForwardAuth,
     /// Instructions per whole sign-in at C = 1 under callgrind (None: not counted).
@@ -67,6 +68,23 @@ pub struct PageFigures {
     pub requests_per_sec: f64,
     pub latency: Percentiles,
     pub errors: u64,
+}
+
+/// One page and what a browser loads for it.
+#[derive(Debug, Serialize)]
+pub struct PageWeight {
+    pub page: String,
+    /// Whether the browser loads the JS and the wasm for it (a page with an island; before
+    /// islands, every page).
+    pub loads_wasm: bool,
+    pub assets: Vec<Asset>,
+}
+
+impl PageWeight {
+    /// Raw and brotli bytes in all.
+    pub fn total(&self) -> (usize, usize) {
+        self.assets.iter().fold((0, 0), |(a, b), x| (a + x.bytes, b + x.brotli_bytes))
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -199,13 +217,15 @@ pub fn table(r: &Results) -> String {
         p.requests_per_sec, p.concurrency, p.latency.p50_ms, p.latency.p99_ms, p.errors
     );
     let _ = writeln!(s, "release binary: {:.1} MB", r.binary_bytes as f64 / 1_048_576.0);
-    let _ = writeln!(s, "sign-in page weight (raw / brotli):");
-    for a in &r.assets {
-        let _ = writeln!(s, "  {:<28} {:>9} B {:>9} B", a.path, a.bytes, a.brotli_bytes);
+    let _ = writeln!(s, "page weights, what the browser loads (raw / brotli):");
+    for page in &r.pages {
+        let (raw, br) = page.total();
+        let wasm = if page.loads_wasm { "loads the wasm" } else { "no JS, no wasm" };
+        let _ = writeln!(s, "  {} ({wasm}): {raw} B / {br} B", page.page);
+        for a in &page.assets {
+            let _ = writeln!(s, "    {:<26} {:>9} B {:>9} B", a.path, a.bytes, a.brotli_bytes);
+        }
     }
-    let (raw, br): (usize, usize) =
-        r.assets.iter().fold((0, 0), |(a, b), x| (a + x.bytes, b + x.brotli_bytes));
-    let _ = writeln!(s, "  {:<28} {:>9} B {:>9} B", "total", raw, br);
     s
 }
 
@@ -429,6 +449,7 @@ pub fn compare(old: &crate::Measured, new: &crate::Measured) -> String {
                     ratio(lo.server_cpu_ms_per_sign_in, ln.server_cpu_ms_per_sign_in),
                 );
             }
+            // Page weights are not compared: both binaries serve the same --site assets.
             if let (Some(io), Some(inew)) = (&o.instructions, &n.instructions) {
                 let _ = writeln!(
                     out,
@@ -514,7 +535,14 @@ mod tests {
                 latency: Percentiles::default(),
                 errors: 0,
             },
-            assets: vec![Asset::of("/sign-in (HTML)", "<html>hello hello hello</html>".as_bytes())],
+            pages: vec![PageWeight {
+                page: "sign-in: password".into(),
+                loads_wasm: false,
+                assets: vec![Asset::of(
+                    "/sign-in (HTML)",
+                    "<html>hello hello hello</html>".as_bytes(),
+                )],
+            }],
             levels: vec![level(1, 10.0), level(8, 40.0), level(32, 50.0)],
             forward_auth: ForwardAuth {
                 skipped: None,
@@ -552,7 +580,7 @@ mod tests {
             "sign_out",
             "C=32: 2 × code: timeout",
             "idle RSS: 19.5 MB",
-            "total",
+            "sign-in: password (no JS, no wasm)",
             "cookies from 7 of 8 journeys",
             "   123.4 ",
             "journey: 1 × code: no new text at the stand-in",

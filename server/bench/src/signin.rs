@@ -212,6 +212,48 @@ pub async fn sign_in(
         .map_err(|Failure(what)| what)
 }
 
+/// The pages a person sees signing in, as the server sends them: the password step, the code
+/// step, the home page and the security page (label, path, HTML). The browser stays signed in.
+pub async fn pages_of_a_sign_in(
+    base: &str,
+    standin: &TwilioStandin,
+    person: &Person,
+) -> Result<Vec<(&'static str, &'static str, String)>, String> {
+    let b = Browser::new(base);
+    let wrong = |Failure(what)| what;
+    let password_step = b.get("page", "/sign-in").await.map_err(wrong)?;
+    expect_step("page", &password_step, "password").map_err(wrong)?;
+    let mut pages = vec![("sign-in: password", "/sign-in", password_step)];
+    let (to, _) = password_and_code(&b, standin, person, &mut None, &mut Tally::default())
+        .await
+        .map_err(wrong)?;
+    if to != "/" {
+        return Err(format!("the code step redirected to {to}"));
+    }
+    // The code step, as it was shown: the page again from a second browser at that step.
+    let b2 = Browser::new(base);
+    let page = b2.get("page", "/sign-in").await.map_err(wrong)?;
+    let to = b2
+        .submit(
+            "password",
+            "/sign-in",
+            &page,
+            "/api/sign_in_password",
+            &[("username", &person.login), ("password", &person.password)],
+        )
+        .await
+        .map_err(wrong)?;
+    if to != "/sign-in" {
+        return Err(format!("the password step redirected to {to}"));
+    }
+    let code_step = b2.get("password", "/sign-in").await.map_err(wrong)?;
+    expect_step("password", &code_step, "code").map_err(wrong)?;
+    pages.push(("sign-in: code", "/sign-in", code_step));
+    pages.push(("home", "/", b.get("code", "/").await.map_err(wrong)?));
+    pages.push(("security", "/security", b.get("security", "/security").await.map_err(wrong)?));
+    Ok(pages)
+}
+
 /// Signs `person` in and out once, timing each step into `tally`.
 async fn sign_in_once(
     b: &Browser,

@@ -206,9 +206,6 @@ pub fn AdminPersonPage() -> impl IntoView {
     let actions = PersonActions::new();
     let id = move || params.read().get("id").unwrap_or_default();
     let data = Resource::new(move || (id(), actions.versions()), |(id, _)| load_person(id));
-    crate::components::focus::focus_after_answer(move || {
-        data.get().is_some() && actions.versions() > 0
-    });
     view! {
         <Title text=t("admin.title") />
         <div class="space-y-6">

@@ -64,7 +64,6 @@ pub fn SecurityPage() -> impl IntoView {
     let query = use_query_map();
     let older_than = move || query.read().get("older_than").and_then(|v| v.parse::<i64>().ok());
     let data = Resource::new(move || (versions(), older_than()), |(_, older)| load_security(older));
-    crate::components::focus::focus_after_answer(move || data.get().is_some() && versions() > 0);
     view! {
         <Title text=t("security.title") />
         <div class="space-y-6">

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::components::form::{Card, PRIMARY, SECONDARY, Submit};
 use crate::components::time::LocalTime;
 use crate::error::AppError;
-use crate::i18n::{t, t_n};
+use crate::i18n::{Words, t, t_n};
 
 /// The person's recovery codes as the page tells them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -152,10 +152,6 @@ pub(super) fn codes_panel(shown: ShownCodes, a: RecoveryActions) -> AnyView {
     let text = shown.codes.join("\n");
     let file = format!("{}\n\n{text}\n", t_n("security.recovery.file_heading", &shown.account));
     let download = format!("data:text/plain;charset=utf-8,{}", percent_encode(&file));
-    // Effects run only in the browser: Print and Copy need JavaScript, so they appear with it.
-    let (hydrated, set_hydrated) = signal(false);
-    Effect::new(move |_| set_hydrated.set(true));
-    let copied = RwSignal::new(None::<bool>);
     view! {
         <Card labelled_by="codes-title" extra="ring-2 ring-accent-500 print:shadow-none print:ring-0">
             <h2 id="codes-title" class="text-lg font-semibold">{t("security.recovery.shown_title")}</h2>
@@ -168,19 +164,13 @@ pub(super) fn codes_panel(shown: ShownCodes, a: RecoveryActions) -> AnyView {
                 <a href=download download="recovery-codes.txt" class=SECONDARY data-action="download-recovery-codes">
                     {t("security.recovery.download")}
                 </a>
-                <Show when=move || hydrated.get()
-                    fallback=|| view! { <p class="text-sm text-slate-600 dark:text-slate-300">{t("security.recovery.print_hint")}</p> }>
-                    <button type="button" class=SECONDARY data-action="print-recovery-codes" on:click=|_| print_page()>{t("security.recovery.print")}</button>
-                    <button type="button" class=SECONDARY data-action="copy-recovery-codes" on:click={
-                        let text = text.clone();
-                        move |_| copy(text.clone(), copied)
-                    }>{t("security.recovery.copy")}</button>
-                </Show>
-                <p class="text-sm" role="status">
-                    {move || copied.get().map(|ok| {
-                        if ok { t("security.recovery.copied") } else { t("security.recovery.copy_failed") }
-                    })}
-                </p>
+                <RecoveryCodeTools text words=Words::of(&[
+                    "security.recovery.print_hint",
+                    "security.recovery.print",
+                    "security.recovery.copy",
+                    "security.recovery.copied",
+                    "security.recovery.copy_failed",
+                ]) />
             </div>
             <ActionForm action=a.saved attr:class="mt-4 border-t border-slate-200 pt-3 print:hidden dark:border-slate-800">
                 <Submit pending=a.saved.pending() class=PRIMARY attr:data-action="recovery-codes-saved">
@@ -190,6 +180,36 @@ pub(super) fn codes_panel(shown: ShownCodes, a: RecoveryActions) -> AnyView {
         </Card>
     }
     .into_any()
+}
+
+/// Print and Copy for the new codes: they need JavaScript, so they appear with it; before that
+/// (and without it) a hint says how to print.
+#[island]
+fn RecoveryCodeTools(text: String, words: Words) -> impl IntoView {
+    let (awake, set_awake) = signal(false);
+    Effect::new(move |_| {
+        crate::components::islands::mark_hydrated();
+        set_awake.set(true);
+    });
+    let copied = RwSignal::new(None::<bool>);
+    let hint = words.get("security.recovery.print_hint");
+    let (print, copy_label) =
+        (words.get("security.recovery.print"), words.get("security.recovery.copy"));
+    view! {
+        <Show when=move || awake.get()
+            fallback=move || view! { <p class="text-sm text-slate-600 dark:text-slate-300">{hint.clone()}</p> }>
+            <button type="button" class=SECONDARY data-action="print-recovery-codes" on:click=|_| print_page()>{print.clone()}</button>
+            <button type="button" class=SECONDARY data-action="copy-recovery-codes" on:click={
+                let text = text.clone();
+                move |_| copy(text.clone(), copied)
+            }>{copy_label.clone()}</button>
+        </Show>
+        <p class="text-sm" role="status">
+            {move || copied.get().map(|ok| {
+                words.get(if ok { "security.recovery.copied" } else { "security.recovery.copy_failed" })
+            })}
+        </p>
+    }
 }
 
 #[cfg(all(feature = "hydrate", target_arch = "wasm32"))]

@@ -17,7 +17,7 @@ use leptos_router::components::Redirect;
 use crate::components::form::{
     Field, INPUT, LINK, PAGE_CARD, PRIMARY, SECONDARY, Submit, field_aria,
 };
-use crate::i18n::{t, t_n};
+use crate::i18n::{Words, t, t_n};
 
 crate::components::actions::page_actions! {
     /// Every action the page can take; any of them finishing reloads the page's data.
@@ -39,9 +39,6 @@ crate::components::actions::page_actions! {
 pub fn SignInPage() -> impl IntoView {
     let actions = Actions::new();
     let view_data = Resource::new(move || actions.versions(), |_| load_sign_in());
-    crate::components::focus::focus_after_answer(move || {
-        view_data.get().is_some() && actions.versions() > 0
-    });
 
     view! {
         <Title text=t("sign_in.title") />
@@ -65,7 +62,10 @@ pub fn SignInPage() -> impl IntoView {
 fn Alert(text: String, error: bool, #[prop(optional)] id: String) -> impl IntoView {
     let (role, class) = crate::components::notice::notice_style(error);
     // `notice` is what an invalid field's aria-describedby names; focusable for the focus mover.
-    view! { <div id="notice" tabindex="-1" role=role class=format!("mb-4 {class}") data-notice=id>{text}</div> }
+    view! {
+        <div id="notice" tabindex="-1" role=role class=format!("mb-4 {class}") data-notice=id>{text}</div>
+        <crate::components::islands::FocusAfterAnswer />
+    }
 }
 
 fn render_step(v: SignInView, actions: Actions) -> impl IntoView {
@@ -306,23 +306,6 @@ fn code_form(
 ) -> impl IntoView {
     let (aria_invalid, described) = field_aria(invalid, None);
     let title = if enrolling { t("enrol.title") } else { t("sign_in.code.title") };
-    // The countdown only runs once hydrated; without JavaScript the button stays usable and
-    // the server answers with the wait if it comes too early.
-    let (remaining, set_remaining) = signal(resend_in);
-    let (hydrated, set_hydrated) = signal(false);
-    Effect::new(move |_| {
-        set_hydrated.set(true);
-        if let Ok(handle) = set_interval_with_handle(
-            move || set_remaining.update(|r| *r = (*r - 1).max(0)),
-            std::time::Duration::from_secs(1),
-        ) {
-            on_cleanup(move || handle.clear());
-        }
-    });
-    let resend_label = move || {
-        let r = remaining.get();
-        if r > 0 { t_n("sign_in.code.resend_in", r) } else { t("sign_in.code.resend").to_owned() }
-    };
     view! {
         {step_heading(title)}
         <p class="mt-1 mb-6 text-sm text-slate-600 dark:text-slate-300">
@@ -341,10 +324,7 @@ fn code_form(
         </ActionForm>
         <div class="mt-4 flex flex-wrap gap-2">
             <ActionForm action=actions.resend>
-                <button type="submit" class=SECONDARY data-testid="resend"
-                    disabled=move || actions.resend.pending().get() || (hydrated.get() && remaining.get() > 0)>
-                    <span aria-live="polite">{resend_label}</span>
-                </button>
+                <ResendButton resend_in words=Words::of(&["sign_in.code.resend", "sign_in.code.resend_in"]) />
             </ActionForm>
             {switch_phone_buttons(enrolling, other_ways, actions)}
         </div>
@@ -403,5 +383,38 @@ fn enrol_form(actions: Actions, invalid: bool) -> impl IntoView {
             <Submit pending=actions.enrol.pending() class=format!("{PRIMARY} w-full")>{t("enrol.send")}</Submit>
         </ActionForm>
         {cancel_form(actions)}
+    }
+}
+
+/// "Send a new code", counting down the seconds until the server would send one. Without
+/// JavaScript the button stays usable and the server answers with the wait if it is too early.
+#[island]
+fn ResendButton(resend_in: i64, words: Words) -> impl IntoView {
+    let (remaining, set_remaining) = signal(resend_in);
+    let (awake, set_awake) = signal(false);
+    Effect::new(move |_| {
+        crate::components::islands::mark_hydrated();
+        set_awake.set(true);
+        if let Ok(handle) = set_interval_with_handle(
+            move || set_remaining.update(|r| *r = (*r - 1).max(0)),
+            std::time::Duration::from_secs(1),
+        ) {
+            on_cleanup(move || handle.clear());
+        }
+    });
+    let waiting = move || awake.get() && remaining.get() > 0;
+    let label = move || {
+        let r = remaining.get();
+        if r > 0 {
+            words.get_n("sign_in.code.resend_in", r)
+        } else {
+            words.get("sign_in.code.resend")
+        }
+    };
+    view! {
+        <button type="submit" class=SECONDARY data-testid="resend"
+            disabled=waiting>
+            <span aria-live="polite">{label}</span>
+        </button>
     }
 }
