@@ -148,8 +148,10 @@ impl PhonePolicy {
         if with_plus.len() < 4 || !with_plus[1..].bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
-        let number = phonenumber::parse(None, &with_plus).ok()?;
-        number.is_valid().then(|| E164(number.format().mode(Mode::E164).to_string()))
+        read_cache::remembered(&with_plus, |value| {
+            let number = phonenumber::parse(None, value).ok()?;
+            number.is_valid().then(|| E164(number.format().mode(Mode::E164).to_string()))
+        })
     }
 
     fn check(&self, number: &PhoneNumber) -> Result<E164, PhoneRejection> {
@@ -199,6 +201,59 @@ impl E164 {
     /// `•••• 4567`
     pub fn masked(&self) -> String {
         format!("•••• {}", self.last4())
+    }
+}
+
+/// What [`PhonePolicy::from_directory`] made of the values it read lately. Parsing and
+/// validating against the numbering plans costs about 190 000 instructions a number, and every
+/// sign-in reads the same few numbers again (from the directory entry, from the stored flow);
+/// the answer for a string never changes, so it is remembered, a bounded number of them.
+mod read_cache {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock, PoisonError};
+
+    use super::E164;
+
+    /// Values remembered at most; a full cache starts again empty.
+    const CAPACITY: usize = 10_000;
+
+    pub(super) fn remembered(
+        value: &str,
+        parse: impl FnOnce(&str) -> Option<E164>,
+    ) -> Option<E164> {
+        static READ: OnceLock<Mutex<HashMap<String, Option<E164>>>> = OnceLock::new();
+        let cache = READ.get_or_init(Mutex::default);
+        if let Some(known) = cache.lock().unwrap_or_else(PoisonError::into_inner).get(value) {
+            return known.clone();
+        }
+        let parsed = parse(value);
+        let mut map = cache.lock().unwrap_or_else(PoisonError::into_inner);
+        if map.len() >= CAPACITY {
+            map.clear();
+        }
+        map.insert(value.to_owned(), parsed.clone());
+        parsed
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn a_value_is_parsed_once_and_answered_the_same_after() {
+            let mut calls = 0;
+            let mut read = |v: &str| {
+                remembered(v, |v| {
+                    calls += 1;
+                    (v == "+99900000001").then(|| E164(v.to_owned()))
+                })
+            };
+            assert_eq!(read("+99900000001"), Some(E164("+99900000001".into())));
+            assert_eq!(read("+99900000001"), Some(E164("+99900000001".into())));
+            assert_eq!(read("+99900000002"), None);
+            assert_eq!(read("+99900000002"), None);
+            assert_eq!(calls, 2);
+        }
     }
 }
 
