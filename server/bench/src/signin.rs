@@ -146,6 +146,12 @@ fn expect_step(step: &str, html: &str, want: &str) -> Result<(), Failure> {
     Err(fail(step, format!("page shows step {shown} (notice {notice}), expected {want}")))
 }
 
+/// The password form of the sign-in page `page`, as `person`; where the server redirects to.
+async fn submit_password(b: &Browser, page: &str, person: &Person) -> Result<String, Failure> {
+    let typed = [("username", person.login.as_str()), ("password", person.password.as_str())];
+    b.submit("password", "/sign-in", page, "/api/sign_in_password", &typed).await
+}
+
 /// The sign-in page, the password and the code, each step timed into `tally` (the code step
 /// only once the caller has followed its redirect: returned is where it sends the browser and
 /// when the step began).
@@ -163,15 +169,7 @@ async fn password_and_code(
 
     // The password form; the browser follows the redirect back to the sign-in page.
     let t = Instant::now();
-    let to = b
-        .submit(
-            "password",
-            "/sign-in",
-            &page,
-            "/api/sign_in_password",
-            &[("username", &person.login), ("password", &person.password)],
-        )
-        .await?;
+    let to = submit_password(b, &page, person).await?;
     if to != "/sign-in" {
         return Err(fail("password", format!("redirected to {to}")));
     }
@@ -233,16 +231,7 @@ pub async fn pages_of_a_sign_in(
     // The code step, as it was shown: the page again from a second browser at that step.
     let b2 = Browser::new(base);
     let page = b2.get("page", "/sign-in").await.map_err(wrong)?;
-    let to = b2
-        .submit(
-            "password",
-            "/sign-in",
-            &page,
-            "/api/sign_in_password",
-            &[("username", &person.login), ("password", &person.password)],
-        )
-        .await
-        .map_err(wrong)?;
+    let to = submit_password(&b2, &page, person).await.map_err(wrong)?;
     if to != "/sign-in" {
         return Err(format!("the password step redirected to {to}"));
     }

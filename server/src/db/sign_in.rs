@@ -1,6 +1,8 @@
 //! The sign-in store (flows, password throttling, trusted browsers, phone settings) and the
 //! audit log, on either database.
 
+use std::sync::LazyLock;
+
 use async_trait::async_trait;
 use domain::directory::UserId;
 use domain::phone::E164;
@@ -27,27 +29,10 @@ fn corrupt(what: &str, e: serde_json::Error) -> Unavailable {
     Unavailable { kind: "database" }
 }
 
-/// The password throttle's counters (`login_failures`: `failures` counts attempts in a row that
-/// did not succeed, `last_failure_at` when the last one started). Every change is one statement:
-/// counting judges the stored count by the rule in the same upsert that adds to it (the `WHERE`
-/// of `ON CONFLICT DO UPDATE` is [`Rule::admit`] in SQL), so parallel attempts each see the
-/// count the one before them made and none loses a race.
 /// One attempt counted if admitted (see [`ThrottleStore::count_if_admitted`]); no row when not.
-/// $1 key, $2 now, $3 window, $4 free, $5 lock_after, $6 lock_secs, $7 max_delay_secs.
-const ADMIT_SQLITE: &str = "INSERT INTO login_failures (throttle_key, failures, last_failure_at)
-     VALUES ($1, 1, $2)
-     ON CONFLICT (throttle_key) DO UPDATE SET
-       failures = CASE WHEN login_failures.last_failure_at < $2 - $3 THEN 1
-                       ELSE login_failures.failures + 1 END,
-       last_failure_at = $2
-     WHERE login_failures.last_failure_at < $2 - $3
-        OR CASE WHEN login_failures.failures >= $5 THEN login_failures.last_failure_at + $6 <= $2
-                WHEN login_failures.failures < $4 THEN 1
-                ELSE login_failures.last_failure_at
-                     + min(1 << (min(login_failures.failures - $4, 20) + 1), $7) <= $2 END
-     RETURNING failures";
-
-const ADMIT_POSTGRES: &str = "INSERT INTO login_failures (throttle_key, failures, last_failure_at)
+/// $1 key, $2 now, $3 window, $4 free, $5 lock_after, $6 lock_secs, $7 max_delay_secs. Written
+/// once; the dialects differ in the smaller-of function, a true literal and the shift's type.
+const ADMIT: &str = "INSERT INTO login_failures (throttle_key, failures, last_failure_at)
      VALUES ($1, 1, $2)
      ON CONFLICT (throttle_key) DO UPDATE SET
        failures = CASE WHEN login_failures.last_failure_at < $2 - $3 THEN 1
@@ -57,9 +42,19 @@ const ADMIT_POSTGRES: &str = "INSERT INTO login_failures (throttle_key, failures
         OR CASE WHEN login_failures.failures >= $5 THEN login_failures.last_failure_at + $6 <= $2
                 WHEN login_failures.failures < $4 THEN TRUE
                 ELSE login_failures.last_failure_at
-                     + LEAST(1::bigint << (LEAST(login_failures.failures - $4, 20) + 1), $7) <= $2 END
+                     + MIN(ONE << (MIN(login_failures.failures - $4, 20) + 1), $7) <= $2 END
      RETURNING failures";
 
+static ADMIT_SQLITE: LazyLock<String> =
+    LazyLock::new(|| ADMIT.replace("MIN(", "min(").replace("ONE", "1").replace("TRUE", "1"));
+static ADMIT_POSTGRES: LazyLock<String> =
+    LazyLock::new(|| ADMIT.replace("MIN(", "LEAST(").replace("ONE", "1::bigint"));
+
+/// The password throttle's counters (`login_failures`: `failures` counts attempts in a row that
+/// did not succeed, `last_failure_at` when the last one started). Every change is one statement:
+/// counting judges the stored count by the rule in the same upsert that adds to it (the `WHERE`
+/// of `ON CONFLICT DO UPDATE` is [`Rule::admit`] in SQL), so parallel attempts each see the
+/// count the one before them made and none loses a race.
 #[async_trait]
 impl ThrottleStore for Db {
     async fn throttle_count(&self, key: &str) -> Result<Option<ThrottleCount>, Unavailable> {
@@ -89,8 +84,8 @@ impl ThrottleStore for Db {
         // (n - free at most 20) up to `max_delay_secs`.
         let counted: Option<i32> = on_pool!(self, pool => {
             sqlx::query_scalar(match self {
-                Db::Sqlite(_) => ADMIT_SQLITE,
-                Db::Postgres(_) => ADMIT_POSTGRES,
+                Db::Sqlite(_) => ADMIT_SQLITE.as_str(),
+                Db::Postgres(_) => ADMIT_POSTGRES.as_str(),
             })
             .bind(key)
             .bind(now)
