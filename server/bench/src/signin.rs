@@ -154,14 +154,14 @@ async fn submit_password(b: &Browser, page: &str, person: &Person) -> Result<Str
 
 /// The sign-in page, the password and the code, each step timed into `tally` (the code step
 /// only once the caller has followed its redirect: returned is where it sends the browser and
-/// when the step began).
+/// when the step began, and the code step's page as it was shown).
 async fn password_and_code(
     b: &Browser,
     standin: &TwilioStandin,
     person: &Person,
     last_sid: &mut Option<String>,
     tally: &mut Tally,
-) -> Result<(String, Instant), Failure> {
+) -> Result<(String, Instant, String), Failure> {
     let t = Instant::now();
     let page = b.get("page", "/sign-in").await?;
     expect_step("page", &page, "password")?;
@@ -193,7 +193,7 @@ async fn password_and_code(
 
     let t = Instant::now();
     let to = b.submit("code", "/sign-in", &page, "/api/sign_in_code", &[("code", &code)]).await?;
-    Ok((to, t))
+    Ok((to, t, page))
 }
 
 /// Signs `person` in from the sign-in page when something else sent the browser there (a
@@ -206,7 +206,7 @@ pub async fn sign_in(
 ) -> Result<String, String> {
     password_and_code(b, standin, person, &mut None, &mut Tally::default())
         .await
-        .map(|(to, _)| to)
+        .map(|(to, _, _)| to)
         .map_err(|Failure(what)| what)
 }
 
@@ -222,21 +222,13 @@ pub async fn pages_of_a_sign_in(
     let password_step = b.get("page", "/sign-in").await.map_err(wrong)?;
     expect_step("page", &password_step, "password").map_err(wrong)?;
     let mut pages = vec![("sign-in: password", "/sign-in", password_step)];
-    let (to, _) = password_and_code(&b, standin, person, &mut None, &mut Tally::default())
-        .await
-        .map_err(wrong)?;
+    let (to, _, code_step) =
+        password_and_code(&b, standin, person, &mut None, &mut Tally::default())
+            .await
+            .map_err(wrong)?;
     if to != "/" {
         return Err(format!("the code step redirected to {to}"));
     }
-    // The code step, as it was shown: the page again from a second browser at that step.
-    let b2 = Browser::new(base);
-    let page = b2.get("page", "/sign-in").await.map_err(wrong)?;
-    let to = submit_password(&b2, &page, person).await.map_err(wrong)?;
-    if to != "/sign-in" {
-        return Err(format!("the password step redirected to {to}"));
-    }
-    let code_step = b2.get("password", "/sign-in").await.map_err(wrong)?;
-    expect_step("password", &code_step, "code").map_err(wrong)?;
     pages.push(("sign-in: code", "/sign-in", code_step));
     pages.push(("home", "/", b.get("code", "/").await.map_err(wrong)?));
     pages.push(("security", "/security", b.get("security", "/security").await.map_err(wrong)?));
@@ -251,7 +243,7 @@ async fn sign_in_once(
     last_sid: &mut Option<String>,
     tally: &mut Tally,
 ) -> Result<(), Failure> {
-    let (to, t) = password_and_code(b, standin, person, last_sid, tally).await?;
+    let (to, t, _) = password_and_code(b, standin, person, last_sid, tally).await?;
     if to != "/" {
         return Err(fail("code", format!("redirected to {to}")));
     }
