@@ -49,10 +49,11 @@ fn localise_times() {
 #[cfg(not(all(feature = "hydrate", target_arch = "wasm32")))]
 fn localise_times() {}
 
-/// After a form's answer the page arrives with a notice: the focus goes to the first invalid
-/// field, else to the field the new step starts with, else to the notice, so a screen reader
-/// says what happened and typing continues in the right place. Without JavaScript `autofocus`
-/// in the HTML does the first two.
+/// After a form's answer the page arrives with a notice: unless the focus is already on
+/// something, it goes to the first invalid field, else to the field the new step starts with,
+/// else to the notice, so a screen reader says what happened and typing continues in the right
+/// place. `autofocus` in the HTML does the first two as the page loads, with or without
+/// JavaScript; the island never takes the focus from where a person has moved it.
 #[island]
 pub fn FocusAfterAnswer() -> impl IntoView {
     Effect::new(move |_| {
@@ -65,6 +66,11 @@ pub fn FocusAfterAnswer() -> impl IntoView {
 fn focus_where_needed() {
     use wasm_bindgen::JsCast;
     let doc = document();
+    // The wasm wakes a moment after the page: if the focus is already somewhere (an
+    // `autofocus` field, or where the person has tabbed and started typing), it stays there.
+    if doc.active_element().is_some_and(|e| e.tag_name() != "BODY") {
+        return;
+    }
     let target = ["main [aria-invalid=\"true\"]", "main [autofocus]", "main #notice"]
         .into_iter()
         .find_map(|selector| doc.query_selector(selector).ok().flatten());
