@@ -11,7 +11,7 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 # LDAP client tools, Chromium for the end-to-end tests, and the reverse proxies the forward-auth
 # tests put in front of an app (nginx with auth_request, Caddy with forward_auth), and oathtool,
 # the authenticator app the end-to-end tests use (it computes codes from the secret a page
-# shows). The tests start their own instances; the packages' post-install scripts start none (policy-rc.d below).
+# shows); Samba and 389 Directory Server (below). The tests start their own instances; the packages' post-install scripts start none (policy-rc.d below).
 missing=()
 [ -x /usr/sbin/slapd ] || missing+=(slapd)
 command -v ldapsearch >/dev/null || missing+=(ldap-utils)
@@ -19,6 +19,10 @@ command -v ldapsearch >/dev/null || missing+=(ldap-utils)
 [ -x /usr/sbin/nginx ] || missing+=(nginx)
 [ -x /usr/bin/caddy ] || missing+=(caddy)
 command -v oathtool >/dev/null || missing+=(oathtool)
+# The other directories organisations run, for the directory matrix tests: Samba as an Active
+# Directory domain controller, and 389 Directory Server.
+[ -x /usr/sbin/samba ] || missing+=(samba samba-ad-dc samba-ad-provision winbind ldb-tools)
+[ -x /usr/sbin/ns-slapd ] || missing+=(389-ds-base)
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing ${missing[*]} from Debian"
   echo 'slapd slapd/no_configuration boolean true' | as_root debconf-set-selections

@@ -7,7 +7,8 @@
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use ldap3::{Scope, SearchEntry};
+use domain::directory::Username;
+use domain::ports::Directory;
 use secrecy::ExposeSecret;
 
 use server::commands::{self, StartupError};
@@ -15,6 +16,7 @@ use server::config::Config;
 use server::directory::LdapDirectory;
 
 use crate::demo_apps::{self, DemoApp, RunningApps};
+use crate::directories::{Seed, SeedPerson};
 use crate::proxies::{Proxy, ProxyKind};
 use crate::slapd::{self, Slapd};
 use crate::upstream::{self, Upstream};
@@ -73,6 +75,26 @@ pub const PEOPLE: &[DemoPerson] = &[
         admin: true,
     },
 ];
+
+static SEED_PEOPLE: std::sync::LazyLock<Vec<SeedPerson<'static>>> =
+    std::sync::LazyLock::new(|| {
+        PEOPLE
+            .iter()
+            .map(|p| SeedPerson {
+                login: p.uid,
+                name: p.name,
+                password: p.password,
+                phones: p.phones,
+            })
+            .collect()
+    });
+static SEED_ADMINS: std::sync::LazyLock<Vec<&'static str>> =
+    std::sync::LazyLock::new(|| PEOPLE.iter().filter(|p| p.admin).map(|p| p.uid).collect());
+
+/// The demo people and administrators, for a directory of any flavour.
+pub fn seed() -> Seed<'static> {
+    Seed { people: &SEED_PEOPLE, admins: &SEED_ADMINS }
+}
 
 /// The demo directory as LDIF (people and the administrators group).
 pub fn seed_ldif() -> String {
@@ -511,24 +533,19 @@ pub async fn run(
 /// command's audit events are not written: this is the fixture, not an operator's decision.
 pub async fn seed_settings(config: &Config, db: &server::db::Db) -> Result<(), DemoError> {
     let directory = LdapDirectory::new(config.directory.clone());
-    let mut ldap = directory.service_connection().await.map_err(StartupError::from)?;
-    let id_attr = config.directory.user_id_attribute.as_str();
+    // Through the directory port, so each flavour's login attributes and ids (a binary
+    // objectGUID on Active Directory) are read as the server reads them.
     for person in PEOPLE.iter().filter(|p| p.two_factor) {
-        let filter = format!("(uid={})", ldap3::ldap_escape(person.uid));
-        let (entries, _) = ldap
-            .search(&config.directory.base_dn, Scope::Subtree, &filter, vec![id_attr])
+        let login = Username::parse(person.uid).expect("a demo login");
+        let found = directory
+            .find_by_login(&login)
             .await
-            .and_then(ldap3::SearchResult::success)
-            .map_err(|e| DemoError::Demo(format!("cannot read {}: {e}", person.uid)))?;
-        let id = entries
-            .into_iter()
-            .next()
-            .map(SearchEntry::construct)
-            .and_then(|e| e.attrs.get(id_attr).and_then(|v| v.first().cloned()))
-            .ok_or_else(|| DemoError::Demo(format!("{} has no {id_attr}", person.uid)))?;
-        db.set_two_factor(&id, true, domain::now_ms() / 1000).await.map_err(StartupError::from)?;
+            .map_err(|e| DemoError::Demo(format!("cannot read {}: {e}", person.uid)))?
+            .ok_or_else(|| DemoError::Demo(format!("{} is not in the directory", person.uid)))?;
+        db.set_two_factor(found.id.as_str(), true, domain::now_ms() / 1000)
+            .await
+            .map_err(StartupError::from)?;
     }
-    let _ = ldap.unbind().await;
     let now = domain::now_ms() / 1000;
     commands::mark_phones_verified(db, &directory, &commands::PhoneSelection::All, now).await?;
     Ok(())

@@ -6,6 +6,8 @@
 
 pub mod demo;
 pub mod demo_apps;
+/// One interface over OpenLDAP, Active Directory (Samba) and 389 Directory Server for the tests.
+pub mod directories;
 pub mod postgres;
 /// nginx and Caddy in front of an app, asking Latchkey about every request (forward auth).
 pub mod proxies;

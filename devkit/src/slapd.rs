@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 
 use secrecy::SecretString;
 
-use server::config::{DirectoryConfig, PhoneFormat};
+use server::config::{DirectoryConfig, Flavour, PhoneFormat};
+
+use crate::directories::{Seed, TestDirectory};
 
 pub const SUFFIX: &str = "dc=example,dc=org";
 pub const PEOPLE_DN: &str = "ou=people,dc=example,dc=org";
@@ -289,24 +291,19 @@ impl Slapd {
 
     /// A Latchkey directory configuration pointing at this server.
     pub fn directory_config(&self) -> DirectoryConfig {
-        DirectoryConfig {
-            url: self.url(),
-            bind_dn: SERVICE_DN.into(),
-            bind_password: SecretString::from(self.service_password.clone()),
-            base_dn: PEOPLE_DN.into(),
-            login_attribute: "uid".into(),
-            user_id_attribute: "entryUUID".into(),
-            phone_attribute: self.phone_attribute.clone(),
-            phone_format: PhoneFormat::E164,
-            display_name_attribute: "cn".into(),
-            admin_group_dn: ADMIN_GROUP_DN.into(),
-            group_base_dn: GROUPS_DN.into(),
-            timeout_secs: 5,
-            pool_size: 4,
-            starttls: false,
-            ca_certificates: String::new(),
-            allow_plaintext: false,
-        }
+        let mut cfg = DirectoryConfig::for_flavour(
+            Flavour::OpenLdap,
+            self.url(),
+            SERVICE_DN,
+            SecretString::from(self.service_password.clone()),
+            PEOPLE_DN,
+        );
+        cfg.phone_attribute = self.phone_attribute.clone();
+        cfg.phone_format = PhoneFormat::E164;
+        cfg.admin_group_dn = ADMIN_GROUP_DN.into();
+        cfg.group_base_dn = GROUPS_DN.into();
+        cfg.pool_size = 4;
+        cfg
     }
 }
 
@@ -629,4 +626,70 @@ cn: latchkey-admins
     }
     ldif.push('\n');
     ldif
+}
+
+impl Slapd {
+    /// A directory holding `seed`'s people and administrators (direct members of the
+    /// administrators group), with the password policy every seeded directory has: lockout
+    /// after [`crate::directories::LOCKOUT_THRESHOLD`] wrong passwords, and a password reset by
+    /// an administrator must be changed before it is used.
+    pub fn start_seeded(seed: &Seed) -> Result<Self, SlapdError> {
+        let mut ldif: String = seed
+            .people
+            .iter()
+            .map(|p| person_ldif(p.login, p.name, p.password, p.phones))
+            .collect();
+        ldif.push_str(&admin_group_ldif(seed.admins));
+        Self::start_opts(
+            &ldif,
+            &Options {
+                lockout: Some(crate::directories::LOCKOUT_THRESHOLD),
+                must_change: true,
+                ..Options::default()
+            },
+        )
+    }
+}
+
+impl TestDirectory for Slapd {
+    fn flavour(&self) -> Flavour {
+        Flavour::OpenLdap
+    }
+
+    fn directory_config(&self) -> DirectoryConfig {
+        Slapd::directory_config(self)
+    }
+
+    fn service_password(&self) -> String {
+        self.service_password.clone()
+    }
+
+    fn person_dn(&self, login: &str) -> String {
+        format!("uid={login},{PEOPLE_DN}")
+    }
+
+    fn alternative_login(&self, _login: &str) -> Option<String> {
+        None
+    }
+
+    fn stored_phones(&self, login: &str) -> Vec<String> {
+        let out = Command::new("ldapsearch")
+            .args(["-x", "-LLL", "-o", "ldif-wrap=no", "-H", &self.url(), "-D", ROOT_DN])
+            .args(["-w", &self.root_password, "-b", &self.person_dn(login), "-s", "base"])
+            .arg(&self.phone_attribute)
+            .output()
+            .expect("ldapsearch");
+        assert!(out.status.success(), "ldapsearch: {}", String::from_utf8_lossy(&out.stderr));
+        let prefix = format!("{}: ", self.phone_attribute);
+        let mut values: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.strip_prefix(&prefix).map(str::to_owned))
+            .collect();
+        values.sort();
+        values
+    }
+
+    fn reset_password_must_change(&self, login: &str, password: &str) {
+        self.reset_password(login, password).expect("resetting a password as the root DN");
+    }
 }

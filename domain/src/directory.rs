@@ -76,6 +76,9 @@ pub enum PasswordCheck {
     /// password-expired control). Refused, and the person is told to change it where the
     /// organisation changes passwords: saying so reveals nothing they did not just prove.
     MustChangePassword,
+    /// The account is disabled or has expired (Active Directory `data 533` and `701`, 389-ds's
+    /// `nsAccountLock`).
+    AccountDisabled,
     /// The directory refused the bind for another reason (its result code).
     Refused(u32),
 }

@@ -190,6 +190,36 @@ pub async fn check(config: &Config) -> Result<(), StartupError> {
                     d.phone_attribute
                 )),
             );
+            match directory.root_dse().await {
+                Ok(dse) => match dse.flavour {
+                    Some(found) if found == d.flavour => report(
+                        "flavour",
+                        Ok(format!("{} ({})", d.flavour.as_str(), dse.description)),
+                    ),
+                    Some(found) => println!(
+                        "{:<12} WARNING: the directory is {} but directory.flavour = {:?}: set directory.flavour = {:?} for its defaults (login, unique id, display name and phone attributes, nested groups)",
+                        "flavour",
+                        dse.description,
+                        d.flavour.as_str(),
+                        found.as_str()
+                    ),
+                    None => println!(
+                        "{:<12} unknown: the directory describes itself as {}; using the {:?} defaults",
+                        "flavour",
+                        dse.description,
+                        d.flavour.as_str()
+                    ),
+                },
+                Err(e) => {
+                    println!("{:<12} unknown: the root DSE could not be read: {e}", "flavour")
+                }
+            }
+            if Transport::of(&d.url, d.starttls) == Transport::Plain {
+                println!(
+                    "{:<12} WARNING: passwords go to the directory without TLS ({}): use ldaps:// or directory.starttls = true, with directory.ca_certificates",
+                    "tls", d.url
+                );
+            }
             if sample.people_seen == 0 {
                 report(
                     "people",

@@ -129,6 +129,78 @@ pub enum PhoneFormat {
     Digits,
 }
 
+/// Which directory server Latchkey talks to: it picks the defaults of the attribute settings
+/// (each still overridable) and how group membership and password refusals are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+pub enum Flavour {
+    /// OpenLDAP (and directories that behave like it): `uid`, `entryUUID`, `cn`.
+    #[default]
+    #[serde(rename = "openldap")]
+    OpenLdap,
+    /// Active Directory (or Samba as a domain controller): `sAMAccountName` or
+    /// `userPrincipalName`, binary `objectGUID`, `displayName`, nested groups.
+    #[serde(rename = "active_directory")]
+    ActiveDirectory,
+    /// 389 Directory Server (FreeIPA, Red Hat Directory Server): `uid`, `nsUniqueId`, `cn`.
+    #[serde(rename = "389ds")]
+    Dirsrv389,
+}
+
+impl Flavour {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Flavour::OpenLdap => "openldap",
+            Flavour::ActiveDirectory => "active_directory",
+            Flavour::Dirsrv389 => "389ds",
+        }
+    }
+
+    /// The attribute holding the name a person signs in with (and is shown as).
+    pub fn login_attribute(self) -> &'static str {
+        match self {
+            Flavour::ActiveDirectory => "sAMAccountName",
+            Flavour::OpenLdap | Flavour::Dirsrv389 => "uid",
+        }
+    }
+
+    /// Further attributes a person may sign in with: on Active Directory, `alice@example.org`
+    /// works as well as `alice`, as it does in Windows.
+    pub fn also_login_with(self) -> &'static [&'static str] {
+        match self {
+            Flavour::ActiveDirectory => &["userPrincipalName"],
+            Flavour::OpenLdap | Flavour::Dirsrv389 => &[],
+        }
+    }
+
+    pub fn user_id_attribute(self) -> &'static str {
+        match self {
+            Flavour::OpenLdap => "entryUUID",
+            Flavour::ActiveDirectory => "objectGUID",
+            Flavour::Dirsrv389 => "nsUniqueId",
+        }
+    }
+
+    pub fn phone_attribute(self) -> &'static str {
+        match self {
+            Flavour::ActiveDirectory => "otherMobile",
+            Flavour::OpenLdap | Flavour::Dirsrv389 => "mobile",
+        }
+    }
+
+    pub fn display_name_attribute(self) -> &'static str {
+        match self {
+            Flavour::ActiveDirectory => "displayName",
+            Flavour::OpenLdap | Flavour::Dirsrv389 => "cn",
+        }
+    }
+
+    /// Whether group membership is followed through groups in groups (Active Directory's
+    /// `LDAP_MATCHING_RULE_IN_CHAIN`, which only it offers).
+    pub fn nested_groups(self) -> bool {
+        self == Flavour::ActiveDirectory
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct DirectoryConfig {
@@ -140,16 +212,35 @@ pub struct DirectoryConfig {
     pub bind_password: SecretString,
     /// Where people live.
     pub base_dn: String,
-    #[serde(default = "defaults::login_attribute")]
+    /// The directory server's kind: the defaults of the attribute settings below.
+    #[serde(default)]
+    pub flavour: Flavour,
+    /// The attribute holding a person's login name. Empty: the flavour's (`uid`, or
+    /// `sAMAccountName` on Active Directory).
+    #[serde(default)]
     pub login_attribute: String,
-    #[serde(default = "defaults::user_id_attribute")]
+    /// More attributes a person may type at sign-in (e.g. `userPrincipalName`, `mail`).
+    /// Unset: the flavour's (`userPrincipalName` on Active Directory, none elsewhere).
+    #[serde(default)]
+    pub also_login_with: Option<Vec<String>>,
+    /// The entry's stable unique id. Empty: the flavour's (`entryUUID`, `objectGUID`,
+    /// `nsUniqueId`).
+    #[serde(default)]
     pub user_id_attribute: String,
-    #[serde(default = "defaults::phone_attribute")]
+    /// Where verified phone numbers are kept, one value per phone: a multi-valued attribute.
+    /// Empty: the flavour's (`mobile`, or `otherMobile` on Active Directory, whose `mobile`
+    /// holds one value only).
+    #[serde(default)]
     pub phone_attribute: String,
     #[serde(default = "defaults::phone_format")]
     pub phone_format: PhoneFormat,
-    #[serde(default = "defaults::display_name_attribute")]
+    /// Empty: the flavour's (`cn`, or `displayName` on Active Directory).
+    #[serde(default)]
     pub display_name_attribute: String,
+    /// Follow groups in groups for the administrators group and the `groups` claim. Unset: on
+    /// Active Directory only (the only directory with a matching rule for it).
+    #[serde(default)]
+    pub nested_groups: Option<bool>,
     /// Members of this group (its `member` values) are administrators. Empty: nobody is.
     #[serde(default)]
     pub admin_group_dn: String,
@@ -174,6 +265,79 @@ pub struct DirectoryConfig {
     /// password then crosses the network readable. Only for a network you trust completely.
     #[serde(default)]
     pub allow_plaintext: bool,
+}
+
+impl DirectoryConfig {
+    /// A configuration with the flavour's defaults, as a file naming only these would give.
+    pub fn for_flavour(
+        flavour: Flavour,
+        url: impl Into<String>,
+        bind_dn: impl Into<String>,
+        bind_password: SecretString,
+        base_dn: impl Into<String>,
+    ) -> Self {
+        let mut cfg = Self {
+            url: url.into(),
+            bind_dn: bind_dn.into(),
+            bind_password,
+            base_dn: base_dn.into(),
+            flavour,
+            login_attribute: String::new(),
+            also_login_with: None,
+            user_id_attribute: String::new(),
+            phone_attribute: String::new(),
+            phone_format: defaults::phone_format(),
+            display_name_attribute: String::new(),
+            nested_groups: None,
+            admin_group_dn: String::new(),
+            group_base_dn: String::new(),
+            timeout_secs: defaults::timeout_secs(),
+            pool_size: defaults::pool_size(),
+            starttls: false,
+            ca_certificates: String::new(),
+            allow_plaintext: false,
+        };
+        cfg.resolve();
+        cfg
+    }
+
+    /// Fills the settings left empty with the flavour's defaults.
+    pub fn resolve(&mut self) {
+        let f = self.flavour;
+        for (value, default) in [
+            (&mut self.login_attribute, f.login_attribute()),
+            (&mut self.user_id_attribute, f.user_id_attribute()),
+            (&mut self.display_name_attribute, f.display_name_attribute()),
+            (&mut self.phone_attribute, f.phone_attribute()),
+        ] {
+            if value.trim().is_empty() {
+                *value = default.to_owned();
+            }
+        }
+        if self.also_login_with.is_none() {
+            self.also_login_with =
+                Some(f.also_login_with().iter().map(|a| a.to_string()).collect());
+        }
+        if self.nested_groups.is_none() {
+            self.nested_groups = Some(f.nested_groups());
+        }
+    }
+
+    /// Every attribute a person may sign in with, the login attribute first.
+    pub fn login_attributes(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.login_attribute.as_str()).chain(
+            self.also_login_with
+                .iter()
+                .flatten()
+                .map(String::as_str)
+                .filter(|a| !a.eq_ignore_ascii_case(&self.login_attribute)),
+        )
+    }
+
+    /// Whether membership is followed through nested groups.
+    pub fn follows_nested_groups(&self) -> bool {
+        self.nested_groups.unwrap_or_else(|| self.flavour.nested_groups())
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -517,18 +681,6 @@ mod defaults {
     pub fn signing_alg() -> String {
         "RS256".into()
     }
-    pub fn login_attribute() -> String {
-        "uid".into()
-    }
-    pub fn user_id_attribute() -> String {
-        "entryUUID".into()
-    }
-    pub fn phone_attribute() -> String {
-        "mobile".into()
-    }
-    pub fn display_name_attribute() -> String {
-        "cn".into()
-    }
     pub fn phone_format() -> PhoneFormat {
         PhoneFormat::E164
     }
@@ -680,6 +832,7 @@ impl Config {
     /// unset) and its secret from `secret_file`, like `…_FILE` for the other secrets. A file
     /// that cannot be used stays named in `secret_file`, for `validate` to report.
     fn resolve(&mut self) {
+        self.directory.resolve();
         for c in &mut self.oidc.clients {
             if c.name.is_empty() {
                 c.name = c.id.clone();
@@ -787,17 +940,30 @@ impl Config {
         if d.bind_password.expose_secret().is_empty() {
             p.push("directory.bind_password is empty: set it, or LATCHKEY_DIRECTORY__BIND_PASSWORD_FILE to a file holding it".into());
         }
+        let also = d.also_login_with.iter().flatten().map(|a| ("directory.also_login_with", a));
         for (key, attr) in [
             ("directory.login_attribute", &d.login_attribute),
             ("directory.user_id_attribute", &d.user_id_attribute),
             ("directory.phone_attribute", &d.phone_attribute),
             ("directory.display_name_attribute", &d.display_name_attribute),
-        ] {
+        ]
+        .into_iter()
+        .chain(also)
+        {
             if !is_attribute_name(attr) {
                 p.push(format!(
                     "{key} = {attr:?} is not an LDAP attribute name: letters, digits and '-', starting with a letter"
                 ));
             }
+        }
+        if d.nested_groups == Some(true) && d.flavour != Flavour::ActiveDirectory {
+            p.push(format!(
+                "directory.nested_groups = true needs directory.flavour = \"active_directory\": only Active Directory can follow groups in groups in one search (flavour here: {:?})",
+                d.flavour.as_str()
+            ));
+        }
+        if d.also_login_with.as_ref().is_some_and(|a| a.len() > 4) {
+            p.push("directory.also_login_with names more than 4 attributes: every sign-in searches all of them".into());
         }
         if !(1..=60).contains(&d.timeout_secs) {
             p.push("directory.timeout_secs must be between 1 and 60".into());
@@ -1611,6 +1777,82 @@ mod tests {
         assert_eq!(c.security.sends_per_ip_per_hour, 20);
         assert_eq!(c.policy.two_factor, TwoFactorPolicy::Optional);
         assert_eq!(c.sms.provider, SmsProvider::Console);
+    }
+
+    #[test]
+    fn each_directory_flavour_brings_its_defaults_and_each_stays_overridable() {
+        let c = load(minimal()).unwrap().directory;
+        assert_eq!(c.flavour, Flavour::OpenLdap);
+        assert_eq!(
+            (
+                c.login_attribute.as_str(),
+                c.user_id_attribute.as_str(),
+                c.display_name_attribute.as_str()
+            ),
+            ("uid", "entryUUID", "cn")
+        );
+        assert_eq!(c.login_attributes().collect::<Vec<_>>(), ["uid"]);
+        assert!(!c.follows_nested_groups());
+
+        let mut e = minimal();
+        e.push(("LATCHKEY_DIRECTORY__FLAVOUR".into(), "active_directory".into()));
+        let ad = load(e.clone()).unwrap().directory;
+        assert_eq!(
+            ad.login_attributes().collect::<Vec<_>>(),
+            ["sAMAccountName", "userPrincipalName"]
+        );
+        assert_eq!(ad.user_id_attribute, "objectGUID");
+        assert_eq!(ad.display_name_attribute, "displayName");
+        // AD's `mobile` is single-valued: one value per phone needs `otherMobile`.
+        assert_eq!(ad.phone_attribute, "otherMobile");
+        assert!(ad.follows_nested_groups());
+
+        e.push(("LATCHKEY_DIRECTORY__LOGIN_ATTRIBUTE".into(), "userPrincipalName".into()));
+        e.push(("LATCHKEY_DIRECTORY__ALSO_LOGIN_WITH".into(), "[]".into()));
+        e.push(("LATCHKEY_DIRECTORY__PHONE_ATTRIBUTE".into(), "mobile".into()));
+        e.push(("LATCHKEY_DIRECTORY__NESTED_GROUPS".into(), "false".into()));
+        let ad = load(e).unwrap().directory;
+        assert_eq!(ad.login_attributes().collect::<Vec<_>>(), ["userPrincipalName"]);
+        assert_eq!(ad.phone_attribute, "mobile");
+        assert!(!ad.follows_nested_groups());
+
+        let mut e = minimal();
+        e.push(("LATCHKEY_DIRECTORY__FLAVOUR".into(), "389ds".into()));
+        let ds = load(e).unwrap().directory;
+        assert_eq!(
+            (ds.login_attribute.as_str(), ds.user_id_attribute.as_str()),
+            ("uid", "nsUniqueId")
+        );
+
+        let ad = Config::from_toml_str(
+            "[directory]\nflavour = \"active_directory\"\nalso_login_with = [\"userPrincipalName\", \"mail\"]\n",
+            &minimal(),
+        )
+        .unwrap()
+        .directory;
+        assert_eq!(
+            ad.login_attributes().collect::<Vec<_>>(),
+            ["sAMAccountName", "userPrincipalName", "mail"]
+        );
+    }
+
+    #[test]
+    fn directory_flavour_mistakes_are_named() {
+        let mut e = minimal();
+        e.push(("LATCHKEY_DIRECTORY__FLAVOUR".into(), "ad".into()));
+        let problem = one_problem(e);
+        assert!(problem.contains("directory.flavour"), "{problem}");
+        assert!(problem.contains("active_directory"), "{problem}");
+
+        let mut e = minimal();
+        e.push(("LATCHKEY_DIRECTORY__NESTED_GROUPS".into(), "true".into()));
+        let problem = one_problem(e);
+        assert!(problem.contains("only Active Directory"), "{problem}");
+
+        let mut e = minimal();
+        e.push(("LATCHKEY_DIRECTORY__ALSO_LOGIN_WITH".into(), "[mail, \"x)(uid=*\"]".into()));
+        let problem = one_problem(e);
+        assert!(problem.contains("directory.also_login_with"), "{problem}");
     }
 
     #[test]

@@ -289,7 +289,7 @@ async fn a_password_reset_by_an_administrator_must_be_changed_first() {
 
 async fn a_reset_password_is_refused_at_sign_in_with_what_to_do(backend: Backend) {
     let s = setup_with_slapd(backend, &[], must_change_slapd(&common::demo_seed())).await;
-    s.app.slapd.reset_password("bob", "bob-reset-pw").unwrap();
+    s.app.directory.reset_password("bob", "bob-reset-pw").unwrap();
     let b = Browser::new(&s.app);
     assert_eq!(b.password("bob", "bob-reset-pw").await, format!("{}/sign-in", s.app.url));
     let page = b.sign_in_page().await;
@@ -316,7 +316,7 @@ async fn a_reset_password_is_refused_when_confirming_it_is_you(backend: Backend)
     let b = Browser::new(&s.app);
     assert_eq!(b.password("bob", "bob-demo-pw").await, "/");
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
-    s.app.slapd.reset_password("bob", "bob-reset-pw").unwrap();
+    s.app.directory.reset_password("bob", "bob-reset-pw").unwrap();
     let page = b.post_from("/security", "security_add_start", &[]).await;
     assert_eq!(step_of(&page), "reauth-password", "{}", notice_of(&page));
     let page =

@@ -23,19 +23,19 @@ async fn page_after(b: &Browser, endpoint: &str, form: &[(&str, &str)], page: &s
 async fn a_directory_outage_mid_sign_in_says_so_and_recovers(backend: Backend) {
     let mut s = setup(backend, &[]).await;
     let b = Browser::new(&s.app);
-    s.app.slapd.stop();
+    s.app.directory.stop();
     b.password("alice", "alice-demo-pw").await;
     let page = b.sign_in_page().await;
     assert_eq!(notice_of(&page), "error.unavailable", "not 'wrong password'");
     assert_eq!(step_of(&page), "password");
-    s.app.slapd.restart().unwrap();
+    s.app.directory.restart().unwrap();
 
     // Password accepted, then the directory goes away: the code step needs no directory.
     b.password("alice", "alice-demo-pw").await;
-    s.app.slapd.stop();
+    s.app.directory.stop();
     let code = code_sent_to(&s.standin, ALICE_PHONE);
     assert_eq!(b.submit("sign_in_code", &[("code", &code)]).await, "/");
-    s.app.slapd.restart().unwrap();
+    s.app.directory.restart().unwrap();
     // Failed attempts during the outage did not count as wrong passwords.
     let kinds = audit_kinds(&s.app).await;
     assert!(!kinds.iter().any(|(k, o)| k == "sign_in.password" && o == "rejected"), "{kinds:?}");
@@ -58,12 +58,12 @@ async fn a_directory_outage_while_changing_phones_writes_nothing_and_recovers(ba
     )
     .await;
     let code = code_sent_to(&s.standin, "+12015550166");
-    s.app.slapd.stop();
+    s.app.directory.stop();
     let page =
         page_after(&b, "security_add_verify", &[("code", &code), ("nickname", "")], "/security")
             .await;
     assert!(page.contains("data-notice=\"error.unavailable\""));
-    s.app.slapd.restart().unwrap();
+    s.app.directory.restart().unwrap();
     assert_eq!(directory_phones(&s, "alice").await, vec![ALICE_PHONE], "nothing was written");
     // Back up: the same code still works (it was not used up by the failed try).
     let page =
@@ -75,10 +75,10 @@ async fn a_directory_outage_while_changing_phones_writes_nothing_and_recovers(ba
     // Removing while the directory is down: refused, metadata kept, then it works.
     let key = form_key(&b.get("/security").await, "data-phone=\"•••• 0166\"");
     page_after(&b, "security_remove", &[("key", &key)], "/security").await;
-    s.app.slapd.stop();
+    s.app.directory.stop();
     let page = page_after(&b, "security_remove_confirm", &[("key", &key)], "/security").await;
     assert!(page.contains("data-notice=\"error.unavailable\""), "the page says what happened");
-    s.app.slapd.restart().unwrap();
+    s.app.directory.restart().unwrap();
     assert_eq!(directory_phones(&s, "alice").await.len(), 2);
     let page = b.get("/security").await;
     assert!(page.contains("data-phone=\"•••• 0166\""), "its metadata is intact");
@@ -224,13 +224,13 @@ async fn a_directory_outage_during_an_admin_removal() {
     let key = form_key(&admin.get(&person).await, "data-number=\"+447400654321\"");
     let form =
         [("id", dave.id.as_str()), ("key", key.as_str()), ("reason", "lost"), ("confirm", "yes")];
-    s.app.slapd.stop();
+    s.app.directory.stop();
     let page = page_after(&admin, "admin_remove_phone", &form, "/admin").await;
     assert!(
         page.contains("error.unavailable") || page.contains("not answering"),
         "says what happened"
     );
-    s.app.slapd.restart().unwrap();
+    s.app.directory.restart().unwrap();
     assert_eq!(directory_phones(&s, "dave").await.len(), 2, "nothing removed");
     page_after(&admin, "admin_remove_phone", &form, "/admin").await;
     assert_eq!(directory_phones(&s, "dave").await, vec!["+12015550142"]);

@@ -43,7 +43,7 @@ async fn health_and_readiness(backend: Backend) {
 async fn readiness_follows_the_directory_down_and_back_up(backend: Backend) {
     let mut app = spawn_app(backend, &[]).await;
     let c = app.client();
-    app.slapd.stop();
+    app.directory.stop();
     let ready = c.get(format!("{}/readyz", app.url)).send().await.unwrap();
     assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
     let body: serde_json::Value = ready.json().await.unwrap();
@@ -55,7 +55,7 @@ async fn readiness_follows_the_directory_down_and_back_up(backend: Backend) {
     assert_eq!(body["checks"]["database"]["ok"], true);
 
     // Back without restarting Latchkey: ready again once the cached answer has aged out.
-    app.slapd.restart().unwrap();
+    app.directory.restart().unwrap();
     tokio::time::sleep(server::http::READINESS_CACHE).await;
     let ready = c.get(format!("{}/readyz", app.url)).send().await.unwrap();
     assert_eq!(ready.status(), StatusCode::OK);
@@ -180,7 +180,7 @@ async fn the_status_server_function_answers_same_origin_calls(backend: Backend) 
     assert_eq!(status["database_ok"], true);
     assert_eq!(status["directory_ok"], true);
 
-    app.slapd.stop();
+    app.directory.stop();
     let status: serde_json::Value =
         call(c.clone(), format!("{}{action}", app.url)).await.json().await.unwrap();
     assert_eq!(status["directory_ok"], false, "the page says the directory is down");

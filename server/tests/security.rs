@@ -26,8 +26,8 @@ on_both!(
 /// The raw values of the phone attribute, as other directory consumers read them.
 fn raw_phone_values(s: &Setup, login: &str) -> Vec<String> {
     let out = std::process::Command::new("ldapsearch")
-        .args(["-x", "-LLL", "-H", &s.app.slapd.url(), "-D", devkit::slapd::ROOT_DN, "-w"])
-        .arg(&s.app.slapd.root_password)
+        .args(["-x", "-LLL", "-H", &s.app.directory.url(), "-D", devkit::slapd::ROOT_DN, "-w"])
+        .arg(&s.app.directory.root_password)
         .args(["-b", devkit::slapd::PEOPLE_DN, &format!("(uid={login})"), "mobile"])
         .output()
         .expect("ldapsearch");

@@ -152,7 +152,7 @@ async fn a_password_changed_in_the_directory_ends_older_sessions(backend: Backen
     // The directory's times have whole seconds; a sign-in in the second of the change is kept.
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let out = std::process::Command::new("ldappasswd")
-        .args(["-x", "-H", &s.app.slapd.url(), "-D", &format!("uid=bob,{PEOPLE_DN}")])
+        .args(["-x", "-H", &s.app.directory.url(), "-D", &format!("uid=bob,{PEOPLE_DN}")])
         .args(["-w", "bob-demo-pw", "-s", "bob-new-pw"])
         .output()
         .expect("ldappasswd");

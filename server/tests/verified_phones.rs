@@ -28,8 +28,8 @@ on_both!(
 fn ldap_add_mobile(s: &Setup, login: &str, number: &str) {
     use std::io::Write;
     let mut child = std::process::Command::new("ldapmodify")
-        .args(["-x", "-H", &s.app.slapd.url(), "-D", slapd::ROOT_DN, "-w"])
-        .arg(&s.app.slapd.root_password)
+        .args(["-x", "-H", &s.app.directory.url(), "-D", slapd::ROOT_DN, "-w"])
+        .arg(&s.app.directory.root_password)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())
         .spawn()
@@ -196,7 +196,7 @@ async fn the_operator_command_marks_numbers_verified_and_audits(backend: Backend
     let s = setup(backend, &[]).await;
     ldap_add_mobile(&s, "alice", "+12015550178");
     ldap_add_mobile(&s, "dave", "+12015550177");
-    let env = common::env_for(&s.app.slapd, &s.app.config.database.url, &[]);
+    let env = common::env_for(&s.app.directory, &s.app.config.database.url, &[]);
     let run = |args: &[&str]| {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_latchkey"))
             .args(args)

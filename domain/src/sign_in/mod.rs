@@ -356,6 +356,7 @@ impl SignInService {
             (Some(_), PasswordCheck::WrongPassword) => "wrong_password".to_owned(),
             (Some(_), PasswordCheck::AccountLocked) => "account_locked".to_owned(),
             (Some(_), PasswordCheck::PasswordExpired) => "password_expired".to_owned(),
+            (Some(_), PasswordCheck::AccountDisabled) => "account_disabled".to_owned(),
             (Some(_), PasswordCheck::Refused(rc)) => format!("refused_rc_{rc}"),
             (Some(_), PasswordCheck::Accepted) => "accepted".to_owned(),
             // Handled before (must_change_password); named for the log all the same.

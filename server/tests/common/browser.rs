@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use devkit::directories::TestDirectory;
 use devkit::slapd::Slapd;
 use devkit::twilio_standin::{StandinAccount, TwilioStandin};
 use reqwest::StatusCode;
@@ -13,8 +14,8 @@ use super::{Backend, TestApp};
 
 pub const ALICE_PHONE: &str = "+12015550123";
 
-pub struct Setup {
-    pub app: TestApp,
+pub struct Setup<D: TestDirectory = Slapd> {
+    pub app: TestApp<D>,
     pub standin: TwilioStandin,
 }
 
@@ -28,7 +29,11 @@ pub async fn setup_seeded(backend: Backend, extra: &[(&str, &str)], seed: &str) 
 }
 
 /// [`setup`] on a directory started by the test (it should include the demo people).
-pub async fn setup_with_slapd(backend: Backend, extra: &[(&str, &str)], slapd: Slapd) -> Setup {
+pub async fn setup_with_slapd<D: TestDirectory>(
+    backend: Backend,
+    extra: &[(&str, &str)],
+    slapd: D,
+) -> Setup<D> {
     let standin = TwilioStandin::start(StandinAccount::test()).await.expect("stand-in");
     let twilio = texting_through(&standin);
     let mut env: Vec<(&str, &str)> = twilio.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -82,7 +87,7 @@ pub struct Browser {
 }
 
 impl Browser {
-    pub fn new(app: &TestApp) -> Self {
+    pub fn new<D: TestDirectory>(app: &TestApp<D>) -> Self {
         Self::at(&app.url)
     }
 
@@ -225,7 +230,7 @@ pub fn code_sent_to(standin: &TwilioStandin, to: &str) -> String {
     last_line.rsplit('#').next().expect("code").to_owned()
 }
 
-pub async fn audit_kinds(app: &TestApp) -> Vec<(String, String)> {
+pub async fn audit_kinds<D: TestDirectory>(app: &TestApp<D>) -> Vec<(String, String)> {
     let sql = "SELECT kind, outcome FROM audit_events ORDER BY id";
     match &app.db {
         server::db::Db::Sqlite(p) => sqlx::query_as(sql).fetch_all(p).await.unwrap(),
@@ -233,7 +238,7 @@ pub async fn audit_kinds(app: &TestApp) -> Vec<(String, String)> {
     }
 }
 
-pub async fn exec(app: &TestApp, sql: &str) {
+pub async fn exec<D: TestDirectory>(app: &TestApp<D>, sql: &str) {
     match &app.db {
         server::db::Db::Sqlite(p) => sqlx::query(sql).execute(p).await.map(|_| ()).unwrap(),
         server::db::Db::Postgres(p) => sqlx::query(sql).execute(p).await.map(|_| ()).unwrap(),
@@ -246,12 +251,15 @@ pub async fn signed_in_as(b: &Browser) -> Option<String> {
 }
 
 /// The person with `login` as Latchkey's directory adapter reads them.
-pub async fn person(s: &Setup, login: &str) -> domain::directory::Person {
+pub async fn person<D: TestDirectory>(s: &Setup<D>, login: &str) -> domain::directory::Person {
     person_of(&s.app, login).await
 }
 
 /// [`person`], for a test with a server of its own.
-pub async fn person_of(app: &TestApp, login: &str) -> domain::directory::Person {
+pub async fn person_of<D: TestDirectory>(
+    app: &TestApp<D>,
+    login: &str,
+) -> domain::directory::Person {
     use domain::directory::Username;
     use domain::ports::Directory;
     let directory = server::directory::LdapDirectory::new(app.config.directory.clone());
@@ -260,6 +268,6 @@ pub async fn person_of(app: &TestApp, login: &str) -> domain::directory::Person 
 }
 
 /// The person's phone numbers in the directory (E.164), in directory order.
-pub async fn directory_phones(s: &Setup, login: &str) -> Vec<String> {
+pub async fn directory_phones<D: TestDirectory>(s: &Setup<D>, login: &str) -> Vec<String> {
     person(s, login).await.phones.iter().map(|n| n.as_str().to_owned()).collect()
 }

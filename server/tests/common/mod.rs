@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 
 pub mod browser;
 
+use devkit::directories::TestDirectory;
 use devkit::postgres::TempPostgres;
 use devkit::slapd::Slapd;
 use server::config::Config;
@@ -74,16 +75,22 @@ impl TestDb {
 }
 
 /// The environment a test server runs with.
-pub fn env_for(slapd: &Slapd, db_url: &str, extra: &[(&str, &str)]) -> Vec<(String, String)> {
-    let d = slapd.directory_config();
+pub fn env_for(
+    directory: &dyn TestDirectory,
+    db_url: &str,
+    extra: &[(&str, &str)],
+) -> Vec<(String, String)> {
+    let d = directory.directory_config();
+    let service_password = directory.service_password();
     let mut env: Vec<(String, String)> = [
         ("LATCHKEY_SERVER__ADDRESS", "127.0.0.1:0"),
         ("LATCHKEY_SERVER__PUBLIC_URL", "http://127.0.0.1:3000"),
         ("LATCHKEY_DATABASE__URL", db_url),
         ("LATCHKEY_DIRECTORY__URL", d.url.as_str()),
         ("LATCHKEY_DIRECTORY__BIND_DN", d.bind_dn.as_str()),
-        ("LATCHKEY_DIRECTORY__BIND_PASSWORD", slapd.service_password.as_str()),
+        ("LATCHKEY_DIRECTORY__BIND_PASSWORD", service_password.as_str()),
         ("LATCHKEY_DIRECTORY__BASE_DN", d.base_dn.as_str()),
+        ("LATCHKEY_DIRECTORY__FLAVOUR", d.flavour.as_str()),
         ("LATCHKEY_DIRECTORY__ADMIN_GROUP_DN", d.admin_group_dn.as_str()),
         ("LATCHKEY_DIRECTORY__GROUP_BASE_DN", d.group_base_dn.as_str()),
         ("LATCHKEY_SECURITY__HMAC_KEYS", KEY),
@@ -102,18 +109,19 @@ pub fn demo_seed() -> String {
     devkit::demo::seed_ldif()
 }
 
-/// A running server with its own directory and database.
-pub struct TestApp {
+/// A running server with its own directory (OpenLDAP unless the test chose another flavour)
+/// and database.
+pub struct TestApp<D: TestDirectory = Slapd> {
     pub url: String,
     pub addr: SocketAddr,
-    pub slapd: Slapd,
+    pub directory: D,
     pub db: Db,
     pub config: Config,
     _db: TestDb,
     task: tokio::task::JoinHandle<()>,
 }
 
-impl TestApp {
+impl<D: TestDirectory> TestApp<D> {
     pub fn client(&self) -> reqwest::Client {
         server::sms::install_crypto_provider();
         reqwest::Client::builder()
@@ -124,7 +132,7 @@ impl TestApp {
     }
 }
 
-impl Drop for TestApp {
+impl<D: TestDirectory> Drop for TestApp<D> {
     fn drop(&mut self) {
         self.task.abort();
     }
@@ -140,11 +148,11 @@ pub async fn spawn_app_seeded(backend: Backend, extra: &[(&str, &str)], seed: &s
 }
 
 /// [`spawn_app`] on a directory started by the test (e.g. with the password-policy overlay).
-pub async fn spawn_app_with_slapd(
+pub async fn spawn_app_with_slapd<D: TestDirectory>(
     backend: Backend,
     extra: &[(&str, &str)],
-    slapd: Slapd,
-) -> TestApp {
+    slapd: D,
+) -> TestApp<D> {
     // LATCHKEY_TEST_LOG=debug shows the server's log beside a failing test's output.
     if let Ok(filter) = std::env::var("LATCHKEY_TEST_LOG") {
         let _ = tracing_subscriber::fmt()
@@ -159,7 +167,11 @@ pub async fn spawn_app_with_slapd(
 }
 
 /// Starts the server with a configuration of the test's own (e.g. from a file).
-pub async fn spawn_configured(config: Config, slapd: Slapd, test_db: TestDb) -> TestApp {
+pub async fn spawn_configured<D: TestDirectory>(
+    config: Config,
+    directory: D,
+    test_db: TestDb,
+) -> TestApp<D> {
     let prepared = server::commands::prepare(&config).await.expect("start-up");
     let addr = prepared.listener.local_addr().expect("addr");
     let db = prepared.db.clone();
@@ -167,5 +179,5 @@ pub async fn spawn_configured(config: Config, slapd: Slapd, test_db: TestDb) -> 
     let task = tokio::spawn(async move {
         let _ = server::commands::run(prepared, &run_config).await;
     });
-    TestApp { url: format!("http://{addr}"), addr, slapd, db, config, _db: test_db, task }
+    TestApp { url: format!("http://{addr}"), addr, directory, db, config, _db: test_db, task }
 }

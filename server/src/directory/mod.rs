@@ -17,8 +17,11 @@ use ldap3::controls::RawControl;
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, Mod, Scope, SearchEntry};
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::config::{DirectoryConfig, PhoneFormat};
+use crate::config::{DirectoryConfig, Flavour, PhoneFormat};
 use crate::ldap_transport::{Transport, is_loopback_url, tls_client_config};
+
+mod self_write;
+pub use self_write::SelfWrite;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LdapError {
@@ -220,7 +223,7 @@ impl LdapDirectory {
         let entries: Vec<SearchEntry> = result.0.into_iter().map(SearchEntry::construct).collect();
         let with_phone = entries
             .iter()
-            .filter(|e| e.attrs.get(&self.cfg.phone_attribute).is_some_and(|v| !v.is_empty()))
+            .filter(|e| values_of(e, &self.cfg.phone_attribute).is_some_and(|v| !v.is_empty()))
             .count();
         let admin_group_found = if self.cfg.admin_group_dn.is_empty() {
             None
@@ -237,192 +240,78 @@ impl LdapDirectory {
     }
 }
 
-/// Whether people may write their own phone attribute, as far as the service account can see
-/// (`latchkey check`): where they may, a number someone typed in themselves could become a
-/// second factor if the directory's numbers were trusted.
+/// What the directory says it is, in its root DSE (`latchkey check`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SelfWrite {
-    /// This access rule lets people write their own phone attribute.
-    Allowed(String),
-    /// The access rules seen do not.
-    NotAllowed,
-    /// The service account cannot tell (why).
-    Unknown(String),
+pub struct RootDse {
+    /// The flavour it looks like, if any of the three.
+    pub flavour: Option<Flavour>,
+    /// How it describes itself (vendor and version, or Active Directory's functional level).
+    pub description: String,
+}
+
+/// Active Directory (and Samba as a domain controller) lists this capability.
+const AD_CAPABILITY: &str = "1.2.840.113556.1.4.800";
+
+/// Tells the flavour from a root DSE's attributes (names compared case-insensitively).
+pub fn read_root_dse(attrs: &std::collections::HashMap<String, Vec<String>>) -> RootDse {
+    let values = |name: &str| -> Vec<&str> {
+        attrs
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+            .flat_map(|(_, v)| v.iter().map(String::as_str))
+            .collect()
+    };
+    let vendor = values("vendorName").join(" ");
+    let version = values("vendorVersion").join(" ");
+    let description = |fallback: &str| {
+        let text = format!("{vendor} {version}");
+        let text = text.trim();
+        if text.is_empty() { fallback.to_owned() } else { text.to_owned() }
+    };
+    if values("supportedCapabilities").contains(&AD_CAPABILITY) {
+        let level = values("domainControllerFunctionality").join("");
+        return RootDse {
+            flavour: Some(Flavour::ActiveDirectory),
+            description: format!("Active Directory (domain controller functional level {level})"),
+        };
+    }
+    if vendor.contains("389 Project") || version.starts_with("389-Directory") {
+        return RootDse { flavour: Some(Flavour::Dirsrv389), description: description("389") };
+    }
+    if values("objectClass").iter().any(|c| c.eq_ignore_ascii_case("OpenLDAProotDSE")) {
+        return RootDse { flavour: Some(Flavour::OpenLdap), description: description("OpenLDAP") };
+    }
+    RootDse { flavour: None, description: description("an unknown directory server") }
 }
 
 impl LdapDirectory {
-    /// Reads OpenLDAP's access rules (`olcAccess` of the database holding `base_dn`, then of the
-    /// frontend, in `cn=config`) and evaluates them for a person writing their own phone
-    /// attribute. Other directories, or a service account that may not read `cn=config`, give
-    /// [`SelfWrite::Unknown`].
-    pub async fn phone_self_write(&self) -> SelfWrite {
-        let mut ldap = match self.service_connection().await {
-            Ok(ldap) => ldap,
-            Err(e) => return SelfWrite::Unknown(e.to_string()),
-        };
+    /// Reads the root DSE as the service account and tells which directory this is.
+    pub async fn root_dse(&self) -> Result<RootDse, LdapError> {
+        let mut ldap = self.service_connection().await?;
         let found = ldap
             .with_timeout(self.timeout())
             .search(
-                "cn=config",
-                Scope::OneLevel,
-                "(objectClass=olcDatabaseConfig)",
-                vec!["olcDatabase", "olcSuffix", "olcAccess"],
+                "",
+                Scope::Base,
+                "(objectClass=*)",
+                vec![
+                    "objectClass",
+                    "vendorName",
+                    "vendorVersion",
+                    "supportedCapabilities",
+                    "domainControllerFunctionality",
+                ],
             )
-            .await;
+            .await
+            .map_err(|e| self.op_error(e));
         let _ = ldap.unbind().await;
-        let entries = match found {
-            Ok(ldap3::SearchResult(entries, result)) if result.rc == 0 && !entries.is_empty() => {
-                entries.into_iter().map(SearchEntry::construct).collect::<Vec<_>>()
-            }
-            Ok(ldap3::SearchResult(_, result)) if result.rc != 0 && result.rc != 32 => {
-                return SelfWrite::Unknown(format!(
-                    "reading OpenLDAP's access rules in cn=config failed (result {}: {})",
-                    result.rc,
-                    rc_text(result.rc)
-                ));
-            }
-            Ok(_) => {
-                return SelfWrite::Unknown(
-                    "the service account cannot read OpenLDAP's access rules (cn=config), and other directories are not asked".into(),
-                );
-            }
-            Err(e) => return SelfWrite::Unknown(self.op_error(e).to_string()),
-        };
-        let values = |e: &SearchEntry, attr: &str| e.attrs.get(attr).cloned().unwrap_or_default();
-        let base = normalise_dn(&self.cfg.base_dn);
-        let holding = entries.iter().find(|e| {
-            values(e, "olcSuffix").iter().any(|suffix| {
-                let suffix = normalise_dn(suffix);
-                base == suffix || base.ends_with(&format!(",{suffix}"))
-            })
-        });
-        let Some(database) = holding else {
-            return SelfWrite::Unknown(format!(
-                "no database in cn=config holds {}",
-                self.cfg.base_dn
-            ));
-        };
-        let frontend = entries.iter().find(|e| {
-            values(e, "olcDatabase").iter().any(|d| d.to_ascii_lowercase().ends_with("frontend"))
-        });
-        // The frontend's rules apply after the database's own.
-        let mut rules = values(database, "olcAccess");
-        rules.extend(frontend.map(|f| values(f, "olcAccess")).unwrap_or_default());
-        match openldap_self_write_rule(&rules, &self.cfg.phone_attribute, &self.cfg.base_dn) {
-            Some(rule) => SelfWrite::Allowed(rule),
-            None => SelfWrite::NotAllowed,
+        let ldap3::SearchResult(entries, result) = found?;
+        if result.rc != 0 {
+            return Err(LdapError::Protocol(Box::new(ldap3::LdapError::LdapResult { result })));
         }
+        let attrs = entries.into_iter().next().map(|e| SearchEntry::construct(e).attrs);
+        Ok(read_root_dse(&attrs.unwrap_or_default()))
     }
-}
-
-/// A DN compared loosely: lower case, no spaces around separators.
-fn normalise_dn(dn: &str) -> String {
-    dn.split(',')
-        .map(|rdn| rdn.split('=').map(str::trim).collect::<Vec<_>>().join("="))
-        .collect::<Vec<_>>()
-        .join(",")
-        .to_ascii_lowercase()
-}
-
-/// Splits an access rule into words, keeping quoted values (`dn.exact="cn=a, dc=b"`) whole.
-fn acl_words(rule: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut word = String::new();
-    let mut quoted = false;
-    for c in rule.chars() {
-        match c {
-            '"' => {
-                quoted = !quoted;
-                word.push(c);
-            }
-            c if c.is_whitespace() && !quoted => {
-                if !word.is_empty() {
-                    words.push(std::mem::take(&mut word));
-                }
-            }
-            c => word.push(c),
-        }
-    }
-    if !word.is_empty() {
-        words.push(word);
-    }
-    words
-}
-
-/// Whether an access level or privilege string lets its holder write.
-fn acl_grants_write(access: &str) -> Option<bool> {
-    let access = access.to_ascii_lowercase();
-    match access.as_str() {
-        "none" | "disclose" | "auth" | "compare" | "search" | "read" => Some(false),
-        "write" | "add" | "delete" | "manage" => Some(true),
-        _ => match access.strip_prefix(['=', '+']) {
-            Some(privileges) => Some(privileges.contains(['w', 'a', 'z', 'm'])),
-            None if access.starts_with('-') => Some(false),
-            None => None,
-        },
-    }
-}
-
-/// Evaluates OpenLDAP access rules as slapd does for a person writing their own phone
-/// attribute under `base_dn`: the first rule whose target covers the attribute decides, and in
-/// it the first `by` clause that matches the person (`self`, `users`, `*`). Returns the rule
-/// when it grants write. Targets it cannot judge (regular expressions, filters) are assumed to
-/// cover, so the answer errs towards a warning.
-fn openldap_self_write_rule(rules: &[String], phone: &str, base_dn: &str) -> Option<String> {
-    let base = normalise_dn(base_dn);
-    for raw in rules {
-        // "{0}to …": the ordering prefix.
-        let rule = match raw.strip_prefix('{').and_then(|r| r.split_once('}')) {
-            Some((_, rest)) => rest.trim(),
-            None => raw.trim(),
-        };
-        let words = acl_words(rule);
-        let Some(("to", rest)) = words.split_first().map(|(first, rest)| (first.as_str(), rest))
-        else {
-            continue;
-        };
-        let by_at = rest.iter().position(|w| w == "by").unwrap_or(rest.len());
-        let (what, clauses) = rest.split_at(by_at);
-        let covers = what.iter().all(|w| {
-            let (key, value) = w.split_once('=').unwrap_or((w.as_str(), ""));
-            let value = value.trim_matches('"');
-            let key = key.to_ascii_lowercase();
-            match key.as_str() {
-                "*" => true,
-                "attrs" | "attr" => {
-                    let list = value.split_once(' ').map_or(value, |(l, _)| l);
-                    let named = list
-                        .split(',')
-                        .any(|a| a.eq_ignore_ascii_case(phone) || a.starts_with('@') || a == "*");
-                    if list.starts_with('!') { !named } else { named }
-                }
-                "dn.exact" | "dn.base" | "dn.baseobject" => false,
-                "dn" | "dn.subtree" | "dn.sub" | "dn.children" | "dn.one" | "dn.onelevel" => {
-                    let target = normalise_dn(value);
-                    value == "*"
-                        || base == target
-                        || base.ends_with(&format!(",{target}"))
-                        || target.ends_with(&format!(",{base}"))
-                }
-                // val=, dn.regex, filter=, …: cannot judge here; assume it covers.
-                _ => true,
-            }
-        });
-        if !covers {
-            continue;
-        }
-        for clause in clauses.split(|w| w == "by").filter(|c| !c.is_empty()) {
-            let who = clause[0].to_ascii_lowercase();
-            if !matches!(who.as_str(), "self" | "users" | "*") {
-                continue;
-            }
-            let grants = clause[1..].iter().find_map(|w| acl_grants_write(w)).unwrap_or(false);
-            return grants.then(|| raw.clone());
-        }
-        // No clause matched: slapd's implicit "by * none".
-        return None;
-    }
-    None
 }
 
 #[async_trait]
@@ -477,6 +366,9 @@ pub fn rc_text(rc: u32) -> &'static str {
     }
 }
 
+/// Active Directory's `LDAP_MATCHING_RULE_IN_CHAIN`: membership through nested groups.
+const IN_CHAIN: &str = "1.2.840.113556.1.4.1941";
+
 /// OpenLDAP's password policy control (draft-behera-ldap-password-policy).
 const PPOLICY_OID: &str = "1.3.6.1.4.1.42.2.27.8.5.1";
 
@@ -530,8 +422,18 @@ fn password_check(
             Some("773") => PasswordCheck::MustChangePassword,
             Some("775") => PasswordCheck::AccountLocked,
             Some("532") => PasswordCheck::PasswordExpired,
+            Some("533" | "701") => PasswordCheck::AccountDisabled,
             _ => PasswordCheck::WrongPassword,
         },
+        // 389-ds refuses a locked-out entry with constraintViolation, "Exceed password retry
+        // limit. Please try later." (its passwordLockout policy).
+        (19, _) if text.to_ascii_lowercase().contains("retry limit") => {
+            PasswordCheck::AccountLocked
+        }
+        // 389-ds's nsAccountLock: "Account inactivated. Contact system administrator."
+        (53, _) if text.to_ascii_lowercase().contains("inactivated") => {
+            PasswordCheck::AccountDisabled
+        }
         (rc, _) => PasswordCheck::Refused(rc),
     }
 }
@@ -542,6 +444,14 @@ fn ad_data_code(text: &str) -> Option<&str> {
     let rest = &text[text.find(", data ")? + ", data ".len()..];
     let end = rest.find(|c: char| !c.is_ascii_hexdigit()).unwrap_or(rest.len());
     (end > 0).then(|| &rest[..end])
+}
+
+/// An attribute's values: attribute names are case-insensitive, and directories answer with
+/// their schema's spelling (`sAMAccountName`), whatever the configuration wrote.
+fn values_of<'e>(entry: &'e SearchEntry, attr: &str) -> Option<&'e Vec<String>> {
+    entry.attrs.get(attr).or_else(|| {
+        entry.attrs.iter().find(|(name, _)| name.eq_ignore_ascii_case(attr)).map(|(_, v)| v)
+    })
 }
 
 /// Whether an ldap3 error means the connection is unusable (as opposed to an LDAP result).
@@ -622,6 +532,30 @@ impl LdapDirectory {
         }
     }
 
+    /// Entries whose login attribute, or any other attribute people may sign in with, is
+    /// exactly `login`.
+    fn login_filter(&self, login: &str) -> String {
+        let value = ldap3::ldap_escape(login);
+        let terms: Vec<String> =
+            self.cfg.login_attributes().map(|attr| format!("({attr}={value})")).collect();
+        match terms.as_slice() {
+            [one] => one.clone(),
+            _ => format!("(|{})", terms.concat()),
+        }
+    }
+
+    /// A filter matching groups that hold `dn` as a member: directly, or on Active Directory
+    /// through groups in groups (`LDAP_MATCHING_RULE_IN_CHAIN`) when nested groups are on.
+    fn member_filter(&self, dn: &str) -> String {
+        let dn = ldap3::ldap_escape(dn);
+        if self.cfg.follows_nested_groups() {
+            format!("(member:{IN_CHAIN}:={dn})")
+        } else {
+            // groupOfNames (OpenLDAP, 389-ds, Active Directory) and groupOfUniqueNames.
+            format!("(|(member={dn})(uniqueMember={dn}))")
+        }
+    }
+
     fn person_attributes(&self) -> Vec<String> {
         let c = &self.cfg;
         vec![
@@ -636,14 +570,14 @@ impl LdapDirectory {
 
     fn to_person(&self, entry: SearchEntry) -> Option<Person> {
         let c = &self.cfg;
-        let first = |attr: &str| entry.attrs.get(attr).and_then(|v| v.first()).cloned();
+        let first = |attr: &str| values_of(&entry, attr).and_then(|v| v.first()).cloned();
         let Some(id) = self.read_id(&entry) else {
             tracing::warn!(dn = %entry.dn, attribute = %c.user_id_attribute, "an entry has no readable unique id; ignored (check directory.user_id_attribute)");
             return None;
         };
         let login = first(&c.login_attribute)?;
         let mut phones: Vec<E164> = Vec::new();
-        for value in entry.attrs.get(&c.phone_attribute).into_iter().flatten() {
+        for value in values_of(&entry, &c.phone_attribute).into_iter().flatten() {
             match PhonePolicy::from_directory(value) {
                 Some(n) if !phones.contains(&n) => phones.push(n),
                 Some(_) => {}
@@ -699,7 +633,7 @@ impl LdapDirectory {
     fn read_id(&self, entry: &SearchEntry) -> Option<String> {
         let attr = &self.cfg.user_id_attribute;
         if !is_guid_attribute(attr) {
-            return entry.attrs.get(attr).and_then(|v| v.first()).cloned();
+            return values_of(entry, attr).and_then(|v| v.first()).cloned();
         }
         // ldap3 files a value as text when its bytes happen to be UTF-8, so look in both.
         let named = |name: &String| name.eq_ignore_ascii_case(attr);
@@ -910,8 +844,7 @@ fn domain_error(e: LdapError, what: &str) -> DirectoryError {
 impl Directory for LdapDirectory {
     #[tracing::instrument(skip_all)]
     async fn find_by_login(&self, login: &Username) -> Result<Option<Person>, DirectoryError> {
-        let filter =
-            format!("({}={})", self.cfg.login_attribute, ldap3::ldap_escape(login.as_str()));
+        let filter = self.login_filter(login.as_str());
         let mut people =
             self.find_people(filter, 2).await.map_err(|e| domain_error(e, "finding a person"))?;
         if people.len() > 1 {
@@ -1104,7 +1037,7 @@ impl Directory for LdapDirectory {
             return Ok(false);
         }
         let group = self.cfg.admin_group_dn.clone();
-        let filter = format!("(member={})", ldap3::ldap_escape(&person.dn));
+        let filter = self.member_filter(&person.dn);
         let timeout = self.timeout();
         self.with_connection(|mut ldap| {
             let (group, filter) = (group.clone(), filter.clone());
@@ -1126,9 +1059,7 @@ impl Directory for LdapDirectory {
     }
 
     async fn groups(&self, person: &Person) -> Result<Vec<String>, DirectoryError> {
-        let dn = ldap3::ldap_escape(&person.dn);
-        // groupOfNames (OpenLDAP, 389-ds), groupOfUniqueNames, and Active Directory's group.
-        let filter = format!("(|(member={dn})(uniqueMember={dn}))");
+        let filter = self.member_filter(&person.dn);
         let base = if self.cfg.group_base_dn.is_empty() {
             self.cfg.base_dn.clone()
         } else {
@@ -1166,8 +1097,9 @@ impl Directory for LdapDirectory {
     async fn search_people(&self, term: &str, limit: usize) -> Result<Vec<Person>, DirectoryError> {
         let c = &self.cfg;
         let t = ldap3::ldap_escape(term.trim());
+        let logins: String = c.login_attributes().map(|a| format!("({a}=*{t}*)")).collect();
         let filter = format!(
-            "(&({login}=*)(|({login}=*{t}*)({name}=*{t}*)(mail=*{t}*)))",
+            "(&({login}=*)(|{logins}({name}=*{t}*)(mail=*{t}*)))",
             login = c.login_attribute,
             name = c.display_name_attribute
         );
@@ -1242,37 +1174,6 @@ mod tests {
     }
 
     #[test]
-    fn finds_the_openldap_rule_that_lets_people_write_their_own_phone() {
-        let base = "ou=people,dc=example,dc=org";
-        let rules = |r: &[&str]| r.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let devkit = rules(&[
-            "{0}to attrs=userPassword by self write by anonymous auth by * none",
-            "{1}to attrs=mobile by dn.exact=\"cn=latchkey,ou=services,dc=example,dc=org\" write by self read by users read by * none",
-            "{2}to * by users read by * none",
-        ]);
-        assert_eq!(openldap_self_write_rule(&devkit, "mobile", base), None);
-        let mut open = devkit.clone();
-        open[1] = open[1].replace("by self read", "by self write");
-        assert_eq!(openldap_self_write_rule(&open, "mobile", base), Some(open[1].clone()));
-        // Another phone attribute falls to the catch-all rule.
-        assert_eq!(openldap_self_write_rule(&open, "telephoneNumber", base), None);
-        let everything = rules(&["{0}to * by self write by * read"]);
-        assert!(openldap_self_write_rule(&everything, "mobile", base).is_some());
-        let users = rules(&["to attrs=cn,mobile by users =wrscx"]);
-        assert!(openldap_self_write_rule(&users, "mobile", base).is_some());
-        let elsewhere = rules(&[
-            "to dn.subtree=\"ou=staff,dc=example,dc=org\" by self write",
-            "to * by self read",
-        ]);
-        assert_eq!(openldap_self_write_rule(&elsewhere, "mobile", base), None);
-        let above = rules(&["to dn.subtree=\"dc=example,dc=org\" attrs=mobile by self write"]);
-        assert!(openldap_self_write_rule(&above, "mobile", base).is_some());
-        let first_by_wins = rules(&["to * by users read by self write"]);
-        assert_eq!(openldap_self_write_rule(&first_by_wins, "mobile", base), None);
-        assert_eq!(openldap_self_write_rule(&[], "mobile", base), None);
-    }
-
-    #[test]
     fn maps_every_directory_s_bind_answer() {
         use PasswordCheck::*;
         assert_eq!(password_check(0, None, false, ""), Accepted);
@@ -1291,9 +1192,84 @@ mod tests {
         assert_eq!(password_check(49, None, false, &ad("773")), MustChangePassword);
         assert_eq!(password_check(49, None, false, &ad("775")), AccountLocked);
         assert_eq!(password_check(49, None, false, &ad("532")), PasswordExpired);
+        assert_eq!(password_check(49, None, false, &ad("533")), AccountDisabled);
+        assert_eq!(password_check(49, None, false, &ad("701")), AccountDisabled);
         assert_eq!(password_check(53, None, false, ""), Refused(53));
+        // 389-ds's own words for its lockout and for nsAccountLock.
+        assert_eq!(
+            password_check(19, None, false, "Exceed password retry limit. Please try later."),
+            AccountLocked
+        );
+        assert_eq!(password_check(19, None, false, "other constraint"), Refused(19));
+        assert_eq!(
+            password_check(53, None, false, "Account inactivated. Contact system administrator."),
+            AccountDisabled
+        );
         assert_eq!(ad_data_code("no code here"), None);
         assert_eq!(ad_data_code("x, data "), None);
+    }
+
+    fn adapter(flavour: Flavour) -> LdapDirectory {
+        LdapDirectory::new(DirectoryConfig::for_flavour(
+            flavour,
+            "ldap://127.0.0.1:389",
+            "cn=svc",
+            SecretString::from("pw"),
+            "dc=lk,dc=test",
+        ))
+    }
+
+    #[test]
+    fn sign_in_names_are_looked_up_in_every_login_attribute_escaped() {
+        assert_eq!(adapter(Flavour::OpenLdap).login_filter("alice"), "(uid=alice)");
+        assert_eq!(
+            adapter(Flavour::ActiveDirectory).login_filter("a*)(x=1"),
+            "(|(sAMAccountName=a\\2a\\29\\28x=1)(userPrincipalName=a\\2a\\29\\28x=1))"
+        );
+    }
+
+    #[test]
+    fn membership_follows_nested_groups_only_where_asked() {
+        let dn = "CN=Alice (IT),CN=Users,DC=lk,DC=test";
+        assert_eq!(
+            adapter(Flavour::ActiveDirectory).member_filter(dn),
+            "(member:1.2.840.113556.1.4.1941:=CN=Alice \\28IT\\29,CN=Users,DC=lk,DC=test)"
+        );
+        assert_eq!(
+            adapter(Flavour::Dirsrv389).member_filter("uid=a,dc=x"),
+            "(|(member=uid=a,dc=x)(uniqueMember=uid=a,dc=x))"
+        );
+    }
+
+    #[test]
+    fn tells_each_directory_from_its_root_dse() {
+        let dse = |pairs: &[(&str, &[&str])]| {
+            read_root_dse(
+                &pairs
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.iter().map(|x| x.to_string()).collect()))
+                    .collect(),
+            )
+        };
+        let ad = dse(&[
+            ("supportedCapabilities", &["1.2.840.113556.1.4.800", "1.2.840.113556.1.4.1670"]),
+            ("domainControllerFunctionality", &["4"]),
+        ]);
+        assert_eq!(ad.flavour, Some(Flavour::ActiveDirectory));
+        assert!(ad.description.contains("functional level 4"), "{}", ad.description);
+        let ds = dse(&[
+            ("vendorName", &["389 Project"]),
+            ("vendorVersion", &["389-Directory/2.3.1 B2023.xxx"]),
+        ]);
+        assert_eq!(ds.flavour, Some(Flavour::Dirsrv389));
+        assert_eq!(ds.description, "389 Project 389-Directory/2.3.1 B2023.xxx");
+        // Attribute names in any case.
+        let ol = dse(&[("objectclass", &["top", "OpenLDAProotDSE"])]);
+        assert_eq!(ol.flavour, Some(Flavour::OpenLdap));
+        let other = dse(&[("vendorName", &["Example Corp"])]);
+        assert_eq!(other.flavour, None);
+        assert_eq!(other.description, "Example Corp");
+        assert_eq!(dse(&[]).description, "an unknown directory server");
     }
 
     #[test]
