@@ -11,6 +11,8 @@ pub mod directories;
 pub mod postgres;
 /// nginx and Caddy in front of an app, asking Latchkey about every request (forward auth).
 pub mod proxies;
+/// A throwaway Samba Active Directory domain controller, seeded like the other test directories.
+pub mod samba;
 pub mod slapd;
 pub mod twilio_standin;
 /// The app the forward-auth proxies protect: shows who the proxy said is signed in.

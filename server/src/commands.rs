@@ -214,7 +214,11 @@ pub async fn check(config: &Config) -> Result<(), StartupError> {
                     println!("{:<12} unknown: the root DSE could not be read: {e}", "flavour")
                 }
             }
-            if Transport::of(&d.url, d.starttls) == Transport::Plain {
+            // On this machine plain LDAP crosses no network; elsewhere it needed
+            // directory.allow_plaintext, and still deserves a line.
+            if Transport::of(&d.url, d.starttls) == Transport::Plain
+                && !crate::ldap_transport::is_loopback_url(&d.url)
+            {
                 println!(
                     "{:<12} WARNING: passwords go to the directory without TLS ({}): use ldaps:// or directory.starttls = true, with directory.ca_certificates",
                     "tls", d.url
@@ -357,10 +361,7 @@ pub async fn mark_phones_verified(
     now: i64,
 ) -> Result<Vec<MarkedPhones>, StartupError> {
     use domain::ports::{VerifiedBy, VerifiedPhones};
-    use domain::{
-        directory::{UserId, Username},
-        ports::Directory,
-    };
+    use domain::{directory::Username, ports::Directory};
     let failed = |e: domain::directory::DirectoryError| StartupError::Phones(e.to_string());
     let people = match selection {
         PhoneSelection::Login(login) => {
@@ -370,16 +371,10 @@ pub async fn mark_phones_verified(
             let nobody = || StartupError::Phones(format!("nobody has login {login:?}"));
             vec![person.ok_or_else(nobody)?]
         }
-        PhoneSelection::All => {
-            let mut people = Vec::new();
-            for id in ids_with_phones(directory).await? {
-                // Gone since the search: nothing to mark.
-                if let Some(person) = directory.find_by_id(&UserId(id)).await.map_err(failed)? {
-                    people.push(person);
-                }
-            }
-            people
-        }
+        PhoneSelection::All => directory
+            .people_with_phones()
+            .await
+            .map_err(|e| StartupError::Phones(format!("cannot list people with phones: {e}")))?,
     };
     let database = |e: domain::ports::Unavailable| StartupError::Phones(e.to_string());
     let mut marked = Vec::new();
@@ -401,41 +396,6 @@ pub async fn mark_phones_verified(
         }
     }
     Ok(marked)
-}
-
-/// The ids of everyone under the base DN with a login and a phone value, read through the
-/// paged-results control (a directory may hold more people than one search may return).
-async fn ids_with_phones(directory: &LdapDirectory) -> Result<Vec<String>, StartupError> {
-    use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
-    let d = directory.config();
-    let mut ldap = directory.service_connection().await?;
-    let filter = format!("(&({}=*)({}=*))", d.login_attribute, d.phone_attribute);
-    let id_attr = d.user_id_attribute.clone();
-    let adapters: Vec<Box<dyn Adapter<_, _>>> =
-        vec![Box::new(EntriesOnly::new()), Box::new(PagedResults::new(100))];
-    let searched = async {
-        let mut stream = ldap
-            .streaming_search_with(
-                adapters,
-                &d.base_dn,
-                ldap3::Scope::Subtree,
-                &filter,
-                vec![id_attr.as_str()],
-            )
-            .await?;
-        let mut ids = Vec::new();
-        while let Some(entry) = stream.next().await? {
-            let entry = ldap3::SearchEntry::construct(entry);
-            if let Some(id) = entry.attrs.get(&id_attr).and_then(|v| v.first()) {
-                ids.push(id.clone());
-            }
-        }
-        stream.finish().await.success()?;
-        Ok::<_, ldap3::LdapError>(ids)
-    }
-    .await;
-    let _ = ldap.unbind().await;
-    searched.map_err(|e| StartupError::Phones(format!("cannot list people with phones: {e}")))
 }
 
 /// `latchkey phones mark-verified`: for a move from a system that verified the numbers itself

@@ -598,6 +598,33 @@ impl LdapDirectory {
         })
     }
 
+    /// Everyone under the base DN with a login and a phone value, read page by page (a
+    /// directory may hold more people than one search may return).
+    pub async fn people_with_phones(&self) -> Result<Vec<Person>, LdapError> {
+        let c = &self.cfg;
+        let filter = format!("(&({}=*)({}=*))", c.login_attribute, c.phone_attribute);
+        let attrs = self.person_attributes();
+        let mut ldap = self.service_connection().await?;
+        let adapters: Vec<Box<dyn Adapter<_, _>>> =
+            vec![Box::new(EntriesOnly::new()), Box::new(PagedResults::new(100))];
+        let searched = async {
+            let mut stream = ldap
+                .with_timeout(self.timeout())
+                .streaming_search_with(adapters, &c.base_dn, Scope::Subtree, &filter, attrs)
+                .await?;
+            let mut people = Vec::new();
+            while let Some(entry) = stream.next().await? {
+                people.extend(self.to_person(SearchEntry::construct(entry)));
+            }
+            stream.finish().await.success()?;
+            Ok(people)
+        }
+        .await
+        .map_err(|e| self.op_error(e));
+        let _ = ldap.unbind().await;
+        searched
+    }
+
     /// One search under the base DN for people matching `filter`, at most `limit`.
     async fn find_people(&self, filter: String, limit: i32) -> Result<Vec<Person>, LdapError> {
         let attrs = self.person_attributes();
