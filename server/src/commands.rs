@@ -233,6 +233,21 @@ pub async fn check(config: &Config) -> Result<(), StartupError> {
                     )),
                 );
             }
+            // Read rights the service account lacks show as attributes missing from people.
+            if sample.people_seen > 0 && sample.with_id == 0 {
+                report(
+                    "read rights",
+                    Err(format!(
+                        "the service account reads no {} on people, so nobody can sign in: grant it read on {} (or check directory.user_id_attribute)",
+                        d.user_id_attribute, d.user_id_attribute
+                    )),
+                );
+            } else if sample.people_seen > 0 && sample.with_name == 0 {
+                println!(
+                    "{:<12} WARNING: the service account reads no {} on people: pages will show logins instead of names (grant it read, or check directory.display_name_attribute)",
+                    "read rights", d.display_name_attribute
+                );
+            }
             match sample.admin_group_found {
                 None => report(
                     "admins",

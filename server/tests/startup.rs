@@ -394,3 +394,31 @@ async fn check_warns_when_people_may_write_their_own_phone() {
         "{line}"
     );
 }
+
+/// Attributes the service account cannot read (here: that nobody has) show up as what they
+/// would break: no unique id means nobody can sign in; no display name, pages show logins.
+#[tokio::test]
+async fn check_names_attributes_the_service_account_cannot_read() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let dir = tempfile::tempdir().unwrap();
+    let slapd = Slapd::start(&common::demo_seed()).unwrap();
+    let run = |extra: &[(&str, &str)]| {
+        let out = latchkey(&["check"], &env_for(&slapd, &db.url, extra), dir.path());
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let (code, stdout) = run(&[("LATCHKEY_DIRECTORY__USER_ID_ATTRIBUTE", "employeeNumber")]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(
+        stdout.contains("read rights  FAILED: the service account reads no employeeNumber on people, so nobody can sign in"),
+        "{stdout}"
+    );
+    let (code, stdout) = run(&[("LATCHKEY_DIRECTORY__DISPLAY_NAME_ATTRIBUTE", "displayName")]);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(
+        stdout.contains("read rights  WARNING: the service account reads no displayName"),
+        "{stdout}"
+    );
+    let (_, stdout) = run(&[]);
+    assert!(!stdout.contains("read rights"), "{stdout}");
+    assert!(stdout.contains("flavour      ok: openldap (OpenLDAP)"), "{stdout}");
+}

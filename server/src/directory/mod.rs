@@ -67,6 +67,11 @@ pub struct SampleSearch {
     pub with_phone: usize,
     /// Whether the admin group entry exists (None when no group is configured).
     pub admin_group_found: Option<bool>,
+    /// Of those people, how many have a unique id the service account can read: people
+    /// without one cannot sign in.
+    pub with_id: usize,
+    /// Of those people, how many have a display name the service account can read.
+    pub with_name: usize,
 }
 
 /// Bound service-account connections, reused; a broken one is dropped, never handed out again.
@@ -209,7 +214,12 @@ impl LdapDirectory {
                 &self.cfg.base_dn,
                 Scope::Subtree,
                 &filter,
-                vec![self.cfg.login_attribute.as_str(), self.cfg.phone_attribute.as_str()],
+                vec![
+                    self.cfg.login_attribute.as_str(),
+                    self.cfg.phone_attribute.as_str(),
+                    self.cfg.user_id_attribute.as_str(),
+                    self.cfg.display_name_attribute.as_str(),
+                ],
             )
             .await
             .map_err(|e| self.op_error(e))?;
@@ -225,6 +235,13 @@ impl LdapDirectory {
             .iter()
             .filter(|e| values_of(e, &self.cfg.phone_attribute).is_some_and(|v| !v.is_empty()))
             .count();
+        let with_id = entries.iter().filter(|e| self.read_id(e).is_some()).count();
+        let with_name = entries
+            .iter()
+            .filter(|e| {
+                values_of(e, &self.cfg.display_name_attribute).is_some_and(|v| !v.is_empty())
+            })
+            .count();
         let admin_group_found = if self.cfg.admin_group_dn.is_empty() {
             None
         } else {
@@ -236,7 +253,13 @@ impl LdapDirectory {
             Some(found.1.rc == 0 && !found.0.is_empty())
         };
         let _ = ldap.unbind().await;
-        Ok(SampleSearch { people_seen: entries.len(), with_phone, admin_group_found })
+        Ok(SampleSearch {
+            people_seen: entries.len(),
+            with_phone,
+            admin_group_found,
+            with_id,
+            with_name,
+        })
     }
 }
 
