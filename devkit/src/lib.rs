@@ -8,6 +8,8 @@ pub mod demo;
 pub mod demo_apps;
 /// One interface over OpenLDAP, Active Directory (Samba) and 389 Directory Server for the tests.
 pub mod directories;
+/// A throwaway 389 Directory Server (one instance per test, or one per test binary).
+pub mod dirsrv;
 pub mod postgres;
 /// nginx and Caddy in front of an app, asking Latchkey about every request (forward auth).
 pub mod proxies;
