@@ -182,7 +182,7 @@ impl Dirsrv {
 
         let ports = free_loopback_addrs(if options.tls { 2 } else { 1 })?;
         let (addr, tls_addr) = (ports[0], ports.get(1).copied());
-        let root_password = random_token();
+        let root_password = crate::slapd::random_token();
         let dse = std::fs::read_to_string(template.join("dse.ldif"))
             .map_err(io_step("reading the template's dse.ldif"))?;
         let dse = instance_dse(&dse, &prefix, &name, &root_password, addr, tls_addr)?;
@@ -254,7 +254,7 @@ impl Dirsrv {
             pid,
             watchdog,
             root_password,
-            service_password: random_token(),
+            service_password: crate::slapd::random_token(),
         };
 
         // ns-slapd listens once its backends are up: poll the ports.
@@ -645,7 +645,7 @@ fn build_template(building: &Path) -> Result<PathBuf, DirsrvError> {
              [slapd]\ninstance_name = {name}\nport = {port}\nroot_password = {}\n\
              self_sign_cert = False\n\n\
              [backend-userroot]\nsuffix = {SUFFIX}\ncreate_suffix_entry = False\nsample_entries = no\n",
-            random_token()
+            crate::slapd::random_token()
         ),
     )
     .map_err(io_step("writing inst.inf"))?;
@@ -895,55 +895,13 @@ fn server_certificate_in_nss(tls: &Path, config_dir: &Path) -> Result<(), Dirsrv
     std::fs::create_dir_all(tls).map_err(io_step("tls dir"))?;
     crate::slapd::throwaway_ca(tls, "ca")
         .map_err(|e| DirsrvError::Step { step: "throwaway CA", detail: e.to_string() })?;
-    std::fs::write(
-        tls.join("server.ext"),
-        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n",
-    )
-    .map_err(io_step("server certificate extensions"))?;
+    crate::slapd::server_certificate(tls, "IP:127.0.0.1,DNS:localhost")
+        .map_err(|e| DirsrvError::Step { step: "server certificate", detail: e.to_string() })?;
     let openssl = |step: &'static str, args: &[&str]| {
         run(step, Command::new(OPENSSL).args(args).current_dir(tls))
     };
-    openssl(
-        "openssl (server key)",
-        &[
-            "req",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            "server.key",
-            "-out",
-            "server.csr",
-            "-subj",
-            "/CN=localhost",
-        ],
-    )?;
-    let serial = format!("0x{}", random_lower(16).replace(|c: char| !c.is_ascii_hexdigit(), "a"));
-    openssl(
-        "openssl (server certificate)",
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "server.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-set_serial",
-            &serial,
-            "-days",
-            "2",
-            "-out",
-            "server.pem",
-            "-extfile",
-            "server.ext",
-        ],
-    )?;
     // NSS takes a key and its certificate together only as PKCS#12.
-    let p12_password = random_token();
+    let p12_password = crate::slapd::random_token();
     openssl(
         "openssl (PKCS#12)",
         &[
@@ -1047,12 +1005,6 @@ fn random_lower(len: usize) -> String {
     (0..len)
         .map(|_| char::from(b"abcdefghijklmnopqrstuvwxyz0123456789"[rng.random_range(0..36)]))
         .collect()
-}
-
-fn random_token() -> String {
-    use rand::Rng;
-    let mut rng = rand::rng();
-    (0..24).map(|_| char::from(rng.sample(rand::distr::Alphanumeric))).collect()
 }
 
 #[cfg(test)]

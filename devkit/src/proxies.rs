@@ -159,7 +159,7 @@ impl Proxy {
             Some(port) => port,
             None => free_port().map_err(io("finding a free port"))?,
         };
-        let token = random_token();
+        let token = crate::slapd::random_token();
         let mut sites: Vec<String> =
             hosts.iter().map(|host| kind.site(host, port, latchkey, upstream)).collect();
         sites.push(ready_site(kind, port, &token));
@@ -307,12 +307,6 @@ fn ask_ready(addr: SocketAddr) -> Option<String> {
     // Whatever arrived before an error or the timeout is the answer.
     let _ = stream.read_to_end(&mut answer);
     (!answer.is_empty()).then(|| String::from_utf8_lossy(&answer).into_owned())
-}
-
-fn random_token() -> String {
-    use rand::Rng;
-    let mut rng = rand::rng();
-    (0..24).map(|_| char::from(rng.sample(rand::distr::Alphanumeric))).collect()
 }
 
 fn config_path(kind: ProxyKind, dir: &Path) -> PathBuf {

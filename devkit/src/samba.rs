@@ -148,7 +148,7 @@ impl SambaDc {
             lifeline: Some(lifeline),
             samba_pid,
             admin_password,
-            service_password: random_token(),
+            service_password: crate::slapd::random_token(),
             people: HashMap::new(),
         };
         dc.wait_until_answering()?;
@@ -642,8 +642,8 @@ fn template() -> Result<PathBuf, SambaError> {
         if !complete(&path) {
             if path.exists() {
                 // Incomplete (a temp cleaner?): move it aside, then rebuild.
-                let aside =
-                    std::env::temp_dir().join(format!(".latchkey-samba-stale-{}", random_token()));
+                let aside = std::env::temp_dir()
+                    .join(format!(".latchkey-samba-stale-{}", crate::slapd::random_token()));
                 if std::fs::rename(&path, &aside).is_ok() {
                     let _ = std::fs::remove_dir_all(&aside);
                 }
@@ -703,7 +703,7 @@ impl Drop for FileLock {
 fn build_template(dir: &Path) -> Result<(), SambaError> {
     let d = dir.display().to_string();
     // The complexity rule applies to the provisioning password: the suffix satisfies it.
-    let admin_password = format!("{}-Aa1", random_token());
+    let admin_password = format!("{}-Aa1", crate::slapd::random_token());
     run(
         "samba-tool domain provision",
         Command::new(SAMBA_TOOL)
@@ -797,52 +797,8 @@ fn tls_files(tls: &Path, addr: Ipv4Addr) -> Result<(), SambaError> {
     std::fs::create_dir_all(tls).map_err(io_step("tls dir"))?;
     crate::slapd::throwaway_ca(tls, "ca")
         .map_err(|e| SambaError::Step { step: "throwaway CA", detail: e.to_string() })?;
-    std::fs::write(
-        tls.join("server.ext"),
-        format!("subjectAltName=IP:{addr}\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n"),
-    )
-    .map_err(io_step("server certificate extensions"))?;
-    let openssl = |step, args: &[&str]| {
-        run(step, Command::new(OPENSSL).args(args).current_dir(tls), None).map(|_| ())
-    };
-    openssl(
-        "openssl (server key)",
-        &[
-            "req",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            "server.key",
-            "-out",
-            "server.csr",
-            "-subj",
-            &format!("/CN={addr}"),
-        ],
-    )?;
-    openssl(
-        "openssl (server certificate)",
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "server.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-set_serial",
-            &format!("0x{:016x}", rand::random::<u64>()),
-            "-days",
-            "2",
-            "-out",
-            "server.pem",
-            "-extfile",
-            "server.ext",
-        ],
-    )?;
+    crate::slapd::server_certificate(tls, &format!("IP:{addr}"))
+        .map_err(|e| SambaError::Step { step: "server certificate", detail: e.to_string() })?;
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(tls.join("server.key"), std::fs::Permissions::from_mode(0o600))
         .map_err(io_step("server key permissions"))
@@ -929,12 +885,6 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     bytes
         .iter()
         .fold(0xcbf2_9ce4_8422_2325, |hash, &b| (hash ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
-}
-
-fn random_token() -> String {
-    use rand::Rng;
-    let mut rng = rand::rng();
-    (0..24).map(|_| char::from(rng.sample(rand::distr::Alphanumeric))).collect()
 }
 
 #[cfg(test)]

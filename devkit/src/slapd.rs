@@ -148,7 +148,7 @@ impl Slapd {
             let tls = dir.path().join("tls");
             std::fs::create_dir_all(&tls).map_err(io_step("tls dir"))?;
             throwaway_ca(&tls, "ca")?;
-            server_certificate(&tls)?;
+            server_certificate(&tls, "IP:127.0.0.1,DNS:localhost")?;
             // olcSecurity: nothing but StartTLS goes through without TLS, so a test that
             // signs in has proven the connection was encrypted.
             let files = format!(
@@ -393,11 +393,13 @@ pub fn throwaway_ca(dir: &Path, name: &str) -> Result<PathBuf, SlapdError> {
     Ok(dir.join(cert))
 }
 
-/// `server.pem` and `server.key` in `dir`, signed by `ca.pem`, naming 127.0.0.1 and localhost.
-fn server_certificate(dir: &Path) -> Result<(), SlapdError> {
+/// `server.pem` and `server.key` (P-256) in `dir`, signed by `ca.pem` and `ca.key` there (see
+/// [`throwaway_ca`]), for the names in `subject_alt_name` (`IP:127.0.0.1,DNS:localhost`).
+/// Every throwaway directory's TLS certificate is made here.
+pub(crate) fn server_certificate(dir: &Path, subject_alt_name: &str) -> Result<(), SlapdError> {
     std::fs::write(
         dir.join("server.ext"),
-        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n",
+        format!("subjectAltName={subject_alt_name}\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n"),
     )
     .map_err(io_step("server certificate extensions"))?;
     openssl(
@@ -449,7 +451,8 @@ fn random_hex(len: usize) -> String {
     (0..len).map(|_| char::from(b"0123456789abcdef"[rng.random_range(0..16)])).collect()
 }
 
-fn random_token() -> String {
+/// A random password for throwaway accounts.
+pub(crate) fn random_token() -> String {
     use rand::Rng;
     let mut rng = rand::rng();
     (0..24).map(|_| char::from(rng.sample(rand::distr::Alphanumeric))).collect()
