@@ -4,6 +4,7 @@
 //! its own throwaway configuration and data, seeded with the same people, so one test runs
 //! against all three (a matrix, not copies).
 
+use base64::Engine;
 use server::config::{DirectoryConfig, Flavour};
 
 /// A person every kind of directory is seeded with.
@@ -49,6 +50,68 @@ pub trait TestDirectory: Send + Sync + std::fmt::Debug {
     /// Sets a person's password as an administrator's reset does, marked to be changed at the
     /// next sign-in.
     fn reset_password_must_change(&self, login: &str, password: &str);
+}
+
+/// Where a seeded throwaway directory keeps what Latchkey's configuration names.
+pub(crate) struct Layout<'a> {
+    pub service_dn: &'a str,
+    pub people_dn: &'a str,
+    pub admin_group_dn: &'a str,
+    pub groups_dn: &'a str,
+}
+
+/// Latchkey's configuration for a seeded throwaway directory: the flavour's defaults, its
+/// service account, people and groups, and short timeouts for tests.
+pub(crate) fn seeded_config(
+    flavour: Flavour,
+    url: String,
+    service_password: &str,
+    layout: &Layout,
+) -> DirectoryConfig {
+    let mut cfg = DirectoryConfig::for_flavour(
+        flavour,
+        url,
+        layout.service_dn,
+        secrecy::SecretString::from(service_password.to_owned()),
+        layout.people_dn,
+    );
+    cfg.admin_group_dn = layout.admin_group_dn.into();
+    cfg.group_base_dn = layout.groups_dn.into();
+    cfg.timeout_secs = 5;
+    cfg.pool_size = 4;
+    cfg
+}
+
+/// One `attr: value` line, base64 (`attr:: …`) where LDIF needs it (non-ASCII, leading space,
+/// colon or `<`, trailing space).
+pub(crate) fn ldif_line(name: &str, value: &str) -> String {
+    let safe = value.bytes().all(|b| (0x20..0x7f).contains(&b))
+        && !value.starts_with([' ', ':', '<'])
+        && !value.ends_with(' ');
+    if safe {
+        format!("{name}: {value}\n")
+    } else {
+        format!("{name}:: {}\n", base64::engine::general_purpose::STANDARD.encode(value))
+    }
+}
+
+/// The values of `attr` in unwrapped LDIF (`ldapsearch -LLL -o ldif-wrap=no`).
+pub(crate) fn ldif_values(ldif: &str, attr: &str) -> Vec<String> {
+    ldif.lines()
+        .filter_map(|line| {
+            let (name, rest) = line.split_once(':')?;
+            if !name.eq_ignore_ascii_case(attr) {
+                return None;
+            }
+            match rest.strip_prefix(':') {
+                Some(b64) => base64::engine::general_purpose::STANDARD
+                    .decode(b64.trim())
+                    .ok()
+                    .map(|v| String::from_utf8_lossy(&v).into_owned()),
+                None => Some(rest.strip_prefix(' ').unwrap_or(rest).to_owned()),
+            }
+        })
+        .collect()
 }
 
 /// A borrowed directory is one too: tests share one server of each flavour per test binary.

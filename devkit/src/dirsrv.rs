@@ -28,12 +28,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use base64::Engine;
-use secrecy::SecretString;
-
 use server::config::{DirectoryConfig, Flavour};
 
-use crate::directories::{LOCKOUT_THRESHOLD, Seed, TestDirectory};
+use crate::directories::{LOCKOUT_THRESHOLD, Layout, Seed, TestDirectory, seeded_config};
 
 pub const SUFFIX: &str = "dc=lk389,dc=test";
 pub const PEOPLE_DN: &str = "ou=people,dc=lk389,dc=test";
@@ -382,8 +379,10 @@ impl Dirsrv {
                 .args(["-b", &self.person_dn(login), "(objectClass=*)", "passwordExpirationTime"])
                 .output()
                 .unwrap_or_else(|e| panic!("ldapsearch: {e}"));
-            let values =
-                ldif_values(&String::from_utf8_lossy(&out.stdout), "passwordExpirationTime");
+            let values = crate::directories::ldif_values(
+                &String::from_utf8_lossy(&out.stdout),
+                "passwordExpirationTime",
+            );
             if values.iter().any(|v| v == "19700101000000Z") == marked {
                 return;
             }
@@ -441,18 +440,13 @@ impl TestDirectory for Dirsrv {
     }
 
     fn directory_config(&self) -> DirectoryConfig {
-        let mut cfg = DirectoryConfig::for_flavour(
-            Flavour::Dirsrv389,
-            self.url(),
-            SERVICE_DN,
-            SecretString::from(self.service_password.clone()),
-            PEOPLE_DN,
-        );
-        cfg.admin_group_dn = ADMIN_GROUP_DN.into();
-        cfg.group_base_dn = GROUPS_DN.into();
-        cfg.timeout_secs = 5;
-        cfg.pool_size = 4;
-        cfg
+        let layout = Layout {
+            service_dn: SERVICE_DN,
+            people_dn: PEOPLE_DN,
+            admin_group_dn: ADMIN_GROUP_DN,
+            groups_dn: GROUPS_DN,
+        };
+        seeded_config(Flavour::Dirsrv389, self.url(), &self.service_password, &layout)
     }
 
     fn service_password(&self) -> String {
@@ -479,7 +473,8 @@ impl TestDirectory for Dirsrv {
             "ldapsearch for {login}'s phones: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let mut phones = ldif_values(&String::from_utf8_lossy(&out.stdout), "mobile");
+        let mut phones =
+            crate::directories::ldif_values(&String::from_utf8_lossy(&out.stdout), "mobile");
         phones.sort();
         phones
     }
@@ -494,7 +489,7 @@ impl TestDirectory for Dirsrv {
         let ldif = format!(
             "dn: {}\nchangetype: modify\nreplace: userPassword\n{}-\n",
             self.person_dn(login),
-            ldif_attr("userPassword", password)
+            crate::directories::ldif_line("userPassword", password)
         );
         self.ldapmodify("resetting a password", &ldif).unwrap_or_else(|e| panic!("{e}"));
         self.wait_for_reset_mark(login, true);
@@ -812,7 +807,7 @@ objectClass: simpleSecurityObject
 uid: latchkey
 {}
 ",
-        ldif_attr("userPassword", service_password)
+        crate::directories::ldif_line("userPassword", service_password)
     );
     for person in seed.people {
         let (given, family) = person.name.split_once(' ').unwrap_or((person.name, person.name));
@@ -820,13 +815,13 @@ uid: latchkey
             "dn: uid={},{PEOPLE_DN}\nchangetype: add\nobjectClass: top\nobjectClass: inetOrgPerson\nuid: {}\n",
             person.login, person.login
         ));
-        ldif.push_str(&ldif_attr("cn", person.name));
-        ldif.push_str(&ldif_attr("givenName", given));
-        ldif.push_str(&ldif_attr("sn", family));
+        ldif.push_str(&crate::directories::ldif_line("cn", person.name));
+        ldif.push_str(&crate::directories::ldif_line("givenName", given));
+        ldif.push_str(&crate::directories::ldif_line("sn", family));
         ldif.push_str(&format!("mail: {}@{MAIL_DOMAIN}\n", person.login));
-        ldif.push_str(&ldif_attr("userPassword", person.password));
+        ldif.push_str(&crate::directories::ldif_line("userPassword", person.password));
         for phone in person.phones {
-            ldif.push_str(&ldif_attr("mobile", phone));
+            ldif.push_str(&crate::directories::ldif_line("mobile", phone));
         }
         ldif.push('\n');
     }
@@ -855,38 +850,6 @@ passwordMustChange: on
 "
     ));
     ldif
-}
-
-/// One `attr: value` line, base64 (`attr:: …`) where LDIF needs it (non-ASCII, leading space,
-/// colon or `<`, trailing space).
-fn ldif_attr(name: &str, value: &str) -> String {
-    let safe = value.bytes().all(|b| (0x20..0x7f).contains(&b))
-        && !value.starts_with([' ', ':', '<'])
-        && !value.ends_with(' ');
-    if safe {
-        format!("{name}: {value}\n")
-    } else {
-        format!("{name}:: {}\n", base64::engine::general_purpose::STANDARD.encode(value))
-    }
-}
-
-/// The values of `attr` in unwrapped LDIF (`ldapsearch -LLL -o ldif-wrap=no`).
-fn ldif_values(ldif: &str, attr: &str) -> Vec<String> {
-    ldif.lines()
-        .filter_map(|line| {
-            let (name, rest) = line.split_once(':')?;
-            if !name.eq_ignore_ascii_case(attr) {
-                return None;
-            }
-            match rest.strip_prefix(':') {
-                Some(b64) => base64::engine::general_purpose::STANDARD
-                    .decode(b64.trim())
-                    .ok()
-                    .map(|v| String::from_utf8_lossy(&v).into_owned()),
-                None => Some(rest.strip_prefix(' ').unwrap_or(rest).to_owned()),
-            }
-        })
-        .collect()
 }
 
 /// A throwaway CA (`tls/ca.pem`) and a server certificate for 127.0.0.1 and localhost, put in

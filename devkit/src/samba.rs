@@ -21,11 +21,10 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use secrecy::SecretString;
 
 use server::config::{DirectoryConfig, Flavour};
 
-use crate::directories::{LOCKOUT_THRESHOLD, Seed, TestDirectory};
+use crate::directories::{LOCKOUT_THRESHOLD, Layout, Seed, TestDirectory, seeded_config};
 
 pub const REALM: &str = "LK.TEST";
 /// The NetBIOS domain name (`LK\alice` also signs in).
@@ -315,18 +314,13 @@ impl TestDirectory for SambaDc {
     }
 
     fn directory_config(&self) -> DirectoryConfig {
-        let mut cfg = DirectoryConfig::for_flavour(
-            Flavour::ActiveDirectory,
-            self.url(),
-            SERVICE_DN,
-            SecretString::from(self.service_password.clone()),
-            PEOPLE_DN,
-        );
-        cfg.admin_group_dn = ADMIN_GROUP_DN.into();
-        cfg.group_base_dn = GROUPS_DN.into();
-        cfg.timeout_secs = 5;
-        cfg.pool_size = 4;
-        cfg
+        let layout = Layout {
+            service_dn: SERVICE_DN,
+            people_dn: PEOPLE_DN,
+            admin_group_dn: ADMIN_GROUP_DN,
+            groups_dn: GROUPS_DN,
+        };
+        seeded_config(Flavour::ActiveDirectory, self.url(), &self.service_password, &layout)
     }
 
     fn service_password(&self) -> String {
@@ -350,7 +344,7 @@ impl TestDirectory for SambaDc {
         let out = self
             .admin_ldap(LDAPSEARCH, &["-b", PEOPLE_DN, &filter, attribute], None)
             .unwrap_or_else(|e| panic!("reading {login}'s phones on Samba: {e}"));
-        let mut phones = ldif_values(&out, attribute);
+        let mut phones = crate::directories::ldif_values(&out, attribute);
         phones.sort();
         phones
     }
@@ -741,10 +735,12 @@ fn build_template(dir: &Path) -> Result<(), SambaError> {
         ]),
         None,
     )?;
-    let sid = ldif_values(&out, "objectSid").into_iter().next().ok_or(SambaError::Step {
-        step: "ldbsearch (template)",
-        detail: format!("no objectSid for {PHONE_WRITERS_DN} in:\n{out}"),
-    })?;
+    let sid = crate::directories::ldif_values(&out, "objectSid").into_iter().next().ok_or(
+        SambaError::Step {
+            step: "ldbsearch (template)",
+            detail: format!("no objectSid for {PHONE_WRITERS_DN} in:\n{out}"),
+        },
+    )?;
     // Latchkey's minimum rights, delegated as an administrator would: write otherMobile (WP on
     // that one attribute) of user objects below the OU (CI, inherited by users only).
     run(
@@ -814,15 +810,7 @@ fn ldif_entry(ldif: &mut String, dn: &str, changetype: &str) {
 
 /// `attr: value`, or base64 (`attr:: …`) when LDIF needs it (non-ASCII, leading space, …).
 fn ldif_value(ldif: &mut String, attr: &str, value: &str) {
-    let safe = value.bytes().all(|b| (0x20..0x7f).contains(&b))
-        && !value.starts_with([' ', ':', '<'])
-        && !value.ends_with(' ');
-    if safe {
-        ldif.push_str(&format!("{attr}: {value}\n"));
-    } else {
-        let encoded = base64::engine::general_purpose::STANDARD.encode(value);
-        ldif.push_str(&format!("{attr}:: {encoded}\n"));
-    }
+    ldif.push_str(&crate::directories::ldif_line(attr, value));
 }
 
 /// Active Directory's password attribute: the password in double quotes, UTF-16LE.
@@ -831,25 +819,6 @@ fn ldif_password(ldif: &mut String, password: &str) {
         format!("\"{password}\"").encode_utf16().flat_map(u16::to_le_bytes).collect();
     let encoded = base64::engine::general_purpose::STANDARD.encode(utf16);
     ldif.push_str(&format!("unicodePwd:: {encoded}\n"));
-}
-
-/// The values of one attribute in unwrapped LDIF (`-o ldif-wrap=no`), base64 decoded.
-fn ldif_values(ldif: &str, attr: &str) -> Vec<String> {
-    ldif.lines()
-        .filter_map(|line| {
-            let (name, rest) = line.split_once(':')?;
-            if !name.eq_ignore_ascii_case(attr) {
-                return None;
-            }
-            match rest.strip_prefix(':') {
-                Some(encoded) => base64::engine::general_purpose::STANDARD
-                    .decode(encoded.trim())
-                    .ok()
-                    .map(|bytes| String::from_utf8_lossy(&bytes).into_owned()),
-                None => Some(rest.trim_start().to_owned()),
-            }
-        })
-        .collect()
 }
 
 /// Escapes an RDN value (RFC 4514): a person's name becomes their CN.
@@ -1078,7 +1047,7 @@ mod tests {
         ldif_value(&mut ldif, "displayName", "Zoë");
         ldif_value(&mut ldif, "sn", "Plain");
         assert_eq!(ldif, "displayName:: Wm/Dqw==\nsn: Plain\n");
-        assert_eq!(ldif_values(&ldif, "displayname"), ["Zoë"]);
+        assert_eq!(crate::directories::ldif_values(&ldif, "displayname"), ["Zoë"]);
         assert_eq!(escape_rdn_value("Doe, John "), "Doe\\, John\\ ");
         assert_eq!(escape_filter_value("a*(b)"), "a\\2a\\28b\\29");
         let mut pw = String::new();

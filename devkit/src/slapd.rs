@@ -8,11 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use secrecy::SecretString;
-
 use server::config::{DirectoryConfig, Flavour, PhoneFormat};
 
-use crate::directories::{Seed, TestDirectory};
+use crate::directories::{Layout, Seed, TestDirectory, seeded_config};
 
 pub const SUFFIX: &str = "dc=example,dc=org";
 pub const PEOPLE_DN: &str = "ou=people,dc=example,dc=org";
@@ -291,18 +289,15 @@ impl Slapd {
 
     /// A Latchkey directory configuration pointing at this server.
     pub fn directory_config(&self) -> DirectoryConfig {
-        let mut cfg = DirectoryConfig::for_flavour(
-            Flavour::OpenLdap,
-            self.url(),
-            SERVICE_DN,
-            SecretString::from(self.service_password.clone()),
-            PEOPLE_DN,
-        );
+        let layout = Layout {
+            service_dn: SERVICE_DN,
+            people_dn: PEOPLE_DN,
+            admin_group_dn: ADMIN_GROUP_DN,
+            groups_dn: GROUPS_DN,
+        };
+        let mut cfg = seeded_config(Flavour::OpenLdap, self.url(), &self.service_password, &layout);
         cfg.phone_attribute = self.phone_attribute.clone();
         cfg.phone_format = PhoneFormat::E164;
-        cfg.admin_group_dn = ADMIN_GROUP_DN.into();
-        cfg.group_base_dn = GROUPS_DN.into();
-        cfg.pool_size = 4;
         cfg
     }
 }
