@@ -429,6 +429,7 @@ pub(super) static EN: &[(&str, &str)] = &[
     ),
     ("security.rename.button", "Save name"),
     ("security.rename.label", "Name"),
+    ("security.rename.open", "Rename"),
     (
         "security.required_by_policy",
         "Your organisation requires 2-step sign-in, so this is not possible. Add another phone first.",

@@ -492,6 +492,7 @@ pub(super) static ES: &[(&str, &str)] = &[
     ),
     ("security.rename.button", "Guardar nombre"),
     ("security.rename.label", "Nombre"),
+    ("security.rename.open", "Cambiar nombre"),
     (
         "security.required_by_policy",
         "Tu organización exige la verificación en dos pasos, así que no es posible. Primero añade otro teléfono.",

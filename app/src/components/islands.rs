@@ -82,6 +82,72 @@ fn focus_where_needed() {
 #[cfg(not(all(feature = "hydrate", target_arch = "wasm32")))]
 fn focus_where_needed() {}
 
+/// "Rename" on the security page: each phone's name field opens in place under a `<details>`,
+/// which needs no JavaScript. Awake, opening one puts the focus in its field, and Cancel (shown
+/// only now) or Escape closes it and gives the focus back to "Rename".
+#[island]
+pub fn RenameFocus() -> impl IntoView {
+    Effect::new(move |_| {
+        mark_hydrated();
+        wire_renames();
+    });
+}
+
+#[cfg(all(feature = "hydrate", target_arch = "wasm32"))]
+fn wire_renames() {
+    use wasm_bindgen::{JsCast, closure::Closure};
+    let focus = |within: &web_sys::Element, selector: &str| {
+        let found = within.query_selector(selector).ok().flatten();
+        if let Some(element) = found.and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok()) {
+            let _ = element.focus();
+        }
+    };
+    let Ok(all) = document().query_selector_all("details[data-rename]") else {
+        return;
+    };
+    for i in 0..all.length() {
+        let Some(details) = all.item(i).and_then(|n| n.dyn_into::<web_sys::Element>().ok()) else {
+            continue;
+        };
+        if let Ok(Some(cancel)) = details.query_selector("[data-rename-cancel]") {
+            let _ = cancel.remove_attribute("hidden");
+        }
+        let opened = {
+            let details = details.clone();
+            Closure::<dyn Fn()>::new(move || {
+                if details.has_attribute("open") {
+                    focus(&details, "input[name=nickname]");
+                }
+            })
+        };
+        let _ = details.add_event_listener_with_callback("toggle", opened.as_ref().unchecked_ref());
+        opened.forget();
+        let closed = {
+            let details = details.clone();
+            Closure::<dyn Fn(web_sys::Event)>::new(move |event: web_sys::Event| {
+                let target = event.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok());
+                let cancel = target
+                    .is_some_and(|t| t.closest("[data-rename-cancel]").ok().flatten().is_some());
+                let escape = event
+                    .dyn_ref::<web_sys::KeyboardEvent>()
+                    .is_some_and(|key| key.key() == "Escape");
+                if (cancel && event.type_() == "click") || escape {
+                    event.prevent_default();
+                    let _ = details.remove_attribute("open");
+                    focus(&details, "summary");
+                }
+            })
+        };
+        for kind in ["click", "keydown"] {
+            let _ = details.add_event_listener_with_callback(kind, closed.as_ref().unchecked_ref());
+        }
+        closed.forget();
+    }
+}
+
+#[cfg(not(all(feature = "hydrate", target_arch = "wasm32")))]
+fn wire_renames() {}
+
 /// Calls a server function that takes no arguments (`POST` to its URL, as leptos's client
 /// would) and reads its JSON answer; `None` when the request or the answer failed. A hand-written
 /// `fetch` rather than the server-function client: the wasm then carries no client, form

@@ -27,6 +27,7 @@ use crate::components::form::{
     CARD, Card, Confirm, DANGER, Field, INPUT, LINK, PRIMARY, SECONDARY, Submit, field_aria,
     refusal,
 };
+use crate::components::islands::RenameFocus;
 use crate::components::notice::notice_box;
 use crate::components::time::{LocalTime, phone_dates};
 use crate::i18n::{t, t_n};
@@ -373,6 +374,7 @@ fn phones_card(v: &SecurityView, a: Actions) -> AnyView {
                     <ul class="mt-3 divide-y divide-slate-200 dark:divide-slate-800" data-testid="phones">
                         {phones.into_iter().map(|p| phone_row(p, a)).collect_view()}
                     </ul>
+                    <RenameFocus />
                 }
                 .into_any()
             }}
@@ -427,14 +429,23 @@ fn phone_row(p: PhoneItem, a: Actions) -> impl IntoView {
                     </ActionForm>
                 </div>
             </div>
-            <ActionForm action=a.rename attr:class="mt-2 flex flex-wrap items-end gap-2">
-                <input type="hidden" name="key" value=key />
-                <label class="sr-only" for=rename_id.clone()>{t("security.rename.label")}</label>
-                <input id=rename_id name="nickname" type="text" maxlength="40"
-                    value=if p.named { p.label.clone() } else { String::new() }
-                    placeholder=t("security.rename.label") class=format!("{INPUT} max-w-xs py-1 text-sm") />
-                <Submit pending=a.rename.pending() class=SECONDARY>{t("security.rename.button")}</Submit>
-            </ActionForm>
+            // The name field opens in place for this phone only, without JavaScript; awake, the
+            // RenameFocus island moves the focus into it and back (Cancel, Escape).
+            <details class="mt-2" data-rename>
+                <summary class=format!("{SECONDARY} cursor-pointer list-none [&::-webkit-details-marker]:hidden")
+                    data-action="rename-phone" aria-label=format!("{} {}", t("security.rename.open"), p.label)>
+                    {t("security.rename.open")}
+                </summary>
+                <ActionForm action=a.rename attr:class="mt-2 flex flex-wrap items-end gap-2">
+                    <input type="hidden" name="key" value=key />
+                    <label class="text-sm" for=rename_id.clone()>{t("security.rename.label")}</label>
+                    <input id=rename_id name="nickname" type="text" maxlength="40"
+                        value=if p.named { p.label.clone() } else { String::new() }
+                        class=format!("{INPUT} max-w-xs py-1 text-sm") />
+                    <Submit pending=a.rename.pending() class=SECONDARY>{t("security.rename.button")}</Submit>
+                    <button type="button" hidden data-rename-cancel class=SECONDARY>{t("security.cancel")}</button>
+                </ActionForm>
+            </details>
         </li>
     }
 }
