@@ -48,7 +48,7 @@ pub async fn load_site_info() -> Result<SiteInfo, AppError> {
     })
 }
 
-/// The health of each dependency, as the status page shows it.
+/// The health of each dependency, as the status page shows administrators.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SystemStatus {
     pub database_ok: bool,
@@ -57,8 +57,11 @@ pub struct SystemStatus {
     pub checked_at_ms: i64,
 }
 
+/// Administrators only, like the page (403 `admin.forbidden` for anyone else); machines ask
+/// `/readyz`.
 #[server(endpoint = "check_system_status")]
 pub async fn check_system_status() -> Result<SystemStatus, AppError> {
+    crate::pages::admin::server::operator("system status").await?;
     let state = expect_context::<crate::state::AppState>();
     let (database, directory) = tokio::join!(state.database.probe(), state.directory.probe());
     Ok(SystemStatus {

@@ -43,9 +43,9 @@ test('a Spanish browser gets Spanish; the switcher goes back to English and reme
   await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'English' }).click()]);
   assert.equal(await page.getAttribute('html', 'lang'), 'en');
   assert.equal(await page.getAttribute('button[lang="en"]', 'aria-pressed'), 'true');
-  await page.goto(`${demo.server.url}/status`);
+  await page.goto(`${demo.server.url}/security`);
   assert.equal(await page.getAttribute('html', 'lang'), 'en');
-  await page.getByRole('heading', { name: 'System status' }).waitFor();
+  await page.getByRole('heading', { name: 'Security', exact: true }).waitFor();
   assert.deepEqual(errors, []);
   await context.close();
 });

@@ -1,5 +1,5 @@
-// The app shell in a real browser: hydration, the status page hydrated and without
-// JavaScript, the 404 page and the demo phone.
+// The app shell in a real browser: hydration, the status page (an administrator's) hydrated and
+// without JavaScript, the 404 page and the demo phone.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,8 +24,43 @@ async function checkedAt(page) {
   return Number(await page.getAttribute('[data-checked-at]', 'data-checked-at'));
 }
 
+// The demo phone first: its inbox is empty until the administrator below is texted a code.
+test('the demo phone page is linked and shows its empty inbox', async () => {
+  const page = await browser.newPage();
+  await page.goto(`${server.url}/`);
+  await waitHydrated(page);
+  await page.getByRole('link', { name: 'Demo phone' }).click();
+  await page.waitForURL(/\/demo\/phone$/);
+  await page.getByText('No texts yet').waitFor();
+  await page.close();
+});
+
+let carol;
+
+/** A new browser context signed in as carol, an administrator: the status page is hers. She
+ *  signs in once, without JavaScript, reading her code on the demo phone; every context after
+ *  that starts from her cookies. */
+async function asAdministrator(options = {}) {
+  if (!carol) {
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    const page = await context.newPage();
+    await page.goto(`${server.url}/sign-in`);
+    await page.getByLabel('Username').fill('carol');
+    await page.getByLabel('Password').fill('carol-demo-pw');
+    await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Sign in' }).click()]);
+    const phone = await context.newPage();
+    await phone.goto(`${server.url}/demo/phone`);
+    const text = await phone.getByTestId('demo-text').first().textContent();
+    await page.getByLabel('Code from the text message').fill(/#(\d{6})/.exec(text)[1]);
+    await Promise.all([page.waitForURL(`${server.url}/`), page.getByRole('button', { name: 'Verify' }).click()]);
+    carol = await context.storageState();
+    await context.close();
+  }
+  return browser.newContext({ ...options, storageState: carol });
+}
+
 test('hydrated: "Check again" calls the server function and updates in place', async () => {
-  const context = await browser.newContext();
+  const context = await asAdministrator();
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
@@ -53,7 +88,7 @@ test('hydrated: "Check again" calls the server function and updates in place', a
 });
 
 test('without JavaScript: the same button posts the form and the page shows a fresh check', async () => {
-  const context = await browser.newContext({ javaScriptEnabled: false });
+  const context = await asAdministrator({ javaScriptEnabled: false });
   const page = await context.newPage();
   await page.goto(`${server.url}/status`);
   assert.equal(await page.getAttribute('[data-hydrated]', 'data-hydrated'), 'false');
@@ -71,7 +106,8 @@ test('without JavaScript: the same button posts the form and the page shows a fr
 });
 
 test('navigation links work hydrated, and styles are applied', async () => {
-  const page = await browser.newPage();
+  const context = await asAdministrator();
+  const page = await context.newPage();
   await page.goto(`${server.url}/`);
   await waitHydrated(page);
   await page.getByRole('navigation').getByRole('link', { name: 'Status', exact: true }).click();
@@ -82,6 +118,21 @@ test('navigation links work hydrated, and styles are applied', async () => {
     .evaluate((el) => getComputedStyle(el).backgroundColor);
   assert.notEqual(bg, 'rgba(0, 0, 0, 0)', `button background ${bg}`);
   assert.equal(await page.getAttribute('a[href="/status"][aria-current="page"]', 'href'), '/status');
+  await context.close();
+});
+
+test('the status page is for administrators: no link for anyone else, and a 403 that says so', async () => {
+  const page = await browser.newPage();
+  await page.goto(`${server.url}/`);
+  await waitHydrated(page);
+  const nav = page.getByRole('navigation', { name: 'Main' });
+  await nav.getByRole('link', { name: 'Sign in' }).waitFor();
+  assert.equal(await nav.getByRole('link', { name: 'Status' }).count(), 0, 'not in the navigation');
+  const res = await page.goto(`${server.url}/status`);
+  assert.equal(res.status(), 403);
+  await page.locator('[role="alert"][data-notice="admin.forbidden"]').getByText('Only administrators can see this.').waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Check again' }).count(), 0, 'no check to run');
+  assert.equal(await page.locator('[data-testid="database"]').count(), 0, 'no check shown');
   await page.close();
 });
 
@@ -95,16 +146,6 @@ test('an unknown page is a 404 with a way back', async () => {
   await page.close();
 });
 
-test('the demo phone page is linked and shows its empty inbox', async () => {
-  const page = await browser.newPage();
-  await page.goto(`${server.url}/`);
-  await waitHydrated(page);
-  await page.getByRole('link', { name: 'Demo phone' }).click();
-  await page.waitForURL(/\/demo\/phone$/);
-  await page.getByText('No texts yet').waitFor();
-  await page.close();
-});
-
 test('the wasm loads only on a page with an island, brotli-compressed', async () => {
   const context = await browser.newContext();
   const page = await context.newPage();
@@ -115,9 +156,9 @@ test('the wasm loads only on a page with an island, brotli-compressed', async ()
   await page.waitForLoadState('networkidle');
   assert.equal(await page.locator('leptos-island').count(), 0);
   assert.deepEqual(loaded, [], 'no JS or wasm for the password step');
-  // The status page's check is an island.
+  // The demo phone's inbox is an island.
   const wasm = page.waitForResponse((r) => r.url().endsWith('/pkg/latchkey.wasm'));
-  await page.goto(`${server.url}/status`);
+  await page.goto(`${server.url}/demo/phone`);
   const response = await wasm;
   assert.equal((await response.allHeaders())['content-encoding'], 'br');
   await waitHydrated(page);

@@ -21,6 +21,7 @@ on_both!(
     texts_on_an_administrators_action_speak_the_persons_language,
     codes_locked_for_good_stay_locked_until_an_administrator_unlocks_them,
     resetting_to_password_only_unlocks_codes_too,
+    the_status_page_is_for_administrators_only,
 );
 
 const CAROL_PHONE: &str = "+447400123456";
@@ -454,9 +455,8 @@ async fn codes_locked_for_good_stay_locked_until_an_administrator_unlocks_them(b
         .replace("{product}", "Latchkey");
     assert_eq!(s.standin.latest_text_to(ALICE_PHONE).map(|t| t.body), Some(told));
 
-    // Alice signs in with a code again (once her first code's cooldown is over: its counter
-    // emptied, as if the minute had passed); there is nothing left to unlock.
-    exec(&s.app, "DELETE FROM send_counters WHERE counter LIKE 'c:%'").await;
+    // Alice signs in with a code again at once (a new sign-in: her first one's cooldown does
+    // not hold it up); there is nothing left to unlock.
     sign_in_with_code(&s, "alice", "alice-demo-pw", ALICE_PHONE).await;
     call(&admin, "admin_unlock", &[("id", &alice), ("reason", "again"), ("confirm", "yes")]).await;
     assert_eq!(admin_notice(&admin).await, "admin.not_locked");
@@ -489,4 +489,89 @@ async fn resetting_to_password_only_unlocks_codes_too(backend: Backend) {
     assert_eq!(second_step_on_page(&admin, &dave).await, "open");
     let reset = audit_details(&s, &dave, "admin.reset").await;
     assert!(reset.iter().any(|d| d.contains("sign-in codes unlocked: lost phone")), "{reset:?}");
+}
+
+/// The status page is an operator's diagnostic (issue 23): administrators have it in the
+/// navigation and use it, even while the directory is down; anyone else gets the administrator
+/// pages' 403 for the page and its server function, and no link. `/readyz` stays for machines.
+async fn the_status_page_is_for_administrators_only(backend: Backend) {
+    let mut s = setup(backend, &[]).await;
+    let ready = reqwest::get(format!("{}/readyz", s.app.url)).await.unwrap();
+    assert_eq!(ready.status(), StatusCode::OK, "/readyz asks nobody to sign in");
+
+    let anonymous = Browser::new(&s.app);
+    let ordinary = sign_in_with_code(&s, "alice", "alice-demo-pw", ALICE_PHONE).await;
+    for who in [&anonymous, &ordinary] {
+        assert!(!who.get("/").await.contains(r#"href="/status""#), "no Status link");
+        let page = who.http.get(format!("{}/status", s.app.url)).send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::FORBIDDEN);
+        let html = page.text().await.unwrap();
+        assert_eq!(notice_of(&html), "admin.forbidden");
+        assert!(html.contains("Only administrators can see this."), "{html}");
+        assert!(!html.contains(r#"data-testid="database""#), "no check shown: {html}");
+        assert!(!html.contains("/api/check_system_status"), "no form to run one: {html}");
+        let (status, body) = call(who, "check_system_status", &[]).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+        assert!(body.contains("admin.forbidden"), "{body}");
+    }
+    let denied = audit_kinds(&s.app).await;
+    assert_eq!(
+        denied.iter().filter(|(k, o)| k == "admin.denied" && o == "refused").count(),
+        2,
+        "alice's two refusals are audited (the anonymous ones only counted)"
+    );
+
+    // Signing in from the refusal goes on to the page, with the check rendered by the server.
+    assert_eq!(
+        anonymous.password("carol", "carol-demo-pw").await,
+        format!("{}/sign-in", s.app.url)
+    );
+    let code = code_sent_to(&s.standin, CAROL_PHONE);
+    assert_eq!(anonymous.submit("sign_in_code", &[("code", &code)]).await, "/status");
+    let admin = anonymous;
+    assert!(admin.get("/").await.contains(r#"href="/status""#), "in an administrator's navigation");
+    let page = admin.http.get(format!("{}/status", s.app.url)).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("System status"), "{html}");
+    assert!(html.contains(r#"data-testid="database" data-ok="true""#), "{html}");
+    assert!(html.contains(r#"data-testid="directory" data-ok="true""#), "{html}");
+    assert!(html.contains(r#"action="/api/check_system_status"#), "Check again: {html}");
+    // Nothing is left for JavaScript to move into place (out-of-order streaming chunks).
+    assert!(!html.contains("<template"), "{html}");
+
+    // As the hydrated page calls it.
+    let check = || async {
+        let (status, body) = call(&admin, "check_system_status", &[]).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        serde_json::from_str::<serde_json::Value>(&body).unwrap()
+    };
+    let answer = check().await;
+    assert_eq!(
+        (answer["database_ok"].as_bool(), answer["directory_ok"].as_bool()),
+        (Some(true), Some(true))
+    );
+
+    // The directory down: the page still answers an administrator (by the session's word) and
+    // says so.
+    s.app.directory.stop();
+    let answer = check().await;
+    assert_eq!(answer["directory_ok"], false, "the page says the directory is down");
+    assert_eq!(answer["database_ok"], true);
+    assert!(admin.get("/status").await.contains(r#"data-testid="directory" data-ok="false""#));
+
+    // Without JavaScript the form post redirects back to the page it came from.
+    let res = admin
+        .http
+        .post(format!("{}/api/check_system_status", s.app.url))
+        .header("sec-fetch-site", "same-origin")
+        .header("accept", "text/html")
+        .header("referer", format!("{}/status", s.app.url))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_redirection(), "{}", res.status());
+    let location = res.headers()["location"].to_str().unwrap();
+    let back = location.strip_prefix(&s.app.url).unwrap_or(location);
+    assert!(back == "/status" || back == "/status?", "back to the page: {location}");
 }

@@ -23,6 +23,7 @@ on_both!(
     codes_are_bound_to_flow_and_purpose,
     repeated_failures_lock_the_second_step_and_a_resend_does_not_reset_them,
     the_cooldown_and_per_number_limits_hold,
+    the_cooldown_is_per_flow_and_new_flows_meet_the_number_limit,
     per_user_per_ip_and_global_limits_hold,
     a_failed_send_does_not_count_against_the_person,
     parallel_verifications_consume_a_code_at_most_once,
@@ -243,6 +244,34 @@ async fn the_cooldown_and_per_number_limits_hold(backend: Backend) {
     );
     assert!(f.send("f", "u1", &n, "ip", T0 + 658).await.is_err());
     assert!(f.send("f", "u1", &n, "ip", T0 + 659).await.is_ok());
+}
+
+/// The cooldown paces "send a new code" within one flow; a new flow's first text to the same
+/// number (signing in again at once) goes out, and still counts against the number's ten
+/// minutes, whoever's flow it is (issue 23).
+async fn the_cooldown_is_per_flow_and_new_flows_meet_the_number_limit(backend: Backend) {
+    let f = fixture(backend, default_limits()).await;
+    let n = phone(111);
+    f.send("first", "u1", &n, "ip", T0).await.unwrap();
+    f.send("second", "u1", &n, "ip", T0 + 1).await.expect("a new flow is texted at once");
+    // "Send a new code" in either flow waits for that flow's own cooldown.
+    assert_eq!(
+        f.send("first", "u1", &n, "ip", T0 + 20).await.unwrap_err(),
+        CodeError::RateLimited { limit: LimitKind::Cooldown, retry_after: 40 }
+    );
+    assert_eq!(
+        f.send("second", "u1", &n, "ip", T0 + 20).await.unwrap_err(),
+        CodeError::RateLimited { limit: LimitKind::Cooldown, retry_after: 41 }
+    );
+    // The number's third text of ten minutes; a fourth flow, anyone's, waits for the number.
+    f.send("third", "u1", &n, "ip", T0 + 2).await.unwrap();
+    for (flow, user, ip) in [("fourth", "u1", "ip"), ("other", "u2", "ip-2")] {
+        assert_eq!(
+            f.send(flow, user, &n, ip, T0 + 3).await.unwrap_err(),
+            CodeError::RateLimited { limit: LimitKind::PerNumber, retry_after: 659 - 3 },
+            "{flow}"
+        );
+    }
 }
 
 async fn per_user_per_ip_and_global_limits_hold(backend: Backend) {

@@ -14,7 +14,6 @@ on_both!(
     unknown_pages_are_a_real_404,
     cross_site_posts_are_refused,
     oversized_bodies_are_refused,
-    the_status_server_function_answers_same_origin_calls,
     demo_phone_shows_texts_only_with_the_demo_provider,
     branding_names_colours_and_marks_every_page,
     client_addresses_come_from_trusted_proxies_only,
@@ -63,7 +62,7 @@ async fn readiness_follows_the_directory_down_and_back_up(backend: Backend) {
 
 async fn pages_render_with_security_headers(backend: Backend) {
     let app = spawn_app(backend, &[]).await;
-    let res = app.client().get(format!("{}/status", app.url)).send().await.unwrap();
+    let res = app.client().get(format!("{}/", app.url)).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     let h = res.headers().clone();
     assert_eq!(h["x-content-type-options"], "nosniff");
@@ -86,7 +85,7 @@ async fn pages_render_with_security_headers(backend: Backend) {
         "{html}"
     );
     // A new response, a new nonce.
-    let again = app.client().get(format!("{}/status", app.url)).send().await.unwrap();
+    let again = app.client().get(format!("{}/", app.url)).send().await.unwrap();
     assert!(!again.headers()["content-security-policy"].to_str().unwrap().contains(nonce));
     // Answers that are not pages allow nothing to run.
     let api = app.client().get(format!("{}/healthz", app.url)).send().await.unwrap();
@@ -96,10 +95,6 @@ async fn pages_render_with_security_headers(backend: Backend) {
             .unwrap()
             .starts_with("default-src 'none'")
     );
-    assert!(html.contains("System status"), "{html}");
-    // The server rendered the check itself: the page is complete without JavaScript.
-    assert!(html.contains(r#"data-testid="database" data-ok="true""#), "{html}");
-    assert!(html.contains(r#"data-testid="directory" data-ok="true""#), "{html}");
     assert!(html.contains("/pkg/latchkey.css"), "stylesheet linked");
     // Nothing is left for JavaScript to move into place (out-of-order streaming chunks).
     assert!(!html.contains("<template"), "{html}");
@@ -112,20 +107,19 @@ async fn unknown_pages_are_a_real_404(backend: Backend) {
     assert!(res.text().await.unwrap().contains("Page not found"));
 }
 
-/// Finds the URL the status page's "Check again" form posts to.
-async fn status_action(app: &common::TestApp) -> String {
+/// Finds the URL the language switcher's form (on every page) posts to.
+async fn form_action(app: &common::TestApp) -> String {
     let html =
-        app.client().get(format!("{}/status", app.url)).send().await.unwrap().text().await.unwrap();
-    let start = html
-        .find(r#"action="/api/check_system_status"#)
-        .expect("the form posts to the server function");
+        app.client().get(format!("{}/", app.url)).send().await.unwrap().text().await.unwrap();
+    let start =
+        html.find(r#"action="/api/set_language"#).expect("the form posts to the server function");
     let rest = &html[start + r#"action=""#.len()..];
     rest[..rest.find('"').unwrap()].to_owned()
 }
 
 async fn cross_site_posts_are_refused(backend: Backend) {
     let app = spawn_app(backend, &[]).await;
-    let action = status_action(&app).await;
+    let action = form_action(&app).await;
     let c = app.client();
     let cross_site = c
         .post(format!("{}{action}", app.url))
@@ -148,7 +142,7 @@ async fn cross_site_posts_are_refused(backend: Backend) {
 
 async fn oversized_bodies_are_refused(backend: Backend) {
     let app = spawn_app(backend, &[("LATCHKEY_SERVER__MAX_BODY_BYTES", "2048")]).await;
-    let action = status_action(&app).await;
+    let action = form_action(&app).await;
     let res = app
         .client()
         .post(format!("{}{action}", app.url))
@@ -158,47 +152,6 @@ async fn oversized_bodies_are_refused(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
-}
-
-async fn the_status_server_function_answers_same_origin_calls(backend: Backend) {
-    let mut app = spawn_app(backend, &[]).await;
-    let action = status_action(&app).await;
-    let c = app.client();
-    // As the hydrated page calls it.
-    let call = |c: reqwest::Client, url: String| async move {
-        c.post(url)
-            .header("sec-fetch-site", "same-origin")
-            .header("accept", "application/json")
-            .header("content-type", "application/x-www-form-urlencoded")
-            .send()
-            .await
-            .unwrap()
-    };
-    let res = call(c.clone(), format!("{}{action}", app.url)).await;
-    assert_eq!(res.status(), StatusCode::OK);
-    let status: serde_json::Value = res.json().await.unwrap();
-    assert_eq!(status["database_ok"], true);
-    assert_eq!(status["directory_ok"], true);
-
-    app.directory.stop();
-    let status: serde_json::Value =
-        call(c.clone(), format!("{}{action}", app.url)).await.json().await.unwrap();
-    assert_eq!(status["directory_ok"], false, "the page says the directory is down");
-    assert_eq!(status["database_ok"], true);
-
-    // Without JavaScript the form post redirects back to the page it came from.
-    let res = c
-        .post(format!("{}{action}", app.url))
-        .header("sec-fetch-site", "same-origin")
-        .header("accept", "text/html")
-        .header("referer", format!("{}/status", app.url))
-        .send()
-        .await
-        .unwrap();
-    assert!(res.status().is_redirection(), "{}", res.status());
-    let location = res.headers()["location"].to_str().unwrap();
-    let back = location.strip_prefix(&app.url).unwrap_or(location);
-    assert!(back == "/status" || back == "/status?", "back to the page: {location}");
 }
 
 async fn demo_phone_shows_texts_only_with_the_demo_provider(backend: Backend) {

@@ -45,17 +45,17 @@ async fn pages_follow_accept_language(backend: Backend) {
 async fn the_switcher_remembers_the_choice_over_accept_language(backend: Backend) {
     let s = setup(backend, &[]).await;
     let b = Browser::new(&s.app);
-    let page = b.post_from("/status", "set_language", &[("lang", "es")]).await;
+    let page = b.post_from("/", "set_language", &[("lang", "es")]).await;
     assert_eq!(attr(&page, "lang"), Some("es"));
     assert_eq!(b.cookie("latchkey-lang").as_deref(), Some("es"));
-    let english_browser = get_with_language(&b, "/status", "en-GB").await;
+    let english_browser = get_with_language(&b, "/", "en-GB").await;
     assert_eq!(attr(&english_browser, "lang"), Some("es"), "the choice beats the header");
     assert!(
         english_browser.contains(r#"value="es" lang="es" aria-pressed="true""#),
         "the switcher shows the choice: {english_browser}"
     );
 
-    let back = b.post_from("/status", "set_language", &[("lang", "en")]).await;
+    let back = b.post_from("/", "set_language", &[("lang", "en")]).await;
     assert_eq!(attr(&back, "lang"), Some("en"));
 }
 

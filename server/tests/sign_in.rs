@@ -26,7 +26,39 @@ on_both!(
     sign_out_ends_the_session,
     metrics_count_sign_ins_codes_and_latencies,
     signing_in_goes_on_to_the_page_asked_for,
+    signing_in_again_at_once_is_texted_and_a_resend_still_waits,
 );
+
+/// Sign in, sign out, sign in again at once: the new sign-in's code is texted (issue 23: the
+/// cooldown is the flow's, for "send a new code", not the number's). Within that sign-in, "send
+/// a new code" right away still waits, with the wait shown, and nothing is texted.
+async fn signing_in_again_at_once_is_texted_and_a_resend_still_waits(backend: Backend) {
+    // The default 60 s cooldown.
+    let s = setup(backend, &[]).await;
+    let b = Browser::new(&s.app);
+    b.password("alice", "alice-demo-pw").await;
+    let code = code_sent_to(&s.standin, ALICE_PHONE);
+    assert_eq!(b.submit("sign_in_code", &[("code", &code)]).await, "/");
+    b.submit("sign_out", &[]).await;
+    assert_eq!(signed_in_as(&b).await, None);
+
+    let texts = s.standin.texts().len();
+    assert_eq!(b.password("alice", "alice-demo-pw").await, format!("{}/sign-in", s.app.url));
+    let page = b.sign_in_page().await;
+    assert_eq!((step_of(&page), notice_of(&page)), ("code", "otp.sent"));
+    assert_eq!(s.standin.texts().len(), texts + 1, "the new sign-in's code was texted");
+    let second = code_sent_to(&s.standin, ALICE_PHONE);
+
+    b.submit("sign_in_resend", &[]).await;
+    let page = b.sign_in_page().await;
+    assert_eq!((step_of(&page), notice_of(&page)), ("code", "otp.cooldown"));
+    assert!(page.contains("Try again in"), "the wait is shown: {page}");
+    assert_eq!(s.standin.texts().len(), texts + 1, "a resend at once texts nothing");
+    assert_eq!(b.submit("sign_in_code", &[("code", &second)]).await, "/");
+    let kinds = audit_kinds(&s.app).await;
+    assert_eq!(kinds.iter().filter(|(k, o)| k == "sign_in.code_sent" && o == "sent").count(), 2);
+    assert_eq!(kinds.iter().filter(|(k, o)| k == "sign_in.code_sent" && o == "refused").count(), 1);
+}
 
 /// A signed-out visitor to `/security` or `/admin/…` goes on there after signing in (local
 /// pages only); without such a visit, home.

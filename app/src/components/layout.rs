@@ -57,7 +57,6 @@ pub fn Layout(children: Children) -> impl IntoView {
                     </A>
                     <nav aria-label=t("nav.main") class="flex flex-wrap items-center gap-1 text-sm">
                         <NavLink href="/" label=t("nav.home") />
-                        <NavLink href="/status" label=t("nav.status") />
                         <Transition>
                             {move || Suspend::new(async move {
                                 info.await
@@ -70,7 +69,12 @@ pub fn Layout(children: Children) -> impl IntoView {
                                             {match i.user {
                                                 Some(u) => view! {
                                                     <NavLink href="/security" label=t("nav.security") />
-                                                    {u.is_admin.then(|| view! { <NavLink href="/admin" label=t("nav.admin") /> })}
+                                                    // The status page is an operator's diagnostic:
+                                                    // administrators only (machines ask /readyz).
+                                                    {u.is_admin.then(|| view! {
+                                                        <NavLink href="/admin" label=t("nav.admin") />
+                                                        <NavLink href="/status" label=t("nav.status") />
+                                                    })}
                                                     <span class="ml-2 rounded-full bg-slate-100 px-3 py-1 text-slate-700 dark:bg-slate-800 dark:text-slate-200" data-testid="signed-in-as">
                                                         <span class="sr-only">{t("nav.signed_in_as")} " "</span>
                                                         {u.display_name}

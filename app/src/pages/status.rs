@@ -1,31 +1,40 @@
-//! System status: whether the database and the directory answer. The "Check again" button calls
-//! a server function; hydrated it updates in place, without JavaScript the form post comes back
-//! to this page, which renders a fresh check.
+//! System status: whether the database and the directory answer. An operator's diagnostic, for
+//! administrators only (anyone else gets the administrator pages' 403; machines ask `/readyz`).
+//! The "Check again" button calls a server function; hydrated it updates in place, without
+//! JavaScript the form post comes back to this page, which renders a fresh check.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::{CheckSystemStatus, SystemStatus, check_system_status};
-use crate::components::form::{PAGE_CARD, PRIMARY};
+use crate::components::form::{PAGE_CARD, PRIMARY, refusal};
 use crate::components::time::LocalTime;
 use crate::i18n::{Words, t};
 
 #[component]
 pub fn StatusPage() -> impl IntoView {
     let initial = Resource::new(|| (), |_| check_system_status());
+    let heading =
+        || view! { <h1 class="text-2xl font-semibold tracking-tight">{t("status.title")}</h1> };
     view! {
         <Title text=t("status.title") />
-        <section class=PAGE_CARD>
-            <h1 class="text-2xl font-semibold tracking-tight">{t("status.title")}</h1>
-            <p class="mt-2 text-slate-600 dark:text-slate-300">{t("status.intro")}</p>
-            <Suspense fallback=|| view! { <p>{t("status.checking")}</p> }>
-                {move || Suspend::new(async move {
+        <Suspense fallback=|| view! { <p>{t("status.checking")}</p> }>
+            {move || Suspend::new(async move {
+                match initial.await {
                     // Worded here: the island carries its texts, not the catalog.
-                    let initial = initial.await.map_err(|e| e.text().to_owned());
-                    view! { <StatusPanel initial words=Words::of(STATUS_WORDS) /> }
-                })}
-            </Suspense>
-        </section>
+                    Ok(status) => view! {
+                        <section class=PAGE_CARD>
+                            {heading()}
+                            <p class="mt-2 text-slate-600 dark:text-slate-300">{t("status.intro")}</p>
+                            <StatusPanel initial=Ok(status) words=Words::of(STATUS_WORDS) />
+                        </section>
+                    }
+                    .into_any(),
+                    // Not an administrator (or signed out), as on the administrator pages.
+                    Err(e) => view! { <div class="space-y-6">{heading()} {refusal(e)}</div> }.into_any(),
+                }
+            })}
+        </Suspense>
     }
 }
 

@@ -8,8 +8,9 @@
 //! The count is conservative: a bucket counts whole as long as any second of it lies within the
 //! window. So no window ever holds more sends than its limit, and a slot frees up at most a
 //! tenth of the window later than an exact count would say (a minute of ten, six of an hour,
-//! 2.4 hours of a day). A number's cooldown is a limit of one, counted to the second: at most
-//! one of its buckets is ever in the window, and the resend countdown people see is exact.
+//! 2.4 hours of a day). A cooldown (a number's, within one flow) is a limit of one, counted to
+//! the second: at most one of its buckets is ever in the window, and the resend countdown people
+//! see is exact.
 
 use super::records::{LimitKind, SendKind, SendLimits, SendRequest};
 
@@ -24,7 +25,8 @@ pub const BUCKETS: i64 = 10;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Counter {
     pub limit: LimitKind,
-    /// `n:` number, `u:` person, `i:` client IP, `c:` a number's cooldown, `g` everyone.
+    /// `n:` number, `u:` person, `i:` client IP, `c:` a number's cooldown in one flow
+    /// (`c:<number>:<flow id>`), `g` everyone.
     pub key: String,
     pub window_secs: i64,
     pub bucket_secs: i64,
@@ -76,15 +78,25 @@ impl Counter {
 }
 
 /// Every counter a send of `kind` for `req` must fit under, in the order a refusal is reported.
-/// Codes wait for the number's cooldown and count against the client IP; notices do neither
-/// ([`SendKind`] says why). A cooldown of 0 is no cooldown.
-pub fn counters_for(req: &SendRequest<'_>, kind: SendKind, limits: &SendLimits) -> Vec<Counter> {
+/// Codes wait for their flow's cooldown on the number and count against the client IP; notices
+/// do neither ([`SendKind`] says why). A cooldown of 0 is no cooldown.
+pub fn counters_for(
+    req: &SendRequest<'_>,
+    kind: SendKind<'_>,
+    limits: &SendLimits,
+) -> Vec<Counter> {
     let number = req.number.as_str();
+    let is_code = matches!(kind, SendKind::Code { .. });
     let mut counters = Vec::with_capacity(5);
-    if kind == SendKind::Code && limits.cooldown_secs > 0 {
+    if let SendKind::Code { flow_id } = kind
+        && limits.cooldown_secs > 0
+    {
+        // Keyed by the flow: a resend within it waits, another flow's first text does not
+        // (signing in again at once). The number stays in the key, so a flow that moves to
+        // another phone texts it at once, as before.
         counters.push(Counter {
             limit: LimitKind::Cooldown,
-            key: format!("c:{number}"),
+            key: format!("c:{number}:{flow_id}"),
             window_secs: limits.cooldown_secs,
             bucket_secs: 1,
             max: 1,
@@ -99,7 +111,7 @@ pub fn counters_for(req: &SendRequest<'_>, kind: SendKind, limits: &SendLimits) 
     ));
     let per_user = limits.per_user_per_day;
     counters.push(Counter::tenths(LimitKind::PerUser, format!("u:{}", req.user_id), DAY, per_user));
-    if kind == SendKind::Code {
+    if is_code {
         let per_ip = limits.per_ip_per_hour;
         counters.push(Counter::tenths(
             LimitKind::PerIp,
@@ -120,7 +132,7 @@ pub struct SendPlan {
 }
 
 impl SendPlan {
-    pub fn new(req: &SendRequest<'_>, kind: SendKind, limits: &SendLimits) -> Self {
+    pub fn new(req: &SendRequest<'_>, kind: SendKind<'_>, limits: &SendLimits) -> Self {
         Self { counters: counters_for(req, kind, limits), now: req.now }
     }
 
@@ -197,6 +209,9 @@ mod tests {
         crate::phone::PhonePolicy::from_directory("+12015550123").unwrap()
     }
 
+    /// A code of flow `flow-a`.
+    const CODE: SendKind<'static> = SendKind::Code { flow_id: "flow-a" };
+
     fn per_number() -> Counter {
         Counter::tenths(LimitKind::PerNumber, "n:x".into(), 600, 3)
     }
@@ -236,7 +251,7 @@ mod tests {
     fn a_cooldown_is_exact_to_the_second() {
         let n = number();
         let req = SendRequest { user_id: "u1", number: &n, client_ip: "ip", now: T0 + 7 };
-        let cooldown = counters_for(&req, SendKind::Code, &limits()).remove(0);
+        let cooldown = counters_for(&req, CODE, &limits()).remove(0);
         assert_eq!(cooldown.check(&[(T0 + 7, 1)], T0 + 20), Err(47));
         assert_eq!(cooldown.check(&[(T0 + 7, 1)], T0 + 66), Err(1));
         assert_eq!(cooldown.check(&[(T0 + 7, 1)], T0 + 67), Ok(()));
@@ -256,30 +271,105 @@ mod tests {
             counters_for(&req, kind, &limits()).into_iter().map(|c| c.limit).collect::<Vec<_>>()
         };
         use LimitKind::*;
-        assert_eq!(kinds(SendKind::Code), [Cooldown, PerNumber, PerUser, PerIp, Global]);
+        assert_eq!(kinds(CODE), [Cooldown, PerNumber, PerUser, PerIp, Global]);
         assert_eq!(kinds(SendKind::Notice), [PerNumber, PerUser, Global]);
         let no_cooldown = SendLimits { cooldown_secs: 0, ..limits() };
-        assert_eq!(counters_for(&req, SendKind::Code, &no_cooldown)[0].limit, PerNumber);
+        assert_eq!(counters_for(&req, CODE, &no_cooldown)[0].limit, PerNumber);
     }
 
     #[test]
     fn the_plan_reports_the_first_full_counter_and_gives_back_only_the_persons_share() {
         let n = number();
         let req = SendRequest { user_id: "u1", number: &n, client_ip: "10.0.0.1", now: T0 + 30 };
-        let plan = SendPlan::new(&req, SendKind::Code, &limits());
+        let plan = SendPlan::new(&req, CODE, &limits());
         let key = |k: &str| k.to_owned();
         assert_eq!(plan.judge(&[]), Ok(()));
         // The cooldown (to the second) is reported before the number's count.
-        let rows = [(key("c:+12015550123"), T0, 1), (key("n:+12015550123"), T0, 3)];
+        let rows = [(key("c:+12015550123:flow-a"), T0, 1), (key("n:+12015550123"), T0, 3)];
         assert_eq!(plan.judge(&rows), Err((LimitKind::Cooldown, 60 - 30)));
         assert_eq!(plan.judge(&rows[1..]), Err((LimitKind::PerNumber, 659 - 30)));
         // Another key's rows never count.
         assert_eq!(plan.judge(&[(key("n:+12015550999"), T0, 3)]), Ok(()));
         let ticket = plan.ticket();
         let back: Vec<&str> = ticket.give_back.iter().map(|(k, _)| k.as_str()).collect();
-        assert_eq!(back, ["c:+12015550123", "n:+12015550123", "u:u1"]);
+        assert_eq!(back, ["c:+12015550123:flow-a", "n:+12015550123", "u:u1"]);
         let adds: Vec<(&str, i64, i64, i64)> = plan.adds().collect();
-        assert_eq!(adds[0], ("c:+12015550123", T0 + 30 - 59, T0 + 30, 1));
+        assert_eq!(adds[0], ("c:+12015550123:flow-a", T0 + 30 - 59, T0 + 30, 1));
         assert_eq!(adds[4], ("g", T0 - T0 % 8640 - 86_400, T0 - T0 % 8640, 1000));
+    }
+
+    /// Issue 23: signing in again at once (a new flow) is texted; "send a new code" within a
+    /// flow still waits for the cooldown; every other limit holds for new flows too, so fresh
+    /// flows cannot text a number more often than its own limit allows.
+    #[test]
+    fn the_cooldown_is_per_flow_and_new_flows_meet_every_other_limit() {
+        use LimitKind::*;
+        let n = number();
+        let other = crate::phone::PhonePolicy::from_directory("+12015550999").unwrap();
+        let key = |k: &str| k.to_owned();
+        // The flow-a text of T0 to the number, as the store holds it: its cooldown (per flow, to
+        // the second) and one of the number's three in ten minutes.
+        let one_text = vec![(key("c:+12015550123:flow-a"), T0, 1), (key("n:+12015550123"), T0, 1)];
+        let mut three_texts = one_text.clone();
+        three_texts[1].2 = 3;
+        let person_spent = vec![(key("u:u1"), T0 - T0 % 8640, 10)];
+        let ip_spent = vec![(key("i:10.0.0.1"), T0 - T0 % 360, 20)];
+        let global_spent = vec![(key("g"), T0 - T0 % 8640, 1000)];
+        // (what, flow, number, seconds after T0, rows, outcome)
+        type Row<'a> =
+            (&'a str, &'a str, &'a E164, i64, &'a [(String, i64, i64)], Result<(), LimitKind>);
+        let table: [Row; 9] = [
+            ("resend in the flow, at once", "flow-a", &n, 5, &one_text, Err(Cooldown)),
+            ("resend in the flow, after the cooldown", "flow-a", &n, 60, &one_text, Ok(())),
+            ("a new flow's first text, at once", "flow-b", &n, 5, &one_text, Ok(())),
+            ("the same flow, another phone", "flow-a", &other, 5, &one_text, Ok(())),
+            ("a new flow, the number's limit spent", "flow-b", &n, 5, &three_texts, Err(PerNumber)),
+            ("a new flow, the person's day spent", "flow-b", &n, 5, &person_spent, Err(PerUser)),
+            ("a new flow, the client IP's hour spent", "flow-b", &n, 5, &ip_spent, Err(PerIp)),
+            ("a new flow, the global budget spent", "flow-b", &n, 5, &global_spent, Err(Global)),
+            ("a resend, the number full too", "flow-a", &n, 5, &three_texts, Err(Cooldown)),
+        ];
+        for (what, flow_id, to, after, rows, outcome) in table {
+            let req =
+                SendRequest { user_id: "u1", number: to, client_ip: "10.0.0.1", now: T0 + after };
+            let plan = SendPlan::new(&req, SendKind::Code { flow_id }, &limits());
+            assert_eq!(plan.judge(rows).map_err(|(limit, _)| limit), outcome, "{what}");
+        }
+    }
+
+    /// However many fresh flows there are, one number is texted at most its ten-minute limit in
+    /// any ten minutes: 3 at once, then nothing until the first minute's bucket has left.
+    #[test]
+    fn fresh_flows_cannot_text_a_number_beyond_its_own_limit() {
+        let n = number();
+        let mut rows: Vec<(String, i64, i64)> = Vec::new();
+        let mut sent = Vec::new();
+        for second in 0..1200 {
+            let flow_id = format!("flow-{second}");
+            let now = T0 + second;
+            let req = SendRequest { user_id: "u1", number: &n, client_ip: "10.0.0.1", now };
+            let plan = SendPlan::new(&req, SendKind::Code { flow_id: &flow_id }, &limits());
+            // Only the number's counter: the person's and the IP's limits would stop it sooner.
+            let plan = SendPlan {
+                counters: plan
+                    .counters
+                    .into_iter()
+                    .filter(|c| matches!(c.limit, LimitKind::Cooldown | LimitKind::PerNumber))
+                    .collect(),
+                ..plan
+            };
+            if plan.judge(&rows).is_ok() {
+                sent.push(second);
+                for (key, _, bucket, _) in plan.adds() {
+                    match rows.iter_mut().find(|(k, b, _)| k == key && *b == bucket) {
+                        Some(row) => row.2 += 1,
+                        None => rows.push((key.to_owned(), bucket, 1)),
+                    }
+                }
+            }
+        }
+        // Three at once (no cooldown between flows), the next three once the first minute's
+        // bucket has left the ten minutes.
+        assert_eq!(sent, [0, 1, 2, 659, 660, 661]);
     }
 }

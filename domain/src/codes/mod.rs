@@ -257,8 +257,10 @@ impl CodeEngine {
     }
 
     /// Reserves a send under the limits and stores a new code for `flow_id`, replacing any
-    /// earlier one (only the newest code of a flow verifies). The caller texts `code` and calls
-    /// [`CodeEngine::send_failed`] if the provider refuses it.
+    /// earlier one (only the newest code of a flow verifies). The cooldown is the flow's: a
+    /// resend within it waits, a new flow's first text meets the other limits only
+    /// ([`SendKind::Code`]). The caller texts `code` and calls [`CodeEngine::send_failed`] if
+    /// the provider refuses it.
     pub async fn issue(
         &self,
         flow_id: &str,
@@ -271,7 +273,7 @@ impl CodeEngine {
         }
         let ticket = match self
             .store
-            .reserve_send(&SendPlan::new(req, SendKind::Code, &self.rules.limits))
+            .reserve_send(&SendPlan::new(req, SendKind::Code { flow_id }, &self.rules.limits))
             .await?
         {
             Ok(ticket) => ticket,

@@ -57,15 +57,21 @@ pub enum LimitKind {
 }
 
 /// What a text is, for the limits. Both kinds count against the number, the person and the
-/// global budget. Only codes wait for (and start) a number's cooldown and count against the
-/// client's IP: a notice follows a change the person or an administrator already proved they
-/// may make, it is sent once and never retried, so a cooldown started by the code that
-/// confirmed the change would drop the very notice that tells the person about it; and the
-/// per-IP limit is against anonymous SMS pumping, which notices cannot be (an administrator's
-/// resets would otherwise use up the administrator's own address).
+/// global budget. Only codes wait for (and start) a cooldown and count against the client's IP:
+/// a notice follows a change the person or an administrator already proved they may make, it
+/// is sent once and never retried, so a cooldown started by the code that confirmed the change
+/// would drop the very notice that tells the person about it; and the per-IP limit is against
+/// anonymous SMS pumping, which notices cannot be (an administrator's resets would otherwise use
+/// up the administrator's own address).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SendKind {
-    Code,
+pub enum SendKind<'a> {
+    /// A code of the flow `flow_id`. The cooldown is the flow's, per number: it paces "send a
+    /// new code" within the flow, while a new flow's first text (signing in again after signing
+    /// out) meets only the number's, the person's, the client IP's and the global limits, which
+    /// are what bound how often fresh flows can text one number.
+    Code {
+        flow_id: &'a str,
+    },
     Notice,
 }
 
