@@ -273,6 +273,13 @@ pub trait AuditLog: Send + Sync {
         older_than: Option<i64>,
         limit: u32,
     ) -> Result<Vec<StoredAuditEvent>, Unavailable>;
+    /// The newest event of exactly `kind` that `user_id` caused (as actor): their last sign-in,
+    /// however long ago, without paging through everything since.
+    async fn newest_by(
+        &self,
+        user_id: &str,
+        kind: &str,
+    ) -> Result<Option<StoredAuditEvent>, Unavailable>;
     /// Someone not signed in was refused `what` (an administrator page, operation or export).
     /// Not an event in the trail: anyone can cause any number of them, and a row each would let
     /// them grow the table at will. Counted where the log is measured (`MeteredAudit`).

@@ -1,6 +1,6 @@
 // The README's screenshots, taken by the end-to-end suite from a demo so they always show the
-// pages as they are: sign-in, adding an authenticator app (its QR code), choosing a way to sign
-// in, the code, the security page, the administrator's
+// pages as they are: the start page's security checkup, sign-in, adding an authenticator app
+// (its QR code), choosing a way to sign in, the code, the security page, the administrator's
 // people search, a person and the audit trail (with an administrator's change); a phone-sized and a dark, Spanish sign-in.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -45,6 +45,11 @@ test('screenshots of a person adding an app, signing in, and their security page
   const context = await demo.browser.newContext({ javaScriptEnabled: false, viewport: { width: 900, height: 640 } });
   const page = await context.newPage();
   await signIn(page, 'dave', '+447400654321', false);
+  // The start page's security checkup, as dave first sees it: two phones, and one suggestion.
+  await page.locator('[data-suggestion="get_recovery_codes"]').waitFor();
+  await page.setViewportSize({ width: 900, height: 1000 });
+  await shoot(page, 'home.png', true);
+  await page.setViewportSize({ width: 900, height: 640 });
   // An authenticator app and recovery codes first, so the ways to sign in show them all.
   await page.goto(`${demo.server.url}/security`);
   await press(page, page.getByRole('button', { name: 'Add an authenticator app' }), false);

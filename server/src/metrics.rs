@@ -235,6 +235,14 @@ impl<A: AuditLog> AuditLog for MeteredAudit<A> {
         self.inner.for_user(user_id, older_than, limit).await
     }
 
+    async fn newest_by(
+        &self,
+        user_id: &str,
+        kind: &str,
+    ) -> Result<Option<StoredAuditEvent>, Unavailable> {
+        self.inner.newest_by(user_id, kind).await
+    }
+
     fn anonymous_refusal(&self, what: &str) {
         // `what` is one of a few fixed names in the code, never the caller's input.
         self.metrics.count("latchkey_admin_refusals_total", vec![("what", what.to_owned())]);

@@ -16,6 +16,7 @@ on_both!(
     a_new_session_never_reuses_an_old_id,
     a_session_saves_its_changes,
     session_generations_only_go_up,
+    the_newest_event_of_a_kind_a_person_caused_is_found,
 );
 
 async fn migrations_are_idempotent(backend: Backend) {
@@ -188,4 +189,39 @@ async fn a_new_session_never_reuses_an_old_id(backend: Backend) {
     assert!(store.load(&old_id).await.unwrap().is_none(), "the signed-out session came back");
     let next = store.load(&next.id).await.unwrap().expect("the new session");
     assert!(!next.data.contains_key("latchkey.auth"));
+}
+
+async fn the_newest_event_of_a_kind_a_person_caused_is_found(backend: Backend) {
+    use domain::audit::AuditEvent;
+    use domain::ports::AuditLog;
+    let test_db = TestDb::new(backend).await;
+    let db = test_db.open().await;
+    let event = |at, kind, actor: &str, subject: Option<&str>, outcome: &str| AuditEvent {
+        at,
+        kind,
+        actor_id: Some(actor.to_owned()),
+        login: Some(actor.to_owned()),
+        subject_id: subject.map(str::to_owned),
+        client_ip: format!("192.0.2.{at}"),
+        user_agent: "Firefox/128.0".into(),
+        outcome: outcome.to_owned(),
+        detail: None,
+    };
+    assert_eq!(db.newest_by("u-1", "sign_in.success").await.unwrap(), None, "none yet");
+    for e in [
+        event(10, "sign_in.success", "u-1", None, "password"),
+        event(20, "sign_in.success", "u-1", None, "password_and_sms"),
+        // Newer, but another kind, another person, or done to u-1 by someone else.
+        event(30, "sign_in.password", "u-1", None, "accepted"),
+        event(40, "sign_in.success", "u-2", None, "password"),
+        event(50, "sign_in.success", "admin", Some("u-1"), "password"),
+    ] {
+        db.record(&e).await.unwrap();
+    }
+    let newest = db.newest_by("u-1", "sign_in.success").await.unwrap().expect("found");
+    assert_eq!((newest.at, newest.outcome.as_str()), (20, "password_and_sms"));
+    assert_eq!(newest.client_ip, "192.0.2.20");
+    assert_eq!(newest.user_agent, "Firefox/128.0");
+    // The kind is matched whole, not as a prefix.
+    assert_eq!(db.newest_by("u-1", "sign_in").await.unwrap(), None);
 }

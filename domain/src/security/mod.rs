@@ -5,9 +5,11 @@
 //! ([`next`]); their state lives in the person's session, which is stored in SQL.
 
 mod apps;
+mod checkup;
 pub mod records;
 
 pub use apps::AppView;
+pub use checkup::{Checkup, LastSignIn, Strength, Suggestion, suggest};
 pub use records::{PhoneSettings, TrustedBrowser};
 
 use crate::ports::AccountStore;

@@ -366,6 +366,28 @@ impl AuditLog for Db {
         let filter = AuditFilter { person: Some(user_id.to_owned()), ..AuditFilter::default() };
         self.search(&filter, older_than, limit).await
     }
+
+    async fn newest_by(
+        &self,
+        user_id: &str,
+        kind: &str,
+    ) -> Result<Option<StoredAuditEvent>, Unavailable> {
+        // The person's events newest first (index `audit_events_actor`), not the whole trail.
+        let row: Option<AuditRow> = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT id, at, kind, actor_id, login, subject_id, client_ip, user_agent, outcome, detail
+                 FROM audit_events
+                 WHERE actor_id = $1 AND kind = $2
+                 ORDER BY at DESC, id DESC LIMIT 1",
+            )
+            .bind(user_id)
+            .bind(kind)
+            .fetch_optional(pool)
+            .await
+        })
+        .map_err(unavailable)?;
+        Ok(row.map(stored_event))
+    }
 }
 
 type AuditRow = (
@@ -414,20 +436,21 @@ impl AuditTrail for Db {
             .await
         })
         .map_err(unavailable)?;
-        Ok(rows
-            .into_iter()
-            .map(|r| StoredAuditEvent {
-                id: r.0,
-                at: r.1,
-                kind: r.2,
-                actor_id: r.3,
-                login: r.4,
-                subject_id: r.5,
-                client_ip: r.6,
-                user_agent: r.7,
-                outcome: r.8,
-                detail: r.9,
-            })
-            .collect())
+        Ok(rows.into_iter().map(stored_event).collect())
+    }
+}
+
+fn stored_event(r: AuditRow) -> StoredAuditEvent {
+    StoredAuditEvent {
+        id: r.0,
+        at: r.1,
+        kind: r.2,
+        actor_id: r.3,
+        login: r.4,
+        subject_id: r.5,
+        client_ip: r.6,
+        user_agent: r.7,
+        outcome: r.8,
+        detail: r.9,
     }
 }
