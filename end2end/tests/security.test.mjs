@@ -37,13 +37,13 @@ async function run(js, login, phone, newNational, newMasked) {
 
   // Rename it (the field opens in place, for this phone only), make it preferred.
   assert.equal(await row.getByRole('textbox').isVisible(), false, 'the name field starts closed');
-  await row.locator('[data-action="rename-phone"]').click();
+  await row.locator('[data-action="rename"]').click();
   await row.getByRole('textbox').waitFor();
   if (js) {
     // Awake, the focus lands in the field; Escape closes it and gives the focus back.
     await page.waitForFunction(() => document.activeElement?.getAttribute('name') === 'nickname');
     await page.keyboard.press('Escape');
-    await page.waitForFunction(() => document.activeElement?.dataset.action === 'rename-phone');
+    await page.waitForFunction(() => document.activeElement?.dataset.action === 'rename');
     assert.equal(await row.getByRole('textbox').isVisible(), false, 'Escape closed it');
     await page.keyboard.press('Enter');
     await page.waitForFunction(() => document.activeElement?.getAttribute('name') === 'nickname');

@@ -82,7 +82,7 @@ fn focus_where_needed() {
 #[cfg(not(all(feature = "hydrate", target_arch = "wasm32")))]
 fn focus_where_needed() {}
 
-/// "Rename" on the security page: each phone's name field opens in place under a `<details>`,
+/// "Rename" on the security page: each phone's and app's name field opens in place under a `<details>`,
 /// which needs no JavaScript. Awake, opening one puts the focus in its field, and Cancel (shown
 /// only now) or Escape closes it and gives the focus back to "Rename".
 #[island]
@@ -116,7 +116,7 @@ fn wire_renames() {
             let details = details.clone();
             Closure::<dyn Fn()>::new(move || {
                 if details.has_attribute("open") {
-                    focus(&details, "input[name=nickname]");
+                    focus(&details, "input[type=text]");
                 }
             })
         };

@@ -337,13 +337,16 @@ fn app_row(app: AuthenticatorItem, a: AppActions) -> impl IntoView {
                     </ActionForm>
                 </div>
             </div>
-            <ActionForm action=a.rename attr:class="mt-2 flex flex-wrap items-end gap-2">
-                <input type="hidden" name="id" value=id />
-                <label class="sr-only" for=rename_id.clone()>{t("security.rename.label")}</label>
-                <input id=rename_id name="name" type="text" maxlength="40" value=name
-                    placeholder=t("security.rename.label") class=format!("{INPUT} max-w-xs py-1 text-sm") />
-                <Submit pending=a.rename.pending() class=SECONDARY>{t("security.rename.button")}</Submit>
-            </ActionForm>
+            {super::rename_disclosure(name.clone(), view! {
+                <ActionForm action=a.rename attr:class="mt-2 flex flex-wrap items-end gap-2">
+                    <input type="hidden" name="id" value=id />
+                    <label class="text-sm" for=rename_id.clone()>{t("security.rename.label")}</label>
+                    <input id=rename_id name="name" type="text" maxlength="40" value=name
+                        class=format!("{INPUT} max-w-xs py-1 text-sm") />
+                    <Submit pending=a.rename.pending() class=SECONDARY>{t("security.rename.button")}</Submit>
+                    {super::rename_cancel()}
+                </ActionForm>
+            })}
         </li>
     }
 }

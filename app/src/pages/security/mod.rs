@@ -125,6 +125,8 @@ fn render(v: SecurityView, a: Actions, aa: AppActions, ra: RecoveryActions) -> A
         {sessions_card(a)}
         {apps_card(&v, a)}
         {activity_card(&v)}
+        // Moves the focus into a "Rename" field opened and back (phones and apps).
+        <RenameFocus />
     }
     .into_any()
 }
@@ -374,7 +376,6 @@ fn phones_card(v: &SecurityView, a: Actions) -> AnyView {
                     <ul class="mt-3 divide-y divide-slate-200 dark:divide-slate-800" data-testid="phones">
                         {phones.into_iter().map(|p| phone_row(p, a)).collect_view()}
                     </ul>
-                    <RenameFocus />
                 }
                 .into_any()
             }}
@@ -429,13 +430,7 @@ fn phone_row(p: PhoneItem, a: Actions) -> impl IntoView {
                     </ActionForm>
                 </div>
             </div>
-            // The name field opens in place for this phone only, without JavaScript; awake, the
-            // RenameFocus island moves the focus into it and back (Cancel, Escape).
-            <details class="mt-2" data-rename>
-                <summary class=format!("{SECONDARY} cursor-pointer list-none [&::-webkit-details-marker]:hidden")
-                    data-action="rename-phone" aria-label=format!("{} {}", t("security.rename.open"), p.label)>
-                    {t("security.rename.open")}
-                </summary>
+            {rename_disclosure(p.label.clone(), view! {
                 <ActionForm action=a.rename attr:class="mt-2 flex flex-wrap items-end gap-2">
                     <input type="hidden" name="key" value=key />
                     <label class="text-sm" for=rename_id.clone()>{t("security.rename.label")}</label>
@@ -443,11 +438,31 @@ fn phone_row(p: PhoneItem, a: Actions) -> impl IntoView {
                         value=if p.named { p.label.clone() } else { String::new() }
                         class=format!("{INPUT} max-w-xs py-1 text-sm") />
                     <Submit pending=a.rename.pending() class=SECONDARY>{t("security.rename.button")}</Submit>
-                    <button type="button" hidden data-rename-cancel class=SECONDARY>{t("security.cancel")}</button>
+                    {rename_cancel()}
                 </ActionForm>
-            </details>
+            })}
         </li>
     }
+}
+
+/// "Rename" for one phone or app: its name field opens in place, for it only, under a
+/// `<details>` (no JavaScript needed); awake, the page's [`RenameFocus`] island moves the focus
+/// into the field and back. `form` holds the field and ends with [`rename_cancel`].
+pub(super) fn rename_disclosure(name: String, form: impl IntoView) -> impl IntoView {
+    view! {
+        <details class="mt-2" data-rename>
+            <summary class=format!("{SECONDARY} cursor-pointer list-none [&::-webkit-details-marker]:hidden")
+                data-action="rename" aria-label=format!("{} {name}", t("security.rename.open"))>
+                {t("security.rename.open")}
+            </summary>
+            {form}
+        </details>
+    }
+}
+
+/// Closes a [`rename_disclosure`]: shown only once the island can act on it.
+pub(super) fn rename_cancel() -> impl IntoView {
+    view! { <button type="button" hidden data-rename-cancel class=SECONDARY>{t("security.cancel")}</button> }
 }
 
 fn browsers_card(v: &SecurityView, a: Actions) -> AnyView {
