@@ -4,8 +4,9 @@
 //! the root DSE) and, full stack, a sign-in with a texted code, adding a phone on the security
 //! page and an administrator removing a phone.
 //!
-//! One server of each flavour serves the whole test binary (a Samba domain controller takes
-//! seconds to start): every test that changes the directory has people of its own.
+//! One Samba and one 389-ds serve the whole test binary (a Samba domain controller takes
+//! seconds to start): every test that changes the directory has people of its own. Each
+//! OpenLDAP test has a slapd of its own.
 
 #[macro_use]
 mod common;
@@ -25,20 +26,20 @@ use secrecy::SecretString;
 use server::config::Flavour;
 use server::directory::{LdapDirectory, SelfWrite};
 
-/// Declares each listed `async fn name(dir: &'static dyn TestDirectory)` once per flavour.
+/// Declares each listed `async fn name(dir: &dyn TestDirectory)` once per flavour.
 macro_rules! on_every_directory {
     ($($name:ident),* $(,)?) => {
         mod openldap {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-              async fn $name() { super::$name(super::shared(super::Flavour::OpenLdap)).await })*
+              async fn $name() { super::$name(super::directory(super::Flavour::OpenLdap).get()).await })*
         }
         mod active_directory {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-              async fn $name() { super::$name(super::shared(super::Flavour::ActiveDirectory)).await })*
+              async fn $name() { super::$name(super::directory(super::Flavour::ActiveDirectory).get()).await })*
         }
         mod dirsrv389 {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-              async fn $name() { super::$name(super::shared(super::Flavour::Dirsrv389)).await })*
+              async fn $name() { super::$name(super::directory(super::Flavour::Dirsrv389).get()).await })*
         }
     };
 }
@@ -97,15 +98,34 @@ fn seed() -> Seed<'static> {
     Seed { people, admins: devkit::demo::seed().admins }
 }
 
-/// The binary's one server of each flavour, started at first use.
-fn shared(flavour: Flavour) -> &'static dyn TestDirectory {
-    static OPENLDAP: OnceLock<Slapd> = OnceLock::new();
+/// A test's directory: its own slapd (it starts in a fraction of a second, and a slapd held in
+/// a `static` would outlive the test process), or the binary's one Samba or 389-ds (seconds to
+/// start; each goes with the test process by itself, through its lifeline).
+enum Held {
+    Own(Box<dyn TestDirectory>),
+    Shared(&'static dyn TestDirectory),
+}
+
+impl Held {
+    fn get(&self) -> &dyn TestDirectory {
+        match self {
+            Held::Own(dir) => dir.as_ref(),
+            Held::Shared(dir) => *dir,
+        }
+    }
+}
+
+fn directory(flavour: Flavour) -> Held {
     static AD: OnceLock<SambaDc> = OnceLock::new();
     static DS389: OnceLock<Dirsrv> = OnceLock::new();
     match flavour {
-        Flavour::OpenLdap => OPENLDAP.get_or_init(|| Slapd::start_seeded(&seed()).expect("slapd")),
-        Flavour::ActiveDirectory => AD.get_or_init(|| SambaDc::start(&seed()).expect("samba")),
-        Flavour::Dirsrv389 => DS389.get_or_init(|| Dirsrv::start(&seed()).expect("389-ds")),
+        Flavour::OpenLdap => Held::Own(Box::new(Slapd::start_seeded(&seed()).expect("slapd"))),
+        Flavour::ActiveDirectory => {
+            Held::Shared(AD.get_or_init(|| SambaDc::start(&seed()).expect("samba")))
+        }
+        Flavour::Dirsrv389 => {
+            Held::Shared(DS389.get_or_init(|| Dirsrv::start(&seed()).expect("389-ds")))
+        }
     }
 }
 
@@ -121,7 +141,7 @@ fn pw(p: &str) -> SecretString {
     SecretString::from(p.to_owned())
 }
 
-async fn people_are_found_by_each_login_and_by_their_id(dir: &'static dyn TestDirectory) {
+async fn people_are_found_by_each_login_and_by_their_id(dir: &dyn TestDirectory) {
     let ldap = adapter(dir);
     let alice = ldap.find_by_login(&login("alice")).await.unwrap().expect("alice");
     assert_eq!(alice.login, "alice");
@@ -158,7 +178,7 @@ async fn people_are_found_by_each_login_and_by_their_id(dir: &'static dyn TestDi
     assert_eq!(ldap.find_by_login(&login("nobody")).await.unwrap(), None);
 }
 
-async fn passwords_are_checked_and_refusals_told_apart(dir: &'static dyn TestDirectory) {
+async fn passwords_are_checked_and_refusals_told_apart(dir: &dyn TestDirectory) {
     let ldap = adapter(dir);
     let bob = ldap.find_by_login(&login("bob")).await.unwrap().expect("bob");
     assert_eq!(
@@ -178,7 +198,7 @@ async fn passwords_are_checked_and_refusals_told_apart(dir: &'static dyn TestDir
     );
 }
 
-async fn a_locked_account_is_refused_as_locked(dir: &'static dyn TestDirectory) {
+async fn a_locked_account_is_refused_as_locked(dir: &dyn TestDirectory) {
     let ldap = adapter(dir);
     let erin = ldap.find_by_login(&login("erin")).await.unwrap().expect("erin");
     for _ in 0..LOCKOUT_THRESHOLD {
@@ -198,7 +218,7 @@ async fn a_locked_account_is_refused_as_locked(dir: &'static dyn TestDirectory) 
     );
 }
 
-async fn a_reset_password_must_be_changed_first(dir: &'static dyn TestDirectory) {
+async fn a_reset_password_must_be_changed_first(dir: &dyn TestDirectory) {
     let ldap = adapter(dir);
     let frank = ldap.find_by_login(&login("frank")).await.unwrap().expect("frank");
     dir.reset_password_must_change("frank", "frank-reset-Pw2");
@@ -213,7 +233,7 @@ async fn a_reset_password_must_be_changed_first(dir: &'static dyn TestDirectory)
     );
 }
 
-async fn verified_phones_are_written_and_removed(dir: &'static dyn TestDirectory) {
+async fn verified_phones_are_written_and_removed(dir: &dyn TestDirectory) {
     let ldap = adapter(dir);
     let gina = ldap.find_by_login(&login("gina")).await.unwrap().expect("gina");
     let new = PhonePolicy::from_directory("+447400112233").unwrap();
@@ -230,7 +250,7 @@ async fn verified_phones_are_written_and_removed(dir: &'static dyn TestDirectory
     assert!(ldap.phone_owners(&new).await.unwrap().is_empty());
 }
 
-async fn administrators_are_found_through_their_groups(dir: &'static dyn TestDirectory) {
+async fn administrators_are_found_through_their_groups(dir: &dyn TestDirectory) {
     let ldap = adapter(dir);
     let carol = ldap.find_by_login(&login("carol")).await.unwrap().expect("carol");
     let alice = ldap.find_by_login(&login("alice")).await.unwrap().expect("alice");
@@ -243,7 +263,7 @@ async fn administrators_are_found_through_their_groups(dir: &'static dyn TestDir
     assert!(!groups.iter().any(|g| g == "latchkey-admins"), "{groups:?}");
 }
 
-async fn people_search_pages_through_everyone(dir: &'static dyn TestDirectory) {
+async fn people_search_pages_through_everyone(dir: &dyn TestDirectory) {
     let ldap = adapter(dir);
     // More than one page (pages of 100), all of them, each once.
     let mut found = ldap.search_people("Member Number", 500).await.unwrap();
@@ -258,7 +278,7 @@ async fn people_search_pages_through_everyone(dir: &'static dyn TestDirectory) {
     assert!(ldap.search_people("*)(objectClass=*", 10).await.unwrap().is_empty());
 }
 
-async fn the_directory_says_which_flavour_it_is(dir: &'static dyn TestDirectory) {
+async fn the_directory_says_which_flavour_it_is(dir: &dyn TestDirectory) {
     let ldap = adapter(dir);
     let dse = ldap.root_dse().await.expect("the root DSE");
     assert_eq!(dse.flavour, Some(dir.flavour()), "{}", dse.description);
@@ -279,7 +299,7 @@ async fn the_directory_says_which_flavour_it_is(dir: &'static dyn TestDirectory)
     }
 }
 
-async fn latchkey_check_describes_the_directory(dir: &'static dyn TestDirectory) {
+async fn latchkey_check_describes_the_directory(dir: &dyn TestDirectory) {
     let db = common::TestDb::new(Backend::Sqlite).await;
     let cwd = tempfile::tempdir().unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_latchkey"))
@@ -312,11 +332,11 @@ async fn latchkey_check_describes_the_directory(dir: &'static dyn TestDirectory)
 
 /// The server on this directory, texts through the Twilio stand-in, SQLite (the stores are
 /// tested on both databases elsewhere; here the directory varies).
-async fn setup_on(dir: &'static dyn TestDirectory) -> Setup<&'static dyn TestDirectory> {
+async fn setup_on(dir: &dyn TestDirectory) -> Setup<&dyn TestDirectory> {
     setup_with_slapd(Backend::Sqlite, &[], dir).await
 }
 
-async fn signing_in_with_a_texted_code(dir: &'static dyn TestDirectory) {
+async fn signing_in_with_a_texted_code(dir: &dyn TestDirectory) {
     let s = setup_on(dir).await;
     let b = Browser::new(&s.app);
     b.password("alice", "alice-demo-pw").await;
@@ -339,7 +359,7 @@ async fn signing_in_with_a_texted_code(dir: &'static dyn TestDirectory) {
     assert_eq!(notice_of(&b.sign_in_page().await), "sign_in.failed");
 }
 
-async fn adding_a_phone_on_the_security_page(dir: &'static dyn TestDirectory) {
+async fn adding_a_phone_on_the_security_page(dir: &dyn TestDirectory) {
     let s = setup_on(dir).await;
     let b = Browser::new(&s.app);
     assert_eq!(b.password("hank", "hank-pw-1").await, "/", "2-step is off for hank");
@@ -360,7 +380,7 @@ async fn adding_a_phone_on_the_security_page(dir: &'static dyn TestDirectory) {
     assert_eq!(dir.stored_phones("hank"), vec!["+12015550170", "+12015550177"]);
 }
 
-async fn an_administrator_removes_a_phone(dir: &'static dyn TestDirectory) {
+async fn an_administrator_removes_a_phone(dir: &dyn TestDirectory) {
     let s = setup_on(dir).await;
     let admin = Browser::new(&s.app);
     admin.password("carol", "carol-demo-pw").await;
