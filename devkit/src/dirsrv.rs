@@ -313,17 +313,7 @@ impl Dirsrv {
             ldif,
         )
         .map_err(io_step(step))?;
-        if !out.status.success() {
-            return Err(DirsrvError::Step {
-                step,
-                detail: format!(
-                    "{}{}",
-                    String::from_utf8_lossy(&out.stdout),
-                    String::from_utf8_lossy(&out.stderr)
-                ),
-            });
-        }
-        Ok(())
+        succeeded(step, &out)
     }
 
     pub fn url(&self) -> String {
@@ -901,17 +891,17 @@ fn server_certificate_in_nss(tls: &Path, config_dir: &Path) -> Result<(), Dirsrv
 /// Runs a command to completion; its output is the error's detail when it fails.
 fn run(step: &'static str, command: &mut Command) -> Result<(), DirsrvError> {
     let out = command.stdin(Stdio::null()).output().map_err(io_step(step))?;
-    if !out.status.success() {
-        return Err(DirsrvError::Step {
-            step,
-            detail: format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            ),
-        });
+    succeeded(step, &out)
+}
+
+/// A finished command's outcome: its output is the error's detail when it failed.
+fn succeeded(step: &'static str, out: &std::process::Output) -> Result<(), DirsrvError> {
+    if out.status.success() {
+        return Ok(());
     }
-    Ok(())
+    let detail =
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    Err(DirsrvError::Step { step, detail })
 }
 
 /// Runs a command with `input` on its standard input (written from a thread, so that a command

@@ -17,7 +17,6 @@ use common::Backend;
 use common::browser::*;
 use devkit::directories::{LOCKOUT_THRESHOLD, Seed, SeedPerson, TestDirectory};
 use devkit::dirsrv::Dirsrv;
-use devkit::samba::SambaDc;
 use devkit::slapd::Slapd;
 use domain::directory::{PasswordCheck, Username};
 use domain::phone::PhonePolicy;
@@ -100,7 +99,7 @@ fn seed() -> Seed<'static> {
 
 /// A test's directory: its own slapd (it starts in a fraction of a second, and a slapd held in
 /// a `static` would outlive the test process), or the binary's one Samba or 389-ds (seconds to
-/// start; each goes with the test process by itself, through its lifeline).
+/// start: devkit's `shared`; each goes with the test process by itself, through its lifeline).
 enum Held {
     Own(Box<dyn TestDirectory>),
     Shared(&'static dyn TestDirectory),
@@ -116,16 +115,10 @@ impl Held {
 }
 
 fn directory(flavour: Flavour) -> Held {
-    static AD: OnceLock<SambaDc> = OnceLock::new();
-    static DS389: OnceLock<Dirsrv> = OnceLock::new();
     match flavour {
         Flavour::OpenLdap => Held::Own(Box::new(Slapd::start_seeded(&seed()).expect("slapd"))),
-        Flavour::ActiveDirectory => {
-            Held::Shared(AD.get_or_init(|| SambaDc::start(&seed()).expect("samba")))
-        }
-        Flavour::Dirsrv389 => {
-            Held::Shared(DS389.get_or_init(|| Dirsrv::start(&seed()).expect("389-ds")))
-        }
+        Flavour::ActiveDirectory => Held::Shared(devkit::samba::shared(&seed()).expect("samba")),
+        Flavour::Dirsrv389 => Held::Shared(devkit::dirsrv::shared(&seed()).expect("389-ds")),
     }
 }
 
