@@ -100,7 +100,14 @@ export async function waitHydrated(page) {
   // server-rendered HTML is the whole page.
   await page.waitForLoadState('load');
   if (await page.locator('leptos-island').count() === 0) return;
-  await page.waitForSelector('[data-hydrated="true"]', { timeout: 15_000 });
+  try {
+    await page.waitForSelector('[data-hydrated="true"]', { timeout: 15_000 });
+  } catch (e) {
+    // Say what the page fetched, so a failure in CI tells why it never woke.
+    const fetched = await page.evaluate(() => performance.getEntriesByType('resource')
+      .map((r) => `${r.name} ${Math.round(r.duration)} ms (${r.responseStatus ?? '?'})`));
+    throw new Error(`${page.url()} did not hydrate in 15 s; it fetched:\n${fetched.join('\n')}`, { cause: e });
+  }
 }
 
 /** Starts `twilio-standin`; returns { url, accountSid, authToken, texts(to), stop }. */

@@ -110,6 +110,10 @@ async function signOutOthers(js) {
     await p.getByLabel('Password').fill('bob-demo-pw');
     await press(p, p.getByRole('button', { name: 'Sign in' }), hydrated);
     await p.waitForURL(`${demo.server.url}/`);
+    // Let the home page finish waking before leaving it: a wasm download cut short by the next
+    // navigation holds Chromium's cache entry for the same file, and the next page's wasm can
+    // then wait on that lock past any sensible timeout (seen once in CI).
+    if (hydrated) await waitHydrated(p);
   }
   await page.goto(`${demo.server.url}/security`);
   if (js) await waitHydrated(page);
