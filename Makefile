@@ -8,7 +8,7 @@ CARGO ?= cargo
 SSR := -p domain -p jose -p messages -p app -p server -p latchkey-bench -p devkit --features app/ssr
 WASM := -p frontend -p app --target wasm32-unknown-unknown
 
-.PHONY: help setup demo test lint fmt-check domain-deps clippy unit e2e build-release frontend fuzz bench
+.PHONY: help setup demo test lint fmt-check domain-deps clippy unit e2e build-release frontend fuzz bench package package-test
 
 help:
 	@echo "make demo   set everything up and serve the demo at http://127.0.0.1:3000 (OpenID Connect apps on :3001, :3002; apps behind nginx :3003 and Caddy :3004)"
@@ -17,6 +17,7 @@ help:
 	@echo "make lint | unit | e2e   parts of make test"
 	@echo "make fuzz   run each fuzz target for FUZZ_SECS seconds (nightly, cargo-fuzz)"
 	@echo "make bench  load benchmark of whole sign-ins (DB=sqlite|postgres, BENCH_SECS per level)"
+	@echo "make package  the Debian package, target/debian/latchkey_<version>_<arch>.deb (release build)"
 
 setup:
 	@bash .ci/setup.sh
@@ -33,7 +34,7 @@ demo: frontend
 	$(CARGO) build --release -p devkit --bin latchkey-demo
 	./target/release/latchkey-demo --listen 127.0.0.1:3000
 
-test: setup lint unit e2e
+test: setup lint unit e2e package-test
 	@echo "make test: everything passed"
 
 lint: fmt-check domain-deps clippy
@@ -69,6 +70,30 @@ e2e: frontend
 	LATCHKEY_DEMO_BIN=target/debug/latchkey-demo TWILIO_STANDIN_BIN=target/debug/twilio-standin \
 	  node --test --test-concurrency=1 end2end/tests/
 
+# The Debian package: the release binary (stripped) with the browser assets built in
+# (`embed-assets`), /etc/latchkey/latchkey.toml, the hardened unit, the latchkey user
+# (packaging/debian/, .ci/package.sh). README: "Install on Debian/Ubuntu".
+package: frontend
+	$(CARGO) build --release -p server --bin latchkey --features embed-assets
+	.ci/package.sh target/release/latchkey target/debian
+
+# The package installed into a clean Debian (debootstrap, cached in target/package/), checked,
+# serving a sign-in, upgraded, purged (devkit/tests/package.rs). Built from a dev-profile binary
+# with the assets built in, so no second release build: about a minute once the tests are built.
+# The binary is copied at once: any later `cargo test` puts one without the assets at target/debug/.
+PACKAGE_VERSION := $(shell awk '/^\[workspace.package\]/ { p = 1 } p && /^version/ { gsub(/"/, "", $$3); print $$3; exit }' Cargo.toml)
+package-test: frontend
+	@[ "$$(id -u)" -eq 0 ] || { echo "package-test: needs root (chroot and dpkg into a Debian root of its own)"; exit 1; }
+	rm -rf target/package/test && mkdir -p target/package/test
+	$(CARGO) build $(SSR) --features server/embed-assets --bin latchkey && \
+	  cp target/debug/latchkey target/package/test/latchkey
+	DEB_COMPRESSION=gzip DEB_LEVEL=1 .ci/package.sh target/package/test/latchkey target/package/test $(PACKAGE_VERSION)-1
+	DEB_COMPRESSION=gzip DEB_LEVEL=1 .ci/package.sh target/package/test/latchkey target/package/test $(PACKAGE_VERSION)-2
+	LATCHKEY_TEST_ROOT_TAR=$(CURDIR)/$$(.ci/package-root.sh) \
+	  LATCHKEY_TEST_DEB=$(CURDIR)/target/package/test/latchkey_$(PACKAGE_VERSION)-1_$$(dpkg --print-architecture).deb \
+	  LATCHKEY_TEST_DEB_NEXT=$(CURDIR)/target/package/test/latchkey_$(PACKAGE_VERSION)-2_$$(dpkg --print-architecture).deb \
+	  $(CARGO) test $(SSR) --test package
+
 # Fuzzing (not part of `make test`): phone numbers, codes and configuration, each for FUZZ_SECS
 # seconds on nightly with sanitizers. A crash leaves its input in server/fuzz/artifacts/; turn it
 # into a regular test beside the code it broke.
@@ -95,10 +120,12 @@ BENCH_OLD ?=
 # Sign-ins counted under valgrind's callgrind for instructions per sign-in (0: none); this VM
 # exposes no hardware counters to perf.
 BENCH_INSTRUCTIONS ?= 100
-bench: build-release
+# The server and the load generator build with the `profiling` profile: release code with its
+# symbols and line tables, for callgrind_annotate and perf (the release profile strips them).
+bench: frontend
 	@command -v valgrind >/dev/null || { echo "bench: installing valgrind (instructions per sign-in)"; \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends valgrind; }
-	$(CARGO) build --release -p latchkey-bench
-	./target/release/latchkey-bench --db $(DB) --secs $(BENCH_SECS) --levels $(BENCH_LEVELS) \
-	  --people $(BENCH_PEOPLE) --bin target/release/latchkey --site target/site --out target/bench \
+	$(CARGO) build --profile profiling -p server -p latchkey-bench --bin latchkey --bin latchkey-bench
+	./target/profiling/latchkey-bench --db $(DB) --secs $(BENCH_SECS) --levels $(BENCH_LEVELS) \
+	  --people $(BENCH_PEOPLE) --bin target/profiling/latchkey --site target/site --out target/bench \
 	  --soak $(BENCH_SOAK) --instructions $(BENCH_INSTRUCTIONS) $(if $(BENCH_OLD),--old $(BENCH_OLD))

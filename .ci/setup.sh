@@ -19,6 +19,10 @@ command -v ldapsearch >/dev/null || missing+=(ldap-utils)
 [ -x /usr/sbin/nginx ] || missing+=(nginx)
 [ -x /usr/bin/caddy ] || missing+=(caddy)
 command -v oathtool >/dev/null || missing+=(oathtool)
+# The package test (`make package-test`): a clean Debian root to install the .deb into, and
+# systemd-analyze to verify its unit (systemd need not be running).
+command -v debootstrap >/dev/null || missing+=(debootstrap)
+command -v systemd-analyze >/dev/null || missing+=(systemd)
 # The other directories organisations run, for the directory matrix tests: Samba as an Active
 # Directory domain controller, and 389 Directory Server.
 [ -x /usr/sbin/samba ] || missing+=(samba samba-ad-dc samba-ad-provision winbind ldb-tools)

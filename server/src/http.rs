@@ -7,7 +7,9 @@ use std::sync::{Arc, OnceLock};
 
 use app::state::AppState;
 use axum::Router;
-use axum::http::StatusCode;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, Uri};
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::get;
 use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
@@ -24,6 +26,7 @@ use middleware::{
     body_deadline, cross_site, panic_page, security_headers, session, turns, unreadable_400,
 };
 
+pub mod assets;
 pub mod forward_auth;
 mod health;
 mod logo;
@@ -48,6 +51,8 @@ pub fn build_app(config: &Config, db: Db, directory: LdapDirectory) -> Result<Ro
     let forward_auth_routes = forward_auth::routes(&state, counted.clone());
     let metrics_route =
         metrics::endpoint(config, counted, state.session_policy.trusted_proxies.clone());
+    let browser_assets = Arc::new(assets::Assets::embedded(config.site_root_override()));
+    let files_and_404 = leptos_axum::file_and_error_handler::<AppState, _>(app::shell);
 
     // The layers, as a request meets them (the last `.layer` is the outermost):
     //  1. catch-panic: a panic becomes a plain 500 page (`middleware/panic_page.rs`);
@@ -64,8 +69,9 @@ pub fn build_app(config: &Config, db: Db, directory: LdapDirectory) -> Result<Ro
     // 11. one look at who is signed in per request, taken in turns (`app::auth::SignInLook`);
     // then the routes: health, readiness, the audit export (`app/src/pages/admin/export.rs`),
     // logo, metrics, the OpenID Connect provider (`http/oidc.rs`), forward authentication
-    // (`http/forward_auth.rs`), the app's pages and server functions, and static files with the 404 page
-    // as fallback.
+    // (`http/forward_auth.rs`), the app's pages and server functions, and as fallback the
+    // browser assets built into the binary (`http/assets.rs`), then files under the site root,
+    // then the 404 page.
     Ok(Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(move || async move { readiness.answer().await }))
@@ -75,7 +81,15 @@ pub fn build_app(config: &Config, db: Db, directory: LdapDirectory) -> Result<Ro
         .merge(oidc::routes(&state))
         .merge(forward_auth_routes)
         .leptos_routes_with_context(&state, routes, || {}, shell)
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+        .fallback(move |uri: Uri, state: State<AppState>, request: Request<Body>| {
+            let (browser_assets, files_and_404) = (browser_assets.clone(), files_and_404.clone());
+            async move {
+                match browser_assets.serve(request.method(), uri.path(), request.headers()) {
+                    Some(asset) => asset,
+                    None => files_and_404(uri, state, request).await,
+                }
+            }
+        })
         .layer(from_fn(app::auth::one_look_per_request))
         .layer(from_fn(unreadable_400::unreadable_requests_are_400))
         .layer(session::session_layer(config, &db))

@@ -83,7 +83,7 @@ pub fn build(config: &Config, db: Db, directory: LdapDirectory) -> Result<Servic
     let secs = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
     let leptos_options = LeptosOptions::builder()
         .output_name(OUTPUT_NAME)
-        .site_root(config.server.site_root.as_str())
+        .site_root(crate::http::assets::Assets::disk_root(config.site_root_override()).as_str())
         .site_pkg_dir("pkg")
         .build();
     let demo = config.sms.provider == SmsProvider::Demo;
