@@ -71,15 +71,18 @@ pub async fn check_system_status() -> Result<SystemStatus, AppError> {
     })
 }
 
-/// One text on the demo phone.
+/// One text on the demo phone, or one call as its transcript.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DemoTextView {
     pub to: String,
+    /// `text` or `call` (then `body` is what the call said).
+    pub kind: String,
     pub body: String,
+    /// Unix seconds.
     pub sent_at: i64,
 }
 
-/// The demo phone's texts, newest first. Refused (not found) unless the demo SMS provider is in
+/// The demo phone's texts and calls, newest first. Refused (not found) unless the demo SMS provider is in
 /// use, so a production deployment never serves codes to a web page.
 #[server(endpoint = "demo_texts")]
 pub async fn load_demo_texts() -> Result<Vec<DemoTextView>, AppError> {
@@ -90,7 +93,12 @@ pub async fn load_demo_texts() -> Result<Vec<DemoTextView>, AppError> {
     let texts = outbox.recent(100).await.map_err(|_| AppError::unavailable())?;
     Ok(texts
         .into_iter()
-        .map(|t| DemoTextView { to: t.to, body: t.body, sent_at: t.sent_at })
+        .map(|t| DemoTextView {
+            to: t.to,
+            kind: t.kind.as_str().to_owned(),
+            body: t.body,
+            sent_at: t.sent_at,
+        })
         .collect())
 }
 

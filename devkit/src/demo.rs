@@ -67,6 +67,15 @@ pub const PEOPLE: &[DemoPerson] = &[
         admin: false,
     },
     DemoPerson {
+        uid: "lena",
+        password: "lena-demo-pw",
+        name: "Lena Lund",
+        // A London landline (Ofcom's range for drama): it takes calls, never texts.
+        phones: &["+442079460018"],
+        two_factor: true,
+        admin: false,
+    },
+    DemoPerson {
         uid: "carol",
         password: "carol-demo-pw",
         name: "Carol Chen",

@@ -1,4 +1,5 @@
-//! A local stand-in for Twilio's Messaging API, for the tests and the end-to-end suite.
+//! A local stand-in for Twilio's Messaging and Calls APIs, for the tests and the end-to-end
+//! suite.
 //!
 //! It answers `POST /2010-04-01/Accounts/{AccountSid}/Messages.json` as Twilio does: HTTP Basic
 //! with the Account SID + auth token (or an API key SID + secret), form-encoded fields, `To` in
@@ -6,6 +7,14 @@
 //! from 1 to 36000; 201 with the message resource, or Twilio's error JSON. Twilio's magic test
 //! numbers fail as Twilio's do. It can be told to fail or stall the next requests, and it shows
 //! what it received (`GET /_standin/messages`) so tests read codes the way a phone would.
+//!
+//! Calls: `POST /2010-04-01/Accounts/{AccountSid}/Calls.json` with the same authentication,
+//! `To` and `From` required, exactly one of `Url`, `Twiml` or `ApplicationSid` (stricter than
+//! Twilio, which ignores `Twiml` beside `Url`: Latchkey must never send both), inline `Twiml` of
+//! at most 4000 characters that parses as XML with a `<Response>` root, `Timeout` from 1 to 600
+//! and `TimeLimit` from 1 to 86400 (Twilio's 24 hours); 201 with the call resource (`CA…`,
+//! `queued`). Twilio's magic test numbers for calls fail as Twilio's do. What each call would
+//! have said (its `<Say>` texts, joined) is at `GET /_standin/calls`, newest first.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -53,6 +62,26 @@ pub struct ReceivedText {
     pub form: Vec<(String, String)>,
 }
 
+/// A call the stand-in accepted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceivedCall {
+    pub sid: String,
+    pub to: String,
+    pub from: String,
+    /// The inline TwiML, as sent (`None` when the call was given a `Url` or `ApplicationSid`).
+    pub twiml: Option<String>,
+    /// What the call would have said: the text of each `<Say>`, joined by spaces.
+    pub said: String,
+    /// `Timeout`: seconds it rings.
+    pub timeout: Option<u32>,
+    /// `TimeLimit`: the longest it may last, in seconds.
+    pub time_limit: Option<u32>,
+    /// `Record`, as sent.
+    pub record: Option<String>,
+    /// Every form field as sent, for contract tests.
+    pub form: Vec<(String, String)>,
+}
+
 /// What the next request gets instead of the normal answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -66,6 +95,7 @@ pub enum Fault {
 #[derive(Debug, Default)]
 struct State_ {
     texts: Vec<ReceivedText>,
+    calls: Vec<ReceivedCall>,
     faults: VecDeque<Fault>,
     requests: u64,
 }
@@ -74,6 +104,15 @@ struct State_ {
 struct Shared {
     account: Arc<StandinAccount>,
     state: Arc<Mutex<State_>>,
+}
+
+impl State_ {
+    fn clear(&mut self) {
+        self.texts.clear();
+        self.calls.clear();
+        self.faults.clear();
+        self.requests = 0;
+    }
 }
 
 impl Shared {
@@ -124,7 +163,17 @@ impl TwilioStandin {
         self.shared.state().texts.iter().rev().find(|t| t.to == to).cloned()
     }
 
-    /// Requests to the Messages endpoint so far (accepted or not).
+    /// Calls received so far, oldest first.
+    pub fn calls(&self) -> Vec<ReceivedCall> {
+        self.shared.state().calls.clone()
+    }
+
+    /// The newest call to `to`, if any: what that phone heard last.
+    pub fn latest_call_to(&self, to: &str) -> Option<ReceivedCall> {
+        self.shared.state().calls.iter().rev().find(|c| c.to == to).cloned()
+    }
+
+    /// Requests to the Messages and Calls endpoints so far (accepted or not).
     pub fn requests(&self) -> u64 {
         self.shared.state().requests
     }
@@ -136,10 +185,7 @@ impl TwilioStandin {
     }
 
     pub fn clear(&self) {
-        let mut state = self.shared.state();
-        state.texts.clear();
-        state.faults.clear();
-        state.requests = 0;
+        self.shared.state().clear();
     }
 }
 
@@ -168,8 +214,10 @@ pub async fn serve(addr: SocketAddr) -> std::io::Result<()> {
 fn router(shared: Shared) -> Router {
     Router::new()
         .route("/2010-04-01/Accounts/{sid}/Messages.json", post(create_message))
+        .route("/2010-04-01/Accounts/{sid}/Calls.json", post(create_call))
         .route("/2010-04-01/Accounts/{sid_json}", get(fetch_account))
         .route("/_standin/messages", get(list_texts).delete(clear_texts))
+        .route("/_standin/calls", get(list_calls).delete(clear_texts))
         .route("/_standin/faults", post(add_faults))
         .with_state(shared)
 }
@@ -221,39 +269,89 @@ fn is_sid(value: &str, prefix: &str) -> bool {
         && value[2..].bytes().all(|b| b.is_ascii_hexdigit())
 }
 
+/// What Messages and Calls check first, alike: counts the request, checks the credentials for
+/// the account in the path, plays an injected fault, and reads the form fields (a body that is
+/// not form-encoded has none, as at Twilio).
+async fn admit(
+    shared: &Shared,
+    sid: &str,
+    headers: &HeaderMap,
+    body: &str,
+) -> Result<Vec<(String, String)>, Response> {
+    shared.state().requests += 1;
+    if !authenticated(&shared.account, headers, sid) {
+        return Err(unauthorized());
+    }
+    let fault = shared.state().faults.pop_front();
+    match fault {
+        Some(Fault::Error { status, code }) => {
+            return Err(twilio_error(status, code, "Fault injected by the stand-in"));
+        }
+        Some(Fault::Stall { millis }) => tokio::time::sleep(Duration::from_millis(millis)).await,
+        None => {}
+    }
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Ok(Vec::new());
+    }
+    serde_urlencoded::from_str(body).map_err(|_| twilio_error(400, 20001, "Invalid form body"))
+}
+
+/// A form field's value, if sent.
+fn field(form: &[(String, String)], name: &str) -> Option<String> {
+    form.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+}
+
+/// A refusal in Twilio's words: HTTP status, Twilio error code, message.
+#[derive(Debug)]
+struct Refusal(u16, u32, String);
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        twilio_error(self.0, self.1, &self.2)
+    }
+}
+
+/// An optional integer field within `range`, or Twilio's 20001.
+fn bounded(
+    form: &[(String, String)],
+    name: &str,
+    range: std::ops::RangeInclusive<u32>,
+) -> Result<Option<u32>, Refusal> {
+    match field(form, name) {
+        None => Ok(None),
+        Some(v) => match v.parse::<u32>() {
+            Ok(n) if range.contains(&n) => Ok(Some(n)),
+            _ => Err(Refusal(
+                400,
+                20001,
+                format!("{name} must be an integer from {} to {}", range.start(), range.end()),
+            )),
+        },
+    }
+}
+
+/// Twilio's time format in resources (RFC 2822).
+fn now_rfc2822() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc2822)
+        .unwrap_or_default()
+}
+
 async fn create_message(
     State(shared): State<Shared>,
     Path(sid): Path<String>,
     headers: HeaderMap,
     body: String,
 ) -> Response {
-    shared.state().requests += 1;
-    if !authenticated(&shared.account, &headers, &sid) {
-        return unauthorized();
-    }
-    let fault = shared.state().faults.pop_front();
-    match fault {
-        Some(Fault::Error { status, code }) => {
-            return twilio_error(status, code, "Fault injected by the stand-in");
-        }
-        Some(Fault::Stall { millis }) => tokio::time::sleep(Duration::from_millis(millis)).await,
-        None => {}
-    }
-
-    // Twilio reads form fields only: a JSON body simply has no To.
-    let is_form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    let form: Vec<(String, String)> = if is_form {
-        match serde_urlencoded::from_str(&body) {
-            Ok(f) => f,
-            Err(_) => return twilio_error(400, 20001, "Invalid form body"),
-        }
-    } else {
-        Vec::new()
+    let form = match admit(&shared, &sid, &headers, &body).await {
+        Ok(form) => form,
+        Err(refused) => return refused.into_response(),
     };
-    let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let field = |name: &str| field(&form, name);
 
     let Some(to) = field("To") else {
         return twilio_error(400, 21604, "A 'To' phone number is required.");
@@ -290,18 +388,9 @@ async fn create_message(
             "The concatenated message body exceeds the 1600 character limit.",
         );
     }
-    let validity_period = match field("ValidityPeriod") {
-        None => None,
-        Some(v) => match v.parse::<u32>() {
-            Ok(n) if (1..=36000).contains(&n) => Some(n),
-            _ => {
-                return twilio_error(
-                    400,
-                    20001,
-                    "ValidityPeriod must be an integer from 1 to 36000",
-                );
-            }
-        },
+    let validity_period = match bounded(&form, "ValidityPeriod", 1..=36000) {
+        Ok(v) => v,
+        Err(refused) => return refused.into_response(),
     };
     // Twilio's magic test numbers.
     match to.as_str() {
@@ -341,9 +430,7 @@ async fn create_message(
         form: form.clone(),
     };
     shared.state().texts.push(text);
-    let now = time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc2822)
-        .unwrap_or_default();
+    let now = now_rfc2822();
     let account_sid = &shared.account.account_sid;
     let uri = format!("/2010-04-01/Accounts/{account_sid}/Messages/{message_sid}.json");
     let resource = json!({
@@ -366,6 +453,170 @@ async fn create_message(
         "status": if service.is_some() { "accepted" } else { "queued" },
         "subresource_uris": { "media": uri.replace(".json", "/Media.json") },
         "to": to,
+        "uri": uri,
+    });
+    (StatusCode::CREATED, Json(resource)).into_response()
+}
+
+/// The inline TwiML's `<Say>` texts joined, or why Twilio would refuse it.
+fn spoken(twiml: &str) -> Result<String, Refusal> {
+    if twiml.chars().count() > 4000 {
+        let message = "Twiml exceeds the maximum length of 4000 characters";
+        return Err(Refusal(400, 20001, message.into()));
+    }
+    let doc = roxmltree::Document::parse(twiml).map_err(|e| {
+        let message = format!("Document parse failure: the Twiml is not well-formed XML ({e})");
+        Refusal(400, 12100, message)
+    })?;
+    if !doc.root_element().has_tag_name("Response") {
+        let message = "Document parse failure: the Twiml's root element must be <Response>";
+        return Err(Refusal(400, 12100, message.into()));
+    }
+    let said: Vec<String> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("Say"))
+        .map(|n| n.descendants().filter_map(|t| t.is_text().then(|| t.text()).flatten()).collect())
+        .collect();
+    Ok(said.iter().map(|s| s.trim()).filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" "))
+}
+
+/// `POST /2010-04-01/Accounts/{AccountSid}/Calls.json`.
+async fn create_call(
+    State(shared): State<Shared>,
+    Path(sid): Path<String>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let form = match admit(&shared, &sid, &headers, &body).await {
+        Ok(form) => form,
+        Err(refused) => return refused.into_response(),
+    };
+    let field = |name: &str| field(&form, name);
+
+    let Some(to) = field("To") else {
+        return twilio_error(400, 21201, "No 'To' number is specified");
+    };
+    if !is_e164(&to) {
+        return twilio_error(400, 21217, &format!("Phone number {to} does not appear to be valid"));
+    }
+    let Some(from) = field("From") else {
+        return twilio_error(400, 21213, "No 'From' number is specified");
+    };
+    if !is_e164(&from) {
+        return twilio_error(400, 21212, &format!("Invalid From Number: {from}"));
+    }
+    let (url, twiml, application) = (field("Url"), field("Twiml"), field("ApplicationSid"));
+    let given = [url.is_some(), twiml.is_some(), application.is_some()];
+    if given.iter().filter(|g| **g).count() != 1 {
+        return twilio_error(
+            400,
+            21205,
+            "Url parameter is required: give exactly one of Url, Twiml or ApplicationSid",
+        );
+    }
+    if let Some(url) = &url
+        && !(url.starts_with("https://") || url.starts_with("http://"))
+    {
+        return twilio_error(400, 21205, &format!("Url is not a valid URL: {url}"));
+    }
+    if let Some(app) = &application
+        && !is_sid(app, "AP")
+    {
+        return twilio_error(400, 21218, "Invalid ApplicationSid");
+    }
+    let said = match twiml.as_deref().map(spoken).transpose() {
+        Ok(said) => said.unwrap_or_default(),
+        Err(refused) => return refused.into_response(),
+    };
+    let timeout = match bounded(&form, "Timeout", 1..=600) {
+        Ok(v) => v,
+        Err(refused) => return refused.into_response(),
+    };
+    let time_limit = match bounded(&form, "TimeLimit", 1..=86_400) {
+        Ok(v) => v,
+        Err(refused) => return refused.into_response(),
+    };
+    let record = field("Record");
+    if record.as_deref().is_some_and(|r| r != "true" && r != "false") {
+        return twilio_error(400, 20001, "Record must be true or false");
+    }
+    // Twilio's magic test numbers for calls.
+    let refusal = match (from.as_str(), to.as_str()) {
+        ("+15005550007", _) => Some((
+            21210,
+            format!(
+                "The source phone number provided, {from}, is not yet verified for your account"
+            ),
+        )),
+        (_, "+15005550001") => {
+            Some((21217, format!("Phone number {to} does not appear to be valid")))
+        }
+        (_, "+15005550002") => Some((21214, format!("'To' phone number {to} cannot be reached"))),
+        (_, "+15005550003") => Some((
+            21215,
+            format!(
+                "Account not authorized to call {to}. Perhaps you need to enable some international permissions"
+            ),
+        )),
+        (_, "+15005550004") => Some((21216, format!("Account not allowed to call {to}"))),
+        _ => None,
+    };
+    if let Some((code, message)) = refusal {
+        return twilio_error(400, code, &message);
+    }
+
+    let call_sid = format!("CA{:032x}", rand::random::<u128>());
+    shared.state().calls.push(ReceivedCall {
+        sid: call_sid.clone(),
+        to: to.clone(),
+        from: from.clone(),
+        twiml,
+        said,
+        timeout,
+        time_limit,
+        record,
+        form: form.clone(),
+    });
+    let now = now_rfc2822();
+    let account_sid = &shared.account.account_sid;
+    let uri = format!("/2010-04-01/Accounts/{account_sid}/Calls/{call_sid}.json");
+    let sub = |name: &str| uri.replace(".json", &format!("/{name}.json"));
+    let resource = json!({
+        "account_sid": account_sid,
+        "answered_by": Value::Null,
+        "api_version": "2010-04-01",
+        "caller_name": Value::Null,
+        "date_created": now,
+        "date_updated": now,
+        "direction": "outbound-api",
+        "duration": Value::Null,
+        "end_time": Value::Null,
+        "forwarded_from": Value::Null,
+        "from": from,
+        "from_formatted": from,
+        "group_sid": Value::Null,
+        "parent_call_sid": Value::Null,
+        "phone_number_sid": Value::Null,
+        "price": Value::Null,
+        "price_unit": "USD",
+        "queue_time": "0",
+        "sid": call_sid,
+        "start_time": Value::Null,
+        "status": "queued",
+        "subresource_uris": {
+            "notifications": sub("Notifications"),
+            "recordings": sub("Recordings"),
+            "payments": sub("Payments"),
+            "events": sub("Events"),
+            "siprec": sub("Siprec"),
+            "streams": sub("Streams"),
+            "transcriptions": sub("Transcriptions"),
+            "user_defined_message_subscriptions": sub("UserDefinedMessageSubscriptions"),
+            "user_defined_messages": sub("UserDefinedMessages"),
+        },
+        "to": to,
+        "to_formatted": to,
+        "trunk_sid": Value::Null,
         "uri": uri,
     });
     (StatusCode::CREATED, Json(resource)).into_response()
@@ -402,11 +653,18 @@ async fn list_texts(
     Json(texts.into_iter().rev().filter(|t| q.to.as_deref().is_none_or(|to| t.to == to)).collect())
 }
 
+/// Forgets every text and call, pending faults and the request count.
+/// Received calls, newest first, optionally only those to one number: each with what it said.
+async fn list_calls(
+    State(shared): State<Shared>,
+    Query(q): Query<ListQuery>,
+) -> Json<Vec<ReceivedCall>> {
+    let calls = shared.state().calls.clone();
+    Json(calls.into_iter().rev().filter(|c| q.to.as_deref().is_none_or(|to| c.to == to)).collect())
+}
+
 async fn clear_texts(State(shared): State<Shared>) -> StatusCode {
-    let mut state = shared.state();
-    state.texts.clear();
-    state.faults.clear();
-    state.requests = 0;
+    shared.state().clear();
     StatusCode::NO_CONTENT
 }
 
@@ -448,5 +706,16 @@ mod tests {
         assert!(!is_e164("+1201555012a"));
         assert!(!is_e164("+0123456789"));
         assert!(!is_e164("+1234567890123456"));
+    }
+
+    #[test]
+    fn a_calls_twiml_says_its_say_texts_and_must_parse() {
+        let twiml = r#"<?xml version="1.0" encoding="UTF-8"?><Response><Pause length="1"/><Say voice="Polly.Joanna">Your code is 1, 2.</Say><Say>A &amp; B.</Say></Response>"#;
+        assert_eq!(spoken(twiml).unwrap(), "Your code is 1, 2. A & B.");
+        for bad in ["<Response><Say>x</Response>", "<Say>x</Say>", "not xml", ""] {
+            assert_eq!(spoken(bad).unwrap_err().0, 400, "{bad}");
+        }
+        let long = format!("<Response><Say>{}</Say></Response>", "x".repeat(4000));
+        assert_eq!(spoken(&long).unwrap_err().0, 400);
     }
 }

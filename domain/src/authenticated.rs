@@ -10,6 +10,9 @@ use crate::directory::UserId;
 pub enum AuthMethod {
     Password,
     PasswordAndSms,
+    /// The password, then a code spoken by a voice call to one of the person's phones (a
+    /// landline's only way, or "call me instead").
+    PasswordAndCall,
     PasswordAndRememberedBrowser,
     /// The password, then a code to a number the person gave during this sign-in (policy
     /// `required`, no phone yet): the code proves the new phone, not that the person is who
@@ -26,6 +29,7 @@ impl AuthMethod {
         match self {
             AuthMethod::Password => "password",
             AuthMethod::PasswordAndSms => "password_and_sms",
+            AuthMethod::PasswordAndCall => "password_and_call",
             AuthMethod::PasswordAndRememberedBrowser => "password_and_remembered_browser",
             AuthMethod::PasswordAndNewPhone => "password_and_new_phone",
             AuthMethod::PasswordAndApp => "password_and_app",

@@ -45,6 +45,7 @@ pub mod sms;
 pub mod texting;
 pub mod tokens;
 pub mod verified;
+pub mod voice;
 
 pub use ports::{DemoOutbox, DemoText, Probe, Unavailable};
 

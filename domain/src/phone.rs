@@ -38,12 +38,15 @@ pub enum PhoneRejection {
     Voip,
     #[error("region not allowed")]
     RegionNotAllowed,
+    /// A landline (it only takes calls) while the SMS provider cannot place calls.
+    #[error("a landline, and calls are not available")]
+    LandlineNeedsCalls,
 }
 
-/// The kinds of number that cannot receive texts, for the log.
+/// The kinds of number refused as a second factor although valid, for the log. Landlines are
+/// accepted (they take calls, [`E164::takes_texts`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NumberKind {
-    FixedLine,
     Pager,
     PersonalNumber,
     Uan,
@@ -63,6 +66,7 @@ impl PhoneRejection {
             PhoneRejection::SharedCost => "phone.shared_cost",
             PhoneRejection::Voip => "phone.voip",
             PhoneRejection::RegionNotAllowed => "phone.region_not_allowed",
+            PhoneRejection::LandlineNeedsCalls => "phone.landline_needs_calls",
         }
     }
 }
@@ -159,12 +163,13 @@ impl PhonePolicy {
             return Err(PhoneRejection::Invalid);
         }
         match number.number_type(&phonenumber::metadata::DATABASE) {
-            Type::Mobile | Type::FixedLineOrMobile => {}
+            // Landlines take calls only ([`E164::takes_texts`]); the other kinds are what SMS
+            // and call fraud abuse, or cannot answer a call with a person.
+            Type::Mobile | Type::FixedLineOrMobile | Type::FixedLine => {}
             Type::PremiumRate => return Err(PhoneRejection::PremiumRate),
             Type::TollFree => return Err(PhoneRejection::TollFree),
             Type::SharedCost => return Err(PhoneRejection::SharedCost),
             Type::Voip => return Err(PhoneRejection::Voip),
-            Type::FixedLine => return Err(PhoneRejection::NotMobile(NumberKind::FixedLine)),
             Type::Pager => return Err(PhoneRejection::NotMobile(NumberKind::Pager)),
             Type::PersonalNumber => {
                 return Err(PhoneRejection::NotMobile(NumberKind::PersonalNumber));
@@ -202,6 +207,23 @@ impl E164 {
     pub fn masked(&self) -> String {
         format!("•••• {}", self.last4())
     }
+
+    /// Whether the number can receive texts: not when the numbering plan says it is a fixed
+    /// line (a landline, which only takes calls). Mobiles, and numbers the plan cannot tell
+    /// from mobiles (libphonenumber's "fixed line or mobile", such as every US number), can.
+    /// Remembered per number, like [`PhonePolicy::from_directory`]'s reading.
+    pub fn takes_texts(&self) -> bool {
+        read_cache::takes_texts(&self.0, |value| {
+            phonenumber::parse(None, value).map_or(true, |n| {
+                !matches!(n.number_type(&phonenumber::metadata::DATABASE), Type::FixedLine)
+            })
+        })
+    }
+
+    /// Voice-only: a landline, which gets codes by call.
+    pub fn voice_only(&self) -> bool {
+        !self.takes_texts()
+    }
 }
 
 /// What [`PhonePolicy::from_directory`] made of the values it read lately. Parsing and
@@ -235,9 +257,41 @@ mod read_cache {
         parsed
     }
 
+    /// Whether a number takes texts, remembered like the readings above (the answer for a
+    /// number never changes, and costs a parse).
+    pub(super) fn takes_texts(value: &str, classify: impl FnOnce(&str) -> bool) -> bool {
+        static KINDS: OnceLock<Mutex<HashMap<String, bool>>> = OnceLock::new();
+        let cache = KINDS.get_or_init(Mutex::default);
+        if let Some(&known) = cache.lock().unwrap_or_else(PoisonError::into_inner).get(value) {
+            return known;
+        }
+        let texts = classify(value);
+        let mut map = cache.lock().unwrap_or_else(PoisonError::into_inner);
+        if map.len() >= CAPACITY {
+            map.clear();
+        }
+        map.insert(value.to_owned(), texts);
+        texts
+    }
+
     #[cfg(test)]
     mod tests {
         use super::*;
+
+        #[test]
+        fn a_kind_is_classified_once() {
+            let mut calls = 0;
+            let mut kind = |v: &str| {
+                takes_texts(v, |v| {
+                    calls += 1;
+                    v.ends_with('1')
+                })
+            };
+            assert!(kind("+99900000011"));
+            assert!(kind("+99900000011"));
+            assert!(!kind("+99900000012"));
+            assert_eq!(calls, 2);
+        }
 
         #[test]
         fn a_value_is_parsed_once_and_answered_the_same_after() {
@@ -320,7 +374,6 @@ mod tests {
             ("+1 201 555 0123 ext 4", PhoneRejection::Invalid),
             ("1-800-555-0199", PhoneRejection::TollFree),
             ("+1 900 555 0199", PhoneRejection::PremiumRate),
-            ("+44 20 7946 0000", PhoneRejection::NotMobile(NumberKind::FixedLine)),
             ("+33 810 12 34 56", PhoneRejection::SharedCost),
             ("+44 345 123 4567", PhoneRejection::NotMobile(NumberKind::Uan)),
             ("+44 56 1234 5678", PhoneRejection::Voip),
@@ -335,7 +388,39 @@ mod tests {
             ids.insert(got.message_id());
         }
         assert!(i18n::has(PhoneRejection::RegionNotAllowed.message_id()));
-        assert_eq!(ids.len(), 8, "distinct messages (two kinds share not_mobile)");
+        assert!(i18n::has(PhoneRejection::LandlineNeedsCalls.message_id()));
+        assert_eq!(ids.len(), 8, "distinct messages");
+    }
+
+    /// Issue 21: landlines are accepted and take calls only; mobiles, and numbers that may be
+    /// either (US numbers), take texts too; the kinds fraud abuses are still refused.
+    #[test]
+    fn landlines_are_accepted_as_voice_only() {
+        let p = us();
+        let cases: &[(&str, bool)] = &[
+            ("+44 20 7946 0000", false),
+            ("+34 912 345 678", false),
+            ("+49 30 1234567", false),
+            ("+44 7400 123456", true),
+            ("+33 6 12 34 56 78", true),
+            ("+1 201 555 0123", true),
+        ];
+        for (input, texts) in cases {
+            let n = p.parse(input).unwrap_or_else(|e| panic!("{input}: {e}"));
+            assert_eq!(n.takes_texts(), *texts, "{input}");
+            assert_eq!(n.voice_only(), !texts, "{input}");
+            // The same answer for the number read back from the directory.
+            assert_eq!(PhonePolicy::from_directory(n.as_str()).unwrap().takes_texts(), *texts);
+        }
+        for (input, refused) in [
+            ("+44 56 1234 5678", PhoneRejection::Voip),
+            ("+1 900 555 0199", PhoneRejection::PremiumRate),
+            ("+44 345 123 4567", PhoneRejection::NotMobile(NumberKind::Uan)),
+            ("+33 810 12 34 56", PhoneRejection::SharedCost),
+            ("1-800-555-0199", PhoneRejection::TollFree),
+        ] {
+            assert_eq!(p.parse(input).unwrap_err(), refused, "{input}");
+        }
     }
 
     #[test]

@@ -37,10 +37,12 @@ pub trait Probe: Send + Sync {
     async fn probe(&self) -> Result<(), Unavailable>;
 }
 
-/// A text the demo SMS provider delivered to the demo phone page.
+/// A text the demo SMS provider delivered to the demo phone page, or a call it "placed".
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DemoText {
     pub to: String,
+    /// A text, or a call (`body` is then what the call said).
+    pub kind: crate::codes::Channel,
     pub body: String,
     /// Unix seconds.
     pub sent_at: i64,
@@ -50,7 +52,7 @@ pub struct DemoText {
 /// `server/src/db/mod.rs` (`DemoInbox`).
 #[async_trait]
 pub trait DemoOutbox: Send + Sync {
-    /// The newest `limit` texts, newest first.
+    /// The newest `limit` texts and calls, newest first.
     async fn recent(&self, limit: u32) -> Result<Vec<DemoText>, Unavailable>;
 }
 
@@ -202,6 +204,14 @@ pub trait SmsSender: Send + Sync {
     /// Sends `body` to `to`. `validity_secs`: how long the text is worth delivering (the code's
     /// lifetime); a provider that supports it drops the text after that.
     async fn send(&self, to: &E164, body: &str, validity_secs: u64) -> Result<SentText, SmsError>;
+
+    /// Places a voice call to `to` that says `call` (Twilio's Calls API with inline TwiML).
+    /// Errors are the same type as texts', with the call-specific Twilio codes.
+    async fn call(&self, to: &E164, call: &crate::voice::VoiceCall) -> Result<SentText, SmsError>;
+
+    /// Whether this provider can place calls (Twilio: a voice-capable number to call from is
+    /// configured). Without it landlines cannot be enrolled and "Call me instead" is not shown.
+    fn places_calls(&self) -> bool;
 
     /// Whether the provider accepts our credentials (for `latchkey check`), with a line saying
     /// what was checked.

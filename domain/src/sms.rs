@@ -1,4 +1,4 @@
-//! The SMS port: send one text to one number, and say precisely why not.
+//! The SMS port: send one text (or place one call) to one number, and say precisely why not.
 
 use super::phone::E164;
 use messages::MessageId;
@@ -31,6 +31,29 @@ pub enum SmsError {
     /// Twilio 21614: not a mobile number.
     #[error("Twilio 21614: the To number cannot receive texts (not a mobile number)")]
     NotMobile,
+    /// Twilio 21210 (calls): the number calls come from is not a Twilio number or verified caller
+    /// ID of the account. The operator's to fix; the person reads that the call failed.
+    #[error(
+        "Twilio 21210: the From number of calls (sms.twilio.voice_from) is not a voice-capable Twilio number or verified caller ID on the account"
+    )]
+    CallerIdNotVerified,
+    /// Twilio 21214 (calls): the `To` number cannot be reached by a call.
+    #[error("Twilio 21214: the To number cannot be reached by a call")]
+    CallUnreachable,
+    /// Twilio 21215 (calls): the account's geographic permissions do not allow calling there.
+    #[error(
+        "Twilio 21215: the Twilio account's voice geographic permissions do not allow calling this region"
+    )]
+    CallRegionNotEnabled,
+    /// Twilio 21216 (calls): the account is not allowed to call this number.
+    #[error("Twilio 21216: the Twilio account is not allowed to call this number (blocked)")]
+    CallBlocked,
+    /// Twilio 21217 (calls): the `To` number does not appear to be a valid phone number.
+    #[error("Twilio 21217: the To number does not appear to be a valid phone number to call")]
+    CallInvalidNumber,
+    /// Twilio 21219 (calls): a trial account can only call verified numbers.
+    #[error("Twilio 21219: the Twilio trial account cannot call unverified numbers")]
+    CallTrialUnverified,
     /// Twilio 20003 / HTTP 401: the credentials are wrong.
     #[error(
         "Twilio 20003: authentication failed; check sms.twilio.account_sid and the auth token or API key"
@@ -40,7 +63,7 @@ pub enum SmsError {
     #[error("Twilio 20429: too many requests, still after one retry")]
     RateLimited,
     /// No answer within the timeout: the text may or may not have been sent.
-    #[error("Twilio did not answer within {secs} s; the text may or may not have been sent")]
+    #[error("Twilio did not answer within {secs} s; the text or call may or may not have gone out")]
     Timeout { secs: u64 },
     /// Twilio answered 5xx, or the connection failed after the request may have been written.
     #[error("Twilio is unavailable: {detail}")]
@@ -63,6 +86,13 @@ impl SmsError {
             SmsError::NotMobile => "sms.not_mobile",
             SmsError::OptedOut => "sms.opted_out",
             SmsError::RegionNotEnabled => "sms.region_not_enabled",
+            SmsError::CallUnreachable => "call.unreachable",
+            SmsError::CallRegionNotEnabled => "call.region_not_enabled",
+            SmsError::CallBlocked => "call.blocked",
+            SmsError::CallInvalidNumber => "call.invalid_number",
+            // The operator's to fix (a caller ID, a trial account): the person can only wait
+            // or have the code texted.
+            SmsError::CallerIdNotVerified | SmsError::CallTrialUnverified => "call.not_placed",
             SmsError::TrialUnverified
             | SmsError::BadCredentials
             | SmsError::RateLimited
@@ -81,6 +111,12 @@ impl SmsError {
             SmsError::TrialUnverified => Some(21608),
             SmsError::OptedOut => Some(21610),
             SmsError::NotMobile => Some(21614),
+            SmsError::CallerIdNotVerified => Some(21210),
+            SmsError::CallUnreachable => Some(21214),
+            SmsError::CallRegionNotEnabled => Some(21215),
+            SmsError::CallBlocked => Some(21216),
+            SmsError::CallInvalidNumber => Some(21217),
+            SmsError::CallTrialUnverified => Some(21219),
             SmsError::BadCredentials => Some(20003),
             SmsError::RateLimited => Some(20429),
             SmsError::Rejected { code, .. } => *code,
@@ -101,6 +137,12 @@ impl SmsError {
             | SmsError::TrialUnverified
             | SmsError::OptedOut
             | SmsError::NotMobile
+            | SmsError::CallerIdNotVerified
+            | SmsError::CallUnreachable
+            | SmsError::CallRegionNotEnabled
+            | SmsError::CallBlocked
+            | SmsError::CallInvalidNumber
+            | SmsError::CallTrialUnverified
             | SmsError::BadCredentials
             | SmsError::RateLimited
             | SmsError::Unreachable { .. } => false,
@@ -184,6 +226,12 @@ mod tests {
             SmsError::TrialUnverified,
             SmsError::OptedOut,
             SmsError::NotMobile,
+            SmsError::CallerIdNotVerified,
+            SmsError::CallUnreachable,
+            SmsError::CallRegionNotEnabled,
+            SmsError::CallBlocked,
+            SmsError::CallInvalidNumber,
+            SmsError::CallTrialUnverified,
             SmsError::BadCredentials,
             SmsError::RateLimited,
             SmsError::Timeout { secs: 10 },
@@ -199,6 +247,25 @@ mod tests {
         }
     }
 
+    /// A call that failed reads as a call, never as a text ("cannot receive our texts"), and
+    /// each of Twilio's call refusals is a definite 4xx: nothing rang, the allowance comes back.
+    #[test]
+    fn call_refusals_read_as_calls_and_were_definitely_not_placed() {
+        for (e, code, id) in [
+            (SmsError::CallerIdNotVerified, 21210, "call.not_placed"),
+            (SmsError::CallUnreachable, 21214, "call.unreachable"),
+            (SmsError::CallRegionNotEnabled, 21215, "call.region_not_enabled"),
+            (SmsError::CallBlocked, 21216, "call.blocked"),
+            (SmsError::CallInvalidNumber, 21217, "call.invalid_number"),
+            (SmsError::CallTrialUnverified, 21219, "call.not_placed"),
+        ] {
+            assert_eq!(e.twilio_code(), Some(code), "{e:?}");
+            assert_eq!(e.message_id(), id, "{e:?}");
+            assert!(!e.may_have_been_sent(), "{e:?}");
+            assert!(messages::has(id), "{id}");
+        }
+    }
+
     #[test]
     fn only_definite_refusals_say_the_text_was_not_sent() {
         let refused = |status, code| SmsError::Rejected { status, code, message: String::new() };
@@ -207,6 +274,12 @@ mod tests {
             SmsError::OptedOut,
             SmsError::BadCredentials,
             SmsError::RateLimited,
+            SmsError::CallerIdNotVerified,
+            SmsError::CallUnreachable,
+            SmsError::CallRegionNotEnabled,
+            SmsError::CallBlocked,
+            SmsError::CallInvalidNumber,
+            SmsError::CallTrialUnverified,
             SmsError::Unreachable { detail: "connection refused".into() },
             refused(400, Some(21602)),
         ] {

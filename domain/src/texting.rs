@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use super::codes::{CodeEngine, CodeError, OtpCode, Purpose, SendRequest};
+use super::codes::{Channel, CodeEngine, CodeError, OtpCode, Purpose, SendRequest};
 use super::directory::UserId;
 use super::phone::E164;
 use super::{
@@ -16,9 +16,10 @@ use super::{authenticated::Authenticated, client::Client};
 use super::{ports::SmsSender, sms::SmsError};
 use messages::{Lang, MessageId, t_in};
 
-/// What became of a text the limits allowed.
+/// What became of a text (or call) the limits allowed.
 #[derive(Debug)]
 pub enum TextOutcome {
+    /// Texted, or called: see the channel of the request ([`Texter::channel_for`]).
     Sent,
     /// The provider refused it or did not answer in time: the person got nothing (or, after a
     /// timeout or a 5xx, maybe something). Only a certain refusal gives it back to the person's
@@ -81,6 +82,16 @@ impl Texter {
         &self.codes
     }
 
+    /// Whether the provider places calls (landlines can only be enrolled when it does).
+    pub fn places_calls(&self) -> bool {
+        self.sms.places_calls()
+    }
+
+    /// How a code reaches `number` when `wanted` is asked for ([`Channel::for_number`]).
+    pub fn channel_for(&self, number: &E164, wanted: Channel) -> Channel {
+        Channel::for_number(number, wanted, self.places_calls())
+    }
+
     /// The SMS body: the template, then the WebOTP line browsers only offer on our host.
     pub fn body(&self, code: &OtpCode, lang: Lang) -> String {
         let minutes = (self.codes.rules().lifetime_secs + 59) / 60;
@@ -92,8 +103,10 @@ impl Texter {
         format!("{text}\n\n@{} #{}", self.host, code.expose())
     }
 
-    /// Issues a code for `flow_id`/`purpose` and texts it to `req.number`. `Err` when a limit
-    /// or the second-step lock refused (nothing was sent).
+    /// Issues a code for `flow_id`/`purpose` and texts it to `req.number`, or calls it when
+    /// `req.channel` is a call. A number that does not take texts is always called (the caller
+    /// resolves the channel with [`Texter::channel_for`] first, so that the limits count what is
+    /// sent). `Err` when a limit or the second-step lock refused (nothing was sent).
     pub async fn send_code(
         &self,
         flow_id: &str,
@@ -101,16 +114,35 @@ impl Texter {
         req: &SendRequest<'_>,
         lang: Lang,
     ) -> Result<TextOutcome, CodeError> {
+        let channel = if req.number.takes_texts() { req.channel } else { Channel::Call };
+        let req = &SendRequest { channel, ..req.clone() };
         let issued = self.codes.issue(flow_id, purpose, req).await?;
-        let body = self.body(&issued.code, lang);
-        let validity = u64::try_from(self.codes.rules().lifetime_secs).unwrap_or(300);
-        match self.sms.send(req.number, &body, validity).await {
-            Ok(sent) => {
+        let sent = match channel {
+            Channel::Text => {
+                let body = self.body(&issued.code, lang);
+                let validity = u64::try_from(self.codes.rules().lifetime_secs).unwrap_or(300);
+                self.sms.send(req.number, &body, validity).await
+            }
+            Channel::Call => {
+                let call = crate::voice::code_call(&issued.code, lang, &self.product);
+                self.sms.call(req.number, &call).await
+            }
+        };
+        match (sent, channel) {
+            (Ok(sent), Channel::Text) => {
                 tracing::info!(to = %req.number, provider_id = %sent.provider_id, "code texted");
                 Ok(TextOutcome::Sent)
             }
-            Err(e) => {
-                tracing::warn!(to = %req.number, error = %e, twilio_code = ?e.twilio_code(), "code text not sent");
+            (Ok(sent), Channel::Call) => {
+                tracing::info!(to = %req.number, provider_id = %sent.provider_id, "code called");
+                Ok(TextOutcome::Sent)
+            }
+            (Err(e), channel) => {
+                let what = match channel {
+                    Channel::Text => "code text not sent",
+                    Channel::Call => "code call not placed",
+                };
+                tracing::warn!(to = %req.number, error = %e, twilio_code = ?e.twilio_code(), "{what}");
                 self.give_back(issued.ticket, &e).await?;
                 Ok(TextOutcome::NotSent(e))
             }
@@ -141,12 +173,18 @@ impl Texter {
     /// notices share with codes (the global budget, the number's and the person's). Best
     /// effort: a notice a limit or the provider refused is logged and audited, never shown as
     /// the failure of what the person did.
+    /// Landlines get no notice: it is a text, and they take none.
     pub async fn notify(&self, about: &NoticeFor<'_>, to: &E164, text: &str) {
+        if !to.takes_texts() {
+            tracing::info!(to = %to, "security notice not texted: the number is a landline");
+            return;
+        }
         let req = SendRequest {
             user_id: about.person.as_str(),
             number: to,
             client_ip: &about.client.ip,
             now: about.client.now,
+            channel: Channel::Text,
         };
         // (outcome, detail) of a notice that did not go out.
         let refusal = match self.codes.reserve_notice(&req).await {

@@ -110,7 +110,7 @@ export async function waitHydrated(page) {
   }
 }
 
-/** Starts `twilio-standin`; returns { url, accountSid, authToken, texts(to), stop }. */
+/** Starts `twilio-standin`; returns { url, accountSid, authToken, texts(to), calls(to), stop }. */
 export async function startTwilioStandin() {
   const child = spawn(STANDIN_BINARY, ['--listen', '127.0.0.1:0'], {
     cwd: ROOT,
@@ -138,6 +138,11 @@ export async function startTwilioStandin() {
     async texts(to) {
       const query = to ? `?to=${encodeURIComponent(to)}` : '';
       return (await fetch(`${first.url}/_standin/messages${query}`)).json();
+    },
+    /** Calls received, newest first, each with its TwiML and what it said (`said`). */
+    async calls(to) {
+      const query = to ? `?to=${encodeURIComponent(to)}` : '';
+      return (await fetch(`${first.url}/_standin/calls${query}`)).json();
     },
     async stop() {
       if (child.exitCode === null) {

@@ -56,7 +56,7 @@ async function signInDave(page, check) {
   await page.locator('[data-step="choose-method"]').waitFor();
   await visit(page, 'choose a phone', check);
   const before = await demo.codeCount(DAVE_SECOND);
-  await page.getByRole('button', { name: /•••• 4321/ }).click();
+  await page.getByRole('button', { name: /^Text •••• 4321/ }).click();
   await page.getByLabel('Code from the text message').waitFor();
   await visit(page, 'the code', check);
   await page.getByLabel('Code from the text message').fill(await demo.codeFor(DAVE_SECOND, before));

@@ -84,14 +84,15 @@ test('without JavaScript: choose one of two phones, type the code, signed in', a
   await page.getByLabel('Password').fill('dave-demo-pw');
   await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Sign in' }).click()]);
 
-  // Two phones and nothing else: a masked list to choose from, nothing sent yet.
+  // Two phones and nothing else: a masked list to choose from (a text or a call to each),
+  // nothing sent yet.
   await page.getByRole('heading', { name: 'How do you want to sign in?' }).waitFor();
   const choices = await page.locator('[data-step="choose-method"] button').allTextContents();
-  assert.equal(choices.length, 2);
-  assert.ok(choices.every((c) => /•••• \d{4}/.test(c)), `masked: ${choices}`);
+  assert.equal(choices.length, 4);
+  assert.ok(choices.every((c) => /^(Text|Call) •••• \d{4}/.test(c.trim())), `masked: ${choices}`);
   await Promise.all([
     page.waitForNavigation(),
-    page.getByRole('button', { name: /•••• 4321/ }).click(),
+    page.getByRole('button', { name: /^Text •••• 4321/ }).click(),
   ]);
 
   const code = await demo.codeFor(preferredLater, before);

@@ -1,7 +1,7 @@
-//! The subcommands: `serve`, `migrate`, `check`, `print-config`, `send-test-sms`, `phones`.
+//! The subcommands: `serve`, `migrate`, `check`, `print-config`, `send-test-sms`,
+//! `send-test-call`, `phones`.
 
 use std::net::SocketAddr;
-use std::path::Path;
 
 use tokio::net::TcpListener;
 
@@ -123,12 +123,21 @@ async fn shutdown_signal() {
 }
 
 fn warn_if_assets_missing(config: &Config) {
-    let pkg = Path::new(&config.server.site_root).join("pkg");
-    if !pkg.join("latchkey.wasm").exists() {
-        tracing::warn!(
-            path = %pkg.display(),
-            "the browser assets (latchkey.wasm, .js, .css) are missing: pages will render but not become interactive; build them with `cargo leptos build --release` or set server.site_root"
-        );
+    if let Err(problem) = assets_line(config) {
+        tracing::warn!("{problem}");
+    }
+}
+
+/// Where the browser assets come from (built in, or `server.site_root`), or what is missing.
+fn assets_line(config: &Config) -> Result<String, String> {
+    use crate::http::assets::{AssetSource, Assets};
+    match Assets::embedded(config.site_root_override()).source() {
+        AssetSource::Embedded(files) => Ok(format!("{files} files built into the binary")),
+        AssetSource::Directory(dir) => Ok(format!("from {}", dir.join("pkg").display())),
+        AssetSource::Missing(dir) => Err(format!(
+            "the browser assets (latchkey.wasm, .js, .css) are missing from {} and this binary has none built in: pages will render but not become interactive; build them with `make frontend`, or set server.site_root to a directory holding pkg/",
+            dir.join("pkg").display()
+        )),
     }
 }
 
@@ -150,6 +159,11 @@ pub async fn check(config: &Config) -> Result<(), StartupError> {
         }
     };
     report("config", Ok("valid".into()));
+    // Missing assets leave pages working without JavaScript: a warning, not a failure.
+    match assets_line(config) {
+        Ok(text) => report("assets", Ok(text)),
+        Err(problem) => println!("{:<12} WARNING: {problem}", "assets"),
+    }
 
     let db = match open_database(config).await {
         Ok(db) => {
@@ -296,6 +310,11 @@ pub async fn check(config: &Config) -> Result<(), StartupError> {
         },
         None => report("sms", Err("not checked: the database is needed first".into())),
     }
+    match voice_line(&config.sms) {
+        Ok(text) => report("voice", Ok(text)),
+        // Not a failure: texts work, only calls are off.
+        Err(text) => println!("{:<12} not configured: {text}", "voice"),
+    }
     if let Some(db) = db {
         db.close().await;
     }
@@ -303,12 +322,35 @@ pub async fn check(config: &Config) -> Result<(), StartupError> {
     if failures == 0 { Ok(()) } else { Err(StartupError::CheckFailed(failures)) }
 }
 
+/// Whether codes can be read out by a call, and how: `Err` says why not (texts still work).
+pub fn voice_line(sms: &crate::config::SmsConfig) -> Result<String, String> {
+    use crate::config::SmsProvider;
+    match sms.provider {
+        SmsProvider::Console => Ok("calls are printed to standard output".into()),
+        SmsProvider::Demo => Ok("calls go to standard output and the demo phone page".into()),
+        SmsProvider::Twilio => match sms.twilio.voice_from() {
+            Some(from) => {
+                let last4 = from.get(from.len().saturating_sub(4)..).unwrap_or_default();
+                Ok(format!(
+                    "calls from •••• {last4}, ringing {} s, at most {} s, never recorded",
+                    sms.twilio.call_ring_secs, sms.twilio.call_time_limit_secs
+                ))
+            }
+            None => Err("sms.twilio has a messaging service and no voice_from, so Latchkey places no calls: landlines cannot be enrolled and nobody is offered \"Call me instead\" (set sms.twilio.voice_from to a voice-capable Twilio number)".into()),
+        },
+    }
+}
+
 pub fn print_config(config: &Config) {
     print!("{}", config.to_redacted_toml());
 }
 
-/// Sends one text through the configured provider, to prove the SMS setup end to end.
-pub async fn send_test_sms(config: &Config, to: &str) -> Result<(), StartupError> {
+/// The number a test command was given, the database (the demo provider writes to it) and
+/// the configured provider.
+async fn test_target(
+    config: &Config,
+    to: &str,
+) -> Result<(domain::phone::E164, Db, std::sync::Arc<dyn domain::ports::SmsSender>), StartupError> {
     let policy =
         config.phone_policy().map_err(|r| StartupError::Sms(format!("unknown region {r}")))?;
     let number = policy.parse(to).map_err(|rejection| {
@@ -318,7 +360,38 @@ pub async fn send_test_sms(config: &Config, to: &str) -> Result<(), StartupError
         ))
     })?;
     let db = open_database(config).await?;
-    let sms = crate::sms::build(&config.sms, &db).map_err(StartupError::Sms)?;
+    match crate::sms::build(&config.sms, &db) {
+        Ok(sms) => Ok((number, db, sms)),
+        Err(e) => {
+            db.close().await;
+            Err(StartupError::Sms(e))
+        }
+    }
+}
+
+/// Places one call through the configured provider that says the product's name (no code), to
+/// prove the voice setup end to end.
+pub async fn send_test_call(config: &Config, to: &str) -> Result<(), StartupError> {
+    let (number, db, sms) = test_target(config, to).await?;
+    if !sms.places_calls() {
+        db.close().await;
+        return Err(StartupError::Sms(voice_line(&config.sms).err().unwrap_or_default()));
+    }
+    let call = domain::voice::test_call(app::i18n::Lang::En, &config.server.product_name);
+    let outcome = sms.call(&number, &call).await;
+    db.close().await;
+    match outcome {
+        Ok(placed) => {
+            println!("called {} (provider call id {})", number.masked(), placed.provider_id);
+            Ok(())
+        }
+        Err(e) => Err(StartupError::Sms(e.to_string())),
+    }
+}
+
+/// Sends one text through the configured provider, to prove the SMS setup end to end.
+pub async fn send_test_sms(config: &Config, to: &str) -> Result<(), StartupError> {
+    let (number, db, sms) = test_target(config, to).await?;
     let host = url::Url::parse(&config.server.public_url)
         .ok()
         .and_then(|u| u.host_str().map(str::to_owned))

@@ -1,5 +1,5 @@
 //! Configuration: defaults → `latchkey.toml` → `LATCHKEY_…` environment (`__` nests), with
-//! `…_FILE` accepted for every secret. Unknown keys are errors; validation names the key and the
+//! `…_FILE` accepted for every secret, and systemd credentials (`$CREDENTIALS_DIRECTORY`). Unknown keys are errors; validation names the key and the
 //! fix. Secrets are `SecretString` from the moment they are read.
 
 use std::collections::BTreeMap;
@@ -60,7 +60,9 @@ pub struct ServerConfig {
     /// The URL people use to reach Latchkey (scheme, host, optional port). Decides the cookie's
     /// `Secure` flag and the origin that form posts must come from.
     pub public_url: String,
-    /// The directory holding `pkg/` (the wasm, JS and CSS cargo-leptos built).
+    /// A directory holding `pkg/` (the wasm, JS and CSS cargo-leptos built) whose files win
+    /// over the binary's own. Empty: the assets built into the binary (the `embed-assets`
+    /// feature, as packaged), else `target/site` (development).
     pub site_root: String,
     /// Name shown in the header and page titles.
     pub product_name: String,
@@ -89,7 +91,7 @@ impl Default for ServerConfig {
         Self {
             address: "127.0.0.1:3000".into(),
             public_url: "http://127.0.0.1:3000".into(),
-            site_root: "target/site".into(),
+            site_root: String::new(),
             product_name: "Latchkey".into(),
             logo: String::new(),
             accent_color: crate::branding::DEFAULT_ACCENT.into(),
@@ -382,6 +384,26 @@ pub struct TwilioConfig {
     pub messaging_service_sid: String,
     pub base_url: String,
     pub timeout_secs: u64,
+    /// The number codes are called from (E.164): a voice-capable Twilio number or verified
+    /// caller ID. Unset: `from`. With only `messaging_service_sid` and no `voice_from`, calls
+    /// are not available ([`TwilioConfig::voice_from`]).
+    pub voice_from: Option<String>,
+    /// How long a call rings before Twilio gives up (Twilio's `Timeout`), 5 to 60 seconds.
+    pub call_ring_secs: u64,
+    /// The longest a call may last (Twilio's `TimeLimit`), 20 to 300 seconds.
+    pub call_time_limit_secs: u64,
+}
+
+impl TwilioConfig {
+    /// The number calls come from: `voice_from`, else `from`; `None` when calls cannot be placed
+    /// (only a messaging service is configured).
+    pub fn voice_from(&self) -> Option<&str> {
+        match self.voice_from.as_deref() {
+            Some(v) if !v.is_empty() => Some(v),
+            _ if !self.from.is_empty() => Some(&self.from),
+            _ => None,
+        }
+    }
 }
 
 impl Default for TwilioConfig {
@@ -395,6 +417,9 @@ impl Default for TwilioConfig {
             messaging_service_sid: String::new(),
             base_url: "https://api.twilio.com".into(),
             timeout_secs: 10,
+            voice_from: None,
+            call_ring_secs: 30,
+            call_time_limit_secs: 60,
         }
     }
 }
@@ -431,6 +456,10 @@ pub struct SecurityConfig {
     /// Circuit breaker: texts sent by the whole deployment per day.
     #[serde(default = "defaults::global_sends_per_day")]
     pub global_sends_per_day: u32,
+    /// How many texts of `global_sends_per_day` a code by voice call costs (1 to 50): calls
+    /// cost the operator several times a text. Every other limit counts a call as one send.
+    #[serde(default = "defaults::call_weight")]
+    pub call_weight: u32,
     #[serde(default = "defaults::session_idle_timeout_secs")]
     pub session_idle_timeout_secs: u64,
     #[serde(default = "defaults::session_absolute_timeout_secs")]
@@ -723,6 +752,9 @@ mod defaults {
     pub fn global_sends_per_day() -> u32 {
         1000
     }
+    pub fn call_weight() -> u32 {
+        3
+    }
     pub fn session_idle_timeout_secs() -> u64 {
         30 * 60
     }
@@ -993,6 +1025,12 @@ impl Config {
         if !(30..=600).contains(&sec.code_lifetime_secs) {
             p.push("security.code_lifetime_secs must be between 30 and 600 (codes never live longer than 10 minutes)".into());
         }
+        if !(1..=50).contains(&sec.call_weight) {
+            p.push(format!(
+                "security.call_weight is {}: it must be between 1 and 50 (how many texts of security.global_sends_per_day one code by voice call costs)",
+                sec.call_weight
+            ));
+        }
         for (key, value) in [
             ("security.max_attempts_per_code", sec.max_attempts_per_code),
             ("security.max_failures_before_lock", sec.max_failures_before_lock),
@@ -1110,6 +1148,7 @@ impl Config {
                 per_user_per_day: s.sends_per_user_per_day,
                 per_ip_per_hour: s.sends_per_ip_per_hour,
                 global_per_day: s.global_sends_per_day,
+                call_weight: s.call_weight,
             },
         }
     }
@@ -1162,6 +1201,11 @@ impl Config {
             .ok()
             .and_then(|u| u.host_str().map(str::to_owned))
             .unwrap_or_else(|| "localhost".into())
+    }
+
+    /// `server.site_root` when set: a directory whose browser assets win over the binary's own.
+    pub fn site_root_override(&self) -> Option<&str> {
+        Some(self.server.site_root.as_str()).filter(|s| !s.is_empty())
     }
 
     /// Whether cookies must be `Secure` (and get the `__Host-` prefix).
@@ -1227,6 +1271,33 @@ fn validate_twilio(t: &TwilioConfig, p: &mut Vec<String>) {
     if !(1..=60).contains(&t.timeout_secs) {
         p.push("sms.twilio.timeout_secs must be between 1 and 60".into());
     }
+    if let Some(voice_from) = t.voice_from.as_deref()
+        && !voice_from.is_empty()
+        && !is_e164_number(voice_from)
+    {
+        p.push(format!(
+            "sms.twilio.voice_from = {voice_from:?} is not an E.164 number: write it as + and 8 to 15 digits (a voice-capable Twilio number or verified caller ID), or leave it out to call from sms.twilio.from"
+        ));
+    }
+    if !(5..=60).contains(&t.call_ring_secs) {
+        p.push(format!(
+            "sms.twilio.call_ring_secs = {} is out of range: a call rings 5 to 60 seconds before Twilio gives up (default 30)",
+            t.call_ring_secs
+        ));
+    }
+    if !(20..=300).contains(&t.call_time_limit_secs) {
+        p.push(format!(
+            "sms.twilio.call_time_limit_secs = {} is out of range: a call may last 20 to 300 seconds (default 60; saying a code twice takes about 20)",
+            t.call_time_limit_secs
+        ));
+    }
+}
+
+/// `+` and 8 to 15 digits, not starting with 0.
+fn is_e164_number(value: &str) -> bool {
+    value.strip_prefix('+').is_some_and(|d| {
+        (8..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()) && !d.starts_with('0')
+    })
 }
 
 fn validate_oidc(o: &OidcConfig, public_https: bool, p: &mut Vec<String>) {
@@ -1602,7 +1673,44 @@ impl EnvProvider {
             };
             insert_path(&mut dict, &path, value);
         }
+        credentials(env, &mut dict, &mut problems);
         if problems.is_empty() { Ok(Self { dict }) } else { Err(ConfigError { problems }) }
+    }
+}
+
+/// systemd credentials: under a unit with `LoadCredential=directory.bind_password:/path`,
+/// `$CREDENTIALS_DIRECTORY/directory.bind_password` holds the secret, readable only by the
+/// service. Each secret key is read from the file of its own name there, as if
+/// `LATCHKEY_…_FILE` named it; a variable set for the key wins. A missing or empty file is no
+/// value: the packaged unit gives every credential an empty `SetCredential=` default, so it
+/// starts whichever secrets the administrator put under /etc/latchkey/credentials/.
+fn credentials(env: &[(String, String)], dict: &mut Dict, problems: &mut Vec<String>) {
+    let Some((_, dir)) = env.iter().find(|(k, _)| k == "CREDENTIALS_DIRECTORY") else {
+        return;
+    };
+    for key in SECRET_KEYS {
+        let path: Vec<String> = key.split('.').map(str::to_owned).collect();
+        if has_path(dict, &path) {
+            continue;
+        }
+        let file = Path::new(dir).join(key);
+        match std::fs::read_to_string(&file) {
+            Ok(text) if text.trim().is_empty() => {}
+            Ok(text) => insert_path(dict, &path, secret_file_value(key, &text)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => problems.push(format!("credential {}: cannot read it: {e}", file.display())),
+        }
+    }
+}
+
+fn has_path(dict: &Dict, path: &[String]) -> bool {
+    match path {
+        [] => true,
+        [last] => dict.contains_key(last),
+        [first, rest @ ..] => match dict.get(first) {
+            Some(Value::Dict(_, inner)) => has_path(inner, rest),
+            _ => false,
+        },
     }
 }
 
@@ -1872,6 +1980,34 @@ mod tests {
     }
 
     #[test]
+    fn secrets_come_from_systemd_credentials_and_a_variable_wins() {
+        let creds = tempfile::tempdir().unwrap();
+        let put = |name: &str, text: &str| std::fs::write(creds.path().join(name), text).unwrap();
+        put("directory.bind_password", "from-credential\n");
+        put("security.hmac_keys", &format!("{KEY}\n{}\n", KEY.replace('a', "b")));
+        // An empty file is the unit's `SetCredential=` default: no value.
+        put("database.url", "");
+        let dir = ("CREDENTIALS_DIRECTORY".to_owned(), creds.path().display().to_string());
+        let mut e: Vec<_> = minimal()
+            .into_iter()
+            .filter(|(k, _)| !k.ends_with("BIND_PASSWORD") && !k.ends_with("HMAC_KEYS"))
+            .collect();
+        e.push(dir.clone());
+        let c = load(e.clone()).unwrap();
+        assert_eq!(c.directory.bind_password.expose_secret(), "from-credential");
+        assert_eq!(c.security.hmac_keys.len(), 2);
+        assert_eq!(c.database.url, DatabaseConfig::default().url);
+        // A variable set for the key wins over the credential.
+        e.push(("LATCHKEY_DIRECTORY__BIND_PASSWORD".into(), "from-env".into()));
+        let c = load(e).unwrap();
+        assert_eq!(c.directory.bind_password.expose_secret(), "from-env");
+        // Without the directory's variable, credentials are not looked for.
+        let mut e = minimal();
+        e.retain(|(k, _)| !k.ends_with("BIND_PASSWORD"));
+        assert!(load(e).is_err());
+    }
+
+    #[test]
     fn the_old_min_phones_key_is_still_read_and_methods_default_to_all() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("latchkey.toml");
@@ -2090,6 +2226,64 @@ mod tests {
     }
 
     #[test]
+    fn voice_calls_come_from_voice_from_or_from_within_bounds() {
+        let mut e = minimal();
+        e.push(("LATCHKEY_SMS__PROVIDER".into(), "twilio".into()));
+        e.push(("LATCHKEY_SMS__TWILIO__ACCOUNT_SID".into(), format!("AC{}", "a".repeat(32))));
+        e.push(("LATCHKEY_SMS__TWILIO__AUTH_TOKEN".into(), "token".into()));
+        let with = |extra: &[(&str, &str)]| {
+            let mut e = e.clone();
+            e.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+            e
+        };
+        let from = ("LATCHKEY_SMS__TWILIO__FROM", "+15017122661");
+        let c = load(with(&[from])).unwrap();
+        assert_eq!(c.sms.twilio.voice_from(), Some("+15017122661"), "defaults to from");
+        assert_eq!((c.sms.twilio.call_ring_secs, c.sms.twilio.call_time_limit_secs), (30, 60));
+        let c = load(with(&[from, ("LATCHKEY_SMS__TWILIO__VOICE_FROM", "+15017120199")])).unwrap();
+        assert_eq!(c.sms.twilio.voice_from(), Some("+15017120199"));
+        let service =
+            ("LATCHKEY_SMS__TWILIO__MESSAGING_SERVICE_SID", "MG0123456789abcdef0123456789abcdef");
+        let c = load(with(&[service])).unwrap();
+        assert_eq!(c.sms.twilio.voice_from(), None, "a messaging service places no calls");
+        let c =
+            load(with(&[service, ("LATCHKEY_SMS__TWILIO__VOICE_FROM", "+15017120199")])).unwrap();
+        assert_eq!(c.sms.twilio.voice_from(), Some("+15017120199"));
+
+        let problems = load(with(&[
+            from,
+            ("LATCHKEY_SMS__TWILIO__VOICE_FROM", "(501) 712-0199"),
+            ("LATCHKEY_SMS__TWILIO__CALL_RING_SECS", "4"),
+            ("LATCHKEY_SMS__TWILIO__CALL_TIME_LIMIT_SECS", "301"),
+        ]))
+        .unwrap_err()
+        .problems;
+        assert!(
+            problems.iter().any(|p| p
+                .starts_with("sms.twilio.voice_from = \"(501) 712-0199\" is not an E.164 number")),
+            "{problems:?}"
+        );
+        assert!(
+            problems.iter().any(|p| p.starts_with(
+                "sms.twilio.call_ring_secs = 4 is out of range: a call rings 5 to 60 seconds"
+            )),
+            "{problems:?}"
+        );
+        assert!(
+            problems.iter().any(|p| p.starts_with("sms.twilio.call_time_limit_secs = 301 is out of range: a call may last 20 to 300 seconds")),
+            "{problems:?}"
+        );
+        for (key, ok) in [
+            ("LATCHKEY_SMS__TWILIO__CALL_RING_SECS", "5"),
+            ("LATCHKEY_SMS__TWILIO__CALL_RING_SECS", "60"),
+            ("LATCHKEY_SMS__TWILIO__CALL_TIME_LIMIT_SECS", "20"),
+            ("LATCHKEY_SMS__TWILIO__CALL_TIME_LIMIT_SECS", "300"),
+        ] {
+            assert!(load(with(&[from, (key, ok)])).is_ok(), "{key}={ok}");
+        }
+    }
+
+    #[test]
     fn printing_redacts_every_secret() {
         let mut e = minimal();
         e.retain(|(k, _)| k != "LATCHKEY_DIRECTORY__BIND_PASSWORD");
@@ -2137,6 +2331,31 @@ mod tests {
         let e = from_toml(text).expect_err("config must be refused");
         assert_eq!(e.problems.len(), 1, "expected one problem, got {:?}", e.problems);
         e.problems[0].clone()
+    }
+
+    /// Issue 21: a call costs `security.call_weight` texts of the global budget, 3 unless set,
+    /// 1 to 50; anything else is one line naming the key.
+    #[test]
+    fn call_weight_defaults_to_three_and_is_bounded() {
+        let c = load(minimal()).unwrap();
+        assert_eq!(c.security.call_weight, 3);
+        assert_eq!(c.code_rules().limits.call_weight, 3);
+        let set = |v: &str| {
+            let mut pairs = minimal();
+            pairs.push(("LATCHKEY_SECURITY__CALL_WEIGHT".into(), v.into()));
+            pairs
+        };
+        assert_eq!(load(set("1")).unwrap().code_rules().limits.call_weight, 1);
+        assert_eq!(load(set("50")).unwrap().security.call_weight, 50);
+        for bad in ["0", "51"] {
+            let problem = one_problem(set(bad));
+            assert!(
+                problem.starts_with(&format!(
+                    "security.call_weight is {bad}: it must be between 1 and 50"
+                )),
+                "{problem}"
+            );
+        }
     }
 
     #[test]

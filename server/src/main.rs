@@ -33,6 +33,12 @@ enum Command {
         #[arg(long)]
         to: String,
     },
+    /// Place one test call (it says the product's name, no code) through the configured provider.
+    SendTestCall {
+        /// The number to call, in E.164 (+15551234567) or national form.
+        #[arg(long)]
+        to: String,
+    },
     /// Phone numbers in the directory.
     Phones {
         #[command(subcommand)]
@@ -89,6 +95,7 @@ async fn run(cli: Cli) -> Result<(), StartupError> {
             Ok(())
         }
         Command::SendTestSms { to } => commands::send_test_sms(&config, &to).await,
+        Command::SendTestCall { to } => commands::send_test_call(&config, &to).await,
         Command::Phones { action: PhonesCommand::MarkVerified { all: _, login } } => {
             let selection = match login {
                 Some(login) => commands::PhoneSelection::Login(login),

@@ -56,7 +56,7 @@ const HELP: &[(&str, &str, &str)] = &[
     (
         "latchkey_codes_total",
         "counter",
-        "Code texts by result: sent, failed (provider), refused (a limit).",
+        "Codes sent by channel (text, call) and result: sent, failed (provider), refused (a limit).",
     ),
     ("latchkey_code_checks_total", "counter", "Typed codes by outcome."),
     (
@@ -90,6 +90,12 @@ const HELP: &[(&str, &str, &str)] = &[
         "latchkey_sms_errors_total",
         "counter",
         "Provider errors by Twilio code (none: timeout or 5xx).",
+    ),
+    ("latchkey_call_seconds", "histogram", "Time to hand a voice call to the provider."),
+    (
+        "latchkey_call_errors_total",
+        "counter",
+        "Provider errors placing voice calls by Twilio code (none: timeout or 5xx).",
     ),
     ("latchkey_directory_seconds", "histogram", "Directory operation latency."),
     ("latchkey_directory_errors_total", "counter", "Directory operations that failed."),
@@ -192,8 +198,15 @@ impl<A: AuditLog> AuditLog for MeteredAudit<A> {
                 m.count("latchkey_sign_ins_total", vec![("method", e.outcome.clone())])
             }
             "sign_in.password" => m.count("latchkey_password_checks_total", outcome()),
-            "sign_in.code_sent" | "security.code_sent" => {
-                m.count("latchkey_codes_total", vec![("result", e.outcome.clone())])
+            "sign_in.code_sent"
+            | "security.code_sent"
+            | "sign_in.code_called"
+            | "security.code_called" => {
+                let channel = if e.kind.ends_with("called") { "call" } else { "text" };
+                m.count(
+                    "latchkey_codes_total",
+                    vec![("result", e.outcome.clone()), ("channel", channel.to_owned())],
+                )
             }
             "sign_in.code" => m.count("latchkey_code_checks_total", outcome()),
             "sign_in.locked" => m.count("latchkey_locks_total", vec![("what", e.outcome.clone())]),
@@ -250,28 +263,51 @@ impl<A: AuditLog> AuditLog for MeteredAudit<A> {
     }
 }
 
-/// Times every text handed to the provider and counts its errors by Twilio code.
+/// Times every text and every call handed to the provider, apart, and counts their errors by
+/// Twilio code: `latchkey_sms_*` for texts, `latchkey_call_*` for calls.
 pub struct MeteredSms {
     pub inner: Arc<dyn SmsSender>,
     pub metrics: Metrics,
 }
 
-#[async_trait]
-impl SmsSender for MeteredSms {
-    async fn send(&self, to: &E164, body: &str, validity_secs: u64) -> Result<SentText, SmsError> {
+impl MeteredSms {
+    /// Times `attempt` into `seconds` (outcome `ok_outcome` or `error`) and counts its error
+    /// into `errors` by Twilio code.
+    async fn timed(
+        &self,
+        (seconds, errors, ok_outcome): (&'static str, &'static str, &'static str),
+        attempt: impl std::future::Future<Output = Result<SentText, SmsError>>,
+    ) -> Result<SentText, SmsError> {
         let started = Instant::now();
-        let result = self.inner.send(to, body, validity_secs).await;
-        let outcome = if result.is_ok() { "sent" } else { "error" };
+        let result = attempt.await;
+        let outcome = if result.is_ok() { ok_outcome } else { "error" };
         self.metrics.observe(
-            "latchkey_sms_seconds",
+            seconds,
             vec![("outcome", outcome.into())],
             started.elapsed().as_secs_f64(),
         );
         if let Err(e) = &result {
             let code = e.twilio_code().map(|c| c.to_string()).unwrap_or_else(|| "none".into());
-            self.metrics.count("latchkey_sms_errors_total", vec![("code", code)]);
+            self.metrics.count(errors, vec![("code", code)]);
         }
         result
+    }
+}
+
+#[async_trait]
+impl SmsSender for MeteredSms {
+    async fn send(&self, to: &E164, body: &str, validity_secs: u64) -> Result<SentText, SmsError> {
+        let names = ("latchkey_sms_seconds", "latchkey_sms_errors_total", "sent");
+        self.timed(names, self.inner.send(to, body, validity_secs)).await
+    }
+
+    async fn call(&self, to: &E164, call: &domain::voice::VoiceCall) -> Result<SentText, SmsError> {
+        let names = ("latchkey_call_seconds", "latchkey_call_errors_total", "placed");
+        self.timed(names, self.inner.call(to, call)).await
+    }
+
+    fn places_calls(&self) -> bool {
+        self.inner.places_calls()
     }
 
     async fn verify_credentials(&self) -> Result<String, SmsError> {
@@ -371,6 +407,43 @@ mod tests {
             text.contains("latchkey_directory_seconds_bucket{op=\"find_by_id\",le=\"+Inf\"} 1")
         );
         assert!(text.contains("latchkey_directory_seconds_count{op=\"find_by_id\"} 1"));
+    }
+
+    /// A sender whose texts go out and whose calls are refused as blocked (21216).
+    struct CallsBlocked;
+
+    #[async_trait]
+    impl SmsSender for CallsBlocked {
+        async fn send(&self, _: &E164, _: &str, _: u64) -> Result<SentText, SmsError> {
+            Ok(SentText { provider_id: "SM1".into() })
+        }
+        async fn call(&self, _: &E164, _: &domain::voice::VoiceCall) -> Result<SentText, SmsError> {
+            Err(SmsError::CallBlocked)
+        }
+        fn places_calls(&self) -> bool {
+            true
+        }
+        async fn verify_credentials(&self) -> Result<String, SmsError> {
+            Ok(String::new())
+        }
+    }
+
+    #[tokio::test]
+    async fn calls_are_timed_and_their_errors_counted_apart_from_texts() {
+        let metrics = Metrics::default();
+        let sms = MeteredSms { inner: Arc::new(CallsBlocked), metrics: metrics.clone() };
+        let to = domain::phone::PhonePolicy::from_directory("+12015550123").unwrap();
+        let call = domain::voice::test_call(app::i18n::Lang::En, "Latchkey");
+        sms.send(&to, "hi", 60).await.unwrap();
+        assert_eq!(sms.call(&to, &call).await.unwrap_err(), SmsError::CallBlocked);
+        assert!(sms.places_calls());
+        let text = metrics.render();
+        assert!(text.contains("# TYPE latchkey_call_seconds histogram"), "{text}");
+        assert!(text.contains("latchkey_call_seconds_count{outcome=\"error\"} 1"), "{text}");
+        assert!(text.contains("latchkey_call_errors_total{code=\"21216\"} 1"), "{text}");
+        assert!(text.contains("latchkey_sms_seconds_count{outcome=\"sent\"} 1"), "{text}");
+        assert!(!text.contains("latchkey_sms_errors_total{"), "a call's error is not a text's");
+        assert!(!text.contains("latchkey_sms_seconds_count{outcome=\"error\"}"), "{text}");
     }
 
     #[test]

@@ -165,7 +165,8 @@ async fn a_time_step_is_accepted_once_within_one_step_of_skew(backend: Backend) 
     assert_eq!(auth.verify_app(&id, &app, "12345", t).await, Err(CodeError::Malformed));
 }
 
-/// Password, then the chooser: the ways offered, in order (`data-way` of each button).
+/// Password, then the chooser: the ways offered, in order (`data-way` of each button: a
+/// mobile is offered a text, `phone`, and, calls being available, a call, `call`).
 fn ways_of(page: &str) -> Vec<String> {
     page.match_indices("data-way=\"")
         .map(|(i, m)| {
@@ -184,7 +185,7 @@ async fn sign_in_with_an_app_offers_every_way_and_refuses_replay(backend: Backen
     let page = b.sign_in_page().await;
     // Alice has a phone and an app, neither preferred: she chooses; nothing was texted.
     assert_eq!(step_of(&page), "choose-method");
-    assert_eq!(ways_of(&page), ["phone", "app"]);
+    assert_eq!(ways_of(&page), ["phone", "call", "app"]);
     assert!(page.contains("Work phone app"));
     assert_eq!(s.standin.texts().len(), texts, "no text before a phone is chosen");
     b.submit("sign_in_choose_app", &[("app", "0")]).await;
@@ -263,7 +264,7 @@ async fn sign_in_with_a_recovery_code_tells_the_phones_and_counts_down(backend: 
     assert_eq!(step_of(&page), "code", "one phone: texted at once");
     b.submit("sign_in_another_way", &[]).await;
     let page = b.sign_in_page().await;
-    assert_eq!(ways_of(&page), ["phone", "recovery"]);
+    assert_eq!(ways_of(&page), ["phone", "call", "recovery"]);
     b.submit("sign_in_choose_recovery", &[]).await;
     assert_eq!(step_of(&b.sign_in_page().await), "recovery-code");
     let texts = s.standin.texts().len();

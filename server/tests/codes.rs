@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use common::{Backend, TestDb};
 use domain::codes::{
-    CodeEngine, CodeError, CodeHasher, CodeRules, IssuedCode, LimitKind, Purpose, SendLimits,
-    SendRequest,
+    Channel, CodeEngine, CodeError, CodeHasher, CodeRules, IssuedCode, LimitKind, Purpose,
+    SendLimits, SendRequest,
 };
 use domain::phone::{E164, PhonePolicy};
 use domain::texting::TextOutcome;
@@ -36,6 +36,7 @@ on_both!(
     a_text_twilio_certainly_refused_is_given_back,
     a_send_reads_a_bounded_number_of_rows_whatever_was_sent,
     an_upgrade_carries_the_last_days_texts_into_the_counters,
+    a_call_weighs_call_weight_on_the_global_budget_and_one_elsewhere,
 );
 
 const T0: i64 = 1_800_000_000;
@@ -59,6 +60,7 @@ fn default_limits() -> SendLimits {
         per_user_per_day: 10,
         per_ip_per_hour: 20,
         global_per_day: 1000,
+        call_weight: 3,
     }
 }
 
@@ -103,7 +105,7 @@ fn phone(last: u32) -> E164 {
 }
 
 fn req<'a>(user: &'a str, number: &'a E164, ip: &'a str, now: i64) -> SendRequest<'a> {
-    SendRequest { user_id: user, number, client_ip: ip, now }
+    SendRequest { user_id: user, number, client_ip: ip, now, channel: Channel::Text }
 }
 
 /// A code that is certainly wrong for `right`.
@@ -281,6 +283,7 @@ async fn per_user_per_ip_and_global_limits_hold(backend: Backend) {
         per_user_per_day: 3,
         per_ip_per_hour: 5,
         global_per_day: 7,
+        call_weight: 3,
     };
     let f = fixture(backend, limits).await;
     for i in 0..3 {
@@ -369,6 +372,7 @@ async fn a_send_reads_a_bounded_number_of_rows_whatever_was_sent(backend: Backen
         per_user_per_day: 100_000,
         per_ip_per_hour: 400,
         global_per_day: 100_000,
+        call_weight: 3,
     };
     let test_db = TestDb::new(backend).await;
     let db = test_db.open().await;
@@ -512,6 +516,7 @@ fn relaxed() -> SendLimits {
         per_user_per_day: 1000,
         per_ip_per_hour: 1000,
         global_per_day: 100_000,
+        call_weight: 3,
     }
 }
 
@@ -586,6 +591,7 @@ async fn notices_count_against_the_number_the_person_and_the_global_budget(backe
         per_user_per_day: 5,
         per_ip_per_hour: 2,
         global_per_day: 8,
+        call_weight: 3,
     };
     let f = fixture(backend, limits).await;
     let notice = |user: &'static str, n: E164, now: i64| {
@@ -662,6 +668,7 @@ mod texter {
             messaging_service_sid: String::new(),
             base_url: standin.url.clone(),
             timeout_secs: 1,
+            ..TwilioConfig::default()
         };
         let test_db = TestDb::new(backend).await;
         let db = test_db.open().await;
@@ -772,4 +779,53 @@ async fn a_text_twilio_certainly_refused_is_given_back(backend: Backend) {
     let outcome = texter::code(&s, "u1", &magic_invalid, T0).await.unwrap();
     assert!(matches!(outcome, TextOutcome::NotSent(_)), "{outcome:?}");
     assert!(matches!(texter::code(&s, "u1", &phone(720), T0 + 1).await, Ok(TextOutcome::Sent)));
+}
+
+/// Issue 21: a code by call counts as `call_weight` sends of the global budget (the store adds
+/// the weight, in one statement, only when it fits) and as one send everywhere else, shared
+/// with texts.
+async fn a_call_weighs_call_weight_on_the_global_budget_and_one_elsewhere(backend: Backend) {
+    let limits = SendLimits {
+        cooldown_secs: 0,
+        per_number_per_10min: 3,
+        per_user_per_day: 100,
+        per_ip_per_hour: 100,
+        global_per_day: 7,
+        call_weight: 3,
+    };
+    let f = fixture(backend, limits).await;
+    let call = |flow: &'static str, n: E164, now: i64| {
+        let engine = f.engine.clone();
+        async move {
+            let req = SendRequest { channel: Channel::Call, ..req("u1", &n, "ip", now) };
+            engine.issue(flow, Purpose::SignIn, &req).await
+        }
+    };
+    let global =
+        |e: CodeError| matches!(e, CodeError::RateLimited { limit: LimitKind::Global, .. });
+    call("a", phone(800), T0).await.unwrap();
+    call("b", phone(801), T0 + 1).await.unwrap();
+    // 6 of 7 spent: another call (3) does not fit, a text (1) does, then nothing.
+    assert!(global(call("c", phone(802), T0 + 2).await.unwrap_err()));
+    f.send("c", "u1", &phone(802), "ip", T0 + 3).await.unwrap();
+    assert!(global(f.send("d", "u1", &phone(803), "ip", T0 + 4).await.unwrap_err()));
+
+    // The number's three in ten minutes: calls and texts together.
+    let f = fixture(backend, SendLimits { global_per_day: 1000, ..limits }).await;
+    let n = phone(810);
+    let call = |flow: &'static str, now: i64| {
+        let engine = f.engine.clone();
+        let n = n.clone();
+        async move {
+            let req = SendRequest { channel: Channel::Call, ..req("u1", &n, "ip", now) };
+            engine.issue(flow, Purpose::SignIn, &req).await
+        }
+    };
+    call("a", T0).await.unwrap();
+    f.send("a", "u1", &n, "ip", T0 + 1).await.unwrap();
+    let last = call("a", T0 + 2).await.unwrap();
+    let e = f.send("a", "u1", &n, "ip", T0 + 3).await.unwrap_err();
+    assert!(matches!(e, CodeError::RateLimited { limit: LimitKind::PerNumber, .. }), "{e:?}");
+    // One code per flow: the last call's code is the one that verifies.
+    assert!(f.check("a", "u1", last.code.expose(), T0 + 4).await.is_ok());
 }

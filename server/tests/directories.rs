@@ -60,7 +60,7 @@ on_every_directory!(
 
 const MEMBERS: usize = 120;
 
-/// The demo people (alice, bob, carol the administrator, dave) and people of each test's own.
+/// The demo people (alice, bob, carol the administrator, dave, lena) and people of each test's own.
 fn seed() -> Seed<'static> {
     static PEOPLE: OnceLock<Vec<SeedPerson<'static>>> = OnceLock::new();
     let people = PEOPLE.get_or_init(|| {

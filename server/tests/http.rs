@@ -181,6 +181,34 @@ async fn demo_phone_shows_texts_only_with_the_demo_provider(backend: Backend) {
     let newest = html.find("Your code is 123456").expect("newest text shown");
     let oldest = html.find("first &lt;b&gt;text&lt;/b&gt;").expect("older text shown, escaped");
     assert!(newest < oldest, "newest first");
+    assert!(html.contains(r#"data-kind="text""#) && html.contains(r#"data-to="+12015550123""#));
+
+    // A call shows as its transcript, marked apart from texts, newest first with them.
+    let transcript = "Your Latchkey code is 4, 8, 1, 0, 2, 6. Again: 4, 8, 1, 0, 2, 6. Goodbye.";
+    demo.db
+        .record_demo_message(
+            "+12015550188",
+            domain::codes::Channel::Call,
+            transcript,
+            3 * 3600 + 61,
+        )
+        .await
+        .unwrap();
+    let html = demo
+        .client()
+        .get(format!("{}/demo/phone", demo.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let call = html.find(r#"data-kind="call""#).expect("the call is marked as one");
+    assert!(call < html.find(r#"data-kind="text""#).unwrap(), "newest first");
+    assert!(html.contains(r#"data-to="+12015550188""#), "{html}");
+    assert!(html.contains("Call from Latchkey"), "{html}");
+    assert!(html.contains("03:01"), "when it rang: {html}");
+    assert!(html.contains(transcript), "{html}");
 }
 
 async fn https_deployments_get_hsts_and_host_only_secure_cookies(backend: Backend) {

@@ -158,8 +158,12 @@ async fn check_reports_each_dependency() {
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
         assert!(stdout.contains("database     ok:"), "{stdout}");
-        assert!(stdout.contains("saw 4 people (3 with a mobile)"), "{stdout}");
+        assert!(stdout.contains("saw 5 people (4 with a mobile)"), "{stdout}");
         assert!(stdout.contains("admins       ok: group cn=latchkey-admins"), "{stdout}");
+        assert!(
+            stdout.contains("voice        ok: calls are printed to standard output"),
+            "{stdout}"
+        );
     }
 }
 
@@ -244,6 +248,18 @@ mod sms {
         )
     }
 
+    /// Texts through a messaging service, and no `from` or `voice_from`: no calls.
+    fn messaging_service_only(env: &[(String, String)]) -> Vec<(String, String)> {
+        let mut service = env.to_vec();
+        service.retain(|(k, _)| k != "LATCHKEY_SMS__TWILIO__FROM");
+        set(
+            &mut service,
+            "LATCHKEY_SMS__TWILIO__MESSAGING_SERVICE_SID",
+            &format!("MG{}", "2c".repeat(16)),
+        );
+        service
+    }
+
     // Multi-threaded: the stand-in must answer while this thread waits for the command.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn check_verifies_twilio_credentials() {
@@ -257,6 +273,10 @@ mod sms {
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert_eq!(out.status.code(), Some(0), "{stdout}");
         assert!(stdout.contains("sms          ok: Twilio accepted the credentials"), "{stdout}");
+        assert!(
+            stdout.contains("voice        ok: calls from •••• 2661, ringing 30 s, at most 60 s"),
+            "{stdout}"
+        );
 
         let bad = twilio_env(&slapd, &db.url, &standin, "wrong-token-value");
         let out = latchkey(&["check"], &bad, dir.path());
@@ -265,6 +285,61 @@ mod sms {
         assert!(stdout.contains("sms          FAILED: Twilio 20003"), "{stdout}");
         assert!(!stdout.contains("wrong-token-value"), "{stdout}");
         assert!(standin.texts().is_empty(), "checking sends nothing");
+        assert!(standin.calls().is_empty(), "checking calls nobody");
+
+        // Only a messaging service: texts work, calls are off, and check says so without failing.
+        let service = messaging_service_only(&good);
+        let out = latchkey(&["check"], &service, dir.path());
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{stdout}");
+        assert!(stdout.contains("voice        not configured: "), "{stdout}");
+        assert!(stdout.contains("landlines cannot be enrolled"), "{stdout}");
+        assert!(stdout.contains("\"Call me instead\""), "{stdout}");
+    }
+
+    // Multi-threaded: the stand-in must answer while this thread waits for the command.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn send_test_call_calls_through_the_provider() {
+        let slapd = Slapd::start("").unwrap();
+        let db = TestDb::new(Backend::Sqlite).await;
+        let standin = TwilioStandin::start(StandinAccount::test()).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let env = twilio_env(&slapd, &db.url, &standin, &standin.account.auth_token);
+
+        let out = latchkey(&["send-test-call", "--to", "(201) 555-0123"], &env, dir.path());
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+        assert!(stdout.contains("called •••• 0123 (provider call id CA"), "{stdout}");
+        let calls = standin.calls();
+        assert_eq!(calls.len(), 1);
+        assert_eq!(calls[0].to, "+12015550123");
+        assert_eq!(calls[0].from, "+15017122661");
+        assert!(calls[0].said.contains("test call from"), "{}", calls[0].said);
+        assert!(standin.texts().is_empty(), "a call, not a text");
+
+        let out = latchkey(&["send-test-call", "--to", "1-800-555-0199"], &env, dir.path());
+        assert_eq!(out.status.code(), Some(2));
+        assert_eq!(
+            stderr_lines(&out),
+            ["latchkey: sms: \"1-800-555-0199\" cannot be used: Toll-free numbers cannot be used."]
+        );
+
+        standin.fail_next(1, devkit::twilio_standin::Fault::Error { status: 400, code: 21216 });
+        let out = latchkey(&["send-test-call", "--to", "+12015550123"], &env, dir.path());
+        let lines = stderr_lines(&out);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(lines[0].contains("Twilio 21216"), "{lines:?}");
+
+        let service = messaging_service_only(&env);
+        let out = latchkey(&["send-test-call", "--to", "+12015550123"], &service, dir.path());
+        let lines = stderr_lines(&out);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(
+            lines[0]
+                .starts_with("latchkey: sms: sms.twilio has a messaging service and no voice_from"),
+            "{lines:?}"
+        );
+        assert_eq!(standin.calls().len(), 1, "no second call");
     }
 
     // Multi-threaded: the stand-in must answer while this thread waits for the command.
@@ -338,7 +413,7 @@ async fn starttls_and_ldaps_serve_and_check_with_the_right_ca_and_stop_with_a_wr
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains(&format!("({}, CA {ca})", "StartTLS")), "{stdout}");
-    assert!(stdout.contains("saw 4 people"), "{stdout}");
+    assert!(stdout.contains("saw 5 people"), "{stdout}");
 
     let mut ldaps = env.clone();
     set(&mut ldaps, "LATCHKEY_DIRECTORY__URL", &slapd.ldaps_url().unwrap());
@@ -421,4 +496,32 @@ async fn check_names_attributes_the_service_account_cannot_read() {
     let (_, stdout) = run(&[]);
     assert!(!stdout.contains("read rights"), "{stdout}");
     assert!(stdout.contains("flavour      ok: openldap (OpenLDAP)"), "{stdout}");
+}
+
+#[tokio::test]
+async fn check_says_where_the_browser_assets_come_from() {
+    let slapd = Slapd::start(&common::demo_seed()).unwrap();
+    let db = TestDb::new(Backend::Sqlite).await;
+    let dir = tempfile::tempdir().unwrap();
+    // An explicit server.site_root holding the wasm: the assets come from there.
+    let site = dir.path().join("site");
+    std::fs::create_dir_all(site.join("pkg")).unwrap();
+    std::fs::write(site.join("pkg/latchkey.wasm"), b"\0asm").unwrap();
+    let site_root = site.display().to_string();
+    let env = env_for(&slapd, &db.url, &[("LATCHKEY_SERVER__SITE_ROOT", &site_root)]);
+    let out = latchkey(&["check"], &env, dir.path());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains(&format!("assets       ok: from {site_root}/pkg")), "{stdout}");
+    // A site root without them: a warning naming the directory, not a failure (pages still work
+    // without JavaScript); unless this binary carries its own, which then serve.
+    let env = env_for(&slapd, &db.url, &[("LATCHKEY_SERVER__SITE_ROOT", "/nonexistent")]);
+    let out = latchkey(&["check"], &env, dir.path());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("assets       WARNING: the browser assets (latchkey.wasm, .js, .css) are missing from /nonexistent/pkg")
+            || stdout.contains("files built into the binary"),
+        "{stdout}"
+    );
 }

@@ -12,7 +12,7 @@
 //! the second: at most one of its buckets is ever in the window, and the resend countdown people
 //! see is exact.
 
-use super::records::{LimitKind, SendKind, SendLimits, SendRequest};
+use super::records::{Channel, LimitKind, SendKind, SendLimits, SendRequest};
 
 const TEN_MINUTES: i64 = 600;
 const HOUR: i64 = 3600;
@@ -31,13 +31,15 @@ pub struct Counter {
     pub window_secs: i64,
     pub bucket_secs: i64,
     pub max: i64,
+    /// What this send adds: 1, or a call's weight on the global budget.
+    pub weight: i64,
 }
 
 impl Counter {
-    /// A counter of `window_secs` in buckets of a tenth of it.
+    /// A counter of `window_secs` in buckets of a tenth of it, a send counting one.
     fn tenths(limit: LimitKind, key: String, window_secs: i64, max: u32) -> Self {
         let bucket_secs = (window_secs / BUCKETS).max(1);
-        Self { limit, key, window_secs, bucket_secs, max: max.into() }
+        Self { limit, key, window_secs, bucket_secs, max: max.into(), weight: 1 }
     }
 
     /// The start of the bucket `t` falls in.
@@ -51,8 +53,9 @@ impl Counter {
         self.bucket_of(now - self.window_secs + 1)
     }
 
-    /// Whether one more send fits, given this counter's buckets (start, sends) at `now`, in any
-    /// order; if not, in how many seconds enough old buckets will have left the window.
+    /// Whether one more send (of this counter's weight) fits, given this counter's buckets
+    /// (start, sends) at `now`, in any order; if not, in how many seconds enough old buckets
+    /// will have left the window.
     pub fn check(&self, buckets: &[(i64, i64)], now: i64) -> Result<(), i64> {
         let oldest = self.oldest_counted(now);
         let mut counted: Vec<(i64, i64)> = buckets
@@ -61,25 +64,26 @@ impl Counter {
             .filter(|&(start, sends)| start >= oldest && sends > 0)
             .collect();
         let mut total: i64 = counted.iter().map(|&(_, sends)| sends).sum();
-        if total < self.max {
+        if total + self.weight <= self.max {
             return Ok(());
         }
         counted.sort_unstable();
         for (start, sends) in counted {
             total -= sends;
-            if total < self.max {
+            if total + self.weight <= self.max {
                 // The bucket leaves once the window's first second is past its last one.
                 return Err((start + self.bucket_secs + self.window_secs - 1 - now).max(1));
             }
         }
-        // A limit of 0 never frees; say a window.
+        // A limit of 0 (or below the weight) never frees; say a window.
         Err(self.window_secs)
     }
 }
 
 /// Every counter a send of `kind` for `req` must fit under, in the order a refusal is reported.
 /// Codes wait for their flow's cooldown on the number and count against the client IP; notices
-/// do neither ([`SendKind`] says why). A cooldown of 0 is no cooldown.
+/// do neither ([`SendKind`] says why). A cooldown of 0 is no cooldown. A call counts as one
+/// send everywhere but in the global budget, where it weighs [`SendLimits::call_weight`].
 pub fn counters_for(
     req: &SendRequest<'_>,
     kind: SendKind<'_>,
@@ -100,6 +104,7 @@ pub fn counters_for(
             window_secs: limits.cooldown_secs,
             bucket_secs: 1,
             max: 1,
+            weight: 1,
         });
     }
     let per_number = limits.per_number_per_10min;
@@ -120,7 +125,14 @@ pub fn counters_for(
             per_ip,
         ));
     }
-    counters.push(Counter::tenths(LimitKind::Global, "g".to_owned(), DAY, limits.global_per_day));
+    let weight = match req.channel {
+        Channel::Call => i64::from(limits.call_weight.max(1)),
+        Channel::Text => 1,
+    };
+    counters.push(Counter {
+        weight,
+        ..Counter::tenths(LimitKind::Global, "g".to_owned(), DAY, limits.global_per_day)
+    });
     counters
 }
 
@@ -141,12 +153,13 @@ impl SendPlan {
         self.counters.iter().map(|c| (c.key.as_str(), c.oldest_counted(self.now)))
     }
 
-    /// Each counter's key, first bucket that counts, the bucket this send is added to and its
-    /// limit: what the store's conditional add binds.
-    pub fn adds(&self) -> impl Iterator<Item = (&str, i64, i64, i64)> {
-        self.counters
-            .iter()
-            .map(|c| (c.key.as_str(), c.oldest_counted(self.now), c.bucket_of(self.now), c.max))
+    /// Each counter's key, first bucket that counts, the bucket this send is added to, its
+    /// limit and what the send weighs on it: what the store's conditional add binds (it adds
+    /// the weight when the sends counted plus the weight stay within the limit).
+    pub fn adds(&self) -> impl Iterator<Item = (&str, i64, i64, i64, i64)> {
+        self.counters.iter().map(|c| {
+            (c.key.as_str(), c.oldest_counted(self.now), c.bucket_of(self.now), c.max, c.weight)
+        })
     }
 
     /// Whether the send fits under every counter, given the rows the store read (key, bucket
@@ -202,6 +215,7 @@ mod tests {
             per_user_per_day: 10,
             per_ip_per_hour: 20,
             global_per_day: 1000,
+            call_weight: 3,
         }
     }
 
@@ -250,7 +264,13 @@ mod tests {
     #[test]
     fn a_cooldown_is_exact_to_the_second() {
         let n = number();
-        let req = SendRequest { user_id: "u1", number: &n, client_ip: "ip", now: T0 + 7 };
+        let req = SendRequest {
+            user_id: "u1",
+            number: &n,
+            client_ip: "ip",
+            now: T0 + 7,
+            channel: Channel::Text,
+        };
         let cooldown = counters_for(&req, CODE, &limits()).remove(0);
         assert_eq!(cooldown.check(&[(T0 + 7, 1)], T0 + 20), Err(47));
         assert_eq!(cooldown.check(&[(T0 + 7, 1)], T0 + 66), Err(1));
@@ -266,7 +286,13 @@ mod tests {
     #[test]
     fn codes_meet_five_counters_and_notices_three() {
         let n = number();
-        let req = SendRequest { user_id: "u1", number: &n, client_ip: "10.0.0.1", now: T0 };
+        let req = SendRequest {
+            user_id: "u1",
+            number: &n,
+            client_ip: "10.0.0.1",
+            now: T0,
+            channel: Channel::Text,
+        };
         let kinds = |kind| {
             counters_for(&req, kind, &limits()).into_iter().map(|c| c.limit).collect::<Vec<_>>()
         };
@@ -280,7 +306,13 @@ mod tests {
     #[test]
     fn the_plan_reports_the_first_full_counter_and_gives_back_only_the_persons_share() {
         let n = number();
-        let req = SendRequest { user_id: "u1", number: &n, client_ip: "10.0.0.1", now: T0 + 30 };
+        let req = SendRequest {
+            user_id: "u1",
+            number: &n,
+            client_ip: "10.0.0.1",
+            now: T0 + 30,
+            channel: Channel::Text,
+        };
         let plan = SendPlan::new(&req, CODE, &limits());
         let key = |k: &str| k.to_owned();
         assert_eq!(plan.judge(&[]), Ok(()));
@@ -293,9 +325,9 @@ mod tests {
         let ticket = plan.ticket();
         let back: Vec<&str> = ticket.give_back.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(back, ["c:+12015550123:flow-a", "n:+12015550123", "u:u1"]);
-        let adds: Vec<(&str, i64, i64, i64)> = plan.adds().collect();
-        assert_eq!(adds[0], ("c:+12015550123:flow-a", T0 + 30 - 59, T0 + 30, 1));
-        assert_eq!(adds[4], ("g", T0 - T0 % 8640 - 86_400, T0 - T0 % 8640, 1000));
+        let adds: Vec<(&str, i64, i64, i64, i64)> = plan.adds().collect();
+        assert_eq!(adds[0], ("c:+12015550123:flow-a", T0 + 30 - 59, T0 + 30, 1, 1));
+        assert_eq!(adds[4], ("g", T0 - T0 % 8640 - 86_400, T0 - T0 % 8640, 1000, 1));
     }
 
     /// Issue 23: signing in again at once (a new flow) is texted; "send a new code" within a
@@ -330,8 +362,13 @@ mod tests {
             ("a resend, the number full too", "flow-a", &n, 5, &three_texts, Err(Cooldown)),
         ];
         for (what, flow_id, to, after, rows, outcome) in table {
-            let req =
-                SendRequest { user_id: "u1", number: to, client_ip: "10.0.0.1", now: T0 + after };
+            let req = SendRequest {
+                user_id: "u1",
+                number: to,
+                client_ip: "10.0.0.1",
+                now: T0 + after,
+                channel: Channel::Text,
+            };
             let plan = SendPlan::new(&req, SendKind::Code { flow_id }, &limits());
             assert_eq!(plan.judge(rows).map_err(|(limit, _)| limit), outcome, "{what}");
         }
@@ -347,7 +384,13 @@ mod tests {
         for second in 0..1200 {
             let flow_id = format!("flow-{second}");
             let now = T0 + second;
-            let req = SendRequest { user_id: "u1", number: &n, client_ip: "10.0.0.1", now };
+            let req = SendRequest {
+                user_id: "u1",
+                number: &n,
+                client_ip: "10.0.0.1",
+                now,
+                channel: Channel::Text,
+            };
             let plan = SendPlan::new(&req, SendKind::Code { flow_id: &flow_id }, &limits());
             // Only the number's counter: the person's and the IP's limits would stop it sooner.
             let plan = SendPlan {
@@ -360,7 +403,7 @@ mod tests {
             };
             if plan.judge(&rows).is_ok() {
                 sent.push(second);
-                for (key, _, bucket, _) in plan.adds() {
+                for (key, _, bucket, _, _) in plan.adds() {
                     match rows.iter_mut().find(|(k, b, _)| k == key && *b == bucket) {
                         Some(row) => row.2 += 1,
                         None => rows.push((key.to_owned(), bucket, 1)),
@@ -371,5 +414,62 @@ mod tests {
         // Three at once (no cooldown between flows), the next three once the first minute's
         // bucket has left the ten minutes.
         assert_eq!(sent, [0, 1, 2, 659, 660, 661]);
+    }
+
+    /// Issue 21: a call weighs `call_weight` on the global budget and one everywhere else; a
+    /// send that would take a counter past its limit is refused, however few sends came before.
+    #[test]
+    fn a_call_weighs_call_weight_on_the_global_budget_only() {
+        let n = number();
+        let req = |channel| SendRequest {
+            user_id: "u1",
+            number: &n,
+            client_ip: "10.0.0.1",
+            now: T0,
+            channel,
+        };
+        let weights = |channel| {
+            counters_for(&req(channel), CODE, &limits())
+                .into_iter()
+                .map(|c| (c.limit, c.weight))
+                .collect::<Vec<_>>()
+        };
+        use LimitKind::*;
+        assert_eq!(
+            weights(Channel::Call),
+            [(Cooldown, 1), (PerNumber, 1), (PerUser, 1), (PerIp, 1), (Global, 3)]
+        );
+        assert!(weights(Channel::Text).iter().all(|&(_, w)| w == 1));
+        // The global budget of 1000 with 997 spent: a call (3) still fits, with 998 it does not,
+        // while a text does until 999.
+        let day = T0 - T0 % 8640;
+        let spent = |sends| vec![("g".to_owned(), day, sends)];
+        let judge = |channel, sends| {
+            SendPlan::new(&req(channel), CODE, &limits()).judge(&spent(sends)).map_err(|(l, _)| l)
+        };
+        assert_eq!(judge(Channel::Call, 997), Ok(()));
+        assert_eq!(judge(Channel::Call, 998), Err(Global));
+        assert_eq!(judge(Channel::Text, 999), Ok(()));
+        assert_eq!(judge(Channel::Text, 1000), Err(Global));
+        // The store adds the weight.
+        let plan = SendPlan::new(&req(Channel::Call), CODE, &limits());
+        let global = plan.adds().last().unwrap();
+        assert_eq!((global.0, global.3, global.4), ("g", 1000, 3));
+        // Giving back is the person's share only, never the global budget.
+        assert!(plan.ticket().give_back.iter().all(|(k, _)| k != "g"));
+    }
+
+    /// The wait of a refused heavy send: enough buckets must leave for the weight to fit.
+    #[test]
+    fn a_heavy_send_waits_until_its_weight_fits() {
+        let c = Counter { max: 5, weight: 3, ..per_number() };
+        // 2 sends at T0, 2 at T0+60: 4 + 3 > 5; once T0's bucket leaves, 2 + 3 fits.
+        let b = [(T0, 2), (T0 + 60, 2)];
+        assert_eq!(c.check(&b, T0 + 100), Err(659 - 100));
+        assert_eq!(c.check(&b, T0 + 659), Ok(()));
+        assert_eq!(c.check(&[(T0, 2)], T0 + 1), Ok(()));
+        // A weight above the limit never fits.
+        let c = Counter { max: 2, weight: 3, ..per_number() };
+        assert_eq!(c.check(&[], T0), Err(600));
     }
 }

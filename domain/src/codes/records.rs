@@ -23,6 +23,54 @@ impl Purpose {
     }
 }
 
+/// How a code reaches a phone: a text, or a voice call that speaks it. Landlines only take
+/// calls ([`crate::phone::E164::takes_texts`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    #[default]
+    Text,
+    Call,
+}
+
+impl Channel {
+    /// How a code reaches `number` when `wanted` is asked for: a number that does not take
+    /// texts always gets a call; a call is only placed when the provider places calls
+    /// (`places_calls`), otherwise a number that takes texts is texted.
+    pub fn for_number(number: &E164, wanted: Channel, places_calls: bool) -> Channel {
+        if !number.takes_texts() {
+            Channel::Call
+        } else if wanted == Channel::Call && !places_calls {
+            Channel::Text
+        } else {
+            wanted
+        }
+    }
+
+    /// Reads a form's `channel` value; anything else is a text.
+    pub fn parse(value: &str) -> Channel {
+        match value {
+            "call" => Channel::Call,
+            _ => Channel::Text,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Text => "text",
+            Channel::Call => "call",
+        }
+    }
+
+    /// RFC 8176's method: `sms` for a texted code, `tel` for a call.
+    pub fn amr(self) -> &'static str {
+        match self {
+            Channel::Text => "sms",
+            Channel::Call => "tel",
+        }
+    }
+}
+
 /// The numbers from configuration.
 #[derive(Debug, Clone)]
 pub struct CodeRules {
@@ -44,6 +92,9 @@ pub struct SendLimits {
     pub per_user_per_day: u32,
     pub per_ip_per_hour: u32,
     pub global_per_day: u32,
+    /// How many texts a call costs of the global budget (`security.call_weight`): calls cost
+    /// the operator several times a text. Every other limit counts a call as one send.
+    pub call_weight: u32,
 }
 
 /// Which send limit stopped a text.
@@ -75,13 +126,15 @@ pub enum SendKind<'a> {
     Notice,
 }
 
-/// A text about to be sent, as the store counts it.
+/// A text or call about to be sent, as the store counts it.
 #[derive(Debug, Clone)]
 pub struct SendRequest<'a> {
     pub user_id: &'a str,
     pub number: &'a E164,
     pub client_ip: &'a str,
     pub now: i64,
+    /// A call costs [`SendLimits::call_weight`] of the global budget.
+    pub channel: Channel,
 }
 
 /// A stored code, as the store hands it back for verification.

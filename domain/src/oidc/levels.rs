@@ -96,6 +96,7 @@ pub fn achieved(method: AuthMethod, remembered_satisfies_code: bool) -> Level {
     match method {
         AuthMethod::Password => Level::Password,
         AuthMethod::PasswordAndSms
+        | AuthMethod::PasswordAndCall
         | AuthMethod::PasswordAndNewPhone
         | AuthMethod::PasswordAndApp
         | AuthMethod::PasswordAndRecoveryCode => Level::Code,
@@ -117,6 +118,8 @@ pub fn amr(method: AuthMethod) -> Vec<&'static str> {
     match method {
         AuthMethod::Password | AuthMethod::PasswordAndRememberedBrowser => vec!["pwd"],
         AuthMethod::PasswordAndSms => vec!["pwd", "sms", "mfa"],
+        // RFC 8176 `tel`: confirmation by a telephone call.
+        AuthMethod::PasswordAndCall => vec!["pwd", "tel", "mfa"],
         AuthMethod::PasswordAndNewPhone => vec!["pwd", "sms"],
         AuthMethod::PasswordAndApp => vec!["pwd", "otp", "mfa"],
         // RFC 8176 has no value for a recovery code; ours is documented in docs/oidc.md.
@@ -221,6 +224,8 @@ mod tests {
             (M::Password, true, Level::Password, vec!["pwd"]),
             (M::PasswordAndSms, false, Level::Code, vec!["pwd", "sms", "mfa"]),
             (M::PasswordAndSms, true, Level::Code, vec!["pwd", "sms", "mfa"]),
+            (M::PasswordAndCall, false, Level::Code, vec!["pwd", "tel", "mfa"]),
+            (M::PasswordAndCall, true, Level::Code, vec!["pwd", "tel", "mfa"]),
             (M::PasswordAndRememberedBrowser, false, Level::Password, vec!["pwd"]),
             (M::PasswordAndRememberedBrowser, true, Level::Code, vec!["pwd"]),
             (M::PasswordAndNewPhone, false, Level::Code, vec!["pwd", "sms"]),

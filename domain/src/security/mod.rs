@@ -19,8 +19,8 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 use super::authenticator::Authenticators;
-use super::codes::{CodeError, CodeHasher, Purpose, SendRequest};
-use super::phone::{E164, PhonePolicy};
+use super::codes::{Channel, CodeError, CodeHasher, Purpose, SendRequest};
+use super::phone::{E164, PhonePolicy, PhoneRejection};
 use super::ports::{ThrottleStore, VerifiedBy};
 use super::texting::{NoticeFor, TextOutcome, Texter};
 use super::verified::PhoneTrust;
@@ -54,17 +54,20 @@ pub enum Step {
     EnterNumber,
     /// Confirming it is you: the password.
     Password,
+    /// A code was texted (or, `channel` a call, spoken) to `number`.
     CodeSent {
         number: E164,
+        #[serde(default)]
+        channel: Channel,
     },
     SendFailed {
         number: E164,
+        #[serde(default)]
+        channel: Channel,
     },
     /// Confirming it is you with an authenticator app's code (the preferred way, or the only
     /// one).
-    AppCode {
-        app: crate::authenticator::AppRef,
-    },
+    AppCode { app: crate::authenticator::AppRef },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,11 +76,14 @@ pub enum Event {
     AppAsked {
         app: crate::authenticator::AppRef,
     },
+    /// A code went out, by text or call.
     TextSent {
         number: E164,
+        channel: Channel,
     },
     TextFailed {
         number: E164,
+        channel: Channel,
     },
     ChangeNumber,
     /// The password was right and no code is needed (2-step sign-in off, or no phone).
@@ -98,35 +104,37 @@ pub fn next(kind: FlowKind, step: &Step, event: &Event) -> Result<Option<Step>, 
     use Event as E;
     use FlowKind as K;
     use Step as S;
+    let sent = |number: &E164, channel: &Channel| {
+        Some(Some(S::CodeSent { number: number.clone(), channel: *channel }))
+    };
+    let failed = |number: &E164, channel: &Channel| {
+        Some(Some(S::SendFailed { number: number.clone(), channel: *channel }))
+    };
     let next = match (kind, step, event) {
-        (K::AddPhone | K::VerifyPhone, S::EnterNumber, E::TextSent { number }) => {
-            Some(Some(S::CodeSent { number: number.clone() }))
+        (K::AddPhone | K::VerifyPhone, S::EnterNumber, E::TextSent { number, channel }) => {
+            sent(number, channel)
         }
-        (K::AddPhone | K::VerifyPhone, S::EnterNumber, E::TextFailed { number }) => {
-            Some(Some(S::SendFailed { number: number.clone() }))
+        (K::AddPhone | K::VerifyPhone, S::EnterNumber, E::TextFailed { number, channel }) => {
+            failed(number, channel)
         }
-        (K::Reauth, S::Password, E::TextSent { number }) => {
-            Some(Some(S::CodeSent { number: number.clone() }))
-        }
-        (K::Reauth, S::Password, E::TextFailed { number }) => {
-            Some(Some(S::SendFailed { number: number.clone() }))
-        }
+        (K::Reauth, S::Password, E::TextSent { number, channel }) => sent(number, channel),
+        (K::Reauth, S::Password, E::TextFailed { number, channel }) => failed(number, channel),
         (K::Reauth, S::Password, E::PasswordAccepted) => Some(None),
         (K::Reauth, S::Password, E::AppAsked { app }) => {
             Some(Some(S::AppCode { app: app.clone() }))
         }
         (K::Reauth, S::AppCode { .. }, E::CodeAccepted) => Some(None),
-        // Resending goes to the same number only.
-        (_, S::CodeSent { number: n } | S::SendFailed { number: n }, E::TextSent { number })
-            if n == number =>
-        {
-            Some(Some(S::CodeSent { number: number.clone() }))
-        }
-        (_, S::CodeSent { number: n } | S::SendFailed { number: n }, E::TextFailed { number })
-            if n == number =>
-        {
-            Some(Some(S::SendFailed { number: number.clone() }))
-        }
+        // Resending (by text or call) goes to the same number only.
+        (
+            _,
+            S::CodeSent { number: n, .. } | S::SendFailed { number: n, .. },
+            E::TextSent { number, channel },
+        ) if n == number => sent(number, channel),
+        (
+            _,
+            S::CodeSent { number: n, .. } | S::SendFailed { number: n, .. },
+            E::TextFailed { number, channel },
+        ) if n == number => failed(number, channel),
         (K::AddPhone, S::CodeSent { .. } | S::SendFailed { .. }, E::ChangeNumber) => {
             Some(Some(S::EnterNumber))
         }
@@ -254,6 +262,8 @@ pub struct PhoneView {
     pub verified: bool,
     /// It may receive sign-in codes: verified, or any number when the directory is trusted.
     pub usable: bool,
+    /// A landline: codes reach it by call only, and it gets no notices.
+    pub voice_only: bool,
 }
 
 /// Everything the security page shows.
@@ -346,6 +356,11 @@ impl SecurityService {
         self.p.texter.codes().rules().length
     }
 
+    /// Whether the provider places calls ("call me instead" is offered, landlines can be added).
+    pub fn places_calls(&self) -> bool {
+        self.p.texter.places_calls()
+    }
+
     /// Whether the person proved who they are recently enough for a sensitive change.
     pub fn is_recent(&self, user: &Authenticated, now: i64) -> bool {
         now.saturating_sub(user.authenticated_at) <= self.p.settings.reauth_window_secs
@@ -433,6 +448,7 @@ impl SecurityService {
                     last_used_at: meta.and_then(|m| m.last_used_at),
                     verified: is_verified,
                     usable: is_verified || trust,
+                    voice_only: n.voice_only(),
                 }
             })
             .collect();
@@ -473,15 +489,17 @@ impl SecurityService {
         })
     }
 
-    /// Sends the code of `flow` to `number` and moves the flow on. Never says a text was sent
-    /// when it was not.
+    /// Sends the code of `flow` to `number` (by text, or by call when `wanted` is one or the
+    /// number is a landline) and moves the flow on. Never says a text was sent when it was not.
     async fn text(
         &self,
         client: &Client,
         user: &Authenticated,
         flow: &mut Flow,
         number: &E164,
+        wanted: Channel,
     ) -> Result<Notice, SecurityError> {
+        let channel = self.p.texter.channel_for(number, wanted);
         let purpose = match flow.kind {
             FlowKind::AddPhone | FlowKind::VerifyPhone => Purpose::Enrol,
             FlowKind::Reauth => Purpose::Reauth,
@@ -491,6 +509,7 @@ impl SecurityService {
             number,
             client_ip: &client.ip,
             now: client.now,
+            channel,
         };
         let outcome = self
             .p
@@ -500,27 +519,29 @@ impl SecurityService {
             .map_err(SecurityError::Code)?;
         match outcome {
             TextOutcome::Sent => {
-                flow.advance(&Event::TextSent { number: number.clone() })?;
+                flow.advance(&Event::TextSent { number: number.clone(), channel })?;
                 flow.last_sent_at = Some(client.now);
-                self.audit(client, user, "security.code_sent", "sent", Some(number.masked())).await;
-                Ok(Notice::info("otp.sent"))
+                let (kind, notice) = match channel {
+                    Channel::Text => ("security.code_sent", Notice::info("otp.sent")),
+                    Channel::Call => ("security.code_called", Notice::info("otp.called")),
+                };
+                self.audit(client, user, kind, "sent", Some(number.masked())).await;
+                Ok(notice)
             }
             TextOutcome::NotSent(e) => {
-                flow.advance(&Event::TextFailed { number: number.clone() })?;
-                self.audit(
-                    client,
-                    user,
-                    "security.code_sent",
-                    "failed",
-                    Some(failure_detail(number, &e)),
-                )
-                .await;
+                flow.advance(&Event::TextFailed { number: number.clone(), channel })?;
+                let kind = match channel {
+                    Channel::Text => "security.code_sent",
+                    Channel::Call => "security.code_called",
+                };
+                self.audit(client, user, kind, "failed", Some(failure_detail(number, &e))).await;
                 Ok(Notice::error(e.message_id()))
             }
         }
     }
 
-    /// Starts adding a phone: the number (read in `region`) is checked and texted a code.
+    /// Starts adding a phone: the number (read in `region`) is checked and texted a code (a
+    /// landline is called; without calls it cannot be added).
     pub async fn add_number(
         &self,
         client: &Client,
@@ -538,8 +559,11 @@ impl SecurityService {
             .phones
             .parse_in(input, region)
             .map_err(|e| SecurityError::Phone(e.message_id()))?;
+        if number.voice_only() && !self.p.texter.places_calls() {
+            return Err(SecurityError::Phone(PhoneRejection::LandlineNeedsCalls.message_id()));
+        }
         self.check_available(user, &number).await?;
-        self.text(client, user, flow, &number).await
+        self.text(client, user, flow, &number, Channel::Text).await
     }
 
     async fn check_available(
@@ -557,16 +581,19 @@ impl SecurityService {
         Ok(())
     }
 
+    /// "Send a new code" (`channel` a text), "Call me instead" or "Call again" (a call), to
+    /// the flow's number; a landline is always called.
     pub async fn resend(
         &self,
         client: &Client,
         user: &Authenticated,
         flow: &mut Flow,
+        channel: Channel,
     ) -> Result<Notice, SecurityError> {
         match &flow.step {
-            Step::CodeSent { number } | Step::SendFailed { number } => {
+            Step::CodeSent { number, .. } | Step::SendFailed { number, .. } => {
                 let number = number.clone();
-                self.text(client, user, flow, &number).await
+                self.text(client, user, flow, &number, channel).await
             }
             _ => Err(SecurityError::OutOfOrder),
         }
@@ -608,7 +635,7 @@ impl SecurityService {
             return Ok(Notice::info("security.phone_verified"));
         }
         let mut started = Flow::new(FlowKind::VerifyPhone);
-        let sent = self.text(client, user, &mut started, &number).await;
+        let sent = self.text(client, user, &mut started, &number, Channel::Text).await;
         // Kept only once a text went out or failed at the provider (it can be sent again);
         // a refusal before that (a send limit) leaves nothing to continue.
         if started.step != Step::EnterNumber {
@@ -625,7 +652,7 @@ impl SecurityService {
         flow: &mut Flow,
         code: &str,
     ) -> Result<Notice, SecurityError> {
-        let (FlowKind::VerifyPhone, Step::CodeSent { number }) = (flow.kind, flow.step.clone())
+        let (FlowKind::VerifyPhone, Step::CodeSent { number, .. }) = (flow.kind, flow.step.clone())
         else {
             return Err(SecurityError::OutOfOrder);
         };
@@ -662,7 +689,7 @@ impl SecurityService {
         code: &str,
         nickname: &str,
     ) -> Result<Notice, SecurityError> {
-        let Step::CodeSent { number } = flow.step.clone() else {
+        let Step::CodeSent { number, .. } = flow.step.clone() else {
             return Err(SecurityError::OutOfOrder);
         };
         let nickname = clean_nickname(nickname)?;
@@ -933,7 +960,7 @@ impl SecurityService {
                 Ok((false, None))
             }
             (None, Some(number)) if two_factor_on => {
-                let notice = self.text(client, user, flow, &number).await?;
+                let notice = self.text(client, user, flow, &number, Channel::Text).await?;
                 Ok((false, Some(notice)))
             }
             _ => {
@@ -955,14 +982,18 @@ impl SecurityService {
             return Err(SecurityError::OutOfOrder);
         }
         let how = match &flow.step {
-            Step::CodeSent { .. } => {
+            Step::CodeSent { channel, .. } => {
+                let channel = *channel;
                 self.p
                     .texter
                     .codes()
                     .verify(&flow.id, Purpose::Reauth, user.user_id.as_str(), code, client.now)
                     .await
                     .map_err(SecurityError::Code)?;
-                "password_and_sms"
+                match channel {
+                    Channel::Text => "password_and_sms",
+                    Channel::Call => "password_and_call",
+                }
             }
             Step::AppCode { app } => {
                 let stored = self.find_app(user, &app.id).await?;
@@ -1013,27 +1044,29 @@ mod tests {
         let steps = [
             S::EnterNumber,
             S::Password,
-            S::CodeSent { number: a() },
-            S::SendFailed { number: a() },
+            S::CodeSent { number: a(), channel: Channel::Text },
+            S::SendFailed { number: a(), channel: Channel::Text },
             S::AppCode { app: app() },
         ];
         let events = [
-            E::TextSent { number: a() },
-            E::TextFailed { number: a() },
-            E::TextSent { number: b() },
+            E::TextSent { number: a(), channel: Channel::Text },
+            E::TextFailed { number: a(), channel: Channel::Text },
+            E::TextSent { number: b(), channel: Channel::Text },
             E::ChangeNumber,
             E::PasswordAccepted,
             E::CodeAccepted,
             E::AppAsked { app: app() },
+            // Issue 21: "call me instead" is a send like a text, to the same number only.
+            E::TextSent { number: a(), channel: Channel::Call },
         ];
-        let sent = || Some(Some(S::CodeSent { number: a() }));
-        let failed = || Some(Some(S::SendFailed { number: a() }));
+        let sent = || Some(Some(S::CodeSent { number: a(), channel: Channel::Text }));
+        let failed = || Some(Some(S::SendFailed { number: a(), channel: Channel::Text }));
         // (kind, step, event) → Some(outcome): allowed, `Some(None)` completes the flow.
         type Row = ((K, usize, usize), Option<Option<Step>>);
         let allowed: Vec<Row> = vec![
             ((K::AddPhone, 0, 0), sent()),
             ((K::AddPhone, 0, 1), failed()),
-            ((K::AddPhone, 0, 2), Some(Some(S::CodeSent { number: b() }))),
+            ((K::AddPhone, 0, 2), Some(Some(S::CodeSent { number: b(), channel: Channel::Text }))),
             ((K::AddPhone, 2, 0), sent()),
             ((K::AddPhone, 2, 1), failed()),
             ((K::AddPhone, 2, 3), Some(Some(S::EnterNumber))),
@@ -1043,7 +1076,7 @@ mod tests {
             ((K::AddPhone, 3, 3), Some(Some(S::EnterNumber))),
             ((K::Reauth, 1, 0), sent()),
             ((K::Reauth, 1, 1), failed()),
-            ((K::Reauth, 1, 2), Some(Some(S::CodeSent { number: b() }))),
+            ((K::Reauth, 1, 2), Some(Some(S::CodeSent { number: b(), channel: Channel::Text }))),
             ((K::Reauth, 1, 4), Some(None)),
             ((K::Reauth, 2, 0), sent()),
             ((K::Reauth, 2, 1), failed()),
@@ -1056,13 +1089,25 @@ mod tests {
             // Verifying: texted at once, resent to the same number only, no other number.
             ((K::VerifyPhone, 0, 0), sent()),
             ((K::VerifyPhone, 0, 1), failed()),
-            ((K::VerifyPhone, 0, 2), Some(Some(S::CodeSent { number: b() }))),
+            (
+                (K::VerifyPhone, 0, 2),
+                Some(Some(S::CodeSent { number: b(), channel: Channel::Text })),
+            ),
             ((K::VerifyPhone, 2, 0), sent()),
             ((K::VerifyPhone, 2, 1), failed()),
             ((K::VerifyPhone, 2, 5), Some(None)),
             ((K::VerifyPhone, 3, 0), sent()),
             ((K::VerifyPhone, 3, 1), failed()),
         ];
+        // A call goes wherever a text goes, and the step says it was a call.
+        let called = Some(Some(S::CodeSent { number: a(), channel: Channel::Call }));
+        let mut allowed = allowed;
+        let calls: Vec<Row> = allowed
+            .iter()
+            .filter(|((_, _, ei), _)| *ei == 0)
+            .map(|((k, si, _), _)| ((*k, *si, 7), called.clone()))
+            .collect();
+        allowed.extend(calls);
         for kind in [K::AddPhone, K::Reauth, K::VerifyPhone] {
             for (si, step) in steps.iter().enumerate() {
                 for (ei, event) in events.iter().enumerate() {
@@ -1075,6 +1120,17 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Flows kept in sessions before calls existed still load, as texts.
+    #[test]
+    fn steps_stored_before_calls_load_as_texts() {
+        let old: Step =
+            serde_json::from_str(r#"{"step":"code_sent","number":"+12015550123"}"#).unwrap();
+        assert_eq!(old, Step::CodeSent { number: n("+12015550123"), channel: Channel::Text });
+        let call = Step::CodeSent { number: n("+12015550123"), channel: Channel::Call };
+        let json = serde_json::to_string(&call).unwrap();
+        assert_eq!(serde_json::from_str::<Step>(&json).unwrap(), call);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::codes::Channel;
 use crate::phone::E164;
 
 /// Where a sign-in stands after the password. Phones and apps are indexes into the flow's
@@ -15,20 +16,37 @@ pub enum State {
     /// Several ways: the person picks one ("use another way" comes back here).
     #[serde(alias = "choose_phone")]
     ChooseMethod,
-    /// A code was texted to this phone.
-    CodeSent { phone: usize },
-    /// The text to this phone could not be sent: retry or pick another.
-    SendFailed { phone: usize },
+    /// A code was texted to this phone, or spoken by a call (`channel`; flows stored before
+    /// calls existed are texts).
+    CodeSent {
+        phone: usize,
+        #[serde(default)]
+        channel: Channel,
+    },
+    /// The text (or call) to this phone could not be sent: retry or pick another.
+    SendFailed {
+        phone: usize,
+        #[serde(default)]
+        channel: Channel,
+    },
     /// The person types the current code of this authenticator app.
     AppCode { app: usize },
     /// The person types one of their recovery codes.
     RecoveryCode,
     /// Policy requires a phone and there is none: the person must add one first.
     EnrolNumber,
-    /// An enrolment code was texted to this new number.
-    EnrolCodeSent { number: E164 },
-    /// The enrolment text could not be sent.
-    EnrolSendFailed { number: E164 },
+    /// An enrolment code was texted (or, to a landline, called) to this new number.
+    EnrolCodeSent {
+        number: E164,
+        #[serde(default)]
+        channel: Channel,
+    },
+    /// The enrolment text (or call) could not be sent.
+    EnrolSendFailed {
+        number: E164,
+        #[serde(default)]
+        channel: Channel,
+    },
     /// Signed in; the flow is over.
     Done,
 }
@@ -36,14 +54,29 @@ pub enum State {
 /// What happened.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    TextSent { phone: usize },
-    TextFailed { phone: usize },
-    AppChosen { app: usize },
+    /// A code went out to the phone, by text or by call.
+    TextSent {
+        phone: usize,
+        channel: Channel,
+    },
+    TextFailed {
+        phone: usize,
+        channel: Channel,
+    },
+    AppChosen {
+        app: usize,
+    },
     RecoveryChosen,
     CodeAccepted,
     UseAnotherWay,
-    EnrolTextSent { number: E164 },
-    EnrolTextFailed { number: E164 },
+    EnrolTextSent {
+        number: E164,
+        channel: Channel,
+    },
+    EnrolTextFailed {
+        number: E164,
+        channel: Channel,
+    },
     ChangeNumber,
 }
 
@@ -129,11 +162,11 @@ pub fn next(state: &State, event: &Event, ways: Ways) -> Result<State, InvalidTr
         S::CodeSent { .. } | S::SendFailed { .. } | S::AppCode { .. } | S::RecoveryCode
     );
     let next = match (state, event) {
-        (_, E::TextSent { phone }) if choosing && valid_phone(*phone) => {
-            Some(S::CodeSent { phone: *phone })
+        (_, E::TextSent { phone, channel }) if choosing && valid_phone(*phone) => {
+            Some(S::CodeSent { phone: *phone, channel: *channel })
         }
-        (_, E::TextFailed { phone }) if choosing && valid_phone(*phone) => {
-            Some(S::SendFailed { phone: *phone })
+        (_, E::TextFailed { phone, channel }) if choosing && valid_phone(*phone) => {
+            Some(S::SendFailed { phone: *phone, channel: *channel })
         }
         (S::ChooseMethod, E::AppChosen { app }) if *app < ways.apps => {
             Some(S::AppCode { app: *app })
@@ -145,12 +178,12 @@ pub fn next(state: &State, event: &Event, ways: Ways) -> Result<State, InvalidTr
         (_, E::UseAnotherWay) if asking && ways.count() > 1 => Some(S::ChooseMethod),
         (
             S::EnrolNumber | S::EnrolCodeSent { .. } | S::EnrolSendFailed { .. },
-            E::EnrolTextSent { number },
-        ) => Some(S::EnrolCodeSent { number: number.clone() }),
+            E::EnrolTextSent { number, channel },
+        ) => Some(S::EnrolCodeSent { number: number.clone(), channel: *channel }),
         (
             S::EnrolNumber | S::EnrolCodeSent { .. } | S::EnrolSendFailed { .. },
-            E::EnrolTextFailed { number },
-        ) => Some(S::EnrolSendFailed { number: number.clone() }),
+            E::EnrolTextFailed { number, channel },
+        ) => Some(S::EnrolSendFailed { number: number.clone(), channel: *channel }),
         (S::EnrolCodeSent { .. }, E::CodeAccepted) => Some(S::Done),
         (S::EnrolCodeSent { .. } | S::EnrolSendFailed { .. }, E::ChangeNumber) => {
             Some(S::EnrolNumber)
@@ -164,7 +197,7 @@ impl State {
     /// The phone a code is (or was to be) sent to, for resends.
     pub fn phone(&self) -> Option<usize> {
         match self {
-            State::CodeSent { phone } | State::SendFailed { phone } => Some(*phone),
+            State::CodeSent { phone, .. } | State::SendFailed { phone, .. } => Some(*phone),
             _ => None,
         }
     }
@@ -172,7 +205,20 @@ impl State {
     /// The number being enrolled, if any.
     pub fn enrol_number(&self) -> Option<&E164> {
         match self {
-            State::EnrolCodeSent { number } | State::EnrolSendFailed { number } => Some(number),
+            State::EnrolCodeSent { number, .. } | State::EnrolSendFailed { number, .. } => {
+                Some(number)
+            }
+            _ => None,
+        }
+    }
+
+    /// How the step's code went out (or was to): a text or a call.
+    pub fn channel(&self) -> Option<Channel> {
+        match self {
+            State::CodeSent { channel, .. }
+            | State::SendFailed { channel, .. }
+            | State::EnrolCodeSent { channel, .. }
+            | State::EnrolSendFailed { channel, .. } => Some(*channel),
             _ => None,
         }
     }
@@ -181,6 +227,7 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codes::Channel;
 
     fn num() -> E164 {
         crate::phone::PhonePolicy::from_directory("+12015550123").expect("valid")
@@ -191,27 +238,27 @@ mod tests {
     fn states() -> Vec<State> {
         vec![
             State::ChooseMethod,
-            State::CodeSent { phone: 0 },
-            State::SendFailed { phone: 1 },
+            State::CodeSent { phone: 0, channel: Channel::Text },
+            State::SendFailed { phone: 1, channel: Channel::Text },
             State::AppCode { app: 0 },
             State::RecoveryCode,
             State::EnrolNumber,
-            State::EnrolCodeSent { number: num() },
-            State::EnrolSendFailed { number: num() },
+            State::EnrolCodeSent { number: num(), channel: Channel::Text },
+            State::EnrolSendFailed { number: num(), channel: Channel::Text },
             State::Done,
         ]
     }
 
     fn events() -> Vec<Event> {
         vec![
-            Event::TextSent { phone: 1 },
-            Event::TextFailed { phone: 1 },
+            Event::TextSent { phone: 1, channel: Channel::Text },
+            Event::TextFailed { phone: 1, channel: Channel::Text },
             Event::AppChosen { app: 1 },
             Event::RecoveryChosen,
             Event::CodeAccepted,
             Event::UseAnotherWay,
-            Event::EnrolTextSent { number: num() },
-            Event::EnrolTextFailed { number: num() },
+            Event::EnrolTextSent { number: num(), channel: Channel::Text },
+            Event::EnrolTextFailed { number: num(), channel: Channel::Text },
             Event::ChangeNumber,
         ]
     }
@@ -224,51 +271,87 @@ mod tests {
         use State as S;
         let n = num;
         let allowed: Vec<(State, Event, State)> = vec![
-            (S::ChooseMethod, E::TextSent { phone: 1 }, S::CodeSent { phone: 1 }),
-            (S::ChooseMethod, E::TextFailed { phone: 1 }, S::SendFailed { phone: 1 }),
+            (
+                S::ChooseMethod,
+                E::TextSent { phone: 1, channel: Channel::Text },
+                S::CodeSent { phone: 1, channel: Channel::Text },
+            ),
+            (
+                S::ChooseMethod,
+                E::TextFailed { phone: 1, channel: Channel::Text },
+                S::SendFailed { phone: 1, channel: Channel::Text },
+            ),
             (S::ChooseMethod, E::AppChosen { app: 1 }, S::AppCode { app: 1 }),
             (S::ChooseMethod, E::RecoveryChosen, S::RecoveryCode),
-            (S::CodeSent { phone: 0 }, E::TextSent { phone: 1 }, S::CodeSent { phone: 1 }),
-            (S::CodeSent { phone: 0 }, E::TextFailed { phone: 1 }, S::SendFailed { phone: 1 }),
-            (S::CodeSent { phone: 0 }, E::CodeAccepted, S::Done),
-            (S::CodeSent { phone: 0 }, E::UseAnotherWay, S::ChooseMethod),
-            (S::SendFailed { phone: 1 }, E::TextSent { phone: 1 }, S::CodeSent { phone: 1 }),
-            (S::SendFailed { phone: 1 }, E::TextFailed { phone: 1 }, S::SendFailed { phone: 1 }),
+            (
+                S::CodeSent { phone: 0, channel: Channel::Text },
+                E::TextSent { phone: 1, channel: Channel::Text },
+                S::CodeSent { phone: 1, channel: Channel::Text },
+            ),
+            (
+                S::CodeSent { phone: 0, channel: Channel::Text },
+                E::TextFailed { phone: 1, channel: Channel::Text },
+                S::SendFailed { phone: 1, channel: Channel::Text },
+            ),
+            (S::CodeSent { phone: 0, channel: Channel::Text }, E::CodeAccepted, S::Done),
+            (S::CodeSent { phone: 0, channel: Channel::Text }, E::UseAnotherWay, S::ChooseMethod),
+            (
+                S::SendFailed { phone: 1, channel: Channel::Text },
+                E::TextSent { phone: 1, channel: Channel::Text },
+                S::CodeSent { phone: 1, channel: Channel::Text },
+            ),
+            (
+                S::SendFailed { phone: 1, channel: Channel::Text },
+                E::TextFailed { phone: 1, channel: Channel::Text },
+                S::SendFailed { phone: 1, channel: Channel::Text },
+            ),
             // No code was sent, so none can be accepted.
-            (S::SendFailed { phone: 1 }, E::UseAnotherWay, S::ChooseMethod),
+            (S::SendFailed { phone: 1, channel: Channel::Text }, E::UseAnotherWay, S::ChooseMethod),
             (S::AppCode { app: 0 }, E::CodeAccepted, S::Done),
             (S::AppCode { app: 0 }, E::UseAnotherWay, S::ChooseMethod),
             (S::RecoveryCode, E::CodeAccepted, S::Done),
             (S::RecoveryCode, E::UseAnotherWay, S::ChooseMethod),
-            (S::EnrolNumber, E::EnrolTextSent { number: n() }, S::EnrolCodeSent { number: n() }),
             (
                 S::EnrolNumber,
-                E::EnrolTextFailed { number: n() },
-                S::EnrolSendFailed { number: n() },
-            ),
-            (S::EnrolCodeSent { number: n() }, E::CodeAccepted, S::Done),
-            (
-                S::EnrolCodeSent { number: n() },
-                E::EnrolTextSent { number: n() },
-                S::EnrolCodeSent { number: n() },
+                E::EnrolTextSent { number: n(), channel: Channel::Text },
+                S::EnrolCodeSent { number: n(), channel: Channel::Text },
             ),
             (
-                S::EnrolCodeSent { number: n() },
-                E::EnrolTextFailed { number: n() },
-                S::EnrolSendFailed { number: n() },
+                S::EnrolNumber,
+                E::EnrolTextFailed { number: n(), channel: Channel::Text },
+                S::EnrolSendFailed { number: n(), channel: Channel::Text },
             ),
-            (S::EnrolCodeSent { number: n() }, E::ChangeNumber, S::EnrolNumber),
+            (S::EnrolCodeSent { number: n(), channel: Channel::Text }, E::CodeAccepted, S::Done),
             (
-                S::EnrolSendFailed { number: n() },
-                E::EnrolTextSent { number: n() },
-                S::EnrolCodeSent { number: n() },
+                S::EnrolCodeSent { number: n(), channel: Channel::Text },
+                E::EnrolTextSent { number: n(), channel: Channel::Text },
+                S::EnrolCodeSent { number: n(), channel: Channel::Text },
             ),
             (
-                S::EnrolSendFailed { number: n() },
-                E::EnrolTextFailed { number: n() },
-                S::EnrolSendFailed { number: n() },
+                S::EnrolCodeSent { number: n(), channel: Channel::Text },
+                E::EnrolTextFailed { number: n(), channel: Channel::Text },
+                S::EnrolSendFailed { number: n(), channel: Channel::Text },
             ),
-            (S::EnrolSendFailed { number: n() }, E::ChangeNumber, S::EnrolNumber),
+            (
+                S::EnrolCodeSent { number: n(), channel: Channel::Text },
+                E::ChangeNumber,
+                S::EnrolNumber,
+            ),
+            (
+                S::EnrolSendFailed { number: n(), channel: Channel::Text },
+                E::EnrolTextSent { number: n(), channel: Channel::Text },
+                S::EnrolCodeSent { number: n(), channel: Channel::Text },
+            ),
+            (
+                S::EnrolSendFailed { number: n(), channel: Channel::Text },
+                E::EnrolTextFailed { number: n(), channel: Channel::Text },
+                S::EnrolSendFailed { number: n(), channel: Channel::Text },
+            ),
+            (
+                S::EnrolSendFailed { number: n(), channel: Channel::Text },
+                E::ChangeNumber,
+                S::EnrolNumber,
+            ),
         ];
         for state in states() {
             for event in events() {
@@ -284,24 +367,55 @@ mod tests {
     #[test]
     fn indexes_outside_the_lists_are_refused() {
         let ways = Ways { phones: 2, apps: 1, recovery: false };
-        assert!(next(&State::ChooseMethod, &Event::TextSent { phone: 2 }, ways).is_err());
-        assert!(next(&State::ChooseMethod, &Event::TextFailed { phone: 5 }, ways).is_err());
+        assert!(
+            next(&State::ChooseMethod, &Event::TextSent { phone: 2, channel: Channel::Text }, ways)
+                .is_err()
+        );
+        assert!(
+            next(
+                &State::ChooseMethod,
+                &Event::TextFailed { phone: 5, channel: Channel::Text },
+                ways
+            )
+            .is_err()
+        );
         assert!(next(&State::ChooseMethod, &Event::AppChosen { app: 1 }, ways).is_err());
         assert!(next(&State::ChooseMethod, &Event::RecoveryChosen, ways).is_err());
         let none = Ways { phones: 0, apps: 0, recovery: false };
-        assert!(next(&State::ChooseMethod, &Event::TextSent { phone: 0 }, none).is_err());
+        assert!(
+            next(&State::ChooseMethod, &Event::TextSent { phone: 0, channel: Channel::Text }, none)
+                .is_err()
+        );
     }
 
     #[test]
     fn another_way_needs_more_than_one() {
         let one_phone = Ways { phones: 1, apps: 0, recovery: false };
-        assert!(next(&State::CodeSent { phone: 0 }, &Event::UseAnotherWay, one_phone).is_err());
-        assert!(next(&State::SendFailed { phone: 0 }, &Event::UseAnotherWay, one_phone).is_err());
+        assert!(
+            next(
+                &State::CodeSent { phone: 0, channel: Channel::Text },
+                &Event::UseAnotherWay,
+                one_phone
+            )
+            .is_err()
+        );
+        assert!(
+            next(
+                &State::SendFailed { phone: 0, channel: Channel::Text },
+                &Event::UseAnotherWay,
+                one_phone
+            )
+            .is_err()
+        );
         let one_app = Ways { phones: 0, apps: 1, recovery: false };
         assert!(next(&State::AppCode { app: 0 }, &Event::UseAnotherWay, one_app).is_err());
         let with_codes = Ways { phones: 1, apps: 0, recovery: true };
         assert_eq!(
-            next(&State::CodeSent { phone: 0 }, &Event::UseAnotherWay, with_codes),
+            next(
+                &State::CodeSent { phone: 0, channel: Channel::Text },
+                &Event::UseAnotherWay,
+                with_codes
+            ),
             Ok(State::ChooseMethod)
         );
     }
@@ -357,5 +471,41 @@ mod tests {
         // Flows stored before apps existed still load.
         let old: State = serde_json::from_str(r#"{"state":"choose_phone"}"#).expect("parse");
         assert_eq!(old, State::ChooseMethod);
+    }
+
+    /// Issue 21: a call goes wherever a text goes; the state says which, so the code step
+    /// offers the other; stored flows from before calls load as texts.
+    #[test]
+    fn calls_move_the_flow_like_texts_and_are_remembered() {
+        let call = Channel::Call;
+        let sent = next(&State::ChooseMethod, &Event::TextSent { phone: 1, channel: call }, ALL);
+        assert_eq!(sent, Ok(State::CodeSent { phone: 1, channel: call }));
+        // Text, then "call me instead" in the same flow, then "text me instead".
+        let texted = State::CodeSent { phone: 0, channel: Channel::Text };
+        let called = next(&texted, &Event::TextSent { phone: 0, channel: call }, ALL).unwrap();
+        assert_eq!(called.channel(), Some(call));
+        let back =
+            next(&called, &Event::TextSent { phone: 0, channel: Channel::Text }, ALL).unwrap();
+        assert_eq!(back, texted);
+        let failed = next(&texted, &Event::TextFailed { phone: 0, channel: call }, ALL).unwrap();
+        assert_eq!(failed, State::SendFailed { phone: 0, channel: call });
+        let enrol = Event::EnrolTextSent { number: num(), channel: call };
+        assert_eq!(
+            next(&State::EnrolNumber, &enrol, ALL),
+            Ok(State::EnrolCodeSent { number: num(), channel: call })
+        );
+        for state in [
+            State::CodeSent { phone: 1, channel: call },
+            State::EnrolSendFailed { number: num(), channel: call },
+        ] {
+            let json = serde_json::to_string(&state).unwrap();
+            assert!(json.contains(r#""channel":"call""#), "{json}");
+            assert_eq!(serde_json::from_str::<State>(&json).unwrap(), state);
+        }
+        let old: State = serde_json::from_str(r#"{"state":"code_sent","phone":0}"#).unwrap();
+        assert_eq!(old, State::CodeSent { phone: 0, channel: Channel::Text });
+        let old: State =
+            serde_json::from_str(r#"{"state":"enrol_code_sent","number":"+12015550123"}"#).unwrap();
+        assert_eq!(old.channel(), Some(Channel::Text));
     }
 }

@@ -19,9 +19,9 @@ use secrecy::SecretString;
 use super::authenticated::{AuthMethod, Authenticated};
 use super::authenticator::{AppRef, Authenticators, Factors};
 use super::client::{Client, describe_browser};
-use super::codes::{CodeError, CodeHasher, Purpose, SendRequest};
+use super::codes::{Channel, CodeError, CodeHasher, Purpose, SendRequest};
 use super::notice::Notice;
-use super::phone::{E164, PhonePolicy};
+use super::phone::{E164, PhonePolicy, PhoneRejection};
 use super::ports::ThrottleStore;
 use super::ports::VerifiedBy;
 use super::sms::failure_detail;
@@ -131,6 +131,10 @@ pub struct FlowView {
     pub display_name: String,
     /// Masked, preferred first.
     pub phones: Vec<String>,
+    /// Per phone (same order): a landline, which gets codes by call only.
+    pub voice_only: Vec<bool>,
+    /// Whether the provider places calls ("call me instead" is offered).
+    pub calls: bool,
     /// Authenticator apps' names, preferred first.
     pub apps: Vec<String>,
     pub recovery: bool,
@@ -512,10 +516,12 @@ impl SignInService {
         let notice = match flow::start(facts) {
             // A refusal here (a send limit, the second step locked) leaves the flow at the
             // phone list with the reason shown: the password was right, so it is not repeated.
-            Start::SendTo(phone) => match self.send_code(client, &mut record, phone).await {
-                Ok(notice) => notice,
-                Err(e) => Some(e.notice()),
-            },
+            Start::SendTo(phone) => {
+                match self.send_code(client, &mut record, phone, Channel::Text).await {
+                    Ok(notice) => notice,
+                    Err(e) => Some(e.notice()),
+                }
+            }
             Start::EnrolNumber => Some(Notice::info("enrol.required")),
             _ => None,
         };
@@ -627,17 +633,24 @@ impl SignInService {
         Ok(())
     }
 
-    /// Issues a code, texts it to the flow's phone `phone`, and records the outcome in the
-    /// flow. Never claims a text was sent when the provider did not take it.
+    /// Issues a code, texts it to the flow's phone `phone` (or calls it: `wanted` a call, or
+    /// the phone a landline), and records the outcome in the flow. Never claims a text was sent
+    /// when the provider did not take it.
     async fn send_code(
         &self,
         client: &Client,
         record: &mut FlowRecord,
         phone: usize,
+        wanted: Channel,
     ) -> Result<Option<Notice>, SignInError> {
         let number = record.person.phones.get(phone).cloned().ok_or(SignInError::OutOfOrder)?;
-        self.text_code(client, record, &number, Purpose::SignIn, |ok| {
-            if ok { Event::TextSent { phone } } else { Event::TextFailed { phone } }
+        let channel = self.texter.channel_for(&number, wanted);
+        self.text_code(client, record, &number, Purpose::SignIn, channel, |ok| {
+            if ok {
+                Event::TextSent { phone, channel }
+            } else {
+                Event::TextFailed { phone, channel }
+            }
         })
         .await
     }
@@ -648,6 +661,7 @@ impl SignInService {
         record: &mut FlowRecord,
         number: &E164,
         purpose: Purpose,
+        channel: Channel,
         event: impl Fn(bool) -> Event,
     ) -> Result<Option<Notice>, SignInError> {
         let user = (&record.person.user_id, record.person.login.as_str());
@@ -656,6 +670,12 @@ impl SignInService {
             number,
             client_ip: &client.ip,
             now: client.now,
+            channel,
+        };
+        // The audit trail says whether the code was texted or called.
+        let sent_kind = match channel {
+            Channel::Text => "sign_in.code_sent",
+            Channel::Call => "sign_in.code_called",
         };
         let outcome = match self.texter.send_code(&record.id, purpose, &request, client.lang).await
         {
@@ -664,30 +684,26 @@ impl SignInService {
                 if let CodeError::Locked { .. } = e {
                     self.audit(client, "sign_in.locked", Some(user), "second_step", None).await;
                 } else {
-                    self.audit(
-                        client,
-                        "sign_in.code_sent",
-                        Some(user),
-                        "refused",
-                        Some(format!("{e}")),
-                    )
-                    .await;
+                    self.audit(client, sent_kind, Some(user), "refused", Some(format!("{e}")))
+                        .await;
                 }
                 return Err(SignInError::Code(e));
             }
         };
         match outcome {
             TextOutcome::Sent => {
-                self.audit(client, "sign_in.code_sent", Some(user), "sent", Some(number.masked()))
-                    .await;
+                self.audit(client, sent_kind, Some(user), "sent", Some(number.masked())).await;
                 record.last_sent_at = Some(client.now);
                 self.advance(record, &event(true), client.now).await?;
-                Ok(Some(Notice::info("otp.sent")))
+                Ok(Some(Notice::info(match channel {
+                    Channel::Text => "otp.sent",
+                    Channel::Call => "otp.called",
+                })))
             }
             TextOutcome::NotSent(e) => {
                 self.audit(
                     client,
-                    "sign_in.code_sent",
+                    sent_kind,
                     Some(user),
                     "failed",
                     Some(failure_detail(number, &e)),
@@ -699,31 +715,36 @@ impl SignInService {
         }
     }
 
-    /// The person picked phone `phone` from the list (or asked to send again).
+    /// The person picked phone `phone` from the list, to be texted or called (`channel`; a
+    /// landline is always called).
     pub async fn choose_phone(
         &self,
         client: &Client,
         flow_id: &str,
         phone: usize,
+        channel: Channel,
     ) -> Result<Option<Notice>, SignInError> {
         let mut record = self.load(flow_id, client.now).await?;
-        flow::next(&record.state, &Event::TextSent { phone }, record.person.ways())
+        flow::next(&record.state, &Event::TextSent { phone, channel }, record.person.ways())
             .map_err(|_| SignInError::OutOfOrder)?;
-        self.send_code(client, &mut record, phone).await
+        self.send_code(client, &mut record, phone, channel).await
     }
 
-    /// "Send a new code" to the phone of the current step.
+    /// "Send a new code" (`channel` a text), "Call me instead" or "Call again" (a call) to the
+    /// phone of the current step; the code replaces the one before. A landline is always
+    /// called.
     pub async fn resend(
         &self,
         client: &Client,
         flow_id: &str,
+        channel: Channel,
     ) -> Result<Option<Notice>, SignInError> {
         let mut record = self.load(flow_id, client.now).await?;
         if let Some(phone) = record.state.phone() {
-            return self.send_code(client, &mut record, phone).await;
+            return self.send_code(client, &mut record, phone, channel).await;
         }
         if let Some(number) = record.state.enrol_number().cloned() {
-            return self.text_enrol_code(client, &mut record, &number).await;
+            return self.text_enrol_code(client, &mut record, &number, channel).await;
         }
         Err(SignInError::OutOfOrder)
     }
@@ -762,11 +783,15 @@ impl SignInService {
     ) -> Result<StepOutcome, SignInError> {
         let record = self.load(flow_id, client.now).await?;
         let (method, number, recovery_left) = match &record.state {
-            State::CodeSent { .. } => {
+            State::CodeSent { channel, .. } => {
                 let number = self.verify_text(client, &record, Purpose::SignIn, input).await?;
-                (AuthMethod::PasswordAndSms, Some(number), None)
+                let method = match channel {
+                    Channel::Text => AuthMethod::PasswordAndSms,
+                    Channel::Call => AuthMethod::PasswordAndCall,
+                };
+                (method, Some(number), None)
             }
-            State::EnrolCodeSent { number: new_number } => {
+            State::EnrolCodeSent { number: new_number, .. } => {
                 let number = self.verify_text(client, &record, Purpose::Enrol, input).await?;
                 // The code proves the number it was texted to. When two enrolment posts raced,
                 // the flow may name another number than the newest code's: storing that one
@@ -939,25 +964,32 @@ impl SignInService {
             return Err(SignInError::OutOfOrder);
         }
         let number = self.phones.parse(input).map_err(|e| SignInError::Phone(e.message_id()))?;
+        if number.voice_only() && !self.texter.places_calls() {
+            return Err(SignInError::Phone(PhoneRejection::LandlineNeedsCalls.message_id()));
+        }
         let owners = self.directory.phone_owners(&number).await?;
         if owners.iter().any(|owner| owner != &record.person.user_id) {
             return Err(SignInError::NumberTaken);
         }
-        self.text_enrol_code(client, &mut record, &number).await
+        self.text_enrol_code(client, &mut record, &number, Channel::Text).await
     }
 
+    /// Sends the enrolment code to the new number: a text, or a call (asked for, or a
+    /// landline).
     async fn text_enrol_code(
         &self,
         client: &Client,
         record: &mut FlowRecord,
         number: &E164,
+        wanted: Channel,
     ) -> Result<Option<Notice>, SignInError> {
         let n = number.clone();
-        self.text_code(client, record, number, Purpose::Enrol, move |ok| {
+        let channel = self.texter.channel_for(number, wanted);
+        self.text_code(client, record, number, Purpose::Enrol, channel, move |ok| {
             if ok {
-                Event::EnrolTextSent { number: n.clone() }
+                Event::EnrolTextSent { number: n.clone(), channel }
             } else {
-                Event::EnrolTextFailed { number: n.clone() }
+                Event::EnrolTextFailed { number: n.clone(), channel }
             }
         })
         .await
@@ -1025,6 +1057,8 @@ impl SignInService {
             state: record.state,
             display_name: record.person.display_name,
             phones: record.person.phones.iter().map(E164::masked).collect(),
+            voice_only: record.person.phones.iter().map(E164::voice_only).collect(),
+            calls: self.texter.places_calls(),
             apps: record.person.apps.into_iter().map(|a| a.name).collect(),
             recovery: record.person.recovery,
             resend_in,

@@ -34,30 +34,36 @@ fn read_counters_sql(plan: &SendPlan) -> String {
         .join(" UNION ALL ")
 }
 
-/// One more send in the newest bucket of every counter of `plan`, only if every counter has
-/// room: one statement, so that on SQLite (one writer at a time) it is atomic on its own. Each
-/// counter binds its key, its oldest counted bucket, its newest bucket and its limit. The rows
+/// The send's weight (1; a call's `call_weight` on the global budget) in the newest bucket of
+/// every counter of `plan`, only if every counter has room for it: one statement, so that on
+/// SQLite (one writer at a time) it is atomic on its own. Each counter binds its key, its
+/// oldest counted bucket, its newest bucket, its limit and the weight. The rows
 /// to add are selected before any is written (the SELECT reads the table it inserts into), so
 /// every condition sees the counters as they were. Returns one row per counter when it added.
 fn reserve_sql(plan: &SendPlan) -> String {
     let n = plan.counters.len();
-    let p = |i: usize, k: usize| format!("${}", 4 * i + k);
-    let rows: Vec<String> =
-        (0..n).map(|i| format!("SELECT {} AS k, {} AS b", p(i, 1), p(i, 3))).collect();
+    let p = |i: usize, k: usize| format!("${}", 5 * i + k);
+    // The weight is cast so that PostgreSQL knows its type in a SELECT without a table.
+    let rows: Vec<String> = (0..n)
+        .map(|i| {
+            format!("SELECT {} AS k, {} AS b, CAST({} AS BIGINT) AS w", p(i, 1), p(i, 3), p(i, 5))
+        })
+        .collect();
     let room: Vec<String> = (0..n)
         .map(|i| {
             format!(
-                "(SELECT COALESCE(SUM(sends), 0) FROM send_counters WHERE counter = {} AND bucket >= {}) < {}",
+                "(SELECT COALESCE(SUM(sends), 0) FROM send_counters WHERE counter = {} AND bucket >= {}) + {} <= {}",
                 p(i, 1),
                 p(i, 2),
+                p(i, 5),
                 p(i, 4)
             )
         })
         .collect();
     format!(
         "INSERT INTO send_counters (counter, bucket, sends)
-         SELECT k, b, 1 FROM ({}) AS adds WHERE {}
-         ON CONFLICT (counter, bucket) DO UPDATE SET sends = send_counters.sends + 1
+         SELECT k, b, w FROM ({}) AS adds WHERE {}
+         ON CONFLICT (counter, bucket) DO UPDATE SET sends = send_counters.sends + excluded.sends
          RETURNING counter",
         rows.join(" UNION ALL "),
         room.join(" AND ")
@@ -75,8 +81,8 @@ impl Db {
         macro_rules! reserve {
             ($executor:expr) => {{
                 let mut query = sqlx::query(&sql);
-                for (key, oldest, newest, max) in plan.adds() {
-                    query = query.bind(key).bind(oldest).bind(newest).bind(max);
+                for (key, oldest, newest, max, weight) in plan.adds() {
+                    query = query.bind(key).bind(oldest).bind(newest).bind(max).bind(weight);
                 }
                 query.fetch_all($executor).await?.len()
             }};

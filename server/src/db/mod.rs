@@ -7,6 +7,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use domain::codes::Channel;
 use domain::{DemoOutbox, DemoText, Probe, Unavailable};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{
@@ -207,9 +208,21 @@ impl Db {
         body: &str,
         sent_at: i64,
     ) -> Result<(), StoreError> {
+        self.record_demo_message(to, Channel::Text, body, sent_at).await
+    }
+
+    /// A text, or a call as its transcript, for the demo phone.
+    pub async fn record_demo_message(
+        &self,
+        to: &str,
+        kind: Channel,
+        body: &str,
+        sent_at: i64,
+    ) -> Result<(), StoreError> {
         on_pool!(self, pool => {
-            sqlx::query("INSERT INTO demo_texts (to_number, body, sent_at) VALUES ($1, $2, $3)")
+            sqlx::query("INSERT INTO demo_texts (to_number, kind, body, sent_at) VALUES ($1, $2, $3, $4)")
                 .bind(to)
+                .bind(kind.as_str())
                 .bind(body)
                 .bind(sent_at)
                 .execute(pool)
@@ -220,13 +233,21 @@ impl Db {
     }
 
     pub async fn recent_demo_texts(&self, limit: u32) -> Result<Vec<DemoText>, StoreError> {
-        let rows: Vec<(String, String, i64)> = on_pool!(self, pool => {
-            sqlx::query_as("SELECT to_number, body, sent_at FROM demo_texts ORDER BY id DESC LIMIT $1")
+        let rows: Vec<(String, String, String, i64)> = on_pool!(self, pool => {
+            sqlx::query_as("SELECT to_number, kind, body, sent_at FROM demo_texts ORDER BY id DESC LIMIT $1")
                 .bind(i64::from(limit))
                 .fetch_all(pool)
                 .await
         })?;
-        Ok(rows.into_iter().map(|(to, body, sent_at)| DemoText { to, body, sent_at }).collect())
+        Ok(rows
+            .into_iter()
+            .map(|(to, kind, body, sent_at)| DemoText {
+                to,
+                kind: Channel::parse(&kind),
+                body,
+                sent_at,
+            })
+            .collect())
     }
 }
 

@@ -47,6 +47,7 @@ pub fn HomePage() -> impl IntoView {
 fn method_text(method: &str) -> &'static str {
     match method {
         "password_and_sms" => t("home.method.password_and_sms"),
+        "password_and_call" => t("home.method.password_and_call"),
         "password_and_new_phone" => t("home.method.password_and_new_phone"),
         "password_and_remembered_browser" => t("home.method.password_and_remembered_browser"),
         "password_and_app" => t("home.method.password_and_app"),

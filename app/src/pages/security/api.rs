@@ -25,6 +25,9 @@ pub struct PhoneItem {
     pub verified: bool,
     /// It may receive sign-in codes (verified, or the directory is trusted).
     pub usable: bool,
+    /// A landline: codes by call only.
+    #[serde(default)]
+    pub voice_only: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,10 +69,13 @@ pub enum FlowStep {
         adding: bool,
         verifying: bool,
         resend_in: i64,
+        /// Texted or called, and which other way the phone offers.
+        reach: crate::pages::sign_in::Reach,
     },
     SendFailed {
         phone: String,
         adding: bool,
+        reach: crate::pages::sign_in::Reach,
     },
     /// Confirming it is you with a code from the authenticator app named `app`.
     AppCode {
@@ -176,6 +182,14 @@ pub(crate) mod server {
                 .map(|at| (at + security.settings().resend_after_secs - now).max(0))
                 .unwrap_or(0)
         };
+        let calls = security.places_calls();
+        let reach = |number: &domain::phone::E164, channel: domain::codes::Channel| {
+            crate::pages::sign_in::Reach {
+                called: channel == domain::codes::Channel::Call,
+                takes_texts: number.takes_texts(),
+                calls,
+            }
+        };
         let flow_step = flow.as_ref().and_then(|f| {
             let adding = f.kind == FlowKind::AddPhone;
             let verifying = f.kind == FlowKind::VerifyPhone;
@@ -184,15 +198,18 @@ pub(crate) mod server {
                 Step::EnterNumber if verifying => return None,
                 Step::EnterNumber => FlowStep::AddNumber,
                 Step::Password => FlowStep::ReauthPassword,
-                Step::CodeSent { number } => FlowStep::Code {
+                Step::CodeSent { number, channel } => FlowStep::Code {
                     phone: number.masked(),
                     adding,
                     verifying,
                     resend_in: resend_in(f),
+                    reach: reach(number, *channel),
                 },
-                Step::SendFailed { number } => {
-                    FlowStep::SendFailed { phone: number.masked(), adding }
-                }
+                Step::SendFailed { number, channel } => FlowStep::SendFailed {
+                    phone: number.masked(),
+                    adding,
+                    reach: reach(number, *channel),
+                },
                 Step::AppCode { app } => FlowStep::AppCode { app: app.name.clone() },
             })
         });
@@ -215,6 +232,7 @@ pub(crate) mod server {
                     last_used_at: p.last_used_at,
                     verified: p.verified,
                     usable: p.usable,
+                    voice_only: p.voice_only,
                 })
                 .collect(),
             authenticators: methods.totp.then(|| apps::server::items(overview.apps)),
@@ -427,12 +445,16 @@ pub async fn verify_phone_code(code: String) -> Result<(), AppError> {
     .await
 }
 
+/// "Send a new code" (`channel` none or `text`), "Call me instead" / "Call again" (`call`),
+/// "Text me instead" (`text`); a landline is always called.
 #[server(endpoint = "security_resend")]
-pub async fn security_resend() -> Result<(), AppError> {
+pub async fn security_resend(channel: Option<String>) -> Result<(), AppError> {
     use domain::security::SecurityError;
+    let channel = domain::codes::Channel::parse(channel.as_deref().unwrap_or_default());
     act::act(None, |ctx| async move {
         let mut flow = act::flow(&ctx.session).await?.ok_or(SecurityError::OutOfOrder)?;
-        let result = crate::auth::state().security.resend(&ctx.client, &ctx.user, &mut flow).await;
+        let result =
+            crate::auth::state().security.resend(&ctx.client, &ctx.user, &mut flow, channel).await;
         act::save_flow(&ctx.session, Some(&flow)).await?;
         result.map(Some)
     })

@@ -178,7 +178,7 @@ fn flow_panel(f: FlowStep, v: &SecurityView, a: Actions) -> AnyView {
             </ActionForm>
         }
         .into_any(),
-        FlowStep::Code { phone, adding, verifying, resend_in } => {
+        FlowStep::Code { phone, adding, verifying, resend_in, reach } => {
             let nickname_default =
                 t_n("security.add.nickname_default", &phone[phone.len().saturating_sub(4)..]);
             let (form_action_add, title) = if adding {
@@ -189,7 +189,7 @@ fn flow_panel(f: FlowStep, v: &SecurityView, a: Actions) -> AnyView {
                 (false, t("security.reauth.title"))
             };
             let code_input = view! {
-                <Field id="security-code" label=t("sign_in.code.label")>
+                <Field id="security-code" label=if reach.called { t("sign_in.code.label_call") } else { t("sign_in.code.label") }>
                     <input id="security-code" name="code" type="text" required autocomplete="one-time-code"
                         inputmode="numeric" pattern="[0-9 \\-]*" maxlength=(usize::from(code_length) + 4).to_string()
                         autofocus=true aria-invalid=aria_invalid aria-describedby=described.clone()
@@ -226,14 +226,13 @@ fn flow_panel(f: FlowStep, v: &SecurityView, a: Actions) -> AnyView {
             };
             view! {
                 <h2 class="text-lg font-semibold">{title}</h2>
-                <p class="mt-1 text-sm text-slate-600 dark:text-slate-300">
-                    {t("sign_in.code.intro")} " " <span class="font-mono">{phone}</span>"."
+                <p class="mt-1 text-sm text-slate-600 dark:text-slate-300" data-channel=reach.same()>
+                    {if reach.called { t("sign_in.code.intro_call") } else { t("sign_in.code.intro") }}
+                    " " <span class="font-mono">{phone}</span>"."
                 </p>
                 {form}
                 <div class="mt-3 flex flex-wrap gap-2">
-                    <ActionForm action=a.resend>
-                        <Submit pending=a.resend.pending() class=SECONDARY attr:data-resend-in=resend_in.to_string()>{t("sign_in.code.resend")}</Submit>
-                    </ActionForm>
+                    {resend_forms(a, reach, Some(resend_in))}
                     {adding.then(|| view! {
                         <ActionForm action=a.change_number>
                             <Submit pending=a.change_number.pending() class=SECONDARY>{t("enrol.change_number")}</Submit>
@@ -257,13 +256,13 @@ fn flow_panel(f: FlowStep, v: &SecurityView, a: Actions) -> AnyView {
             </ActionForm>
         }
         .into_any(),
-        FlowStep::SendFailed { phone, adding } => view! {
-            <h2 class="text-lg font-semibold">{t("sign_in.send_failed.title")}</h2>
+        FlowStep::SendFailed { phone, adding, reach } => view! {
+            <h2 class="text-lg font-semibold">
+                {if reach.called { t("sign_in.send_failed.title_call") } else { t("sign_in.send_failed.title") }}
+            </h2>
             <p class="mt-1 text-sm font-mono" data-step="security-send-failed">{phone}</p>
             <div class="mt-3 flex flex-wrap gap-2">
-                <ActionForm action=a.resend>
-                    <Submit pending=a.resend.pending() class=SECONDARY>{t("sign_in.send_failed.retry")}</Submit>
-                </ActionForm>
+                {resend_forms(a, reach, None)}
                 {adding.then(|| view! {
                     <ActionForm action=a.change_number>
                         <Submit pending=a.change_number.pending() class=SECONDARY>{t("enrol.change_number")}</Submit>
@@ -281,6 +280,45 @@ fn flow_panel(f: FlowStep, v: &SecurityView, a: Actions) -> AnyView {
         </Card>
     }
     .into_any()
+}
+
+/// The code step's sends, plain forms (the server answers with the wait when it is too
+/// early): the same way again ("Send a new code", "Call again"; "Try again" after a failure,
+/// `resend_in` `None`) and the other way the phone offers ("Call me instead" when calls can be
+/// placed, "Text me instead" when the phone takes texts).
+fn resend_forms(
+    a: Actions,
+    reach: crate::pages::sign_in::Reach,
+    resend_in: Option<i64>,
+) -> impl IntoView {
+    let same = reach.same();
+    let (label, testid) = match (resend_in, reach.called) {
+        (None, _) => (t("sign_in.send_failed.retry"), "resend"),
+        (Some(_), true) => (t("sign_in.code.call_again"), "call-again"),
+        (Some(_), false) => (t("sign_in.code.resend"), "resend"),
+    };
+    let wait = resend_in.unwrap_or(0).to_string();
+    let other_wait = wait.clone();
+    let other = reach.other().map(move |channel| {
+        let (label, testid) = if channel == "call" {
+            (t("sign_in.code.call_instead"), "call-instead")
+        } else {
+            (t("sign_in.code.text_instead"), "text-instead")
+        };
+        view! {
+            <ActionForm action=a.resend>
+                <input type="hidden" name="channel" value=channel />
+                <Submit pending=a.resend.pending() class=SECONDARY attr:data-testid=testid attr:data-resend-in=other_wait>{label}</Submit>
+            </ActionForm>
+        }
+    });
+    view! {
+        <ActionForm action=a.resend>
+            <input type="hidden" name="channel" value=same />
+            <Submit pending=a.resend.pending() class=SECONDARY attr:data-testid=testid attr:data-resend-in=wait>{label}</Submit>
+        </ActionForm>
+        {other}
+    }
 }
 
 fn removal_panel(r: RemovalItem, a: Actions) -> impl IntoView {
@@ -396,6 +434,9 @@ fn phone_row(p: PhoneItem, a: Actions) -> impl IntoView {
                     " " <span class="font-mono text-sm text-slate-600 dark:text-slate-300">{p.masked.clone()}</span>
                     {p.preferred.then(|| view! {
                         <span class="ml-2 rounded-full bg-accent-50 px-2 py-0.5 text-xs font-medium text-accent-700 dark:bg-accent-950 dark:text-accent-300" data-testid="preferred">{t("security.preferred")}</span>
+                    })}
+                    {p.voice_only.then(|| view! {
+                        <span class="ml-2 rounded-full bg-slate-100 px-2 py-0.5 text-xs font-medium text-slate-700 dark:bg-slate-800 dark:text-slate-200" data-testid="landline">{t("security.landline")}</span>
                     })}
                     {(!p.verified).then(|| view! {
                         <span class="ml-2 rounded-full bg-amber-50 px-2 py-0.5 text-xs font-medium text-amber-800 dark:bg-amber-950 dark:text-amber-200" data-testid="not-verified">{t("security.not_verified")}</span>

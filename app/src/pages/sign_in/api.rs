@@ -14,6 +14,10 @@ pub enum Step {
     /// "Use another way": the person's phones (masked), apps (by name), recovery codes.
     ChooseMethod {
         phones: Vec<String>,
+        /// Per phone: a landline, offered a call only.
+        voice_only: Vec<bool>,
+        /// Whether calls can be placed (a phone that takes texts is offered a call too).
+        calls: bool,
         apps: Vec<String>,
         recovery: bool,
     },
@@ -22,11 +26,14 @@ pub enum Step {
         enrolling: bool,
         other_ways: bool,
         resend_in: i64,
+        /// How the code went: [`Reach`].
+        reach: Reach,
     },
     SendFailed {
         phone: String,
         enrolling: bool,
         other_ways: bool,
+        reach: Reach,
     },
     AppCode {
         app: String,
@@ -37,6 +44,32 @@ pub enum Step {
     },
     EnrolNumber,
     SignedIn,
+}
+
+/// How a code step's code went out and which other ways the phone offers: "call me instead"
+/// after a text (when calls can be placed), "text me instead" after a call (when the phone
+/// takes texts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reach {
+    /// The code was spoken by a call (else texted).
+    pub called: bool,
+    pub takes_texts: bool,
+    pub calls: bool,
+}
+
+impl Reach {
+    /// The form value of a send by the same way, and of the other way (if offered).
+    pub fn same(self) -> &'static str {
+        if self.called { "call" } else { "text" }
+    }
+
+    pub fn other(self) -> Option<&'static str> {
+        match (self.called, self.takes_texts, self.calls) {
+            (true, true, _) => Some("text"),
+            (false, true, true) => Some("call"),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,12 +101,13 @@ mod server {
     use secrecy::SecretString;
 
     use super::notice_view;
-    use super::{SignInView, Step};
+    use super::{Reach, SignInView, Step};
     use crate::auth::{
         SESSION_AUTH_KEY, SESSION_FLOW_KEY, client, current_user, session, session_error,
         set_notice, state, take_notice,
     };
     use crate::error::AppError;
+    use domain::codes::Channel;
     use domain::sign_in::flow::State;
     use domain::{
         authenticated::Authenticated,
@@ -112,22 +146,32 @@ mod server {
                     let other_ways =
                         view.phones.len() + view.apps.len() + usize::from(view.recovery) > 1;
                     let phone_at = |i: usize| view.phones.get(i).cloned().unwrap_or_default();
+                    let reach = |channel: Channel, takes_texts: bool| Reach {
+                        called: channel == Channel::Call,
+                        takes_texts,
+                        calls: view.calls,
+                    };
+                    let texts_at = |i: usize| !view.voice_only.get(i).copied().unwrap_or(false);
                     match view.state {
                         State::ChooseMethod => Step::ChooseMethod {
                             phones: view.phones.clone(),
+                            voice_only: view.voice_only.clone(),
+                            calls: view.calls,
                             apps: view.apps.clone(),
                             recovery: view.recovery,
                         },
-                        State::CodeSent { phone } => Step::Code {
+                        State::CodeSent { phone, channel } => Step::Code {
                             phone: phone_at(phone),
                             enrolling: false,
                             other_ways,
                             resend_in: view.resend_in,
+                            reach: reach(channel, texts_at(phone)),
                         },
-                        State::SendFailed { phone } => Step::SendFailed {
+                        State::SendFailed { phone, channel } => Step::SendFailed {
                             phone: phone_at(phone),
                             enrolling: false,
                             other_ways,
+                            reach: reach(channel, texts_at(phone)),
                         },
                         State::AppCode { app } => Step::AppCode {
                             app: view.apps.get(app).cloned().unwrap_or_default(),
@@ -135,16 +179,18 @@ mod server {
                         },
                         State::RecoveryCode => Step::RecoveryCode { other_ways },
                         State::EnrolNumber => Step::EnrolNumber,
-                        State::EnrolCodeSent { number } => Step::Code {
+                        State::EnrolCodeSent { number, channel } => Step::Code {
                             phone: number.masked(),
                             enrolling: true,
                             other_ways: false,
                             resend_in: view.resend_in,
+                            reach: reach(channel, number.takes_texts()),
                         },
-                        State::EnrolSendFailed { number } => Step::SendFailed {
+                        State::EnrolSendFailed { number, channel } => Step::SendFailed {
                             phone: number.masked(),
                             enrolling: true,
                             other_ways: false,
+                            reach: reach(channel, number.takes_texts()),
                         },
                         State::Done => Step::Password,
                     }
@@ -400,17 +446,25 @@ pub async fn submit_password(username: String, password: String) -> Result<(), A
     server::password(username, password).await
 }
 
+/// `channel`: `call` for a voice call, anything else (or none) a text; a landline is called.
 #[server(endpoint = "sign_in_choose_phone")]
-pub async fn choose_phone(phone: usize) -> Result<(), AppError> {
+pub async fn choose_phone(phone: usize, channel: Option<String>) -> Result<(), AppError> {
     let s = crate::auth::state();
-    server::step(|client, flow| async move { s.sign_in.choose_phone(&client, &flow, phone).await })
-        .await
+    let channel = domain::codes::Channel::parse(channel.as_deref().unwrap_or_default());
+    server::step(|client, flow| async move {
+        s.sign_in.choose_phone(&client, &flow, phone, channel).await
+    })
+    .await
 }
 
+/// "Send a new code" (`channel` none or `text`), "Call me instead" / "Call again" (`call`),
+/// "Text me instead" (`text`).
 #[server(endpoint = "sign_in_resend")]
-pub async fn resend_code() -> Result<(), AppError> {
+pub async fn resend_code(channel: Option<String>) -> Result<(), AppError> {
     let s = crate::auth::state();
-    server::step(|client, flow| async move { s.sign_in.resend(&client, &flow).await }).await
+    let channel = domain::codes::Channel::parse(channel.as_deref().unwrap_or_default());
+    server::step(|client, flow| async move { s.sign_in.resend(&client, &flow, channel).await })
+        .await
 }
 
 #[server(endpoint = "sign_in_another_way")]

@@ -74,16 +74,17 @@ fn render_step(v: SignInView, actions: Actions) -> impl IntoView {
     let invalid = v.notice.as_ref().is_some_and(|n| n.error);
     let body = match v.step {
         Step::Password => password_form(actions, invalid, v.login.clone()).into_any(),
-        Step::ChooseMethod { phones, apps, recovery } => {
+        Step::ChooseMethod { phones, voice_only, calls, apps, recovery } => {
+            let phones = phone_ways(phones, &voice_only, calls);
             choose_method_view(phones, apps, recovery, actions).into_any()
         }
-        Step::Code { phone, enrolling, other_ways, resend_in } => {
+        Step::Code { phone, enrolling, other_ways, resend_in, reach } => {
             let lengths = (v.code_length, v.remember_days);
-            code_form(lengths, phone, (enrolling, other_ways, invalid), resend_in, actions)
+            code_form(lengths, phone, (enrolling, other_ways, invalid), (resend_in, reach), actions)
                 .into_any()
         }
-        Step::SendFailed { phone, enrolling, other_ways } => {
-            send_failed_view(phone, enrolling, other_ways, actions).into_any()
+        Step::SendFailed { phone, enrolling, other_ways, reach } => {
+            send_failed_view(phone, enrolling, other_ways, reach, actions).into_any()
         }
         Step::AppCode { app, other_ways } => {
             typed_code_form(TypedCode::App(app), other_ways, (invalid, v.remember_days), actions)
@@ -150,23 +151,57 @@ fn cancel_form(actions: Actions) -> impl IntoView {
 /// [`SECONDARY`], full width, the arrow at the end.
 const WAY_BUTTON: &str = "flex w-full items-center justify-between rounded-lg px-3 py-2 text-sm font-medium text-accent-700 ring-1 ring-inset ring-slate-300 hover:bg-slate-50 focus-visible:outline focus-visible:outline-2 focus-visible:outline-accent-600 disabled:opacity-60 dark:text-accent-300 dark:ring-slate-700 dark:hover:bg-slate-800";
 
-/// "Use another way": every way the person has, preferred first: a text to each phone, each
-/// app by name, a recovery code.
+/// One way to reach a phone on the chooser: (index of the phone, masked number, a call, a
+/// landline).
+type PhoneWay = (usize, String, bool, bool);
+
+/// A text to each phone that takes texts and, when calls can be placed, a call to it too; a
+/// call only to a landline.
+fn phone_ways(phones: Vec<String>, voice_only: &[bool], calls: bool) -> Vec<PhoneWay> {
+    let mut ways = Vec::new();
+    for (i, phone) in phones.into_iter().enumerate() {
+        let landline = voice_only.get(i).copied().unwrap_or(false);
+        if !landline {
+            ways.push((i, phone.clone(), false, false));
+        }
+        if landline || calls {
+            ways.push((i, phone, true, landline));
+        }
+    }
+    ways
+}
+
+/// "Use another way": every way the person has, preferred first: a text or a call to each
+/// phone (a landline says so: it gets calls only), each app by name, a recovery code.
 fn choose_method_view(
-    phones: Vec<String>,
+    phones: Vec<PhoneWay>,
     apps: Vec<String>,
     recovery: bool,
     actions: Actions,
 ) -> impl IntoView {
-    let phone_items = phones.into_iter().enumerate().map({
-        move |(i, phone)| {
+    let phone_items = phones.into_iter().map({
+        move |(i, phone, call, landline)| {
+            let (way, channel, verb) = if call {
+                ("call", "call", t("sign_in.choose.call"))
+            } else {
+                ("phone", "text", t("sign_in.choose.send"))
+            };
+            let landline_note = landline.then(|| {
+                view! {
+                    " " <span class="text-xs font-normal text-slate-500 dark:text-slate-400" data-landline="">
+                        "(" {t("sign_in.choose.landline")} ")"
+                    </span>
+                }
+            });
             view! {
                 <li>
                     <ActionForm action=actions.choose>
                         <input type="hidden" name="phone" value=i.to_string() />
-                        <button type="submit" class=WAY_BUTTON data-way="phone"
+                        <input type="hidden" name="channel" value=channel />
+                        <button type="submit" class=WAY_BUTTON data-way=way
+                            data-testid=format!("choose-{channel}-{i}")
                             disabled=move || actions.choose.pending().get()>
-                            <span>{t("sign_in.choose.send")} " " <span class="font-mono">{phone}</span></span>
+                            <span>{verb} " " <span class="font-mono">{phone}</span>{landline_note}</span>
                             <span aria-hidden="true">"→"</span>
                         </button>
                     </ActionForm>
@@ -301,18 +336,23 @@ fn code_form(
     (code_length, remember_days): (u8, u32),
     phone: String,
     (enrolling, other_ways, invalid): (bool, bool, bool),
-    resend_in: i64,
+    (resend_in, reach): (i64, Reach),
     actions: Actions,
 ) -> impl IntoView {
     let (aria_invalid, described) = field_aria(invalid, None);
     let title = if enrolling { t("enrol.title") } else { t("sign_in.code.title") };
+    let (intro, label) = if reach.called {
+        (t("sign_in.code.intro_call"), t("sign_in.code.label_call"))
+    } else {
+        (t("sign_in.code.intro"), t("sign_in.code.label"))
+    };
     view! {
         {step_heading(title)}
-        <p class="mt-1 mb-6 text-sm text-slate-600 dark:text-slate-300">
-            {t("sign_in.code.intro")} " " <span class="font-mono font-medium" data-testid="code-phone">{phone}</span>"."
+        <p class="mt-1 mb-6 text-sm text-slate-600 dark:text-slate-300" data-channel=reach.same()>
+            {intro} " " <span class="font-mono font-medium" data-testid="code-phone">{phone}</span>"."
         </p>
         <ActionForm action=actions.code attr:class="space-y-4" attr:data-step="code">
-            <Field id="code" label=t("sign_in.code.label")>
+            <Field id="code" label=label>
                 <input id="code" name="code" type="text" required autofocus
                     autocomplete="one-time-code" inputmode="numeric"
                     pattern="[0-9 \\-]*" maxlength=(usize::from(code_length) + 4).to_string()
@@ -323,12 +363,42 @@ fn code_form(
             <Submit pending=actions.code.pending() class=format!("{PRIMARY} w-full")>{t("sign_in.code.submit")}</Submit>
         </ActionForm>
         <div class="mt-4 flex flex-wrap gap-2">
-            <ActionForm action=actions.resend>
-                <ResendButton resend_in words=Words::of(&["sign_in.code.resend", "sign_in.code.resend_in"]) />
-            </ActionForm>
+            {resend_buttons(reach, resend_in, actions)}
             {switch_phone_buttons(enrolling, other_ways, actions)}
         </div>
         {cancel_form(actions)}
+    }
+}
+
+/// "Send a new code" and, when calls can be placed, "Call me instead" after a text; "Call
+/// again" and, when the phone takes texts, "Text me instead" after a call. Each waits for the
+/// same cooldown (the flow's, per number): plain forms, the server answering with the wait
+/// when it is too early.
+fn resend_buttons(reach: Reach, resend_in: i64, actions: Actions) -> impl IntoView {
+    let button = move |channel: &'static str, same: bool| {
+        let (label, label_in, testid) = match (channel, same) {
+            ("call", true) => {
+                ("sign_in.code.call_again", "sign_in.code.call_again_in", "call-again")
+            }
+            ("call", false) => {
+                ("sign_in.code.call_instead", "sign_in.code.call_instead_in", "call-instead")
+            }
+            (_, true) => ("sign_in.code.resend", "sign_in.code.resend_in", "resend"),
+            (_, false) => {
+                ("sign_in.code.text_instead", "sign_in.code.text_instead_in", "text-instead")
+            }
+        };
+        view! {
+            <ActionForm action=actions.resend>
+                <input type="hidden" name="channel" value=channel />
+                <ResendButton resend_in words=Words::of(&[label, label_in])
+                    label=label.to_owned() label_in=label_in.to_owned() testid=testid.to_owned() />
+            </ActionForm>
+        }
+    };
+    view! {
+        {button(reach.same(), true)}
+        {reach.other().map(|other| button(other, false))}
     }
 }
 
@@ -352,17 +422,39 @@ fn send_failed_view(
     phone: String,
     enrolling: bool,
     other_ways: bool,
+    reach: Reach,
     actions: Actions,
 ) -> impl IntoView {
+    let title = if reach.called {
+        t("sign_in.send_failed.title_call")
+    } else {
+        t("sign_in.send_failed.title")
+    };
+    // The other way (a call after a failed text, a text after a failed call) is worth a try.
+    let other = reach.other().map(|channel| {
+        let (label, testid) = if channel == "call" {
+            (t("sign_in.code.call_instead"), "call-instead")
+        } else {
+            (t("sign_in.code.text_instead"), "text-instead")
+        };
+        view! {
+            <ActionForm action=actions.resend>
+                <input type="hidden" name="channel" value=channel />
+                <Submit pending=actions.resend.pending() class=SECONDARY attr:data-testid=testid>{label}</Submit>
+            </ActionForm>
+        }
+    });
     view! {
-        {step_heading(t("sign_in.send_failed.title"))}
+        {step_heading(title)}
         <p class="mt-1 mb-6 text-sm text-slate-600 dark:text-slate-300" data-step="send-failed">
             <span class="font-mono font-medium">{phone}</span>
         </p>
         <div class="flex flex-wrap gap-2">
             <ActionForm action=actions.resend>
+                <input type="hidden" name="channel" value=reach.same() />
                 <Submit pending=actions.resend.pending() class=SECONDARY>{t("sign_in.send_failed.retry")}</Submit>
             </ActionForm>
+            {other}
             {switch_phone_buttons(enrolling, other_ways, actions)}
         </div>
         {cancel_form(actions)}
@@ -386,10 +478,17 @@ fn enrol_form(actions: Actions, invalid: bool) -> impl IntoView {
     }
 }
 
-/// "Send a new code", counting down the seconds until the server would send one. Without
+/// "Send a new code" (or "Call me instead", …: `label`, `label_in` with `{n}` seconds, both
+/// in `words`), counting down the seconds until the server would send one. Without
 /// JavaScript the button stays usable and the server answers with the wait if it is too early.
 #[island]
-fn ResendButton(resend_in: i64, words: Words) -> impl IntoView {
+fn ResendButton(
+    resend_in: i64,
+    words: Words,
+    label: String,
+    label_in: String,
+    testid: String,
+) -> impl IntoView {
     let (remaining, set_remaining) = signal(resend_in);
     let (awake, set_awake) = signal(false);
     Effect::new(move |_| {
@@ -403,18 +502,14 @@ fn ResendButton(resend_in: i64, words: Words) -> impl IntoView {
         }
     });
     let waiting = move || awake.get() && remaining.get() > 0;
-    let label = move || {
+    let text = move || {
         let r = remaining.get();
-        if r > 0 {
-            words.get_n("sign_in.code.resend_in", r)
-        } else {
-            words.get("sign_in.code.resend")
-        }
+        if r > 0 { words.get_n(&label_in, r) } else { words.get(&label) }
     };
     view! {
-        <button type="submit" class=SECONDARY data-testid="resend"
+        <button type="submit" class=SECONDARY data-testid=testid
             disabled=waiting>
-            <span aria-live="polite">{label}</span>
+            <span aria-live="polite">{text}</span>
         </button>
     }
 }
