@@ -20,16 +20,28 @@ async function audit(page, label) {
     await page.emulateMedia({ colorScheme });
     // DevTools evaluation is not subject to the page's CSP, so axe needs no script tag.
     if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(AXE);
-    const result = await page.evaluate(() => window.axe.run(document, {
-      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
-      resultTypes: ['violations'],
-    }));
-    const bad = result.violations
-      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => `${n.target.join(' ')}: ${n.failureSummary}`).join(' | ')}`);
+    // Once in CI, axe measured a dark-mode text colour against a white background right after
+    // the switch. A violation is checked again after two frames and counts only if it stays:
+    // a page that really fails, fails both times.
+    let bad = await violations(page);
+    if (bad.length > 0) {
+      console.log(`# ${label} in ${colorScheme} mode: checking again after two frames: ${bad}`);
+      await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+      bad = await violations(page);
+    }
     assert.deepEqual(bad, [], `${label} in ${colorScheme} mode`);
   }
   await page.emulateMedia({ colorScheme: 'light' });
+}
+
+async function violations(page) {
+  const result = await page.evaluate(() => window.axe.run(document, {
+    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+    resultTypes: ['violations'],
+  }));
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => `${n.target.join(' ')}: ${n.failureSummary}`).join(' | ')}`);
 }
 
 /** A page at 360 px wide fits without a horizontal scrollbar. */
