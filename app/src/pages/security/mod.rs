@@ -299,12 +299,8 @@ fn resend_forms(
     };
     let wait = resend_in.unwrap_or(0).to_string();
     let other_wait = wait.clone();
-    let other = reach.other().map(move |channel| {
-        let (label, testid) = if channel == "call" {
-            (t("sign_in.code.call_instead"), "call-instead")
-        } else {
-            (t("sign_in.code.text_instead"), "text-instead")
-        };
+    let other = reach.other_button().map(move |(channel, label, testid)| {
+        let label = t(label);
         view! {
             <ActionForm action=a.resend>
                 <input type="hidden" name="channel" value=channel />

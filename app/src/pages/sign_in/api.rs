@@ -70,6 +70,15 @@ impl Reach {
             _ => None,
         }
     }
+
+    /// The button for the other way, when offered: (form value, catalog id of its label,
+    /// `data-testid`), the same on the sign-in and security pages.
+    pub fn other_button(self) -> Option<(&'static str, &'static str, &'static str)> {
+        self.other().map(|channel| match channel {
+            "call" => (channel, "sign_in.code.call_instead", "call-instead"),
+            _ => (channel, "sign_in.code.text_instead", "text-instead"),
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

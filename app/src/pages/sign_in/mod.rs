@@ -431,12 +431,8 @@ fn send_failed_view(
         t("sign_in.send_failed.title")
     };
     // The other way (a call after a failed text, a text after a failed call) is worth a try.
-    let other = reach.other().map(|channel| {
-        let (label, testid) = if channel == "call" {
-            (t("sign_in.code.call_instead"), "call-instead")
-        } else {
-            (t("sign_in.code.text_instead"), "text-instead")
-        };
+    let other = reach.other_button().map(|(channel, label, testid)| {
+        let label = t(label);
         view! {
             <ActionForm action=actions.resend>
                 <input type="hidden" name="channel" value=channel />
