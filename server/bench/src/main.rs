@@ -466,6 +466,8 @@ async fn run_level(
     let slapd_pid = env.slapd.pid();
     let before = stats::proc_sample(server.pid());
     let slapd_before = slapd_pid.map(stats::proc_sample);
+    let bench_before = stats::proc_sample(std::process::id());
+    let machine_before = stats::machine_busy_secs();
     let started = Instant::now();
     let deadline = started + Duration::from_secs_f64(secs);
     let handles: Vec<_> = shares(people, c)
@@ -486,6 +488,8 @@ async fn run_level(
     let elapsed = started.elapsed().as_secs_f64();
     let after = stats::proc_sample(server.pid());
     let slapd_after = slapd_pid.map(stats::proc_sample);
+    let bench_after = stats::proc_sample(std::process::id());
+    let machine_busy = stats::machine_busy_secs() - machine_before;
     let per_sec = tally.completed as f64 / elapsed;
     let per_sign_in =
         |cpu: f64| if tally.completed == 0 { 0.0 } else { cpu / tally.completed as f64 };
@@ -508,6 +512,13 @@ async fn run_level(
             (Some(b), Some(a)) => per_sign_in(a.cpu_secs - b.cpu_secs) * 1000.0,
             _ => 0.0,
         },
+        bench_cpu_ms_per_sign_in: per_sign_in(bench_after.cpu_secs - bench_before.cpu_secs)
+            * 1000.0,
+        machine_busy_cores: machine_busy / elapsed,
+        server_busy_cores: (after.cpu_secs - before.cpu_secs) / elapsed,
+        server_switches_per_sign_in: per_sign_in(
+            after.switches.saturating_sub(before.switches) as f64
+        ),
     };
     eprintln!(
         "  C={c:<3} sign-ins: {per_sec:.1}/s ({:.0} % of the floor), {} errors",

@@ -122,6 +122,14 @@ pub struct Level {
     pub server_peak_rss_kb: u64,
     pub server_cpu_ms_per_sign_in: f64,
     pub slapd_cpu_ms_per_sign_in: f64,
+    /// The load generator and the Twilio stand-in in it, per sign-in.
+    pub bench_cpu_ms_per_sign_in: f64,
+    /// Cores the whole machine kept busy over the level (of `Results::cpus`), and the server's
+    /// share of them: what tells waiting from working.
+    pub machine_busy_cores: f64,
+    pub server_busy_cores: f64,
+    /// The server's context switches per sign-in (threads handing work to each other).
+    pub server_switches_per_sign_in: f64,
 }
 
 fn mb(kb: u64) -> f64 {
@@ -137,13 +145,24 @@ pub fn table(r: &Results) -> String {
     );
     let _ = writeln!(
         s,
-        "{:>4} {:>10} {:>8} {:>7} {:>9} {:>9} {:>8} {:>8} {:>7}",
-        "C", "sign-in/s", "floor/s", "ratio", "peak RSS", "CPU ms/si", "slapd ms", "errors", "n"
+        "{:>4} {:>10} {:>8} {:>7} {:>9} {:>9} {:>8} {:>8} {:>7} {:>7} {:>8} {:>7}",
+        "C",
+        "sign-in/s",
+        "floor/s",
+        "ratio",
+        "peak RSS",
+        "CPU ms/si",
+        "slapd ms",
+        "bench ms",
+        "cores",
+        "server",
+        "switches",
+        "errors"
     );
     for l in &r.levels {
         let _ = writeln!(
             s,
-            "{:>4} {:>10.1} {:>8.0} {:>6.0}% {:>7.1}MB {:>9.2} {:>8.2} {:>8} {:>7}",
+            "{:>4} {:>10.1} {:>8.0} {:>6.0}% {:>7.1}MB {:>9.2} {:>8.2} {:>8.2} {:>7.2} {:>8.2} {:>7.0} {:>7}",
             l.concurrency,
             l.sign_ins_per_sec,
             l.floor_per_sec,
@@ -151,10 +170,19 @@ pub fn table(r: &Results) -> String {
             mb(l.server_peak_rss_kb),
             l.server_cpu_ms_per_sign_in,
             l.slapd_cpu_ms_per_sign_in,
+            l.bench_cpu_ms_per_sign_in,
+            l.machine_busy_cores,
+            l.server_busy_cores,
+            l.server_switches_per_sign_in,
             l.errors.values().sum::<u64>(),
-            l.sign_ins,
         );
     }
+    let _ = writeln!(
+        s,
+        "(bench ms: the load generator and the Twilio stand-in per sign-in; cores: busy cores of \
+         the whole machine over the level, server: the server's share; switches: the server's \
+         context switches per sign-in)"
+    );
     match &r.instructions {
         Some(i) => {
             let _ = writeln!(
@@ -517,6 +545,10 @@ mod tests {
             server_peak_rss_kb: 30_000,
             server_cpu_ms_per_sign_in: 5.0,
             slapd_cpu_ms_per_sign_in: 1.0,
+            bench_cpu_ms_per_sign_in: 1.5,
+            machine_busy_cores: 1.75,
+            server_busy_cores: 1.25,
+            server_switches_per_sign_in: 220.0,
         };
         Results {
             database: "sqlite".into(),

@@ -70,6 +70,9 @@ pub struct ProcSample {
     /// Resident set now and its high-water mark since the last reset, in KiB.
     pub rss_kb: u64,
     pub hwm_kb: u64,
+    /// Context switches (voluntary + involuntary) of the threads alive now: every hand-off to
+    /// another thread (SQLite's worker, a woken runtime thread) shows here.
+    pub switches: u64,
 }
 
 /// Linux reports CPU times in USER_HZ ticks, 100 per second on every architecture it runs on.
@@ -82,7 +85,43 @@ pub fn proc_sample(pid: u32) -> ProcSample {
         cpu_secs: cpu_secs(&stat),
         rss_kb: kb(&status, "VmRSS:"),
         hwm_kb: kb(&status, "VmHWM:"),
+        switches: thread_switches(pid),
     }
+}
+
+fn thread_switches(pid: u32) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    tasks
+        .flatten()
+        .map(|t| {
+            let status = std::fs::read_to_string(t.path().join("status")).unwrap_or_default();
+            switches(&status)
+        })
+        .sum()
+}
+
+fn switches(status: &str) -> u64 {
+    kb(status, "voluntary_ctxt_switches:") + kb(status, "nonvoluntary_ctxt_switches:")
+}
+
+/// CPU seconds the whole machine spent busy (not idle, not waiting for I/O) so far, from
+/// `/proc/stat`: with the elapsed time, how many of the cores a level kept busy.
+pub fn machine_busy_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    busy_secs(&stat)
+}
+
+fn busy_secs(stat: &str) -> f64 {
+    let Some(line) = stat.lines().find(|l| l.starts_with("cpu ")) else {
+        return 0.0;
+    };
+    let ticks: Vec<u64> = line.split_whitespace().skip(1).filter_map(|f| f.parse().ok()).collect();
+    // user nice system idle iowait irq softirq steal (guest time is inside user already).
+    let total: u64 = ticks.iter().take(8).sum();
+    let idle = ticks.get(3).copied().unwrap_or(0) + ticks.get(4).copied().unwrap_or(0);
+    total.saturating_sub(idle) as f64 / TICKS_PER_SEC
 }
 
 /// Resets the peak-RSS mark (`VmHWM`) so the next level's peak is its own.
@@ -137,6 +176,17 @@ mod tests {
         assert_eq!((kb(status, "VmRSS:"), kb(status, "VmHWM:")), (10240, 20480));
         let me = proc_sample(std::process::id());
         assert!(me.rss_kb > 0 && me.hwm_kb >= me.rss_kb);
+        let status = "voluntary_ctxt_switches:\t7\nnonvoluntary_ctxt_switches:\t3\n";
+        assert_eq!(switches(status), 10);
+        assert!(me.switches > 0);
+    }
+
+    #[test]
+    fn machine_busy_time_leaves_out_idle_and_iowait() {
+        let stat = "cpu  100 0 50 1000 30 5 5 10 0 0\ncpu0 50 0 25 500 15 2 2 5 0 0\n";
+        assert_eq!(busy_secs(stat), 1.7);
+        assert_eq!(busy_secs("nothing"), 0.0);
+        assert!(machine_busy_secs() > 0.0);
     }
 
     #[test]
