@@ -93,7 +93,7 @@ fn code_now(secret: &TotpSecret) -> String {
 async fn sealed_column(s: &Setup, app_id: &str) -> String {
     let sql = format!("SELECT sealed_secret FROM totp_credentials WHERE id = '{app_id}'");
     match &s.app.db {
-        server::db::Db::Sqlite(p) => sqlx::query_scalar(&sql).fetch_one(p).await.unwrap(),
+        server::db::Db::Sqlite(p, _) => sqlx::query_scalar(&sql).fetch_one(p).await.unwrap(),
         server::db::Db::Postgres(p) => sqlx::query_scalar(&sql).fetch_one(p).await.unwrap(),
     }
 }
@@ -399,7 +399,7 @@ async fn recovery_codes_are_shown_once_and_stored_only_hashed(backend: Backend) 
     // Stored as keyed hashes only, neither the code nor its typed form in any column.
     let sql = "SELECT digest FROM recovery_codes";
     let stored: Vec<String> = match &s.app.db {
-        server::db::Db::Sqlite(p) => sqlx::query_scalar(sql).fetch_all(p).await.unwrap(),
+        server::db::Db::Sqlite(p, _) => sqlx::query_scalar(sql).fetch_all(p).await.unwrap(),
         server::db::Db::Postgres(p) => sqlx::query_scalar(sql).fetch_all(p).await.unwrap(),
     };
     assert_eq!(stored.len(), 10);

@@ -391,7 +391,7 @@ async fn a_send_reads_a_bounded_number_of_rows_whatever_was_sent(backend: Backen
         async move {
             let sql = format!("SELECT COUNT(*) FROM send_counters WHERE counter LIKE '{pattern}'");
             let (n,): (i64,) = match &db {
-                server::db::Db::Sqlite(p) => sqlx::query_as(&sql).fetch_one(p).await.unwrap(),
+                server::db::Db::Sqlite(p, _) => sqlx::query_as(&sql).fetch_one(p).await.unwrap(),
                 server::db::Db::Postgres(p) => sqlx::query_as(&sql).fetch_one(p).await.unwrap(),
             };
             n
@@ -448,7 +448,7 @@ async fn an_upgrade_carries_the_last_days_texts_into_the_counters(backend: Backe
         }};
     }
     match &db {
-        server::db::Db::Sqlite(p) => previous_release!(p, "../migrations/sqlite"),
+        server::db::Db::Sqlite(p, _) => previous_release!(p, "../migrations/sqlite"),
         server::db::Db::Postgres(p) => previous_release!(p, "../migrations/postgres"),
     }
     db.migrate().await.unwrap();
@@ -466,7 +466,7 @@ async fn an_upgrade_carries_the_last_days_texts_into_the_counters(backend: Backe
         engine.issue("g", Purpose::SignIn, &req("u-2", &other, "192.0.2.2", now)).await.is_ok()
     );
     let gone = match &db {
-        server::db::Db::Sqlite(p) => {
+        server::db::Db::Sqlite(p, _) => {
             sqlx::query("SELECT 1 FROM sms_sends").fetch_all(p).await.is_err()
         }
         server::db::Db::Postgres(p) => {

@@ -151,7 +151,7 @@ async fn junk_in_every_field_is_refused_cleanly(backend: Backend) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_locked_database_fails_cleanly_and_recovers() {
     let s = setup(Backend::Sqlite, &[]).await;
-    let server::db::Db::Sqlite(pool) = &s.app.db else { unreachable!() };
+    let server::db::Db::Sqlite(pool, _) = &s.app.db else { unreachable!() };
     let mut lock = pool.acquire().await.unwrap();
     sqlx::query("BEGIN EXCLUSIVE").execute(&mut *lock).await.unwrap();
     let b = Browser::new(&s.app);

@@ -520,7 +520,7 @@ async fn age_sign_ins(p: &Protected, secs: i64) {
     let select = "SELECT id, details FROM oidc_grants WHERE client_id LIKE 'forward-auth:%'";
     let update = "UPDATE oidc_grants SET details = $1 WHERE id = $2";
     let rows: Vec<(String, String)> = match &p.app.db {
-        server::db::Db::Sqlite(pool) => sqlx::query_as(select).fetch_all(pool).await.unwrap(),
+        server::db::Db::Sqlite(pool, _) => sqlx::query_as(select).fetch_all(pool).await.unwrap(),
         server::db::Db::Postgres(pool) => sqlx::query_as(select).fetch_all(pool).await.unwrap(),
     };
     for (id, details) in rows {
@@ -528,7 +528,7 @@ async fn age_sign_ins(p: &Protected, secs: i64) {
         d["auth_time"] = (d["auth_time"].as_i64().unwrap() - secs).into();
         let d = d.to_string();
         match &p.app.db {
-            server::db::Db::Sqlite(pool) => {
+            server::db::Db::Sqlite(pool, _) => {
                 sqlx::query(update).bind(&d).bind(&id).execute(pool).await.unwrap();
             }
             server::db::Db::Postgres(pool) => {

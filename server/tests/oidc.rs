@@ -911,7 +911,7 @@ async fn the_token_endpoint_refuses_what_does_not_match(backend: Backend) {
     assert_eq!(body["error"], "invalid_grant", "another client's refresh token");
     // Nothing in the database is a usable value.
     let stored: Vec<(String,)> = match &p.app.db {
-        server::db::Db::Sqlite(pool) => {
+        server::db::Db::Sqlite(pool, _) => {
             sqlx::query_as("SELECT digest FROM oidc_tokens").fetch_all(pool).await.unwrap()
         }
         server::db::Db::Postgres(pool) => {

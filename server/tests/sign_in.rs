@@ -401,7 +401,7 @@ async fn a_remembered_browser_skips_the_code(backend: Backend) {
     // Only the hash is stored, with the browser's description.
     let sql = format!("SELECT digest, description FROM trusted_browsers WHERE id = '{id}'");
     let (digest, description): (String, String) = match &s.app.db {
-        server::db::Db::Sqlite(p) => sqlx::query_as(&sql).fetch_one(p).await.unwrap(),
+        server::db::Db::Sqlite(p, _) => sqlx::query_as(&sql).fetch_one(p).await.unwrap(),
         server::db::Db::Postgres(p) => sqlx::query_as(&sql).fetch_one(p).await.unwrap(),
     };
     assert!(!token.contains(&digest) && !digest.contains(_secret));

@@ -252,7 +252,7 @@ const SLOW_HASH: &str = "$6$rounds=4000000$latchkeytestsalt$iFPJkmRw4GDk4ltoODVA
 async fn sqlx_rows(app: &common::TestApp, sql: &str) -> Vec<(String,)> {
     use server::db::Db;
     match &app.db {
-        Db::Sqlite(pool) => sqlx::query_as(sql).fetch_all(pool).await.unwrap(),
+        Db::Sqlite(pool, _) => sqlx::query_as(sql).fetch_all(pool).await.unwrap(),
         Db::Postgres(pool) => sqlx::query_as(sql).fetch_all(pool).await.unwrap(),
     }
 }

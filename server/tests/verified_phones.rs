@@ -44,7 +44,7 @@ fn ldap_add_mobile(s: &Setup, login: &str, number: &str) {
 
 async fn count(s: &Setup, sql: &str) -> i64 {
     let n: (i64,) = match &s.app.db {
-        server::db::Db::Sqlite(p) => sqlx::query_as(sql).fetch_one(p).await.unwrap(),
+        server::db::Db::Sqlite(p, _) => sqlx::query_as(sql).fetch_one(p).await.unwrap(),
         server::db::Db::Postgres(p) => sqlx::query_as(sql).fetch_one(p).await.unwrap(),
     };
     n.0
@@ -222,7 +222,7 @@ async fn the_operator_command_marks_numbers_verified_and_audits(backend: Backend
         let sql = "SELECT subject_id, detail, user_agent FROM audit_events
                    WHERE kind = 'phone.marked_verified'";
         match &s.app.db {
-            server::db::Db::Sqlite(p) => sqlx::query_as(sql).fetch_one(p).await.unwrap(),
+            server::db::Db::Sqlite(p, _) => sqlx::query_as(sql).fetch_one(p).await.unwrap(),
             server::db::Db::Postgres(p) => sqlx::query_as(sql).fetch_one(p).await.unwrap(),
         }
     };
@@ -347,7 +347,7 @@ async fn enrolling_cannot_prove_one_number_and_store_another(backend: Backend) {
     let state: (String,) = {
         let sql = format!("SELECT state FROM sign_in_flows WHERE user_id = '{bob}'");
         match &s.app.db {
-            server::db::Db::Sqlite(p) => sqlx::query_as(&sql).fetch_one(p).await.unwrap(),
+            server::db::Db::Sqlite(p, _) => sqlx::query_as(&sql).fetch_one(p).await.unwrap(),
             server::db::Db::Postgres(p) => sqlx::query_as(&sql).fetch_one(p).await.unwrap(),
         }
     };

@@ -4,6 +4,7 @@
 //! whichever pool is configured through [`on_pool!`].
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -17,6 +18,9 @@ use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, ExpiredDeletion, SessionStore};
 use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
 
+/// How long a PostgreSQL connection may sit idle in the pool before it is pinged when lent.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(10);
+
 use crate::config::{DatabaseConfig, redact_url_str};
 
 /// The table sessions live in (created by our migrations, not by the session store).
@@ -24,7 +28,9 @@ const SESSIONS_TABLE: &str = "sessions";
 
 #[derive(Debug, Clone)]
 pub enum Db {
-    Sqlite(SqlitePool),
+    /// The pool, and the session generations read and written through it (one instance owns
+    /// a SQLite file: see [`generation_cache`]).
+    Sqlite(SqlitePool, Arc<generation_cache::GenerationCache>),
     Postgres(PgPool),
 }
 
@@ -47,7 +53,7 @@ pub enum StoreError {
 macro_rules! on_pool {
     ($db:expr, $pool:ident => $body:expr) => {
         match $db {
-            Db::Sqlite($pool) => $body,
+            Db::Sqlite($pool, _) => $body,
             Db::Postgres($pool) => $body,
         }
     };
@@ -56,6 +62,7 @@ macro_rules! on_pool {
 mod account;
 mod authenticators;
 mod codes;
+mod generation_cache;
 mod oidc;
 pub mod retention;
 mod session_cache;
@@ -107,17 +114,33 @@ impl Db {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(5))
                 .foreign_keys(true);
+            // No ping before lending a connection: a SQLite connection is a file this process
+            // holds open and cannot go stale, and each ping is a round trip to the
+            // connection's worker thread, one per statement.
             let pool = SqlitePoolOptions::new()
                 .max_connections(cfg.max_connections)
                 .acquire_timeout(timeout)
+                .test_before_acquire(false)
                 .connect_with(options)
                 .await
                 .map_err(connect_err)?;
-            Ok(Db::Sqlite(pool))
+            Ok(Db::Sqlite(pool, Arc::default()))
         } else {
+            // A connection idle for a while is pinged before it is lent (the server may have
+            // restarted or a firewall dropped it); one in steady use is not, which saves a
+            // round trip to the server on every statement under load.
             let pool = PgPoolOptions::new()
                 .max_connections(cfg.max_connections)
                 .acquire_timeout(timeout)
+                .test_before_acquire(false)
+                .before_acquire(|conn, meta| {
+                    Box::pin(async move {
+                        if meta.idle_for >= PING_AFTER_IDLE {
+                            sqlx::Connection::ping(conn).await?;
+                        }
+                        Ok(true)
+                    })
+                })
                 .connect(&cfg.url)
                 .await
                 .map_err(connect_err)?;
@@ -129,7 +152,7 @@ impl Db {
     /// (sqlx takes a lock).
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match self {
-            Db::Sqlite(pool) => sqlx::migrate!("../migrations/sqlite").run(pool).await?,
+            Db::Sqlite(pool, _) => sqlx::migrate!("../migrations/sqlite").run(pool).await?,
             Db::Postgres(pool) => sqlx::migrate!("../migrations/postgres").run(pool).await?,
         }
         Ok(())
@@ -142,7 +165,7 @@ impl Db {
 
     pub fn backend(&self) -> &'static str {
         match self {
-            Db::Sqlite(_) => "sqlite",
+            Db::Sqlite(..) => "sqlite",
             Db::Postgres(_) => "postgres",
         }
     }
@@ -154,11 +177,11 @@ impl Db {
     /// The tower-sessions store on this pool.
     pub fn session_store(&self) -> SqlSessionStore {
         match self {
-            Db::Sqlite(pool) => SqlSessionStore::Sqlite(
+            Db::Sqlite(pool, _) => SqlSessionStore::Sqlite(
                 SqliteStore::new(pool.clone())
                     .with_table_name(SESSIONS_TABLE)
                     .unwrap_or_else(|_| unreachable!("constant table name is valid")),
-                pool.clone(),
+                self.clone(),
                 session_cache::SessionCache::default(),
             ),
             Db::Postgres(pool) => SqlSessionStore::Postgres(
@@ -283,7 +306,7 @@ impl DemoOutbox for DemoInbox {
 pub enum SqlSessionStore {
     /// The store (loads, deletes, expiry), its pool for creates and saves, and the sessions it
     /// read or wrote, in memory: SQLite serves one instance, so nobody else changes its rows.
-    Sqlite(SqliteStore, SqlitePool, session_cache::SessionCache),
+    Sqlite(SqliteStore, Db, session_cache::SessionCache),
     /// The store (loads, deletes, expiry), and its pool for creates and saves.
     Postgres(PostgresStore, PgPool),
 }
@@ -292,8 +315,8 @@ pub enum SqlSessionStore {
 impl SessionStore for SqlSessionStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         match self {
-            Self::Sqlite(_, pool, cache) => {
-                sessions::create_session(&Db::Sqlite(pool.clone()), record).await?;
+            Self::Sqlite(_, db, cache) => {
+                sessions::create_session(db, record).await?;
                 cache.created(record);
                 Ok(())
             }
@@ -305,8 +328,8 @@ impl SessionStore for SqlSessionStore {
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         match self {
-            Self::Sqlite(_, pool, cache) => {
-                let written = sessions::update_session(&Db::Sqlite(pool.clone()), record).await?;
+            Self::Sqlite(_, db, cache) => {
+                let written = sessions::update_session(db, record).await?;
                 cache.saved(record, written);
                 Ok(())
             }

@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use domain::directory::UserId;
 use domain::ports::{SessionGenerations, Unavailable};
 
+use super::generation_cache::Lookup;
 use super::{Db, StoreError};
 
 fn unavailable(e: impl Into<StoreError>) -> Unavailable {
@@ -14,6 +15,13 @@ fn unavailable(e: impl Into<StoreError>) -> Unavailable {
 #[async_trait]
 impl SessionGenerations for Db {
     async fn generation(&self, user_id: &UserId) -> Result<i64, Unavailable> {
+        let cached = match self {
+            Db::Sqlite(_, cache) => match cache.get(user_id.as_str()) {
+                Lookup::Hit(generation) => return Ok(generation),
+                Lookup::Miss { epoch } => Some((cache, epoch)),
+            },
+            Db::Postgres(_) => None,
+        };
         let row: Option<(i64,)> = on_pool!(self, pool => {
             sqlx::query_as("SELECT generation FROM session_generations WHERE user_id = $1")
                 .bind(user_id.as_str())
@@ -21,7 +29,11 @@ impl SessionGenerations for Db {
                 .await
         })
         .map_err(unavailable)?;
-        Ok(row.map_or(0, |(g,)| g))
+        let generation = row.map_or(0, |(g,)| g);
+        if let Some((cache, epoch)) = cached {
+            cache.loaded(user_id.as_str(), generation, epoch);
+        }
+        Ok(generation)
     }
 
     async fn bump(&self, user_id: &UserId, now: i64) -> Result<i64, Unavailable> {
@@ -39,6 +51,9 @@ impl SessionGenerations for Db {
             .await
         })
         .map_err(unavailable)?;
+        if let Db::Sqlite(_, cache) = self {
+            cache.bumped(user_id.as_str(), generation);
+        }
         Ok(generation)
     }
 }

@@ -84,7 +84,7 @@ impl ThrottleStore for Db {
         // (n - free at most 20) up to `max_delay_secs`.
         let counted: Option<i32> = on_pool!(self, pool => {
             sqlx::query_scalar(match self {
-                Db::Sqlite(_) => ADMIT_SQLITE.as_str(),
+                Db::Sqlite(..) => ADMIT_SQLITE.as_str(),
                 Db::Postgres(_) => ADMIT_POSTGRES.as_str(),
             })
             .bind(key)
