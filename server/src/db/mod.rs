@@ -4,8 +4,9 @@
 //! whichever pool is configured through [`on_pool!`].
 
 use std::str::FromStr;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use domain::codes::Channel;
@@ -74,8 +75,56 @@ mod verified;
 /// value) is logged here, with the store that ran the query.
 pub(super) fn unavailable_in(store: &'static str, e: impl Into<StoreError>) -> Unavailable {
     let e = e.into();
+    note_trouble(&e);
     tracing::error!(error = %e, store, "database query failed");
     Unavailable { kind: "database" }
+}
+
+/// When a statement last failed for want of its connection (ms on [`trouble_clock`]; 0: never).
+/// For [`PING_AFTER_TROUBLE`] after, every PostgreSQL connection is pinged before it is lent, so
+/// the pool replaces those the server dropped (a restart, a failover) instead of lending each
+/// dead one to a request in turn.
+static TROUBLE_AT_MS: AtomicU64 = AtomicU64::new(0);
+
+/// How long after a connection failure every connection is pinged before it is lent.
+const PING_AFTER_TROUBLE: Duration = Duration::from_secs(30);
+
+fn trouble_clock() -> u64 {
+    static START: OnceLock<Instant> = OnceLock::new();
+    // Starts at 1 so that 0 can mean "never".
+    u64::try_from(START.get_or_init(Instant::now).elapsed().as_millis()).unwrap_or(u64::MAX) + 1
+}
+
+/// Remembers `e` if it says the connection, rather than the statement, failed.
+fn note_trouble(e: &StoreError) {
+    if lost_connection(e) {
+        TROUBLE_AT_MS.store(trouble_clock(), Ordering::Relaxed);
+    }
+}
+
+fn lost_connection(e: &StoreError) -> bool {
+    match e {
+        StoreError::Query(q) | StoreError::Connect { source: q, .. } => match q {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::WorkerCrashed => true,
+            // Class 08 (connection exception) and 57P (operator intervention: the server shut
+            // down or ended this backend).
+            sqlx::Error::Database(d) => {
+                d.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P"))
+            }
+            _ => false,
+        },
+        StoreError::Migrate(_) => false,
+    }
+}
+
+/// Whether a connection failed within the last [`PING_AFTER_TROUBLE`].
+fn recent_trouble() -> bool {
+    let at = TROUBLE_AT_MS.load(Ordering::Relaxed);
+    at != 0 && trouble_clock().saturating_sub(at) < PING_AFTER_TROUBLE.as_millis() as u64
 }
 
 impl Db {
@@ -127,15 +176,16 @@ impl Db {
             Ok(Db::Sqlite(pool, Arc::default()))
         } else {
             // A connection idle for a while is pinged before it is lent (the server may have
-            // restarted or a firewall dropped it); one in steady use is not, which saves a
-            // round trip to the server on every statement under load.
+            // restarted or a firewall dropped it), and so is every connection for a while after
+            // one failed ([`recent_trouble`]); one in steady use is not, which saves a round
+            // trip to the server on every statement under load.
             let pool = PgPoolOptions::new()
                 .max_connections(cfg.max_connections)
                 .acquire_timeout(timeout)
                 .test_before_acquire(false)
                 .before_acquire(|conn, meta| {
                     Box::pin(async move {
-                        if meta.idle_for >= PING_AFTER_IDLE {
+                        if meta.idle_for >= PING_AFTER_IDLE || recent_trouble() {
                             sqlx::Connection::ping(conn).await?;
                         }
                         Ok(true)
@@ -159,8 +209,13 @@ impl Db {
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {
-        on_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))?;
-        Ok(())
+        on_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ())).map_err(
+            |e| {
+                let e = StoreError::from(e);
+                note_trouble(&e);
+                e
+            },
+        )
     }
 
     pub fn backend(&self) -> &'static str {
@@ -376,5 +431,23 @@ impl ExpiredDeletion for SqlSessionStore {
             Self::Sqlite(s, _, _) => s.delete_expired().await,
             Self::Postgres(s, _) => s.delete_expired().await,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lost_connection_has_every_connection_pinged_for_a_while() {
+        let io = || StoreError::Query(sqlx::Error::Io(std::io::ErrorKind::ConnectionReset.into()));
+        assert!(lost_connection(&io()));
+        assert!(lost_connection(&StoreError::Query(sqlx::Error::PoolTimedOut)));
+        assert!(
+            !lost_connection(&StoreError::Query(sqlx::Error::RowNotFound)),
+            "a statement's own"
+        );
+        note_trouble(&io());
+        assert!(recent_trouble());
     }
 }
