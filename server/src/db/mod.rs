@@ -4,9 +4,9 @@
 //! whichever pool is configured through [`on_pool!`].
 
 use std::str::FromStr;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use domain::codes::Channel;
@@ -18,9 +18,6 @@ use sqlx::sqlite::{
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, ExpiredDeletion, SessionStore};
 use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
-
-/// How long a PostgreSQL connection may sit idle in the pool before it is pinged when lent.
-const PING_AFTER_IDLE: Duration = Duration::from_secs(10);
 
 use crate::config::{DatabaseConfig, redact_url_str};
 
@@ -80,25 +77,22 @@ pub(super) fn unavailable_in(store: &'static str, e: impl Into<StoreError>) -> U
     Unavailable { kind: "database" }
 }
 
-/// When a statement last failed for want of its connection (ms on [`trouble_clock`]; 0: never).
-/// For [`PING_AFTER_TROUBLE`] after, every PostgreSQL connection is pinged before it is lent, so
-/// the pool replaces those the server dropped (a restart, a failover) instead of lending each
-/// dead one to a request in turn.
-static TROUBLE_AT_MS: AtomicU64 = AtomicU64::new(0);
+/// How long a PostgreSQL connection may sit idle in the pool before it is pinged when lent.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(10);
+
+/// When a statement last failed for want of its connection (Unix ms; 0: never). For
+/// [`PING_AFTER_TROUBLE_MS`] after, every PostgreSQL connection is pinged before it is lent, so the
+/// pool replaces those the server dropped (a restart, a failover) instead of lending each dead
+/// one to a request in turn.
+static TROUBLE_AT_MS: AtomicI64 = AtomicI64::new(0);
 
 /// How long after a connection failure every connection is pinged before it is lent.
-const PING_AFTER_TROUBLE: Duration = Duration::from_secs(30);
-
-fn trouble_clock() -> u64 {
-    static START: OnceLock<Instant> = OnceLock::new();
-    // Starts at 1 so that 0 can mean "never".
-    u64::try_from(START.get_or_init(Instant::now).elapsed().as_millis()).unwrap_or(u64::MAX) + 1
-}
+const PING_AFTER_TROUBLE_MS: i64 = 30_000;
 
 /// Remembers `e` if it says the connection, rather than the statement, failed.
 fn note_trouble(e: &StoreError) {
     if lost_connection(e) {
-        TROUBLE_AT_MS.store(trouble_clock(), Ordering::Relaxed);
+        TROUBLE_AT_MS.store(domain::now_ms(), Ordering::Relaxed);
     }
 }
 
@@ -121,10 +115,10 @@ fn lost_connection(e: &StoreError) -> bool {
     }
 }
 
-/// Whether a connection failed within the last [`PING_AFTER_TROUBLE`].
+/// Whether a connection failed within the last [`PING_AFTER_TROUBLE_MS`].
 fn recent_trouble() -> bool {
     let at = TROUBLE_AT_MS.load(Ordering::Relaxed);
-    at != 0 && trouble_clock().saturating_sub(at) < PING_AFTER_TROUBLE.as_millis() as u64
+    at != 0 && domain::now_ms().saturating_sub(at) < PING_AFTER_TROUBLE_MS
 }
 
 impl Db {
@@ -359,8 +353,8 @@ impl DemoOutbox for DemoInbox {
 /// ends ([`sessions::create_session`], [`sessions::update_session`]).
 #[derive(Debug, Clone)]
 pub enum SqlSessionStore {
-    /// The store (loads, deletes, expiry), its pool for creates and saves, and the sessions it
-    /// read or wrote, in memory: SQLite serves one instance, so nobody else changes its rows.
+    /// The store (loads, deletes, expiry), the database for creates and saves, and the sessions
+    /// it read or wrote, in memory: SQLite serves one instance, so nobody else changes its rows.
     Sqlite(SqliteStore, Db, session_cache::SessionCache),
     /// The store (loads, deletes, expiry), and its pool for creates and saves.
     Postgres(PostgresStore, PgPool),
