@@ -91,7 +91,10 @@ impl Db {
         // tried once more.
         for _ in 0..2 {
             let added = match self {
-                Db::Sqlite(pool, _) => reserve!(pool),
+                Db::Sqlite(_, shared) => {
+                    let mut lease = shared.conns.lease().await?;
+                    reserve!(&mut *lease)
+                }
                 Db::Postgres(pool) => {
                     let mut tx = pool.begin().await?;
                     sqlx::query("SELECT pg_advisory_xact_lock($1)")

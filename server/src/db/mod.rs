@@ -26,9 +26,9 @@ const SESSIONS_TABLE: &str = "sessions";
 
 #[derive(Debug, Clone)]
 pub enum Db {
-    /// The pool, and the session generations read and written through it (one instance owns
-    /// a SQLite file: see [`generation_cache`]).
-    Sqlite(SqlitePool, Arc<generation_cache::GenerationCache>),
+    /// sqlx's pool (migrations, the session store's loads), and what this process keeps
+    /// beside it: one instance owns a SQLite file.
+    Sqlite(SqlitePool, Arc<SqliteShared>),
     Postgres(PgPool),
 }
 
@@ -51,10 +51,30 @@ pub enum StoreError {
 macro_rules! on_pool {
     ($db:expr, $pool:ident => $body:expr) => {
         match $db {
-            Db::Sqlite($pool, _) => $body,
+            Db::Sqlite(_, shared) => match shared.conns.lease().await {
+                Ok(mut lease) => {
+                    // A connection's `begin` is the `Connection` trait's (the pool's is its own).
+                    #[allow(unused_imports)]
+                    use sqlx::Connection as _;
+                    let $pool = &mut *lease;
+                    let outcome = $body;
+                    lease.judge(&outcome);
+                    outcome
+                }
+                Err(e) => Err(e.into()),
+            },
             Db::Postgres($pool) => $body,
         }
     };
+}
+
+/// What one process keeps beside its SQLite file.
+#[derive(Debug)]
+pub struct SqliteShared {
+    /// The connections statements run on ([`sqlite_pool`]).
+    conns: sqlite_pool::SqliteConns,
+    /// The session generations read and written through them ([`generation_cache`]).
+    generations: generation_cache::GenerationCache,
 }
 
 mod account;
@@ -66,6 +86,7 @@ pub mod retention;
 mod session_cache;
 mod sessions;
 mod sign_in;
+mod sqlite_pool;
 mod verified;
 
 /// A failed query, as the domain sees it: the database is unavailable. The error (never a
@@ -157,17 +178,22 @@ impl Db {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(5))
                 .foreign_keys(true);
-            // No ping before lending a connection: a SQLite connection is a file this process
-            // holds open and cannot go stale, and each ping is a round trip to the
-            // connection's worker thread, one per statement.
+            // Statements run on [`sqlite_pool`]'s connections, which go back without a ping.
+            // sqlx's pool serves migrations and the session store's loads (it proves the URL
+            // here with one connection); its connections close after a minute idle.
             let pool = SqlitePoolOptions::new()
                 .max_connections(cfg.max_connections)
                 .acquire_timeout(timeout)
                 .test_before_acquire(false)
-                .connect_with(options)
+                .idle_timeout(Duration::from_secs(60))
+                .connect_with(options.clone())
                 .await
                 .map_err(connect_err)?;
-            Ok(Db::Sqlite(pool, Arc::default()))
+            let shared = SqliteShared {
+                conns: sqlite_pool::SqliteConns::new(options, cfg.max_connections, timeout),
+                generations: generation_cache::GenerationCache::default(),
+            };
+            Ok(Db::Sqlite(pool, Arc::new(shared)))
         } else {
             // A connection idle for a while is pinged before it is lent (the server may have
             // restarted or a firewall dropped it), and so is every connection for a while after
@@ -220,7 +246,13 @@ impl Db {
     }
 
     pub async fn close(&self) {
-        on_pool!(self, pool => pool.close().await)
+        match self {
+            Db::Sqlite(pool, shared) => {
+                shared.conns.close().await;
+                pool.close().await;
+            }
+            Db::Postgres(pool) => pool.close().await,
+        }
     }
 
     /// The tower-sessions store on this pool.
@@ -407,11 +439,11 @@ impl SessionStore for SqlSessionStore {
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
         match self {
-            Self::Sqlite(s, _, cache) => {
+            Self::Sqlite(_, db, cache) => {
                 // Ended in memory first: a request of this session still in flight can no
                 // longer put it back, whatever order the writes land in.
                 cache.ended(id);
-                s.delete(id).await
+                sessions::delete_session(db, id).await
             }
             Self::Postgres(s, _) => s.delete(id).await,
         }

@@ -16,9 +16,9 @@ fn unavailable(e: impl Into<StoreError>) -> Unavailable {
 impl SessionGenerations for Db {
     async fn generation(&self, user_id: &UserId) -> Result<i64, Unavailable> {
         let cached = match self {
-            Db::Sqlite(_, cache) => match cache.get(user_id.as_str()) {
+            Db::Sqlite(_, shared) => match shared.generations.get(user_id.as_str()) {
                 Lookup::Hit(generation) => return Ok(generation),
-                Lookup::Miss { epoch } => Some((cache, epoch)),
+                Lookup::Miss { epoch } => Some((&shared.generations, epoch)),
             },
             Db::Postgres(_) => None,
         };
@@ -51,8 +51,8 @@ impl SessionGenerations for Db {
             .await
         })
         .map_err(unavailable)?;
-        if let Db::Sqlite(_, cache) = self {
-            cache.bumped(user_id.as_str(), generation);
+        if let Db::Sqlite(_, shared) = self {
+            shared.generations.bumped(user_id.as_str(), generation);
         }
         Ok(generation)
     }
@@ -121,4 +121,16 @@ pub(super) async fn create_session(
             return Ok(());
         }
     }
+}
+
+/// tower-sessions' `delete` on SQLite, on the connections every other statement uses.
+pub(super) async fn delete_session(
+    db: &Db,
+    id: &tower_sessions::session::Id,
+) -> tower_sessions::session_store::Result<()> {
+    let sql = format!("DELETE FROM {} WHERE id = $1", super::SESSIONS_TABLE);
+    on_pool!(db, pool => {
+        sqlx::query(&sql).bind(id.to_string()).execute(pool).await.map(|_| ())
+    })
+    .map_err(|e| tower_sessions::session_store::Error::Backend(e.to_string()))
 }
