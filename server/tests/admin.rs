@@ -189,7 +189,7 @@ async fn an_administrator_removes_a_phone_with_a_reason(backend: Backend) {
         "SELECT actor_id, subject_id, detail FROM audit_events WHERE kind = 'admin.phone_removed'";
     let (actor, subject, detail): (String, String, String) = match &s.app.db {
         server::db::Db::Sqlite(p, _) => sqlx::query_as(sql).fetch_one(p).await.unwrap(),
-        server::db::Db::Postgres(p) => sqlx::query_as(sql).fetch_one(p).await.unwrap(),
+        server::db::Db::Postgres(p, _) => sqlx::query_as(sql).fetch_one(p).await.unwrap(),
     };
     assert_eq!(actor, person_id(&s, "carol").await);
     assert_eq!(subject, dave);
@@ -238,7 +238,7 @@ async fn reset_to_password_only(backend: Backend) {
     let sql = "SELECT COUNT(*) FROM trusted_browsers WHERE revoked_at IS NULL";
     let live: (i64,) = match &s.app.db {
         server::db::Db::Sqlite(p, _) => sqlx::query_as(sql).fetch_one(p).await.unwrap(),
-        server::db::Db::Postgres(p) => sqlx::query_as(sql).fetch_one(p).await.unwrap(),
+        server::db::Db::Postgres(p, _) => sqlx::query_as(sql).fetch_one(p).await.unwrap(),
     };
     assert_eq!(live.0, 0);
 }

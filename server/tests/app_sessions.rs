@@ -198,7 +198,7 @@ async fn logout_details(s: &Setup) -> Vec<(String, String)> {
     let sql = "SELECT outcome, detail FROM audit_events WHERE kind = 'oidc.logout' ORDER BY id";
     match &s.app.db {
         server::db::Db::Sqlite(p, _) => sqlx::query_as(sql).fetch_all(p).await.unwrap(),
-        server::db::Db::Postgres(p) => sqlx::query_as(sql).fetch_all(p).await.unwrap(),
+        server::db::Db::Postgres(p, _) => sqlx::query_as(sql).fetch_all(p).await.unwrap(),
     }
 }
 
@@ -351,7 +351,7 @@ async fn an_administrators_reset_or_phone_removal_ends_the_persons_app_sessions(
     let sql = "SELECT actor_id, login FROM audit_events WHERE kind = 'oidc.logout'";
     let (actor, login): (String, String) = match &s.app.db {
         server::db::Db::Sqlite(p, _) => sqlx::query_as(sql).fetch_one(p).await.unwrap(),
-        server::db::Db::Postgres(p) => sqlx::query_as(sql).fetch_one(p).await.unwrap(),
+        server::db::Db::Postgres(p, _) => sqlx::query_as(sql).fetch_one(p).await.unwrap(),
     };
     assert_eq!((actor.as_str(), login.as_str()), (alice_id.as_str(), "alice"));
 

@@ -94,7 +94,7 @@ async fn sealed_column(s: &Setup, app_id: &str) -> String {
     let sql = format!("SELECT sealed_secret FROM totp_credentials WHERE id = '{app_id}'");
     match &s.app.db {
         server::db::Db::Sqlite(p, _) => sqlx::query_scalar(&sql).fetch_one(p).await.unwrap(),
-        server::db::Db::Postgres(p) => sqlx::query_scalar(&sql).fetch_one(p).await.unwrap(),
+        server::db::Db::Postgres(p, _) => sqlx::query_scalar(&sql).fetch_one(p).await.unwrap(),
     }
 }
 
@@ -400,7 +400,7 @@ async fn recovery_codes_are_shown_once_and_stored_only_hashed(backend: Backend) 
     let sql = "SELECT digest FROM recovery_codes";
     let stored: Vec<String> = match &s.app.db {
         server::db::Db::Sqlite(p, _) => sqlx::query_scalar(sql).fetch_all(p).await.unwrap(),
-        server::db::Db::Postgres(p) => sqlx::query_scalar(sql).fetch_all(p).await.unwrap(),
+        server::db::Db::Postgres(p, _) => sqlx::query_scalar(sql).fetch_all(p).await.unwrap(),
     };
     assert_eq!(stored.len(), 10);
     for code in &codes {

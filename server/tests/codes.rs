@@ -392,7 +392,7 @@ async fn a_send_reads_a_bounded_number_of_rows_whatever_was_sent(backend: Backen
             let sql = format!("SELECT COUNT(*) FROM send_counters WHERE counter LIKE '{pattern}'");
             let (n,): (i64,) = match &db {
                 server::db::Db::Sqlite(p, _) => sqlx::query_as(&sql).fetch_one(p).await.unwrap(),
-                server::db::Db::Postgres(p) => sqlx::query_as(&sql).fetch_one(p).await.unwrap(),
+                server::db::Db::Postgres(p, _) => sqlx::query_as(&sql).fetch_one(p).await.unwrap(),
             };
             n
         }
@@ -449,7 +449,7 @@ async fn an_upgrade_carries_the_last_days_texts_into_the_counters(backend: Backe
     }
     match &db {
         server::db::Db::Sqlite(p, _) => previous_release!(p, "../migrations/sqlite"),
-        server::db::Db::Postgres(p) => previous_release!(p, "../migrations/postgres"),
+        server::db::Db::Postgres(p, _) => previous_release!(p, "../migrations/postgres"),
     }
     db.migrate().await.unwrap();
 
@@ -469,7 +469,7 @@ async fn an_upgrade_carries_the_last_days_texts_into_the_counters(backend: Backe
         server::db::Db::Sqlite(p, _) => {
             sqlx::query("SELECT 1 FROM sms_sends").fetch_all(p).await.is_err()
         }
-        server::db::Db::Postgres(p) => {
+        server::db::Db::Postgres(p, _) => {
             sqlx::query("SELECT 1 FROM sms_sends").fetch_all(p).await.is_err()
         }
     };

@@ -521,7 +521,7 @@ async fn age_sign_ins(p: &Protected, secs: i64) {
     let update = "UPDATE oidc_grants SET details = $1 WHERE id = $2";
     let rows: Vec<(String, String)> = match &p.app.db {
         server::db::Db::Sqlite(pool, _) => sqlx::query_as(select).fetch_all(pool).await.unwrap(),
-        server::db::Db::Postgres(pool) => sqlx::query_as(select).fetch_all(pool).await.unwrap(),
+        server::db::Db::Postgres(pool, _) => sqlx::query_as(select).fetch_all(pool).await.unwrap(),
     };
     for (id, details) in rows {
         let mut d: serde_json::Value = serde_json::from_str(&details).unwrap();
@@ -531,7 +531,7 @@ async fn age_sign_ins(p: &Protected, secs: i64) {
             server::db::Db::Sqlite(pool, _) => {
                 sqlx::query(update).bind(&d).bind(&id).execute(pool).await.unwrap();
             }
-            server::db::Db::Postgres(pool) => {
+            server::db::Db::Postgres(pool, _) => {
                 sqlx::query(update).bind(&d).bind(&id).execute(pool).await.unwrap();
             }
         }

@@ -323,7 +323,7 @@ async fn every_forwarded_for_line_is_read_in_order(backend: Backend) {
     let sql = "SELECT DISTINCT client_ip FROM audit_events";
     let ips: Vec<(String,)> = match &app.db {
         server::db::Db::Sqlite(p, _) => sqlx::query_as(sql).fetch_all(p).await.unwrap(),
-        server::db::Db::Postgres(p) => sqlx::query_as(sql).fetch_all(p).await.unwrap(),
+        server::db::Db::Postgres(p, _) => sqlx::query_as(sql).fetch_all(p).await.unwrap(),
     };
     assert_eq!(ips, vec![("203.0.113.7".to_owned(),)], "the refused password's audit row");
 }

@@ -914,7 +914,7 @@ async fn the_token_endpoint_refuses_what_does_not_match(backend: Backend) {
         server::db::Db::Sqlite(pool, _) => {
             sqlx::query_as("SELECT digest FROM oidc_tokens").fetch_all(pool).await.unwrap()
         }
-        server::db::Db::Postgres(pool) => {
+        server::db::Db::Postgres(pool, _) => {
             sqlx::query_as("SELECT digest FROM oidc_tokens").fetch_all(pool).await.unwrap()
         }
     };

@@ -22,7 +22,7 @@ const DAY: i64 = 86_400;
 async fn exec(db: &Db, sql: &str) {
     match db {
         Db::Sqlite(p, _) => sqlx::query(sql).execute(p).await.map(|_| ()).unwrap(),
-        Db::Postgres(p) => sqlx::query(sql).execute(p).await.map(|_| ()).unwrap(),
+        Db::Postgres(p, _) => sqlx::query(sql).execute(p).await.map(|_| ()).unwrap(),
     }
 }
 
@@ -31,7 +31,7 @@ async fn left(db: &Db, table: &str, column: &str) -> Vec<String> {
     let sql = format!("SELECT CAST({column} AS TEXT) FROM {table} ORDER BY 1");
     let rows: Vec<(String,)> = match db {
         Db::Sqlite(p, _) => sqlx::query_as(&sql).fetch_all(p).await.unwrap(),
-        Db::Postgres(p) => sqlx::query_as(&sql).fetch_all(p).await.unwrap(),
+        Db::Postgres(p, _) => sqlx::query_as(&sql).fetch_all(p).await.unwrap(),
     };
     rows.into_iter().map(|(v,)| v).collect()
 }

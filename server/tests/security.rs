@@ -361,7 +361,7 @@ async fn numbers_added_elsewhere_show_unnamed_and_stale_metadata_is_pruned(backe
     let sql = "SELECT COUNT(*) FROM phone_settings WHERE number = '+12015550999'";
     let left: (i64,) = match &s.app.db {
         server::db::Db::Sqlite(p, _) => sqlx::query_as(sql).fetch_one(p).await.unwrap(),
-        server::db::Db::Postgres(p) => sqlx::query_as(sql).fetch_one(p).await.unwrap(),
+        server::db::Db::Postgres(p, _) => sqlx::query_as(sql).fetch_one(p).await.unwrap(),
     };
     assert_eq!(left.0, 0, "and it is pruned");
     let key = phone_key(&page, "•••• 0190");

@@ -402,7 +402,7 @@ async fn a_remembered_browser_skips_the_code(backend: Backend) {
     let sql = format!("SELECT digest, description FROM trusted_browsers WHERE id = '{id}'");
     let (digest, description): (String, String) = match &s.app.db {
         server::db::Db::Sqlite(p, _) => sqlx::query_as(&sql).fetch_one(p).await.unwrap(),
-        server::db::Db::Postgres(p) => sqlx::query_as(&sql).fetch_one(p).await.unwrap(),
+        server::db::Db::Postgres(p, _) => sqlx::query_as(&sql).fetch_one(p).await.unwrap(),
     };
     assert!(!token.contains(&digest) && !digest.contains(_secret));
     assert_eq!(description, "Chrome on Linux");

@@ -253,6 +253,6 @@ async fn sqlx_rows(app: &common::TestApp, sql: &str) -> Vec<(String,)> {
     use server::db::Db;
     match &app.db {
         Db::Sqlite(pool, _) => sqlx::query_as(sql).fetch_all(pool).await.unwrap(),
-        Db::Postgres(pool) => sqlx::query_as(sql).fetch_all(pool).await.unwrap(),
+        Db::Postgres(pool, _) => sqlx::query_as(sql).fetch_all(pool).await.unwrap(),
     }
 }

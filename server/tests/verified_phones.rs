@@ -45,7 +45,7 @@ fn ldap_add_mobile(s: &Setup, login: &str, number: &str) {
 async fn count(s: &Setup, sql: &str) -> i64 {
     let n: (i64,) = match &s.app.db {
         server::db::Db::Sqlite(p, _) => sqlx::query_as(sql).fetch_one(p).await.unwrap(),
-        server::db::Db::Postgres(p) => sqlx::query_as(sql).fetch_one(p).await.unwrap(),
+        server::db::Db::Postgres(p, _) => sqlx::query_as(sql).fetch_one(p).await.unwrap(),
     };
     n.0
 }
@@ -223,7 +223,7 @@ async fn the_operator_command_marks_numbers_verified_and_audits(backend: Backend
                    WHERE kind = 'phone.marked_verified'";
         match &s.app.db {
             server::db::Db::Sqlite(p, _) => sqlx::query_as(sql).fetch_one(p).await.unwrap(),
-            server::db::Db::Postgres(p) => sqlx::query_as(sql).fetch_one(p).await.unwrap(),
+            server::db::Db::Postgres(p, _) => sqlx::query_as(sql).fetch_one(p).await.unwrap(),
         }
     };
     assert_eq!(subject, person(&s, "alice").await.id.0);
@@ -348,7 +348,7 @@ async fn enrolling_cannot_prove_one_number_and_store_another(backend: Backend) {
         let sql = format!("SELECT state FROM sign_in_flows WHERE user_id = '{bob}'");
         match &s.app.db {
             server::db::Db::Sqlite(p, _) => sqlx::query_as(&sql).fetch_one(p).await.unwrap(),
-            server::db::Db::Postgres(p) => sqlx::query_as(&sql).fetch_one(p).await.unwrap(),
+            server::db::Db::Postgres(p, _) => sqlx::query_as(&sql).fetch_one(p).await.unwrap(),
         }
     };
     assert!(state.0.contains("+12015550171"), "{}", state.0);

@@ -95,8 +95,9 @@ impl Db {
                     let mut lease = shared.conns.lease().await?;
                     reserve!(&mut *lease)
                 }
-                Db::Postgres(pool) => {
-                    let mut tx = pool.begin().await?;
+                Db::Postgres(_, conns) => {
+                    let mut lease = conns.lease().await?;
+                    let mut tx = sqlx::Connection::begin(&mut *lease).await?;
                     sqlx::query("SELECT pg_advisory_xact_lock($1)")
                         .bind(SEND_LOCK_KEY)
                         .execute(&mut *tx)

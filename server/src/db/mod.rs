@@ -11,9 +11,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use domain::codes::Channel;
 use domain::{DemoOutbox, DemoText, Probe, Unavailable};
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
 };
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, ExpiredDeletion, SessionStore};
@@ -26,10 +27,12 @@ const SESSIONS_TABLE: &str = "sessions";
 
 #[derive(Debug, Clone)]
 pub enum Db {
-    /// sqlx's pool (migrations, the session store's loads), and what this process keeps
-    /// beside it: one instance owns a SQLite file.
+    /// sqlx's pool (migrations, expired sessions' deletion), and what this process keeps beside
+    /// it: one instance owns a SQLite file.
     Sqlite(SqlitePool, Arc<SqliteShared>),
-    Postgres(PgPool),
+    /// sqlx's pool (migrations, expired sessions' deletion), and the connections statements
+    /// run on ([`conns`]).
+    Postgres(PgPool, Arc<conns::Conns<PgConnection>>),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -46,24 +49,33 @@ pub enum StoreError {
     Query(#[from] sqlx::Error),
 }
 
-/// Runs `$body` with `$pool` bound to whichever pool `$db` holds. The body is type-checked once
-/// per driver, so a query that only one of them accepts fails to compile, not in production.
+/// Runs `$body` with `$pool` bound to a connection of whichever database `$db` is, lent for
+/// all of the body's statements ([`conns`]). The body is type-checked once per driver, so a
+/// query that only one of them accepts fails to compile, not in production. It must not run
+/// another `on_pool!` body: it would hold two connections at once.
 macro_rules! on_pool {
     ($db:expr, $pool:ident => $body:expr) => {
         match $db {
-            Db::Sqlite(_, shared) => match shared.conns.lease().await {
-                Ok(mut lease) => {
-                    // A connection's `begin` is the `Connection` trait's (the pool's is its own).
-                    #[allow(unused_imports)]
-                    use sqlx::Connection as _;
-                    let $pool = &mut *lease;
-                    let outcome = $body;
-                    lease.judge(&outcome);
-                    outcome
-                }
-                Err(e) => Err(e.into()),
-            },
-            Db::Postgres($pool) => $body,
+            Db::Sqlite(_, shared) => on_lease!(shared.conns, $pool => $body),
+            Db::Postgres(_, conns) => on_lease!(conns, $pool => $body),
+        }
+    };
+}
+
+/// [`on_pool!`] on one pool of [`conns`].
+macro_rules! on_lease {
+    ($conns:expr, $pool:ident => $body:expr) => {
+        match $conns.lease().await {
+            Ok(mut lease) => {
+                // A connection's `begin` is the `Connection` trait's.
+                #[allow(unused_imports)]
+                use sqlx::Connection as _;
+                let $pool = &mut *lease;
+                let outcome = $body;
+                lease.judge(&outcome);
+                outcome
+            }
+            Err(e) => Err(e.into()),
         }
     };
 }
@@ -71,8 +83,8 @@ macro_rules! on_pool {
 /// What one process keeps beside its SQLite file.
 #[derive(Debug)]
 pub struct SqliteShared {
-    /// The connections statements run on ([`sqlite_pool`]).
-    conns: sqlite_pool::SqliteConns,
+    /// The connections statements run on ([`conns`]).
+    conns: conns::Conns<SqliteConnection>,
     /// The session generations read and written through them ([`generation_cache`]).
     generations: generation_cache::GenerationCache,
 }
@@ -80,13 +92,13 @@ pub struct SqliteShared {
 mod account;
 mod authenticators;
 mod codes;
+mod conns;
 mod generation_cache;
 mod oidc;
 pub mod retention;
 mod session_cache;
 mod sessions;
 mod sign_in;
-mod sqlite_pool;
 mod verified;
 
 /// A failed query, as the domain sees it: the database is unavailable. The error (never a
@@ -118,22 +130,13 @@ fn note_trouble(e: &StoreError) {
 }
 
 fn lost_connection(e: &StoreError) -> bool {
-    match e {
-        StoreError::Query(q) | StoreError::Connect { source: q, .. } => match q {
-            sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_)
-            | sqlx::Error::Protocol(_)
-            | sqlx::Error::PoolTimedOut
-            | sqlx::Error::WorkerCrashed => true,
-            // Class 08 (connection exception) and 57P (operator intervention: the server shut
-            // down or ended this backend).
-            sqlx::Error::Database(d) => {
-                d.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P"))
-            }
-            _ => false,
-        },
-        StoreError::Migrate(_) => false,
-    }
+    use conns::LostConnection as _;
+    e.is_lost_connection()
+        || matches!(
+            e,
+            StoreError::Query(sqlx::Error::PoolTimedOut)
+                | StoreError::Connect { source: sqlx::Error::PoolTimedOut, .. }
+        )
 }
 
 /// Whether a connection failed within the last [`PING_AFTER_TROUBLE_MS`].
@@ -178,9 +181,10 @@ impl Db {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(5))
                 .foreign_keys(true);
-            // Statements run on [`sqlite_pool`]'s connections, which go back without a ping.
-            // sqlx's pool serves migrations and the session store's loads (it proves the URL
-            // here with one connection); its connections close after a minute idle.
+            // Statements run on [`conns`], which never pings a SQLite connection: it is a file
+            // this process holds open and cannot go stale. sqlx's pool serves migrations and
+            // the deletion of expired sessions (it proves the URL here with one connection);
+            // its connections close after a minute idle.
             let pool = SqlitePoolOptions::new()
                 .max_connections(cfg.max_connections)
                 .acquire_timeout(timeout)
@@ -190,7 +194,7 @@ impl Db {
                 .await
                 .map_err(connect_err)?;
             let shared = SqliteShared {
-                conns: sqlite_pool::SqliteConns::new(options, cfg.max_connections, timeout),
+                conns: conns::Conns::new(options, cfg.max_connections, timeout, |_| false),
                 generations: generation_cache::GenerationCache::default(),
             };
             Ok(Db::Sqlite(pool, Arc::new(shared)))
@@ -198,7 +202,8 @@ impl Db {
             // A connection idle for a while is pinged before it is lent (the server may have
             // restarted or a firewall dropped it), and so is every connection for a while after
             // one failed ([`recent_trouble`]); one in steady use is not, which saves a round
-            // trip to the server on every statement under load.
+            // trip to the server on every statement under load. The same rule on both pools.
+            let options = PgConnectOptions::from_str(&cfg.url).map_err(connect_err)?;
             let pool = PgPoolOptions::new()
                 .max_connections(cfg.max_connections)
                 .acquire_timeout(timeout)
@@ -211,10 +216,14 @@ impl Db {
                         Ok(true)
                     })
                 })
-                .connect(&cfg.url)
+                .idle_timeout(Duration::from_secs(60))
+                .connect_with(options.clone())
                 .await
                 .map_err(connect_err)?;
-            Ok(Db::Postgres(pool))
+            let conns = conns::Conns::new(options, cfg.max_connections, timeout, |idle_for| {
+                idle_for >= PING_AFTER_IDLE || recent_trouble()
+            });
+            Ok(Db::Postgres(pool, Arc::new(conns)))
         }
     }
 
@@ -223,7 +232,7 @@ impl Db {
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match self {
             Db::Sqlite(pool, _) => sqlx::migrate!("../migrations/sqlite").run(pool).await?,
-            Db::Postgres(pool) => sqlx::migrate!("../migrations/postgres").run(pool).await?,
+            Db::Postgres(pool, _) => sqlx::migrate!("../migrations/postgres").run(pool).await?,
         }
         Ok(())
     }
@@ -241,7 +250,7 @@ impl Db {
     pub fn backend(&self) -> &'static str {
         match self {
             Db::Sqlite(..) => "sqlite",
-            Db::Postgres(_) => "postgres",
+            Db::Postgres(..) => "postgres",
         }
     }
 
@@ -251,7 +260,10 @@ impl Db {
                 shared.conns.close().await;
                 pool.close().await;
             }
-            Db::Postgres(pool) => pool.close().await,
+            Db::Postgres(pool, conns) => {
+                conns.close().await;
+                pool.close().await;
+            }
         }
     }
 
@@ -265,12 +277,12 @@ impl Db {
                 self.clone(),
                 session_cache::SessionCache::default(),
             ),
-            Db::Postgres(pool) => SqlSessionStore::Postgres(
+            Db::Postgres(pool, _) => SqlSessionStore::Postgres(
                 PostgresStore::new(pool.clone())
                     .with_schema_name("public")
                     .and_then(|s| s.with_table_name(SESSIONS_TABLE))
                     .unwrap_or_else(|_| unreachable!("constant names are valid")),
-                pool.clone(),
+                self.clone(),
             ),
         }
     }
@@ -382,14 +394,15 @@ impl DemoOutbox for DemoInbox {
 /// tower-sessions' store for whichever database is configured. Rows are created only by
 /// `create`, always under a new id, and `save` only ever updates a row that still exists, so a
 /// request that read a session before it was signed out or cycled cannot write it back when it
-/// ends ([`sessions::create_session`], [`sessions::update_session`]).
+/// ends ([`sessions::create_session`], [`sessions::update_session`]). Every statement but the
+/// deletion of expired sessions runs on the database's own connections ([`on_pool!`]).
 #[derive(Debug, Clone)]
 pub enum SqlSessionStore {
-    /// The store (loads, deletes, expiry), the database for creates and saves, and the sessions
-    /// it read or wrote, in memory: SQLite serves one instance, so nobody else changes its rows.
+    /// The published store (expired sessions), the database, and the sessions read or written,
+    /// in memory: SQLite serves one instance, so nobody else changes its rows.
     Sqlite(SqliteStore, Db, session_cache::SessionCache),
-    /// The store (loads, deletes, expiry), and its pool for creates and saves.
-    Postgres(PostgresStore, PgPool),
+    /// The published store (expired sessions), and the database.
+    Postgres(PostgresStore, Db),
 }
 
 #[async_trait]
@@ -401,9 +414,7 @@ impl SessionStore for SqlSessionStore {
                 cache.created(record);
                 Ok(())
             }
-            Self::Postgres(_, pool) => {
-                sessions::create_session(&Db::Postgres(pool.clone()), record).await
-            }
+            Self::Postgres(_, db) => sessions::create_session(db, record).await,
         }
     }
 
@@ -414,26 +425,24 @@ impl SessionStore for SqlSessionStore {
                 cache.saved(record, written);
                 Ok(())
             }
-            Self::Postgres(_, pool) => {
-                sessions::update_session(&Db::Postgres(pool.clone()), record).await.map(|_| ())
-            }
+            Self::Postgres(_, db) => sessions::update_session(db, record).await.map(|_| ()),
         }
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         match self {
-            Self::Sqlite(s, _, cache) => match cache.get(id) {
+            Self::Sqlite(_, db, cache) => match cache.get(id) {
                 session_cache::Cached::Live(record) => Ok(Some(record)),
                 session_cache::Cached::Ended => Ok(None),
                 session_cache::Cached::Unknown => {
-                    let record = s.load(id).await?;
+                    let record = sessions::load_session(db, id).await?;
                     if let Some(record) = &record {
                         cache.loaded(record);
                     }
                     Ok(record)
                 }
             },
-            Self::Postgres(s, _) => s.load(id).await,
+            Self::Postgres(_, db) => sessions::load_session(db, id).await,
         }
     }
 
@@ -445,7 +454,7 @@ impl SessionStore for SqlSessionStore {
                 cache.ended(id);
                 sessions::delete_session(db, id).await
             }
-            Self::Postgres(s, _) => s.delete(id).await,
+            Self::Postgres(_, db) => sessions::delete_session(db, id).await,
         }
     }
 }

@@ -20,7 +20,7 @@ impl SessionGenerations for Db {
                 Lookup::Hit(generation) => return Ok(generation),
                 Lookup::Miss { epoch } => Some((&shared.generations, epoch)),
             },
-            Db::Postgres(_) => None,
+            Db::Postgres(..) => None,
         };
         let row: Option<(i64,)> = on_pool!(self, pool => {
             sqlx::query_as("SELECT generation FROM session_generations WHERE user_id = $1")
@@ -123,7 +123,27 @@ pub(super) async fn create_session(
     }
 }
 
-/// tower-sessions' `delete` on SQLite, on the connections every other statement uses.
+/// tower-sessions' `load`: the session's record, if its row is there and not expired.
+pub(super) async fn load_session(
+    db: &Db,
+    id: &tower_sessions::session::Id,
+) -> tower_sessions::session_store::Result<Option<tower_sessions::session::Record>> {
+    use tower_sessions::session_store::Error;
+    let sql =
+        format!("SELECT data FROM {} WHERE id = $1 AND expiry_date > $2", super::SESSIONS_TABLE);
+    let row: Option<(Vec<u8>,)> = on_pool!(db, pool => {
+        sqlx::query_as(&sql)
+            .bind(id.to_string())
+            .bind(time::OffsetDateTime::now_utc())
+            .fetch_optional(pool)
+            .await
+    })
+    .map_err(|e| Error::Backend(e.to_string()))?;
+    row.map(|(data,)| rmp_serde::from_slice(&data).map_err(|e| Error::Decode(e.to_string())))
+        .transpose()
+}
+
+/// tower-sessions' `delete`.
 pub(super) async fn delete_session(
     db: &Db,
     id: &tower_sessions::session::Id,

@@ -85,7 +85,7 @@ impl ThrottleStore for Db {
         let counted: Option<i32> = on_pool!(self, pool => {
             sqlx::query_scalar(match self {
                 Db::Sqlite(..) => ADMIT_SQLITE.as_str(),
-                Db::Postgres(_) => ADMIT_POSTGRES.as_str(),
+                Db::Postgres(..) => ADMIT_POSTGRES.as_str(),
             })
             .bind(key)
             .bind(now)

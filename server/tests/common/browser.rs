@@ -234,14 +234,14 @@ pub async fn audit_kinds<D: TestDirectory>(app: &TestApp<D>) -> Vec<(String, Str
     let sql = "SELECT kind, outcome FROM audit_events ORDER BY id";
     match &app.db {
         server::db::Db::Sqlite(p, _) => sqlx::query_as(sql).fetch_all(p).await.unwrap(),
-        server::db::Db::Postgres(p) => sqlx::query_as(sql).fetch_all(p).await.unwrap(),
+        server::db::Db::Postgres(p, _) => sqlx::query_as(sql).fetch_all(p).await.unwrap(),
     }
 }
 
 pub async fn exec<D: TestDirectory>(app: &TestApp<D>, sql: &str) {
     match &app.db {
         server::db::Db::Sqlite(p, _) => sqlx::query(sql).execute(p).await.map(|_| ()).unwrap(),
-        server::db::Db::Postgres(p) => sqlx::query(sql).execute(p).await.map(|_| ()).unwrap(),
+        server::db::Db::Postgres(p, _) => sqlx::query(sql).execute(p).await.map(|_| ()).unwrap(),
     }
 }
 
