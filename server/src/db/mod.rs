@@ -110,6 +110,10 @@ pub(super) fn unavailable_in(store: &'static str, e: impl Into<StoreError>) -> U
     Unavailable { kind: "database" }
 }
 
+/// Connections of sqlx's own pool, beside `database.max_connections` of [`conns`]: it only
+/// runs migrations and deletes expired sessions, so an instance opens at most this many more.
+const SQLX_POOL_MAX: u32 = 2;
+
 /// How long a PostgreSQL connection may sit idle in the pool before it is pinged when lent.
 const PING_AFTER_IDLE: Duration = Duration::from_secs(10);
 
@@ -186,7 +190,7 @@ impl Db {
             // the deletion of expired sessions (it proves the URL here with one connection);
             // its connections close after a minute idle.
             let pool = SqlitePoolOptions::new()
-                .max_connections(cfg.max_connections)
+                .max_connections(SQLX_POOL_MAX)
                 .acquire_timeout(timeout)
                 .test_before_acquire(false)
                 .idle_timeout(Duration::from_secs(60))
@@ -205,7 +209,7 @@ impl Db {
             // trip to the server on every statement under load. The same rule on both pools.
             let options = PgConnectOptions::from_str(&cfg.url).map_err(connect_err)?;
             let pool = PgPoolOptions::new()
-                .max_connections(cfg.max_connections)
+                .max_connections(SQLX_POOL_MAX)
                 .acquire_timeout(timeout)
                 .test_before_acquire(false)
                 .before_acquire(|conn, meta| {
