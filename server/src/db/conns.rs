@@ -105,25 +105,31 @@ pub struct Lease<'a, C: Connection> {
 }
 
 impl<C: Connection> Lease<'_, C> {
-    /// Keeps the connection out of the pool if `outcome` says it was lost.
-    pub fn judge<T, E: LostConnection>(&mut self, outcome: &Result<T, E>) {
-        if outcome.as_ref().is_err_and(LostConnection::is_lost_connection) {
+    /// Gives the connection back, unless `outcome` says it was lost; says whether it was.
+    pub fn judge<T, E: LostConnection>(mut self, outcome: &Result<T, E>) -> bool {
+        let lost = outcome.as_ref().is_err_and(LostConnection::is_lost_connection);
+        if lost {
             tracing::info!("a database connection was lost; it is not lent again");
             self.conn = None;
         }
+        lost
     }
 }
 
 impl<C: Connection> std::ops::Deref for Lease<'_, C> {
     type Target = C;
     fn deref(&self) -> &C {
-        self.conn.as_ref().unwrap_or_else(|| unreachable!("taken only on drop or when judged lost"))
+        self.conn
+            .as_ref()
+            .unwrap_or_else(|| unreachable!("taken only by drop and judge, which end the lease"))
     }
 }
 
 impl<C: Connection> std::ops::DerefMut for Lease<'_, C> {
     fn deref_mut(&mut self) -> &mut C {
-        self.conn.as_mut().unwrap_or_else(|| unreachable!("taken only on drop or when judged lost"))
+        self.conn
+            .as_mut()
+            .unwrap_or_else(|| unreachable!("taken only by drop and judge, which end the lease"))
     }
 }
 
@@ -176,10 +182,18 @@ mod tests {
     use super::*;
 
     fn conns(dir: &tempfile::TempDir, max: u32) -> Conns<SqliteConnection> {
+        conns_pinging(dir, max, |_| false)
+    }
+
+    fn conns_pinging(
+        dir: &tempfile::TempDir,
+        max: u32,
+        ping_after: fn(Duration) -> bool,
+    ) -> Conns<SqliteConnection> {
         let options = SqliteConnectOptions::new()
             .filename(dir.path().join("pool.db"))
             .create_if_missing(true);
-        Conns::new(options, max, Duration::from_millis(200), |_| false)
+        Conns::new(options, max, Duration::from_millis(200), ping_after)
     }
 
     #[tokio::test]
@@ -247,11 +261,7 @@ mod tests {
     #[tokio::test]
     async fn a_connection_idle_past_the_rule_is_pinged_and_lent_when_alive() {
         let dir = tempfile::tempdir().unwrap();
-        let options = SqliteConnectOptions::new()
-            .filename(dir.path().join("pool.db"))
-            .create_if_missing(true);
-        let pool: Conns<SqliteConnection> =
-            Conns::new(options, 1, Duration::from_millis(200), |_| true);
+        let pool = conns_pinging(&dir, 1, |_| true);
         {
             let mut lease = pool.lease().await.unwrap();
             sqlx::query("CREATE TEMP TABLE mine (x INTEGER)").execute(&mut *lease).await.unwrap();

@@ -22,8 +22,14 @@ use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
 
 use crate::config::{DatabaseConfig, redact_url_str};
 
-/// The table sessions live in (created by our migrations, not by the session store).
-const SESSIONS_TABLE: &str = "sessions";
+/// The table sessions live in (created by our migrations, not by the session store), as a
+/// literal for `concat!`: the session statements run on every request.
+macro_rules! sessions_table {
+    () => {
+        "sessions"
+    };
+}
+const SESSIONS_TABLE: &str = sessions_table!();
 
 #[derive(Debug, Clone)]
 pub enum Db {
@@ -72,10 +78,17 @@ macro_rules! on_lease {
                 use sqlx::Connection as _;
                 let $pool = &mut *lease;
                 let outcome = $body;
-                lease.judge(&outcome);
+                if lease.judge(&outcome) {
+                    $crate::db::note_lost_connection();
+                }
                 outcome
             }
-            Err(e) => Err(e.into()),
+            Err(e) => {
+                if $crate::db::lost_or_timed_out(&e) {
+                    $crate::db::note_lost_connection();
+                }
+                Err(e.into())
+            }
         }
     };
 }
@@ -129,18 +142,32 @@ const PING_AFTER_TROUBLE_MS: i64 = 30_000;
 /// Remembers `e` if it says the connection, rather than the statement, failed.
 fn note_trouble(e: &StoreError) {
     if lost_connection(e) {
-        TROUBLE_AT_MS.store(domain::now_ms(), Ordering::Relaxed);
+        note_lost_connection();
     }
 }
 
+/// Starts (again) the [`PING_AFTER_TROUBLE_MS`] in which every connection is pinged when lent.
+fn note_lost_connection() {
+    TROUBLE_AT_MS.store(domain::now_ms(), Ordering::Relaxed);
+}
+
 fn lost_connection(e: &StoreError) -> bool {
+    match e {
+        StoreError::Query(e) | StoreError::Connect { source: e, .. } => lost_or_timed_out(e),
+        StoreError::Migrate(_) => false,
+    }
+}
+
+/// A lost connection, or none to be had in time (the server gone, or every connection stuck).
+fn lost_or_timed_out(e: &sqlx::Error) -> bool {
     use conns::LostConnection as _;
-    e.is_lost_connection()
-        || matches!(
-            e,
-            StoreError::Query(sqlx::Error::PoolTimedOut)
-                | StoreError::Connect { source: sqlx::Error::PoolTimedOut, .. }
-        )
+    e.is_lost_connection() || matches!(e, sqlx::Error::PoolTimedOut)
+}
+
+/// Whether a PostgreSQL connection idle for `idle_for` is pinged before it is lent: it may
+/// have gone stale (a restart, a firewall), or any connection was lost a moment ago.
+fn pg_ping_before_lending(idle_for: Duration) -> bool {
+    idle_for >= PING_AFTER_IDLE || recent_trouble()
 }
 
 /// Whether a connection failed within the last [`PING_AFTER_TROUBLE_MS`].
@@ -214,7 +241,7 @@ impl Db {
                 .test_before_acquire(false)
                 .before_acquire(|conn, meta| {
                     Box::pin(async move {
-                        if meta.idle_for >= PING_AFTER_IDLE || recent_trouble() {
+                        if pg_ping_before_lending(meta.idle_for) {
                             sqlx::Connection::ping(conn).await?;
                         }
                         Ok(true)
@@ -224,9 +251,8 @@ impl Db {
                 .connect_with(options.clone())
                 .await
                 .map_err(connect_err)?;
-            let conns = conns::Conns::new(options, cfg.max_connections, timeout, |idle_for| {
-                idle_for >= PING_AFTER_IDLE || recent_trouble()
-            });
+            let conns =
+                conns::Conns::new(options, cfg.max_connections, timeout, pg_ping_before_lending);
             Ok(Db::Postgres(pool, Arc::new(conns)))
         }
     }
@@ -241,14 +267,10 @@ impl Db {
         Ok(())
     }
 
+    /// One statement on a lent connection; a lost one opens the trouble window (`on_pool!`).
     pub async fn ping(&self) -> Result<(), StoreError> {
-        on_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ())).map_err(
-            |e| {
-                let e = StoreError::from(e);
-                note_trouble(&e);
-                e
-            },
-        )
+        on_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))?;
+        Ok(())
     }
 
     pub fn backend(&self) -> &'static str {

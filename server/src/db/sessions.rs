@@ -58,6 +58,11 @@ impl SessionGenerations for Db {
     }
 }
 
+/// A failed session statement, as tower-sessions reports it.
+fn backend(e: sqlx::Error) -> tower_sessions::session_store::Error {
+    tower_sessions::session_store::Error::Backend(e.to_string())
+}
+
 /// tower-sessions' `save`: an UPDATE of the session's row, never an insert. tower-sessions
 /// calls `create` for a session without an id (new, flushed, cycled, or whose row was not
 /// found when loaded) and `save` only for one it loaded from its row. If that row is gone by
@@ -71,9 +76,9 @@ pub(super) async fn update_session(
     use tower_sessions::session_store::Error;
     let data = rmp_serde::to_vec(record).map_err(|e| Error::Encode(e.to_string()))?;
     let sql =
-        format!("UPDATE {} SET data = $1, expiry_date = $2 WHERE id = $3", super::SESSIONS_TABLE);
+        concat!("UPDATE ", sessions_table!(), " SET data = $1, expiry_date = $2 WHERE id = $3");
     let updated = on_pool!(db, pool => {
-        sqlx::query(&sql)
+        sqlx::query(sql)
             .bind(data)
             .bind(record.expiry_date)
             .bind(record.id.to_string())
@@ -81,7 +86,7 @@ pub(super) async fn update_session(
             .await
             .map(|r| r.rows_affected())
     })
-    .map_err(|e| Error::Backend(e.to_string()))?;
+    .map_err(backend)?;
     if updated == 0 {
         tracing::info!("a session that ended during the request was not written back");
     }
@@ -100,15 +105,16 @@ pub(super) async fn create_session(
 ) -> tower_sessions::session_store::Result<()> {
     use tower_sessions::session::Id;
     use tower_sessions::session_store::Error;
-    let sql = format!(
-        "INSERT INTO {} (id, data, expiry_date) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
-        super::SESSIONS_TABLE
+    let sql = concat!(
+        "INSERT INTO ",
+        sessions_table!(),
+        " (id, data, expiry_date) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING"
     );
     loop {
         record.id = Id::default();
         let data = rmp_serde::to_vec(record).map_err(|e| Error::Encode(e.to_string()))?;
         let inserted = on_pool!(db, pool => {
-            sqlx::query(&sql)
+            sqlx::query(sql)
                 .bind(record.id.to_string())
                 .bind(data)
                 .bind(record.expiry_date)
@@ -116,7 +122,7 @@ pub(super) async fn create_session(
                 .await
                 .map(|r| r.rows_affected())
         })
-        .map_err(|e| Error::Backend(e.to_string()))?;
+        .map_err(backend)?;
         if inserted == 1 {
             return Ok(());
         }
@@ -130,15 +136,15 @@ pub(super) async fn load_session(
 ) -> tower_sessions::session_store::Result<Option<tower_sessions::session::Record>> {
     use tower_sessions::session_store::Error;
     let sql =
-        format!("SELECT data FROM {} WHERE id = $1 AND expiry_date > $2", super::SESSIONS_TABLE);
+        concat!("SELECT data FROM ", sessions_table!(), " WHERE id = $1 AND expiry_date > $2");
     let row: Option<(Vec<u8>,)> = on_pool!(db, pool => {
-        sqlx::query_as(&sql)
+        sqlx::query_as(sql)
             .bind(id.to_string())
             .bind(time::OffsetDateTime::now_utc())
             .fetch_optional(pool)
             .await
     })
-    .map_err(|e| Error::Backend(e.to_string()))?;
+    .map_err(backend)?;
     row.map(|(data,)| rmp_serde::from_slice(&data).map_err(|e| Error::Decode(e.to_string())))
         .transpose()
 }
@@ -148,9 +154,9 @@ pub(super) async fn delete_session(
     db: &Db,
     id: &tower_sessions::session::Id,
 ) -> tower_sessions::session_store::Result<()> {
-    let sql = format!("DELETE FROM {} WHERE id = $1", super::SESSIONS_TABLE);
+    let sql = concat!("DELETE FROM ", sessions_table!(), " WHERE id = $1");
     on_pool!(db, pool => {
-        sqlx::query(&sql).bind(id.to_string()).execute(pool).await.map(|_| ())
+        sqlx::query(sql).bind(id.to_string()).execute(pool).await.map(|_| ())
     })
-    .map_err(|e| tower_sessions::session_store::Error::Backend(e.to_string()))
+    .map_err(backend)
 }
