@@ -22,10 +22,7 @@ use super::{
     directory::{Person, UserId, Username},
     ports::Directory,
 };
-use super::{
-    ports::AccountStore,
-    security::{PhoneSettings, TrustedBrowser},
-};
+use super::{ports::AccountStore, security::TrustedBrowser};
 
 /// The trail's filters as an administrator types them: logins, a kind prefix, a time range.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -143,6 +140,8 @@ pub struct AdminParts {
     pub directory: Arc<dyn Directory>,
     pub accounts: Arc<dyn AccountStore>,
     pub sign_in_store: Arc<dyn SignInStore>,
+    /// A person's 2-step setting, phones and apps, read at once.
+    pub records: Arc<dyn super::ports::FactorRecordsStore>,
     pub audit: Arc<dyn AuditLog>,
     /// Ends the person's sessions when an administrator removes a factor or resets them.
     pub generations: Arc<dyn super::ports::SessionGenerations>,
@@ -304,8 +303,13 @@ impl AdminService {
 
     pub async fn person(&self, id: &str, now: i64) -> Result<PersonDetail, AdminError> {
         let person = self.subject(id).await?;
-        let settings: Vec<PhoneSettings> = self.p.accounts.phone_settings(&person.id).await?;
-        let verified = self.p.phone_trust.records(&person.id).await?;
+        let pid = &person.id;
+        let (records, browsers, activity) = tokio::try_join!(
+            async { Ok::<_, AdminError>(self.p.records.factor_records(pid).await?) },
+            async { Ok::<_, AdminError>(self.p.accounts.trusted_browsers(pid, now).await?) },
+            async { Ok::<_, AdminError>(self.p.audit.for_user(pid.as_str(), None, 20).await?) },
+        )?;
+        let (settings, verified) = (&records.phones, &records.verified);
         let phones = person
             .phones
             .iter()
@@ -321,13 +325,14 @@ impl AdminService {
                 }
             })
             .collect();
-        let factors = self.p.authenticators.factors(&person.id).await?;
+        let two_factor_on = records.two_factor_on;
+        let factors = self.p.authenticators.factors_of(records.apps, records.recovery);
         Ok(PersonDetail {
             apps: factors.apps.iter().map(AppView::from).collect(),
             recovery: factors.recovery,
-            two_factor_on: self.p.sign_in_store.two_factor_enabled(&person.id).await?,
-            browsers: self.p.accounts.trusted_browsers(&person.id, now).await?,
-            activity: self.p.audit.for_user(person.id.as_str(), None, 20).await?,
+            two_factor_on,
+            browsers,
+            activity,
             phones,
             id: person.id,
             login: person.login,

@@ -296,6 +296,35 @@ pub trait AuditLog: Send + Sync {
     fn anonymous_refusal(&self, _what: &str) {}
 }
 
+/// Everything Latchkey keeps about one person's second factors and their 2-step setting, read
+/// together: the password step, the start page and the security page each need all of it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FactorRecords {
+    pub two_factor_on: bool,
+    /// Phone metadata, oldest first (then by number).
+    pub phones: Vec<PhoneSettings>,
+    /// The numbers Latchkey verified, by number.
+    pub verified: Vec<VerifiedPhone>,
+    /// Authenticator apps, oldest first (then by id).
+    pub apps: Vec<StoredApp>,
+    pub recovery: RecoveryStatus,
+}
+
+impl FactorRecords {
+    /// The number the person prefers, if they chose one.
+    pub fn preferred_phone(&self) -> Option<&str> {
+        self.phones.iter().find(|p| p.preferred).map(|p| p.number.as_str())
+    }
+}
+
+/// One read of a person's [`FactorRecords`] instead of one per table. Implemented by the SQL
+/// store (`server/src/db/factor_records.rs`) as a single statement: on SQLite every statement is
+/// a hand-off to the connection's thread, and on PostgreSQL a round trip.
+#[async_trait]
+pub trait FactorRecordsStore: Send + Sync {
+    async fn factor_records(&self, user_id: &UserId) -> Result<FactorRecords, Unavailable>;
+}
+
 /// The SQL side of the security page.
 ///
 /// Phone metadata and remembered browsers. Implemented by the SQL store

@@ -75,13 +75,16 @@ impl PhoneTrust {
         if self.trust_directory || person.phones.is_empty() {
             return Ok(person.phones.clone());
         }
-        Ok(self
-            .statuses(person)
-            .await?
+        Ok(self.usable_of(person, &self.records(&person.id).await?))
+    }
+
+    /// [`Self::usable`], given the person's records already read.
+    pub fn usable_of(&self, person: &Person, records: &[VerifiedPhone]) -> Vec<E164> {
+        Self::status_of(person, records, self.trust_directory)
             .into_iter()
             .filter(|s| s.usable)
             .map(|s| s.number)
-            .collect())
+            .collect()
     }
 
     pub async fn is_usable(&self, person: &Person, number: &E164) -> Result<bool, Unavailable> {

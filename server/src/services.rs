@@ -128,6 +128,7 @@ pub fn build(config: &Config, db: Db, directory: LdapDirectory) -> Result<Servic
     let sign_in = SignInService::new(SignInParts {
         directory: measured.clone(),
         store: store.clone(),
+        records: store.clone(),
         audit: audit.clone(),
         texter: texter.clone(),
         authenticators: authenticators.clone(),
@@ -147,6 +148,7 @@ pub fn build(config: &Config, db: Db, directory: LdapDirectory) -> Result<Servic
         directory: measured.clone(),
         accounts: store.clone(),
         sign_in_store: store.clone(),
+        records: store.clone(),
         audit: audit.clone(),
         generations: store.clone(),
         texter: texter.clone(),
@@ -191,6 +193,7 @@ pub fn build(config: &Config, db: Db, directory: LdapDirectory) -> Result<Servic
         directory: measured.clone(),
         accounts: store.clone(),
         sign_in_store: store.clone(),
+        records: store.clone(),
         audit,
         generations: store.clone(),
         trail: store.clone(),

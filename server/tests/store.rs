@@ -17,6 +17,7 @@ on_both!(
     a_session_saves_its_changes,
     session_generations_only_go_up,
     the_newest_event_of_a_kind_a_person_caused_is_found,
+    factor_records_in_one_read_match_each_tables_own_read,
 );
 
 async fn migrations_are_idempotent(backend: Backend) {
@@ -224,4 +225,85 @@ async fn the_newest_event_of_a_kind_a_person_caused_is_found(backend: Backend) {
     assert_eq!(newest.user_agent, "Firefox/128.0");
     // The kind is matched whole, not as a prefix.
     assert_eq!(db.newest_by("u-1", "sign_in").await.unwrap(), None);
+}
+
+/// The one-statement read of a person's records gives what the five separate reads give, for a
+/// person with some of everything, and defaults for one with nothing.
+async fn factor_records_in_one_read_match_each_tables_own_read(backend: Backend) {
+    use domain::authenticator::StoredApp;
+    use domain::directory::UserId;
+    use domain::phone::E164;
+    use domain::ports::{
+        AccountStore, AuthenticatorStore, FactorRecords, FactorRecordsStore, SignInStore,
+        VerifiedBy, VerifiedPhones,
+    };
+
+    let test_db = TestDb::new(backend).await;
+    let db = test_db.open().await;
+    let (ann, bob) = (UserId("u-ann".to_owned()), UserId("u-bob".to_owned()));
+    let number = |n: &str| E164::try_from(n.to_owned()).unwrap();
+    db.set_two_factor(ann.as_str(), true, 10).await.unwrap();
+    for (n, at) in [("+12015550143", 30), ("+12015550123", 20), ("+12015550133", 30)] {
+        db.add_phone_metadata(&ann, &number(n), at).await.unwrap();
+    }
+    db.name_phone(&ann, "+12015550123", "Téléphone ☎ 'de' \"bureau\"", 40).await.unwrap();
+    db.prefer_phone(&ann, "+12015550133", 41).await.unwrap();
+    db.phone_used(&ann, "+12015550133", 42).await.unwrap();
+    db.mark_verified(&ann, &number("+12015550143"), VerifiedBy::Operator, 50).await.unwrap();
+    db.mark_verified(&ann, &number("+12015550123"), VerifiedBy::SecurityPage, 51).await.unwrap();
+    for (id, at) in [("app-b", 60), ("app-a", 60), ("app-0", 61)] {
+        let app = StoredApp {
+            id: id.to_owned(),
+            user_id: ann.clone(),
+            name: format!("Phone {id}"),
+            sealed_secret: format!("sealed-{id}"),
+            created_at: at,
+            last_used_at: None,
+            last_step: 7,
+            preferred: false,
+        };
+        db.add_app(&app).await.unwrap();
+    }
+    assert!(db.use_app_step(&ann, "app-a", 9, 65).await.unwrap());
+    assert!(db.prefer_app(&ann, "app-0", 66).await.unwrap());
+    let digests: Vec<String> = (0..10).map(|i| format!("digest-{i}")).collect();
+    db.replace_recovery_codes(&ann, &digests, 70).await.unwrap();
+    assert_eq!(db.use_recovery_code(&ann, &digests[3..4], 71).await.unwrap(), Some(9));
+    // Another person's rows stay theirs.
+    db.set_two_factor(bob.as_str(), false, 10).await.unwrap();
+    db.add_phone_metadata(&bob, &number("+12015550199"), 5).await.unwrap();
+
+    let got = db.factor_records(&ann).await.unwrap();
+    let (apps, recovery) = db.factors(&ann).await.unwrap();
+    let expected = FactorRecords {
+        two_factor_on: SignInStore::two_factor_enabled(&db, &ann).await.unwrap(),
+        phones: db.phone_settings(&ann).await.unwrap(),
+        verified: db.verified_phones(&ann).await.unwrap(),
+        apps,
+        recovery,
+    };
+    assert_eq!(got, expected);
+    // And the facts themselves, not only agreement with the other reads.
+    assert!(got.two_factor_on);
+    let phones: Vec<&str> = got.phones.iter().map(|p| p.number.as_str()).collect();
+    assert_eq!(phones, ["+12015550123", "+12015550133", "+12015550143"]);
+    assert_eq!(got.phones[0].nickname.as_deref(), Some("Téléphone ☎ 'de' \"bureau\""));
+    assert_eq!(got.preferred_phone(), None, "preferring an app unprefers every phone");
+    assert_eq!(got.phones[1].last_used_at, Some(42));
+    let verified: Vec<&str> = got.verified.iter().map(|v| v.number.as_str()).collect();
+    assert_eq!(verified, ["+12015550123", "+12015550143"]);
+    assert_eq!(got.verified[0].method, "security_page");
+    let apps: Vec<(&str, bool, i64)> =
+        got.apps.iter().map(|a| (a.id.as_str(), a.preferred, a.last_step)).collect();
+    assert_eq!(apps, [("app-a", false, 9), ("app-b", false, 7), ("app-0", true, 7)]);
+    assert_eq!(got.apps[0].sealed_secret, "sealed-app-a");
+    assert_eq!(got.apps[0].user_id, ann);
+    assert_eq!(got.recovery.remaining, 9);
+    assert_eq!((got.recovery.created_at, got.recovery.last_used_at), (Some(70), Some(71)));
+
+    let bobs = db.factor_records(&bob).await.unwrap();
+    assert!(!bobs.two_factor_on && bobs.apps.is_empty() && bobs.verified.is_empty());
+    assert_eq!(bobs.phones.len(), 1);
+    let nobody = db.factor_records(&UserId("u-nobody".to_owned())).await.unwrap();
+    assert_eq!(nobody, FactorRecords::default());
 }

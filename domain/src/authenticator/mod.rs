@@ -107,10 +107,16 @@ impl Authenticators {
             return Ok(Factors::default());
         }
         let (apps, recovery) = self.p.store.factors(user_id).await?;
-        Ok(Factors {
+        Ok(self.factors_of(apps, recovery))
+    }
+
+    /// [`Self::factors`], given the person's apps and recovery codes already read.
+    pub fn factors_of(&self, apps: Vec<StoredApp>, recovery: RecoveryStatus) -> Factors {
+        let m = self.p.methods;
+        Factors {
             apps: if m.totp { apps } else { Vec::new() },
             recovery: if m.recovery_codes { recovery } else { RecoveryStatus::default() },
-        })
+        }
     }
 
     /// One app of the person (as `policy.methods` lets it count), read alone: what checking

@@ -145,12 +145,12 @@ impl SecurityService {
         self.require_recent(user, client.now)?;
         let app = self.find_app(user, id).await?;
         // The person's second factors (phones that receive codes, and apps) less this one.
-        let left = self.factor_count(user).await?.saturating_sub(1);
+        let (count, two_factor_on) = self.factor_count(user).await?;
+        let left = count.saturating_sub(1);
         let below = left < self.p.settings.min_credentials;
         if below && self.p.settings.policy_required {
             return Err(SecurityError::RequiredByPolicy);
         }
-        let two_factor_on = self.p.sign_in_store.two_factor_enabled(&user.user_id).await?;
         Ok(RemovalPlan {
             key: app.id,
             label: app.name,

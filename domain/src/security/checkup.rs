@@ -111,17 +111,18 @@ impl SecurityService {
     /// The start page's checkup for `user`: the same reads as the security page's (no activity
     /// page), and the newest sign-in from the audit trail.
     pub async fn checkup(&self, user: &Authenticated, now: i64) -> Result<Checkup, SecurityError> {
-        let person = self.person(user).await?;
         let id = &user.user_id;
-        let (phones, factors, two_factor_on, browsers, last) = tokio::try_join!(
-            self.phone_views(user, &person, now),
-            async { Ok::<_, SecurityError>(self.p.authenticators.factors(id).await?) },
-            async { Ok::<_, SecurityError>(self.p.sign_in_store.two_factor_enabled(id).await?) },
+        let (person, records, browsers, last) = tokio::try_join!(
+            self.person(user),
+            self.records(user),
             async { Ok::<_, SecurityError>(self.p.accounts.trusted_browsers(id, now).await?) },
             async {
                 Ok::<_, SecurityError>(self.p.audit.newest_by(id.as_str(), SIGN_IN_KIND).await?)
             },
         )?;
+        let phones = self.phone_views(user, &person, &records, now).await?;
+        let two_factor_on = records.two_factor_on;
+        let factors = self.p.authenticators.factors_of(records.apps, records.recovery);
         let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
         let methods = self.p.authenticators.methods();
         let usable_phones = count(phones.iter().filter(|p| p.usable).count());

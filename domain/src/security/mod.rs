@@ -12,7 +12,7 @@ pub use apps::AppView;
 pub use checkup::{Checkup, LastSignIn, Strength, Suggestion, suggest};
 pub use records::{PhoneSettings, TrustedBrowser};
 
-use crate::ports::AccountStore;
+use crate::ports::{AccountStore, FactorRecords, FactorRecordsStore};
 use std::sync::Arc;
 
 use secrecy::SecretString;
@@ -308,6 +308,8 @@ pub struct SecurityParts {
     pub directory: Arc<dyn Directory>,
     pub accounts: Arc<dyn AccountStore>,
     pub sign_in_store: Arc<dyn SignInStore>,
+    /// The person's 2-step setting, phones and apps, read at once.
+    pub records: Arc<dyn FactorRecordsStore>,
     pub audit: Arc<dyn AuditLog>,
     /// Ends the person's other sessions when their second factors shrink.
     pub generations: Arc<dyn super::ports::SessionGenerations>,
@@ -383,15 +385,20 @@ impl SecurityService {
         audit::write(&*self.p.audit, client, entry).await;
     }
 
-    /// The person's second factors: phones that receive codes, and apps (recovery codes do not
-    /// count: they are a way back, not a factor to live on).
-    async fn factor_count(&self, user: &Authenticated) -> Result<u32, SecurityError> {
-        let person = self.person(user).await?;
-        let (phones, factors) = tokio::try_join!(
-            async { Ok::<_, SecurityError>(self.p.phone_trust.usable(&person).await?) },
-            async { Ok::<_, SecurityError>(self.p.authenticators.factors(&user.user_id).await?) },
-        )?;
-        Ok(u32::try_from(phones.len() + factors.apps.len()).unwrap_or(u32::MAX))
+    /// The number of the person's second factors: phones that receive codes, and apps
+    /// (recovery codes do not count: they are a way back, not a factor to live on); and
+    /// whether 2-step sign-in is on.
+    async fn factor_count(&self, user: &Authenticated) -> Result<(u32, bool), SecurityError> {
+        let (person, records) = tokio::try_join!(self.person(user), self.records(user))?;
+        let phones = self.p.phone_trust.usable_of(&person, &records.verified);
+        let two_factor_on = records.two_factor_on;
+        let apps = self.p.authenticators.factors_of(records.apps, records.recovery).apps;
+        Ok((u32::try_from(phones.len() + apps.len()).unwrap_or(u32::MAX), two_factor_on))
+    }
+
+    /// The person's 2-step setting, phones and apps, in one read.
+    async fn records(&self, user: &Authenticated) -> Result<FactorRecords, SecurityError> {
+        Ok(self.p.records.factor_records(&user.user_id).await?)
     }
 
     async fn person(&self, user: &Authenticated) -> Result<Person, SecurityError> {
@@ -412,17 +419,16 @@ impl SecurityService {
         person.phones.iter().find(|n| self.key(user, n) == key).ok_or(SecurityError::NoSuchPhone)
     }
 
-    /// The person's phones (directory order, preferred first), with their metadata.
+    /// The person's phones (directory order, preferred first), with their metadata from
+    /// `records`. Forgets metadata and proofs of numbers no longer in the directory.
     async fn phone_views(
         &self,
         user: &Authenticated,
         person: &Person,
+        records: &FactorRecords,
         now: i64,
     ) -> Result<Vec<PhoneView>, SecurityError> {
-        let (settings, verified) = tokio::try_join!(
-            self.p.accounts.phone_settings(&user.user_id),
-            self.p.phone_trust.records(&user.user_id),
-        )?;
+        let (settings, verified) = (&records.phones, &records.verified);
         let numbers: Vec<String> = person.phones.iter().map(|n| n.as_str().to_owned()).collect();
         if settings.iter().any(|s| !numbers.contains(&s.number)) {
             self.p.accounts.prune_phones(&user.user_id, &numbers).await?;
@@ -430,7 +436,7 @@ impl SecurityService {
         // A number another tool removed loses its proof: written back later, it is unproved.
         // Records younger than a minute stay (the entry may have been read before an add).
         if verified.iter().any(|r| !numbers.contains(&r.number)) {
-            self.p.phone_trust.prune(person, &verified, now - PRUNE_GRACE_SECS).await?;
+            self.p.phone_trust.prune(person, verified, now - PRUNE_GRACE_SECS).await?;
         }
         let trust = self.p.phone_trust.trusts_directory();
         let mut views: Vec<PhoneView> = person
@@ -462,13 +468,21 @@ impl SecurityService {
         now: i64,
         older_than: Option<i64>,
     ) -> Result<Overview, SecurityError> {
-        let person = self.person(user).await?;
-        let (phones, factors) = tokio::try_join!(self.phone_views(user, &person, now), async {
-            Ok(self.p.authenticators.factors(&user.user_id).await?)
-        },)?;
         let size = self.p.settings.activity_page_size;
-        let mut activity =
-            self.p.audit.for_user(user.user_id.as_str(), older_than, size + 1).await?;
+        let id = &user.user_id;
+        let (person, records, mut activity, browsers) = tokio::try_join!(
+            self.person(user),
+            self.records(user),
+            async {
+                Ok::<_, SecurityError>(
+                    self.p.audit.for_user(id.as_str(), older_than, size + 1).await?,
+                )
+            },
+            async { Ok::<_, SecurityError>(self.p.accounts.trusted_browsers(id, now).await?) },
+        )?;
+        let phones = self.phone_views(user, &person, &records, now).await?;
+        let two_factor_on = records.two_factor_on;
+        let factors = self.p.authenticators.factors_of(records.apps, records.recovery);
         let older = if activity.len() > size as usize {
             activity.truncate(size as usize);
             activity.last().map(|e| e.id)
@@ -476,14 +490,14 @@ impl SecurityService {
             None
         };
         Ok(Overview {
-            two_factor_on: self.p.sign_in_store.two_factor_enabled(&user.user_id).await?,
+            two_factor_on,
             policy_required: self.p.settings.policy_required,
             min_credentials: self.p.settings.min_credentials,
             phones,
             apps: factors.apps.iter().map(AppView::from).collect(),
             recovery: factors.recovery,
             methods: self.p.authenticators.methods(),
-            browsers: self.p.accounts.trusted_browsers(&user.user_id, now).await?,
+            browsers,
             activity,
             older_than: older,
         })
@@ -768,17 +782,17 @@ impl SecurityService {
         key: &str,
     ) -> Result<(RemovalPlan, Person, E164), SecurityError> {
         self.require_recent(user, client.now)?;
-        let person = self.person(user).await?;
+        let (person, records) = tokio::try_join!(self.person(user), self.records(user))?;
         let number = self.find(user, &person, key)?.clone();
-        let views = self.phone_views(user, &person, client.now).await?;
+        let views = self.phone_views(user, &person, &records, client.now).await?;
+        let two_factor_on = records.two_factor_on;
         // Only second factors count: removing a number that never was one (unverified) leaves
         // 2-step sign-in as it is.
-        let apps = self.p.authenticators.factors(&user.user_id).await?.apps.len();
+        let apps = self.p.authenticators.factors_of(records.apps, records.recovery).apps.len();
         let factors = views.iter().filter(|v| v.usable).count() + apps;
         let removes_factor = views.iter().any(|v| v.key == key && v.usable);
         let left = if removes_factor { factors.saturating_sub(1) } else { factors };
         let below = removes_factor && (left as u32) < self.p.settings.min_credentials;
-        let two_factor_on = self.p.sign_in_store.two_factor_enabled(&user.user_id).await?;
         if below && self.p.settings.policy_required {
             return Err(SecurityError::RequiredByPolicy);
         }
@@ -832,7 +846,7 @@ impl SecurityService {
     ) -> Result<Notice, SecurityError> {
         if on {
             // Only verified numbers are phones for signing in.
-            if self.factor_count(user).await? < self.p.settings.min_credentials {
+            if self.factor_count(user).await?.0 < self.p.settings.min_credentials {
                 return Err(SecurityError::NotEnoughPhones);
             }
         } else {
@@ -939,16 +953,17 @@ impl SecurityService {
             return Err(SecurityError::WrongPassword);
         }
         store.clear_attempts(&key).await?;
-        let two_factor_on = self.p.sign_in_store.two_factor_enabled(&user.user_id).await?;
+        let records = self.records(user).await?;
+        let two_factor_on = records.two_factor_on;
         // The code comes from a second factor only: the preferred app, else the preferred
         // phone among the verified ones, else any app.
-        let phones = self.phone_views(user, &person, client.now).await?;
+        let phones = self.phone_views(user, &person, &records, client.now).await?;
         let preferred = phones
             .iter()
             .find(|v| v.usable)
             .and_then(|v| person.phones.iter().find(|n| self.key(user, n) == v.key))
             .cloned();
-        let mut apps = self.p.authenticators.factors(&user.user_id).await?.apps;
+        let mut apps = self.p.authenticators.factors_of(records.apps, records.recovery).apps;
         apps.sort_by_key(|a| !a.preferred);
         let app = apps
             .into_iter()

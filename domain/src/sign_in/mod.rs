@@ -10,7 +10,7 @@ pub mod throttle;
 
 pub use records::{BrowserToken, FlowPerson, FlowRecord, NewTrustedBrowser, StepUpOf};
 
-use crate::ports::SignInStore;
+use crate::ports::{FactorRecords, FactorRecordsStore, SignInStore};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -146,6 +146,7 @@ pub struct FlowView {
 pub struct SignInService {
     directory: Arc<dyn Directory>,
     store: Arc<dyn SignInStore>,
+    records: Arc<dyn FactorRecordsStore>,
     audit: Arc<dyn AuditLog>,
     texter: Texter,
     authenticators: Arc<Authenticators>,
@@ -166,6 +167,8 @@ impl std::fmt::Debug for SignInService {
 pub struct SignInParts {
     pub directory: Arc<dyn Directory>,
     pub store: Arc<dyn SignInStore>,
+    /// The person's 2-step setting, phones and apps, read at once.
+    pub records: Arc<dyn FactorRecordsStore>,
     pub audit: Arc<dyn AuditLog>,
     pub texter: Texter,
     /// Authenticator apps and recovery codes.
@@ -183,6 +186,7 @@ impl SignInService {
         Self {
             directory: p.directory,
             store: p.store,
+            records: p.records,
             audit: p.audit,
             texter: p.texter,
             authenticators: p.authenticators,
@@ -384,15 +388,15 @@ impl SignInService {
         person: Person,
         remembered: Option<&str>,
     ) -> Result<PasswordOutcome, SignInError> {
-        // Three independent look-ups (SQL, the directory, SQL) at once: the password step is
-        // the slowest of a sign-in, and each is a round trip to a different server.
-        let (two_factor_on, is_admin, phones, factors) = tokio::try_join!(
-            async { Ok::<_, SignInError>(self.store.two_factor_enabled(&person.id).await?) },
+        // Two independent look-ups at once (the password step is the slowest of a sign-in):
+        // the person's records, one SQL statement, and administrator membership, a directory
+        // search.
+        let (records, is_admin) = tokio::try_join!(
+            async { Ok::<_, SignInError>(self.records.factor_records(&person.id).await?) },
             async { Ok::<_, SignInError>(self.directory.is_admin(&person).await?) },
-            self.ordered_phones(&person),
-            async { Ok::<_, SignInError>(self.authenticators.factors(&person.id).await?) },
         )?;
-        let (apps, preferred_app, recovery) = Self::ways_of(factors);
+        let two_factor_on = records.two_factor_on;
+        let (phones, apps, preferred_app, recovery) = self.ways_of(&person, records);
         let remembered_browser = match remembered {
             Some(token) if two_factor_on || self.settings.policy_required => {
                 self.check_remembered(&person.id, token, client.now).await?
@@ -455,10 +459,8 @@ impl SignInService {
     ) -> Result<(String, Option<Notice>), SignInError> {
         let person =
             self.directory.find_by_id(&user.user_id).await?.ok_or(SignInError::FlowExpired)?;
-        let (phones, factors) = tokio::try_join!(self.ordered_phones(&person), async {
-            Ok::<_, SignInError>(self.authenticators.factors(&person.id).await?)
-        })?;
-        let (apps, preferred_app, recovery) = Self::ways_of(factors);
+        let records = self.records.factor_records(&person.id).await?;
+        let (phones, apps, preferred_app, recovery) = self.ways_of(&person, records);
         // The code is the point: 2-step sign-in being off, or a remembered browser, changes
         // nothing here.
         let facts = Facts {
@@ -528,31 +530,29 @@ impl SignInService {
         Ok((record.id, notice))
     }
 
-    /// The person's apps (preferred first), which one is preferred, and whether they have
-    /// recovery codes left.
-    fn ways_of(factors: Factors) -> (Vec<AppRef>, Option<usize>, bool) {
-        let mut apps = factors.apps;
-        apps.sort_by_key(|a| !a.preferred);
-        let preferred = apps.first().filter(|a| a.preferred).map(|_| 0);
-        let apps = apps.into_iter().map(|a| AppRef { id: a.id, name: a.name }).collect();
-        (apps, preferred, factors.recovery.remaining > 0)
-    }
-
-    /// The person's phones that may receive sign-in codes (those Latchkey verified, unless the
-    /// directory is trusted), preferred first, then in directory order. A number that is not
-    /// verified is not a phone for signing in at all: it is neither offered nor counted.
-    async fn ordered_phones(&self, person: &Person) -> Result<Vec<E164>, SignInError> {
-        let (preferred, mut phones) = tokio::try_join!(
-            async { Ok::<_, SignInError>(self.store.preferred_phone(&person.id).await?) },
-            async { Ok::<_, SignInError>(self.phone_trust.usable(person).await?) },
-        )?;
-        if let Some(preferred) = preferred
+    /// The person's ways of signing in from their records: the phones that may receive codes
+    /// (those Latchkey verified, unless the directory is trusted; preferred first, then in
+    /// directory order), their apps (preferred first), which app is preferred, and whether
+    /// they have recovery codes left. A number that is not verified is not a phone for signing
+    /// in at all: it is neither offered nor counted.
+    fn ways_of(
+        &self,
+        person: &Person,
+        records: FactorRecords,
+    ) -> (Vec<E164>, Vec<AppRef>, Option<usize>, bool) {
+        let mut phones = self.phone_trust.usable_of(person, &records.verified);
+        if let Some(preferred) = records.preferred_phone()
             && let Some(i) = phones.iter().position(|p| p.as_str() == preferred)
         {
             let p = phones.remove(i);
             phones.insert(0, p);
         }
-        Ok(phones)
+        let Factors { mut apps, recovery } =
+            self.authenticators.factors_of(records.apps, records.recovery);
+        apps.sort_by_key(|a| !a.preferred);
+        let preferred = apps.first().filter(|a| a.preferred).map(|_| 0);
+        let apps = apps.into_iter().map(|a| AppRef { id: a.id, name: a.name }).collect();
+        (phones, apps, preferred, recovery.remaining > 0)
     }
 
     async fn check_remembered(

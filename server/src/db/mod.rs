@@ -106,6 +106,7 @@ mod account;
 mod authenticators;
 mod codes;
 mod conns;
+mod factor_records;
 mod generation_cache;
 mod oidc;
 pub mod retention;
