@@ -86,6 +86,9 @@ pub trait ThrottleStore: Send + Sync {
     async fn give_back_attempt(&self, key: &str) -> Result<(), Unavailable>;
     /// Forgets `key`'s count (the right password for that login).
     async fn clear_attempts(&self, key: &str) -> Result<(), Unavailable>;
+    /// The right password at sign-in, in one statement: `login_key`'s count starts again at
+    /// zero and `ip_key` gets its attempt back (an office's sign-ins must not add up to a lock).
+    async fn password_accepted(&self, login_key: &str, ip_key: &str) -> Result<(), Unavailable>;
 }
 
 /// Each person's session generation: a session signed in at an older generation than the

@@ -112,6 +112,27 @@ async fn parallel_attempts_are_counted_before_any_is_checked(backend: Backend) {
     db.clear_attempts("login:alice").await.unwrap();
     assert_eq!(db.throttle_count("login:alice").await.unwrap(), None);
     db.give_back_attempt("login:nobody").await.unwrap(); // nothing to give back: no error
+
+    // The right password at sign-in: the login starts again from zero (and is judged as a
+    // login with no failures), the network gets one attempt back and never goes below zero,
+    // other keys are untouched.
+    let ip = "ip:192.0.2.7";
+    for n in 1..=3 {
+        let admitted = throttle::admit(&*db as &dyn ThrottleStore, "login:alice", rule, later);
+        assert_eq!(admitted.await.unwrap(), Ok(n));
+    }
+    throttle::admit(&*db as &dyn ThrottleStore, ip, rule, later).await.unwrap().unwrap();
+    throttle::admit(&*db as &dyn ThrottleStore, "login:bob", rule, later).await.unwrap().unwrap();
+    db.password_accepted("login:alice", ip).await.unwrap();
+    let count = |key: &'static str| {
+        let db = db.clone();
+        async move { db.throttle_count(key).await.unwrap().map_or(0, |c| c.attempts) }
+    };
+    assert_eq!((count("login:alice").await, count(ip).await, count("login:bob").await), (0, 0, 1));
+    db.password_accepted("login:alice", ip).await.unwrap();
+    assert_eq!(count(ip).await, 0, "a count never goes below zero");
+    let admitted = throttle::admit(&*db as &dyn ThrottleStore, "login:alice", rule, later).await;
+    assert_eq!(admitted.unwrap(), Ok(1), "a zeroed login counts from one again, with no wait");
 }
 
 /// An office behind one address: forty sign-ins at once, all within the network's free

@@ -311,11 +311,8 @@ impl SignInService {
                 return (Err(e), real_entry);
             }
         };
-        // Right: the login's count starts again, and the network gets its attempt back (an
-        // office's sign-ins must not add up to a lock).
-        let cleared =
-            tokio::try_join!(store.clear_attempts(&login_key), store.give_back_attempt(&ip_key));
-        if let Err(e) = cleared {
+        // Right: the login's count starts again, and the network gets its attempt back.
+        if let Err(e) = store.password_accepted(&login_key, &ip_key).await {
             return (Err(e.into()), real_entry);
         }
         self.audit(client, "sign_in.password", Some((&person.id, &person.login)), "accepted", None)

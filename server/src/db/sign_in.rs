@@ -115,6 +115,24 @@ impl ThrottleStore for Db {
         .map_err(unavailable)
     }
 
+    async fn password_accepted(&self, login_key: &str, ip_key: &str) -> Result<(), Unavailable> {
+        // The login's row is zeroed rather than deleted so that both keys take one statement;
+        // a zero counts as no failures (retention deletes the row once it is old).
+        on_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE login_failures
+                 SET failures = CASE WHEN throttle_key = $1 THEN 0 ELSE failures - 1 END
+                 WHERE throttle_key = $1 OR (throttle_key = $2 AND failures > 0)",
+            )
+            .bind(login_key)
+            .bind(ip_key)
+            .execute(pool)
+            .await
+            .map(|_| ())
+        })
+        .map_err(unavailable)
+    }
+
     async fn clear_attempts(&self, key: &str) -> Result<(), Unavailable> {
         on_pool!(self, pool => {
             sqlx::query("DELETE FROM login_failures WHERE throttle_key = $1")
