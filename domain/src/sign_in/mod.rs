@@ -181,6 +181,14 @@ pub struct SignInParts {
     pub settings: SignInSettings,
 }
 
+/// Whether a flow is stored already (a step updates it) or being started (its first step and
+/// the flow are stored together, in one INSERT).
+#[derive(Debug, Clone, Copy)]
+enum Save {
+    Update,
+    Create,
+}
+
 impl SignInService {
     pub fn new(p: SignInParts) -> Self {
         Self {
@@ -511,18 +519,29 @@ impl SignInService {
             version: 0,
             expires_at: client.now + self.settings.flow_lifetime_secs,
         };
-        self.store.create_flow(&record, client.now).await?;
         let notice = match flow::start(facts) {
-            // A refusal here (a send limit, the second step locked) leaves the flow at the
-            // phone list with the reason shown: the password was right, so it is not repeated.
+            // Texted before the flow is stored, so that one INSERT stores the flow and the
+            // text's outcome (nobody can answer a flow whose id is not handed out yet). A
+            // refusal (a send limit, the second step locked) stores the flow at the phone list
+            // with the reason shown: the password was right, so it is not repeated.
             Start::SendTo(phone) => {
-                match self.send_code(client, &mut record, phone, Channel::Text).await {
+                match self.send_code(client, &mut record, phone, Channel::Text, Save::Create).await
+                {
                     Ok(notice) => notice,
-                    Err(e) => Some(e.notice()),
+                    Err(e) => {
+                        self.store.create_flow(&record, client.now).await?;
+                        Some(e.notice())
+                    }
                 }
             }
-            Start::EnrolNumber => Some(Notice::info("enrol.required")),
-            _ => None,
+            Start::EnrolNumber => {
+                self.store.create_flow(&record, client.now).await?;
+                Some(Notice::info("enrol.required"))
+            }
+            _ => {
+                self.store.create_flow(&record, client.now).await?;
+                None
+            }
         };
         Ok((record.id, notice))
     }
@@ -618,15 +637,32 @@ impl SignInService {
         event: &Event,
         now: i64,
     ) -> Result<(), SignInError> {
+        self.advance_and(record, event, Save::Update, now).await
+    }
+
+    /// Moves the flow on by `event` and stores it: an update of the stored flow, or, for a
+    /// flow being started, its first INSERT.
+    async fn advance_and(
+        &self,
+        record: &mut FlowRecord,
+        event: &Event,
+        save: Save,
+        now: i64,
+    ) -> Result<(), SignInError> {
         let next = flow::next(&record.state, event, record.person.ways()).map_err(|e| {
             tracing::info!(error = %e, "sign-in step out of order");
             SignInError::OutOfOrder
         })?;
         record.state = next;
-        if !self.store.update_flow(record, now).await? {
-            return Err(SignInError::OutOfOrder);
+        match save {
+            Save::Create => self.store.create_flow(record, now).await?,
+            Save::Update => {
+                if !self.store.update_flow(record, now).await? {
+                    return Err(SignInError::OutOfOrder);
+                }
+                record.version += 1;
+            }
         }
-        record.version += 1;
         Ok(())
     }
 
@@ -639,10 +675,11 @@ impl SignInService {
         record: &mut FlowRecord,
         phone: usize,
         wanted: Channel,
+        save: Save,
     ) -> Result<Option<Notice>, SignInError> {
         let number = record.person.phones.get(phone).cloned().ok_or(SignInError::OutOfOrder)?;
         let channel = self.texter.channel_for(&number, wanted);
-        self.text_code(client, record, &number, Purpose::SignIn, channel, |ok| {
+        self.text_code(client, record, &number, (Purpose::SignIn, channel, save), |ok| {
             if ok {
                 Event::TextSent { phone, channel }
             } else {
@@ -657,8 +694,7 @@ impl SignInService {
         client: &Client,
         record: &mut FlowRecord,
         number: &E164,
-        purpose: Purpose,
-        channel: Channel,
+        (purpose, channel, save): (Purpose, Channel, Save),
         event: impl Fn(bool) -> Event,
     ) -> Result<Option<Notice>, SignInError> {
         let user = (&record.person.user_id, record.person.login.as_str());
@@ -691,7 +727,7 @@ impl SignInService {
             TextOutcome::Sent => {
                 self.audit(client, sent_kind, Some(user), "sent", Some(number.masked())).await;
                 record.last_sent_at = Some(client.now);
-                self.advance(record, &event(true), client.now).await?;
+                self.advance_and(record, &event(true), save, client.now).await?;
                 Ok(Some(Notice::info(match channel {
                     Channel::Text => "otp.sent",
                     Channel::Call => "otp.called",
@@ -706,7 +742,7 @@ impl SignInService {
                     Some(failure_detail(number, &e)),
                 )
                 .await;
-                self.advance(record, &event(false), client.now).await?;
+                self.advance_and(record, &event(false), save, client.now).await?;
                 Ok(Some(Notice::error(e.message_id())))
             }
         }
@@ -724,7 +760,7 @@ impl SignInService {
         let mut record = self.load(flow_id, client.now).await?;
         flow::next(&record.state, &Event::TextSent { phone, channel }, record.person.ways())
             .map_err(|_| SignInError::OutOfOrder)?;
-        self.send_code(client, &mut record, phone, channel).await
+        self.send_code(client, &mut record, phone, channel, Save::Update).await
     }
 
     /// "Send a new code" (`channel` a text), "Call me instead" or "Call again" (a call) to the
@@ -738,7 +774,7 @@ impl SignInService {
     ) -> Result<Option<Notice>, SignInError> {
         let mut record = self.load(flow_id, client.now).await?;
         if let Some(phone) = record.state.phone() {
-            return self.send_code(client, &mut record, phone, channel).await;
+            return self.send_code(client, &mut record, phone, channel, Save::Update).await;
         }
         if let Some(number) = record.state.enrol_number().cloned() {
             return self.text_enrol_code(client, &mut record, &number, channel).await;
@@ -982,7 +1018,7 @@ impl SignInService {
     ) -> Result<Option<Notice>, SignInError> {
         let n = number.clone();
         let channel = self.texter.channel_for(number, wanted);
-        self.text_code(client, record, number, Purpose::Enrol, channel, move |ok| {
+        self.text_code(client, record, number, (Purpose::Enrol, channel, Save::Update), move |ok| {
             if ok {
                 Event::EnrolTextSent { number: n.clone(), channel }
             } else {
