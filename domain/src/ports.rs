@@ -334,7 +334,6 @@ pub trait FactorRecordsStore: Send + Sync {
 /// (`server/src/db/account.rs`).
 #[async_trait]
 pub trait AccountStore: Send + Sync {
-    async fn phone_settings(&self, user_id: &UserId) -> Result<Vec<PhoneSettings>, Unavailable>;
     /// Creates or renames a phone's metadata.
     async fn name_phone(
         &self,
@@ -388,7 +387,6 @@ pub trait SignInStore: ThrottleStore + Send + Sync {
     async fn two_factor_enabled(&self, user_id: &UserId) -> Result<bool, Unavailable>;
     async fn set_two_factor(&self, user_id: &UserId, on: bool, now: i64)
     -> Result<(), Unavailable>;
-    async fn preferred_phone(&self, user_id: &UserId) -> Result<Option<String>, Unavailable>;
     /// Records a phone's metadata (added now, unnamed) if it has none.
     async fn add_phone_metadata(
         &self,

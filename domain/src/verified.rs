@@ -49,15 +49,6 @@ impl PhoneTrust {
         self.store.verified_phones(user_id).await
     }
 
-    /// Each of the person's numbers (directory order) with its status.
-    pub async fn statuses(&self, person: &Person) -> Result<Vec<PhoneStatus>, Unavailable> {
-        if person.phones.is_empty() {
-            return Ok(Vec::new());
-        }
-        let records = self.records(&person.id).await?;
-        Ok(Self::status_of(person, &records, self.trust_directory))
-    }
-
     fn status_of(person: &Person, records: &[VerifiedPhone], trust: bool) -> Vec<PhoneStatus> {
         person
             .phones

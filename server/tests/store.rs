@@ -227,8 +227,9 @@ async fn the_newest_event_of_a_kind_a_person_caused_is_found(backend: Backend) {
     assert_eq!(db.newest_by("u-1", "sign_in").await.unwrap(), None);
 }
 
-/// The one-statement read of a person's records gives what the five separate reads give, for a
-/// person with some of everything, and defaults for one with nothing.
+/// The one-statement read of a person's records gives what the separate reads give (and the
+/// phone metadata as written), for a person with some of everything, and defaults for one with
+/// nothing.
 async fn factor_records_in_one_read_match_each_tables_own_read(backend: Backend) {
     use domain::authenticator::StoredApp;
     use domain::directory::UserId;
@@ -237,6 +238,7 @@ async fn factor_records_in_one_read_match_each_tables_own_read(backend: Backend)
         AccountStore, AuthenticatorStore, FactorRecords, FactorRecordsStore, SignInStore,
         VerifiedBy, VerifiedPhones,
     };
+    use domain::security::PhoneSettings;
 
     let test_db = TestDb::new(backend).await;
     let db = test_db.open().await;
@@ -277,7 +279,29 @@ async fn factor_records_in_one_read_match_each_tables_own_read(backend: Backend)
     let (apps, recovery) = db.factors(&ann).await.unwrap();
     let expected = FactorRecords {
         two_factor_on: SignInStore::two_factor_enabled(&db, &ann).await.unwrap(),
-        phones: db.phone_settings(&ann).await.unwrap(),
+        phones: vec![
+            PhoneSettings {
+                number: "+12015550123".into(),
+                nickname: Some("Téléphone ☎ 'de' \"bureau\"".into()),
+                preferred: false,
+                added_at: 20,
+                last_used_at: None,
+            },
+            PhoneSettings {
+                number: "+12015550133".into(),
+                nickname: None,
+                preferred: false,
+                added_at: 30,
+                last_used_at: Some(42),
+            },
+            PhoneSettings {
+                number: "+12015550143".into(),
+                nickname: None,
+                preferred: false,
+                added_at: 30,
+                last_used_at: None,
+            },
+        ],
         verified: db.verified_phones(&ann).await.unwrap(),
         apps,
         recovery,

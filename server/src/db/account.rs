@@ -3,10 +3,7 @@
 use async_trait::async_trait;
 use domain::directory::UserId;
 use domain::ports::Unavailable;
-use domain::{
-    ports::AccountStore,
-    security::{PhoneSettings, TrustedBrowser},
-};
+use domain::{ports::AccountStore, security::TrustedBrowser};
 
 use super::{Db, StoreError};
 
@@ -16,29 +13,6 @@ fn unavailable(e: impl Into<StoreError>) -> Unavailable {
 
 #[async_trait]
 impl AccountStore for Db {
-    async fn phone_settings(&self, user_id: &UserId) -> Result<Vec<PhoneSettings>, Unavailable> {
-        let rows: Vec<(String, Option<String>, bool, i64, Option<i64>)> = on_pool!(self, pool => {
-            sqlx::query_as(
-                "SELECT number, nickname, preferred, added_at, last_used_at FROM phone_settings
-                 WHERE user_id = $1 ORDER BY added_at, number",
-            )
-            .bind(user_id.as_str())
-            .fetch_all(pool)
-            .await
-        })
-        .map_err(unavailable)?;
-        Ok(rows
-            .into_iter()
-            .map(|(number, nickname, preferred, added_at, last_used_at)| PhoneSettings {
-                number,
-                nickname,
-                preferred,
-                added_at,
-                last_used_at,
-            })
-            .collect())
-    }
-
     async fn name_phone(
         &self,
         user_id: &UserId,
@@ -102,9 +76,16 @@ impl AccountStore for Db {
     }
 
     async fn prune_phones(&self, user_id: &UserId, keep: &[String]) -> Result<(), Unavailable> {
-        for row in self.phone_settings(user_id).await? {
-            if !keep.contains(&row.number) {
-                self.forget_phone(user_id, &row.number).await?;
+        let numbers: Vec<(String,)> = on_pool!(self, pool => {
+            sqlx::query_as("SELECT number FROM phone_settings WHERE user_id = $1")
+                .bind(user_id.as_str())
+                .fetch_all(pool)
+                .await
+        })
+        .map_err(unavailable)?;
+        for (number,) in numbers {
+            if !keep.contains(&number) {
+                self.forget_phone(user_id, &number).await?;
             }
         }
         Ok(())

@@ -160,17 +160,6 @@ impl SignInStore for Db {
         Db::set_two_factor(self, user_id.as_str(), on, now).await.map_err(unavailable)
     }
 
-    async fn preferred_phone(&self, user_id: &UserId) -> Result<Option<String>, Unavailable> {
-        let row: Option<(String,)> = on_pool!(self, pool => {
-            sqlx::query_as("SELECT number FROM phone_settings WHERE user_id = $1 AND preferred")
-                .bind(user_id.as_str())
-                .fetch_optional(pool)
-                .await
-        })
-        .map_err(unavailable)?;
-        Ok(row.map(|(n,)| n))
-    }
-
     async fn add_phone_metadata(
         &self,
         user_id: &UserId,
