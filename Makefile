@@ -23,7 +23,7 @@ setup:
 	@bash .ci/setup.sh
 
 # --precompress writes .br and .gz beside each asset; the server sends them to browsers that
-# accept them (the wasm: 1.6 MB raw, about 420 KB brotli).
+# accept them (the wasm of the islands: about 320 KB raw, 110 KB brotli).
 build-release: setup
 	$(CARGO) leptos build --release --precompress
 
