@@ -527,22 +527,14 @@ impl SignInService {
             Start::SendTo(phone) => {
                 match self.send_code(client, &mut record, phone, Channel::Text, Save::Create).await
                 {
-                    Ok(notice) => notice,
-                    Err(e) => {
-                        self.store.create_flow(&record, client.now).await?;
-                        Some(e.notice())
-                    }
+                    Ok(notice) => return Ok((record.id, notice)),
+                    Err(e) => Some(e.notice()),
                 }
             }
-            Start::EnrolNumber => {
-                self.store.create_flow(&record, client.now).await?;
-                Some(Notice::info("enrol.required"))
-            }
-            _ => {
-                self.store.create_flow(&record, client.now).await?;
-                None
-            }
+            Start::EnrolNumber => Some(Notice::info("enrol.required")),
+            _ => None,
         };
+        self.store.create_flow(&record, client.now).await?;
         Ok((record.id, notice))
     }
 
