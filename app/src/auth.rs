@@ -9,6 +9,7 @@ use leptos::prelude::*;
 use tower_sessions::Session;
 
 use crate::error::AppError;
+use crate::flash::Flash;
 use domain::sessions::{Stamp, Verdict};
 use domain::{authenticated::Authenticated, client::Client, notice::Notice};
 use {crate::state::AppState, domain::now_ms};
@@ -17,8 +18,6 @@ use {crate::state::AppState, domain::now_ms};
 pub const SESSION_AUTH_KEY: &str = "latchkey.auth";
 /// The sign-in flow in progress.
 pub const SESSION_FLOW_KEY: &str = "latchkey.flow";
-/// A message for the next page view (no-JavaScript form posts come back by redirect).
-pub const SESSION_NOTICE_KEY: &str = "latchkey.notice";
 /// The login typed on a refused password form, to fill the form in again (taken once).
 pub const SESSION_LOGIN_KEY: &str = "latchkey.login";
 /// An app's authorization request waiting for this browser's sign-in (its id).
@@ -106,10 +105,11 @@ pub async fn one_look_per_request(
 
 /// The signed-in person, if the session has one that is still within the absolute timeout and
 /// has not been ended elsewhere ([`domain::sessions`]). An ended sign-in is removed from
-/// the session, which is left holding only a notice saying why.
+/// the session, and the next page view says why (`flash`).
 pub async fn current_user(session: &Session) -> Result<Option<Authenticated>, AppError> {
     let look = leptos_axum::extract::<axum::Extension<SignInLook>>().await.ok().map(|e| e.0);
-    current_user_in(&state(), session, now_secs(), look.as_ref()).await
+    let flash = crate::flash::flash().await?;
+    current_user_in(&state(), session, &flash, now_secs(), look.as_ref()).await
 }
 
 /// [`current_user`], for handlers that run outside a Leptos context (the CSV export), with the
@@ -117,6 +117,7 @@ pub async fn current_user(session: &Session) -> Result<Option<Authenticated>, Ap
 pub async fn current_user_in(
     state: &AppState,
     session: &Session,
+    flash: &Flash,
     now: i64,
     look: Option<&SignInLook>,
 ) -> Result<Option<Authenticated>, AppError> {
@@ -152,7 +153,7 @@ pub async fn current_user_in(
         Ok(Verdict::Ended(why)) => {
             tracing::info!(reason = why.reason(), "session ended by a change to the account");
             session.flush().await.map_err(session_error)?;
-            set_notice(session, Some(Notice::info("sign_in.session_ended"))).await?;
+            flash.set(Some(Notice::info("sign_in.session_ended")));
             Ok(None)
         }
         Err(_) => Err(AppError::unavailable()),
@@ -162,9 +163,12 @@ pub async fn current_user_in(
 /// Stamps the session with `stamp`: at sign-in, and when an action of this session moved the
 /// person's generation on, so that this session stays signed in while every other one ends.
 /// The id is cycled as well, so a request of this browser still in flight with the old stamp
-/// cannot write it back over the new one.
+/// cannot write it back over the new one. A session not stored yet has no id to cycle: it gets
+/// a new one when it is first stored.
 pub async fn stamp_session(session: &Session, stamp: Stamp) -> Result<(), AppError> {
-    session.cycle_id().await.map_err(session_error)?;
+    if session.id().is_some() {
+        session.cycle_id().await.map_err(session_error)?;
+    }
     session.insert(SESSION_STAMP_KEY, stamp).await.map_err(session_error)
 }
 
@@ -207,17 +211,6 @@ pub async fn return_here_after_sign_in(session: &Session) -> Result<(), AppError
 /// A sign-in "in the future" (another instance's clock a little ahead) is not expired.
 pub fn past_absolute_timeout(signed_in_at: i64, now: i64, limit_secs: i64) -> bool {
     now.saturating_sub(signed_in_at) >= limit_secs
-}
-
-pub async fn set_notice(session: &Session, notice: Option<Notice>) -> Result<(), AppError> {
-    match notice {
-        Some(n) => session.insert(SESSION_NOTICE_KEY, n).await.map_err(session_error),
-        None => take::<Notice>(session, SESSION_NOTICE_KEY).await.map(|_| ()),
-    }
-}
-
-pub async fn take_notice(session: &Session) -> Result<Option<Notice>, AppError> {
-    take(session, SESSION_NOTICE_KEY).await
 }
 
 /// Removes and returns `key`'s value, marking the session changed only when there was one: a

@@ -9,6 +9,7 @@ use domain::forward_auth::service::{Journey, JourneyError, Next};
 use tower_sessions::Session;
 
 use crate::auth::SESSION_FORWARD_KEY;
+use crate::flash::Flash;
 use crate::state::AppState;
 
 fn store_error(e: tower_sessions::session::Error) -> JourneyError {
@@ -22,6 +23,7 @@ fn store_error(e: tower_sessions::session::Error) -> JourneyError {
 pub async fn go(
     state: &AppState,
     session: &Session,
+    flash: &Flash,
     client: &Client,
     user: Option<&Authenticated>,
     journey: &Journey,
@@ -37,7 +39,9 @@ pub async fn go(
         next => {
             session.insert(SESSION_FORWARD_KEY, journey).await.map_err(store_error)?;
             if let (Next::StepUp, Some(user)) = (next, user) {
-                crate::oidc::step_up(state, session, client, user).await.map_err(store_error)?;
+                crate::oidc::step_up(state, session, flash, client, user)
+                    .await
+                    .map_err(store_error)?;
             }
             Ok("/sign-in".to_owned())
         }
@@ -49,6 +53,7 @@ pub async fn go(
 pub async fn resume_waiting(
     state: &AppState,
     session: &Session,
+    flash: &Flash,
     client: &Client,
     user: &Authenticated,
 ) -> Option<Result<String, JourneyError>> {
@@ -61,5 +66,5 @@ pub async fn resume_waiting(
             return Some(Err(JourneyError::Gone));
         }
     };
-    Some(go(state, session, client, Some(user), &journey, true).await)
+    Some(go(state, session, flash, client, Some(user), &journey, true).await)
 }

@@ -8,6 +8,8 @@ pub mod auth;
 pub mod components;
 pub mod error;
 #[cfg(feature = "ssr")]
+pub mod flash;
+#[cfg(feature = "ssr")]
 pub mod forward_auth;
 pub mod i18n;
 #[cfg(feature = "ssr")]

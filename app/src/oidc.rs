@@ -7,9 +7,8 @@ use domain::client::Client;
 use domain::oidc::provider::{Next, PageError};
 use tower_sessions::Session;
 
-use crate::auth::{
-    SESSION_FLOW_KEY, SESSION_LOGIN_KEY, SESSION_NOTICE_KEY, SESSION_OIDC_REQUEST_KEY,
-};
+use crate::auth::{SESSION_FLOW_KEY, SESSION_LOGIN_KEY, SESSION_OIDC_REQUEST_KEY};
+use crate::flash::Flash;
 use crate::state::AppState;
 
 /// Where the browser goes for `next` (the session updated on the way); shared with the
@@ -17,6 +16,7 @@ use crate::state::AppState;
 pub async fn next_location(
     state: &AppState,
     session: &Session,
+    flash: &Flash,
     client: &Client,
     user: Option<&domain::authenticated::Authenticated>,
     next: Next,
@@ -41,7 +41,7 @@ pub async fn next_location(
         Next::StepUp { request_id, .. } => {
             let user = user.ok_or(PageError::RequestGone)?;
             session.insert(SESSION_OIDC_REQUEST_KEY, request_id).await.map_err(store_error)?;
-            step_up(state, session, client, user).await.map_err(store_error)?;
+            step_up(state, session, flash, client, user).await.map_err(store_error)?;
             Ok("/sign-in".to_owned())
         }
     }
@@ -52,17 +52,18 @@ pub async fn next_location(
 pub async fn step_up(
     state: &AppState,
     session: &Session,
+    flash: &Flash,
     client: &Client,
     user: &domain::authenticated::Authenticated,
 ) -> Result<(), tower_sessions::session::Error> {
     match state.sign_in.step_up(client, user).await {
         Ok((flow_id, notice)) => {
             session.insert(SESSION_FLOW_KEY, flow_id).await?;
-            if let Some(notice) = notice {
-                session.insert(SESSION_NOTICE_KEY, notice).await?;
+            if notice.is_some() {
+                flash.set(notice);
             }
         }
-        Err(e) => session.insert(SESSION_NOTICE_KEY, e.notice()).await?,
+        Err(e) => flash.set(Some(e.notice())),
     }
     Ok(())
 }
@@ -72,6 +73,7 @@ pub async fn step_up(
 pub async fn resume_waiting(
     state: &AppState,
     session: &Session,
+    flash: &Flash,
     client: &Client,
     user: &domain::authenticated::Authenticated,
 ) -> Option<Result<String, PageError>> {
@@ -89,5 +91,5 @@ pub async fn resume_waiting(
             return Some(Err(e));
         }
     };
-    Some(next_location(state, session, client, Some(user), next).await)
+    Some(next_location(state, session, flash, client, Some(user), next).await)
 }

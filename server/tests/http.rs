@@ -217,7 +217,8 @@ async fn https_deployments_get_hsts_and_host_only_secure_cookies(backend: Backen
             .await;
     let res = app.client().get(format!("{}/sign-in", app.url)).send().await.unwrap();
     assert_eq!(res.headers()["strict-transport-security"], "max-age=31536000; includeSubDomains");
-    // A failed sign-in stores a notice: the session cookie appears, Secure and __Host-.
+    // A failed sign-in keeps the login typed (the session) and says why (the notice's cookie):
+    // both cookies appear, Secure and __Host-.
     let res = app
         .client()
         .post(format!("{}/api/sign_in_password", app.url))
@@ -226,13 +227,22 @@ async fn https_deployments_get_hsts_and_host_only_secure_cookies(backend: Backen
         .send()
         .await
         .unwrap();
-    let cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
-    assert!(cookie.starts_with("__Host-latchkey="), "{cookie}");
-    assert!(
-        cookie.contains("Secure") && cookie.contains("HttpOnly") && cookie.contains("Path=/"),
-        "{cookie}"
-    );
-    assert!(!cookie.contains("Domain="), "host-only: {cookie}");
+    let cookies: Vec<String> = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|c| c.to_str().unwrap().to_owned())
+        .collect();
+    let mut names: Vec<&str> = cookies.iter().filter_map(|c| c.split('=').next()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["__Host-latchkey", "__Host-latchkey-notice"], "{cookies:?}");
+    for cookie in &cookies {
+        assert!(
+            cookie.contains("Secure") && cookie.contains("HttpOnly") && cookie.contains("Path=/"),
+            "{cookie}"
+        );
+        assert!(!cookie.contains("Domain="), "host-only: {cookie}");
+    }
 }
 
 async fn branding_names_colours_and_marks_every_page(backend: Backend) {

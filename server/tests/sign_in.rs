@@ -24,6 +24,7 @@ on_both!(
     required_policy_makes_a_person_without_phone_enrol_one,
     cross_site_sign_in_posts_are_refused,
     sign_out_ends_the_session,
+    notices_travel_in_a_sealed_cookie_and_store_nothing,
     metrics_count_sign_ins_codes_and_latencies,
     signing_in_goes_on_to_the_page_asked_for,
     signing_in_again_at_once_is_texted_and_a_resend_still_waits,
@@ -482,6 +483,40 @@ async fn sign_out_ends_the_session(backend: Backend) {
     replay.jar.add_cookie_str(&format!("latchkey={signed_in_session}"), &replay.url);
     assert_eq!(signed_in_as(&replay).await, None, "the old session id is dead");
     assert!(audit_kinds(&s.app).await.contains(&("sign_out".to_owned(), "signed_out".to_owned())));
+}
+
+/// The notice for the next page travels in a sealed cookie, not in the session (issue 19):
+/// signing out leaves no session behind, and the sign-in page says "signed out" once and stores
+/// nothing. A notice altered in the browser, or sealed under another server's key, says nothing
+/// and is removed.
+async fn notices_travel_in_a_sealed_cookie_and_store_nothing(backend: Backend) {
+    use domain::notice::Notice;
+    let s = setup(backend, &[]).await;
+    let b = Browser::new(&s.app);
+    b.password("bob", "bob-demo-pw").await;
+    assert_eq!(b.submit("sign_out", &[]).await, "/sign-in");
+    assert_eq!(b.session_id(), None, "no session is kept only to carry the notice");
+    let sealed = b.cookie("latchkey-notice").expect("the notice cookie");
+    assert!(sealed.starts_with("v1~sign_in.signed_out~i~~~"), "{sealed}");
+    assert_eq!(notice_of(&b.sign_in_page().await), "sign_in.signed_out");
+    assert_eq!(b.cookie("latchkey-notice"), None, "shown once, then removed");
+    assert_eq!(b.session_id(), None, "showing it stored nothing");
+    assert_eq!(notice_of(&b.sign_in_page().await), "none");
+
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+        as i64;
+    let foreign_key = secrecy::SecretString::from("another server's key, long enough".repeat(2));
+    for planted in [
+        sealed.replace("signed_out", "session_ended"),
+        sealed.replacen("~i~", "~e~", 1),
+        Notice::error("sign_in.session_ended").seal(&foreign_key, now),
+        "v1~sign_in.session_ended~e~~~1~".to_owned(),
+    ] {
+        let victim = Browser::new(&s.app);
+        victim.jar.add_cookie_str(&format!("latchkey-notice={planted}"), &victim.url);
+        assert_eq!(notice_of(&victim.sign_in_page().await), "none", "{planted}");
+        assert_eq!(victim.cookie("latchkey-notice"), None, "removed: {planted}");
+    }
 }
 
 async fn metrics_count_sign_ins_codes_and_latencies(backend: Backend) {

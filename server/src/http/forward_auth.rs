@@ -415,6 +415,7 @@ async fn journey(
     extensions: axum::http::Extensions,
     headers: HeaderMap,
     session: tower_sessions::Session,
+    flash: app::flash::Flash,
     uri: axum::http::Uri,
 ) -> Response {
     let client = who(&state, &extensions, &headers);
@@ -428,11 +429,13 @@ async fn journey(
         Ok(journey) => journey,
         Err(e) => return journey_error(&e),
     };
-    let user = match current_user_in(&state, &session, client.now, None).await {
+    let user = match current_user_in(&state, &session, &flash, client.now, None).await {
         Ok(user) => user,
         Err(_) => return journey_error(&JourneyError::Unavailable),
     };
-    match app::forward_auth::go(&state, &session, &client, user.as_ref(), &journey, false).await {
+    match app::forward_auth::go(&state, &session, &flash, &client, user.as_ref(), &journey, false)
+        .await
+    {
         Ok(to) => Redirect::to(&to).into_response(),
         Err(e) => journey_error(&e),
     }

@@ -4,6 +4,7 @@
 
 pub mod body_deadline;
 pub mod cross_site;
+pub mod notices;
 pub mod panic_page;
 pub mod security_headers;
 pub mod session;

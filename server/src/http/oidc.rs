@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 
 use app::auth::{client_from, current_user_in};
+use app::flash::Flash;
 use app::state::AppState;
 use axum::Router;
 use axum::extract::{ConnectInfo, State};
@@ -148,6 +149,9 @@ async fn authorize(
     body: axum::body::Bytes,
 ) -> Response {
     let client = who(&state, &extensions, &headers);
+    let Some(flash) = notices(&extensions) else {
+        return page_error(&PageError::Unavailable);
+    };
     let raw: RawAuthorize = match parameters(&method, uri.query(), &body) {
         Ok(raw) => raw,
         Err(reason) => {
@@ -155,14 +159,23 @@ async fn authorize(
             return page_error(&PageError::Invalid(reason));
         }
     };
-    let user = match current_user_in(&state, &session, client.now, None).await {
+    let user = match current_user_in(&state, &session, &flash, client.now, None).await {
         Ok(user) => user,
         Err(_) => return page_error(&PageError::Unavailable),
     };
     match state.oidc.authorize(&raw, user.as_ref(), &client).await {
-        Ok(next) => follow(&state, &session, &client, user.as_ref(), next).await,
+        Ok(next) => follow(&state, &session, &flash, &client, user.as_ref(), next).await,
         Err(e) => page_error(&e),
     }
+}
+
+/// The request's notice (`app::flash`), which the notices layer always provides.
+fn notices(extensions: &axum::http::Extensions) -> Option<Flash> {
+    let flash = extensions.get::<Flash>().cloned();
+    if flash.is_none() {
+        tracing::error!("notice layer missing from the request");
+    }
+    flash
 }
 
 /// Acts on the provider's decision: back to the app, or to the sign-in page with the request
@@ -170,11 +183,12 @@ async fn authorize(
 async fn follow(
     state: &AppState,
     session: &Session,
+    flash: &Flash,
     client: &Client,
     user: Option<&domain::authenticated::Authenticated>,
     next: Next,
 ) -> Response {
-    match app::oidc::next_location(state, session, client, user, next).await {
+    match app::oidc::next_location(state, session, flash, client, user, next).await {
         Ok(location) => Redirect::to(&location).into_response(),
         Err(e) => page_error(&e),
     }
@@ -357,6 +371,9 @@ async fn logout(
     body: axum::body::Bytes,
 ) -> Response {
     let client = who(&state, &extensions, &headers);
+    let Some(flash) = notices(&extensions) else {
+        return page_error(&PageError::Unavailable);
+    };
     let form: LogoutForm = match parameters(&method, uri.query(), &body) {
         Ok(form) => form,
         Err(reason) => return page_error(&PageError::Invalid(reason)),
@@ -370,7 +387,7 @@ async fn logout(
         logout_hint: f.logout_hint,
         ui_locales: f.ui_locales,
     };
-    let user = match current_user_in(&state, &session, client.now, None).await {
+    let user = match current_user_in(&state, &session, &flash, client.now, None).await {
         Ok(user) => user,
         Err(_) => return page_error(&PageError::Unavailable),
     };
@@ -384,12 +401,12 @@ async fn logout(
     };
     let redirect = match decision {
         Logout::SignOut { redirect } => {
-            sign_out(&state, &session, &client, user.as_ref()).await;
+            sign_out(&state, &session, &flash, &client, user.as_ref()).await;
             redirect
         }
         Logout::NothingToEnd { redirect } => redirect,
         Logout::Confirm { redirect, .. } if confirmed => {
-            sign_out(&state, &session, &client, user.as_ref()).await;
+            sign_out(&state, &session, &flash, &client, user.as_ref()).await;
             redirect
         }
         Logout::Confirm { app, client_id, .. } => {
@@ -402,6 +419,7 @@ async fn logout(
 async fn sign_out(
     state: &AppState,
     session: &Session,
+    flash: &Flash,
     client: &Client,
     user: Option<&domain::authenticated::Authenticated>,
 ) {
@@ -413,7 +431,7 @@ async fn sign_out(
         tracing::error!(error = %e, "session could not be ended at logout");
         return;
     }
-    let _ = session.insert(app::auth::SESSION_NOTICE_KEY, Notice::info("sign_in.signed_out")).await;
+    flash.set(Some(Notice::info("sign_in.signed_out")));
 }
 
 fn confirm_page(request: &LogoutRequest, client_id: Option<&str>, app: Option<&str>) -> Response {

@@ -137,7 +137,7 @@ pub struct AuditView {
 #[cfg(feature = "ssr")]
 pub(crate) mod server {
     use super::*;
-    use crate::auth::{client, current_user, session, set_notice, state, take_notice};
+    use crate::auth::{client, current_user, session, state};
     use domain::admin::AdminError;
     use domain::audit::StoredAuditEvent;
     use domain::authenticated::Authenticated;
@@ -186,7 +186,7 @@ pub(crate) mod server {
     }
 
     pub async fn notice() -> Result<Option<NoticeView>, AppError> {
-        Ok(take_notice(&session().await?).await?.map(crate::pages::sign_in::notice_view))
+        Ok(crate::flash::flash().await?.take().map(crate::pages::sign_in::notice_view))
     }
 
     /// The events as the tables show them: people by login where known (`subject_logins`).
@@ -265,12 +265,13 @@ pub(crate) mod server {
         Fut: std::future::Future<Output = Result<domain::notice::Notice, AdminError>>,
     {
         let admin = admin(what).await?;
-        let session = session().await?;
+        let flash = crate::flash::flash().await?;
         let notice = match run(client().await, admin).await {
             Ok(n) => n,
             Err(e) => e.notice(),
         };
-        set_notice(&session, Some(notice)).await
+        flash.set(Some(notice));
+        Ok(())
     }
 }
 

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
-use crate::auth::{current_user, session, session_error, set_notice};
+use crate::auth::{current_user, session, session_error};
 use crate::error::AppError;
 use domain::security::{Flow, FlowKind, RemovalPlan, SecurityError};
 use domain::{authenticated::Authenticated, client::Client, notice::Notice};
@@ -45,15 +45,19 @@ where
     Fut: std::future::Future<Output = Result<Option<Notice>, SecurityError>>,
 {
     let session = session().await?;
+    let flash = crate::flash::flash().await?;
     let Some(user) = current_user(&session).await? else {
-        set_notice(&session, Some(Notice::error("security.sign_in_first"))).await?;
+        flash.set(Some(Notice::error("security.sign_in_first")));
         leptos_axum::redirect("/sign-in");
         return Ok(());
     };
     let client = crate::auth::client().await;
     let ctx = Ctx { session: session.clone(), client, user };
     match run(ctx).await {
-        Ok(notice) => set_notice(&session, notice).await,
+        Ok(notice) => {
+            flash.set(notice);
+            Ok(())
+        }
         Err(SecurityError::ReauthRequired) => {
             session.insert(FLOW_KEY, Flow::new(FlowKind::Reauth)).await.map_err(session_error)?;
             match then {
@@ -62,9 +66,13 @@ where
                     session.remove::<Then>(THEN_KEY).await.map_err(session_error)?;
                 }
             }
-            set_notice(&session, Some(SecurityError::ReauthRequired.notice())).await
+            flash.set(Some(SecurityError::ReauthRequired.notice()));
+            Ok(())
         }
-        Err(e) => set_notice(&session, Some(e.notice())).await,
+        Err(e) => {
+            flash.set(Some(e.notice()));
+            Ok(())
+        }
     }
 }
 

@@ -124,7 +124,7 @@ pub struct SecurityView {
 #[cfg(feature = "ssr")]
 pub(crate) mod server {
     use super::*;
-    use crate::auth::{SESSION_AUTH_KEY, current_user, session, session_error, state, take_notice};
+    use crate::auth::{SESSION_AUTH_KEY, current_user, session, state};
     use crate::i18n::t;
     use crate::pages::security::act::{self, Ctx, Then};
     use crate::pages::security::{apps, recovery};
@@ -134,13 +134,12 @@ pub(crate) mod server {
     pub async fn load(older_than: Option<i64>) -> Result<SecurityView, AppError> {
         let state = state();
         let session = session().await?;
+        let flash = crate::flash::flash().await?;
         // Read now, removed only once the page could be built: a notice is not lost to an
         // outage that stops the page from rendering.
-        let notice: Option<domain::notice::Notice> =
-            session.get(crate::auth::SESSION_NOTICE_KEY).await.map_err(session_error)?;
-        let notice = notice.map(crate::pages::sign_in::notice_view);
+        let notice = flash.peek().map(crate::pages::sign_in::notice_view);
         let Some(user) = current_user(&session).await? else {
-            take_notice(&session).await?;
+            flash.take();
             crate::auth::return_here_after_sign_in(&session).await?;
             return Ok(SecurityView {
                 signed_in: false,
@@ -173,7 +172,7 @@ pub(crate) mod server {
         let methods = overview.methods;
         let enrolling =
             if methods.totp { apps::server::enrolling(&session, &user, now).await? } else { None };
-        take_notice(&session).await?;
+        flash.take();
         // Taken only once the page can be built: the codes are shown exactly once.
         let recovery_codes = recovery::server::take_shown(&session, &user).await?;
         let flow: Option<Flow> = act::flow(&session).await.map_err(|_| AppError::unavailable())?;

@@ -112,10 +112,10 @@ mod server {
     use super::notice_view;
     use super::{Reach, SignInView, Step};
     use crate::auth::{
-        SESSION_AUTH_KEY, SESSION_FLOW_KEY, client, current_user, session, session_error,
-        set_notice, state, take_notice,
+        SESSION_AUTH_KEY, SESSION_FLOW_KEY, client, current_user, session, session_error, state,
     };
     use crate::error::AppError;
+    use crate::flash::{Flash, flash};
     use domain::codes::Channel;
     use domain::sign_in::flow::State;
     use domain::{
@@ -144,7 +144,7 @@ mod server {
         let done = signed_in
             && !app_waiting
             && session.get_value(SESSION_FLOW_KEY).await.map_err(session_error)?.is_none();
-        let mut notice = if done { None } else { take_notice(&session).await? };
+        let mut notice = if done { None } else { flash().await?.take() };
         // A flow first: a signed-in person an app asked for more (a step up) is in one.
         let step = if let Some(flow_id) =
             session.get::<String>(SESSION_FLOW_KEY).await.map_err(session_error)?
@@ -234,6 +234,7 @@ mod server {
     /// Then back to the app whose request waits in the session, if one does.
     async fn sign_in_session(
         session: &tower_sessions::Session,
+        flash: &Flash,
         user: &Authenticated,
         client: &domain::client::Client,
     ) -> Result<(), AppError> {
@@ -246,9 +247,11 @@ mod server {
         crate::auth::stamp_session(session, stamp).await?;
         session.remove::<String>(SESSION_FLOW_KEY).await.map_err(session_error)?;
         session.insert(SESSION_AUTH_KEY, user).await.map_err(session_error)?;
-        let to = match crate::oidc::resume_waiting(&state, session, client, user).await {
+        let to = match crate::oidc::resume_waiting(&state, session, flash, client, user).await {
             None => {
-                match crate::forward_auth::resume_waiting(&state, session, client, user).await {
+                match crate::forward_auth::resume_waiting(&state, session, flash, client, user)
+                    .await
+                {
                     // Where the person was going before signing in, if it was a page of ours.
                     None => crate::auth::take::<String>(session, crate::auth::SESSION_RETURN_KEY)
                         .await?
@@ -257,7 +260,7 @@ mod server {
                     Some(Ok(location)) => location,
                     Some(Err(e)) => {
                         tracing::info!(error = %e, "the forward-auth journey waiting for this sign-in cannot go on");
-                        set_notice(session, Some(Notice::error(forward_auth_notice(&e)))).await?;
+                        flash.set(Some(Notice::error(forward_auth_notice(&e))));
                         "/".to_owned()
                     }
                 }
@@ -265,7 +268,7 @@ mod server {
             Some(Ok(location)) => location,
             Some(Err(e)) => {
                 tracing::info!(error = %e, "the app request waiting for this sign-in is gone");
-                set_notice(session, Some(Notice::error("oidc.request_gone"))).await?;
+                flash.set(Some(Notice::error("oidc.request_gone")));
                 "/".to_owned()
             }
         };
@@ -288,6 +291,7 @@ mod server {
     pub async fn password(username: String, password: String) -> Result<(), AppError> {
         let state = state();
         let session = session().await?;
+        let flash = flash().await?;
         let client = client().await;
         let password = if password.chars().count() > MAX_PASSWORD_CHARS {
             SecretString::from(String::new())
@@ -320,14 +324,19 @@ mod server {
         }
         match state.sign_in.password(&client, &username, &password, remembered.as_deref()).await {
             Ok(PasswordOutcome::SignedIn(user)) => {
-                set_notice(&session, None).await?;
-                sign_in_session(&session, &user, &client).await
+                flash.set(None);
+                sign_in_session(&session, &flash, &user, &client).await
             }
             Ok(PasswordOutcome::SecondStep { flow_id, notice }) => {
-                // The password step is a step up: a new session id from here on.
-                session.cycle_id().await.map_err(session_error)?;
+                // The password step is a step up: a new session id from here on. A session not
+                // stored yet (`id` none: no cookie, or one naming no session) gets a new id when
+                // it is first stored, so only a stored one is cycled.
+                if session.id().is_some() {
+                    session.cycle_id().await.map_err(session_error)?;
+                }
                 session.insert(SESSION_FLOW_KEY, flow_id).await.map_err(session_error)?;
-                set_notice(&session, notice).await
+                flash.set(notice);
+                Ok(())
             }
             Err(e) => {
                 let login: String = username.chars().take(128).collect();
@@ -335,7 +344,8 @@ mod server {
                     .insert(crate::auth::SESSION_LOGIN_KEY, login)
                     .await
                     .map_err(session_error)?;
-                set_notice(&session, Some(e.notice())).await
+                flash.set(Some(e.notice()));
+                Ok(())
             }
         }
     }
@@ -347,18 +357,24 @@ mod server {
         Fut: std::future::Future<Output = Result<Option<Notice>, SignInError>>,
     {
         let session = session().await?;
+        let flash = flash().await?;
         let Some(flow_id) = session.get::<String>(SESSION_FLOW_KEY).await.map_err(session_error)?
         else {
-            return set_notice(&session, Some(Notice::error("sign_in.expired"))).await;
+            flash.set(Some(Notice::error("sign_in.expired")));
+            return Ok(());
         };
         let client = client().await;
         match run(client, flow_id).await {
-            Ok(notice) => set_notice(&session, notice).await,
+            Ok(notice) => {
+                flash.set(notice);
+                Ok(())
+            }
             Err(e) => {
                 if e == SignInError::FlowExpired {
                     session.remove::<String>(SESSION_FLOW_KEY).await.map_err(session_error)?;
                 }
-                set_notice(&session, Some(e.notice())).await
+                flash.set(Some(e.notice()));
+                Ok(())
             }
         }
     }
@@ -366,9 +382,11 @@ mod server {
     pub async fn code(code: String, remember: bool) -> Result<(), AppError> {
         let state = state();
         let session = session().await?;
+        let flash = flash().await?;
         let Some(flow_id) = session.get::<String>(SESSION_FLOW_KEY).await.map_err(session_error)?
         else {
-            return set_notice(&session, Some(Notice::error("sign_in.expired"))).await;
+            flash.set(Some(Notice::error("sign_in.expired")));
+            return Ok(());
         };
         let client = client().await;
         match state.sign_in.verify_code(&client, &flow_id, &code, remember).await {
@@ -390,15 +408,19 @@ mod server {
                         .await
                         .map_err(session_error)?;
                 }
-                set_notice(&session, notice).await?;
-                sign_in_session(&session, &user, &client).await
+                flash.set(notice);
+                sign_in_session(&session, &flash, &user, &client).await
             }
-            Ok(StepOutcome::Continue(notice)) => set_notice(&session, notice).await,
+            Ok(StepOutcome::Continue(notice)) => {
+                flash.set(notice);
+                Ok(())
+            }
             Err(e) => {
                 if e == SignInError::FlowExpired {
                     session.remove::<String>(SESSION_FLOW_KEY).await.map_err(session_error)?;
                 }
-                set_notice(&session, Some(e.notice())).await
+                flash.set(Some(e.notice()));
+                Ok(())
             }
         }
     }
@@ -420,17 +442,20 @@ mod server {
     pub async fn cancel() -> Result<(), AppError> {
         let state = state();
         let session = session().await?;
+        let flash = flash().await?;
         if let Some(flow_id) =
             session.remove::<String>(SESSION_FLOW_KEY).await.map_err(session_error)?
         {
             state.sign_in.cancel(&flow_id).await.map_err(|_| AppError::unavailable())?;
         }
-        set_notice(&session, None).await
+        flash.set(None);
+        Ok(())
     }
 
     pub async fn sign_out() -> Result<(), AppError> {
         let state = state();
         let session = session().await?;
+        let flash = flash().await?;
         if let Some(user) = current_user(&session).await? {
             let client = client().await;
             // The apps this sign-in reached end with it.
@@ -439,7 +464,7 @@ mod server {
         }
         // A new, empty session: nothing of the old one survives, not even its id.
         session.flush().await.map_err(session_error)?;
-        set_notice(&session, Some(Notice::info("sign_in.signed_out"))).await?;
+        flash.set(Some(Notice::info("sign_in.signed_out")));
         leptos_axum::redirect("/sign-in");
         Ok(())
     }
