@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 
 use axum::extract::ConnectInfo;
-use axum::http::{HeaderMap, header};
+use axum::http::{Extensions, HeaderMap, header};
 use leptos::prelude::*;
 use tower_sessions::Session;
 
@@ -107,8 +107,12 @@ pub async fn one_look_per_request(
 /// has not been ended elsewhere ([`domain::sessions`]). An ended sign-in is removed from
 /// the session, and the next page view says why (`flash`).
 pub async fn current_user(session: &Session) -> Result<Option<Authenticated>, AppError> {
-    let look = leptos_axum::extract::<axum::Extension<SignInLook>>().await.ok().map(|e| e.0);
-    let flash = crate::flash::flash().await?;
+    // Both of the request's extensions in one extraction (each copies the request's head).
+    let (look, flash) = match leptos_axum::extract::<Extensions>().await {
+        Ok(extensions) => (extensions.get::<SignInLook>().cloned(), Flash::of(&extensions)),
+        Err(_) => (None, None),
+    };
+    let flash = flash.ok_or_else(AppError::internal)?;
     current_user_in(&state(), session, &flash, now_secs(), look.as_ref()).await
 }
 

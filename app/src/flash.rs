@@ -5,7 +5,7 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use axum::http::{HeaderValue, request::Parts};
+use axum::http::{Extensions, HeaderValue, request::Parts};
 use domain::notice::{Notice, SealedNoticeError};
 use secrecy::SecretString;
 
@@ -118,16 +118,25 @@ pub async fn flash() -> Result<Flash, AppError> {
     })
 }
 
+impl Flash {
+    /// The request's flash among its `extensions`, where the notices layer always puts it
+    /// (missing only if the router were built without the layer: logged).
+    pub fn of(extensions: &Extensions) -> Option<Flash> {
+        let flash = extensions.get::<Flash>().cloned();
+        if flash.is_none() {
+            tracing::error!("notice layer missing from the request");
+        }
+        flash
+    }
+}
+
 /// For axum handlers outside Leptos (the OpenID Connect endpoints, forward authentication, the
 /// audit export).
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Flash {
     type Rejection = axum::http::StatusCode;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        parts.extensions.get::<Flash>().cloned().ok_or_else(|| {
-            tracing::error!("notice layer missing from the request");
-            axum::http::StatusCode::INTERNAL_SERVER_ERROR
-        })
+        Flash::of(&parts.extensions).ok_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR)
     }
 }
 

@@ -149,7 +149,7 @@ async fn authorize(
     body: axum::body::Bytes,
 ) -> Response {
     let client = who(&state, &extensions, &headers);
-    let Some(flash) = notices(&extensions) else {
+    let Some(flash) = Flash::of(&extensions) else {
         return page_error(&PageError::Unavailable);
     };
     let raw: RawAuthorize = match parameters(&method, uri.query(), &body) {
@@ -167,15 +167,6 @@ async fn authorize(
         Ok(next) => follow(&state, &session, &flash, &client, user.as_ref(), next).await,
         Err(e) => page_error(&e),
     }
-}
-
-/// The request's notice (`app::flash`), which the notices layer always provides.
-fn notices(extensions: &axum::http::Extensions) -> Option<Flash> {
-    let flash = extensions.get::<Flash>().cloned();
-    if flash.is_none() {
-        tracing::error!("notice layer missing from the request");
-    }
-    flash
 }
 
 /// Acts on the provider's decision: back to the app, or to the sign-in page with the request
@@ -371,7 +362,7 @@ async fn logout(
     body: axum::body::Bytes,
 ) -> Response {
     let client = who(&state, &extensions, &headers);
-    let Some(flash) = notices(&extensions) else {
+    let Some(flash) = Flash::of(&extensions) else {
         return page_error(&PageError::Unavailable);
     };
     let form: LogoutForm = match parameters(&method, uri.query(), &body) {
