@@ -23,9 +23,27 @@ pub struct SiteSettings {
 /// Where the configured logo is served.
 pub const LOGO_PATH: &str = crate::components::layout::LOGO_PATH;
 
-/// Everything server functions need, cheap to clone (all behind `Arc`).
+/// Everything server functions need. One `Arc`: every extractor, server function and context
+/// look-up clones it, dozens of times a request, and a clone of the fields one by one cost
+/// about a thousand instructions (docs/performance.md, "Issue 19, seventh pass").
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppStateParts>);
+
+impl AppState {
+    pub fn new(parts: AppStateParts) -> Self {
+        Self(Arc::new(parts))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppStateParts;
+    fn deref(&self) -> &AppStateParts {
+        &self.0
+    }
+}
+
+/// What [`AppState`] holds.
+pub struct AppStateParts {
     pub leptos_options: LeptosOptions,
     pub site: Arc<SiteSettings>,
     pub database: Arc<dyn Probe>,

@@ -25,7 +25,7 @@ use domain::texting::Texter;
 use domain::verified::PhoneTrust;
 use leptos::config::LeptosOptions;
 use {
-    app::state::{AppState, SessionPolicy, SiteSettings},
+    app::state::{AppState, AppStateParts, SessionPolicy, SiteSettings},
     domain::DemoOutbox,
 };
 
@@ -208,7 +208,7 @@ pub fn build(config: &Config, db: Db, directory: LdapDirectory) -> Result<Servic
         SessionGuard::new(store.clone(), measured, secs(config.security.session_recheck_secs));
 
     let https = config.is_https();
-    let state = AppState {
+    let state = AppState::new(AppStateParts {
         leptos_options,
         site: Arc::new(SiteSettings {
             product_name: config.server.product_name.clone(),
@@ -239,7 +239,7 @@ pub fn build(config: &Config, db: Db, directory: LdapDirectory) -> Result<Servic
                 .filter_map(|r| IpRange::parse(r).ok())
                 .collect(),
         },
-    };
+    });
     Ok(Services { state, metrics, logo })
 }
 
