@@ -277,6 +277,15 @@ pub trait CodeStore: Send + Sync {
 #[async_trait]
 pub trait AuditLog: Send + Sync {
     async fn record(&self, event: &AuditEvent) -> Result<(), Unavailable>;
+    /// Events of one decision, in order: all of them or none, in one write where the store can
+    /// (a sign-in's accepted code and its success). Stored in this order, so read back newest
+    /// first they come last to first.
+    async fn record_all(&self, events: &[AuditEvent]) -> Result<(), Unavailable> {
+        for event in events {
+            self.record(event).await?;
+        }
+        Ok(())
+    }
     /// Events that involve `user_id` (as actor or subject), newest first, at most `limit`,
     /// only those older than event `older_than` when given (keyset paging: stable while new
     /// events arrive).

@@ -188,9 +188,9 @@ pub struct MeteredAudit<A> {
     pub metrics: Metrics,
 }
 
-#[async_trait]
-impl<A: AuditLog> AuditLog for MeteredAudit<A> {
-    async fn record(&self, e: &AuditEvent) -> Result<(), Unavailable> {
+impl<A> MeteredAudit<A> {
+    /// The series an event counts in.
+    fn count(&self, e: &AuditEvent) {
         let m = &self.metrics;
         let outcome = || vec![("outcome", e.outcome.clone())];
         match e.kind {
@@ -236,7 +236,21 @@ impl<A: AuditLog> AuditLog for MeteredAudit<A> {
             _ => {}
         }
         m.count("latchkey_audit_events_total", vec![("kind", e.kind.to_owned())]);
+    }
+}
+
+#[async_trait]
+impl<A: AuditLog> AuditLog for MeteredAudit<A> {
+    async fn record(&self, e: &AuditEvent) -> Result<(), Unavailable> {
+        self.count(e);
         self.inner.record(e).await
+    }
+
+    async fn record_all(&self, events: &[AuditEvent]) -> Result<(), Unavailable> {
+        for e in events {
+            self.count(e);
+        }
+        self.inner.record_all(events).await
     }
 
     async fn for_user(

@@ -17,6 +17,7 @@ on_both!(
     a_session_saves_its_changes,
     session_generations_only_go_up,
     the_newest_event_of_a_kind_a_person_caused_is_found,
+    events_of_one_decision_are_stored_together_in_order,
     factor_records_in_one_read_match_each_tables_own_read,
 );
 
@@ -225,6 +226,45 @@ async fn the_newest_event_of_a_kind_a_person_caused_is_found(backend: Backend) {
     assert_eq!(newest.user_agent, "Firefox/128.0");
     // The kind is matched whole, not as a prefix.
     assert_eq!(db.newest_by("u-1", "sign_in").await.unwrap(), None);
+}
+
+/// `record_all` stores every event whole, in the order given (read back newest first: last to
+/// first, though they share their second); an empty batch writes nothing.
+async fn events_of_one_decision_are_stored_together_in_order(backend: Backend) {
+    use domain::audit::AuditEvent;
+    use domain::ports::AuditLog;
+    let test_db = TestDb::new(backend).await;
+    let db = test_db.open().await;
+    let event = |kind, outcome: &str, detail: Option<&str>| AuditEvent {
+        at: 100,
+        kind,
+        actor_id: Some("u-1".to_owned()),
+        login: Some("ann".to_owned()),
+        subject_id: None,
+        client_ip: "2001:db8::1".into(),
+        user_agent: "Firefox/128.0 'quoted' \"and\" ☎".into(),
+        outcome: outcome.to_owned(),
+        detail: detail.map(str::to_owned),
+    };
+    db.record(&event("sign_in.password", "accepted", None)).await.unwrap();
+    db.record_all(&[]).await.unwrap();
+    let batch = [
+        event("sign_in.code", "accepted", None),
+        event("sign_in.success", "password_and_sms", Some("x'); DROP TABLE audit_events; --")),
+    ];
+    db.record_all(&batch).await.unwrap();
+    let stored = db.for_user("u-1", None, 10).await.unwrap();
+    let got: Vec<(&str, &str, Option<&str>)> =
+        stored.iter().map(|e| (e.kind.as_str(), e.outcome.as_str(), e.detail.as_deref())).collect();
+    assert_eq!(
+        got,
+        [
+            ("sign_in.success", "password_and_sms", Some("x'); DROP TABLE audit_events; --")),
+            ("sign_in.code", "accepted", None),
+            ("sign_in.password", "accepted", None),
+        ]
+    );
+    assert!(stored.iter().all(|e| e.user_agent == batch[0].user_agent && e.at == 100));
 }
 
 /// The one-statement read of a person's records gives what the separate reads give (and the

@@ -364,6 +364,31 @@ impl AuditLog for Db {
         .map_err(unavailable)
     }
 
+    async fn record_all(&self, events: &[AuditEvent]) -> Result<(), Unavailable> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        // One multi-row statement: atomic, and its rows take their ids in this order.
+        let sql = audit_insert(events.len());
+        on_pool!(self, pool => {
+            let mut query = sqlx::query(&sql);
+            for e in events {
+                query = query
+                    .bind(e.at)
+                    .bind(e.kind)
+                    .bind(e.actor_id.as_deref())
+                    .bind(e.login.as_deref())
+                    .bind(e.subject_id.as_deref())
+                    .bind(&e.client_ip)
+                    .bind(&e.user_agent)
+                    .bind(&e.outcome)
+                    .bind(e.detail.as_deref());
+            }
+            query.execute(pool).await.map(|_| ())
+        })
+        .map_err(unavailable)
+    }
+
     async fn for_user(
         &self,
         user_id: &str,
@@ -395,6 +420,20 @@ impl AuditLog for Db {
         .map_err(unavailable)?;
         Ok(row.map(stored_event))
     }
+}
+
+/// `INSERT INTO audit_events … VALUES (…), (…)` for `rows` events of nine columns.
+fn audit_insert(rows: usize) -> String {
+    let values: Vec<String> = (0..rows)
+        .map(|row| {
+            let params: Vec<String> = (1..=9).map(|col| format!("${}", row * 9 + col)).collect();
+            format!("({})", params.join(", "))
+        })
+        .collect();
+    format!(
+        "INSERT INTO audit_events (at, kind, actor_id, login, subject_id, client_ip, user_agent, outcome, detail) VALUES {}",
+        values.join(", ")
+    )
 }
 
 type AuditRow = (
