@@ -343,25 +343,7 @@ impl SignInStore for Db {
 #[async_trait]
 impl AuditLog for Db {
     async fn record(&self, e: &AuditEvent) -> Result<(), Unavailable> {
-        on_pool!(self, pool => {
-            sqlx::query(
-                "INSERT INTO audit_events (at, kind, actor_id, login, subject_id, client_ip, user_agent, outcome, detail)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(e.at)
-            .bind(e.kind)
-            .bind(e.actor_id.as_deref())
-            .bind(e.login.as_deref())
-            .bind(e.subject_id.as_deref())
-            .bind(&e.client_ip)
-            .bind(&e.user_agent)
-            .bind(&e.outcome)
-            .bind(e.detail.as_deref())
-            .execute(pool)
-            .await
-            .map(|_| ())
-        })
-        .map_err(unavailable)
+        self.record_all(std::slice::from_ref(e)).await
     }
 
     async fn record_all(&self, events: &[AuditEvent]) -> Result<(), Unavailable> {
@@ -422,18 +404,21 @@ impl AuditLog for Db {
     }
 }
 
-/// `INSERT INTO audit_events … VALUES (…), (…)` for `rows` events of nine columns.
+/// `INSERT INTO audit_events … VALUES ($1, …, $9), ($10, …)` for `rows` events.
 fn audit_insert(rows: usize) -> String {
-    let values: Vec<String> = (0..rows)
-        .map(|row| {
-            let params: Vec<String> = (1..=9).map(|col| format!("${}", row * 9 + col)).collect();
-            format!("({})", params.join(", "))
-        })
-        .collect();
-    format!(
-        "INSERT INTO audit_events (at, kind, actor_id, login, subject_id, client_ip, user_agent, outcome, detail) VALUES {}",
-        values.join(", ")
-    )
+    use std::fmt::Write as _;
+    let mut sql = String::from(
+        "INSERT INTO audit_events (at, kind, actor_id, login, subject_id, client_ip, user_agent, outcome, detail) VALUES ",
+    );
+    for row in 0..rows {
+        sql.push_str(if row == 0 { "(" } else { ", (" });
+        for col in 1..=9 {
+            let sep = if col == 1 { "" } else { ", " };
+            let _ = write!(sql, "{sep}${}", row * 9 + col);
+        }
+        sql.push(')');
+    }
+    sql
 }
 
 type AuditRow = (
@@ -498,5 +483,17 @@ fn stored_event(r: AuditRow) -> StoredAuditEvent {
         user_agent: r.7,
         outcome: r.8,
         detail: r.9,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::audit_insert;
+
+    #[test]
+    fn an_audit_insert_numbers_nine_parameters_a_row() {
+        let columns = "INSERT INTO audit_events (at, kind, actor_id, login, subject_id, client_ip, user_agent, outcome, detail) VALUES ";
+        assert_eq!(audit_insert(1), format!("{columns}($1, $2, $3, $4, $5, $6, $7, $8, $9)"));
+        assert!(audit_insert(2).ends_with("$9), ($10, $11, $12, $13, $14, $15, $16, $17, $18)"));
     }
 }
