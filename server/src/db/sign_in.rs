@@ -353,7 +353,7 @@ impl AuditLog for Db {
         // One multi-row statement: atomic, and its rows take their ids in this order.
         let sql = audit_insert(events.len());
         on_pool!(self, pool => {
-            let mut query = sqlx::query(&sql);
+            let mut query = sqlx::query(sql.as_ref());
             for e in events {
                 query = query
                     .bind(e.at)
@@ -404,12 +404,17 @@ impl AuditLog for Db {
     }
 }
 
+const AUDIT_INSERT: &str = "INSERT INTO audit_events (at, kind, actor_id, login, subject_id, client_ip, user_agent, outcome, detail) VALUES ";
+/// [`AUDIT_INSERT`] of one row: nearly every audit write, so not built each time.
+const AUDIT_INSERT_ONE: &str = "INSERT INTO audit_events (at, kind, actor_id, login, subject_id, client_ip, user_agent, outcome, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+
 /// `INSERT INTO audit_events … VALUES ($1, …, $9), ($10, …)` for `rows` events.
-fn audit_insert(rows: usize) -> String {
+fn audit_insert(rows: usize) -> std::borrow::Cow<'static, str> {
     use std::fmt::Write as _;
-    let mut sql = String::from(
-        "INSERT INTO audit_events (at, kind, actor_id, login, subject_id, client_ip, user_agent, outcome, detail) VALUES ",
-    );
+    if rows == 1 {
+        return AUDIT_INSERT_ONE.into();
+    }
+    let mut sql = String::from(AUDIT_INSERT);
     for row in 0..rows {
         sql.push_str(if row == 0 { "(" } else { ", (" });
         for col in 1..=9 {
@@ -418,7 +423,7 @@ fn audit_insert(rows: usize) -> String {
         }
         sql.push(')');
     }
-    sql
+    sql.into()
 }
 
 type AuditRow = (
@@ -494,6 +499,7 @@ mod tests {
     fn an_audit_insert_numbers_nine_parameters_a_row() {
         let columns = "INSERT INTO audit_events (at, kind, actor_id, login, subject_id, client_ip, user_agent, outcome, detail) VALUES ";
         assert_eq!(audit_insert(1), format!("{columns}($1, $2, $3, $4, $5, $6, $7, $8, $9)"));
+        assert!(audit_insert(2).starts_with(&format!("{columns}($1, $2,")));
         assert!(audit_insert(2).ends_with("$9), ($10, $11, $12, $13, $14, $15, $16, $17, $18)"));
     }
 }
