@@ -174,6 +174,7 @@ async fn people_are_found_by_each_login_and_by_their_id(dir: &dyn TestDirectory)
 async fn passwords_are_checked_and_refusals_told_apart(dir: &dyn TestDirectory) {
     let ldap = adapter(dir);
     let bob = ldap.find_by_login(&login("bob")).await.unwrap().expect("bob");
+    let opened = ldap.connections_opened();
     assert_eq!(
         ldap.check_password(&bob, &pw("bob-demo-pw")).await.unwrap(),
         PasswordCheck::Accepted
@@ -189,6 +190,9 @@ async fn passwords_are_checked_and_refusals_told_apart(dir: &dyn TestDirectory) 
         ldap.check_password(&bob, &pw("bob-demo-pw")).await.unwrap(),
         PasswordCheck::Accepted
     );
+    // Every directory takes a bind on a connection an earlier bind left bound (as bob, or as
+    // nobody after a refusal), so the four binds above shared one connection.
+    assert_eq!(ldap.connections_opened() - opened, 1, "one connection for the binds");
 }
 
 async fn a_locked_account_is_refused_as_locked(dir: &dyn TestDirectory) {

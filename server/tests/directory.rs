@@ -223,6 +223,68 @@ async fn an_outage_is_unavailable_and_a_restart_recovers_without_a_new_adapter()
 }
 
 #[tokio::test]
+async fn password_checks_share_a_kept_connection_and_outlive_a_restart() {
+    let mut slapd = Slapd::start(&seed()).unwrap();
+    let dir = directory(&slapd);
+    let find = |login: &'static str| {
+        let dir = dir.clone();
+        async move { dir.find_by_login(&Username::parse(login).unwrap()).await.unwrap().unwrap() }
+    };
+    let (alice, bob) = (find("alice").await, find("bob").await);
+    let before = dir.connections_opened();
+
+    // One after another, each bind on the connection the one before left bound as someone
+    // else (or as nobody, after a refusal): every answer is still that person's own.
+    for _ in 0..3 {
+        assert_eq!(dir.check_password(&alice, &pw("alice-pw")).await, Ok(PasswordCheck::Accepted));
+        assert_eq!(
+            dir.check_password(&bob, &pw("alice-pw")).await,
+            Ok(PasswordCheck::WrongPassword)
+        );
+        assert_eq!(dir.check_password(&bob, &pw("bob-pw")).await, Ok(PasswordCheck::Accepted));
+        dir.decoy_password_check(&pw("bob-pw")).await.unwrap();
+        assert_eq!(dir.check_password(&alice, &pw("")).await, Ok(PasswordCheck::WrongPassword));
+    }
+    assert_eq!(dir.connections_opened() - before, 1, "twelve binds, one connection");
+    // The service account's searches are untouched by the binds beside them.
+    assert_eq!(find("carol").await.display_name, "Carol Chen");
+
+    // At once: each bind has a connection to itself, and they are kept for the next ones.
+    let checks = (0..6).map(|i| {
+        let (dir, alice, bob) = (dir.clone(), alice.clone(), bob.clone());
+        async move {
+            if i % 2 == 0 {
+                dir.check_password(&alice, &pw("alice-pw")).await
+            } else {
+                dir.check_password(&bob, &pw("wrong")).await
+            }
+        }
+    });
+    let answers = futures_util::future::join_all(checks).await;
+    for (i, answer) in answers.into_iter().enumerate() {
+        let want = if i % 2 == 0 { PasswordCheck::Accepted } else { PasswordCheck::WrongPassword };
+        assert_eq!(answer, Ok(want), "check {i}");
+    }
+    let after_burst = dir.connections_opened();
+    assert!(after_burst - before <= 6, "at most one connection per bind at once");
+    assert_eq!(dir.check_password(&bob, &pw("bob-pw")).await, Ok(PasswordCheck::Accepted));
+    assert_eq!(dir.connections_opened(), after_burst, "the burst's connections are kept");
+
+    // The directory restarts between two sign-ins: the kept connections are dead, and the next
+    // bind finds out and goes again on a fresh one, without an error.
+    slapd.stop();
+    slapd.restart().unwrap();
+    assert_eq!(dir.check_password(&alice, &pw("alice-pw")).await, Ok(PasswordCheck::Accepted));
+    assert_eq!(dir.check_password(&alice, &pw("bob-pw")).await, Ok(PasswordCheck::WrongPassword));
+
+    // Down: the check says the directory is unavailable, and works again once it is back.
+    slapd.stop();
+    assert_eq!(dir.check_password(&alice, &pw("alice-pw")).await, Err(DirectoryError::Unavailable));
+    slapd.restart().unwrap();
+    assert_eq!(dir.check_password(&alice, &pw("alice-pw")).await, Ok(PasswordCheck::Accepted));
+}
+
+#[tokio::test]
 async fn a_locked_account_is_named_for_the_log_and_refused() {
     let slapd = Slapd::start_with_lockout(&seed(), 3).unwrap();
     let dir = directory(&slapd);

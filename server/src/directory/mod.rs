@@ -74,11 +74,18 @@ pub struct SampleSearch {
     pub with_name: usize,
 }
 
-/// Bound service-account connections, reused; a broken one is dropped, never handed out again.
+/// Connections kept open between operations; a broken one is dropped, never handed out again.
 #[derive(Debug)]
 struct Pool {
+    /// Bound as the service account: every search and write.
     idle: std::sync::Mutex<Vec<Ldap>>,
     permits: tokio::sync::Semaphore,
+    /// Used for people's password binds and nothing else, so whoever the last bind left a
+    /// connection bound as (a person, or anonymous after a refusal) never reads or writes.
+    /// Reusing them spares each sign-in a TCP connection, and the directory a new one to set up.
+    binders: std::sync::Mutex<Vec<Ldap>>,
+    /// Connections opened since start: how tests see that they are reused.
+    opened: std::sync::atomic::AtomicU64,
 }
 
 #[derive(Debug, Clone)]
@@ -95,6 +102,8 @@ impl LdapDirectory {
         let pool = Arc::new(Pool {
             idle: std::sync::Mutex::new(Vec::new()),
             permits: tokio::sync::Semaphore::new(cfg.pool_size.max(1)),
+            binders: std::sync::Mutex::new(Vec::new()),
+            opened: std::sync::atomic::AtomicU64::new(0),
         });
         let tls = match Transport::of(&cfg.url, cfg.starttls) {
             Transport::Plain => {
@@ -133,7 +142,13 @@ impl LdapDirectory {
             .await
             .map_err(|source| self.connect_error(source))?;
         ldap3::drive!(conn);
+        self.pool.opened.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(ldap)
+    }
+
+    /// How many connections this adapter has opened to the directory (service and binds).
+    pub fn connections_opened(&self) -> u64 {
+        self.pool.opened.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn connect_error(&self, source: ldap3::LdapError) -> LdapError {
@@ -482,6 +497,29 @@ fn is_connection_error(e: &ldap3::LdapError) -> bool {
     !matches!(e, ldap3::LdapError::LdapResult { .. })
 }
 
+/// The newest connection of `list` that is still open.
+fn take_open(list: &std::sync::Mutex<Vec<Ldap>>) -> Option<Ldap> {
+    let mut list = list.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    while let Some(mut ldap) = list.pop() {
+        if !ldap.is_closed() {
+            return Some(ldap);
+        }
+    }
+    None
+}
+
+/// Keeps `ldap` in `list` for the next operation, unless it is closed or `list` holds `max`
+/// already (the handle is dropped then, which closes the connection).
+fn give_back_to(list: &std::sync::Mutex<Vec<Ldap>>, mut ldap: Ldap, max: usize) {
+    if ldap.is_closed() {
+        return;
+    }
+    let mut list = list.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if list.len() < max {
+        list.push(ldap);
+    }
+}
+
 impl LdapDirectory {
     /// Runs `op` on a pooled service connection. A connection that fails at the transport level
     /// is dropped and the operation tried once more on a fresh one, so a restarted directory
@@ -536,23 +574,56 @@ impl LdapDirectory {
     }
 
     fn take_idle(&self) -> Option<Ldap> {
-        let mut idle = self.pool.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        while let Some(mut ldap) = idle.pop() {
-            if !ldap.is_closed() {
-                return Some(ldap);
-            }
-        }
-        None
+        take_open(&self.pool.idle)
     }
 
-    fn give_back(&self, mut ldap: Ldap) {
-        if ldap.is_closed() {
-            return;
+    fn give_back(&self, ldap: Ldap) {
+        give_back_to(&self.pool.idle, ldap, self.cfg.pool_size);
+    }
+
+    /// A simple bind as `dn` with the password-policy control, on a connection kept for binds.
+    /// A kept connection the directory has closed meanwhile (a restart, its idle timeout)
+    /// fails before the bind reaches it, so the bind is sent once more on a fresh one; a
+    /// fresh connection's failure, or a timeout, is the answer.
+    async fn bind_as(&self, dn: &str, password: &str) -> Result<ldap3::LdapResult, LdapError> {
+        let mut last_error = None;
+        for _attempt in 0..2 {
+            let (mut ldap, kept) = match take_open(&self.pool.binders) {
+                Some(ldap) => (ldap, true),
+                None => (self.connect().await?, false),
+            };
+            let outcome = ldap
+                .with_timeout(self.timeout())
+                .with_controls(RawControl { ctype: PPOLICY_OID.into(), crit: false, val: None })
+                .simple_bind(dn, password)
+                .await;
+            match outcome {
+                Ok(result) => {
+                    give_back_to(&self.pool.binders, ldap, self.cfg.pool_size);
+                    return Ok(result);
+                }
+                Err(e)
+                    if kept
+                        && is_connection_error(&e)
+                        && !matches!(e, ldap3::LdapError::Timeout { .. }) =>
+                {
+                    tracing::info!(error = %e, url = %self.cfg.url, "directory connection for binds lost; reconnecting");
+                    self.pool
+                        .binders
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .clear();
+                    last_error = Some(e);
+                }
+                Err(e) => return Err(self.op_error(e)),
+            }
         }
-        let mut idle = self.pool.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if idle.len() < self.cfg.pool_size {
-            idle.push(ldap);
-        }
+        // Both attempts were on kept connections (another bind put one back in between) and
+        // both were lost.
+        Err(match last_error {
+            Some(e) => LdapError::Unreachable { url: self.cfg.url.clone(), source: Box::new(e) },
+            None => LdapError::Timeout { url: self.cfg.url.clone(), secs: self.cfg.timeout_secs },
+        })
     }
 
     /// Entries whose login attribute, or any other attribute people may sign in with, is
@@ -979,15 +1050,12 @@ impl Directory for LdapDirectory {
         if password.expose_secret().is_empty() {
             return Ok(PasswordCheck::WrongPassword);
         }
-        // Its own connection: binding changes the identity of a connection and all its clones.
-        let mut ldap = self.connect().await.map_err(|e| domain_error(e, "checking a password"))?;
-        let outcome = ldap
-            .with_timeout(self.timeout())
-            .with_controls(RawControl { ctype: PPOLICY_OID.into(), crit: false, val: None })
-            .simple_bind(&person.dn, password.expose_secret())
-            .await;
-        let _ = ldap.unbind().await;
-        let result = outcome.map_err(|e| domain_error(self.op_error(e), "checking a password"))?;
+        // On a connection kept for binds: binding changes the identity of a connection and
+        // all its clones, so these never carry a search or a write.
+        let result = self
+            .bind_as(&person.dn, password.expose_secret())
+            .await
+            .map_err(|e| domain_error(e, "checking a password"))?;
         let ppolicy = result
             .ctrls
             .iter()
@@ -1016,11 +1084,9 @@ impl Directory for LdapDirectory {
             domain::tokens::random_token(8),
             self.config().base_dn
         );
-        let mut ldap = self.connect().await.map_err(|e| domain_error(e, "checking a password"))?;
-        let outcome =
-            ldap.with_timeout(self.timeout()).simple_bind(&dn, password.expose_secret()).await;
-        let _ = ldap.unbind().await;
-        outcome.map_err(|e| domain_error(self.op_error(e), "checking a password"))?;
+        self.bind_as(&dn, password.expose_secret())
+            .await
+            .map_err(|e| domain_error(e, "checking a password"))?;
         Ok(())
     }
 
