@@ -120,6 +120,8 @@ BENCH_OLD ?=
 # Sign-ins counted under valgrind's callgrind for instructions per sign-in (0: none); this VM
 # exposes no hardware counters to perf.
 BENCH_INSTRUCTIONS ?= 100
+# Non-empty: the directory over TLS (ldaps://, its certificate verified), as deployments reach it.
+BENCH_DIRECTORY_TLS ?=
 # The server and the load generator build with the `profiling` profile: release code with its
 # symbols and line tables, for callgrind_annotate and perf (the release profile strips them).
 bench: frontend
@@ -128,4 +130,5 @@ bench: frontend
 	$(CARGO) build --profile profiling -p server -p latchkey-bench --bin latchkey --bin latchkey-bench
 	./target/profiling/latchkey-bench --db $(DB) --secs $(BENCH_SECS) --levels $(BENCH_LEVELS) \
 	  --people $(BENCH_PEOPLE) --bin target/profiling/latchkey --site target/site --out target/bench \
-	  --soak $(BENCH_SOAK) --instructions $(BENCH_INSTRUCTIONS) $(if $(BENCH_OLD),--old $(BENCH_OLD))
+	  --soak $(BENCH_SOAK) --instructions $(BENCH_INSTRUCTIONS) $(if $(BENCH_OLD),--old $(BENCH_OLD)) \
+	  $(if $(BENCH_DIRECTORY_TLS),--directory-tls)

@@ -1,6 +1,6 @@
 //! The floor: the directory work no sign-in can avoid — one search for the person as the service
-//! account (on a kept-open connection, as any pool would) and one simple bind as the person on a
-//! new connection — repeated as fast as possible by `concurrency` tasks.
+//! account and one simple bind as the person, each on a kept-open connection of its own, as any
+//! pool would — repeated as fast as possible by `concurrency` tasks.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -12,6 +12,8 @@ use crate::stats::Tally;
 
 pub struct Target {
     pub url: String,
+    /// How to connect (TLS or not).
+    pub settings: LdapConnSettings,
     pub base_dn: String,
     pub bind_dn: String,
     pub bind_password: String,
@@ -19,15 +21,20 @@ pub struct Target {
     pub attrs: Vec<String>,
 }
 
-async fn connect(url: &str) -> Result<ldap3::Ldap, String> {
-    let settings = LdapConnSettings::new().set_conn_timeout(Duration::from_secs(5));
-    let (conn, ldap) =
-        LdapConnAsync::with_settings(settings, url).await.map_err(|e| format!("connect: {e}"))?;
+async fn connect(t: &Target) -> Result<ldap3::Ldap, String> {
+    let (conn, ldap) = LdapConnAsync::with_settings(t.settings.clone(), &t.url)
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
     ldap3::drive!(conn);
     Ok(ldap)
 }
 
-async fn one(service: &mut ldap3::Ldap, t: &Target, person: &Person) -> Result<(), String> {
+async fn one(
+    service: &mut ldap3::Ldap,
+    binder: &mut Option<ldap3::Ldap>,
+    t: &Target,
+    person: &Person,
+) -> Result<(), String> {
     let filter = format!("(uid={})", ldap3::ldap_escape(&person.login));
     let (entries, _) = service
         .search(&t.base_dn, Scope::Subtree, &filter, t.attrs.clone())
@@ -35,22 +42,25 @@ async fn one(service: &mut ldap3::Ldap, t: &Target, person: &Person) -> Result<(
         .and_then(ldap3::SearchResult::success)
         .map_err(|e| format!("search: {e}"))?;
     let entry = entries.into_iter().next().map(SearchEntry::construct).ok_or("search: no entry")?;
-    let mut ldap = connect(&t.url).await?;
-    ldap.simple_bind(&entry.dn, &person.password)
-        .await
-        .and_then(ldap3::LdapResult::success)
-        .map_err(|e| format!("bind: {e}"))?;
-    let _ = ldap.unbind().await;
-    Ok(())
+    let ldap = match binder {
+        Some(ldap) => ldap,
+        None => binder.insert(connect(t).await?),
+    };
+    let outcome = ldap.simple_bind(&entry.dn, &person.password).await;
+    if outcome.is_err() {
+        *binder = None;
+    }
+    outcome.and_then(ldap3::LdapResult::success).map(|_| ()).map_err(|e| format!("bind: {e}"))
 }
 
 async fn worker(t: &Target, people: Vec<Person>, deadline: Instant) -> Tally {
     let mut tally = Tally::default();
     let mut service = None;
+    let mut binder = None;
     let mut i = 0;
     while Instant::now() < deadline {
         if service.is_none() {
-            match connect(&t.url).await {
+            match connect(t).await {
                 Ok(mut ldap) => match ldap.simple_bind(&t.bind_dn, &t.bind_password).await {
                     Ok(r) if r.rc == 0 => service = Some(ldap),
                     other => tally.error(format!("service bind: {other:?}")),
@@ -60,7 +70,7 @@ async fn worker(t: &Target, people: Vec<Person>, deadline: Instant) -> Tally {
         }
         let Some(ldap) = service.as_mut() else { continue };
         let started = Instant::now();
-        match one(ldap, t, &people[i % people.len()]).await {
+        match one(ldap, &mut binder, t, &people[i % people.len()]).await {
             Ok(()) => {
                 tally.sample("floor", started.elapsed());
                 tally.completed += 1;
@@ -72,7 +82,7 @@ async fn worker(t: &Target, people: Vec<Person>, deadline: Instant) -> Tally {
         }
         i += 1;
     }
-    if let Some(mut ldap) = service {
+    for mut ldap in [service, binder].into_iter().flatten() {
         let _ = ldap.unbind().await;
     }
     tally

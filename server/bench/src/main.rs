@@ -40,11 +40,14 @@ struct Args {
     old: Option<PathBuf>,
     /// Sign-ins counted under callgrind for instructions per sign-in (0: none).
     instructions: u64,
+    /// The directory over TLS (`ldaps://`, its certificate verified), as a deployment reaches
+    /// it; plain loopback `ldap://` otherwise.
+    directory_tls: bool,
 }
 
 const USAGE: &str = "usage: latchkey-bench [--db sqlite|postgres] [--secs N] [--levels 1,8,32,128] \
 [--people N] [--bin target/release/latchkey] [--site target/site] [--out target/bench] [--soak N] \
-[--old path/to/an/older/latchkey] [--instructions N]";
+[--old path/to/an/older/latchkey] [--instructions N] [--directory-tls]";
 
 fn parse_args() -> Result<Args, String> {
     let mut a = Args {
@@ -58,6 +61,7 @@ fn parse_args() -> Result<Args, String> {
         soak: 0,
         old: None,
         instructions: 100,
+        directory_tls: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -80,6 +84,7 @@ fn parse_args() -> Result<Args, String> {
                 a.instructions = value()?.parse().map_err(|e| format!("--instructions: {e}"))?;
             }
             "--soak" => a.soak = value()?.parse().map_err(|e| format!("--soak: {e}"))?,
+            "--directory-tls" => a.directory_tls = true,
             "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown argument {other}\n{USAGE}")),
         }
@@ -132,6 +137,12 @@ fn seed_ldif(people: &[Person]) -> String {
 /// What the running server needs from its surroundings.
 struct Env {
     slapd: Slapd,
+    /// The URL everything reaches the directory at, and how (TLS with slapd's throwaway CA, or
+    /// plain).
+    ldap_url: String,
+    ldap_settings: ldap3::LdapConnSettings,
+    /// The CA file the server is told to trust, with `--directory-tls`.
+    ldap_ca: Option<PathBuf>,
     standin: Arc<TwilioStandin>,
     db_url: String,
     _pg: Option<devkit::postgres::TempPostgres>,
@@ -189,6 +200,7 @@ url = "{db}"
 
 [directory]
 url = "{url}"
+ca_certificates = "{ca}"
 bind_dn = "{bind_dn}"
 bind_password = "{bind_pw}"
 base_dn = "{base_dn}"
@@ -209,7 +221,8 @@ hmac_keys = ["latchkey-bench-key-0123456789abcdef0123456789"]
 {apps}"#,
         site = site.display(),
         db = env.db_url,
-        url = d.url,
+        url = env.ldap_url,
+        ca = env.ldap_ca.as_ref().map(|ca| ca.display().to_string()).unwrap_or_default(),
         bind_dn = d.bind_dn,
         bind_pw = env.slapd.service_password,
         base_dn = d.base_dn,
@@ -236,10 +249,11 @@ fn latchkey(args: &Args, config: &Path) -> Command {
         .env("LATCHKEY_LOG", std::env::var("LATCHKEY_BENCH_LOG").unwrap_or_else(|_| "info".into()))
         // Any LATCHKEY_… setting of the bench's own environment reaches the server, to try a
         // configuration (e.g. LATCHKEY_DATABASE__MAX_CONNECTIONS=4) without editing code; so
-        // do glibc's MALLOC_… tunables.
+        // do glibc's MALLOC_… and GLIBC_TUNABLES tunables.
         .envs(std::env::vars().filter(|(k, _)| {
             (k.starts_with("LATCHKEY_") && k != "LATCHKEY_BENCH_LOG" && k != "LATCHKEY_LOG")
                 || k.starts_with("MALLOC_")
+                || k == "GLIBC_TUNABLES"
         }))
         .stdin(Stdio::null());
     command
@@ -330,7 +344,10 @@ impl Drop for Server {
 /// Turns 2-step sign-in on for everyone, keyed by `entryUUID`, as each person would.
 async fn two_step_on(env: &Env) {
     let mut ldap = {
-        let (conn, ldap) = ldap3::LdapConnAsync::new(&env.slapd.url()).await.expect("ldap");
+        let (conn, ldap) =
+            ldap3::LdapConnAsync::with_settings(env.ldap_settings.clone(), &env.ldap_url)
+                .await
+                .expect("ldap");
         ldap3::drive!(conn);
         ldap
     };
@@ -661,7 +678,22 @@ async fn measure(args: &Args) -> Measured {
         args.people, args.db, args.secs
     );
     let people: Vec<Person> = (0..args.people).map(person).collect();
-    let slapd = Slapd::start(&seed_ldif(&people)).expect("slapd");
+    let slapd = Slapd::start_opts(
+        &seed_ldif(&people),
+        &slapd::Options { tls: args.directory_tls, ..slapd::Options::default() },
+    )
+    .expect("slapd");
+    let (ldap_url, ldap_ca) = match (slapd.ldaps_url(), slapd.ca_file()) {
+        (Some(url), Some(ca)) => (url, Some(ca)),
+        _ => (slapd.url(), None),
+    };
+    let mut ldap_settings =
+        ldap3::LdapConnSettings::new().set_conn_timeout(std::time::Duration::from_secs(5));
+    if let Some(ca) = &ldap_ca {
+        let tls = server::ldap_transport::tls_client_config(&ca.display().to_string())
+            .expect("a TLS client trusting slapd's CA");
+        ldap_settings = ldap_settings.set_config(tls);
+    }
     let standin = Arc::new(TwilioStandin::start(StandinAccount::test()).await.expect("stand-in"));
     let dir = std::env::temp_dir().join(format!("latchkey-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
@@ -672,8 +704,17 @@ async fn measure(args: &Args) -> Measured {
     } else {
         (format!("sqlite://{}", dir.join("latchkey.db").display()), None)
     };
-    let env =
-        Env { slapd, standin, db_url, _pg: pg, dir: dir.clone(), _tmp: tempfileless::Dir(dir) };
+    let env = Env {
+        slapd,
+        ldap_url,
+        ldap_settings,
+        ldap_ca,
+        standin,
+        db_url,
+        _pg: pg,
+        dir: dir.clone(),
+        _tmp: tempfileless::Dir(dir),
+    };
 
     let port = free_port();
     let (config, forward_auth_skipped) = config_for(&env, args, port);
@@ -711,7 +752,8 @@ async fn measure(args: &Args) -> Measured {
     eprintln!("  sign-in page alone: {page_per_sec:.0} requests/s at C={page_c}");
 
     let floor_target = Arc::new(floor::Target {
-        url: env.slapd.url(),
+        url: env.ldap_url.clone(),
+        settings: env.ldap_settings.clone(),
         base_dn: slapd::PEOPLE_DN.into(),
         bind_dn: slapd::SERVICE_DN.into(),
         bind_password: env.slapd.service_password.clone(),
