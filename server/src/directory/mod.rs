@@ -497,6 +497,12 @@ fn is_connection_error(e: &ldap3::LdapError) -> bool {
     !matches!(e, ldap3::LdapError::LdapResult { .. })
 }
 
+/// Drops every connection of `list`: one was found closed, so the directory went away and the
+/// others are as dead.
+fn forget_all(list: &std::sync::Mutex<Vec<Ldap>>) {
+    list.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
+}
+
 /// The newest connection of `list` that is still open.
 fn take_open(list: &std::sync::Mutex<Vec<Ldap>>) -> Option<Ldap> {
     let mut list = list.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -554,11 +560,7 @@ impl LdapDirectory {
                     // The server went away (restart, idle timeout): every idle connection is
                     // as dead as this one. Try once more on a fresh one.
                     tracing::info!(error = %e, url = %self.cfg.url, "directory connection lost; reconnecting");
-                    self.pool
-                        .idle
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .clear();
+                    forget_all(&self.pool.idle);
                     last_error = Some(e);
                 }
                 Err(e) => {
@@ -567,10 +569,15 @@ impl LdapDirectory {
                 }
             }
         }
-        Err(match last_error {
+        Err(self.lost(last_error))
+    }
+
+    /// The error after two attempts, each on a connection that turned out lost.
+    fn lost(&self, last_error: Option<ldap3::LdapError>) -> LdapError {
+        match last_error {
             Some(e) => LdapError::Unreachable { url: self.cfg.url.clone(), source: Box::new(e) },
             None => LdapError::Timeout { url: self.cfg.url.clone(), secs: self.cfg.timeout_secs },
-        })
+        }
     }
 
     fn take_idle(&self) -> Option<Ldap> {
@@ -608,11 +615,7 @@ impl LdapDirectory {
                         && !matches!(e, ldap3::LdapError::Timeout { .. }) =>
                 {
                     tracing::info!(error = %e, url = %self.cfg.url, "directory connection for binds lost; reconnecting");
-                    self.pool
-                        .binders
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .clear();
+                    forget_all(&self.pool.binders);
                     last_error = Some(e);
                 }
                 Err(e) => return Err(self.op_error(e)),
@@ -620,10 +623,7 @@ impl LdapDirectory {
         }
         // Both attempts were on kept connections (another bind put one back in between) and
         // both were lost.
-        Err(match last_error {
-            Some(e) => LdapError::Unreachable { url: self.cfg.url.clone(), source: Box::new(e) },
-            None => LdapError::Timeout { url: self.cfg.url.clone(), secs: self.cfg.timeout_secs },
-        })
+        Err(self.lost(last_error))
     }
 
     /// Entries whose login attribute, or any other attribute people may sign in with, is
