@@ -473,11 +473,15 @@ fn wrong_ca() -> (tempfile::TempDir, String) {
 
 async fn signs_in_alice(dir: &LdapDirectory) {
     let alice = dir.find_by_login(&Username::parse("alice").unwrap()).await.unwrap().unwrap();
+    let opened = dir.connections_opened();
     assert_eq!(dir.check_password(&alice, &pw("alice-pw")).await.unwrap(), PasswordCheck::Accepted);
     assert_eq!(
         dir.check_password(&alice, &pw("wrong")).await.unwrap(),
         PasswordCheck::WrongPassword
     );
+    assert_eq!(dir.check_password(&alice, &pw("alice-pw")).await.unwrap(), PasswordCheck::Accepted);
+    // Over TLS a new connection is a handshake: the three binds shared one.
+    assert_eq!(dir.connections_opened() - opened, 1, "one TLS connection for the binds");
 }
 
 #[tokio::test]
