@@ -137,17 +137,21 @@ fn seed_ldif(people: &[Person]) -> String {
 /// What the running server needs from its surroundings.
 struct Env {
     slapd: Slapd,
-    /// The URL everything reaches the directory at, and how (TLS with slapd's throwaway CA, or
-    /// plain).
-    ldap_url: String,
+    /// How everything connects to the directory: TLS trusting slapd's throwaway CA when it has
+    /// one (`--directory-tls`), else plain.
     ldap_settings: ldap3::LdapConnSettings,
-    /// The CA file the server is told to trust, with `--directory-tls`.
-    ldap_ca: Option<PathBuf>,
     standin: Arc<TwilioStandin>,
     db_url: String,
     _pg: Option<devkit::postgres::TempPostgres>,
     dir: PathBuf,
     _tmp: tempfileless::Dir,
+}
+
+impl Env {
+    /// The URL everything reaches the directory at: `ldaps://` when slapd has TLS.
+    fn ldap_url(&self) -> String {
+        self.slapd.ldaps_url().unwrap_or_else(|| self.slapd.url())
+    }
 }
 
 /// A temporary directory without another dependency: removed when dropped.
@@ -221,8 +225,8 @@ hmac_keys = ["latchkey-bench-key-0123456789abcdef0123456789"]
 {apps}"#,
         site = site.display(),
         db = env.db_url,
-        url = env.ldap_url,
-        ca = env.ldap_ca.as_ref().map(|ca| ca.display().to_string()).unwrap_or_default(),
+        url = env.ldap_url(),
+        ca = env.slapd.ca_file().map(|ca| ca.display().to_string()).unwrap_or_default(),
         bind_dn = d.bind_dn,
         bind_pw = env.slapd.service_password,
         base_dn = d.base_dn,
@@ -345,7 +349,7 @@ impl Drop for Server {
 async fn two_step_on(env: &Env) {
     let mut ldap = {
         let (conn, ldap) =
-            ldap3::LdapConnAsync::with_settings(env.ldap_settings.clone(), &env.ldap_url)
+            ldap3::LdapConnAsync::with_settings(env.ldap_settings.clone(), &env.ldap_url())
                 .await
                 .expect("ldap");
         ldap3::drive!(conn);
@@ -683,13 +687,9 @@ async fn measure(args: &Args) -> Measured {
         &slapd::Options { tls: args.directory_tls, ..slapd::Options::default() },
     )
     .expect("slapd");
-    let (ldap_url, ldap_ca) = match (slapd.ldaps_url(), slapd.ca_file()) {
-        (Some(url), Some(ca)) => (url, Some(ca)),
-        _ => (slapd.url(), None),
-    };
     let mut ldap_settings =
         ldap3::LdapConnSettings::new().set_conn_timeout(std::time::Duration::from_secs(5));
-    if let Some(ca) = &ldap_ca {
+    if let Some(ca) = slapd.ca_file() {
         let tls = server::ldap_transport::tls_client_config(&ca.display().to_string())
             .expect("a TLS client trusting slapd's CA");
         ldap_settings = ldap_settings.set_config(tls);
@@ -706,9 +706,7 @@ async fn measure(args: &Args) -> Measured {
     };
     let env = Env {
         slapd,
-        ldap_url,
         ldap_settings,
-        ldap_ca,
         standin,
         db_url,
         _pg: pg,
@@ -752,7 +750,7 @@ async fn measure(args: &Args) -> Measured {
     eprintln!("  sign-in page alone: {page_per_sec:.0} requests/s at C={page_c}");
 
     let floor_target = Arc::new(floor::Target {
-        url: env.ldap_url.clone(),
+        url: env.ldap_url(),
         settings: env.ldap_settings.clone(),
         base_dn: slapd::PEOPLE_DN.into(),
         bind_dn: slapd::SERVICE_DN.into(),

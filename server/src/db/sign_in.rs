@@ -404,9 +404,16 @@ impl AuditLog for Db {
     }
 }
 
-const AUDIT_INSERT: &str = "INSERT INTO audit_events (at, kind, actor_id, login, subject_id, client_ip, user_agent, outcome, detail) VALUES ";
+/// The audit insert up to its rows, as a literal so that the one-row statement can be `concat!`ed.
+macro_rules! audit_insert_head {
+    () => {
+        "INSERT INTO audit_events (at, kind, actor_id, login, subject_id, client_ip, user_agent, outcome, detail) VALUES "
+    };
+}
+const AUDIT_INSERT: &str = audit_insert_head!();
 /// [`AUDIT_INSERT`] of one row: nearly every audit write, so not built each time.
-const AUDIT_INSERT_ONE: &str = "INSERT INTO audit_events (at, kind, actor_id, login, subject_id, client_ip, user_agent, outcome, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+const AUDIT_INSERT_ONE: &str =
+    concat!(audit_insert_head!(), "($1, $2, $3, $4, $5, $6, $7, $8, $9)");
 
 /// `INSERT INTO audit_events … VALUES ($1, …, $9), ($10, …)` for `rows` events.
 fn audit_insert(rows: usize) -> std::borrow::Cow<'static, str> {
