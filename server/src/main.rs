@@ -5,6 +5,12 @@ use clap::{Parser, Subcommand};
 use server::commands::{self, StartupError};
 use server::config::Config;
 
+// jemalloc: a page render allocates and frees thousands of small blocks, and glibc's allocator
+// was ~39 % of a sign-in's instructions (docs/performance.md, issue 19 ninth pass).
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// Latchkey: self-service 2-step sign-in (password + SMS code) for an LDAP directory.
 #[derive(Debug, Parser)]
 #[command(name = "latchkey", version, about)]

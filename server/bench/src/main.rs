@@ -258,6 +258,7 @@ fn latchkey(args: &Args, config: &Path) -> Command {
             (k.starts_with("LATCHKEY_") && k != "LATCHKEY_BENCH_LOG" && k != "LATCHKEY_LOG")
                 || k.starts_with("MALLOC_")
                 || k == "GLIBC_TUNABLES"
+                || k == "_RJEM_MALLOC_CONF"
         }))
         .stdin(Stdio::null());
     command
