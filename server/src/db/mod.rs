@@ -448,9 +448,17 @@ impl SessionStore for SqlSessionStore {
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         match self {
             Self::Sqlite(_, db, cache) => {
-                let written = sessions::update_session(db, record).await?;
-                cache.saved(record, written);
-                Ok(())
+                let ticket = cache.ticket();
+                match sessions::update_session(db, record).await {
+                    Ok(written) => {
+                        cache.saved(record, written, ticket);
+                        Ok(())
+                    }
+                    Err(e) => {
+                        cache.forget(&record.id);
+                        Err(e)
+                    }
+                }
             }
             Self::Postgres(_, db) => sessions::update_session(db, record).await.map(|_| ()),
         }
@@ -458,17 +466,17 @@ impl SessionStore for SqlSessionStore {
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         match self {
-            Self::Sqlite(_, db, cache) => match cache.get(id) {
-                session_cache::Cached::Live(record) => Ok(Some(record)),
-                session_cache::Cached::Ended => Ok(None),
-                session_cache::Cached::Unknown => {
-                    let record = sessions::load_session(db, id).await?;
-                    if let Some(record) = &record {
-                        cache.loaded(record);
-                    }
-                    Ok(record)
+            Self::Sqlite(_, db, cache) => {
+                if let Some(record) = cache.get(id) {
+                    return Ok(Some(record));
                 }
-            },
+                let ticket = cache.ticket();
+                let record = sessions::load_session(db, id).await?;
+                if let Some(record) = &record {
+                    cache.loaded(record, ticket);
+                }
+                Ok(record)
+            }
             Self::Postgres(_, db) => sessions::load_session(db, id).await,
         }
     }
@@ -476,10 +484,12 @@ impl SessionStore for SqlSessionStore {
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
         match self {
             Self::Sqlite(_, db, cache) => {
-                // Ended in memory first: a request of this session still in flight can no
-                // longer put it back, whatever order the writes land in.
-                cache.ended(id);
-                sessions::delete_session(db, id).await
+                // Out of memory before and after the row goes: a request of this session still
+                // in flight cannot put it back, whatever order its read or write lands in.
+                cache.ending(id);
+                let deleted = sessions::delete_session(db, id).await;
+                cache.ending(id);
+                deleted
             }
             Self::Postgres(_, db) => sessions::delete_session(db, id).await,
         }

@@ -4,25 +4,38 @@
 //! PostgreSQL serves several instances, where a sign-out on one must hold on the others at once:
 //! there, every read goes to the database.
 //!
-//! The database stays the truth. Writes go to it first and the cache follows what they did; a
-//! session that ends (sign-out, a new id) is remembered as ended for a while, so a request of it
-//! still in flight can neither read it from memory nor put it back when its own write lands.
+//! The database stays the truth. Writes go to it first and the cache follows what they did. A
+//! read or write of a row takes a [`Ticket`] before it starts; if any session ended since (a
+//! deletion began or finished), what it found is not kept, so a request of an ended session
+//! still in flight cannot put it back in memory. A deletion drops the session from memory both
+//! before and after its row goes. The cache holds live sessions only: its size never depends on
+//! how many sessions have ended (it once remembered each ended session for five minutes, which at
+//! a few hundred sign-outs a second filled it and made every insertion scan it; issue 19,
+//! ninth pass).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
 
 use tower_sessions::session::{Id, Record};
 
-/// Sessions kept at most; beyond, live ones are dropped (read again from the database when
-/// next asked for) and ended ones stay until their time is up.
+/// Sessions kept at most. A full cache drops the expired ones and, if that is not enough, half
+/// of the rest (read again from the database when next asked for), so that it fills up at most
+/// once per `CAPACITY / 2` insertions.
 const CAPACITY: usize = 20_000;
 
-/// How long an ended session is remembered as ended: longer than any request takes.
-const ENDED_FOR: Duration = Duration::from_secs(300);
-
 #[derive(Clone, Default)]
-pub struct SessionCache(Arc<Mutex<HashMap<Id, Entry>>>);
+pub struct SessionCache(Arc<Mutex<Sessions>>);
+
+#[derive(Default)]
+struct Sessions {
+    live: HashMap<Id, Record>,
+    /// Deletions begun or finished, ever: what a [`Ticket`] compares.
+    ends: u64,
+}
+
+/// The number of session ends when a row's read or write began.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ticket(u64);
 
 impl std::fmt::Debug for SessionCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -30,94 +43,94 @@ impl std::fmt::Debug for SessionCache {
     }
 }
 
-enum Entry {
-    Live(Record),
-    Ended { until: Instant },
-}
-
-/// What the cache knows of a session.
-pub enum Cached {
-    Live(Record),
-    /// Ended (deleted or replaced by a new id): there is no such session.
-    Ended,
-    /// Not in memory: ask the database.
-    Unknown,
-}
-
 impl SessionCache {
-    fn with<T>(&self, f: impl FnOnce(&mut HashMap<Id, Entry>) -> T) -> T {
+    fn with<T>(&self, f: impl FnOnce(&mut Sessions) -> T) -> T {
         // A panic while holding the lock leaves a map that is still consistent entry by entry.
         f(&mut self.0.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
-    pub fn get(&self, id: &Id) -> Cached {
-        self.with(|map| match map.get(id) {
-            Some(Entry::Live(record)) if record.expiry_date > time::OffsetDateTime::now_utc() => {
-                Cached::Live(record.clone())
+    /// The live session `id` if it is in memory; `None`: ask the database.
+    pub fn get(&self, id: &Id) -> Option<Record> {
+        self.with(|s| match s.live.get(id) {
+            Some(record) if record.expiry_date > time::OffsetDateTime::now_utc() => {
+                Some(record.clone())
             }
-            Some(Entry::Ended { until }) if *until > Instant::now() => Cached::Ended,
             Some(_) => {
                 // Expired: the database answers (and filters expired rows the same way).
-                map.remove(id);
-                Cached::Unknown
+                s.live.remove(id);
+                None
             }
-            None => Cached::Unknown,
+            None => None,
         })
     }
 
-    /// A new row was inserted for `record` (always under a new id).
+    /// Taken before a row is read or written, and given back with what it found.
+    pub fn ticket(&self) -> Ticket {
+        self.with(|s| Ticket(s.ends))
+    }
+
+    /// A new row was inserted for `record`. Its id is new, so no deletion of it can have begun.
     pub fn created(&self, record: &Record) {
-        self.with(|map| {
-            make_room(map);
-            map.insert(record.id, Entry::Live(record.clone()));
-        });
+        self.with(|s| s.keep(record));
     }
 
-    /// `record` was read from its row: kept unless the session ended meanwhile or a newer
+    /// `record` was read from its row: kept unless a session ended since `ticket` or a newer
     /// write is already here.
-    pub fn loaded(&self, record: &Record) {
-        self.with(|map| {
-            if !map.contains_key(&record.id) {
-                make_room(map);
-                map.insert(record.id, Entry::Live(record.clone()));
+    pub fn loaded(&self, record: &Record, ticket: Ticket) {
+        self.with(|s| {
+            if s.ends == ticket.0 && !s.live.contains_key(&record.id) {
+                s.keep(record);
             }
         });
     }
 
-    /// `record` was written to its row (`written`), or found no row to write.
-    pub fn saved(&self, record: &Record, written: bool) {
-        self.with(|map| match map.get(&record.id) {
-            Some(Entry::Ended { .. }) => {}
-            _ if written => {
-                make_room(map);
-                map.insert(record.id, Entry::Live(record.clone()));
-            }
-            _ => {
-                map.remove(&record.id);
+    /// `record` was written to its row (`written`), or found no row to write: kept only when
+    /// it was written and no session ended since `ticket`.
+    pub fn saved(&self, record: &Record, written: bool, ticket: Ticket) {
+        self.with(|s| {
+            if written && s.ends == ticket.0 {
+                s.keep(record);
+            } else {
+                s.live.remove(&record.id);
             }
         });
     }
 
-    /// The session is being deleted; remembered as ended before its row goes.
-    pub fn ended(&self, id: &Id) {
-        self.with(|map| {
-            make_room(map);
-            map.insert(*id, Entry::Ended { until: Instant::now() + ENDED_FOR });
+    /// A write of the session failed: memory may no longer match its row.
+    pub fn forget(&self, id: &Id) {
+        self.with(|s| {
+            s.live.remove(id);
         });
+    }
+
+    /// Called before the session's row is deleted and again after (whether or not the deletion
+    /// succeeded): a read or write that overlapped either cannot leave it in memory.
+    pub fn ending(&self, id: &Id) {
+        self.with(|s| {
+            s.live.remove(id);
+            s.ends += 1;
+        });
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.with(|s| s.live.len())
     }
 }
 
-fn make_room(map: &mut HashMap<Id, Entry>) {
-    if map.len() < CAPACITY {
-        return;
-    }
-    let (now, wall) = (Instant::now(), time::OffsetDateTime::now_utc());
-    map.retain(|_, entry| match entry {
-        Entry::Live(record) => record.expiry_date > wall,
-        Entry::Ended { until } => *until > now,
-    });
-    if map.len() >= CAPACITY {
-        map.retain(|_, entry| matches!(entry, Entry::Ended { .. }));
+impl Sessions {
+    fn keep(&mut self, record: &Record) {
+        if self.live.len() >= CAPACITY && !self.live.contains_key(&record.id) {
+            let wall = time::OffsetDateTime::now_utc();
+            self.live.retain(|_, r| r.expiry_date > wall);
+            let mut over = self.live.len().saturating_sub(CAPACITY / 2);
+            self.live.retain(|_, _| {
+                let keep = over == 0;
+                over = over.saturating_sub(1);
+                keep
+            });
+        }
+        self.live.insert(record.id, record.clone());
     }
 }
 
@@ -133,30 +146,50 @@ mod tests {
         }
     }
 
-    fn is_live(cached: Cached) -> bool {
-        matches!(cached, Cached::Live(_))
-    }
-
+    /// A sign-out while another request of the session is under way, in each order the
+    /// other request's steps can land in around the two halves of the deletion.
     #[test]
-    fn an_ended_session_stays_ended_whatever_lands_after() {
+    fn an_ended_session_stays_out_whatever_lands_after() {
         let cache = SessionCache::default();
         let r = record(1, 10);
         cache.created(&r);
-        assert!(is_live(cache.get(&r.id)));
-        cache.ended(&r.id);
-        // A request of it that read it before writes back, or reads it from its row, late.
-        cache.saved(&r, true);
-        cache.loaded(&r);
-        assert!(matches!(cache.get(&r.id), Cached::Ended));
+        assert!(cache.get(&r.id).is_some());
+
+        // The other request read or wrote the row before the deletion began and lands after.
+        let before = cache.ticket();
+        cache.ending(&r.id);
+        cache.saved(&r, true, before);
+        cache.loaded(&r, before);
+        assert!(cache.get(&r.id).is_none(), "a ticket from before the deletion is stale");
+
+        // It began between the deletion's halves (the row still there) and lands after both.
+        let between = cache.ticket();
+        cache.ending(&r.id);
+        cache.loaded(&r, between);
+        cache.saved(&r, true, between);
+        assert!(cache.get(&r.id).is_none(), "a ticket from between the halves is stale");
+
+        // It began between the halves and landed before the second: the second removes it.
+        let r2 = record(2, 10);
+        cache.created(&r2);
+        cache.ending(&r2.id);
+        let between = cache.ticket();
+        cache.loaded(&r2, between);
+        assert!(cache.get(&r2.id).is_some());
+        cache.ending(&r2.id);
+        assert!(cache.get(&r2.id).is_none(), "the deletion's second half drops it");
     }
 
     #[test]
-    fn a_write_that_found_no_row_forgets_the_session() {
+    fn a_write_that_found_no_row_or_failed_forgets_the_session() {
         let cache = SessionCache::default();
         let r = record(2, 10);
-        cache.loaded(&r);
-        cache.saved(&r, false);
-        assert!(matches!(cache.get(&r.id), Cached::Unknown));
+        cache.loaded(&r, cache.ticket());
+        cache.saved(&r, false, cache.ticket());
+        assert!(cache.get(&r.id).is_none());
+        cache.created(&r);
+        cache.forget(&r.id);
+        assert!(cache.get(&r.id).is_none());
     }
 
     #[test]
@@ -164,9 +197,9 @@ mod tests {
         let cache = SessionCache::default();
         let mut newer = record(3, 10);
         newer.data.insert("k".into(), serde_json::json!(2));
-        cache.saved(&newer, true);
-        cache.loaded(&record(3, 10));
-        let Cached::Live(got) = cache.get(&newer.id) else { panic!("live") };
+        cache.saved(&newer, true, cache.ticket());
+        cache.loaded(&record(3, 10), cache.ticket());
+        let got = cache.get(&newer.id).expect("live");
         assert_eq!(got.data.get("k"), Some(&serde_json::json!(2)));
     }
 
@@ -175,17 +208,43 @@ mod tests {
         let cache = SessionCache::default();
         let r = record(4, -1);
         cache.created(&r);
-        assert!(matches!(cache.get(&r.id), Cached::Unknown));
+        assert!(cache.get(&r.id).is_none());
     }
 
+    /// What a busy server does all day: sessions created and ended. Memory holds only the
+    /// sessions that are live, however many have ended.
     #[test]
-    fn a_full_cache_drops_live_sessions_but_remembers_ended_ones() {
+    fn ended_sessions_take_no_room() {
         let cache = SessionCache::default();
-        cache.ended(&Id(-1));
-        for i in 0..CAPACITY as i128 + 10 {
+        for i in 0..(3 * CAPACITY as i128) {
+            let r = record(i, 10);
+            cache.created(&r);
+            cache.ending(&r.id);
+            cache.ending(&r.id);
+        }
+        assert_eq!(cache.len(), 0);
+    }
+
+    /// A full cache makes room for many insertions at once, so that insertions are not each
+    /// a scan of it, and it keeps the session it was asked to keep.
+    #[test]
+    fn a_full_cache_drops_half_and_keeps_the_new_session() {
+        let cache = SessionCache::default();
+        for i in 0..CAPACITY as i128 {
             cache.created(&record(i, 10));
         }
-        assert!(cache.with(|map| map.len()) <= CAPACITY);
-        assert!(matches!(cache.get(&Id(-1)), Cached::Ended));
+        assert_eq!(cache.len(), CAPACITY);
+        let newest = record(-1, 10);
+        cache.created(&newest);
+        assert!(cache.len() <= CAPACITY / 2 + 1, "{}", cache.len());
+        assert!(cache.get(&newest.id).is_some());
+        // Expired ones go first: a cache full of them keeps every live one.
+        let cache = SessionCache::default();
+        for i in 0..CAPACITY as i128 - 1 {
+            cache.created(&record(i, -1));
+        }
+        cache.created(&record(-2, 10));
+        cache.created(&record(-3, 10));
+        assert_eq!(cache.len(), 2);
     }
 }
