@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
+    // `sqlx::migrate!` reads the migrations at compile time: a new one must rebuild the binary.
+    println!("cargo:rerun-if-changed=../migrations");
     println!("cargo:rerun-if-env-changed=LATCHKEY_SITE_DIR");
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     let table = if std::env::var_os("CARGO_FEATURE_EMBED_ASSETS").is_some() {

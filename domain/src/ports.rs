@@ -242,17 +242,19 @@ pub trait CodeStore: Send + Sync {
 
     async fn insert_code(&self, code: &NewCode<'_>) -> Result<(), Unavailable>;
 
-    /// Counts one attempt against the newest code of `flow_id`/`purpose` (before any
-    /// comparison) and returns it; `None` when there is none.
-    async fn count_attempt(
+    /// Counts one attempt against the newest code of `flow_id`/`purpose` and returns it;
+    /// `None` when there is none. In the same atomic statement the code is marked used by this
+    /// attempt ([`StoredCode::used_now`]) when it is unused, not expired at `now`, and its
+    /// digest is one of `digests` (the typed code's under every key): of parallel right
+    /// guesses exactly one uses it. An exhausted code is neither counted nor used.
+    async fn attempt_code(
         &self,
         flow_id: &str,
         purpose: Purpose,
         max_attempts: u32,
+        digests: &[String],
+        now: i64,
     ) -> Result<Option<StoredCode>, Unavailable>;
-
-    /// Marks the code used; false if it already was (a parallel verification won).
-    async fn consume(&self, code_id: i64, now: i64) -> Result<bool, Unavailable>;
 
     /// The person's second-step failures: until when it is locked, if it is, and whether any
     /// failures are counted (read in one query).
@@ -409,6 +411,13 @@ pub trait SignInStore: ThrottleStore + Send + Sync {
     async fn create_flow(&self, flow: &FlowRecord, now: i64) -> Result<(), Unavailable>;
     /// The flow, unless it is gone or expired.
     async fn load_flow(&self, id: &str, now: i64) -> Result<Option<FlowRecord>, Unavailable>;
+    /// The flow and its person's second-step failures ([`CodeStore::second_step`]) in one
+    /// read: a typed code's check needs both.
+    async fn load_flow_and_second_step(
+        &self,
+        id: &str,
+        now: i64,
+    ) -> Result<Option<(FlowRecord, SecondStep)>, Unavailable>;
     /// Stores a new state if the flow is still at `flow.version`; false if another request
     /// moved it first.
     async fn update_flow(&self, flow: &FlowRecord, now: i64) -> Result<bool, Unavailable>;

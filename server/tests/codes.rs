@@ -27,6 +27,7 @@ on_both!(
     per_user_per_ip_and_global_limits_hold,
     a_failed_send_does_not_count_against_the_person,
     parallel_verifications_consume_a_code_at_most_once,
+    a_code_sent_before_a_key_rotation_verifies_once_after_it,
     parallel_sends_never_exceed_a_limit,
     after_the_failure_cap_only_an_administrator_unlocks_the_second_step,
     a_right_code_before_the_cap_starts_the_count_again,
@@ -337,6 +338,40 @@ async fn parallel_verifications_consume_a_code_at_most_once(backend: Backend) {
         }
     }
     assert_eq!(successes, 1);
+}
+
+/// The store compares digests (issue 19): it is given the typed code's under every key, so a
+/// code sent before `security.hmac_keys` gained a newer key still verifies, once.
+async fn a_code_sent_before_a_key_rotation_verifies_once_after_it(backend: Backend) {
+    let test_db = TestDb::new(backend).await;
+    let db = Arc::new(test_db.open().await);
+    let engine = |keys: &[&str]| {
+        let keys = keys.iter().map(|k| SecretString::from((*k).to_owned())).collect();
+        CodeEngine::new(db.clone(), CodeHasher::new(keys), rules(default_limits()))
+    };
+    let n = phone(111);
+    let issued =
+        engine(&[common::KEY]).issue("flow-k", Purpose::SignIn, &req("u1", &n, "ip", T0)).await;
+    let code = issued.unwrap().code.expose().to_owned();
+    let verify = |keys: &[&str], code: String, now: i64| {
+        let engine = engine(keys);
+        async move { engine.verify("flow-k", Purpose::SignIn, "u1", &code, now).await }
+    };
+    // Under the newer key alone the code cannot match, and the attempt counts.
+    let newer = "a-newer-integration-key-0123456789abcdef";
+    assert_eq!(
+        verify(&[newer], code.clone(), T0 + 1).await,
+        Err(CodeError::Wrong { remaining: 4 })
+    );
+    let both = [newer, common::KEY];
+    assert_eq!(verify(&both, code.clone(), T0 + 2).await.as_deref(), Ok(n.as_str()));
+    assert_eq!(verify(&both, code.clone(), T0 + 3).await, Err(CodeError::Used), "used once");
+    // A wrong code against a used one is only wrong; the right one after expiry is still used.
+    assert_eq!(
+        verify(&both, other_than(&code), T0 + 4).await,
+        Err(CodeError::Wrong { remaining: 1 })
+    );
+    assert_eq!(verify(&both, code, T0 + 400).await, Err(CodeError::Used));
 }
 
 async fn parallel_sends_never_exceed_a_limit(backend: Backend) {

@@ -238,8 +238,18 @@ async fn a_wrong_code_says_so_and_counts(backend: Backend) {
     assert_eq!(step_of(&page), "code", "still on the code step");
     b.submit("sign_in_code", &[("code", "12ab")]).await;
     assert_eq!(notice_of(&b.sign_in_page().await), "otp.malformed");
-    // The right code still works after a wrong one.
+    let failures = || async {
+        let sql = "SELECT COUNT(*) FROM second_step_failures WHERE since_success > 0";
+        let n: i64 = match &s.app.db {
+            server::db::Db::Sqlite(p, _) => sqlx::query_scalar(sql).fetch_one(p).await.unwrap(),
+            server::db::Db::Postgres(p, _) => sqlx::query_scalar(sql).fetch_one(p).await.unwrap(),
+        };
+        n
+    };
+    assert_eq!(failures().await, 1, "the wrong code counts toward the lock");
+    // The right code still works after a wrong one, and clears the count (read with the flow).
     assert_eq!(b.submit("sign_in_code", &[("code", &code)]).await, "/");
+    assert_eq!(failures().await, 0, "a right code starts the count again");
     let kinds = audit_kinds(&s.app).await;
     assert!(kinds.iter().any(|(k, o)| k == "sign_in.code" && o == "rejected"));
 }

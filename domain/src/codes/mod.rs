@@ -92,6 +92,15 @@ impl CodeHasher {
         }
     }
 
+    /// Hex digests of `code` under every key, newest first: what a stored digest is compared
+    /// with when the store does the comparison ([`CodeStore::attempt_code`]).
+    pub fn digests(&self, flow_id: &str, purpose: Purpose, code: &OtpCode) -> Vec<String> {
+        self.keys
+            .iter()
+            .map(|key| hex::encode(Self::mac(key, flow_id, purpose, code).finalize().into_bytes()))
+            .collect()
+    }
+
     /// Hex digest of a token's secret under the newest key (tokens are looked up by id, then
     /// compared with [`CodeHasher::token_matches`]).
     pub fn token_digest(&self, id: &str, secret: &str) -> String {
@@ -343,6 +352,21 @@ impl CodeEngine {
         self.guarded(user_id, now, self.check(flow_id, purpose, input, now)).await
     }
 
+    /// [`Self::verify`] with the person's second-step failures already read (a sign-in reads
+    /// them with its flow, [`crate::ports::SignInStore::load_flow_and_second_step`]).
+    pub async fn verify_knowing(
+        &self,
+        second_step: SecondStep,
+        flow_id: &str,
+        purpose: Purpose,
+        user_id: &str,
+        input: &str,
+        now: i64,
+    ) -> Result<String, CodeError> {
+        let check = self.check(flow_id, purpose, input, now);
+        self.guarded_knowing(second_step, user_id, now, check).await
+    }
+
     /// Runs `check` (a texted code's, an app's or a recovery code's comparison) under the
     /// person's second-step failure lock: refused while locked; a failure counts toward the
     /// lock, a success clears the count. Every way of typing a code shares one lock, so trying
@@ -354,6 +378,17 @@ impl CodeEngine {
         check: impl std::future::Future<Output = Result<T, CodeError>>,
     ) -> Result<T, CodeError> {
         let second_step = self.store.second_step(user_id, now).await?;
+        self.guarded_knowing(second_step, user_id, now, check).await
+    }
+
+    /// [`Self::guarded`] with the person's failures as read just before.
+    async fn guarded_knowing<T>(
+        &self,
+        second_step: SecondStep,
+        user_id: &str,
+        now: i64,
+        check: impl std::future::Future<Output = Result<T, CodeError>>,
+    ) -> Result<T, CodeError> {
         if let Some(retry_after) = second_step.lock(now) {
             return Err(CodeError::Locked { retry_after });
         }
@@ -386,13 +421,19 @@ impl CodeEngine {
         now: i64,
     ) -> Result<String, CodeError> {
         let code = OtpCode::parse(input, self.rules.length)?;
+        // The store counts the attempt, compares and marks the code used in one statement;
+        // what it returns says which refusal applies when it did not.
+        let digests = self.hasher.digests(flow_id, purpose, &code);
         let stored = self
             .store
-            .count_attempt(flow_id, purpose, self.rules.max_attempts_per_code)
+            .attempt_code(flow_id, purpose, self.rules.max_attempts_per_code, &digests, now)
             .await?
             .ok_or(CodeError::NoCode)?;
         if stored.exhausted {
             return Err(CodeError::TooManyAttempts);
+        }
+        if stored.used_now {
+            return Ok(stored.number);
         }
         if !self.hasher.matches(flow_id, purpose, &code, &stored.digest) {
             let remaining = self.rules.max_attempts_per_code.saturating_sub(stored.attempts);
@@ -402,16 +443,11 @@ impl CodeEngine {
                 CodeError::Wrong { remaining }
             });
         }
-        if stored.used_at.is_some() {
-            return Err(CodeError::Used);
-        }
-        if now >= stored.expires_at {
+        if stored.used_at.is_none() && now >= stored.expires_at {
             return Err(CodeError::Expired);
         }
-        if !self.store.consume(stored.id, now).await? {
-            return Err(CodeError::Used);
-        }
-        Ok(stored.number)
+        // Right and in time but not used by this attempt: another one used it first.
+        Err(CodeError::Used)
     }
 }
 

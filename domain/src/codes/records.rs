@@ -150,6 +150,8 @@ pub struct StoredCode {
     /// True when the attempt limit was already reached: this attempt was not counted and the
     /// code must not be compared.
     pub exhausted: bool,
+    /// True when this attempt matched and marked the code used (no other attempt did).
+    pub used_now: bool,
 }
 
 /// A new code to store.

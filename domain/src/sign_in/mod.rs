@@ -19,7 +19,7 @@ use secrecy::SecretString;
 use super::authenticated::{AuthMethod, Authenticated};
 use super::authenticator::{AppRef, Authenticators, Factors};
 use super::client::{Client, describe_browser};
-use super::codes::{Channel, CodeError, CodeHasher, Purpose, SendRequest};
+use super::codes::{Channel, CodeError, CodeHasher, Purpose, SecondStep, SendRequest};
 use super::notice::Notice;
 use super::phone::{E164, PhonePolicy, PhoneRejection};
 use super::ports::ThrottleStore;
@@ -813,10 +813,16 @@ impl SignInService {
         input: &str,
         remember: bool,
     ) -> Result<StepOutcome, SignInError> {
-        let record = self.load(flow_id, client.now).await?;
+        // The person's second-step failures come with the flow: one read, not two.
+        let (record, second_step) = self
+            .store
+            .load_flow_and_second_step(flow_id, client.now)
+            .await?
+            .ok_or(SignInError::FlowExpired)?;
         let (method, number, recovery_left) = match &record.state {
             State::CodeSent { channel, .. } => {
-                let number = self.verify_text(client, &record, Purpose::SignIn, input).await?;
+                let number =
+                    self.verify_text(client, &record, second_step, Purpose::SignIn, input).await?;
                 let method = match channel {
                     Channel::Text => AuthMethod::PasswordAndSms,
                     Channel::Call => AuthMethod::PasswordAndCall,
@@ -824,7 +830,8 @@ impl SignInService {
                 (method, Some(number), None)
             }
             State::EnrolCodeSent { number: new_number, .. } => {
-                let number = self.verify_text(client, &record, Purpose::Enrol, input).await?;
+                let number =
+                    self.verify_text(client, &record, second_step, Purpose::Enrol, input).await?;
                 // The code proves the number it was texted to. When two enrolment posts raced,
                 // the flow may name another number than the newest code's: storing that one
                 // would make an unproved number a factor.
@@ -887,14 +894,16 @@ impl SignInService {
         &self,
         client: &Client,
         record: &FlowRecord,
+        second_step: SecondStep,
         purpose: Purpose,
         input: &str,
     ) -> Result<String, SignInError> {
         let user = (&record.person.user_id, record.person.login.as_str());
+        let user_id = record.person.user_id.as_str();
         let checked = self
             .texter
             .codes()
-            .verify(&record.id, purpose, record.person.user_id.as_str(), input, client.now)
+            .verify_knowing(second_step, &record.id, purpose, user_id, input, client.now)
             .await;
         self.code_checked(client, user, "sign_in.code", checked).await
     }

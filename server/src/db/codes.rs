@@ -125,31 +125,70 @@ impl Db {
         Ok(Err((LimitKind::Global, 1)))
     }
 
+    /// Runs `sql` (`$1` flow, `$2` purpose, `$3` the attempt limit, then `extra`'s `now` and
+    /// digests) for the newest code's row.
     async fn stored_code(
         &self,
         sql: &str,
         flow_id: &str,
         purpose: Purpose,
         max: u32,
+        extra: Option<(i64, &[String])>,
     ) -> Result<Option<StoredCode>, StoreError> {
-        let row: Option<(i64, String, String, i64, Option<i64>, i32)> = on_pool!(self, pool => {
-            sqlx::query_as(sql)
-                .bind(flow_id)
-                .bind(purpose.as_str())
-                .bind(i64::from(max))
-                .fetch_optional(pool)
-                .await
+        type Row = (i64, String, String, i64, Option<i64>, i32, Option<i32>);
+        let row: Option<Row> = on_pool!(self, pool => {
+            let mut query =
+                sqlx::query_as(sql).bind(flow_id).bind(purpose.as_str()).bind(i64::from(max));
+            if let Some((now, digests)) = extra {
+                query = query.bind(now);
+                for digest in digests {
+                    query = query.bind(digest.as_str());
+                }
+            }
+            query.fetch_optional(pool).await
         })?;
-        Ok(row.map(|(id, number, digest, expires_at, used_at, attempts)| StoredCode {
-            id,
-            number,
-            digest,
-            expires_at,
-            used_at,
-            attempts: u32::try_from(attempts).unwrap_or(0),
-            exhausted: false,
+        Ok(row.map(|(id, number, digest, expires_at, used_at, attempts, used_attempt)| {
+            StoredCode {
+                id,
+                number,
+                digest,
+                expires_at,
+                used_at,
+                attempts: u32::try_from(attempts).unwrap_or(0),
+                exhausted: false,
+                used_now: used_attempt == Some(attempts),
+            }
         }))
     }
+}
+
+/// The statement that counts an attempt and, when `digest` is one of the `keys` parameters
+/// after `$4` (now), uses the code. SET's right-hand sides read the row as it was before the
+/// update, so both CASEs decide on the same old values.
+fn attempt_sql(keys: usize) -> String {
+    let list = if keys == 0 {
+        "NULL".to_owned()
+    } else {
+        (0..keys).map(|i| format!("${}", i + 5)).collect::<Vec<_>>().join(", ")
+    };
+    let usable = format!("used_at IS NULL AND expires_at > $4 AND digest IN ({list})");
+    format!(
+        "UPDATE otp_codes SET attempts = attempts + 1,
+             used_at = CASE WHEN {usable} THEN $4 ELSE used_at END,
+             used_attempt = CASE WHEN {usable} THEN attempts + 1 ELSE used_attempt END
+         WHERE id = {NEWEST} AND attempts < $3
+         RETURNING id, number, digest, expires_at, used_at, attempts, used_attempt"
+    )
+}
+
+/// A `second_step_failures` row (`since_success, locked_until, reset_required_at`) as of `now`;
+/// no row is no failures.
+pub(super) fn second_step_of(row: Option<(i32, Option<i64>, Option<i64>)>, now: i64) -> SecondStep {
+    row.map_or_else(SecondStep::default, |(since_success, until, reset_required_at)| SecondStep {
+        locked_until: until.filter(|&until| until > now),
+        reset_required: reset_required_at.is_some(),
+        failures: u32::try_from(since_success).unwrap_or(0),
+    })
 }
 
 const NEWEST: &str = "(SELECT MAX(id) FROM otp_codes WHERE flow_id = $1 AND purpose = $2)";
@@ -204,45 +243,34 @@ impl CodeStore for Db {
         .map_err(unavailable)
     }
 
-    async fn count_attempt(
+    async fn attempt_code(
         &self,
         flow_id: &str,
         purpose: Purpose,
         max_attempts: u32,
+        digests: &[String],
+        now: i64,
     ) -> Result<Option<StoredCode>, Unavailable> {
-        // Counted first, atomically: parallel guesses each use up one attempt.
-        let counted = format!(
-            "UPDATE otp_codes SET attempts = attempts + 1 WHERE id = {NEWEST} AND attempts < $3
-             RETURNING id, number, digest, expires_at, used_at, attempts"
-        );
-        if let Some(code) =
-            self.stored_code(&counted, flow_id, purpose, max_attempts).await.map_err(unavailable)?
+        // Counted first, atomically: parallel guesses each use up one attempt, and the one
+        // that finds the code right and unused is the one that uses it.
+        let counted = attempt_sql(digests.len());
+        if let Some(code) = self
+            .stored_code(&counted, flow_id, purpose, max_attempts, Some((now, digests)))
+            .await
+            .map_err(unavailable)?
         {
             return Ok(Some(code));
         }
         // Not counted: either there is no code, or its attempts are used up.
         let exhausted = format!(
-            "SELECT id, number, digest, expires_at, used_at, attempts FROM otp_codes
+            "SELECT id, number, digest, expires_at, used_at, attempts, used_attempt FROM otp_codes
              WHERE id = {NEWEST} AND attempts >= $3"
         );
         Ok(self
-            .stored_code(&exhausted, flow_id, purpose, max_attempts)
+            .stored_code(&exhausted, flow_id, purpose, max_attempts, None)
             .await
             .map_err(unavailable)?
-            .map(|code| StoredCode { exhausted: true, ..code }))
-    }
-
-    async fn consume(&self, code_id: i64, now: i64) -> Result<bool, Unavailable> {
-        let affected = on_pool!(self, pool => {
-            sqlx::query("UPDATE otp_codes SET used_at = $2 WHERE id = $1 AND used_at IS NULL")
-                .bind(code_id)
-                .bind(now)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-        })
-        .map_err(unavailable)?;
-        Ok(affected == 1)
+            .map(|code| StoredCode { exhausted: true, used_now: false, ..code }))
     }
 
     async fn second_step(&self, user_id: &str, now: i64) -> Result<SecondStep, Unavailable> {
@@ -256,13 +284,7 @@ impl CodeStore for Db {
             .await
         })
         .map_err(unavailable)?;
-        Ok(row.map_or_else(SecondStep::default, |(since_success, until, reset_required_at)| {
-            SecondStep {
-                locked_until: until.filter(|&until| until > now),
-                reset_required: reset_required_at.is_some(),
-                failures: u32::try_from(since_success).unwrap_or(0),
-            }
-        }))
+        Ok(second_step_of(row, now))
     }
 
     async fn record_failure(

@@ -4,6 +4,7 @@
 use std::sync::LazyLock;
 
 use async_trait::async_trait;
+use domain::codes::SecondStep;
 use domain::directory::UserId;
 use domain::phone::E164;
 use domain::ports::{ThrottleCount, ThrottleStore, Unavailable};
@@ -145,6 +146,20 @@ impl ThrottleStore for Db {
     }
 }
 
+/// A `sign_in_flows` row's stored JSON, read back.
+fn flow_record(
+    id: &str,
+    person: &str,
+    state: &str,
+    last_sent_at: Option<i64>,
+    version: i64,
+    expires_at: i64,
+) -> Result<FlowRecord, Unavailable> {
+    let person: FlowPerson = serde_json::from_str(person).map_err(|e| corrupt("person", e))?;
+    let state = serde_json::from_str(state).map_err(|e| corrupt("state", e))?;
+    Ok(FlowRecord { id: id.to_owned(), person, state, last_sent_at, version, expires_at })
+}
+
 #[async_trait]
 impl SignInStore for Db {
     async fn two_factor_enabled(&self, user_id: &UserId) -> Result<bool, Unavailable> {
@@ -241,9 +256,35 @@ impl SignInStore for Db {
         let Some((person, state, last_sent_at, version, expires_at)) = row else {
             return Ok(None);
         };
-        let person: FlowPerson = serde_json::from_str(&person).map_err(|e| corrupt("person", e))?;
-        let state = serde_json::from_str(&state).map_err(|e| corrupt("state", e))?;
-        Ok(Some(FlowRecord { id: id.to_owned(), person, state, last_sent_at, version, expires_at }))
+        Ok(Some(flow_record(id, &person, &state, last_sent_at, version, expires_at)?))
+    }
+
+    async fn load_flow_and_second_step(
+        &self,
+        id: &str,
+        now: i64,
+    ) -> Result<Option<(FlowRecord, SecondStep)>, Unavailable> {
+        type Row = (String, String, Option<i64>, i64, i64, Option<i32>, Option<i64>, Option<i64>);
+        let row: Option<Row> = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT f.person, f.state, f.last_sent_at, f.version, f.expires_at,
+                        s.since_success, s.locked_until, s.reset_required_at
+                 FROM sign_in_flows f LEFT JOIN second_step_failures s ON s.user_id = f.user_id
+                 WHERE f.id = $1 AND f.expires_at > $2",
+            )
+            .bind(id)
+            .bind(now)
+            .fetch_optional(pool)
+            .await
+        })
+        .map_err(unavailable)?;
+        let Some((person, state, last_sent_at, version, expires_at, since, until, reset)) = row
+        else {
+            return Ok(None);
+        };
+        let flow = flow_record(id, &person, &state, last_sent_at, version, expires_at)?;
+        let failures = since.map(|since_success| (since_success, until, reset));
+        Ok(Some((flow, super::codes::second_step_of(failures, now))))
     }
 
     async fn update_flow(&self, flow: &FlowRecord, now: i64) -> Result<bool, Unavailable> {
