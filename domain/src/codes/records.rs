@@ -140,7 +140,6 @@ pub struct SendRequest<'a> {
 /// A stored code, as the store hands it back for verification.
 #[derive(Debug, Clone)]
 pub struct StoredCode {
-    pub id: i64,
     pub number: String,
     pub digest: String,
     pub expires_at: i64,

@@ -135,7 +135,7 @@ impl Db {
         max: u32,
         extra: Option<(i64, &[String])>,
     ) -> Result<Option<StoredCode>, StoreError> {
-        type Row = (i64, String, String, i64, Option<i64>, i32, Option<i32>);
+        type Row = (String, String, i64, Option<i64>, i32, Option<i32>);
         let row: Option<Row> = on_pool!(self, pool => {
             let mut query =
                 sqlx::query_as(sql).bind(flow_id).bind(purpose.as_str()).bind(i64::from(max));
@@ -147,17 +147,14 @@ impl Db {
             }
             query.fetch_optional(pool).await
         })?;
-        Ok(row.map(|(id, number, digest, expires_at, used_at, attempts, used_attempt)| {
-            StoredCode {
-                id,
-                number,
-                digest,
-                expires_at,
-                used_at,
-                attempts: u32::try_from(attempts).unwrap_or(0),
-                exhausted: false,
-                used_now: used_attempt == Some(attempts),
-            }
+        Ok(row.map(|(number, digest, expires_at, used_at, attempts, used_attempt)| StoredCode {
+            number,
+            digest,
+            expires_at,
+            used_at,
+            attempts: u32::try_from(attempts).unwrap_or(0),
+            exhausted: false,
+            used_now: used_attempt == Some(attempts),
         }))
     }
 }
@@ -177,7 +174,7 @@ fn attempt_sql(keys: usize) -> String {
              used_at = CASE WHEN {usable} THEN $4 ELSE used_at END,
              used_attempt = CASE WHEN {usable} THEN attempts + 1 ELSE used_attempt END
          WHERE id = {NEWEST} AND attempts < $3
-         RETURNING id, number, digest, expires_at, used_at, attempts, used_attempt"
+         RETURNING number, digest, expires_at, used_at, attempts, used_attempt"
     )
 }
 
@@ -263,7 +260,7 @@ impl CodeStore for Db {
         }
         // Not counted: either there is no code, or its attempts are used up.
         let exhausted = format!(
-            "SELECT id, number, digest, expires_at, used_at, attempts, used_attempt FROM otp_codes
+            "SELECT number, digest, expires_at, used_at, attempts, used_attempt FROM otp_codes
              WHERE id = {NEWEST} AND attempts >= $3"
         );
         Ok(self
