@@ -10,14 +10,13 @@ use tower_sessions::Session;
 
 use crate::error::AppError;
 use crate::flash::Flash;
+use crate::flow::SignInFlow;
 use domain::sessions::{Stamp, Verdict};
 use domain::{authenticated::Authenticated, client::Client, notice::Notice};
 use {crate::state::AppState, domain::now_ms};
 
 /// The signed-in person.
 pub const SESSION_AUTH_KEY: &str = "latchkey.auth";
-/// The sign-in flow in progress.
-pub const SESSION_FLOW_KEY: &str = "latchkey.flow";
 /// The login typed on a refused password form, to fill the form in again (taken once).
 pub const SESSION_LOGIN_KEY: &str = "latchkey.login";
 /// An app's authorization request waiting for this browser's sign-in (its id).
@@ -43,6 +42,52 @@ pub async fn session() -> Result<Session, AppError> {
         tracing::error!(error = %e, "session layer missing from the request");
         AppError::internal()
     })
+}
+
+/// What this request's browser carries: its session, the notice for its next page view and the
+/// sign-in in progress (the last two in cookies of their own, `crate::carried`).
+#[derive(Clone)]
+pub struct Browser {
+    pub session: Session,
+    pub flash: Flash,
+    pub flow: SignInFlow,
+}
+
+impl Browser {
+    /// The request's, from its `extensions`, where the session, notice and flow layers put them
+    /// (missing only if the router were built without them: logged).
+    pub fn of(extensions: &Extensions) -> Option<Self> {
+        let session = extensions.get::<Session>().cloned();
+        if session.is_none() {
+            tracing::error!("session layer missing from the request");
+        }
+        Some(Self {
+            session: session?,
+            flash: Flash::of(extensions)?,
+            flow: SignInFlow::of(extensions)?,
+        })
+    }
+}
+
+/// This request's [`Browser`], for server functions and pages.
+pub async fn browser() -> Result<Browser, AppError> {
+    leptos_axum::extract::<Extensions>()
+        .await
+        .ok()
+        .and_then(|extensions| Browser::of(&extensions))
+        .ok_or_else(AppError::internal)
+}
+
+/// For axum handlers outside Leptos (the OpenID Connect endpoints, forward authentication).
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Browser {
+    type Rejection = axum::http::StatusCode;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Self::of(&parts.extensions).ok_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR)
+    }
 }
 
 /// A session read or write failed: the session store is the database.

@@ -3,12 +3,13 @@
 //! nothing to the database (issue 19). The server's `notices` layer reads the cookie into the
 //! request's [`Flash`] and writes back whatever the request changed. Server-only.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
-use axum::http::{Extensions, HeaderValue, request::Parts};
+use axum::http::HeaderValue;
 use domain::notice::{Notice, SealedNoticeError};
 use secrecy::SecretString;
 
+use crate::carried::{Carried, CarriedCookie, cookie_line};
 use crate::error::AppError;
 
 /// How long a notice waits for the page that shows it; a form post's redirect takes a moment.
@@ -32,112 +33,42 @@ impl NoticeCookie {
     }
 
     /// The notice the browser brought in `cookie`, if it opens; why not, if it does not.
-    pub fn open(&self, cookie: &str, now: i64) -> Result<Notice, SealedNoticeError> {
+    pub fn unseal(&self, cookie: &str, now: i64) -> Result<Notice, SealedNoticeError> {
         Notice::open(cookie, &self.keys, now, NOTICE_MAX_AGE_SECS)
     }
+}
 
-    /// The `Set-Cookie` value for `notice` (`None`: remove the cookie). `HttpOnly` and
-    /// `SameSite=Lax` like the session's, and only as long as a notice waits.
+impl CarriedCookie for NoticeCookie {
+    type Value = Notice;
+
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn open(&self, cookie: &str, now: i64) -> Option<Notice> {
+        self.unseal(cookie, now)
+            .inspect_err(|e| tracing::info!(reason = %e, "a notice cookie was ignored"))
+            .ok()
+    }
+
+    /// Sealed, and only as long as a notice waits.
     fn header(&self, notice: Option<&Notice>, now: i64) -> Option<HeaderValue> {
-        let (value, max_age) = match (notice, self.keys.first()) {
-            (Some(n), Some(key)) => (n.seal(key, now), NOTICE_MAX_AGE_SECS),
-            (Some(_), None) => return None,
-            (None, _) => (String::new(), 0),
-        };
-        let secure = if self.secure { "; Secure" } else { "" };
-        let line = format!(
-            "{}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}",
-            self.name
-        );
-        HeaderValue::from_str(&line).ok()
+        match (notice, self.keys.first()) {
+            (Some(n), Some(key)) => {
+                cookie_line(self.name, &n.seal(key, now), NOTICE_MAX_AGE_SECS, self.secure)
+            }
+            (Some(_), None) => None,
+            (None, _) => cookie_line(self.name, "", 0, self.secure),
+        }
     }
 }
 
 /// This request's notice: what the browser brought, and what the request made of it.
-#[derive(Clone, Default)]
-pub struct Flash(Arc<Mutex<FlashState>>);
-
-#[derive(Default)]
-struct FlashState {
-    notice: Option<Notice>,
-    /// The browser sent a notice cookie (whether or not it opened).
-    brought: bool,
-    changed: bool,
-}
-
-impl Flash {
-    /// The flash of a request that brought `notice` (`brought`: it sent the cookie at all, so a
-    /// cookie that did not open is removed too).
-    pub fn brought(notice: Option<Notice>, brought: bool) -> Self {
-        let changed = brought && notice.is_none();
-        Self(Arc::new(Mutex::new(FlashState { notice, brought, changed })))
-    }
-
-    fn state(&self) -> std::sync::MutexGuard<'_, FlashState> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// The notice, left for the page that shows it.
-    pub fn peek(&self) -> Option<Notice> {
-        self.state().notice.clone()
-    }
-
-    /// The notice, taken: the response removes the cookie.
-    pub fn take(&self) -> Option<Notice> {
-        let mut state = self.state();
-        let notice = state.notice.take();
-        state.changed |= notice.is_some();
-        notice
-    }
-
-    /// What the next page view says (`None`: nothing).
-    pub fn set(&self, notice: Option<Notice>) {
-        let mut state = self.state();
-        if state.notice != notice {
-            state.notice = notice;
-            state.changed = true;
-        }
-    }
-
-    /// The `Set-Cookie` the response carries, if the request changed the notice.
-    pub fn set_cookie(&self, cookie: &NoticeCookie, now: i64) -> Option<HeaderValue> {
-        let state = self.state();
-        match (&state.notice, state.changed) {
-            (_, false) => None,
-            (None, true) if !state.brought => None,
-            (notice, true) => cookie.header(notice.as_ref(), now),
-        }
-    }
-}
+pub type Flash = Carried<Notice>;
 
 /// The request's [`Flash`], for server functions and pages.
 pub async fn flash() -> Result<Flash, AppError> {
-    leptos_axum::extract::<axum::Extension<Flash>>().await.map(|e| e.0).map_err(|e| {
-        tracing::error!(error = %e, "notice layer missing from the request");
-        AppError::internal()
-    })
-}
-
-impl Flash {
-    /// The request's flash among its `extensions`, where the notices layer always puts it
-    /// (missing only if the router were built without the layer: logged).
-    pub fn of(extensions: &Extensions) -> Option<Flash> {
-        let flash = extensions.get::<Flash>().cloned();
-        if flash.is_none() {
-            tracing::error!("notice layer missing from the request");
-        }
-        flash
-    }
-}
-
-/// For axum handlers outside Leptos (the OpenID Connect endpoints, forward authentication, the
-/// audit export).
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Flash {
-    type Rejection = axum::http::StatusCode;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Flash::of(&parts.extensions).ok_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR)
-    }
+    crate::carried::carried().await
 }
 
 #[cfg(test)]
@@ -175,7 +106,7 @@ mod tests {
         assert!(line.starts_with("__Host-latchkey-notice=v1~sign_in.expired~e~"), "{line}");
         assert!(line.ends_with("; Path=/; HttpOnly; SameSite=Lax; Max-Age=600; Secure"), "{line}");
         let value = line.split(';').next().unwrap().split_once('=').unwrap().1;
-        assert_eq!(cookie().open(value, 1_000), Ok(Notice::error("sign_in.expired")));
+        assert_eq!(cookie().unseal(value, 1_000), Ok(Notice::error("sign_in.expired")));
     }
 
     #[test]

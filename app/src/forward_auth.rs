@@ -3,14 +3,11 @@
 //! which resumes the journey waiting in the session once a sign-in's last step is done.
 //! Server-only.
 
+use crate::auth::{Browser, SESSION_FORWARD_KEY};
+use crate::state::AppState;
 use domain::authenticated::Authenticated;
 use domain::client::Client;
 use domain::forward_auth::service::{Journey, JourneyError, Next};
-use tower_sessions::Session;
-
-use crate::auth::SESSION_FORWARD_KEY;
-use crate::flash::Flash;
-use crate::state::AppState;
 
 fn store_error(e: tower_sessions::session::Error) -> JourneyError {
     tracing::error!(error = %e, "session store failed");
@@ -22,8 +19,7 @@ fn store_error(e: tower_sessions::session::Error) -> JourneyError {
 /// step up).
 pub async fn go(
     state: &AppState,
-    session: &Session,
-    flash: &Flash,
+    browser: &Browser,
     client: &Client,
     user: Option<&Authenticated>,
     journey: &Journey,
@@ -32,16 +28,14 @@ pub async fn go(
     let next = state.forward_auth.decide(journey, user, resumed, client).await;
     if !matches!(next, Ok(Next::SignIn | Next::StepUp)) {
         // Done with, either way.
-        session.remove_value(SESSION_FORWARD_KEY).await.map_err(store_error)?;
+        browser.session.remove_value(SESSION_FORWARD_KEY).await.map_err(store_error)?;
     }
     match next? {
         Next::ToApp(location) => Ok(location),
         next => {
-            session.insert(SESSION_FORWARD_KEY, journey).await.map_err(store_error)?;
+            browser.session.insert(SESSION_FORWARD_KEY, journey).await.map_err(store_error)?;
             if let (Next::StepUp, Some(user)) = (next, user) {
-                crate::oidc::step_up(state, session, flash, client, user)
-                    .await
-                    .map_err(store_error)?;
+                crate::oidc::step_up(state, browser, client, user).await;
             }
             Ok("/sign-in".to_owned())
         }
@@ -52,11 +46,11 @@ pub async fn go(
 /// decided again. `None`: nothing was waiting.
 pub async fn resume_waiting(
     state: &AppState,
-    session: &Session,
-    flash: &Flash,
+    browser: &Browser,
     client: &Client,
     user: &Authenticated,
 ) -> Option<Result<String, JourneyError>> {
+    let session = &browser.session;
     let journey = match session.get::<Journey>(SESSION_FORWARD_KEY).await {
         Ok(waiting) => waiting?,
         // Unreadable (a journey of an older release): gone.
@@ -66,5 +60,5 @@ pub async fn resume_waiting(
             return Some(Err(JourneyError::Gone));
         }
     };
-    Some(go(state, session, flash, client, Some(user), &journey, true).await)
+    Some(go(state, browser, client, Some(user), &journey, true).await)
 }

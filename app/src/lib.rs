@@ -5,10 +5,14 @@
 pub mod api;
 #[cfg(feature = "ssr")]
 pub mod auth;
+#[cfg(feature = "ssr")]
+pub mod carried;
 pub mod components;
 pub mod error;
 #[cfg(feature = "ssr")]
 pub mod flash;
+#[cfg(feature = "ssr")]
+pub mod flow;
 #[cfg(feature = "ssr")]
 pub mod forward_auth;
 pub mod i18n;

@@ -5,22 +5,20 @@
 
 use domain::client::Client;
 use domain::oidc::provider::{Next, PageError};
-use tower_sessions::Session;
 
-use crate::auth::{SESSION_FLOW_KEY, SESSION_LOGIN_KEY, SESSION_OIDC_REQUEST_KEY};
-use crate::flash::Flash;
+use crate::auth::{Browser, SESSION_LOGIN_KEY, SESSION_OIDC_REQUEST_KEY};
 use crate::state::AppState;
 
 /// Where the browser goes for `next` (the session updated on the way); shared with the
 /// sign-in page, which resumes a waiting request when a sign-in completes.
 pub async fn next_location(
     state: &AppState,
-    session: &Session,
-    flash: &Flash,
+    browser: &Browser,
     client: &Client,
     user: Option<&domain::authenticated::Authenticated>,
     next: Next,
 ) -> Result<String, PageError> {
+    let session = &browser.session;
     let store_error = |e: tower_sessions::session::Error| {
         tracing::error!(error = %e, "session store failed");
         PageError::Unavailable
@@ -41,42 +39,40 @@ pub async fn next_location(
         Next::StepUp { request_id, .. } => {
             let user = user.ok_or(PageError::RequestGone)?;
             session.insert(SESSION_OIDC_REQUEST_KEY, request_id).await.map_err(store_error)?;
-            step_up(state, session, flash, client, user).await.map_err(store_error)?;
+            step_up(state, browser, client, user).await;
             Ok("/sign-in".to_owned())
         }
     }
 }
 
 /// Starts the code step for a signed-in person an app wants more of (OpenID Connect or
-/// forward auth): the flow in the session, or a notice saying why there is none.
+/// forward auth): the flow in the browser, or a notice saying why there is none.
 pub async fn step_up(
     state: &AppState,
-    session: &Session,
-    flash: &Flash,
+    browser: &Browser,
     client: &Client,
     user: &domain::authenticated::Authenticated,
-) -> Result<(), tower_sessions::session::Error> {
+) {
     match state.sign_in.step_up(client, user).await {
         Ok((flow_id, notice)) => {
-            session.insert(SESSION_FLOW_KEY, flow_id).await?;
+            browser.flow.start(flow_id);
             if notice.is_some() {
-                flash.set(notice);
+                browser.flash.set(notice);
             }
         }
-        Err(e) => flash.set(Some(e.notice())),
+        Err(e) => browser.flash.set(Some(e.notice())),
     }
-    Ok(())
 }
 
 /// After a sign-in (or a step up) completed: the app request waiting in the session, if any,
 /// decided again now that the person is signed in. `None`: nothing was waiting.
 pub async fn resume_waiting(
     state: &AppState,
-    session: &Session,
-    flash: &Flash,
+    browser: &Browser,
     client: &Client,
     user: &domain::authenticated::Authenticated,
 ) -> Option<Result<String, PageError>> {
+    let session = &browser.session;
     let waiting = match session.get::<String>(SESSION_OIDC_REQUEST_KEY).await {
         Ok(waiting) => waiting?,
         Err(e) => {
@@ -91,5 +87,5 @@ pub async fn resume_waiting(
             return Some(Err(e));
         }
     };
-    Some(next_location(state, session, flash, client, Some(user), next).await)
+    Some(next_location(state, browser, client, Some(user), next).await)
 }

@@ -23,7 +23,7 @@ use crate::db::Db;
 use crate::directory::LdapDirectory;
 use crate::services::Services;
 use middleware::{
-    body_deadline, cross_site, notices, panic_page, security_headers, session, turns,
+    body_deadline, carried, cross_site, panic_page, security_headers, session, turns,
     unreadable_400,
 };
 
@@ -66,9 +66,10 @@ pub fn build_app(config: &Config, db: Db, directory: LdapDirectory) -> Result<Ro
     //  7. security headers on the answer (`middleware/security_headers.rs`);
     //  8. cross-site refusal: 403 for state changes from another origin (`middleware/cross_site.rs`);
     //  9. the session cookie (`middleware/session.rs`);
-    // 10. the notice cookie: what the next page view says (`middleware/notices.rs`);
-    // 11. unreadable server-function arguments answer 400 (`middleware/unreadable_400.rs`);
-    // 12. one look at who is signed in per request, taken in turns (`app::auth::SignInLook`);
+    // 10. the notice cookie: what the next page view says (`middleware/carried.rs`);
+    // 11. the flow cookie: the sign-in in progress (`middleware/carried.rs`);
+    // 12. unreadable server-function arguments answer 400 (`middleware/unreadable_400.rs`);
+    // 13. one look at who is signed in per request, taken in turns (`app::auth::SignInLook`);
     // then the routes: health, readiness, the audit export (`app/src/pages/admin/export.rs`),
     // logo, metrics, the OpenID Connect provider (`http/oidc.rs`), forward authentication
     // (`http/forward_auth.rs`), the app's pages and server functions, and as fallback the
@@ -95,11 +96,18 @@ pub fn build_app(config: &Config, db: Db, directory: LdapDirectory) -> Result<Ro
         .layer(from_fn(app::auth::one_look_per_request))
         .layer(from_fn(unreadable_400::unreadable_requests_are_400))
         .layer(from_fn_with_state(
+            Arc::new(app::flow::FlowCookie::new(
+                config.is_https(),
+                crate::services::FLOW_LIFETIME_SECS,
+            )),
+            carried::carry::<app::flow::FlowCookie>,
+        ))
+        .layer(from_fn_with_state(
             Arc::new(app::flash::NoticeCookie::new(
                 config.is_https(),
                 config.security.hmac_keys.clone().into(),
             )),
-            notices::carry_notices,
+            carried::carry::<app::flash::NoticeCookie>,
         ))
         .layer(session::session_layer(config, &db))
         .layer(from_fn_with_state(

@@ -44,7 +44,7 @@ const OUTPUT_NAME: &str = "latchkey";
 const MIN_PASSWORD_ANSWER_MS: u64 = 300;
 
 /// How long a sign-in flow may take from the password to the last step.
-const FLOW_LIFETIME_SECS: i64 = 15 * 60;
+pub const FLOW_LIFETIME_SECS: i64 = 15 * 60;
 
 /// Events per page of the security page's recent activity.
 const ACTIVITY_PAGE_SIZE: u32 = 10;

@@ -217,26 +217,31 @@ async fn https_deployments_get_hsts_and_host_only_secure_cookies(backend: Backen
             .await;
     let res = app.client().get(format!("{}/sign-in", app.url)).send().await.unwrap();
     assert_eq!(res.headers()["strict-transport-security"], "max-age=31536000; includeSubDomains");
+    // The cookies a password post sets.
+    let set_by = |login: &'static str, password: &'static str| {
+        let post = app
+            .client()
+            .post(format!("{}/api/sign_in_password", app.url))
+            .header("origin", "https://security.example.org")
+            .form(&[("username", login), ("password", password)]);
+        async move {
+            let res = post.send().await.unwrap();
+            let set = res.headers().get_all("set-cookie").iter();
+            set.map(|c| c.to_str().unwrap().to_owned()).collect::<Vec<String>>()
+        }
+    };
     // A failed sign-in keeps the login typed (the session) and says why (the notice's cookie):
     // both cookies appear, Secure and __Host-.
-    let res = app
-        .client()
-        .post(format!("{}/api/sign_in_password", app.url))
-        .header("origin", "https://security.example.org")
-        .form(&[("username", "nobody"), ("password", "x")])
-        .send()
-        .await
-        .unwrap();
-    let cookies: Vec<String> = res
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|c| c.to_str().unwrap().to_owned())
-        .collect();
+    let cookies = set_by("nobody", "x").await;
     let mut names: Vec<&str> = cookies.iter().filter_map(|c| c.split('=').next()).collect();
     names.sort_unstable();
     assert_eq!(names, ["__Host-latchkey", "__Host-latchkey-notice"], "{cookies:?}");
-    for cookie in &cookies {
+    // A right password with a second step to come (the demo people's 2-step settings): the
+    // flow's own cookie, __Host- too.
+    devkit::demo::seed_settings(&app.config, &app.db).await.expect("2-step settings");
+    let flow = set_by("alice", "alice-demo-pw").await;
+    assert!(flow.iter().any(|c| c.starts_with("__Host-latchkey-flow=")), "{flow:?}");
+    for cookie in cookies.iter().chain(&flow) {
         assert!(
             cookie.contains("Secure") && cookie.contains("HttpOnly") && cookie.contains("Path=/"),
             "{cookie}"

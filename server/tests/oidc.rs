@@ -333,16 +333,8 @@ async fn code_level_app_then_single_sign_on(backend: Backend) {
 /// code step, exactly one text, and the app gets back the acr it asked for; `prompt=login`
 /// asks for the password again; an app for a group the person is not in refuses them.
 async fn step_up_sends_one_text(backend: Backend) {
-    use domain::ports::Directory as _;
     let p = provider(backend).await;
-    // alice with 2-step sign-in off: her password alone signs her in.
-    let directory = server::directory::LdapDirectory::new(p.app.config.directory.clone());
-    let alice = directory
-        .find_by_login(&domain::directory::Username::parse("alice").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    p.app.db.set_two_factor(alice.id.as_str(), false, domain::now_ms() / 1000).await.unwrap();
+    two_step_off_for_alice(&p).await;
 
     let issuer = IssuerUrl::new(p.app.url.clone()).unwrap();
     let metadata = CoreProviderMetadata::discover_async(issuer, &rp_http).await.expect("discovery");
@@ -467,6 +459,18 @@ async fn step_up_sends_one_text(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(info["groups"], serde_json::json!(["latchkey-admins"]), "group names, not DNs");
+}
+
+/// alice with 2-step sign-in off: her password alone signs her in (she keeps her phone).
+async fn two_step_off_for_alice(p: &Provider) {
+    use domain::ports::Directory as _;
+    let directory = server::directory::LdapDirectory::new(p.app.config.directory.clone());
+    let alice = directory
+        .find_by_login(&domain::directory::Username::parse("alice").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    p.app.db.set_two_factor(alice.id.as_str(), false, domain::now_ms() / 1000).await.unwrap();
 }
 
 /// A code for app A, exchanged by hand: (token response JSON).
@@ -802,6 +806,7 @@ on_both!(
     a_person_without_a_phone_adds_one_for_the_code_level,
     the_token_endpoint_refuses_what_does_not_match,
     an_app_steps_up_a_person_without_a_phone_and_claims_otp,
+    signing_out_ends_a_step_up_in_progress,
 );
 
 /// An authorization code for `client` (app A's redirect URI), with an optional PKCE challenge
@@ -1002,4 +1007,50 @@ async fn an_app_steps_up_a_person_without_a_phone_and_claims_otp(backend: Backen
         serde_json::from_slice(&jose::b64url_decode(payload).unwrap()).unwrap();
     assert_eq!(claims["acr"], "twilio_sms");
     assert_eq!(claims["amr"], serde_json::json!(["pwd", "otp", "mfa"]));
+}
+
+/// A step up in progress ends with the sign-in it would have raised: signing out, on the page or
+/// through an app's logout, removes the flow's cookie and deletes the flow, so that its code,
+/// replayed with its id, signs nobody in without the password.
+async fn signing_out_ends_a_step_up_in_progress(backend: Backend) {
+    use common::browser::{notice_of, signed_in_as, step_of};
+    let p = provider(backend).await;
+    // App A asks for the code of alice, whose password alone signs her in.
+    two_step_off_for_alice(&p).await;
+    let a = format!(
+        "{}/oidc/authorize?client_id=app-a&response_type=code&scope=openid&acr_values=twilio_sms&redirect_uri={}&nonce=n",
+        p.app.url, "https%3A%2F%2Fapp-a.example%2Fcallback"
+    );
+    let browser = Browser::new(&p.app);
+    for by_the_app in [false, true] {
+        assert_eq!(browser.password("alice", "alice-demo-pw").await, "/");
+        assert_eq!(follow(&browser, &a).await.1, "/sign-in", "the code level is asked for");
+        assert_eq!(step_of(&browser.sign_in_page().await), "code");
+        let flow = browser.cookie("latchkey-flow").expect("the step up's flow");
+        let code = code_sent_to(&p.standin, ALICE_PHONE);
+        if by_the_app {
+            let res = browser
+                .http
+                .post(format!("{}/oidc/logout", p.app.url))
+                .header("sec-fetch-site", "same-origin")
+                .form(&[("confirm", "yes"), ("client_id", "app-a")])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), StatusCode::SEE_OTHER);
+        } else {
+            assert_eq!(browser.submit("sign_out", &[]).await, "/sign-in");
+        }
+        assert_eq!(browser.cookie("latchkey-flow"), None, "the flow's cookie goes ({by_the_app})");
+        let page = browser.sign_in_page().await;
+        assert_eq!((step_of(&page), notice_of(&page)), ("password", "sign_in.signed_out"));
+        let replay = Browser::new(&p.app);
+        replay.jar.add_cookie_str(&format!("latchkey-flow={flow}"), &replay.url);
+        assert_eq!(
+            replay.post("sign_in_code", &[("code", &code)]).await.status(),
+            StatusCode::FOUND
+        );
+        assert_eq!(signed_in_as(&replay).await, None, "the flow is gone ({by_the_app})");
+        assert_eq!(signed_in_as(&browser).await, None);
+    }
 }

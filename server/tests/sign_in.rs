@@ -28,6 +28,7 @@ on_both!(
     metrics_count_sign_ins_codes_and_latencies,
     signing_in_goes_on_to_the_page_asked_for,
     signing_in_again_at_once_is_texted_and_a_resend_still_waits,
+    a_flow_id_planted_or_seen_before_the_password_is_worth_nothing_after_it,
 );
 
 /// Sign in, sign out, sign in again at once: the new sign-in's code is texted (issue 23: the
@@ -109,10 +110,13 @@ async fn two_step_sign_in_with_one_phone(backend: Backend) {
     let s = setup(backend, &[]).await;
     let b = Browser::new(&s.app);
     let _ = b.get("/sign-in").await;
-    let first = b.session_id();
+    assert_eq!(b.session_id(), None, "the sign-in page stores nothing");
     b.password("alice", "alice-demo-pw").await;
-    let after_password = b.session_id().expect("session");
-    assert_ne!(first.as_ref(), Some(&after_password));
+    // Between the password and the code the flow is the browser's, in a cookie of its own: no
+    // session is stored for it (issue 19).
+    assert_eq!(b.session_id(), None, "no session before the last step");
+    let flow = b.cookie("latchkey-flow").expect("the flow cookie");
+    assert!(domain::sign_in::is_flow_id(&flow), "{flow}");
 
     let page = b.sign_in_page().await;
     assert_eq!(step_of(&page), "code", "one phone: the code is sent at once");
@@ -126,7 +130,8 @@ async fn two_step_sign_in_with_one_phone(backend: Backend) {
     let code = code_sent_to(&s.standin, ALICE_PHONE);
     assert_eq!(code.len(), 6);
     assert_eq!(b.submit("sign_in_code", &[("code", &code)]).await, "/");
-    assert_ne!(b.session_id().expect("session"), after_password, "cycled again at the code");
+    assert!(b.session_id().is_some(), "the last step stores the signed-in session");
+    assert_eq!(b.cookie("latchkey-flow"), None, "the flow's cookie goes with the flow");
     assert_eq!(signed_in_as(&b).await.as_deref(), Some("password_and_sms"));
 
     let kinds = audit_kinds(&s.app).await;
@@ -271,14 +276,15 @@ async fn a_used_code_cannot_be_replayed(backend: Backend) {
     let b = Browser::new(&s.app);
     b.password("alice", "alice-demo-pw").await;
     let code = code_sent_to(&s.standin, ALICE_PHONE);
-    let stolen_session = b.session_id().expect("session");
+    let stolen_flow = b.cookie("latchkey-flow").expect("the flow cookie");
     assert_eq!(b.submit("sign_in_code", &[("code", &code)]).await, "/");
 
-    // An attacker replays the same form with the session id from before the code step.
+    // An attacker replays the same form with the flow's cookie from before the code step.
     let attacker = Browser::new(&s.app);
-    attacker.jar.add_cookie_str(&format!("latchkey={stolen_session}"), &attacker.url);
+    attacker.jar.add_cookie_str(&format!("latchkey-flow={stolen_flow}"), &attacker.url);
     attacker.submit("sign_in_code", &[("code", &code)]).await;
-    assert_eq!(signed_in_as(&attacker).await, None, "the old session id is worth nothing");
+    assert_eq!(signed_in_as(&attacker).await, None, "the used flow's id is worth nothing");
+    assert_eq!(notice_of(&attacker.sign_in_page().await), "sign_in.expired");
 
     // And in the person's own, now signed-in session the flow is gone: the code cannot be used
     // a second time.
@@ -561,4 +567,51 @@ async fn metrics_count_sign_ins_codes_and_latencies(backend: Backend) {
     // Unknown logins are timed as password checks too: the metrics do not tell them apart.
     assert!(text.contains("latchkey_directory_seconds_count{op=\"check_password\"} 3"), "{text}");
     assert!(!text.contains("alice") && !text.contains(ALICE_PHONE), "no personal data");
+}
+
+/// The flow's cookie is set anew by every password step: an id planted in the browser before it
+/// (by a sibling site over plain http, or copied from another browser) is replaced, the flow it
+/// named is ended, and its code is worth nothing; a cookie that is no flow's id is removed
+/// without a lookup.
+async fn a_flow_id_planted_or_seen_before_the_password_is_worth_nothing_after_it(backend: Backend) {
+    let s = setup(backend, &[]).await;
+    let b = Browser::new(&s.app);
+    b.password("alice", "alice-demo-pw").await;
+    let first = b.cookie("latchkey-flow").expect("the flow cookie");
+    let first_code = code_sent_to(&s.standin, ALICE_PHONE);
+    // Someone who saw that id holds it in another browser.
+    let other = Browser::new(&s.app);
+    other.jar.add_cookie_str(&format!("latchkey-flow={first}"), &other.url);
+    assert_eq!(step_of(&other.sign_in_page().await), "code", "the flow is the cookie's");
+
+    // The password again in the person's browser: a new flow, the old one ended.
+    b.password("alice", "alice-demo-pw").await;
+    let second = b.cookie("latchkey-flow").expect("a new flow cookie");
+    assert_ne!(second, first);
+    assert_eq!(s.standin.texts().len(), 2);
+    let page = other.sign_in_page().await;
+    assert_eq!((step_of(&page), notice_of(&page)), ("password", "sign_in.expired"));
+    other.jar.add_cookie_str(&format!("latchkey-flow={first}"), &other.url);
+    other.submit("sign_in_code", &[("code", &first_code)]).await;
+    assert_eq!(signed_in_as(&other).await, None, "the ended flow's code signs nobody in");
+
+    // Planted before the password step: replaced by it, so whoever planted it (b, which still
+    // holds `second`) cannot ride the sign-in that follows.
+    let victim = Browser::new(&s.app);
+    victim.jar.add_cookie_str(&format!("latchkey-flow={second}"), &victim.url);
+    victim.password("alice", "alice-demo-pw").await;
+    let third = victim.cookie("latchkey-flow").expect("a new flow cookie");
+    assert_ne!(third, second);
+    let code = code_sent_to(&s.standin, ALICE_PHONE);
+    assert_eq!(b.post("sign_in_code", &[("code", &code)]).await.status(), StatusCode::FOUND);
+    assert_eq!(signed_in_as(&b).await, None, "the planted id leads nowhere");
+    assert_eq!(victim.submit("sign_in_code", &[("code", &code)]).await, "/");
+    assert_eq!(signed_in_as(&victim).await.as_deref(), Some("password_and_sms"));
+
+    // Not a flow's id at all: removed, never looked up, the sign-in page as for anyone.
+    let garbage = Browser::new(&s.app);
+    garbage.jar.add_cookie_str("latchkey-flow=x'%20OR%201=1--", &garbage.url);
+    let page = garbage.sign_in_page().await;
+    assert_eq!((step_of(&page), notice_of(&page)), ("password", "none"));
+    assert_eq!(garbage.cookie("latchkey-flow"), None, "removed");
 }

@@ -37,6 +37,15 @@ use flow::{Event, Facts, Start, State};
 use messages::MessageId;
 use throttle::ThrottleRules;
 
+/// Random bytes in a sign-in flow's id (hex, so its text is twice as long).
+const FLOW_ID_BYTES: usize = 16;
+
+/// Whether `text` has the form of a sign-in flow's id (what a browser's flow cookie must hold
+/// before it is looked up).
+pub fn is_flow_id(text: &str) -> bool {
+    text.len() == 2 * FLOW_ID_BYTES && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
 /// Settings the flow needs from configuration.
 #[derive(Debug, Clone)]
 pub struct SignInSettings {
@@ -517,7 +526,7 @@ impl SignInService {
             _ => State::ChooseMethod,
         };
         let mut record = FlowRecord {
-            id: random_token(16),
+            id: random_token(FLOW_ID_BYTES),
             person,
             state,
             last_sent_at: None,
@@ -1130,5 +1139,23 @@ mod tests {
             assert!(n.error);
         }
         assert_eq!(SignInError::Throttled { retry_after: 0 }.notice().retry_after, Some(1));
+    }
+
+    #[test]
+    fn only_what_a_flow_id_looks_like_is_one() {
+        let id = random_token(FLOW_ID_BYTES);
+        assert!(is_flow_id(&id), "{id}");
+        let cases = [
+            "",
+            &id[1..],
+            "0123456789ABCDEF0123456789ABCDEF",
+            "0123456789abcdef0123456789abcdeg",
+            "0123456789abcdef0123456789abcde\u{0660}",
+            "' OR 1=1 --                     ",
+        ];
+        for bad in cases {
+            assert!(!is_flow_id(bad), "{bad:?}");
+        }
+        assert!(!is_flow_id(&format!("{id}0")));
     }
 }

@@ -414,8 +414,7 @@ async fn journey(
     State(state): State<AppState>,
     extensions: axum::http::Extensions,
     headers: HeaderMap,
-    session: tower_sessions::Session,
-    flash: app::flash::Flash,
+    browser: app::auth::Browser,
     uri: axum::http::Uri,
 ) -> Response {
     let client = who(&state, &extensions, &headers);
@@ -429,13 +428,12 @@ async fn journey(
         Ok(journey) => journey,
         Err(e) => return journey_error(&e),
     };
-    let user = match current_user_in(&state, &session, &flash, client.now, None).await {
-        Ok(user) => user,
-        Err(_) => return journey_error(&JourneyError::Unavailable),
-    };
-    match app::forward_auth::go(&state, &session, &flash, &client, user.as_ref(), &journey, false)
-        .await
-    {
+    let user =
+        match current_user_in(&state, &browser.session, &browser.flash, client.now, None).await {
+            Ok(user) => user,
+            Err(_) => return journey_error(&JourneyError::Unavailable),
+        };
+    match app::forward_auth::go(&state, &browser, &client, user.as_ref(), &journey, false).await {
         Ok(to) => Redirect::to(&to).into_response(),
         Err(e) => journey_error(&e),
     }

@@ -3,8 +3,8 @@
 //! order documented there.
 
 pub mod body_deadline;
+pub mod carried;
 pub mod cross_site;
-pub mod notices;
 pub mod panic_page;
 pub mod security_headers;
 pub mod session;

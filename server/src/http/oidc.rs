@@ -4,8 +4,7 @@
 
 use std::net::SocketAddr;
 
-use app::auth::{client_from, current_user_in};
-use app::flash::Flash;
+use app::auth::{Browser, client_from, current_user_in};
 use app::state::AppState;
 use axum::Router;
 use axum::extract::{ConnectInfo, State};
@@ -22,7 +21,6 @@ use domain::oidc::provider::{
 };
 use domain::oidc::request::RawAuthorize;
 use serde_json::Value;
-use tower_sessions::Session;
 
 /// The provider's routes. Their CSRF story is their own (see `middleware/cross_site.rs`):
 /// apps post to them from other origins by design.
@@ -144,12 +142,11 @@ async fn authorize(
     extensions: axum::http::Extensions,
     method: Method,
     headers: HeaderMap,
-    session: Session,
     uri: axum::http::Uri,
     body: axum::body::Bytes,
 ) -> Response {
     let client = who(&state, &extensions, &headers);
-    let Some(flash) = Flash::of(&extensions) else {
+    let Some(browser) = Browser::of(&extensions) else {
         return page_error(&PageError::Unavailable);
     };
     let raw: RawAuthorize = match parameters(&method, uri.query(), &body) {
@@ -159,12 +156,13 @@ async fn authorize(
             return page_error(&PageError::Invalid(reason));
         }
     };
-    let user = match current_user_in(&state, &session, &flash, client.now, None).await {
-        Ok(user) => user,
-        Err(_) => return page_error(&PageError::Unavailable),
-    };
+    let user =
+        match current_user_in(&state, &browser.session, &browser.flash, client.now, None).await {
+            Ok(user) => user,
+            Err(_) => return page_error(&PageError::Unavailable),
+        };
     match state.oidc.authorize(&raw, user.as_ref(), &client).await {
-        Ok(next) => follow(&state, &session, &flash, &client, user.as_ref(), next).await,
+        Ok(next) => follow(&state, &browser, &client, user.as_ref(), next).await,
         Err(e) => page_error(&e),
     }
 }
@@ -173,13 +171,12 @@ async fn authorize(
 /// waiting in the session.
 async fn follow(
     state: &AppState,
-    session: &Session,
-    flash: &Flash,
+    browser: &Browser,
     client: &Client,
     user: Option<&domain::authenticated::Authenticated>,
     next: Next,
 ) -> Response {
-    match app::oidc::next_location(state, session, flash, client, user, next).await {
+    match app::oidc::next_location(state, browser, client, user, next).await {
         Ok(location) => Redirect::to(&location).into_response(),
         Err(e) => page_error(&e),
     }
@@ -357,12 +354,11 @@ async fn logout(
     extensions: axum::http::Extensions,
     method: Method,
     headers: HeaderMap,
-    session: Session,
     uri: axum::http::Uri,
     body: axum::body::Bytes,
 ) -> Response {
     let client = who(&state, &extensions, &headers);
-    let Some(flash) = Flash::of(&extensions) else {
+    let Some(browser) = Browser::of(&extensions) else {
         return page_error(&PageError::Unavailable);
     };
     let form: LogoutForm = match parameters(&method, uri.query(), &body) {
@@ -378,10 +374,11 @@ async fn logout(
         logout_hint: f.logout_hint,
         ui_locales: f.ui_locales,
     };
-    let user = match current_user_in(&state, &session, &flash, client.now, None).await {
-        Ok(user) => user,
-        Err(_) => return page_error(&PageError::Unavailable),
-    };
+    let user =
+        match current_user_in(&state, &browser.session, &browser.flash, client.now, None).await {
+            Ok(user) => user,
+            Err(_) => return page_error(&PageError::Unavailable),
+        };
     // The confirmation page's own post: only from this site (it ends a sign-in).
     let confirmed = method == Method::POST
         && form.confirm.as_deref() == Some("yes")
@@ -392,12 +389,12 @@ async fn logout(
     };
     let redirect = match decision {
         Logout::SignOut { redirect } => {
-            sign_out(&state, &session, &flash, &client, user.as_ref()).await;
+            sign_out(&state, &browser, &client, user.as_ref()).await;
             redirect
         }
         Logout::NothingToEnd { redirect } => redirect,
         Logout::Confirm { redirect, .. } if confirmed => {
-            sign_out(&state, &session, &flash, &client, user.as_ref()).await;
+            sign_out(&state, &browser, &client, user.as_ref()).await;
             redirect
         }
         Logout::Confirm { app, client_id, .. } => {
@@ -409,8 +406,7 @@ async fn logout(
 
 async fn sign_out(
     state: &AppState,
-    session: &Session,
-    flash: &Flash,
+    browser: &Browser,
     client: &Client,
     user: Option<&domain::authenticated::Authenticated>,
 ) {
@@ -418,11 +414,15 @@ async fn sign_out(
         state.oidc.signed_out(user, client).await;
         state.sign_in.sign_out(client, user).await;
     }
-    if let Err(e) = session.flush().await {
+    // A step up in progress ends with the sign-in it would have raised.
+    if let Err(e) = browser.flow.cancel(&state.sign_in).await {
+        tracing::error!(error = %e, "a sign-in in progress could not be ended at logout");
+    }
+    if let Err(e) = browser.session.flush().await {
         tracing::error!(error = %e, "session could not be ended at logout");
         return;
     }
-    flash.set(Some(Notice::info("sign_in.signed_out")));
+    browser.flash.set(Some(Notice::info("sign_in.signed_out")));
 }
 
 fn confirm_page(request: &LogoutRequest, client_id: Option<&str>, app: Option<&str>) -> Response {

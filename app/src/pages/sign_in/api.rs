@@ -112,10 +112,9 @@ mod server {
     use super::notice_view;
     use super::{Reach, SignInView, Step};
     use crate::auth::{
-        SESSION_AUTH_KEY, SESSION_FLOW_KEY, client, current_user, session, session_error, state,
+        Browser, SESSION_AUTH_KEY, browser, client, current_user, session_error, state,
     };
     use crate::error::AppError;
-    use crate::flash::{Flash, flash};
     use domain::codes::Channel;
     use domain::sign_in::flow::State;
     use domain::{
@@ -129,10 +128,11 @@ mod server {
 
     pub async fn load() -> Result<SignInView, AppError> {
         let state = state();
-        let session = session().await?;
+        let browser = browser().await?;
+        let session = &browser.session;
         // Who is signed in first: a session ended elsewhere leaves a notice saying so.
-        let signed_in = current_user(&session).await?.is_some();
-        let login = crate::auth::take::<String>(&session, crate::auth::SESSION_LOGIN_KEY)
+        let signed_in = current_user(session).await?.is_some();
+        let login = crate::auth::take::<String>(session, crate::auth::SESSION_LOGIN_KEY)
             .await?
             .unwrap_or_default();
         let mut app_waiting = false;
@@ -141,14 +141,11 @@ mod server {
         }
         // Signed in and done here: a notice the sign-in left ("recovery codes left") is for the
         // page it went on to, which a hydrated sign-in page reloading its data must not take.
-        let done = signed_in
-            && !app_waiting
-            && session.get_value(SESSION_FLOW_KEY).await.map_err(session_error)?.is_none();
-        let mut notice = if done { None } else { flash().await?.take() };
+        let flow = browser.flow.id();
+        let done = signed_in && !app_waiting && flow.is_none();
+        let mut notice = if done { None } else { browser.flash.take() };
         // A flow first: a signed-in person an app asked for more (a step up) is in one.
-        let step = if let Some(flow_id) =
-            session.get::<String>(SESSION_FLOW_KEY).await.map_err(session_error)?
-        {
+        let step = if let Some(flow_id) = flow {
             let now = crate::auth::now_secs();
             match state.sign_in.view(&flow_id, now).await {
                 Ok(Some(view)) => {
@@ -205,7 +202,7 @@ mod server {
                     }
                 }
                 Ok(None) => {
-                    session.remove::<String>(SESSION_FLOW_KEY).await.map_err(session_error)?;
+                    browser.flow.end();
                     notice = notice.or(Some(Notice::error("sign_in.expired")));
                     if signed_in { Step::SignedIn } else { Step::Password }
                 }
@@ -233,25 +230,23 @@ mod server {
     /// generation, the person, the flow gone.
     /// Then back to the app whose request waits in the session, if one does.
     async fn sign_in_session(
-        session: &tower_sessions::Session,
-        flash: &Flash,
+        browser: &Browser,
         user: &Authenticated,
         client: &domain::client::Client,
     ) -> Result<(), AppError> {
         let state = state();
+        let (session, flash) = (&browser.session, &browser.flash);
         let stamp = state
             .sessions
             .stamp(&user.user_id, crate::auth::now_secs())
             .await
             .map_err(|_| AppError::unavailable())?;
         crate::auth::stamp_session(session, stamp).await?;
-        session.remove::<String>(SESSION_FLOW_KEY).await.map_err(session_error)?;
+        browser.flow.end();
         session.insert(SESSION_AUTH_KEY, user).await.map_err(session_error)?;
-        let to = match crate::oidc::resume_waiting(&state, session, flash, client, user).await {
+        let to = match crate::oidc::resume_waiting(&state, browser, client, user).await {
             None => {
-                match crate::forward_auth::resume_waiting(&state, session, flash, client, user)
-                    .await
-                {
+                match crate::forward_auth::resume_waiting(&state, browser, client, user).await {
                     // Where the person was going before signing in, if it was a page of ours.
                     None => crate::auth::take::<String>(session, crate::auth::SESSION_RETURN_KEY)
                         .await?
@@ -290,8 +285,8 @@ mod server {
 
     pub async fn password(username: String, password: String) -> Result<(), AppError> {
         let state = state();
-        let session = session().await?;
-        let flash = flash().await?;
+        let browser = browser().await?;
+        let (session, flash) = (&browser.session, &browser.flash);
         let client = client().await;
         let password = if password.chars().count() > MAX_PASSWORD_CHARS {
             SecretString::from(String::new())
@@ -302,10 +297,9 @@ mod server {
         // A new password attempt replaces any sign-in in progress or done in this session, and
         // starts clean: nothing the previous person left in this browser (a flow on the security
         // page, a change waiting for "confirm it is you", a notice) carries over to whoever signs
-        // in now. The id is cycled when the password is accepted.
-        if let Some(old) = session.get::<String>(SESSION_FLOW_KEY).await.map_err(session_error)? {
-            let _ = state.sign_in.cancel(&old).await;
-        }
+        // in now, and the sign-in in progress here ends (a store that fails leaves it to
+        // expire; its cookie goes either way).
+        let _ = browser.flow.cancel(&state.sign_in).await;
         // Where the sign-in goes on to (an app's waiting request, a page of ours) is all that
         // carries over.
         let mut carried = Vec::new();
@@ -318,6 +312,7 @@ mod server {
                 carried.push((key, value));
             }
         }
+        let carries = !carried.is_empty();
         session.clear().await;
         for (key, value) in carried {
             session.insert(key, value).await.map_err(session_error)?;
@@ -325,16 +320,22 @@ mod server {
         match state.sign_in.password(&client, &username, &password, remembered.as_deref()).await {
             Ok(PasswordOutcome::SignedIn(user)) => {
                 flash.set(None);
-                sign_in_session(&session, &flash, &user, &client).await
+                sign_in_session(&browser, &user, &client).await
             }
             Ok(PasswordOutcome::SecondStep { flow_id, notice }) => {
-                // The password step is a step up: a new session id from here on. A session not
-                // stored yet (`id` none: no cookie, or one naming no session) gets a new id when
-                // it is first stored, so only a stored one is cycled.
+                // The flow is the browser's in a cookie of its own, a new one. A stored session
+                // is not needed until the last step signs it in: one that only carries where
+                // the sign-in goes on to gets a new id (as a step up), an emptied one goes. A
+                // session not stored yet (`id` none: no cookie, or one naming no session) stays
+                // unstored: the last step stores it under a new id.
                 if session.id().is_some() {
-                    session.cycle_id().await.map_err(session_error)?;
+                    if carries {
+                        session.cycle_id().await.map_err(session_error)?;
+                    } else {
+                        session.flush().await.map_err(session_error)?;
+                    }
                 }
-                session.insert(SESSION_FLOW_KEY, flow_id).await.map_err(session_error)?;
+                browser.flow.start(flow_id);
                 flash.set(notice);
                 Ok(())
             }
@@ -356,24 +357,22 @@ mod server {
         F: FnOnce(domain::client::Client, String) -> Fut,
         Fut: std::future::Future<Output = Result<Option<Notice>, SignInError>>,
     {
-        let session = session().await?;
-        let flash = flash().await?;
-        let Some(flow_id) = session.get::<String>(SESSION_FLOW_KEY).await.map_err(session_error)?
-        else {
-            flash.set(Some(Notice::error("sign_in.expired")));
+        let browser = browser().await?;
+        let Some(flow_id) = browser.flow.id() else {
+            browser.flash.set(Some(Notice::error("sign_in.expired")));
             return Ok(());
         };
         let client = client().await;
         match run(client, flow_id).await {
             Ok(notice) => {
-                flash.set(notice);
+                browser.flash.set(notice);
                 Ok(())
             }
             Err(e) => {
                 if e == SignInError::FlowExpired {
-                    session.remove::<String>(SESSION_FLOW_KEY).await.map_err(session_error)?;
+                    browser.flow.end();
                 }
-                flash.set(Some(e.notice()));
+                browser.flash.set(Some(e.notice()));
                 Ok(())
             }
         }
@@ -381,10 +380,9 @@ mod server {
 
     pub async fn code(code: String, remember: bool) -> Result<(), AppError> {
         let state = state();
-        let session = session().await?;
-        let flash = flash().await?;
-        let Some(flow_id) = session.get::<String>(SESSION_FLOW_KEY).await.map_err(session_error)?
-        else {
+        let browser = browser().await?;
+        let (session, flash) = (&browser.session, &browser.flash);
+        let Some(flow_id) = browser.flow.id() else {
             flash.set(Some(Notice::error("sign_in.expired")));
             return Ok(());
         };
@@ -409,7 +407,7 @@ mod server {
                         .map_err(session_error)?;
                 }
                 flash.set(notice);
-                sign_in_session(&session, &flash, &user, &client).await
+                sign_in_session(&browser, &user, &client).await
             }
             Ok(StepOutcome::Continue(notice)) => {
                 flash.set(notice);
@@ -417,7 +415,7 @@ mod server {
             }
             Err(e) => {
                 if e == SignInError::FlowExpired {
-                    session.remove::<String>(SESSION_FLOW_KEY).await.map_err(session_error)?;
+                    browser.flow.end();
                 }
                 flash.set(Some(e.notice()));
                 Ok(())
@@ -441,30 +439,26 @@ mod server {
 
     pub async fn cancel() -> Result<(), AppError> {
         let state = state();
-        let session = session().await?;
-        let flash = flash().await?;
-        if let Some(flow_id) =
-            session.remove::<String>(SESSION_FLOW_KEY).await.map_err(session_error)?
-        {
-            state.sign_in.cancel(&flow_id).await.map_err(|_| AppError::unavailable())?;
-        }
-        flash.set(None);
+        let browser = browser().await?;
+        browser.flow.cancel(&state.sign_in).await.map_err(|_| AppError::unavailable())?;
+        browser.flash.set(None);
         Ok(())
     }
 
     pub async fn sign_out() -> Result<(), AppError> {
         let state = state();
-        let session = session().await?;
-        let flash = flash().await?;
-        if let Some(user) = current_user(&session).await? {
+        let browser = browser().await?;
+        if let Some(user) = current_user(&browser.session).await? {
             let client = client().await;
             // The apps this sign-in reached end with it.
             state.oidc.signed_out(&user, &client).await;
             state.sign_in.sign_out(&client, &user).await;
         }
+        // A step up in progress ends with the sign-in it would have raised.
+        browser.flow.cancel(&state.sign_in).await.map_err(|_| AppError::unavailable())?;
         // A new, empty session: nothing of the old one survives, not even its id.
-        session.flush().await.map_err(session_error)?;
-        flash.set(Some(Notice::info("sign_in.signed_out")));
+        browser.session.flush().await.map_err(session_error)?;
+        browser.flash.set(Some(Notice::info("sign_in.signed_out")));
         leptos_axum::redirect("/sign-in");
         Ok(())
     }
