@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 
 use axum::extract::ConnectInfo;
+use axum::http::request::Parts;
 use axum::http::{Extensions, HeaderMap, header};
 use leptos::prelude::*;
 use tower_sessions::Session;
@@ -37,9 +38,16 @@ pub fn state() -> AppState {
     expect_context::<AppState>()
 }
 
+/// Reads this request's head where leptos_axum keeps it (the reactive context), in place:
+/// `leptos_axum::extract` clones all of it — every header and every extension — on each call.
+/// `None` outside a request. `read` must not provide context (it holds the owner's context).
+pub fn with_request<R>(read: impl FnOnce(&Parts) -> R) -> Option<R> {
+    with_context::<Parts, _>(read)
+}
+
 pub async fn session() -> Result<Session, AppError> {
-    leptos_axum::extract::<Session>().await.map_err(|e| {
-        tracing::error!(error = %e, "session layer missing from the request");
+    with_request(|parts| parts.extensions.get::<Session>().cloned()).flatten().ok_or_else(|| {
+        tracing::error!("session layer missing from the request");
         AppError::internal()
     })
 }
@@ -71,11 +79,7 @@ impl Browser {
 
 /// This request's [`Browser`], for server functions and pages.
 pub async fn browser() -> Result<Browser, AppError> {
-    leptos_axum::extract::<Extensions>()
-        .await
-        .ok()
-        .and_then(|extensions| Browser::of(&extensions))
-        .ok_or_else(AppError::internal)
+    with_request(|parts| Browser::of(&parts.extensions)).flatten().ok_or_else(AppError::internal)
 }
 
 /// For axum handlers outside Leptos (the OpenID Connect endpoints, forward authentication).
@@ -102,9 +106,13 @@ pub fn now_secs() -> i64 {
 
 /// Who is asking: address, browser, time.
 pub async fn client() -> Client {
-    let headers = leptos_axum::extract::<HeaderMap>().await.unwrap_or_default();
-    let peer = leptos_axum::extract::<ConnectInfo<SocketAddr>>().await.ok().map(|c| c.0);
-    client_from(peer, &headers, &state().session_policy.trusted_proxies)
+    let state = state();
+    let trusted = &state.session_policy.trusted_proxies;
+    with_request(|parts| {
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+        client_from(peer, &parts.headers, trusted)
+    })
+    .unwrap_or_else(|| client_from(None, &HeaderMap::new(), trusted))
 }
 
 /// Who is asking, from the connection's peer and the request's headers.
@@ -152,11 +160,10 @@ pub async fn one_look_per_request(
 /// has not been ended elsewhere ([`domain::sessions`]). An ended sign-in is removed from
 /// the session, and the next page view says why (`flash`).
 pub async fn current_user(session: &Session) -> Result<Option<Authenticated>, AppError> {
-    // Both of the request's extensions in one extraction (each copies the request's head).
-    let (look, flash) = match leptos_axum::extract::<Extensions>().await {
-        Ok(extensions) => (extensions.get::<SignInLook>().cloned(), Flash::of(&extensions)),
-        Err(_) => (None, None),
-    };
+    let (look, flash) = with_request(|parts| {
+        (parts.extensions.get::<SignInLook>().cloned(), Flash::of(&parts.extensions))
+    })
+    .unwrap_or_default();
     let flash = flash.ok_or_else(AppError::internal)?;
     current_user_in(&state(), session, &flash, now_secs(), look.as_ref()).await
 }
@@ -246,14 +253,13 @@ pub fn is_local_page(path: &str) -> bool {
 /// so that signing in goes on there. Only page loads count (not server-function calls), and
 /// only local pages.
 pub async fn return_here_after_sign_in(session: &Session) -> Result<(), AppError> {
-    let Ok(uri) = leptos_axum::extract::<axum::http::Uri>().await else {
+    let Some(path) = with_request(|parts| parts.uri.path().to_owned()) else {
         return Ok(());
     };
-    let path = uri.path();
-    if path.starts_with("/api/") || !is_local_page(path) || path == "/sign-in" {
+    if path.starts_with("/api/") || !is_local_page(&path) || path == "/sign-in" {
         return Ok(());
     }
-    session.insert(SESSION_RETURN_KEY, path.to_owned()).await.map_err(session_error)
+    session.insert(SESSION_RETURN_KEY, path).await.map_err(session_error)
 }
 
 /// Whether a session signed in at `signed_in_at` has reached its absolute timeout at `now`.
@@ -277,8 +283,7 @@ pub async fn take<T: serde::de::DeserializeOwned>(
 
 /// The value of cookie `name` in the request, if sent.
 pub async fn request_cookie(name: &str) -> Option<String> {
-    let headers = leptos_axum::extract::<HeaderMap>().await.ok()?;
-    cookie_in(&headers, name).map(str::to_owned)
+    with_request(|parts| cookie_in(&parts.headers, name).map(str::to_owned)).flatten()
 }
 
 /// The value of cookie `name` in `headers` (every `Cookie` line), by exact name.

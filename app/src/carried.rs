@@ -132,10 +132,8 @@ impl<S: Send + Sync, T: Clone + Send + Sync + 'static> axum::extract::FromReques
 /// The request's value of cookie `T`, for server functions and pages.
 pub async fn carried<T: Clone + Send + Sync + 'static>()
 -> Result<Carried<T>, crate::error::AppError> {
-    leptos_axum::extract::<Extensions>()
-        .await
-        .ok()
-        .and_then(|extensions| Carried::<T>::of(&extensions))
+    crate::auth::with_request(|parts| Carried::<T>::of(&parts.extensions))
+        .flatten()
         .ok_or_else(crate::error::AppError::internal)
 }
 

@@ -15,9 +15,10 @@ pub fn current() -> Lang {
         if let Some(lang) = use_context::<Lang>() {
             return lang;
         }
-        use_context::<axum::http::request::Parts>()
-            .map(|parts| request_lang(&parts.headers))
-            .unwrap_or_default()
+        leptos::prelude::with_context::<axum::http::request::Parts, _>(|parts| {
+            request_lang(&parts.headers)
+        })
+        .unwrap_or_default()
     }
     #[cfg(all(not(feature = "ssr"), target_arch = "wasm32"))]
     {
