@@ -316,23 +316,25 @@ pub async fn load_people(q: String, page: usize) -> Result<PeopleView, AppError>
 
 #[server(endpoint = "admin_person")]
 pub async fn load_person(id: String) -> Result<PersonView, AppError> {
+    // Before the first wait: a render that ends while this still runs takes the context away.
+    let state = crate::auth::state();
     server::admin("person view").await?;
     let notice = server::notice().await?;
-    let person =
-        crate::auth::state().admin.person(&id, crate::auth::now_secs()).await.map_err(|e| {
-            AppError::new(if e == domain::admin::AdminError::NoSuchPerson {
-                "admin.no_such_person"
-            } else {
-                "error.unavailable"
-            })
-        })?;
-    let lock = crate::auth::state()
+    let person = state.admin.person(&id, crate::auth::now_secs()).await.map_err(|e| {
+        AppError::new(if e == domain::admin::AdminError::NoSuchPerson {
+            "admin.no_such_person"
+        } else {
+            "error.unavailable"
+        })
+    })?;
+    let lock = state
         .admin
         .second_step(&person.id, crate::auth::now_secs())
         .await
         .map_err(|_| AppError::unavailable())?;
     let apps =
-        crate::pages::security::server::app_items(&person.id, crate::auth::now_secs()).await?;
+        crate::pages::security::server::app_items(&state, &person.id, crate::auth::now_secs())
+            .await?;
     let second_step = if lock.reset_required {
         SecondStepView::LockedUntilUnlocked
     } else if lock.is_locked() {

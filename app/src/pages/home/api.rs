@@ -44,18 +44,20 @@ pub struct LastSignInItem {
 #[server(endpoint = "home_checkup")]
 pub async fn load_checkup() -> Result<Option<CheckupView>, AppError> {
     use crate::pages::security::{recovery_server, server::app_items};
+    // Before the first wait: a render that ends while this still runs takes the context away.
+    let state = crate::auth::state();
     let session = crate::auth::session().await?;
     let Some(user) = crate::auth::current_user(&session).await? else {
         return Ok(None);
     };
     let now = crate::auth::now_secs();
     let security = async {
-        crate::auth::state().security.checkup(&user, now).await.map_err(|e| {
+        state.security.checkup(&user, now).await.map_err(|e| {
             tracing::warn!(error = %e, "the security checkup could not be read");
             AppError::unavailable()
         })
     };
-    let (c, apps) = tokio::try_join!(security, app_items(&user.user_id, now))?;
+    let (c, apps) = tokio::try_join!(security, app_items(&state, &user.user_id, now))?;
     Ok(Some(CheckupView {
         two_factor_on: c.two_factor_on,
         phones: c.phones,

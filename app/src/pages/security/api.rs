@@ -128,6 +128,7 @@ pub(crate) mod server {
     use crate::i18n::t;
     use crate::pages::security::act::{self, Ctx, Then};
     use crate::pages::security::{apps, recovery};
+    use crate::state::AppState;
     use domain::security::{Flow, FlowKind, SecurityError, Step};
     use domain::{authenticated::Authenticated, notice::Notice};
 
@@ -168,7 +169,7 @@ pub(crate) mod server {
             tracing::warn!(error = %e, "security page could not be read");
             AppError::unavailable()
         })?;
-        let apps = app_items(&user.user_id, now).await?;
+        let apps = app_items(&state, &user.user_id, now).await?;
         let methods = overview.methods;
         let enrolling =
             if methods.totp { apps::server::enrolling(&session, &user, now).await? } else { None };
@@ -285,10 +286,11 @@ pub(crate) mod server {
 
     /// The apps `user_id` is signed in to; `None` when no app is configured at all.
     pub async fn app_items(
+        state: &AppState,
         user_id: &domain::directory::UserId,
         now: i64,
     ) -> Result<Option<Vec<AppItem>>, AppError> {
-        let oidc = &state().oidc;
+        let oidc = &state.oidc;
         if !oidc.has_apps() {
             return Ok(None);
         }
