@@ -167,15 +167,20 @@ async fn a_locked_database_fails_cleanly_and_recovers() {
     assert_eq!(b.password("bob", "bob-demo-pw").await, "/", "works again at once");
 }
 
+/// A connection to the PostgreSQL server as its administrator, and the test database's name.
+async fn postgres_admin(s: &Setup) -> (sqlx::PgPool, String) {
+    let name = s.app.config.database.url.rsplit('/').next().unwrap().to_owned();
+    let admin_url = std::env::var("LATCHKEY_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    (sqlx::PgPool::connect(&admin_url).await.unwrap(), name)
+}
+
 /// PostgreSQL refusing connections (every session of the database cut, new ones refused):
 /// requests fail with a clear answer, and work again as soon as it is back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_going_away_fails_cleanly_and_recovers() {
     let s = setup(Backend::Postgres, &[]).await;
-    let name = s.app.config.database.url.rsplit('/').next().unwrap().to_owned();
-    let admin_url = std::env::var("LATCHKEY_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let admin = sqlx::PgPool::connect(&admin_url).await.unwrap();
+    let (admin, name) = postgres_admin(&s).await;
     let cut = |allow: bool| {
         let (admin, name) = (admin.clone(), name.clone());
         async move {
@@ -207,6 +212,34 @@ async fn postgres_going_away_fails_cleanly_and_recovers() {
     cut(true).await;
     let b = Browser::new(&s.app);
     assert_eq!(b.password("bob", "bob-demo-pw").await, "/", "works again without a restart");
+}
+
+/// PostgreSQL restarted between two requests (every backend of the database terminated while
+/// the pool's connections sat idle, connections allowed again at once): the next requests are
+/// served, none fails — a connection idle past `PING_AFTER_IDLE` is pinged before it is lent,
+/// and a dead one replaced.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_restarted_between_requests_fails_no_request() {
+    let s = setup(Backend::Postgres, &[]).await;
+    let (admin, name) = postgres_admin(&s).await;
+    let b = Browser::new(&s.app);
+    assert_eq!(b.password("bob", "bob-demo-pw").await, "/");
+    assert!(signed_in_as(&b).await.is_some());
+    // Waits (up to 5 s) until each backend is gone, as after a restart.
+    let gone: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE datname = $1",
+    )
+    .bind(&name)
+    .fetch_all(&admin)
+    .await
+    .unwrap();
+    assert!(!gone.is_empty() && gone.iter().all(|g| *g), "the app's connections were open");
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    // Signed-in page views (the session read first) and a new sign-in (writes), all served.
+    assert!(signed_in_as(&b).await.is_some(), "still signed in, no error");
+    assert_eq!(Browser::new(&s.app).password("bob", "bob-demo-pw").await, "/");
+    let res = b.http.get(format!("{}/security", s.app.url)).send().await.unwrap();
+    assert_eq!(res.status(), reqwest::StatusCode::OK);
 }
 
 /// An administrator's removal while the directory is down: refused with a clear message, the

@@ -129,7 +129,11 @@ pub(super) fn unavailable_in(store: &'static str, e: impl Into<StoreError>) -> U
 const SQLX_POOL_MAX: u32 = 2;
 
 /// How long a PostgreSQL connection may sit idle in the pool before it is pinged when lent.
-const PING_AFTER_IDLE: Duration = Duration::from_secs(10);
+/// Shorter than any restart of the server takes, so a connection a restart (or an
+/// administrator, or `idle_session_timeout`) dropped between two requests is found dead by the
+/// ping and replaced, and the request that comes next is served. Under load connections come
+/// back within milliseconds and are never pinged; a quiet pool pays one round trip per request.
+const PING_AFTER_IDLE: Duration = Duration::from_millis(250);
 
 /// When a statement last failed for want of its connection (Unix ms; 0: never). For
 /// [`PING_AFTER_TROUBLE_MS`] after, every PostgreSQL connection is pinged before it is lent, so the
