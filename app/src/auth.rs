@@ -77,6 +77,17 @@ impl Browser {
     }
 }
 
+impl Browser {
+    /// Who is signed in in this browser ([`current_user_in`]), for handlers outside Leptos.
+    pub async fn signed_in(
+        &self,
+        state: &AppState,
+        now: i64,
+    ) -> Result<Option<Authenticated>, AppError> {
+        current_user_in(state, &self.session, &self.flash, now, None).await
+    }
+}
+
 /// This request's [`Browser`], for server functions and pages.
 pub async fn browser() -> Result<Browser, AppError> {
     with_request(|parts| Browser::of(&parts.extensions)).flatten().ok_or_else(AppError::internal)

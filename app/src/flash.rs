@@ -1,7 +1,7 @@
 //! The notice for the next page view ("You are signed out", "We sent a code"), carried in a
 //! sealed cookie instead of the session: setting one, and the page view that shows it, write
-//! nothing to the database (issue 19). The server's `notices` layer reads the cookie into the
-//! request's [`Flash`] and writes back whatever the request changed. Server-only.
+//! nothing to the database (issue 19). The server's cookie layer (`crate::carried`) reads the
+//! cookie into the request's [`Flash`] and writes back whatever the request changed. Server-only.
 
 use std::sync::Arc;
 

@@ -16,7 +16,7 @@
 
 use std::net::SocketAddr;
 
-use app::auth::{client_from, cookie_in as cookie, current_user_in};
+use app::auth::{client_from, cookie_in as cookie};
 use app::state::AppState;
 use axum::Router;
 use axum::extract::{ConnectInfo, State};
@@ -428,11 +428,10 @@ async fn journey(
         Ok(journey) => journey,
         Err(e) => return journey_error(&e),
     };
-    let user =
-        match current_user_in(&state, &browser.session, &browser.flash, client.now, None).await {
-            Ok(user) => user,
-            Err(_) => return journey_error(&JourneyError::Unavailable),
-        };
+    let user = match browser.signed_in(&state, client.now).await {
+        Ok(user) => user,
+        Err(_) => return journey_error(&JourneyError::Unavailable),
+    };
     match app::forward_auth::go(&state, &browser, &client, user.as_ref(), &journey, false).await {
         Ok(to) => Redirect::to(&to).into_response(),
         Err(e) => journey_error(&e),

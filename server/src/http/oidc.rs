@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 
-use app::auth::{Browser, client_from, current_user_in};
+use app::auth::{Browser, client_from};
 use app::state::AppState;
 use axum::Router;
 use axum::extract::{ConnectInfo, State};
@@ -156,11 +156,10 @@ async fn authorize(
             return page_error(&PageError::Invalid(reason));
         }
     };
-    let user =
-        match current_user_in(&state, &browser.session, &browser.flash, client.now, None).await {
-            Ok(user) => user,
-            Err(_) => return page_error(&PageError::Unavailable),
-        };
+    let user = match browser.signed_in(&state, client.now).await {
+        Ok(user) => user,
+        Err(_) => return page_error(&PageError::Unavailable),
+    };
     match state.oidc.authorize(&raw, user.as_ref(), &client).await {
         Ok(next) => follow(&state, &browser, &client, user.as_ref(), next).await,
         Err(e) => page_error(&e),
@@ -374,11 +373,10 @@ async fn logout(
         logout_hint: f.logout_hint,
         ui_locales: f.ui_locales,
     };
-    let user =
-        match current_user_in(&state, &browser.session, &browser.flash, client.now, None).await {
-            Ok(user) => user,
-            Err(_) => return page_error(&PageError::Unavailable),
-        };
+    let user = match browser.signed_in(&state, client.now).await {
+        Ok(user) => user,
+        Err(_) => return page_error(&PageError::Unavailable),
+    };
     // The confirmation page's own post: only from this site (it ends a sign-in).
     let confirmed = method == Method::POST
         && form.confirm.as_deref() == Some("yes")

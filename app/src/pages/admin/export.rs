@@ -34,8 +34,7 @@ const CSV_HEADER: &str = "id,time_utc,unix_time,kind,outcome,actor_id,actor_logi
 
 pub async fn audit_csv(
     State(state): State<AppState>,
-    session: tower_sessions::Session,
-    flash: crate::flash::Flash,
+    browser: crate::auth::Browser,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Query(q): Query<AuditQuery>,
@@ -43,7 +42,7 @@ pub async fn audit_csv(
     let client =
         crate::auth::client_from(Some(peer), &headers, &state.session_policy.trusted_proxies);
     let now = client.now;
-    let user = match crate::auth::current_user_in(&state, &session, &flash, now, None).await {
+    let user = match browser.signed_in(&state, now).await {
         Ok(user) => user,
         Err(_) => {
             return (StatusCode::SERVICE_UNAVAILABLE, t("error.unavailable")).into_response();
