@@ -155,7 +155,7 @@ pub struct Landing {
 /// A value of ours in transit (code, cookie, state): 64 lowercase hex digits. Anything else is
 /// refused before any work.
 fn is_secret_shape(value: &str) -> bool {
-    value.len() == SECRET_BYTES * 2 && value.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    crate::tokens::is_token_of(value, SECRET_BYTES)
 }
 
 /// The binding a state cookie stands for.

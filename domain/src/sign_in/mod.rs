@@ -43,7 +43,7 @@ const FLOW_ID_BYTES: usize = 16;
 /// Whether `text` has the form of a sign-in flow's id (what a browser's flow cookie must hold
 /// before it is looked up).
 pub fn is_flow_id(text: &str) -> bool {
-    text.len() == 2 * FLOW_ID_BYTES && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    crate::tokens::is_token_of(text, FLOW_ID_BYTES)
 }
 
 /// Settings the flow needs from configuration.
