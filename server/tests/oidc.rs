@@ -119,6 +119,24 @@ async fn follow(browser: &Browser, url: &str) -> (StatusCode, String) {
     (status, location)
 }
 
+/// Posts the logout confirmation page's form, as sent from a page of `site`
+/// (`Sec-Fetch-Site`).
+async fn confirm_logout(
+    p: &Provider,
+    browser: &Browser,
+    site: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    browser
+        .http
+        .post(format!("{}/oidc/logout", p.app.url))
+        .header("sec-fetch-site", site)
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
 async fn signed_in_alice(p: &Provider, browser: &Browser) -> String {
     assert_eq!(browser.password("alice", "alice-demo-pw").await, format!("{}/sign-in", p.app.url));
     let code = code_sent_to(&p.standin, ALICE_PHONE);
@@ -760,29 +778,23 @@ async fn logout_without_a_hint_asks_first(backend: Backend) {
     );
     assert!(common::browser::signed_in_as(&browser).await.is_some(), "nothing ended yet");
     // From another site the confirmation does nothing.
-    let res = browser
-        .http
-        .post(format!("{}/oidc/logout", p.app.url))
-        .header("sec-fetch-site", "cross-site")
-        .form(&[("confirm", "yes"), ("client_id", "app-a")])
-        .send()
-        .await
-        .unwrap();
+    let res =
+        confirm_logout(&p, &browser, "cross-site", &[("confirm", "yes"), ("client_id", "app-a")])
+            .await;
     assert_eq!(res.status(), StatusCode::OK, "shown again, not acted on");
     assert!(common::browser::signed_in_as(&browser).await.is_some());
-    let res = browser
-        .http
-        .post(format!("{}/oidc/logout", p.app.url))
-        .header("sec-fetch-site", "same-origin")
-        .form(&[
+    let res = confirm_logout(
+        &p,
+        &browser,
+        "same-origin",
+        &[
             ("confirm", "yes"),
             ("client_id", "app-a"),
             ("post_logout_redirect_uri", "https://app-a.example/bye"),
             ("state", "z"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        ],
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(res.headers()["location"], "https://app-a.example/bye?state=z");
     assert_eq!(common::browser::signed_in_as(&browser).await, None);
@@ -1029,14 +1041,8 @@ async fn signing_out_ends_a_step_up_in_progress(backend: Backend) {
         let flow = browser.cookie("latchkey-flow").expect("the step up's flow");
         let code = code_sent_to(&p.standin, ALICE_PHONE);
         if by_the_app {
-            let res = browser
-                .http
-                .post(format!("{}/oidc/logout", p.app.url))
-                .header("sec-fetch-site", "same-origin")
-                .form(&[("confirm", "yes"), ("client_id", "app-a")])
-                .send()
-                .await
-                .unwrap();
+            let form = [("confirm", "yes"), ("client_id", "app-a")];
+            let res = confirm_logout(&p, &browser, "same-origin", &form).await;
             assert_eq!(res.status(), StatusCode::SEE_OTHER);
         } else {
             assert_eq!(browser.submit("sign_out", &[]).await, "/sign-in");
